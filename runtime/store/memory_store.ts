@@ -1,0 +1,140 @@
+/**
+ * An in-memory {@linkcode Store} with Deno KV's ordering and versioning.
+ *
+ * This is the simulator's disk: a simulated node crash throws away the node's
+ * actors but keeps this object, exactly like a process crash keeps its files.
+ * Production nodes use {@linkcode DenoKvStore}; this class exists because a
+ * real database cannot be paused, crashed and replayed on virtual time.
+ *
+ * @module
+ */
+
+import {
+  checkStoreKey,
+  listLimit,
+  type Store,
+  type StoreCommit,
+  type StoreCommitResult,
+  type StoreEntry,
+  StoreError,
+  type StoreKey,
+  type StoreKeyPart,
+  type StoreListOptions,
+} from "./store.ts";
+
+const TYPE_ORDER: Record<string, number> = { string: 0, number: 1, bigint: 2, boolean: 3 };
+
+/** Orders keys like Deno KV: part by part, by type first, then by value; shorter prefixes first. */
+export function compareStoreKeys(left: StoreKey, right: StoreKey): number {
+  const length = Math.min(left.length, right.length);
+  for (let index = 0; index < length; index++) {
+    const order = compareParts(left[index], right[index]);
+    if (order !== 0) return order;
+  }
+  return left.length - right.length;
+}
+
+function compareParts(left: StoreKeyPart, right: StoreKeyPart): number {
+  const typeOrder = TYPE_ORDER[typeof left] - TYPE_ORDER[typeof right];
+  if (typeOrder !== 0) return typeOrder;
+  if (left === right) return 0;
+  return left < right ? -1 : 1;
+}
+
+function keyId(key: StoreKey): string {
+  return key.map((part) => `${typeof part}:${String(part)}`).join("\u0000");
+}
+
+interface Slot {
+  key: StoreKey;
+  value: unknown;
+  version: string;
+}
+
+/** A {@linkcode Store} kept in memory; values are cloned on write and read, as a disk would. */
+export class MemoryStore implements Store {
+  readonly #slots = new Map<string, Slot>();
+  #versionCounter = 0n;
+  #closed = false;
+
+  get<T>(key: StoreKey): Promise<StoreEntry<T> | undefined> {
+    this.#checkOpen();
+    const slot = this.#slots.get(keyId(checkStoreKey(key)));
+    if (slot === undefined) return Promise.resolve(undefined);
+    return Promise.resolve({
+      key: slot.key,
+      value: structuredClone(slot.value) as T,
+      version: slot.version,
+    });
+  }
+
+  set(key: StoreKey, value: unknown): Promise<string> {
+    this.#checkOpen();
+    return Promise.resolve(this.#write(checkStoreKey(key), value, this.#nextVersion()));
+  }
+
+  delete(key: StoreKey): Promise<void> {
+    this.#checkOpen();
+    this.#slots.delete(keyId(checkStoreKey(key)));
+    return Promise.resolve();
+  }
+
+  list<T>(prefix: StoreKey, options?: StoreListOptions): Promise<StoreEntry<T>[]> {
+    this.#checkOpen();
+    const limit = listLimit(options);
+    const matches = [...this.#slots.values()]
+      .filter((slot) => slot.key.length > prefix.length && hasPrefix(slot.key, prefix))
+      .sort((left, right) => compareStoreKeys(left.key, right.key));
+    if (options?.reverse) matches.reverse();
+    return Promise.resolve(
+      matches.slice(0, limit).map((slot) => ({
+        key: slot.key,
+        value: structuredClone(slot.value) as T,
+        version: slot.version,
+      })),
+    );
+  }
+
+  commit(batch: StoreCommit): Promise<StoreCommitResult> {
+    this.#checkOpen();
+    for (const check of batch.checks ?? []) {
+      const current = this.#slots.get(keyId(checkStoreKey(check.key)))?.version ?? null;
+      if (current !== check.version) return Promise.resolve({ ok: false });
+    }
+    const version = this.#nextVersion();
+    for (const { key, value } of batch.sets ?? []) this.#write(checkStoreKey(key), value, version);
+    for (const key of batch.deletes ?? []) this.#slots.delete(keyId(checkStoreKey(key)));
+    return Promise.resolve({ ok: true, version });
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  /** Reopens after {@linkcode close}, as a restarted process reopens its files. */
+  reopen(): void {
+    this.#closed = false;
+  }
+
+  #write(key: StoreKey, value: unknown, version: string): string {
+    this.#slots.set(keyId(key), { key: [...key], value: structuredClone(value), version });
+    return version;
+  }
+
+  #nextVersion(): string {
+    this.#versionCounter += 1n;
+    return this.#versionCounter.toString(16).padStart(20, "0");
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StoreError("E_STORE_CLOSED", "Cannot use the store: it is closed");
+  }
+}
+
+function hasPrefix(key: StoreKey, prefix: StoreKey): boolean {
+  for (let index = 0; index < prefix.length; index++) {
+    if (key[index] !== prefix[index]) return false;
+  }
+  return true;
+}

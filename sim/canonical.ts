@@ -1,0 +1,78 @@
+/**
+ * A canonical text form of any message, for the trace hash: keys sorted,
+ * bigints and bytes spelled out, actor references by address, so equal
+ * messages always render identically and different ones differently.
+ *
+ * @module
+ */
+
+const DEPTH_MAX = 32;
+
+/**
+ * Renders `value` canonically.
+ *
+ * @example
+ * ```ts
+ * canonicalString({ b: 1n, a: [true] }); // '{"a":[true],"b":1n}'
+ * ```
+ */
+export function canonicalString(value: unknown, depth = 0): string {
+  if (depth > DEPTH_MAX) return "…";
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      return Object.is(value, -0) ? "-0" : String(value);
+    case "bigint":
+      return `${value}n`;
+    case "boolean":
+      return value ? "true" : "false";
+    case "undefined":
+      return "undefined";
+    case "symbol":
+      return `symbol(${value.description ?? ""})`;
+    case "function":
+      return `fn(${value.name})`;
+    default:
+      return objectString(value as object | null, depth);
+  }
+}
+
+function objectString(value: object | null, depth: number): string {
+  if (value === null) return "null";
+  if (value instanceof Uint8Array) return `0x${hex(value)}`;
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => canonicalString(item, depth + 1)).join(",")}]`;
+  }
+  const address = (value as { address?: { node?: unknown; path?: unknown } }).address;
+  if (
+    address !== undefined && typeof address.node === "string" && typeof address.path === "string"
+  ) {
+    return `ref(${address.node}${address.path})`;
+  }
+  if (value instanceof Map) {
+    const entries = [...value.entries()].map(([key, item]) =>
+      `${canonicalString(key, depth + 1)}=>${canonicalString(item, depth + 1)}`
+    ).sort();
+    return `Map{${entries.join(",")}}`;
+  }
+  if (value instanceof Set) {
+    return `Set{${[...value].map((item) => canonicalString(item, depth + 1)).sort().join(",")}}`;
+  }
+  if (value instanceof Error) return `${value.name}(${JSON.stringify(value.message)})`;
+  const prototype = Object.getPrototypeOf(value);
+  const prefix = prototype === Object.prototype || prototype === null
+    ? ""
+    : (value.constructor?.name ?? "?");
+  const keys = Object.keys(value).sort();
+  const body = keys.map((key) =>
+    `${JSON.stringify(key)}:${canonicalString((value as Record<string, unknown>)[key], depth + 1)}`
+  );
+  return `${prefix}{${body.join(",")}}`;
+}
+
+function hex(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
+  return text;
+}
