@@ -1,0 +1,295 @@
+/**
+ * The Automerge document of one thread: the op-log as a grow-only map from
+ * op id to the op's canonical JSON.
+ *
+ * Layout: `{ v: 1, thread, ops: { "00": {…}, …, "3f": {…} } }`. Three
+ * choices make it converge and stay fast:
+ *
+ * - **A shared genesis.** Every replica creates the root and the 64 bucket
+ *   maps in one byte-identical change (fixed actor, time 0), so all replicas
+ *   share the same objects. Two replicas creating `ops` on their own would
+ *   make two maps, and Automerge's last-writer-wins on the root key would
+ *   hide one of them.
+ * - **Buckets.** Automerge's JS document copies a map on every change to
+ *   it, so one flat map of n ops costs O(n) per append; 64 buckets keyed by
+ *   a hash of the op id cut that by 64.
+ * - **Ops as immutable strings.** A plain string becomes collaborative Text
+ *   (a character sequence, ~6× the bytes); an op is an immutable fact, so it
+ *   is stored as one scalar.
+ *
+ * Everything a peer sends (sync messages, saved documents) passes
+ * {@linkcode checkChange} before it touches the document: only new keys in
+ * the bucket maps, each holding a valid op whose id is its key.
+ *
+ * @module
+ */
+
+import * as Automerge from "@automerge/automerge";
+import { PlanSyncInvalidError } from "./errors.ts";
+import { decodePlanOp, encodePlanOp, type PlanOp, planOpId } from "./op.ts";
+
+/** Number of bucket maps under `ops`. */
+export const BUCKET_COUNT = 64;
+
+/** Actor of the genesis change, the same on every replica. */
+const GENESIS_ACTOR = "00000000000000000000000000000001";
+
+/** Shape of a thread document. */
+export interface PlanDocShape {
+  v: number;
+  thread: Automerge.ImmutableString;
+  ops: Record<string, Record<string, Automerge.ImmutableString>>;
+}
+
+/** An Automerge document of a thread. */
+export type PlanDoc = Automerge.Doc<PlanDocShape>;
+
+/** Sync state with one peer about one thread (opaque). */
+export type PlanSyncState = Automerge.SyncState;
+
+/** The bucket of an op id: FNV-1a of the id, as two hex digits. */
+export function bucketOf(opId: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < opId.length; index++) {
+    hash = Math.imul(hash ^ opId.charCodeAt(index), 0x01000193) >>> 0;
+  }
+  return (hash % BUCKET_COUNT).toString(16).padStart(2, "0");
+}
+
+const BUCKET_KEYS = Array.from(
+  { length: BUCKET_COUNT },
+  (_, index) => index.toString(16).padStart(2, "0"),
+);
+
+function genesis(thread: string): PlanDoc {
+  const empty = Automerge.init<PlanDocShape>({ actor: GENESIS_ACTOR });
+  return Automerge.change(empty, { time: 0 }, (doc) => {
+    doc.v = 1;
+    doc.thread = new Automerge.ImmutableString(thread);
+    doc.ops = {};
+    for (const key of BUCKET_KEYS) doc.ops[key] = {};
+  });
+}
+
+/** Validates Automerge actor ids: 2–64 hex digits, even length. */
+export function isActorId(actorId: string): boolean {
+  return /^(?:[0-9a-f]{2}){1,32}$/.test(actorId);
+}
+
+/** One thread's document plus what is needed to check foreign changes against it. */
+export class ThreadDoc {
+  readonly thread: string;
+  #doc: PlanDoc;
+  readonly #genesisHash: string;
+  readonly #bucketByObject: Map<string, string>;
+
+  private constructor(thread: string, doc: PlanDoc) {
+    this.thread = thread;
+    this.#doc = doc;
+    this.#genesisHash = Automerge.getHeads(doc)[0];
+    this.#bucketByObject = new Map(
+      BUCKET_KEYS.map((key) => [Automerge.getObjectId(doc.ops[key])!, key]),
+    );
+  }
+
+  /** A fresh document for `thread`, written by `actorId` from now on. */
+  static create(thread: string, actorId: string): ThreadDoc {
+    return new ThreadDoc(thread, Automerge.clone(genesis(thread), { actor: actorId }));
+  }
+
+  /** The document (read-only use). */
+  get doc(): PlanDoc {
+    return this.#doc;
+  }
+
+  /** Hash of the genesis change; identical on every replica of the thread. */
+  get genesisHash(): string {
+    return this.#genesisHash;
+  }
+
+  /** Current heads. */
+  heads(): string[] {
+    return Automerge.getHeads(this.#doc);
+  }
+
+  /** The canonical JSON of an op, if the document holds it. */
+  read(opId: string): string | undefined {
+    return this.#doc.ops[bucketOf(opId)][opId]?.val;
+  }
+
+  /** Every op id in the document (unordered). */
+  opIds(): string[] {
+    const ids: string[] = [];
+    for (const key of BUCKET_KEYS) ids.push(...Object.keys(this.#doc.ops[key]));
+    return ids;
+  }
+
+  /** Writes new ops in one Automerge change (the caller checked they are new and valid). */
+  write(ops: readonly PlanOp[]): void {
+    this.#doc = Automerge.change(this.#doc, { time: 0 }, (doc) => {
+      for (const op of ops) {
+        const id = planOpId(op);
+        doc.ops[bucketOf(id)][id] = new Automerge.ImmutableString(encodePlanOp(op));
+      }
+    });
+  }
+
+  /**
+   * Applies changes from a peer after checking every one of them; returns
+   * the ids of ops that became visible (including queued ones whose
+   * dependencies arrived). Nothing is applied if any change is bad.
+   */
+  applyForeign(changes: readonly Uint8Array[]): string[] {
+    for (const change of changes) this.checkChange(change);
+    const visible = new Set<string>();
+    const [doc] = Automerge.applyChanges(this.#doc, [...changes], {
+      patchCallback: (patches) => collectOpIds(patches, visible),
+    });
+    this.#doc = doc;
+    return [...visible];
+  }
+
+  /** Loads this replica's own saved bytes (snapshot or increment) without re-checking. */
+  loadOwn(bytes: Uint8Array): void {
+    this.#doc = Automerge.loadIncremental(this.#doc, bytes);
+  }
+
+  /** The whole document, compressed. */
+  save(): Uint8Array {
+    return Automerge.save(this.#doc);
+  }
+
+  /** Changes since `heads`, compressed; empty when there are none. */
+  saveSince(heads: readonly string[]): Uint8Array {
+    return Automerge.saveSince(this.#doc, [...heads]);
+  }
+
+  /** Every change of the document. */
+  changes(): Uint8Array[] {
+    return Automerge.getAllChanges(this.#doc);
+  }
+
+  /** The next sync message for a peer, or null when there is nothing to say. */
+  generateSync(state: PlanSyncState): [PlanSyncState, Uint8Array | null] {
+    return Automerge.generateSyncMessage(this.#doc, state);
+  }
+
+  /**
+   * Applies a peer's sync message after decoding it and checking each
+   * change it carries. Returns the new sync state and the ids of ops that
+   * became visible. Throws {@linkcode PlanSyncInvalidError} and leaves the
+   * document untouched when the message is bad.
+   */
+  receiveSync(state: PlanSyncState, message: Uint8Array): [PlanSyncState, string[]] {
+    let decoded: ReturnType<typeof Automerge.decodeSyncMessage>;
+    try {
+      decoded = Automerge.decodeSyncMessage(message);
+    } catch (error) {
+      throw new PlanSyncInvalidError(
+        `Cannot decode sync message for thread ${JSON.stringify(this.thread)}: ${
+          (error as Error).message
+        }`,
+        { cause: error },
+      );
+    }
+    for (const change of decoded.changes) this.checkChange(change);
+    const visible = new Set<string>();
+    let next: [PlanDoc, PlanSyncState, null];
+    try {
+      next = Automerge.receiveSyncMessage(this.#doc, state, message, {
+        patchCallback: (patches) => collectOpIds(patches, visible),
+      });
+    } catch (error) {
+      throw new PlanSyncInvalidError(
+        `Cannot apply sync message for thread ${JSON.stringify(this.thread)}: ${
+          (error as Error).message
+        }`,
+        { cause: error },
+      );
+    }
+    this.#doc = next[0];
+    return [next[1], [...visible]];
+  }
+
+  /** True when the peer behind `state` is known to hold all our changes. */
+  peerHasOurChanges(state: PlanSyncState): boolean {
+    return Automerge.hasOurChanges(this.#doc, state);
+  }
+
+  /**
+   * Checks one foreign chunk: a change (the shared genesis, or only new
+   * keys in the bucket maps holding valid ops of this thread under their
+   * own id), or a whole compressed document (the sync protocol sends one to
+   * a peer that has nothing yet), every change of which must pass.
+   */
+  checkChange(bytes: Uint8Array): void {
+    let change: ReturnType<typeof Automerge.decodeChange>;
+    try {
+      change = Automerge.decodeChange(bytes);
+    } catch (changeError) {
+      return this.#checkDocumentChunk(bytes, changeError);
+    }
+    if (change.hash === this.#genesisHash) return;
+    for (const op of change.ops) this.#checkChangeOp(op, change.hash);
+  }
+
+  #checkDocumentChunk(bytes: Uint8Array, changeError: unknown): void {
+    let changes: Uint8Array[];
+    try {
+      changes = Automerge.getAllChanges(Automerge.load(bytes, { actor: GENESIS_ACTOR }));
+    } catch {
+      throw new PlanSyncInvalidError(
+        `Cannot decode change or document for thread ${JSON.stringify(this.thread)}: ${
+          (changeError as Error).message
+        }`,
+        { cause: changeError },
+      );
+    }
+    for (const change of changes) {
+      const decoded = Automerge.decodeChange(change);
+      if (decoded.hash === this.#genesisHash) continue;
+      for (const op of decoded.ops) this.#checkChangeOp(op, decoded.hash);
+    }
+  }
+
+  #checkChangeOp(op: Automerge.DecodedChange["ops"][number], hash: string): void {
+    const where = `Change ${hash.slice(0, 12)} for thread ${JSON.stringify(this.thread)}`;
+    const bucket = this.#bucketByObject.get(op.obj);
+    if (op.action !== "set" || bucket === undefined || op.pred.length > 0) {
+      throw new PlanSyncInvalidError(
+        `${where} does more than add an op: ${op.action} on ${op.obj} (plan documents only grow)`,
+      );
+    }
+    if (
+      typeof op.key !== "string" || typeof op.value !== "string" ||
+      (op.datatype !== undefined && op.datatype !== "str")
+    ) {
+      throw new PlanSyncInvalidError(`${where} writes a non-string op under ${String(op.key)}`);
+    }
+    let planOp: PlanOp;
+    try {
+      planOp = decodePlanOp(op.value);
+    } catch (error) {
+      throw new PlanSyncInvalidError(`${where} holds a bad op: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    const id = planOpId(planOp);
+    if (id !== op.key || bucketOf(id) !== bucket || planOp.thread !== this.thread) {
+      throw new PlanSyncInvalidError(
+        `${where} files op ${id} of thread ${
+          JSON.stringify(planOp.thread)
+        } under key ${op.key} in bucket ${bucket}`,
+      );
+    }
+  }
+}
+
+/** Collects op ids from patches of the form `put ops/<bucket>/<id>`. */
+function collectOpIds(patches: readonly Automerge.Patch[], into: Set<string>): void {
+  for (const patch of patches) {
+    if (patch.action === "put" && patch.path.length === 3 && patch.path[0] === "ops") {
+      into.add(String(patch.path[2]));
+    }
+  }
+}
