@@ -223,26 +223,37 @@ export class ThreadDoc {
    * a peer that has nothing yet), every change of which must pass.
    */
   checkChange(bytes: Uint8Array): void {
-    let change: ReturnType<typeof Automerge.decodeChange>;
-    try {
-      change = Automerge.decodeChange(bytes);
-    } catch (changeError) {
-      return this.#checkDocumentChunk(bytes, changeError);
+    for (const chunk of splitChunks(bytes, this.thread)) {
+      if (chunk.type === CHUNK_DOCUMENT) {
+        this.#checkDocumentChunk(chunk.bytes);
+        continue;
+      }
+      let change: ReturnType<typeof Automerge.decodeChange>;
+      try {
+        change = Automerge.decodeChange(chunk.bytes);
+      } catch (error) {
+        throw new PlanSyncInvalidError(
+          `Cannot decode change for thread ${JSON.stringify(this.thread)}: ${
+            (error as Error).message
+          }`,
+          { cause: error },
+        );
+      }
+      if (change.hash === this.#genesisHash) continue;
+      for (const op of change.ops) this.#checkChangeOp(op, change.hash);
     }
-    if (change.hash === this.#genesisHash) return;
-    for (const op of change.ops) this.#checkChangeOp(op, change.hash);
   }
 
-  #checkDocumentChunk(bytes: Uint8Array, changeError: unknown): void {
+  #checkDocumentChunk(bytes: Uint8Array): void {
     let changes: Uint8Array[];
     try {
       changes = Automerge.getAllChanges(Automerge.load(bytes, { actor: GENESIS_ACTOR }));
-    } catch {
+    } catch (error) {
       throw new PlanSyncInvalidError(
-        `Cannot decode change or document for thread ${JSON.stringify(this.thread)}: ${
-          (changeError as Error).message
+        `Cannot decode document for thread ${JSON.stringify(this.thread)}: ${
+          (error as Error).message
         }`,
-        { cause: changeError },
+        { cause: error },
       );
     }
     for (const change of changes) {
@@ -283,6 +294,44 @@ export class ThreadDoc {
       );
     }
   }
+}
+
+/** Automerge chunk types (binary format: magic, checksum, type, LEB128 length, body). */
+const CHUNK_DOCUMENT = 0;
+const CHUNK_MAGIC = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_HEADER_BYTES = 9;
+
+/**
+ * Splits bytes that may hold several concatenated Automerge chunks (the
+ * sync protocol and `saveIncremental` both concatenate) into chunks.
+ */
+function splitChunks(bytes: Uint8Array, thread: string): { type: number; bytes: Uint8Array }[] {
+  const chunks: { type: number; bytes: Uint8Array }[] = [];
+  let offset = 0;
+  const bad = (why: string) =>
+    new PlanSyncInvalidError(
+      `Cannot decode change for thread ${JSON.stringify(thread)}: ${why} at byte ${offset}`,
+    );
+  while (offset < bytes.length) {
+    if (bytes.length - offset < CHUNK_HEADER_BYTES + 1) throw bad("truncated chunk header");
+    if (CHUNK_MAGIC.some((byte, index) => bytes[offset + index] !== byte)) {
+      throw bad("no chunk magic");
+    }
+    const type = bytes[offset + 8];
+    let length = 0;
+    let cursor = offset + CHUNK_HEADER_BYTES;
+    for (let shift = 0;; shift += 7) {
+      if (cursor >= bytes.length || shift > 28) throw bad("bad chunk length");
+      const byte = bytes[cursor++];
+      length += (byte & 0x7f) * 2 ** shift;
+      if ((byte & 0x80) === 0) break;
+    }
+    const end = cursor + length;
+    if (end > bytes.length) throw bad("chunk longer than the data");
+    chunks.push({ type, bytes: bytes.subarray(offset, end) });
+    offset = end;
+  }
+  return chunks;
 }
 
 /** Collects op ids from patches of the form `put ops/<bucket>/<id>`. */
