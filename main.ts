@@ -1,7 +1,7 @@
 /**
  * The CAN Swarm command line.
  *
- *   can-swarm run node | run swarm | sim | chaos | bench | help
+ *   can-swarm run node | run swarm | sim | chaos | bench | plan export|import|verify | help
  *
  * Every command takes `--help`. A bad command line prints a clear error and
  * exits with code 2; a failed run exits with 1.
@@ -17,6 +17,14 @@ import {
   UsageError,
 } from "./cli/args.ts";
 import { CHAOS_SPEC, chaosCommand } from "./cli/chaos_command.ts";
+import {
+  PLAN_EXPORT_SPEC,
+  PLAN_IMPORT_SPEC,
+  PLAN_VERIFY_SPEC,
+  planExport,
+  planImport,
+  planVerify,
+} from "./cli/plan_command.ts";
 import { RUN_NODE_SPEC, runNode } from "./cli/run_node.ts";
 import { RUN_SWARM_SPEC, runSwarm } from "./cli/run_swarm.ts";
 import { SIM_SPEC, simCommand } from "./cli/sim_command.ts";
@@ -37,6 +45,9 @@ const COMMANDS: Record<string, Command> = {
   sim: { spec: SIM_SPEC, run: simCommand },
   chaos: { spec: CHAOS_SPEC, run: chaosCommand },
   bench: { spec: BENCH_SPEC, run: benchCommand },
+  "plan export": { spec: PLAN_EXPORT_SPEC, run: planExport },
+  "plan import": { spec: PLAN_IMPORT_SPEC, run: planImport },
+  "plan verify": { spec: PLAN_VERIFY_SPEC, run: planVerify },
 };
 
 const OVERVIEW = `CAN Swarm ${VERSION} — an orchestrator-free runtime for verified agent work.
@@ -45,11 +56,11 @@ Usage: can-swarm <command> [options]
 
 Commands:
 ${
-  Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(11)}${spec.summary}`).join(
+  Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(13)}${spec.summary}`).join(
     "\n",
   )
 }
-  help       Show this overview, or the help of a command: help <command>
+  help         Show this overview, or the help of a command: help <command>
 
 Run 'can-swarm <command> --help' for a command's options.`;
 

@@ -212,7 +212,7 @@ function stateOp(record: Record<string, unknown>, base: PlanOpHeader): StateOp {
 
 function annotationValue(value: unknown): AnnotationValue {
   if (value === null || typeof value === "boolean") return value;
-  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "number" && Number.isFinite(value)) return value === 0 ? 0 : value;
   if (typeof value === "string" && value.length <= PLAN_OP_LIMITS.annotationLengthMax) return value;
   return fail(
     `Plan op field value must be a string of at most ${PLAN_OP_LIMITS.annotationLengthMax} characters, a finite number, a boolean or null, got ${

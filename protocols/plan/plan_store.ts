@@ -285,6 +285,7 @@ export class PlanStore {
    */
   async load(thread: string, bytes: Uint8Array): Promise<PlanOp[]> {
     const state = await this.#ensureThread(checkThreadId(thread));
+    state.doc.checkChange(bytes);
     let changes: Uint8Array[];
     try {
       const scratch = Automerge.loadIncremental(Automerge.clone(state.doc.doc), bytes);
