@@ -238,9 +238,10 @@ export class PlanStore {
     const ops = inputs.map(parsePlanOp);
     const results: AppendResult[] = [];
     const fresh: PlanOp[] = [];
+    const seen = new Map<string, string>();
     const batch = new AuthoringBatch();
     for (const op of ops) {
-      const duplicate = this.#isDuplicate(op, fresh);
+      const duplicate = this.#isDuplicate(op, seen);
       results.push({ id: planOpId(op), duplicate });
       if (duplicate) continue;
       this.#checkAuthoring(op, batch);
@@ -259,8 +260,9 @@ export class PlanStore {
   async importOps(inputs: readonly unknown[]): Promise<AppendResult[]> {
     const ops = inputs.map(parsePlanOp);
     const fresh: PlanOp[] = [];
+    const seen = new Map<string, string>();
     const results = ops.map((op) => {
-      const duplicate = this.#isDuplicate(op, fresh);
+      const duplicate = this.#isDuplicate(op, seen);
       if (!duplicate) fresh.push(op);
       return { id: planOpId(op), duplicate };
     });
@@ -333,8 +335,8 @@ export class PlanStore {
     message: Uint8Array,
   ): Promise<[PlanSyncState, PlanOp[]]> {
     const threadState = await this.#ensureThread(checkThreadId(thread));
-    const [next, ids] = threadState.doc.receiveSync(state, message);
-    const added = this.#foldNew(threadState.doc, ids);
+    const [next, ops] = threadState.doc.receiveSync(state, message);
+    const added = this.#foldNew(ops);
     if (added.length > 0) await this.#persist(threadState);
     return [next, added];
   }
@@ -393,15 +395,16 @@ export class PlanStore {
     return decodePlanOp(doc.read(id)!);
   }
 
-  #isDuplicate(op: PlanOp, pending: readonly PlanOp[]): boolean {
+  #isDuplicate(op: PlanOp, pending: Map<string, string>): boolean {
     const id = planOpId(op);
-    let stored = this.#threads.get(op.thread)?.doc.read(id);
+    const encoded = encodePlanOp(op);
+    const key = `${op.thread}\u0000${id}`;
+    const stored = this.#threads.get(op.thread)?.doc.read(id) ?? pending.get(key);
     if (stored === undefined) {
-      const earlier = pending.find((other) => other.thread === op.thread && planOpId(other) === id);
-      stored = earlier === undefined ? undefined : encodePlanOp(earlier);
+      pending.set(key, encoded);
+      return false;
     }
-    if (stored === undefined) return false;
-    if (stored !== encodePlanOp(op)) throw new PlanOpConflictError(id);
+    if (stored !== encoded) throw new PlanOpConflictError(id);
     return true;
   }
 
@@ -423,15 +426,14 @@ export class PlanStore {
   }
 
   async #applyForeign(state: ThreadState, changes: readonly Uint8Array[]): Promise<PlanOp[]> {
-    const ids = state.doc.applyForeign(changes);
-    const added = this.#foldNew(state.doc, ids);
+    const added = this.#foldNew(state.doc.applyForeign(changes));
     if (added.length > 0) await this.#persist(state);
     return added;
   }
 
   /** Folds ops that just became visible, in op order (keeps link rebuilds rare). */
-  #foldNew(doc: ThreadDoc, ids: readonly string[]): PlanOp[] {
-    const ops = ids.map((id) => this.#decodeOwn(doc, id)).sort(compareOps);
+  #foldNew(visible: readonly PlanOp[]): PlanOp[] {
+    const ops = [...visible].sort(compareOps);
     for (const op of ops) this.#applyToViews(op);
     return ops;
   }
