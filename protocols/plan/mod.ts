@@ -5,6 +5,7 @@
  * @module
  */
 
+export * from "./authoring.ts";
 export * from "./errors.ts";
 export * from "./graph_view.ts";
 export * from "./jsonl.ts";
@@ -15,5 +16,6 @@ export * from "./plan_sync.ts";
 export * from "./plan_views.ts";
 export * from "./task_state.ts";
 export * from "./task_view.ts";
+export * from "./thread_writer.ts";
 export { BUCKET_COUNT, bucketOf, isActorId, type PlanSyncState } from "./thread_doc.ts";
 export * from "./verify.ts";

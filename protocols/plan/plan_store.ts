@@ -18,35 +18,23 @@
  * @module
  */
 
-import {
-  PlanError,
-  PlanOpConflictError,
-  PlanSyncInvalidError,
-  PlanTaskExistsError,
-  PlanThreadError,
-  PlanTransitionError,
-  PlanUnknownTaskError,
-} from "./errors.ts";
-import { PlanCycleError } from "./errors.ts";
+import * as Automerge from "@automerge/automerge";
+import { AuthoringBatch, checkAuthoring } from "./authoring.ts";
+import { PlanError, PlanOpConflictError, PlanSyncInvalidError, PlanThreadError } from "./errors.ts";
 import {
   compareOps,
-  compareStateOps,
   decodePlanOp,
   encodePlanOp,
   parsePlanOp,
   PLAN_OP_LIMITS,
   type PlanOp,
   planOpId,
-  type StateOp,
-  stateRank,
-  type TaskState,
 } from "./op.ts";
-import type { PlanLog, PlanPersistence } from "./persistence.ts";
+import type { PlanPersistence } from "./persistence.ts";
 import { PlanViews, type PlanViewSnapshot } from "./plan_views.ts";
-import { REOPEN_FROM } from "./task_state.ts";
 import type { TaskSnapshot } from "./task_view.ts";
 import { isActorId, type PlanSyncState, ThreadDoc } from "./thread_doc.ts";
-import * as Automerge from "@automerge/automerge";
+import { ThreadWriter, type WriterCounters } from "./thread_writer.ts";
 
 /** Options of {@linkcode PlanStore.open}. */
 export interface PlanStoreOptions {
@@ -82,10 +70,7 @@ export interface PlanStoreStats {
 
 interface ThreadState {
   readonly doc: ThreadDoc;
-  readonly log: PlanLog | undefined;
-  persistedHeads: string[];
-  increments: number;
-  queue: Promise<void>;
+  readonly writer: ThreadWriter;
 }
 
 /** Default compaction threshold. */
@@ -118,8 +103,7 @@ export class PlanStore {
   readonly #views = new PlanViews();
   #ops = 0;
   #lamport = 0;
-  #compactions = 0;
-  #appendsPersisted = 0;
+  readonly #counters: WriterCounters = { compactions: 0, appendsPersisted: 0 };
 
   private constructor(options: PlanStoreOptions) {
     if (!isActorId(options.actorId)) {
@@ -153,9 +137,7 @@ export class PlanStore {
     const recovered: PlanOp[] = [];
     for (const thread of (await persistence.names()).sort()) {
       const state = await store.#openThread(checkThreadId(thread));
-      for (const record of state.log!.records) state.doc.loadOwn(record);
-      state.persistedHeads = state.doc.heads();
-      state.increments = Math.max(0, state.log!.records.length - 1);
+      state.writer.recover();
       for (const id of state.doc.opIds()) recovered.push(store.#decodeOwn(state.doc, id));
     }
     // Sorted replay: the greedy link rule then never needs a rebuild.
@@ -197,8 +179,7 @@ export class PlanStore {
       edges: this.graph.edgeCount,
       rejectedLinks: this.graph.rejectedLinks().length,
       graphRebuilds: this.graph.rebuilds,
-      compactions: this.#compactions,
-      appendsPersisted: this.#appendsPersisted,
+      ...this.#counters,
     };
   }
 
@@ -244,7 +225,7 @@ export class PlanStore {
       const duplicate = this.#isDuplicate(op, seen);
       results.push({ id: planOpId(op), duplicate });
       if (duplicate) continue;
-      this.#checkAuthoring(op, batch);
+      checkAuthoring(op, this.#views, batch);
       batch.add(op);
       fresh.push(op);
     }
@@ -337,7 +318,7 @@ export class PlanStore {
     const threadState = await this.#ensureThread(checkThreadId(thread));
     const [next, ops] = threadState.doc.receiveSync(state, message);
     const added = this.#foldNew(ops);
-    if (added.length > 0) await this.#persist(threadState);
+    if (added.length > 0) await threadState.writer.persist();
     return [next, added];
   }
 
@@ -348,7 +329,7 @@ export class PlanStore {
 
   /** Waits until everything written so far is durable. */
   async flush(): Promise<void> {
-    for (const state of this.#threads.values()) await state.queue;
+    for (const state of this.#threads.values()) await state.writer.idle();
   }
 
   /** Makes sure a thread document exists (and is persisted once it has ops). */
@@ -380,13 +361,11 @@ export class PlanStore {
     const existing = this.#threads.get(thread);
     if (existing !== undefined) return existing;
     const doc = ThreadDoc.create(thread, this.#actorId);
-    const state: ThreadState = {
-      doc,
-      log,
-      persistedHeads: doc.heads(),
-      increments: 0,
-      queue: Promise.resolve(),
-    };
+    const writer = new ThreadWriter(doc, log, {
+      compactEvery: this.#compactEvery,
+      counters: this.#counters,
+    });
+    const state: ThreadState = { doc, writer };
     this.#threads.set(thread, state);
     return state;
   }
@@ -422,12 +401,12 @@ export class PlanStore {
       for (const op of list) this.#applyToViews(op);
       touched.push(state);
     }
-    await Promise.all(touched.map((state) => this.#persist(state)));
+    await Promise.all(touched.map((state) => state.writer.persist()));
   }
 
   async #applyForeign(state: ThreadState, changes: readonly Uint8Array[]): Promise<PlanOp[]> {
     const added = this.#foldNew(state.doc.applyForeign(changes));
-    if (added.length > 0) await this.#persist(state);
+    if (added.length > 0) await state.writer.persist();
     return added;
   }
 
@@ -443,96 +422,6 @@ export class PlanStore {
     this.#ops++;
     if (op.lamport > this.#lamport) this.#lamport = op.lamport;
   }
-
-  /** Queues a durable write of everything not yet persisted; resolves when done. */
-  #persist(state: ThreadState): Promise<void> {
-    const log = state.log;
-    if (log === undefined) return Promise.resolve();
-    const job = state.queue.then(async () => {
-      const heads = state.doc.heads();
-      if (sameHeads(heads, state.persistedHeads)) return;
-      if (state.increments >= this.#compactEvery) {
-        await log.compact(state.doc.save());
-        state.increments = 0;
-        this.#compactions++;
-      } else {
-        await log.append(state.doc.saveSince(state.persistedHeads));
-        state.increments++;
-        this.#appendsPersisted++;
-      }
-      state.persistedHeads = heads;
-    });
-    state.queue = job.catch(() => {});
-    return job;
-  }
-
-  #checkAuthoring(op: PlanOp, batch: AuthoringBatch): void {
-    const id = planOpId(op);
-    const known = (task: string) => this.tasks.has(task) || batch.tasks.has(task);
-    switch (op.kind) {
-      case "ADD_TASK":
-        if (known(op.task)) throw new PlanTaskExistsError(op.task);
-        return;
-      case "LINK": {
-        for (const task of [op.from, op.to]) {
-          if (!known(task)) throw new PlanUnknownTaskError(task, id);
-        }
-        const cycle = this.graph.cycleThrough(op.from, op.to, batch.links);
-        if (cycle !== undefined) throw new PlanCycleError(op.from, op.to, cycle);
-        return;
-      }
-      default:
-        if (!known(op.task)) throw new PlanUnknownTaskError(op.task, id);
-        if (op.kind === "STATE") this.#checkTransition(op, batch);
-    }
-  }
-
-  #checkTransition(op: StateOp, batch: AuthoringBatch): void {
-    const register = this.tasks.register(op.task);
-    const current: TaskState = batch.states.get(op.task)?.state ?? register?.state ?? "DRAFT";
-    const latest = batch.states.get(op.task) ?? register?.latest ?? null;
-    const name = JSON.stringify(op.task);
-    if (latest !== null && compareStateOps(op, latest) <= 0) {
-      throw new PlanTransitionError(
-        `Cannot move task ${name} to ${op.state}: op ${
-          planOpId(op)
-        } (epoch ${op.epoch}) orders before the task's latest state op ${planOpId(latest)}`,
-      );
-    }
-    if (op.transition !== null) {
-      if (!REOPEN_FROM[op.transition].includes(current)) {
-        throw new PlanTransitionError(
-          `Cannot ${op.transition} task ${name}: it is ${current}, and ${op.transition} reopens only from ${
-            REOPEN_FROM[op.transition].join(" or ")
-          }`,
-        );
-      }
-    } else if (stateRank(op.state) <= stateRank(current)) {
-      throw new PlanTransitionError(
-        `Cannot move task ${name} from ${current} to ${op.state}: states only move forward (reopen with YIELD, RELEASE or INVALIDATE)`,
-      );
-    }
-  }
-}
-
-/** What a batch being authored adds before it is written. */
-class AuthoringBatch {
-  readonly tasks = new Set<string>();
-  readonly links = new Map<string, string[]>();
-  readonly states = new Map<string, StateOp>();
-
-  add(op: PlanOp): void {
-    if (op.kind === "ADD_TASK") this.tasks.add(op.task);
-    else if (op.kind === "LINK") {
-      const children = this.links.get(op.from);
-      if (children === undefined) this.links.set(op.from, [op.to]);
-      else children.push(op.to);
-    } else if (op.kind === "STATE") this.states.set(op.task, op);
-  }
-}
-
-function sameHeads(left: readonly string[], right: readonly string[]): boolean {
-  return left.length === right.length && left.every((head, index) => head === right[index]);
 }
 
 function positive(value: number, name: string): number {

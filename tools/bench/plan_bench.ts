@@ -120,7 +120,7 @@ async function storeSync(source: PlanStore) {
 }
 
 function rawSync(doc: Automerge.Doc<PlanDocShape>) {
-  let source = doc;
+  let source = Automerge.clone(doc);
   let target = Automerge.init<PlanDocShape>({ actor: "0d" });
   let sourceState = Automerge.initSyncState();
   let targetState = Automerge.initSyncState();
