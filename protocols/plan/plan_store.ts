@@ -73,6 +73,9 @@ interface ThreadState {
   readonly writer: ThreadWriter;
 }
 
+/** Actor of throwaway documents used to read foreign bytes; never writes, keeps runs deterministic. */
+const SCRATCH_ACTOR = "00000000000000000000000000000002";
+
 /** Default compaction threshold. */
 export const COMPACT_EVERY_DEFAULT = 256;
 /** Default bound on threads. */
@@ -271,7 +274,10 @@ export class PlanStore {
     state.doc.checkChange(bytes);
     let changes: Uint8Array[];
     try {
-      const scratch = Automerge.loadIncremental(Automerge.clone(state.doc.doc), bytes);
+      const scratch = Automerge.loadIncremental(
+        Automerge.clone(state.doc.doc, { actor: SCRATCH_ACTOR }),
+        bytes,
+      );
       changes = Automerge.getChanges(state.doc.doc, scratch);
     } catch (error) {
       throw new PlanSyncInvalidError(
