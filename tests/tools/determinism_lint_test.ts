@@ -61,7 +61,7 @@ Deno.test("the rule allows the actor context and pure code, and ignores runtime/
     return [ctx.now(), ctx.random(), new Date(0), Math.max(1, 2), crypto.subtle.digest("SHA-256", new Uint8Array())];
   }`;
   assert.deepEqual(diagnostics("/repo/protocols/x.ts", allowed), []);
-  for (const folder of ["runtime", "sim", "tools", "cli"]) {
+  for (const folder of ["runtime", "sim", "tools", "cli", "tests/actors", "tests/protocols"]) {
     assert.deepEqual(
       diagnostics(`/repo/${folder}/x.ts`, "export const t = Date.now() + Math.random();"),
       [],
