@@ -45,6 +45,22 @@ export interface FenceToken {
   readonly holder: string;
 }
 
+/** A worker's lease on a task, granted by compare-and-set so two can never be live at once (P5). */
+export interface LeaseRecord {
+  readonly taskId: string;
+  readonly leaseId: string;
+  readonly holder: string;
+  readonly grantedAtMs: number;
+  readonly expiresAtMs: number;
+  /** Epoch of the grant; must be the log's current epoch. */
+  readonly epoch: number;
+}
+
+/** The outcome of {@linkcode DecideLog.tryLease}. */
+export type LeaseOutcome =
+  | { readonly status: "granted"; readonly lease: LeaseRecord }
+  | { readonly status: "held"; readonly existing: LeaseRecord };
+
 /** The outcome of {@linkcode DecideLog.tryDecide}. */
 export type DecideOutcome =
   /** This call wrote the decision. */
@@ -66,6 +82,14 @@ export interface DecideLog {
   advanceEpoch(from: number): Promise<number>;
   /** Issues a new fence token for `bucket` to `holder`, invalidating older tokens of that bucket. */
   acquireFence(bucket: number, holder: string): Promise<FenceToken>;
+  /** Grants `lease` unless the task has one (the same lease again is granted: idempotent). */
+  tryLease(lease: LeaseRecord): Promise<LeaseOutcome>;
+  /** The live lease of a task, if any. */
+  getLease(taskId: string): Promise<LeaseRecord | undefined>;
+  /** Moves the expiry of the task's lease if it is still `leaseId`; false otherwise. */
+  renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean>;
+  /** Removes the task's lease if it is still `leaseId`; false otherwise. */
+  releaseLease(taskId: string, leaseId: string): Promise<boolean>;
   /** Releases the backend. */
   close(): Promise<void>;
 }
@@ -146,6 +170,26 @@ export function checkDecideRecord(record: DecideRecord): DecideRecord {
     );
   }
   return record;
+}
+
+/** Validates a lease before it is written. */
+export function checkLeaseRecord(lease: LeaseRecord): LeaseRecord {
+  for (const key of ["taskId", "leaseId", "holder"] as const) {
+    if (typeof lease[key] !== "string" || lease[key].length === 0) {
+      throw new DecideRecordError(
+        `Lease ${key} must be a non-empty string, got ${String(lease[key])}`,
+      );
+    }
+  }
+  if (!Number.isSafeInteger(lease.epoch) || lease.epoch < 0) {
+    throw new DecideRecordError(`Lease epoch must be an integer >= 0, got ${String(lease.epoch)}`);
+  }
+  if (!(lease.expiresAtMs > lease.grantedAtMs)) {
+    throw new DecideRecordError(
+      `Lease must expire after it is granted, got ${lease.grantedAtMs} → ${lease.expiresAtMs}`,
+    );
+  }
+  return lease;
 }
 
 /** Validates a bucket number. */

@@ -12,15 +12,18 @@ import {
   bucketOf,
   checkBucket,
   checkDecideRecord,
+  checkLeaseRecord,
   DECIDE_ATTEMPTS_MAX,
   DecideContentionError,
   type DecideLog,
   type DecideOutcome,
   type DecideRecord,
   type FenceToken,
+  type LeaseOutcome,
+  type LeaseRecord,
   StaleEpochError,
 } from "./decide_log.ts";
-import { checkFencing, settledOutcome } from "./store_decide_log.ts";
+import { checkFencing, leaseOutcome, settledOutcome } from "./store_decide_log.ts";
 import { SwarmError } from "../errors.ts";
 
 /** Options of {@linkcode EtcdDecideLog.connect}. */
@@ -97,6 +100,10 @@ export class EtcdDecideLog implements DecideLog {
 
   #fenceKey(bucket: number): string {
     return `${this.#prefix}/fence/${bucket.toString(16).padStart(2, "0")}`;
+  }
+
+  #leaseKey(taskId: string): string {
+    return `${this.#prefix}/lease/${taskId}`;
   }
 
   #decideKey(needId: string): string {
@@ -178,9 +185,66 @@ export class EtcdDecideLog implements DecideLog {
     throw new DecideContentionError(`fence of bucket ${bucket}`, DECIDE_ATTEMPTS_MAX);
   }
 
+  async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
+    checkLeaseRecord(lease);
+    const kv = this.#client;
+    const key = this.#leaseKey(lease.taskId);
+    const response = await this.#call(() =>
+      kv.if(this.#epochKey, "Value", "==", String(lease.epoch)).and(key, "Create", "==", 0)
+        .then(kv.put(key).value(JSON.stringify(lease)))
+        .else(kv.get(this.#epochKey), kv.get(key))
+        .commit()
+    );
+    if (response.succeeded) return { status: "granted", lease };
+    const [epoch, existing] = response.responses.map((op) =>
+      op.response_range.kvs[0] as KeyValue | undefined
+    );
+    if (existing !== undefined) return leaseOutcome(lease, JSON.parse(existing.value.toString()));
+    throw new StaleEpochError(lease.epoch, Number(epoch?.value.toString() ?? 0));
+  }
+
+  async getLease(taskId: string): Promise<LeaseRecord | undefined> {
+    const text = await this.#call(() => this.#client.get(this.#leaseKey(taskId)).string());
+    return text === null ? undefined : JSON.parse(text);
+  }
+
+  async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    const current = await this.#currentLease(taskId);
+    if (current === undefined || current.lease.leaseId !== leaseId) return false;
+    const kv = this.#client;
+    const key = this.#leaseKey(taskId);
+    const renewed = JSON.stringify({ ...current.lease, expiresAtMs });
+    const response = await this.#call(() =>
+      kv.if(key, "Mod", "==", current.modRevision).then(kv.put(key).value(renewed)).commit()
+    );
+    return response.succeeded;
+  }
+
+  async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
+    const current = await this.#currentLease(taskId);
+    if (current === undefined || current.lease.leaseId !== leaseId) return false;
+    const kv = this.#client;
+    const key = this.#leaseKey(taskId);
+    const response = await this.#call(() =>
+      kv.if(key, "Mod", "==", current.modRevision).then(kv.delete().key(key)).commit()
+    );
+    return response.succeeded;
+  }
+
   close(): Promise<void> {
     this.#client.close();
     return Promise.resolve();
+  }
+
+  async #currentLease(
+    taskId: string,
+  ): Promise<{ lease: LeaseRecord; modRevision: string } | undefined> {
+    const kv = (await this.#call(() => this.#client.get(this.#leaseKey(taskId)).exec())).kvs[0] as
+      | KeyValue
+      | undefined;
+    return kv === undefined
+      ? undefined
+      : { lease: JSON.parse(kv.value.toString()), modRevision: kv.mod_revision };
   }
 
   /** Runs an etcd call with a deadline, wrapping failures in {@linkcode EtcdError}. */

@@ -10,12 +10,15 @@ import {
   bucketOf,
   checkBucket,
   checkDecideRecord,
+  checkLeaseRecord,
   DECIDE_ATTEMPTS_MAX,
   DecideContentionError,
   type DecideLog,
   type DecideOutcome,
   type DecideRecord,
   type FenceToken,
+  type LeaseOutcome,
+  type LeaseRecord,
   sameDecision,
   StaleEpochError,
   StaleFenceError,
@@ -24,6 +27,7 @@ import {
 const EPOCH_KEY: StoreKey = ["swarm", "epoch"];
 const fenceKey = (bucket: number): StoreKey => ["swarm", "fence", bucket];
 const decideKey = (needId: string): StoreKey => ["swarm", "decide", bucketOf(needId), needId];
+const leaseKey = (taskId: string): StoreKey => ["swarm", "lease", taskId];
 
 /** A {@linkcode DecideLog} on any store with atomic compare-and-set. */
 export class StoreDecideLog implements DecideLog {
@@ -94,6 +98,49 @@ export class StoreDecideLog implements DecideLog {
     throw new DecideContentionError(`fence of bucket ${bucket}`, DECIDE_ATTEMPTS_MAX);
   }
 
+  async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
+    checkLeaseRecord(lease);
+    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
+      const [epoch, existing] = await Promise.all([
+        this.#store.get<number>(EPOCH_KEY),
+        this.#store.get<LeaseRecord>(leaseKey(lease.taskId)),
+      ]);
+      if (existing !== undefined) return leaseOutcome(lease, existing.value);
+      const currentEpoch = epoch?.value ?? 0;
+      if (lease.epoch !== currentEpoch) throw new StaleEpochError(lease.epoch, currentEpoch);
+      const result = await this.#store.commit({
+        checks: [versionCheck(EPOCH_KEY, epoch), { key: leaseKey(lease.taskId), version: null }],
+        sets: [{ key: leaseKey(lease.taskId), value: lease }],
+      });
+      if (result.ok) return { status: "granted", lease };
+    }
+    throw new DecideContentionError(`lease of ${lease.taskId}`, DECIDE_ATTEMPTS_MAX);
+  }
+
+  async getLease(taskId: string): Promise<LeaseRecord | undefined> {
+    return (await this.#store.get<LeaseRecord>(leaseKey(taskId)))?.value;
+  }
+
+  async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
+    if (entry === undefined || entry.value.leaseId !== leaseId) return false;
+    const result = await this.#store.commit({
+      checks: [versionCheck(leaseKey(taskId), entry)],
+      sets: [{ key: leaseKey(taskId), value: { ...entry.value, expiresAtMs } }],
+    });
+    return result.ok;
+  }
+
+  async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
+    const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
+    if (entry === undefined || entry.value.leaseId !== leaseId) return false;
+    const result = await this.#store.commit({
+      checks: [versionCheck(leaseKey(taskId), entry)],
+      deletes: [leaseKey(taskId)],
+    });
+    return result.ok;
+  }
+
   async close(): Promise<void> {
     if (this.#ownsStore) await this.#store.close();
   }
@@ -101,6 +148,13 @@ export class StoreDecideLog implements DecideLog {
 
 function versionCheck(key: StoreKey, entry: StoreEntry<unknown> | undefined) {
   return { key, version: entry?.version ?? null };
+}
+
+/** The outcome when the task already has a lease. */
+export function leaseOutcome(lease: LeaseRecord, existing: LeaseRecord): LeaseOutcome {
+  return existing.leaseId === lease.leaseId && existing.holder === lease.holder
+    ? { status: "granted", lease: existing }
+    : { status: "held", existing };
 }
 
 /** The outcome when a decision already exists. */

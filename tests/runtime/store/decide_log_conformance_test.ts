@@ -111,6 +111,46 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
   });
 
   await t.step(
+    "only one of many concurrent claimers gets a task's lease; release lets the next one in",
+    async () => {
+      const taskId = `task-${crypto.randomUUID()}`;
+      const epoch = await log.currentEpoch();
+      const lease = (holder: string) => ({
+        taskId,
+        leaseId: `lease-${holder}`,
+        holder,
+        grantedAtMs: 1_000,
+        expiresAtMs: 61_000,
+        epoch,
+      });
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, (_, index) => log.tryLease(lease(`w${index}`))),
+      );
+      const granted = outcomes.filter((outcome) => outcome.status === "granted");
+      assert.equal(granted.length, 1);
+      const winner = granted[0].status === "granted" ? granted[0].lease : undefined;
+      assert.deepEqual(await log.getLease(taskId), winner);
+      assert.deepEqual(
+        await log.tryLease(winner as never),
+        { status: "granted", lease: winner },
+        "idempotent for its holder",
+      );
+      assert.equal(await log.renewLease(taskId, "lease-nobody", 99_000), false);
+      assert.equal(await log.renewLease(taskId, winner?.leaseId as string, 99_000), true);
+      assert.equal((await log.getLease(taskId))?.expiresAtMs, 99_000);
+      assert.equal(await log.releaseLease(taskId, "lease-nobody"), false);
+      assert.equal(await log.releaseLease(taskId, winner?.leaseId as string), true);
+      assert.equal(await log.getLease(taskId), undefined);
+      assert.equal((await log.tryLease(lease("late"))).status, "granted");
+      await assert.rejects(
+        log.tryLease({ ...lease("old"), taskId: `${taskId}-2`, epoch: epoch + 5 }),
+        StaleEpochError,
+      );
+      await assert.rejects(log.tryLease({ ...lease("bad"), expiresAtMs: 0 }), DecideRecordError);
+    },
+  );
+
+  await t.step(
     "malformed records are refused with E_DECIDE_RECORD before touching the log",
     async () => {
       const record = await freshRecord(log);
