@@ -50,12 +50,17 @@ export class TestKeys {
 
   /** A signer for a new key named `did`. */
   async signer(did: string): Promise<CapsuleSigner> {
-    const pair = await crypto.subtle.generateKey("Ed25519", false, ["sign", "verify"]) as CryptoKeyPair;
+    const pair = await crypto.subtle.generateKey("Ed25519", false, [
+      "sign",
+      "verify",
+    ]) as CryptoKeyPair;
     this.#keys.set(did, pair);
     return {
       did,
       sign: async (bytes) =>
-        new Uint8Array(await crypto.subtle.sign("Ed25519", pair.privateKey, bytes as Uint8Array<ArrayBuffer>)),
+        new Uint8Array(
+          await crypto.subtle.sign("Ed25519", pair.privateKey, bytes as Uint8Array<ArrayBuffer>),
+        ),
     };
   }
 

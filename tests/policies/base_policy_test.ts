@@ -1,7 +1,11 @@
 // Proves every rule of base.cedar allows what it should and denies what it should, through the envelope view mapping.
 
 import assert from "node:assert/strict";
-import { type EnvelopeView, type NodeFacts, toPolicyRequest } from "../../policies/envelope_view.ts";
+import {
+  type EnvelopeView,
+  type NodeFacts,
+  toPolicyRequest,
+} from "../../policies/envelope_view.ts";
 import { POLICY_KINDS } from "../../policies/kinds.ts";
 import { baseEngine, view } from "./_helpers.ts";
 
@@ -29,8 +33,14 @@ const CASES: RuleCase[] = [
   },
   {
     rule: "thread-retry-budget",
-    allow: { view: view("YIELD", { attempt: 1 }), facts: { usage: { messages: 3, retries: 1, cost: 0 } } },
-    deny: { view: view("YIELD", { attempt: 1 }), facts: { usage: { messages: 3, retries: 2, cost: 0 } } },
+    allow: {
+      view: view("YIELD", { attempt: 1 }),
+      facts: { usage: { messages: 3, retries: 1, cost: 0 } },
+    },
+    deny: {
+      view: view("YIELD", { attempt: 1 }),
+      facts: { usage: { messages: 3, retries: 2, cost: 0 } },
+    },
   },
   {
     rule: "message-cost-cap",
