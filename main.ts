@@ -1,7 +1,8 @@
 /**
  * The CAN Swarm command line.
  *
- *   can-swarm run node | run swarm | sim | chaos | bench | plan export|import|verify | help
+ *   can-swarm run node | run swarm | sim | chaos | bench | policy check | policy eval
+ *             | plan export | plan import | plan verify | help
  *
  * Every command takes `--help`. A bad command line prints a clear error and
  * exits with code 2; a failed run exits with 1.
@@ -28,6 +29,12 @@ import {
 import { RUN_NODE_SPEC, runNode } from "./cli/run_node.ts";
 import { RUN_SWARM_SPEC, runSwarm } from "./cli/run_swarm.ts";
 import { SIM_SPEC, simCommand } from "./cli/sim_command.ts";
+import {
+  POLICY_CHECK_SPEC,
+  POLICY_EVAL_SPEC,
+  policyCheckCommand,
+  policyEvalCommand,
+} from "./cli/policy_command.ts";
 import { BENCH_SPEC, benchCommand } from "./tools/bench/bench_command.ts";
 import { errorMessage } from "./runtime/errors.ts";
 
@@ -45,6 +52,8 @@ const COMMANDS: Record<string, Command> = {
   sim: { spec: SIM_SPEC, run: simCommand },
   chaos: { spec: CHAOS_SPEC, run: chaosCommand },
   bench: { spec: BENCH_SPEC, run: benchCommand },
+  "policy check": { spec: POLICY_CHECK_SPEC, run: policyCheckCommand },
+  "policy eval": { spec: POLICY_EVAL_SPEC, run: policyEvalCommand },
   "plan export": { spec: PLAN_EXPORT_SPEC, run: planExport },
   "plan import": { spec: PLAN_IMPORT_SPEC, run: planImport },
   "plan verify": { spec: PLAN_VERIFY_SPEC, run: planVerify },
@@ -56,11 +65,11 @@ Usage: can-swarm <command> [options]
 
 Commands:
 ${
-  Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(13)}${spec.summary}`).join(
+  Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(14)}${spec.summary}`).join(
     "\n",
   )
 }
-  help         Show this overview, or the help of a command: help <command>
+  help          Show this overview, or the help of a command: help <command>
 
 Run 'can-swarm <command> --help' for a command's options.`;
 
