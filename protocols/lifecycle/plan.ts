@@ -127,6 +127,12 @@ export function onAttestPlan(
   if (!view.activeVerifiers.has(message.sender)) {
     throw new ProtocolError("E_NOT_VERIFIER", `${message.sender} is not an active verifier`);
   }
+  if (view.isPlanCommitteeMember?.(vote.needId, message.sender) === false) {
+    throw new ProtocolError(
+      "E_NOT_COMMITTEE_MEMBER",
+      `${message.sender} is not on the plan committee of ${vote.needId}`,
+    );
+  }
   const result = addVote(proposal.tally, message.sender, vote.verdict === "approve", current.kPlan);
   if (!result.counted) {
     throw new ProtocolError(
@@ -151,6 +157,7 @@ export function onAttestPlan(
       needId: current.needId,
       proposalId: vote.proposalId,
       kPlan: current.kPlan,
+      lamport: message.lamport,
     }]
     : [];
   return { thread: next, effects };

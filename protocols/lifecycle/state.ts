@@ -105,6 +105,8 @@ export type Effect =
     readonly needId: string;
     readonly proposalId: string;
     readonly kPlan: number;
+    /** Lamport value of the vote that completed the quorum. */
+    readonly lamport: number;
   }
   | { readonly type: "need-decided"; readonly needId: string; readonly proposalId: string }
   | { readonly type: "task-ready"; readonly needId: string; readonly taskId: string }
@@ -142,6 +144,7 @@ export type Effect =
     readonly commitId: string;
   }
   | { readonly type: "need-final"; readonly needId: string }
+  | { readonly type: "need-expired"; readonly needId: string }
   | { readonly type: "epoch-advanced"; readonly fromEpoch: number; readonly toEpoch: number };
 
 /** What a transition needs to know about the node and the swarm. */
@@ -156,6 +159,8 @@ export interface LifecycleView {
   readonly activeVerifiers: ReadonlySet<string>;
   /** Whether `did` may attest results of `taskId` (its committee); default: any active verifier. */
   readonly isResultCommitteeMember?: (taskId: string, did: string) => boolean;
+  /** Whether `did` may vote on the plans of `needId` (its committee); default: any active verifier. */
+  readonly isPlanCommitteeMember?: (needId: string, did: string) => boolean;
 }
 
 /** The outcome of a transition. */

@@ -55,7 +55,13 @@ Deno.test("the plan quorum triggers exactly once, for the first proposal to reac
     ...driver.vote("p2", [VERIFIERS[2]]),
     ...driver.vote("p1", VERIFIERS.slice(2, 5)),
   ];
-  assert.deepEqual(quorums, [{ type: "plan-quorum", needId: NEED_ID, proposalId: "p2", kPlan: 3 }]);
+  assert.deepEqual(quorums.map((effect) => ({ ...effect, lamport: 0 })), [{
+    type: "plan-quorum",
+    needId: NEED_ID,
+    proposalId: "p2",
+    kPlan: 3,
+    lamport: 0,
+  }]);
   assert.equal(driver.thread?.quorumProposal, "p2");
   assert.deepEqual(driver.thread?.proposals.get("p1")?.tally.approvals, VERIFIERS.slice(0, 5));
   assert.deepEqual(
@@ -305,6 +311,14 @@ Deno.test("a COMMIT without an artifact or from a non-holder is refused", () => 
   rejects("E_NO_ARTIFACT", () => driver.commit("did:worker", "lease-1", "c", []));
   rejects("E_NOT_LEASE_HOLDER", () => driver.commit("did:thief"));
   rejects("E_NOT_LEASE_HOLDER", () => driver.commit("did:worker", "lease-forged"));
+});
+
+Deno.test("an ATTEST_PLAN from a verifier outside the plan committee is refused", () => {
+  const driver = new Driver({ isPlanCommitteeMember: (_need, did) => did !== "did:v4" });
+  driver.need();
+  driver.propose();
+  rejects("E_NOT_COMMITTEE_MEMBER", () => driver.vote("p1", ["did:v4"]));
+  driver.vote("p1", ["did:v1"]);
 });
 
 Deno.test("an ATTEST from a non-member, a duplicate, or after FINAL is refused", () => {
