@@ -101,10 +101,15 @@ export async function verifyOrThrow(
   return envelope;
 }
 
-function checkReceiverRules(
+/**
+ * The receiver's rules without the signature or the replay cache: kind
+ * allowed, payload size, policy hash, sender. Throws {@linkcode EnvelopeError}.
+ * Exposed for replays that batch the signature checks.
+ */
+export function checkReceiverRules(
   envelope: SignedEnvelope,
   context: VerifyContext,
-  payloadMaxBytes: number,
+  payloadMaxBytes: number = context.payloadMaxBytes ?? PAYLOAD_MAX_BYTES_DEFAULT,
 ): void {
   const allowedKinds = context.allowedKinds ?? ALL_VERBS;
   if (!allowedKinds.has(envelope.kind)) {
@@ -151,9 +156,13 @@ function checkReceiverRules(
   }
 }
 
-async function checkSignature(
+/**
+ * Checks the envelope's signature under its sender's key; throws
+ * {@linkcode EnvelopeError} (`E_SIG_INVALID` or `E_SENDER_KEY_MISMATCH`).
+ */
+export async function checkSignature(
   envelope: SignedEnvelope,
-  verifier: SignatureVerifier,
+  verifier: SignatureVerifier = SHARED_VERIFIER,
 ): Promise<void> {
   let valid: boolean;
   try {

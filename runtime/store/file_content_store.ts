@@ -23,6 +23,8 @@ import {
 export interface FileContentStoreOptions {
   /** Largest block; default 16 MiB. */
   readonly blockMaxBytes?: number;
+  /** Create the directory when absent (default true); false opens an existing store only. */
+  readonly create?: boolean;
 }
 
 /** Blocks as files under a directory. */
@@ -48,7 +50,13 @@ export class FileContentStore implements ContentStore {
     directory: string,
     options?: FileContentStoreOptions,
   ): Promise<FileContentStore> {
-    await Deno.mkdir(directory, { recursive: true });
+    if (options?.create === false) {
+      if (!(await Deno.stat(directory)).isDirectory) {
+        throw new Deno.errors.NotADirectory(`Content store '${directory}' is not a directory`);
+      }
+    } else {
+      await Deno.mkdir(directory, { recursive: true });
+    }
     return new FileContentStore(directory, options?.blockMaxBytes ?? BLOCK_MAX_BYTES_DEFAULT);
   }
 

@@ -1,0 +1,453 @@
+/**
+ * Replaying a thread's audit log: re-check everything a node recorded and
+ * report the first violation precisely, or a summary when there is none.
+ *
+ * Checked per record, in log order: it decodes canonically; its seq is its
+ * position; its `prev` is the previous record's hash; it names the log's
+ * node and thread; its node signature verifies; its envelope passes
+ * envelope verification again (encoding, fields, kind, size, policy,
+ * signature); no envelope appears twice in one direction and no nonce is
+ * reused; each sender's Lamport values increase; and no NEED gets two
+ * different DECIDEs. Signatures are checked in concurrent batches (the
+ * expensive part); the reported violation is still the first in log order.
+ *
+ * @module
+ */
+
+import type { ContentStore } from "../../runtime/store/content_store.ts";
+import type { FrameScanStop } from "../../runtime/store/frame_log.ts";
+import { decodeEnvelope } from "../envelope/codec.ts";
+import { EnvelopeError } from "../envelope/errors.ts";
+import { resolvePayload } from "../envelope/payload_ref.ts";
+import { toHex } from "../envelope/_signed.ts";
+import type { SignedEnvelope } from "../envelope/types.ts";
+import { checkReceiverRules, checkSignature, type VerifyContext } from "../envelope/verify.ts";
+import { SignatureVerifier } from "../identity/identity.ts";
+import { AUDIT_ERROR_CODES, AuditError, type AuditErrorCode } from "./errors.ts";
+import { AUDIT_GENESIS_PREV, type AuditRecord, decodeAuditRecord, sameBytes } from "./record.ts";
+
+/** The frames of one log, as `scanFrames` returned them. */
+export interface ReplayInput {
+  readonly frames: readonly Uint8Array[];
+  /** Byte offset of each frame, for messages. */
+  readonly offsets?: readonly number[];
+  /** Why the scan stopped early (torn tail or corruption), if it did. */
+  readonly stop?: FrameScanStop;
+}
+
+/** Options of {@linkcode replayThread}. */
+export interface ReplayOptions {
+  /** Envelope rules to re-apply (kinds, payload cap, policy); replay cache fields are ignored. */
+  readonly context?: Omit<VerifyContext, "replay" | "nowNs">;
+  /** Where referenced (CID) payloads of DECIDEs are fetched from. */
+  readonly cas?: ContentStore;
+  /**
+   * `strict` (default): every sender's Lamport values increase in log order.
+   * `own`: only the log node's own envelopes must increase; other senders'
+   * values must merely be distinct (for networks that reorder deliveries).
+   */
+  readonly lamportOrder?: "strict" | "own";
+  /** Signatures verified concurrently per batch; default 256. */
+  readonly batchSize?: number;
+}
+
+/** The first problem found, with the record it is in. */
+export interface ReplayViolation {
+  readonly code: AuditErrorCode;
+  /** Index of the offending record (or of the frame where the log stopped). */
+  readonly record: number;
+  /** Byte offset of that record in the log, when known. */
+  readonly offset?: number;
+  readonly message: string;
+}
+
+/** What a replay saw. */
+export interface ReplaySummary {
+  readonly thread?: string;
+  readonly node?: string;
+  /** Records checked (up to the first violation). */
+  readonly records: number;
+  readonly published: number;
+  readonly delivered: number;
+  /** Distinct envelopes. */
+  readonly envelopes: number;
+  readonly senders: number;
+  /** Distinct envelopes per kind. */
+  readonly kinds: Readonly<Record<string, number>>;
+  /** NEEDs with a DECIDE. */
+  readonly decidedNeeds: number;
+  readonly signaturesVerified: number;
+  readonly lamportMax: number;
+}
+
+/** The outcome of a replay. */
+export interface ReplayReport {
+  readonly ok: boolean;
+  readonly summary: ReplaySummary;
+  readonly violation?: ReplayViolation;
+}
+
+interface Decision {
+  readonly record: number;
+  readonly id: string;
+  readonly key: string;
+}
+
+interface PendingSignature {
+  readonly record: number;
+  readonly code: AuditErrorCode;
+  /** Resolves with the violation's message, or undefined when the signature verifies. */
+  readonly check: Promise<string | undefined>;
+}
+
+class Violation extends Error {
+  constructor(readonly code: AuditErrorCode, readonly record: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Replays one thread's log.
+ *
+ * @example
+ * ```ts
+ * const scan = await readFrameFile("data/node-1/audit/thread-1.log");
+ * const report = await replayThread(scan, { context: { policy } });
+ * if (!report.ok) console.error(report.violation.message);
+ * ```
+ */
+export async function replayThread(
+  input: ReplayInput,
+  options?: ReplayOptions,
+): Promise<ReplayReport> {
+  const replay = new Replay(input, options ?? {});
+  const violation = await replay.run();
+  return violation === undefined
+    ? { ok: true, summary: replay.summary() }
+    : { ok: false, summary: replay.summary(), violation };
+}
+
+class Replay {
+  readonly #input: ReplayInput;
+  readonly #options: ReplayOptions;
+  readonly #verifier: SignatureVerifier;
+  readonly #seen = new Map<string, string>();
+  readonly #nonces = new Map<string, string>();
+  readonly #lamports = new Map<string, { lamport: number; record: number }>();
+  readonly #lamportsTaken = new Map<string, number>();
+  readonly #decisions = new Map<string, Decision>();
+  readonly #kinds: Record<string, number> = {};
+  readonly #senders = new Set<string>();
+  #first: AuditRecord | undefined;
+  #previous: AuditRecord | undefined;
+  #checked = 0;
+  #published = 0;
+  #delivered = 0;
+  #signatures = 0;
+  #lamportMax = 0;
+
+  constructor(input: ReplayInput, options: ReplayOptions) {
+    this.#input = input;
+    this.#options = options;
+    this.#verifier = options.context?.verifier ?? new SignatureVerifier();
+  }
+
+  async run(): Promise<ReplayViolation | undefined> {
+    const batchSize = this.#options.batchSize ?? 256;
+    let pending: PendingSignature[] = [];
+    let firstSync: Violation | undefined;
+    for (let index = 0; index < this.#input.frames.length && firstSync === undefined; index++) {
+      try {
+        pending.push(...await this.#checkRecord(index, this.#input.frames[index]));
+        this.#checked = index + 1;
+      } catch (error) {
+        firstSync = this.#asViolation(error, index);
+      }
+      if (pending.length >= batchSize) {
+        const failed = await settle(pending);
+        if (failed !== undefined) return this.#violation(failed);
+        pending = [];
+      }
+    }
+    const failed = await settle(pending);
+    if (failed !== undefined && (firstSync === undefined || failed.record <= firstSync.record)) {
+      return this.#violation(failed);
+    }
+    if (firstSync !== undefined) return this.#violation(firstSync);
+    return this.#stopViolation();
+  }
+
+  summary(): ReplaySummary {
+    return {
+      thread: this.#first?.thread,
+      node: this.#first?.node,
+      records: this.#checked,
+      published: this.#published,
+      delivered: this.#delivered,
+      envelopes: this.#seen.size,
+      senders: this.#senders.size,
+      kinds: { ...this.#kinds },
+      decidedNeeds: this.#decisions.size,
+      signaturesVerified: this.#signatures,
+      lamportMax: this.#lamportMax,
+    };
+  }
+
+  async #checkRecord(index: number, bytes: Uint8Array): Promise<PendingSignature[]> {
+    const record = decodeAuditRecord(bytes);
+    this.#checkChain(index, record);
+    const envelope = this.#checkEnvelope(index, record);
+    const signatures = [
+      this.#signatureCheck(
+        index,
+        AUDIT_ERROR_CODES.signature,
+        () => this.#recordSignature(index, record),
+      ),
+    ];
+    const firstSight = this.#checkDuplicates(index, record, envelope);
+    if (firstSight) {
+      signatures.push(
+        this.#signatureCheck(
+          index,
+          AUDIT_ERROR_CODES.envelope,
+          () => this.#envelopeSignature(envelope),
+        ),
+      );
+      this.#checkLamport(index, envelope);
+      if (envelope.kind === "DECIDE") await this.#checkDecide(index, envelope);
+      this.#kinds[envelope.kind] = (this.#kinds[envelope.kind] ?? 0) + 1;
+      this.#senders.add(envelope.sender);
+    }
+    if (record.dir === "out") this.#published++;
+    else this.#delivered++;
+    this.#previous = record;
+    return signatures;
+  }
+
+  #checkChain(index: number, record: AuditRecord): void {
+    this.#first ??= record;
+    if (record.seq !== index) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.sequence,
+        index,
+        `has seq ${record.seq} but is record ${index}: records are missing, inserted or out of order`,
+      );
+    }
+    const expected = this.#previous?.hash ?? AUDIT_GENESIS_PREV;
+    if (!sameBytes(record.prev, expected)) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.chain,
+        index,
+        `does not chain to ${index === 0 ? "the genesis hash" : `record ${index - 1}`}: prev is ${
+          short(record.prev)
+        } but the hash is ${short(expected)}${
+          index === 0 ? "" : ` (record ${index - 1} was altered, or records were reordered)`
+        }`,
+      );
+    }
+    if (record.node !== this.#first.node) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.node,
+        index,
+        `was written by ${record.node}, but this log belongs to ${this.#first.node}`,
+      );
+    }
+    if (record.thread !== this.#first.thread) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.thread,
+        index,
+        `is of thread ${record.thread}, but this log is thread ${this.#first.thread}`,
+      );
+    }
+  }
+
+  #checkEnvelope(index: number, record: AuditRecord): SignedEnvelope {
+    const context = this.#options.context ?? {};
+    try {
+      const envelope = decodeEnvelope(record.env, { payloadMaxBytes: context.payloadMaxBytes });
+      checkReceiverRules(envelope, context);
+      if (envelope.thread !== record.thread) {
+        throw new Violation(
+          AUDIT_ERROR_CODES.thread,
+          index,
+          `holds envelope ${envelope.id} of thread ${envelope.thread}, not ${record.thread}`,
+        );
+      }
+      return envelope;
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      throw new Violation(
+        AUDIT_ERROR_CODES.envelope,
+        index,
+        `holds an invalid envelope: ${error.code}: ${error.message}`,
+      );
+    }
+  }
+
+  /** Returns true the first time an envelope id is seen in the log. */
+  #checkDuplicates(index: number, record: AuditRecord, envelope: SignedEnvelope): boolean {
+    const id = envelope.id;
+    const directionKey = `${record.dir} ${id}`;
+    const earlier = this.#seen.get(directionKey);
+    if (earlier !== undefined) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.duplicate,
+        index,
+        `logs envelope ${id} as '${record.dir}' a second time (first at ${earlier})`,
+      );
+    }
+    this.#seen.set(directionKey, `record ${index}`);
+    const firstSight = !this.#seen.has(`${record.dir === "out" ? "in" : "out"} ${id}`);
+    const nonceKey = `${envelope.sender} ${toHex(envelope.nonce)}`;
+    const nonceOwner = this.#nonces.get(nonceKey);
+    if (nonceOwner !== undefined && nonceOwner !== id) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.duplicate,
+        index,
+        `holds envelope ${id} whose nonce ${
+          toHex(envelope.nonce)
+        } from ${envelope.sender} was already used by envelope ${nonceOwner}`,
+      );
+    }
+    this.#nonces.set(nonceKey, id);
+    return firstSight;
+  }
+
+  #checkLamport(index: number, envelope: SignedEnvelope): void {
+    this.#lamportMax = Math.max(this.#lamportMax, envelope.lamport);
+    const strict = (this.#options.lamportOrder ?? "strict") === "strict" ||
+      envelope.sender === this.#first?.node;
+    if (strict) {
+      const last = this.#lamports.get(envelope.sender);
+      if (last !== undefined && envelope.lamport <= last.lamport) {
+        throw new Violation(
+          AUDIT_ERROR_CODES.lamport,
+          index,
+          `holds envelope ${envelope.id} from ${envelope.sender} with lamport ${envelope.lamport}, not above ${last.lamport} of record ${last.record}`,
+        );
+      }
+      this.#lamports.set(envelope.sender, { lamport: envelope.lamport, record: index });
+      return;
+    }
+    const key = `${envelope.sender} ${envelope.lamport}`;
+    const taken = this.#lamportsTaken.get(key);
+    if (taken !== undefined) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.lamport,
+        index,
+        `holds envelope ${envelope.id} from ${envelope.sender} with lamport ${envelope.lamport}, already used at record ${taken}`,
+      );
+    }
+    this.#lamportsTaken.set(key, index);
+  }
+
+  async #checkDecide(index: number, envelope: SignedEnvelope): Promise<void> {
+    let payload;
+    try {
+      payload = await resolvePayload(envelope, this.#options.cas);
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      throw new Violation(
+        AUDIT_ERROR_CODES.envelope,
+        index,
+        `holds DECIDE ${envelope.id} whose payload cannot be read (${error.message}); pass the content store to check it`,
+      );
+    }
+    const needId = payload.need_id;
+    if (typeof needId !== "string" || needId.length === 0) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.envelope,
+        index,
+        `holds DECIDE ${envelope.id} without a need_id`,
+      );
+    }
+    const key = `${String(payload.proposal_id)} epoch ${String(payload.epoch ?? envelope.epoch)}`;
+    const earlier = this.#decisions.get(needId);
+    if (earlier === undefined) {
+      this.#decisions.set(needId, { record: index, id: envelope.id, key });
+    } else if (earlier.key !== key) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.doubleDecide,
+        index,
+        `holds a second DECIDE for need ${needId}: envelope ${envelope.id} decides proposal ${key}, but record ${earlier.record} (envelope ${earlier.id}) decided proposal ${earlier.key}`,
+      );
+    }
+  }
+
+  #signatureCheck(
+    record: number,
+    code: AuditErrorCode,
+    check: () => Promise<string | undefined>,
+  ): PendingSignature {
+    this.#signatures++;
+    return { record, code, check: check() };
+  }
+
+  async #recordSignature(index: number, record: AuditRecord): Promise<string | undefined> {
+    try {
+      if (await this.#verifier.verify(record.node, record.sig, record.signingBytes)) return;
+    } catch (error) {
+      return `has an unusable node DID ${record.node} (${(error as Error).message})`;
+    }
+    return `has a node signature that does not verify under ${record.node} (record ${index} was altered or forged)`;
+  }
+
+  async #envelopeSignature(envelope: SignedEnvelope): Promise<string | undefined> {
+    try {
+      await checkSignature(envelope, this.#verifier);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof EnvelopeError)) throw error;
+      return `holds an invalid envelope: ${error.code}: ${error.message}`;
+    }
+  }
+
+  #asViolation(error: unknown, index: number): Violation {
+    if (error instanceof Violation) return error;
+    if (error instanceof AuditError) {
+      return new Violation(error.code, index, error.message.replace(/^Audit record /, ""));
+    }
+    throw error;
+  }
+
+  #violation(found: Violation): ReplayViolation {
+    const offset = this.#input.offsets?.[found.record];
+    const where = `Record ${found.record}${offset === undefined ? "" : ` (byte ${offset})`}`;
+    return {
+      code: found.code,
+      record: found.record,
+      ...(offset === undefined ? {} : { offset }),
+      message: `${where} ${found.message}`,
+    };
+  }
+
+  #stopViolation(): ReplayViolation | undefined {
+    const stop = this.#input.stop;
+    if (stop === undefined) return undefined;
+    return {
+      code: stop.kind === "torn" ? AUDIT_ERROR_CODES.torn : AUDIT_ERROR_CODES.corrupt,
+      record: stop.frameIndex,
+      offset: stop.offset,
+      message: stop.kind === "torn"
+        ? `${stop.message}: the log ends in a torn record (a crash during an append); it is not accepted`
+        : stop.message,
+    };
+  }
+}
+
+/** Awaits a batch and returns the earliest failure. */
+async function settle(pending: readonly PendingSignature[]): Promise<Violation | undefined> {
+  const results = await Promise.all(pending.map((item) => item.check));
+  let first: Violation | undefined;
+  results.forEach((message, position) => {
+    const record = pending[position].record;
+    if (message !== undefined && (first === undefined || record < first.record)) {
+      first = new Violation(pending[position].code, record, message);
+    }
+  });
+  return first;
+}
+
+function short(bytes: Uint8Array): string {
+  return `${toHex(bytes.subarray(0, 8))}…`;
+}
