@@ -186,7 +186,7 @@ function payload(value: unknown): Payload {
   }
   if (
     typeof value !== "object" || value === null || Array.isArray(value) ||
-    Object.getPrototypeOf(value) !== Object.prototype
+    (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)
   ) {
     typeError("payload", "a map or a CID reference", value);
   }

@@ -109,6 +109,7 @@ export class EnvelopeSigner {
       payload = await storePayload(payloadBytes, this.#cas);
       payloadBytes = encodePayload(payload);
     }
+    checkPayloadSize(payloadBytes, this.#payloadMaxBytes);
     const lamport = await this.#clock.tick();
     const fields: EnvelopeFields = {
       ...probe,
@@ -158,12 +159,7 @@ async function signChecked(
       `Cannot sign envelope: sender ${fields.sender} is not the signing identity ${identity.did}`,
     );
   }
-  if (payloadBytes.length > payloadMaxBytes) {
-    throw new EnvelopeError(
-      ENVELOPE_ERROR_CODES.payloadSize,
-      `Cannot sign envelope: payload of ${payloadBytes.length} bytes exceeds the ${payloadMaxBytes}-byte cap (configure a content store to send it by reference)`,
-    );
-  }
+  checkPayloadSize(payloadBytes, payloadMaxBytes);
   const signingBytes = assembleEnvelope(fields, payloadBytes, false);
   const sig = await identity.sign(signingBytes);
   const envelope = { ...fields, sig };
@@ -172,6 +168,15 @@ async function signChecked(
     signingBytes,
     payloadSize: payloadBytes.length,
   });
+}
+
+function checkPayloadSize(payloadBytes: Uint8Array, payloadMaxBytes: number): void {
+  if (payloadBytes.length > payloadMaxBytes) {
+    throw new EnvelopeError(
+      ENVELOPE_ERROR_CODES.payloadSize,
+      `Cannot sign envelope: payload of ${payloadBytes.length} bytes exceeds the ${payloadMaxBytes}-byte cap (configure a content store to send it by reference)`,
+    );
+  }
 }
 
 function encodeDraftPayload(fields: EnvelopeFields): Uint8Array {
