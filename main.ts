@@ -1,7 +1,8 @@
 /**
  * The CAN Swarm command line.
  *
- *   can-swarm run node | run swarm | sim | chaos | replay | identity | bench | help
+ *   can-swarm run node | run swarm | sim | chaos | replay | identity | bench | policy check |
+ *   policy eval | help
  *
  * Every command takes `--help`. A bad command line prints a clear error and
  * exits with code 2; a failed run exits with 1.
@@ -22,6 +23,12 @@ import { RUN_NODE_SPEC, runNode } from "./cli/run_node.ts";
 import { RUN_SWARM_SPEC, runSwarm } from "./cli/run_swarm.ts";
 import { REPLAY_SPEC, replayCommand } from "./cli/replay_command.ts";
 import { SIM_SPEC, simCommand } from "./cli/sim_command.ts";
+import {
+  POLICY_CHECK_SPEC,
+  POLICY_EVAL_SPEC,
+  policyCheckCommand,
+  policyEvalCommand,
+} from "./cli/policy_command.ts";
 import { BENCH_SPEC, benchCommand } from "./tools/bench/bench_command.ts";
 import { errorMessage } from "./runtime/errors.ts";
 
@@ -41,6 +48,8 @@ const COMMANDS: Record<string, Command> = {
   replay: { spec: REPLAY_SPEC, run: replayCommand },
   identity: { spec: IDENTITY_SPEC, run: identityCommand },
   bench: { spec: BENCH_SPEC, run: benchCommand },
+  "policy check": { spec: POLICY_CHECK_SPEC, run: policyCheckCommand },
+  "policy eval": { spec: POLICY_EVAL_SPEC, run: policyEvalCommand },
 };
 
 const OVERVIEW = `CAN Swarm ${VERSION} — an orchestrator-free runtime for verified agent work.
@@ -49,11 +58,11 @@ Usage: can-swarm <command> [options]
 
 Commands:
 ${
-  Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(11)}${spec.summary}`).join(
+  Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(14)}${spec.summary}`).join(
     "\n",
   )
 }
-  help       Show this overview, or the help of a command: help <command>
+  help          Show this overview, or the help of a command: help <command>
 
 Run 'can-swarm <command> --help' for a command's options.`;
 

@@ -20,7 +20,15 @@ export type ChatterMessage =
     readonly sequence: number;
     readonly hops: number;
   }
-  | { readonly type: "ack"; readonly sequence: number };
+  | { readonly type: "ack"; readonly sequence: number }
+  | { readonly type: "stats"; readonly replyTo: ActorRef<ChatterStats> };
+
+/** A chatter's counters. */
+export interface ChatterStats {
+  readonly sent: number;
+  readonly received: number;
+  readonly acknowledged: number;
+}
 
 /** What a chatter reports when its budget is spent. */
 export interface ChatterReport {
@@ -114,6 +122,9 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
         }
         case "ack":
           acknowledged++;
+          return;
+        case "stats":
+          message.replyTo.tell({ sent, received, acknowledged });
           return;
       }
     },

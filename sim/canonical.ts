@@ -42,7 +42,12 @@ function objectString(value: object | null, depth: number): string {
   if (value === null) return "null";
   if (value instanceof Uint8Array) return `0x${hex(value)}`;
   if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalString(item, depth + 1)).join(",")}]`;
+    let text = "[";
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) text += ",";
+      text += canonicalString(value[index], depth + 1);
+    }
+    return text + "]";
   }
   const address = (value as { address?: { node?: unknown; path?: unknown } }).address;
   if (
@@ -61,14 +66,18 @@ function objectString(value: object | null, depth: number): string {
   }
   if (value instanceof Error) return `${value.name}(${JSON.stringify(value.message)})`;
   const prototype = Object.getPrototypeOf(value);
-  const prefix = prototype === Object.prototype || prototype === null
-    ? ""
-    : (value.constructor?.name ?? "?");
+  let text = prototype === Object.prototype || prototype === null
+    ? "{"
+    : `${value.constructor?.name ?? "?"}{`;
   const keys = Object.keys(value).sort();
-  const body = keys.map((key) =>
-    `${JSON.stringify(key)}:${canonicalString((value as Record<string, unknown>)[key], depth + 1)}`
-  );
-  return `${prefix}{${body.join(",")}}`;
+  for (let index = 0; index < keys.length; index++) {
+    if (index > 0) text += ",";
+    const key = keys[index];
+    text += `${JSON.stringify(key)}:${
+      canonicalString((value as Record<string, unknown>)[key], depth + 1)
+    }`;
+  }
+  return text + "}";
 }
 
 function hex(bytes: Uint8Array): string {

@@ -55,12 +55,16 @@ export interface RunOptions {
 export interface RunSummary {
   readonly events: number;
   readonly skipped: number;
+  /** Virtual time when the run ended (the time limit, when one was given and reached or drained). */
   readonly endNs: bigint;
+  /** Virtual time of the last event that ran. */
+  readonly lastEventNs: bigint;
   readonly reason: "drained" | "time-limit" | "event-limit" | "stopped";
 }
 
 interface External {
-  readonly promise: Promise<unknown>;
+  /** Settles as soon as the outside promise does; handled at once, so no rejection goes unhandled. */
+  readonly settled: Promise<Settled<unknown>>;
   readonly deliver: (result: Settled<unknown>) => void;
 }
 
@@ -113,7 +117,11 @@ export class SimScheduler {
 
   /** Registers an outside promise; see the module documentation. */
   trackExternal<T>(promise: Promise<T>, deliver: (result: Settled<T>) => void): void {
-    this.#externals.push({ promise, deliver: deliver as (result: Settled<unknown>) => void });
+    const settled = promise.then(
+      (value): Settled<unknown> => ({ ok: true, value }),
+      (error): Settled<unknown> => ({ ok: false, error }),
+    );
+    this.#externals.push({ settled, deliver: deliver as (result: Settled<unknown>) => void });
   }
 
   /** Moves events of an owner that was paused back onto the agenda. */
@@ -133,6 +141,7 @@ export class SimScheduler {
     const maxEvents = options.maxEvents ?? 50_000_000;
     let events = 0;
     let skipped = 0;
+    let lastEventNs = this.#nowNs;
     let reason: RunSummary["reason"] = "drained";
     try {
       for (;;) {
@@ -152,6 +161,7 @@ export class SimScheduler {
           continue;
         }
         this.#nowNs = next.timeNs;
+        lastEventNs = next.timeNs;
         this.trace.line(next.owner === undefined ? next.label : `${next.owner.id} ${next.label}`);
         const result = next.action();
         if (result !== undefined) await result;
@@ -163,11 +173,14 @@ export class SimScheduler {
         }
       }
       // Time passes up to the limit even when nothing happens in between.
-      if (reason === "time-limit" && options.untilNs !== undefined) this.#nowNs = options.untilNs;
+      const reachedLimit = reason === "time-limit" || reason === "drained";
+      if (reachedLimit && options.untilNs !== undefined && this.#nowNs < options.untilNs) {
+        this.#nowNs = options.untilNs;
+      }
     } finally {
       this.#running = false;
     }
-    return { events, skipped, endNs: this.#nowNs, reason };
+    return { events, skipped, endNs: this.#nowNs, lastEventNs, reason };
   }
 
   /** False for cancelled events and events of a dead incarnation; defers a paused owner's events. */
@@ -186,15 +199,7 @@ export class SimScheduler {
   async #settleExternals(): Promise<void> {
     while (this.#externals.length > 0) {
       const batch = this.#externals.splice(0, this.#externals.length);
-      for (const external of batch) {
-        let result: Settled<unknown>;
-        try {
-          result = { ok: true, value: await external.promise };
-        } catch (error) {
-          result = { ok: false, error };
-        }
-        external.deliver(result);
-      }
+      for (const external of batch) external.deliver(await external.settled);
     }
   }
 }

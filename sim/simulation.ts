@@ -11,7 +11,7 @@ import { SwarmError } from "../runtime/errors.ts";
 import { type LogSink, silentLogSink } from "../runtime/log.ts";
 import { MemoryStore } from "../runtime/store/memory_store.ts";
 import { ActorSystem, type ActorSystemOptions } from "../runtime/system.ts";
-import { type LinkOptions, SimNetwork } from "./network.ts";
+import { type LinkOptions, SimNetwork, type SimTransport } from "./network.ts";
 import { type EventOwner, type RunSummary, SimScheduler } from "./scheduler.ts";
 import { SeededRandom } from "./seeded_random.ts";
 import { SimClock, SimEnv, SimFaults } from "./sim_env.ts";
@@ -44,7 +44,12 @@ export class SimNode implements EventOwner {
   readonly random: SeededRandom;
   incarnation = 0;
   paused = false;
+  /** True from (re)start until a crash. */
+  up = false;
+  /** The current incarnation's actor system, once booted. */
   system: ActorSystem | undefined;
+  /** The current incarnation's network endpoint. */
+  transport: SimTransport | undefined;
   readonly #boot: NodeBoot;
 
   constructor(id: string, seed: number, scheduler: SimScheduler, boot: NodeBoot) {
@@ -52,11 +57,6 @@ export class SimNode implements EventOwner {
     this.clock = new SimClock(scheduler);
     this.random = SeededRandom.derive(seed, `node:${id}`);
     this.#boot = boot;
-  }
-
-  /** True while the node runs. */
-  get up(): boolean {
-    return this.system !== undefined;
   }
 
   /** Boots a fresh actor system for the current incarnation. */
@@ -124,7 +124,9 @@ export class Simulation {
     if (!node.up) throw new SimulationError("E_SIM_NODE_DOWN", `Cannot crash ${id}: it is down`);
     node.incarnation++;
     node.paused = false;
-    node.system?.env.transport.close();
+    node.up = false;
+    node.transport?.close();
+    node.transport = undefined;
     node.system = undefined;
     this.scheduler.trace.note("crash", id);
   }
@@ -172,7 +174,9 @@ export class Simulation {
   }
 
   #start(node: SimNode): void {
+    node.up = true;
     const transport = this.network.connect(node.id);
+    node.transport = transport;
     node.store.reopen();
     const env = new SimEnv({
       nodeId: node.id,

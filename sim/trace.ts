@@ -14,14 +14,20 @@ import { canonicalString } from "./canonical.ts";
 /** Lines kept for reports by default. */
 export const TRACE_TAIL_DEFAULT = 200;
 
+/** Lines are hashed in chunks of about this many characters (one hash update per chunk, not per line). */
+const HASH_CHUNK_CHARS = 1 << 16;
+
 /** Records a canonical trace and its hash. */
 export class TraceRecorder implements Tracer {
   readonly #hash: Hash = createHash("sha256");
-  readonly #tail: string[] = [];
-  readonly #tailLimit: number;
+  readonly #tail: string[];
   readonly #now: () => bigint;
+  #tailNext = 0;
+  #pending = "";
   #lineCount = 0;
   #deliveries = 0;
+  #stampNs = -1n;
+  #stampText = "";
   #digest: string | undefined;
   /** Receives every line when set (for `--trace` output). */
   onLine: ((line: string) => void) | undefined;
@@ -29,7 +35,7 @@ export class TraceRecorder implements Tracer {
   /** @param now the virtual clock, stamped on each line */
   constructor(now: () => bigint, tailLimit = TRACE_TAIL_DEFAULT) {
     this.#now = now;
-    this.#tailLimit = tailLimit;
+    this.#tail = new Array(tailLimit);
   }
 
   /** Number of lines recorded. */
@@ -43,8 +49,14 @@ export class TraceRecorder implements Tracer {
   }
 
   /** The most recent lines, oldest first. */
-  get tail(): readonly string[] {
-    return this.#tail;
+  get tail(): string[] {
+    const size = this.#tail.length;
+    const ordered: string[] = [];
+    for (let index = 0; index < size; index++) {
+      const line = this.#tail[(this.#tailNext + index) % size];
+      if (line !== undefined) ordered.push(line);
+    }
+    return ordered;
   }
 
   delivery(path: string, sender: string | undefined, message: unknown): void {
@@ -58,19 +70,35 @@ export class TraceRecorder implements Tracer {
 
   /** Records one line stamped with the current virtual time. */
   line(text: string): void {
-    const line = `${this.#now()} ${text}`;
+    const nowNs = this.#now();
+    if (nowNs !== this.#stampNs) {
+      this.#stampNs = nowNs;
+      this.#stampText = nowNs.toString();
+    }
+    const line = `${this.#stampText} ${text}`;
     this.#digest = undefined;
-    this.#hash.update(line);
-    this.#hash.update("\n");
+    this.#pending += line + "\n";
+    if (this.#pending.length >= HASH_CHUNK_CHARS) this.#flush();
     this.#lineCount++;
-    this.#tail.push(line);
-    if (this.#tail.length > this.#tailLimit) this.#tail.shift();
+    if (this.#tail.length > 0) {
+      this.#tail[this.#tailNext] = line;
+      this.#tailNext = (this.#tailNext + 1) % this.#tail.length;
+    }
     this.onLine?.(line);
   }
 
   /** Hex SHA-256 of every line so far (the trace hash). */
   digest(): string {
-    this.#digest ??= this.#hash.copy().digest("hex");
+    if (this.#digest === undefined) {
+      this.#flush();
+      this.#digest = this.#hash.copy().digest("hex");
+    }
     return this.#digest;
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#hash.update(this.#pending, "utf8");
+    this.#pending = "";
   }
 }

@@ -22,9 +22,12 @@ import {
   type StoreListOptions,
 } from "./store.ts";
 
-const TYPE_ORDER: Record<string, number> = { string: 0, number: 1, bigint: 2, boolean: 3 };
+const TYPE_ORDER: Record<string, number> = { string: 0, bigint: 1, number: 2, boolean: 3 };
 
-/** Orders keys like Deno KV: part by part, by type first, then by value; shorter prefixes first. */
+/**
+ * Orders keys like Deno KV: part by part, by type first (string, bigint,
+ * number, boolean), then by value; shorter prefixes first.
+ */
 export function compareStoreKeys(left: StoreKey, right: StoreKey): number {
   const length = Math.min(left.length, right.length);
   for (let index = 0; index < length; index++) {
@@ -37,12 +40,34 @@ export function compareStoreKeys(left: StoreKey, right: StoreKey): number {
 function compareParts(left: StoreKeyPart, right: StoreKeyPart): number {
   const typeOrder = TYPE_ORDER[typeof left] - TYPE_ORDER[typeof right];
   if (typeOrder !== 0) return typeOrder;
-  if (left === right) return 0;
+  if (typeof left === "string") return compareCodePoints(left, right as string);
+  if (left === right) {
+    // Deno KV keeps -0 and 0 apart, -0 first.
+    return typeof left === "number"
+      ? Number(Object.is(right, -0)) - Number(Object.is(left, -0))
+      : 0;
+  }
   return left < right ? -1 : 1;
 }
 
+/** Orders strings by Unicode code point, as Deno KV does (by UTF-8 bytes), not by UTF-16 unit. */
+function compareCodePoints(left: string, right: string): number {
+  if (left === right) return 0;
+  const leftPoints = [...left];
+  const rightPoints = [...right];
+  const length = Math.min(leftPoints.length, rightPoints.length);
+  for (let index = 0; index < length; index++) {
+    const difference = (leftPoints[index].codePointAt(0) as number) -
+      (rightPoints[index].codePointAt(0) as number);
+    if (difference !== 0) return difference;
+  }
+  return leftPoints.length - rightPoints.length;
+}
+
 function keyId(key: StoreKey): string {
-  return key.map((part) => `${typeof part}:${String(part)}`).join("\u0000");
+  return key.map((part) => `${typeof part}:${Object.is(part, -0) ? "-0" : String(part)}`).join(
+    "\u0000",
+  );
 }
 
 interface Slot {

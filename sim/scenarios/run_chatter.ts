@@ -40,6 +40,7 @@ export interface ChatterSimulationResult {
   readonly deliveries: number;
   readonly chattersReported: number;
   readonly chatters: number;
+  /** Virtual time of the last event: how long the workload took. */
   readonly virtualMs: number;
   readonly wallMs: number;
   readonly endReason: RunSummary["reason"];
@@ -97,7 +98,7 @@ export async function runChatterSimulation(
     deliveries: simulation.scheduler.trace.deliveries,
     chattersReported: reports.length,
     chatters: scenario.nodes * scenario.actorsPerNode,
-    virtualMs: nsToMs(summary.endNs),
+    virtualMs: nsToMs(summary.lastEventNs),
     wallMs,
     endReason: summary.reason,
     network: { ...simulation.network.stats },

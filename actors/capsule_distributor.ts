@@ -1,0 +1,222 @@
+/**
+ * The capsule distributor: announces policy capsules to the swarm and
+ * installs the ones it receives. An offer is verified off the actor's turn
+ * (signature, texts, engine, conformance; `verifyCapsule`), staged in the
+ * node's {@linkcode CapsuleRegistry}, and put in force when the node
+ * reports the epoch boundary it waits for. Bad offers are counted and
+ * logged; nothing a peer sends can fail the actor.
+ *
+ * Offers travel on {@linkcode CAPSULE_TOPIC}; the envelope layer will wrap
+ * them in signed envelopes like every other message. The topic is heard by a
+ * child actor that forwards only offers, so a peer can never reach the
+ * distributor's local commands (`epoch`, `announce`, `status`).
+ *
+ * @module
+ */
+
+import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
+import type { Settled } from "../runtime/env.ts";
+import { errorCode, errorMessage } from "../runtime/errors.ts";
+import {
+  type CapsulePackage,
+  type InstalledCapsule,
+  type SignatureVerifier,
+  verifyCapsule,
+} from "../policies/capsule.ts";
+import type { CapsuleRegistry } from "../policies/capsule_registry.ts";
+import type { CedarRuntime } from "../policies/cedar_runtime.ts";
+import type { ConformanceSuite } from "../policies/conformance.ts";
+import { toHex } from "../policies/hash.ts";
+
+/** The topic capsule offers are published on. */
+export const CAPSULE_TOPIC = "/swarm/policy/capsules";
+
+/** The message published on {@linkcode CAPSULE_TOPIC}. */
+export interface CapsuleOffer {
+  readonly type: "capsule-offer";
+  readonly package: CapsulePackage;
+}
+
+/** Told to `notify` when the node switches capsules. */
+export interface CapsuleSwitched {
+  readonly type: "capsule-switched";
+  readonly epoch: number;
+  readonly capsuleHash: string;
+  readonly previousHash: string;
+}
+
+/** What the distributor reports on `status`. */
+export interface CapsuleDistributorStatus {
+  readonly activeHash: string;
+  readonly epoch: number;
+  readonly pending: readonly string[];
+  readonly received: number;
+  readonly staged: number;
+  readonly switched: number;
+  /** Refused offers per error code. */
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+/** Messages of the distributor. */
+export type CapsuleDistributorMessage =
+  | { readonly type: "announce"; readonly package: CapsulePackage }
+  | { readonly type: "capsule-offer"; readonly package: unknown }
+  | { readonly type: "epoch"; readonly epoch: number }
+  | { readonly type: "status"; readonly replyTo: ActorRef<CapsuleDistributorStatus> }
+  | {
+    readonly type: "verified";
+    readonly key: string;
+    readonly result: Settled<InstalledCapsule>;
+  };
+
+/** What the distributor needs from its node. */
+export interface CapsuleDistributorConfig {
+  readonly registry: CapsuleRegistry;
+  readonly runtime: CedarRuntime;
+  readonly verify: SignatureVerifier;
+  readonly trustedAuthors: ReadonlySet<string>;
+  /** This node's conformance suite; default the shipped one. */
+  readonly suite?: ConformanceSuite;
+  /** Receives a {@linkcode CapsuleSwitched} at every switch. */
+  readonly notify?: ActorRef<CapsuleSwitched>;
+  /** Offers remembered to skip repeats. Default 256. */
+  readonly seenMax?: number;
+  /** Verifications in flight at once; more offers wait for a repeat. Default 4. */
+  readonly inFlightMax?: number;
+}
+
+/**
+ * Makes the distributor behaviour.
+ *
+ * @example
+ * ```ts
+ * const distributor = system.spawn(() => capsuleDistributor({ registry, runtime, verify, trustedAuthors }),
+ *   { name: "capsules" });
+ * distributor.tell({ type: "announce", package: pkg });
+ * distributor.tell({ type: "epoch", epoch: 7 });
+ * ```
+ */
+export function capsuleDistributor(
+  config: CapsuleDistributorConfig,
+): Behavior<CapsuleDistributorMessage> {
+  const seen = new Set<string>();
+  const inFlight = new Set<string>();
+  const seenMax = config.seenMax ?? 256;
+  const inFlightMax = config.inFlightMax ?? 4;
+  const rejected = new Map<string, number>();
+  const counts = { received: 0, staged: 0, switched: 0 };
+
+  const reject = (ctx: ActorContext<CapsuleDistributorMessage>, error: unknown) => {
+    const code = errorCode(error);
+    rejected.set(code, (rejected.get(code) ?? 0) + 1);
+    ctx.log.warn("policy capsule refused", { code, error: errorMessage(error) });
+  };
+
+  const remember = (key: string) => {
+    seen.add(key);
+    if (seen.size > seenMax) seen.delete(seen.values().next().value as string);
+  };
+
+  const offer = (ctx: ActorContext<CapsuleDistributorMessage>, value: unknown) => {
+    counts.received++;
+    const signature = (value as { signature?: unknown } | null)?.signature;
+    const key = signature instanceof Uint8Array ? toHex(signature.subarray(0, 64)) : undefined;
+    if (key !== undefined && (seen.has(key) || inFlight.has(key))) return;
+    if (key !== undefined && inFlight.size >= inFlightMax) {
+      return reject(ctx, new Error("Too many capsule verifications in flight; offer dropped"));
+    }
+    const verifying = verifyCapsule(value, {
+      runtime: config.runtime,
+      verify: config.verify,
+      trustedAuthors: config.trustedAuthors,
+      suite: config.suite,
+    });
+    const token = key ?? "malformed";
+    if (key !== undefined) inFlight.add(key);
+    ctx.pipeToSelf(verifying, (result) => ({ type: "verified", key: token, result }));
+  };
+
+  const verified = (
+    ctx: ActorContext<CapsuleDistributorMessage>,
+    key: string,
+    result: Settled<InstalledCapsule>,
+  ) => {
+    inFlight.delete(key);
+    if (!result.ok) return reject(ctx, result.error);
+    remember(key);
+    try {
+      if (config.registry.stage(result.value) === "staged") {
+        counts.staged++;
+        ctx.log.info("policy capsule staged", {
+          capsule: result.value.hash,
+          activationEpoch: result.value.body.activationEpoch,
+        });
+      }
+    } catch (error) {
+      reject(ctx, error);
+    }
+  };
+
+  const epoch = (ctx: ActorContext<CapsuleDistributorMessage>, value: number) => {
+    const previousHash = config.registry.active.hash;
+    let next: InstalledCapsule | undefined;
+    try {
+      next = config.registry.advanceEpoch(value);
+    } catch (error) {
+      return reject(ctx, error);
+    }
+    if (next === undefined) return;
+    counts.switched++;
+    ctx.log.info("policy capsule in force", { capsule: next.hash, epoch: value });
+    config.notify?.tell({
+      type: "capsule-switched",
+      epoch: value,
+      capsuleHash: next.hash,
+      previousHash,
+    });
+  };
+
+  return {
+    preStart(ctx) {
+      const parent = ctx.self;
+      ctx.spawn(() => offerListener(parent), { name: "offers" });
+    },
+    receive(ctx, message) {
+      switch (message.type) {
+        case "announce":
+          // Local subscribers (this node's listener included) receive the offer too.
+          return ctx.publish(CAPSULE_TOPIC, { type: "capsule-offer", package: message.package });
+        case "capsule-offer":
+          return offer(ctx, message.package);
+        case "verified":
+          return verified(ctx, message.key, message.result);
+        case "epoch":
+          return epoch(ctx, message.epoch);
+        case "status":
+          message.replyTo.tell({
+            activeHash: config.registry.active.hash,
+            epoch: config.registry.epoch,
+            pending: config.registry.pending.map((capsule) => capsule.hash),
+            ...counts,
+            rejected: Object.fromEntries(rejected),
+          });
+          return;
+      }
+    },
+  };
+}
+
+/** Hears the capsule topic and forwards what it hears as offers, and only as offers. */
+function offerListener(parent: ActorRef<CapsuleDistributorMessage>): Behavior<unknown> {
+  return {
+    preStart(ctx) {
+      ctx.subscribe(CAPSULE_TOPIC);
+    },
+    receive(_ctx, message) {
+      const offer = message as { type?: unknown; package?: unknown } | null;
+      const isOffer = typeof offer === "object" && offer !== null && offer.type === "capsule-offer";
+      // Anything else goes on as an empty offer, so it is refused, counted and logged.
+      parent.tell({ type: "capsule-offer", package: isOffer ? offer.package : undefined });
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * CLAIM, HEARTBEAT, YIELD and RELEASE: a worker's lease on a task. A lease
+ * is granted in the decide log before the CLAIM is published (so two leases
+ * can never be live at once, P5); heartbeats extend it; the holder may yield
+ * it; a lease monitor releases it once expired. Yield and release return the
+ * task to DRAFT.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "./errors.ts";
+import type { LifecycleMessage } from "./payloads.ts";
+import { requireThread } from "./plan.ts";
+import {
+  type Effect,
+  type Lease,
+  type LifecycleView,
+  requirementsMet,
+  type TaskState,
+  type ThreadState,
+  type Transition,
+  withTask,
+} from "./state.ts";
+
+/** CLAIM: the task becomes CLAIMED by the sender. */
+export function onClaim(
+  thread: ThreadState | undefined,
+  message: LifecycleMessage<"CLAIM">,
+  view: LifecycleView,
+): Transition {
+  const claim = message.payload;
+  const current = requireThread(thread, claim.needId);
+  const task = requireTask(current, claim.taskId);
+  if (task.status !== "DECIDED" && task.status !== "DRAFT") {
+    throw new ProtocolError(
+      "E_TASK_CLAIMED",
+      `Task ${claim.taskId} is ${task.status}, not open for claims`,
+    );
+  }
+  if (!requirementsMet(current, task)) {
+    throw new ProtocolError(
+      "E_TASK_NOT_READY",
+      `Task ${claim.taskId} waits for ${task.requires.join(", ")}`,
+    );
+  }
+  const { leaseTtlMinMs, leaseTtlMaxMs } = view.params;
+  if (claim.leaseTtlMs < leaseTtlMinMs || claim.leaseTtlMs > leaseTtlMaxMs) {
+    throw new ProtocolError(
+      "E_LEASE_TTL",
+      `CLAIM lease ttl must be within [${leaseTtlMinMs}, ${leaseTtlMaxMs}] ms, got ${claim.leaseTtlMs}`,
+    );
+  }
+  if (claim.heartbeatIntervalMs <= 0 || claim.heartbeatIntervalMs >= claim.leaseTtlMs) {
+    throw new ProtocolError(
+      "E_LEASE_TTL",
+      `CLAIM heartbeat interval must be in (0, ttl), got ${claim.heartbeatIntervalMs}`,
+    );
+  }
+  const lease: Lease = {
+    leaseId: claim.leaseId,
+    holder: message.sender,
+    grantedAtMs: claim.grantedAtMs,
+    expiresAtMs: claim.grantedAtMs + claim.leaseTtlMs,
+    heartbeatIntervalMs: claim.heartbeatIntervalMs,
+  };
+  return {
+    thread: withTask(current, { ...task, status: "CLAIMED", lease }),
+    effects: [{
+      type: "lease-granted",
+      needId: claim.needId,
+      taskId: claim.taskId,
+      holder: message.sender,
+      leaseId: claim.leaseId,
+      expiresAtMs: lease.expiresAtMs,
+    }],
+  };
+}
+
+/** HEARTBEAT: the holder extends its live lease. */
+export function onHeartbeat(
+  thread: ThreadState | undefined,
+  message: LifecycleMessage<"HEARTBEAT">,
+  view: LifecycleView,
+): Transition {
+  const beat = message.payload;
+  const current = requireThread(thread, beat.needId);
+  const task = requireTask(current, beat.taskId);
+  const lease = requireHolder(task, beat.leaseId, message.sender);
+  if (view.nowMs > lease.expiresAtMs) {
+    throw new ProtocolError(
+      "E_LEASE_EXPIRED",
+      `Lease ${beat.leaseId} expired at ${lease.expiresAtMs}`,
+    );
+  }
+  if (
+    beat.expiresAtMs < lease.expiresAtMs ||
+    beat.expiresAtMs > view.nowMs + view.params.leaseTtlMaxMs
+  ) {
+    throw new ProtocolError(
+      "E_LEASE_TTL",
+      `HEARTBEAT may only extend lease ${beat.leaseId} within the ttl bound`,
+    );
+  }
+  const extended = { ...lease, expiresAtMs: beat.expiresAtMs };
+  return {
+    thread: withTask(current, { ...task, lease: extended }),
+    effects: [{
+      type: "lease-granted",
+      needId: beat.needId,
+      taskId: beat.taskId,
+      holder: lease.holder,
+      leaseId: lease.leaseId,
+      expiresAtMs: extended.expiresAtMs,
+    }],
+  };
+}
+
+/** YIELD (holder) or RELEASE (lease monitor, only once expired): back to DRAFT. */
+export function onLeaseEnd(
+  thread: ThreadState | undefined,
+  message: LifecycleMessage<"YIELD"> | LifecycleMessage<"RELEASE">,
+  view: LifecycleView,
+): Transition {
+  const end = message.payload;
+  const current = requireThread(thread, end.needId);
+  const task = requireTask(current, end.taskId);
+  if (task.status !== "CLAIMED" || task.lease?.leaseId !== end.leaseId) {
+    throw new ProtocolError(
+      "E_BAD_STATE",
+      `${message.kind} for ${end.taskId}: lease ${end.leaseId} is not the live lease`,
+    );
+  }
+  if (message.kind === "YIELD") requireHolder(task, end.leaseId, message.sender);
+  else if (view.nowMs <= task.lease.expiresAtMs) {
+    throw new ProtocolError(
+      "E_BAD_STATE",
+      `RELEASE of ${end.leaseId} before it expired at ${task.lease.expiresAtMs}`,
+    );
+  }
+  const reopened = withTask(current, { ...task, status: "DRAFT", lease: undefined });
+  const effects: Effect[] = [
+    { type: "lease-ended", needId: end.needId, taskId: end.taskId, leaseId: end.leaseId },
+    { type: "task-ready", needId: end.needId, taskId: end.taskId },
+  ];
+  return { thread: reopened, effects };
+}
+
+/** The task, or `E_UNKNOWN_TASK` (parkable: its DECIDE may still be on its way). */
+export function requireTask(thread: ThreadState, taskId: string): TaskState {
+  const task = thread.tasks.get(taskId);
+  if (task === undefined) {
+    throw new ProtocolError("E_UNKNOWN_TASK", `Task ${taskId} is unknown in ${thread.needId}`);
+  }
+  return task;
+}
+
+/** The live lease when `sender` holds `leaseId`. */
+export function requireHolder(task: TaskState, leaseId: string, sender: string): Lease {
+  const lease = task.lease;
+  if (lease === undefined || lease.leaseId !== leaseId || lease.holder !== sender) {
+    throw new ProtocolError(
+      "E_NOT_LEASE_HOLDER",
+      `${sender} does not hold lease ${leaseId} on ${task.taskId}`,
+    );
+  }
+  return lease;
+}

@@ -1,0 +1,224 @@
+/**
+ * COMMIT, ATTEST and FINALIZE: from a worker's result to a final one. A
+ * commit needs the live lease and an artifact; K_result passing attestations
+ * from the task's committee verify it and open the challenge window; once
+ * the window has passed, FINALIZE makes it final. K_result failing
+ * attestations reject the commit and reopen the task.
+ *
+ * @module
+ */
+
+import { addVote, EMPTY_TALLY } from "../consensus/quorum.ts";
+import { ProtocolError } from "./errors.ts";
+import type { LifecycleMessage } from "./payloads.ts";
+import { requireThread } from "./plan.ts";
+import { requireHolder, requireTask } from "./lease.ts";
+import {
+  type CommitState,
+  type Effect,
+  type LifecycleView,
+  type TaskState,
+  type ThreadState,
+  type Transition,
+  withTask,
+} from "./state.ts";
+
+/** COMMIT: the lease holder submits its result. */
+export function onCommit(
+  thread: ThreadState | undefined,
+  message: LifecycleMessage<"COMMIT">,
+  view: LifecycleView,
+): Transition {
+  const commit = message.payload;
+  const current = requireThread(thread, commit.needId);
+  const task = requireTask(current, commit.taskId);
+  if (task.status !== "CLAIMED") {
+    throw new ProtocolError(
+      "E_BAD_STATE",
+      `COMMIT for ${commit.taskId} needs a CLAIMED task, it is ${task.status}`,
+    );
+  }
+  const lease = requireHolder(task, commit.leaseId, message.sender);
+  if (view.nowMs > lease.expiresAtMs) {
+    throw new ProtocolError(
+      "E_LEASE_EXPIRED",
+      `COMMIT under lease ${lease.leaseId} that expired at ${lease.expiresAtMs}`,
+    );
+  }
+  if (commit.artifacts.length === 0) {
+    throw new ProtocolError("E_NO_ARTIFACT", `COMMIT for ${commit.taskId} names no artifact`);
+  }
+  const state: CommitState = {
+    commitId: message.id,
+    worker: message.sender,
+    leaseId: commit.leaseId,
+    artifacts: commit.artifacts,
+    outputDigest: commit.outputDigest,
+    telemetry: commit.telemetry,
+    verifyBounty: commit.verifyBounty,
+    tally: EMPTY_TALLY,
+    committedAtMs: view.nowMs,
+  };
+  const commits = new Map(task.commits).set(message.id, state);
+  return {
+    thread: withTask(current, { ...task, status: "COMMITTED", commits }),
+    effects: [
+      {
+        type: "lease-ended",
+        needId: commit.needId,
+        taskId: commit.taskId,
+        leaseId: commit.leaseId,
+      },
+      {
+        type: "commit-received",
+        needId: commit.needId,
+        taskId: commit.taskId,
+        commitId: message.id,
+      },
+    ],
+  };
+}
+
+/** ATTEST: a committee member's verdict on a commit. */
+export function onAttest(
+  thread: ThreadState | undefined,
+  message: LifecycleMessage<"ATTEST">,
+  view: LifecycleView,
+): Transition {
+  const attest = message.payload;
+  const current = requireThread(thread, attest.needId);
+  const task = requireTask(current, attest.taskId);
+  const commit = task.commits.get(attest.commitId);
+  if (commit === undefined) {
+    throw new ProtocolError("E_UNKNOWN_COMMIT", `Commit ${attest.commitId} is unknown`);
+  }
+  if (task.status === "FINAL") {
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `ATTEST for ${attest.taskId} arrived after it was finalised`,
+    );
+  }
+  const member = view.isResultCommitteeMember?.(attest.taskId, message.sender) ??
+    view.activeVerifiers.has(message.sender);
+  if (!member) {
+    throw new ProtocolError(
+      "E_NOT_COMMITTEE_MEMBER",
+      `${message.sender} is not on the committee of ${attest.taskId}`,
+    );
+  }
+  const pass = attest.verdict === "pass";
+  const vote = addVote(commit.tally, message.sender, pass, task.kResult);
+  if (!vote.counted) {
+    throw new ProtocolError(
+      "E_DUPLICATE_VOTE",
+      `${message.sender} already attested ${attest.commitId}`,
+    );
+  }
+  const commits = new Map(task.commits).set(commit.commitId, { ...commit, tally: vote.tally });
+  const updated: TaskState = { ...task, commits };
+  if (vote.completedQuorum && task.status === "COMMITTED") {
+    const finalizeAfterMs = view.nowMs + view.params.challengeWindowMs;
+    return {
+      thread: withTask(current, {
+        ...updated,
+        status: "VERIFIED",
+        verifiedCommit: commit.commitId,
+        finalizeAfterMs,
+      }),
+      effects: [{
+        type: "result-quorum",
+        needId: attest.needId,
+        taskId: attest.taskId,
+        commitId: commit.commitId,
+        finalizeAfterMs,
+      }],
+    };
+  }
+  const rejected = !pass && vote.tally.rejections.length >= task.kResult &&
+    task.status === "COMMITTED";
+  if (rejected) return reopenRejected(current, updated, attest.needId);
+  return { thread: withTask(current, updated), effects: [] };
+}
+
+/** FINALIZE: after the challenge window, the verified commit becomes the task's result. */
+export function onFinalize(
+  thread: ThreadState | undefined,
+  message: LifecycleMessage<"FINALIZE">,
+  view: LifecycleView,
+): Transition {
+  const finalize = message.payload;
+  const current = requireThread(thread, finalize.needId);
+  const task = requireTask(current, finalize.taskId);
+  if (task.status === "FINAL" && task.verifiedCommit === finalize.commitId) {
+    return { thread: current, effects: [] };
+  }
+  const commit = task.commits.get(finalize.commitId);
+  if (commit === undefined) {
+    throw new ProtocolError("E_UNKNOWN_COMMIT", `Commit ${finalize.commitId} is unknown`);
+  }
+  if (task.status !== "VERIFIED" || task.verifiedCommit !== finalize.commitId) {
+    const code = task.status === "COMMITTED" ? "E_AWAITING_VOTES" : "E_BAD_STATE";
+    throw new ProtocolError(
+      code,
+      `FINALIZE for ${finalize.taskId} needs its commit verified, task is ${task.status}`,
+    );
+  }
+  const afterMs = task.finalizeAfterMs as number;
+  if (view.nowMs < afterMs) {
+    throw new ProtocolError(
+      "E_WINDOW_OPEN",
+      `FINALIZE for ${finalize.taskId} before the challenge window closes`,
+      afterMs,
+    );
+  }
+  checkAttesters(finalize.attesters, finalize.kResult, task, commit);
+  const finalTask: TaskState = { ...task, status: "FINAL" };
+  const next = withTask(current, finalTask);
+  const effects: Effect[] = [{
+    type: "task-final",
+    needId: finalize.needId,
+    taskId: finalize.taskId,
+    commitId: finalize.commitId,
+  }];
+  for (const other of next.tasks.values()) {
+    if (
+      other.status === "DECIDED" && other.requires.includes(finalize.taskId) &&
+      other.requires.every((required) => next.tasks.get(required)?.status === "FINAL")
+    ) {
+      effects.push({ type: "task-ready", needId: finalize.needId, taskId: other.taskId });
+    }
+  }
+  const allFinal = [...next.tasks.values()].every((each) => each.status === "FINAL");
+  if (!allFinal) return { thread: next, effects };
+  effects.push({ type: "need-final", needId: finalize.needId });
+  return { thread: { ...next, phase: "FINAL" }, effects };
+}
+
+function checkAttesters(
+  attesters: readonly string[],
+  kResult: number,
+  task: TaskState,
+  commit: CommitState,
+): void {
+  const distinct = new Set(attesters);
+  if (distinct.size !== attesters.length || kResult < task.kResult || distinct.size < kResult) {
+    throw new ProtocolError(
+      "E_NO_QUORUM",
+      `FINALIZE lists ${distinct.size} distinct attesters, needs ${task.kResult}`,
+    );
+  }
+  const unseen = attesters.filter((attester) => !commit.tally.approvals.includes(attester));
+  if (unseen.length > 0) {
+    throw new ProtocolError(
+      "E_AWAITING_VOTES",
+      `FINALIZE cites ${unseen.length} attestations not seen yet`,
+    );
+  }
+}
+
+function reopenRejected(thread: ThreadState, task: TaskState, needId: string): Transition {
+  return {
+    thread: withTask(thread, { ...task, status: "DRAFT", lease: undefined }),
+    effects: [{ type: "task-ready", needId, taskId: task.taskId }],
+  };
+}

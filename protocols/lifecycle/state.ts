@@ -1,0 +1,183 @@
+/**
+ * The state of one thread (one NEED and its tasks), as every node derives it
+ * from the envelopes it has accepted, and the effects a transition asks the
+ * node's actors to carry out.
+ *
+ * States are immutable values: a transition returns a new state, so actors
+ * can hand snapshots around and tests can compare them.
+ *
+ * @module
+ */
+
+import type { DecideRecord } from "../../runtime/store/decide_log.ts";
+import type { SwarmParams } from "../params.ts";
+import type { Tally } from "../consensus/quorum.ts";
+import type { NeedPayload, PatchOp, TaskSpec, Telemetry } from "./payloads.ts";
+
+/** Task states in their protocol order (DESIGN.md §5). */
+export const TASK_STATES = [
+  "DRAFT",
+  "DECIDED",
+  "CLAIMED",
+  "COMMITTED",
+  "VERIFIED",
+  "FINAL",
+] as const;
+
+/** A task's state. */
+export type TaskStatus = typeof TASK_STATES[number];
+
+/** A live lease on a task. */
+export interface Lease {
+  readonly leaseId: string;
+  readonly holder: string;
+  readonly grantedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** A worker's result and its attestations. */
+export interface CommitState {
+  readonly commitId: string;
+  readonly worker: string;
+  readonly leaseId: string;
+  readonly artifacts: readonly string[];
+  readonly outputDigest: string;
+  readonly telemetry: Telemetry;
+  readonly verifyBounty: number;
+  readonly tally: Tally;
+  readonly committedAtMs: number;
+}
+
+/** One task of a decided plan. */
+export interface TaskState {
+  readonly taskId: string;
+  readonly spec: TaskSpec;
+  /** Tasks that must be FINAL before this one can be claimed. */
+  readonly requires: readonly string[];
+  readonly status: TaskStatus;
+  readonly lease: Lease | undefined;
+  readonly commits: ReadonlyMap<string, CommitState>;
+  /** The commit that reached the result quorum. */
+  readonly verifiedCommit: string | undefined;
+  /** When the challenge window of the verified commit ends. */
+  readonly finalizeAfterMs: number | undefined;
+  readonly kResult: number;
+  /** Added to K_result by upheld challenges. */
+  readonly kResultRaise: number;
+}
+
+/** A planner's proposal and its votes. */
+export interface ProposalState {
+  readonly proposalId: string;
+  readonly proposer: string;
+  readonly patch: readonly PatchOp[];
+  readonly cost: number;
+  readonly etaMs: number;
+  readonly tally: Tally;
+  readonly proposedAtMs: number;
+}
+
+/** Phase of a NEED. */
+export type NeedPhase = "OPEN" | "DECIDED" | "FINAL" | "EXPIRED";
+
+/** Everything a node knows about one NEED. */
+export interface ThreadState {
+  readonly needId: string;
+  readonly need: NeedPayload;
+  readonly requester: string;
+  readonly openedAtMs: number;
+  readonly phase: NeedPhase;
+  readonly proposals: ReadonlyMap<string, ProposalState>;
+  /** The first proposal that reached the plan quorum. */
+  readonly quorumProposal: string | undefined;
+  readonly kPlan: number;
+  readonly decision: DecideRecord | undefined;
+  readonly tasks: ReadonlyMap<string, TaskState>;
+}
+
+/** What a transition asks the node's actors to do. */
+export type Effect =
+  | { readonly type: "need-opened"; readonly needId: string }
+  | { readonly type: "proposal-received"; readonly needId: string; readonly proposalId: string }
+  | {
+    readonly type: "plan-quorum";
+    readonly needId: string;
+    readonly proposalId: string;
+    readonly kPlan: number;
+  }
+  | { readonly type: "need-decided"; readonly needId: string; readonly proposalId: string }
+  | { readonly type: "task-ready"; readonly needId: string; readonly taskId: string }
+  | {
+    readonly type: "lease-granted";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly holder: string;
+    readonly leaseId: string;
+    readonly expiresAtMs: number;
+  }
+  | {
+    readonly type: "lease-ended";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly leaseId: string;
+  }
+  | {
+    readonly type: "commit-received";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly commitId: string;
+  }
+  | {
+    readonly type: "result-quorum";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly commitId: string;
+    readonly finalizeAfterMs: number;
+  }
+  | {
+    readonly type: "task-final";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly commitId: string;
+  }
+  | { readonly type: "need-final"; readonly needId: string }
+  | { readonly type: "epoch-advanced"; readonly fromEpoch: number; readonly toEpoch: number };
+
+/** What a transition needs to know about the node and the swarm. */
+export interface LifecycleView {
+  /** The node's clock, ms. */
+  readonly nowMs: number;
+  readonly params: SwarmParams;
+  /** The node's current epoch. */
+  readonly epoch: number;
+  readonly bootstrap: boolean;
+  /** DIDs of staked, active verifiers. */
+  readonly activeVerifiers: ReadonlySet<string>;
+  /** Whether `did` may attest results of `taskId` (its committee); default: any active verifier. */
+  readonly isResultCommitteeMember?: (taskId: string, did: string) => boolean;
+}
+
+/** The outcome of a transition. */
+export interface Transition {
+  /** The new state of the thread; undefined only when nothing was created. */
+  readonly thread: ThreadState;
+  readonly effects: readonly Effect[];
+}
+
+/** Position of a status in the protocol order. */
+export function statusRank(status: TaskStatus): number {
+  return TASK_STATES.indexOf(status);
+}
+
+/** Replaces one task in a thread. */
+export function withTask(thread: ThreadState, task: TaskState): ThreadState {
+  const tasks = new Map(thread.tasks);
+  tasks.set(task.taskId, task);
+  return { ...thread, tasks };
+}
+
+/** Whether every requirement of `task` is FINAL. */
+export function requirementsMet(thread: ThreadState, task: TaskState): boolean {
+  return task.requires.every((required) => thread.tasks.get(required)?.status === "FINAL");
+}

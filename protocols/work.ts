@@ -1,0 +1,84 @@
+/**
+ * The work catalogue: deterministic operations a NEED can ask for. Workers
+ * run them; verifiers re-run them and compare digests, which is what makes a
+ * wrong result provable (OUTPUT_MISMATCH).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { ProtocolError } from "./lifecycle/errors.ts";
+import type { TaskSpec } from "./lifecycle/payloads.ts";
+
+/** A finished piece of work. */
+export interface WorkResult {
+  readonly output: string;
+  /** Hex sha256 of the output. */
+  readonly digest: string;
+  /** Abstract cost units spent (rounds × input size, roughly). */
+  readonly costUnits: number;
+}
+
+type Operation = (input: string, rounds: number) => string;
+
+const OPERATIONS: Readonly<Record<string, Operation>> = {
+  /** `rounds` chained sha256 digests of the input, hex. */
+  sha256: (input, rounds) => {
+    let text = input;
+    for (let round = 0; round < Math.max(1, rounds); round++) text = sha256Hex(text);
+    return text;
+  },
+  /** The input reversed (by code point). */
+  reverse: (input) => [...input].reverse().join(""),
+  /** The input's words sorted. */
+  "sort-words": (input) => input.split(/\s+/).filter((word) => word.length > 0).sort().join(" "),
+  /** The number of words of the input. */
+  "word-count": (input) => String(input.split(/\s+/).filter((word) => word.length > 0).length),
+  /** The input upper-cased. */
+  uppercase: (input) => input.toUpperCase(),
+};
+
+/** Operation names the catalogue knows. */
+export const WORK_OPERATIONS: readonly string[] = Object.keys(OPERATIONS);
+
+/** Most rounds a task may ask for, so a NEED cannot make workers spin forever. */
+export const WORK_ROUNDS_MAX = 100_000;
+
+/** Hex sha256 of a string's UTF-8 bytes. */
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Refuses unknown operations and excessive rounds with `E_PAYLOAD`. */
+export function checkTaskSpec(spec: TaskSpec): TaskSpec {
+  if (!Object.hasOwn(OPERATIONS, spec.op)) {
+    throw new ProtocolError(
+      "E_PAYLOAD",
+      `Unknown work operation ${spec.op}; known: ${WORK_OPERATIONS.join(", ")}`,
+    );
+  }
+  if (spec.rounds > WORK_ROUNDS_MAX) {
+    throw new ProtocolError(
+      "E_PAYLOAD",
+      `Work rounds must be at most ${WORK_ROUNDS_MAX}, got ${spec.rounds}`,
+    );
+  }
+  return spec;
+}
+
+/**
+ * Runs a task.
+ *
+ * @example
+ * ```ts
+ * runWork({ op: "reverse", input: "abc", rounds: 1 }).output; // "cba"
+ * ```
+ */
+export function runWork(spec: TaskSpec): WorkResult {
+  const output = OPERATIONS[checkTaskSpec(spec).op](spec.input, spec.rounds);
+  return {
+    output,
+    digest: sha256Hex(output),
+    costUnits: Math.max(1, spec.rounds) * Math.max(1, spec.input.length),
+  };
+}

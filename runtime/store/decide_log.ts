@@ -1,0 +1,206 @@
+/**
+ * The decide log: where a DECIDE becomes final (DESIGN.md §5, P1 and P4).
+ *
+ * At most one decision per NEED, written by compare-and-set. A retry of the
+ * same record succeeds (idempotent); any other record for the same NEED is a
+ * conflict. Every write is fenced twice: the record's epoch must be the log's
+ * current epoch, and its fence token must be the current token of the
+ * record's bucket (256 buckets by the first byte of sha256(needId)), so a
+ * decider that lost its bucket, or lives in an old epoch, cannot write.
+ *
+ * Backends: {@linkcode StoreDecideLog} over any `Store` (Deno KV embedded,
+ * the simulator's store) and {@linkcode EtcdDecideLog} over etcd.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { SwarmError } from "../errors.ts";
+
+/** Number of decide buckets. */
+export const DECIDE_BUCKETS = 256;
+
+/** A decision: which proposal answers a NEED. */
+export interface DecideRecord {
+  readonly needId: string;
+  readonly proposalId: string;
+  /** Epoch the decider believes current; must equal the log's. */
+  readonly epoch: number;
+  /** Decider's Lamport clock at the decision. */
+  readonly lamport: number;
+  /** Plan quorum that was reached. */
+  readonly kPlan: number;
+  /** DID (or node id) of the decider. */
+  readonly decider: string;
+  /** Fence token of the decider for this need's bucket. */
+  readonly fence: number;
+  /** Decider's clock in ms (informational). */
+  readonly decidedAtMs: number;
+}
+
+/** A fence token: the right to write decisions into one bucket. */
+export interface FenceToken {
+  readonly bucket: number;
+  readonly token: number;
+  readonly holder: string;
+}
+
+/** A worker's lease on a task, granted by compare-and-set so two can never be live at once (P5). */
+export interface LeaseRecord {
+  readonly taskId: string;
+  readonly leaseId: string;
+  readonly holder: string;
+  readonly grantedAtMs: number;
+  readonly expiresAtMs: number;
+  /** Epoch of the grant; must be the log's current epoch. */
+  readonly epoch: number;
+}
+
+/** The outcome of {@linkcode DecideLog.tryLease}. */
+export type LeaseOutcome =
+  | { readonly status: "granted"; readonly lease: LeaseRecord }
+  | { readonly status: "held"; readonly existing: LeaseRecord };
+
+/** The outcome of {@linkcode DecideLog.tryDecide}. */
+export type DecideOutcome =
+  /** This call wrote the decision. */
+  | { readonly status: "decided"; readonly record: DecideRecord }
+  /** The same record was already written (an idempotent retry). */
+  | { readonly status: "already-decided"; readonly record: DecideRecord }
+  /** Another decision exists for the need. */
+  | { readonly status: "conflict"; readonly existing: DecideRecord };
+
+/** The decide log. */
+export interface DecideLog {
+  /** Writes `record` unless the need is decided; throws {@linkcode StaleEpochError} / {@linkcode StaleFenceError}. */
+  tryDecide(record: DecideRecord): Promise<DecideOutcome>;
+  /** The decision for a need, if any. */
+  getDecide(needId: string): Promise<DecideRecord | undefined>;
+  /** The current epoch (0 until the first advance). */
+  currentEpoch(): Promise<number>;
+  /** Moves the epoch from `from` to `from + 1`; throws {@linkcode StaleEpochError} if it is not `from`. */
+  advanceEpoch(from: number): Promise<number>;
+  /** Issues a new fence token for `bucket` to `holder`, invalidating older tokens of that bucket. */
+  acquireFence(bucket: number, holder: string): Promise<FenceToken>;
+  /** Grants `lease` unless the task has one (the same lease again is granted: idempotent). */
+  tryLease(lease: LeaseRecord): Promise<LeaseOutcome>;
+  /** The live lease of a task, if any. */
+  getLease(taskId: string): Promise<LeaseRecord | undefined>;
+  /** Moves the expiry of the task's lease if it is still `leaseId`; false otherwise. */
+  renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean>;
+  /** Removes the task's lease if it is still `leaseId`; false otherwise. */
+  releaseLease(taskId: string, leaseId: string): Promise<boolean>;
+  /** Releases the backend. */
+  close(): Promise<void>;
+}
+
+/** Raised when a write carries an epoch other than the current one. */
+export class StaleEpochError extends SwarmError {
+  constructor(readonly given: number, readonly current: number) {
+    super("E_STALE_EPOCH", `Cannot write: epoch ${given} is not the current epoch ${current}`);
+  }
+}
+
+/** Raised when a write carries a fence token other than its bucket's current one. */
+export class StaleFenceError extends SwarmError {
+  constructor(readonly bucket: number, readonly given: number, readonly current: number) {
+    super(
+      "E_STALE_FENCE",
+      `Cannot write to bucket ${bucket}: fence ${given} is not the current fence ${current}`,
+    );
+  }
+}
+
+/** Raised for records that cannot be written (missing fields, bad bucket). */
+export class DecideRecordError extends SwarmError {
+  constructor(message: string) {
+    super("E_DECIDE_RECORD", message);
+  }
+}
+
+/** Raised when the backend keeps losing races past its retry bound. */
+export class DecideContentionError extends SwarmError {
+  constructor(needId: string, attempts: number) {
+    super(
+      "E_DECIDE_CONTENTION",
+      `Could not settle the decision of ${needId} after ${attempts} attempts`,
+    );
+  }
+}
+
+/** The bucket of a need: the first byte of sha256(needId). */
+export function bucketOf(needId: string): number {
+  return createHash("sha256").update(needId).digest()[0];
+}
+
+/** Whether two records are the same decision (an idempotent retry). */
+export function sameDecision(left: DecideRecord, right: DecideRecord): boolean {
+  return left.needId === right.needId && left.proposalId === right.proposalId &&
+    left.epoch === right.epoch &&
+    left.lamport === right.lamport && left.kPlan === right.kPlan &&
+    left.decider === right.decider &&
+    left.fence === right.fence;
+}
+
+/** Validates a record before it is written. */
+export function checkDecideRecord(record: DecideRecord): DecideRecord {
+  for (const key of ["needId", "proposalId", "decider"] as const) {
+    if (typeof record[key] !== "string" || record[key].length === 0) {
+      throw new DecideRecordError(
+        `Decide record ${key} must be a non-empty string, got ${String(record[key])}`,
+      );
+    }
+  }
+  for (const key of ["epoch", "lamport", "kPlan", "fence"] as const) {
+    if (!Number.isSafeInteger(record[key]) || record[key] < 0) {
+      throw new DecideRecordError(
+        `Decide record ${key} must be an integer >= 0, got ${String(record[key])}`,
+      );
+    }
+  }
+  if (record.lamport < 1) {
+    throw new DecideRecordError(`Decide record lamport must be > 0, got ${record.lamport}`);
+  }
+  if (record.kPlan < 1) {
+    throw new DecideRecordError(`Decide record kPlan must be >= 1, got ${record.kPlan}`);
+  }
+  if (record.fence < 1) {
+    throw new DecideRecordError(
+      `Decide record fence must be >= 1 (acquire one first), got ${record.fence}`,
+    );
+  }
+  return record;
+}
+
+/** Validates a lease before it is written. */
+export function checkLeaseRecord(lease: LeaseRecord): LeaseRecord {
+  for (const key of ["taskId", "leaseId", "holder"] as const) {
+    if (typeof lease[key] !== "string" || lease[key].length === 0) {
+      throw new DecideRecordError(
+        `Lease ${key} must be a non-empty string, got ${String(lease[key])}`,
+      );
+    }
+  }
+  if (!Number.isSafeInteger(lease.epoch) || lease.epoch < 0) {
+    throw new DecideRecordError(`Lease epoch must be an integer >= 0, got ${String(lease.epoch)}`);
+  }
+  if (!(lease.expiresAtMs > lease.grantedAtMs)) {
+    throw new DecideRecordError(
+      `Lease must expire after it is granted, got ${lease.grantedAtMs} → ${lease.expiresAtMs}`,
+    );
+  }
+  return lease;
+}
+
+/** Validates a bucket number. */
+export function checkBucket(bucket: number): number {
+  if (!Number.isInteger(bucket) || bucket < 0 || bucket >= DECIDE_BUCKETS) {
+    throw new DecideRecordError(
+      `Bucket must be an integer in [0, ${DECIDE_BUCKETS}), got ${bucket}`,
+    );
+  }
+  return bucket;
+}
+
+/** Bound on compare-and-set retries when racing writers keep changing the keys read. */
+export const DECIDE_ATTEMPTS_MAX = 16;

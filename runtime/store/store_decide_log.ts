@@ -1,0 +1,178 @@
+/**
+ * The decide log over a {@linkcode Store}: Deno KV's atomic check-and-set on
+ * a real node (the embedded default), the simulated disk in simulation.
+ *
+ * @module
+ */
+
+import type { Store, StoreEntry, StoreKey } from "./store.ts";
+import {
+  bucketOf,
+  checkBucket,
+  checkDecideRecord,
+  checkLeaseRecord,
+  DECIDE_ATTEMPTS_MAX,
+  DecideContentionError,
+  type DecideLog,
+  type DecideOutcome,
+  type DecideRecord,
+  type FenceToken,
+  type LeaseOutcome,
+  type LeaseRecord,
+  sameDecision,
+  StaleEpochError,
+  StaleFenceError,
+} from "./decide_log.ts";
+
+const EPOCH_KEY: StoreKey = ["swarm", "epoch"];
+const fenceKey = (bucket: number): StoreKey => ["swarm", "fence", bucket];
+const decideKey = (needId: string): StoreKey => ["swarm", "decide", bucketOf(needId), needId];
+const leaseKey = (taskId: string): StoreKey => ["swarm", "lease", taskId];
+
+/** A {@linkcode DecideLog} on any store with atomic compare-and-set. */
+export class StoreDecideLog implements DecideLog {
+  readonly #store: Store;
+  readonly #ownsStore: boolean;
+
+  /** @param ownsStore close the store when the log closes */
+  constructor(store: Store, ownsStore = false) {
+    this.#store = store;
+    this.#ownsStore = ownsStore;
+  }
+
+  async tryDecide(record: DecideRecord): Promise<DecideOutcome> {
+    checkDecideRecord(record);
+    const key = decideKey(record.needId);
+    const bucket = bucketOf(record.needId);
+    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
+      const [epoch, fence, existing] = await Promise.all([
+        this.#store.get<number>(EPOCH_KEY),
+        this.#store.get<{ token: number }>(fenceKey(bucket)),
+        this.#store.get<DecideRecord>(key),
+      ]);
+      if (existing !== undefined) return settledOutcome(record, existing.value);
+      checkFencing(record, bucket, epoch, fence);
+      const result = await this.#store.commit({
+        checks: [versionCheck(EPOCH_KEY, epoch), versionCheck(fenceKey(bucket), fence), {
+          key,
+          version: null,
+        }],
+        sets: [{ key, value: record }],
+      });
+      if (result.ok) return { status: "decided", record };
+    }
+    throw new DecideContentionError(record.needId, DECIDE_ATTEMPTS_MAX);
+  }
+
+  async getDecide(needId: string): Promise<DecideRecord | undefined> {
+    return (await this.#store.get<DecideRecord>(decideKey(needId)))?.value;
+  }
+
+  async currentEpoch(): Promise<number> {
+    return (await this.#store.get<number>(EPOCH_KEY))?.value ?? 0;
+  }
+
+  async advanceEpoch(from: number): Promise<number> {
+    const entry = await this.#store.get<number>(EPOCH_KEY);
+    const current = entry?.value ?? 0;
+    if (current !== from) throw new StaleEpochError(from, current);
+    const result = await this.#store.commit({
+      checks: [versionCheck(EPOCH_KEY, entry)],
+      sets: [{ key: EPOCH_KEY, value: from + 1 }],
+    });
+    if (!result.ok) throw new StaleEpochError(from, await this.currentEpoch());
+    return from + 1;
+  }
+
+  async acquireFence(bucket: number, holder: string): Promise<FenceToken> {
+    checkBucket(bucket);
+    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
+      const entry = await this.#store.get<{ token: number }>(fenceKey(bucket));
+      const token = (entry?.value.token ?? 0) + 1;
+      const result = await this.#store.commit({
+        checks: [versionCheck(fenceKey(bucket), entry)],
+        sets: [{ key: fenceKey(bucket), value: { token, holder } }],
+      });
+      if (result.ok) return { bucket, token, holder };
+    }
+    throw new DecideContentionError(`fence of bucket ${bucket}`, DECIDE_ATTEMPTS_MAX);
+  }
+
+  async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
+    checkLeaseRecord(lease);
+    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
+      const [epoch, existing] = await Promise.all([
+        this.#store.get<number>(EPOCH_KEY),
+        this.#store.get<LeaseRecord>(leaseKey(lease.taskId)),
+      ]);
+      if (existing !== undefined) return leaseOutcome(lease, existing.value);
+      const currentEpoch = epoch?.value ?? 0;
+      if (lease.epoch !== currentEpoch) throw new StaleEpochError(lease.epoch, currentEpoch);
+      const result = await this.#store.commit({
+        checks: [versionCheck(EPOCH_KEY, epoch), { key: leaseKey(lease.taskId), version: null }],
+        sets: [{ key: leaseKey(lease.taskId), value: lease }],
+      });
+      if (result.ok) return { status: "granted", lease };
+    }
+    throw new DecideContentionError(`lease of ${lease.taskId}`, DECIDE_ATTEMPTS_MAX);
+  }
+
+  async getLease(taskId: string): Promise<LeaseRecord | undefined> {
+    return (await this.#store.get<LeaseRecord>(leaseKey(taskId)))?.value;
+  }
+
+  async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
+    if (entry === undefined || entry.value.leaseId !== leaseId) return false;
+    const result = await this.#store.commit({
+      checks: [versionCheck(leaseKey(taskId), entry)],
+      sets: [{ key: leaseKey(taskId), value: { ...entry.value, expiresAtMs } }],
+    });
+    return result.ok;
+  }
+
+  async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
+    const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
+    if (entry === undefined || entry.value.leaseId !== leaseId) return false;
+    const result = await this.#store.commit({
+      checks: [versionCheck(leaseKey(taskId), entry)],
+      deletes: [leaseKey(taskId)],
+    });
+    return result.ok;
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsStore) await this.#store.close();
+  }
+}
+
+function versionCheck(key: StoreKey, entry: StoreEntry<unknown> | undefined) {
+  return { key, version: entry?.version ?? null };
+}
+
+/** The outcome when the task already has a lease. */
+export function leaseOutcome(lease: LeaseRecord, existing: LeaseRecord): LeaseOutcome {
+  return existing.leaseId === lease.leaseId && existing.holder === lease.holder
+    ? { status: "granted", lease: existing }
+    : { status: "held", existing };
+}
+
+/** The outcome when a decision already exists. */
+export function settledOutcome(record: DecideRecord, existing: DecideRecord): DecideOutcome {
+  return sameDecision(record, existing)
+    ? { status: "already-decided", record: existing }
+    : { status: "conflict", existing };
+}
+
+/** Throws when the record's epoch or fence is not current. */
+export function checkFencing(
+  record: DecideRecord,
+  bucket: number,
+  epoch: { value: number } | undefined,
+  fence: { value: { token: number } } | undefined,
+): void {
+  const currentEpoch = epoch?.value ?? 0;
+  if (record.epoch !== currentEpoch) throw new StaleEpochError(record.epoch, currentEpoch);
+  const currentFence = fence?.value.token ?? 0;
+  if (record.fence !== currentFence) throw new StaleFenceError(bucket, record.fence, currentFence);
+}

@@ -1,0 +1,109 @@
+// Proves the CLI: help everywhere, exit code 2 with a clear message on bad input, reproducible sim output, and working run commands.
+import assert from "node:assert/strict";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("help is printed for the CLI and for every command, with exit code 0", async () => {
+  const overview = await cli("--help");
+  assert.equal(overview.code, 0);
+  for (const command of ["run node", "run swarm", "sim", "chaos", "bench"]) {
+    assert.match(overview.stdout, new RegExp(`  ${command}`));
+    const help = await cli(...command.split(" "), "--help");
+    assert.equal(help.code, 0, `${command} --help`);
+    assert.match(help.stdout, new RegExp(`Usage: can-swarm ${command} \\[options\\]`));
+  }
+  assert.match((await cli("help", "sim")).stdout, /--seed N/);
+});
+
+Deno.test("bad flags, bad values and unknown commands exit with 2 and say what is wrong", async () => {
+  const cases: [string[], RegExp][] = [
+    [["sim", "--bogus"], /Unknown option '--bogus'/],
+    [["sim", "--seed", "abc"], /--seed must be an integer/],
+    [["sim", "--scenario", "nope"], /--scenario must be one of chatter/],
+    [["run", "swarm", "--nodes", "0"], /--nodes must be an integer between 1/],
+    [["run", "node", "--node-id", "a b"], /--node-id must be/],
+    [["sim", "extra"], /Unexpected argument 'extra'/],
+    [["frobnicate"], /Unknown command 'frobnicate'/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await cli(...args);
+    assert.equal(result.code, 2, `${args.join(" ")} exits 2`);
+    assert.match(result.stderr, message);
+    assert.match(result.stderr, /--help|can-swarm help/);
+  }
+});
+
+Deno.test("sim prints the seed and a trace hash that is the same on every run of that seed", async () => {
+  const first = await cli("sim", "--seed", "42");
+  const again = await cli("sim", "--seed", "42");
+  const other = await cli("sim", "--seed", "43");
+  const hash = (stdout: string) => stdout.match(/^seed (-?\d+)\s+trace ([0-9a-f]{64})$/m)?.slice(1);
+  assert.equal(first.code, 0);
+  assert.deepEqual(hash(first.stdout), ["42", hash(again.stdout)?.[1]]);
+  assert.notEqual(hash(other.stdout)?.[1], hash(first.stdout)?.[1]);
+  const json = JSON.parse((await cli("sim", "--seed", "42", "--json")).stdout);
+  assert.equal(json.traceHash, hash(first.stdout)?.[1]);
+});
+
+Deno.test("chaos replays each seed exactly and reports it", async () => {
+  const result = await cli("chaos", "--seeds", "2", "--seed", "7");
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /all 2 seeds replayed exactly/);
+});
+
+Deno.test("run swarm finishes its workload on the real clock", async () => {
+  const result = await cli(
+    "run",
+    "swarm",
+    "--nodes",
+    "2",
+    "--actors-per-node",
+    "2",
+    "--messages",
+    "20",
+    "--json",
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  assert.equal(summary.reported, 4);
+  assert.equal(summary.sent, 80);
+  assert.equal(summary.timedOut, false);
+});
+
+Deno.test("run node keeps its boot count in its data directory across restarts", async () => {
+  const directory = await Deno.makeTempDir();
+  try {
+    const args = [
+      "run",
+      "node",
+      "--data-dir",
+      directory,
+      "--duration-ms",
+      "300",
+      "--heartbeat-ms",
+      "100",
+    ];
+    const first = await cli(...args);
+    const second = await cli(...args);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /boot #1/);
+    assert.match(second.stdout, /boot #2/);
+    assert.match(second.stdout, /node node-0 stopped/);
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});

@@ -1,0 +1,352 @@
+// Proves the lifecycle takes a NEED to FINAL through every verb, and refuses each bad message with its own code.
+import assert from "node:assert/strict";
+import { isParkable, ProtocolError } from "../../../protocols/lifecycle/errors.ts";
+import { expireIfDue } from "../../../protocols/lifecycle/reducer.ts";
+import { Driver, NEED_ID, TASK_ID, VERIFIERS } from "./_fixture.ts";
+
+function rejects(code: string, action: () => unknown): ProtocolError {
+  let caught: unknown;
+  try {
+    action();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ProtocolError, `expected ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
+
+Deno.test("a NEED becomes FINAL through PROPOSE, ATTEST_PLAN, DECIDE, CLAIM, COMMIT, ATTEST and FINALIZE", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  assert.deepEqual(driver.decide().map((effect) => effect.type), ["need-decided", "task-ready"]);
+  assert.deepEqual(driver.claim().map((effect) => effect.type), ["lease-granted"]);
+  assert.deepEqual(driver.commit().map((effect) => effect.type), [
+    "lease-ended",
+    "commit-received",
+  ]);
+  const quorum = driver.attest(VERIFIERS.slice(0, 3));
+  assert.deepEqual(quorum, [{
+    type: "result-quorum",
+    needId: NEED_ID,
+    taskId: TASK_ID,
+    commitId: "commit-1",
+    finalizeAfterMs: 1_500,
+  }]);
+  const early = rejects("E_WINDOW_OPEN", () => driver.finalize());
+  assert.equal(early.retryAtMs, 1_500);
+  driver.nowMs = 1_500;
+  assert.deepEqual(driver.finalize().map((effect) => effect.type), ["task-final", "need-final"]);
+  assert.equal(driver.thread?.phase, "FINAL");
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "FINAL");
+  assert.deepEqual(driver.finalize(), [], "a repeated FINALIZE is a no-op");
+});
+
+Deno.test("the plan quorum triggers exactly once, for the first proposal to reach it", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose("p1");
+  driver.propose("p2");
+  driver.vote("p1", VERIFIERS.slice(0, 2));
+  driver.vote("p2", VERIFIERS.slice(0, 2));
+  const quorums = [
+    ...driver.vote("p2", [VERIFIERS[2]]),
+    ...driver.vote("p1", VERIFIERS.slice(2, 5)),
+  ];
+  assert.deepEqual(quorums, [{ type: "plan-quorum", needId: NEED_ID, proposalId: "p2", kPlan: 3 }]);
+  assert.equal(driver.thread?.quorumProposal, "p2");
+  assert.deepEqual(driver.thread?.proposals.get("p1")?.tally.approvals, VERIFIERS.slice(0, 5));
+  assert.deepEqual(
+    driver.thread?.proposals.get("p2")?.tally.approvals,
+    VERIFIERS.slice(0, 3),
+    "votes never cross proposals",
+  );
+});
+
+Deno.test("rejections do not count toward the plan quorum", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  assert.deepEqual(driver.vote("p1", VERIFIERS.slice(0, 5), "reject"), []);
+  assert.equal(driver.thread?.quorumProposal, undefined);
+});
+
+Deno.test("bootstrap mode needs a single approval", () => {
+  const driver = new Driver({ bootstrap: true, activeVerifiers: new Set(["did:v1"]) });
+  driver.need();
+  driver.propose();
+  assert.deepEqual(driver.vote("p1", ["did:v1"]).map((effect) => effect.type), ["plan-quorum"]);
+  driver.decide("p1", ["did:v1"], { kPlan: 1 });
+  assert.equal(driver.thread?.phase, "DECIDED");
+});
+
+Deno.test("a DECIDE without quorum, or citing unseen votes, is refused (the latter only for now)", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 2));
+  rejects("E_NO_QUORUM", () => driver.decide("p1", VERIFIERS.slice(0, 2)));
+  rejects("E_NO_QUORUM", () => driver.decide("p1", VERIFIERS.slice(0, 2), { kPlan: 2 }));
+  rejects("E_NO_QUORUM", () => driver.decide("p1", [VERIFIERS[0], VERIFIERS[0], VERIFIERS[1]]));
+  const early = rejects("E_AWAITING_VOTES", () => driver.decide("p1", VERIFIERS.slice(0, 3)));
+  assert.ok(isParkable(early));
+  rejects("E_NOT_VERIFIER", () => driver.decide("p1", ["did:v1", "did:v2", "did:stranger"]));
+  driver.vote("p1", [VERIFIERS[2]]);
+  driver.decide("p1", VERIFIERS.slice(0, 3));
+  assert.equal(driver.thread?.phase, "DECIDED");
+});
+
+Deno.test("DECIDE is refused from a non-decider signer, from a stale epoch or fence, and when it conflicts", () => {
+  const driver = new Driver({ highestFence: 4 });
+  driver.need();
+  driver.propose("p1");
+  driver.propose("p2");
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  driver.vote("p2", VERIFIERS.slice(0, 3));
+  rejects("E_NOT_DECIDER", () =>
+    driver.apply("DECIDE", {
+      needId: NEED_ID,
+      proposalId: "p1",
+      epoch: 0,
+      lamport: 1,
+      kPlan: 3,
+      decider: "did:decider",
+      fence: 4,
+      decidedAtMs: 0,
+      approvers: VERIFIERS.slice(0, 3),
+    }, "did:impostor"));
+  rejects(
+    "E_STALE_EPOCH",
+    () => driver.decide("p1", VERIFIERS.slice(0, 3), { epoch: 1, fence: 4 }),
+  );
+  rejects("E_STALE_FENCE", () => driver.decide("p1", VERIFIERS.slice(0, 3), { fence: 3 }));
+  driver.decide("p1", VERIFIERS.slice(0, 3), { fence: 4 });
+  assert.deepEqual(
+    driver.decide("p1", VERIFIERS.slice(0, 3), { fence: 4 }),
+    [],
+    "the same DECIDE again is a no-op",
+  );
+  rejects("E_DECIDE_CONFLICT", () => driver.decide("p2", VERIFIERS.slice(0, 3), { fence: 4 }));
+});
+
+Deno.test("out-of-window and unknown-reference messages are refused with their codes", () => {
+  const driver = new Driver();
+  rejects("E_UNKNOWN_NEED", () => driver.propose());
+  driver.need();
+  rejects("E_NEED_EXISTS", () => driver.need());
+  rejects("E_UNKNOWN_PROPOSAL", () => driver.vote("nope", ["did:v1"]));
+  driver.propose();
+  rejects("E_PROPOSAL_EXISTS", () => driver.propose());
+  rejects("E_NOT_VERIFIER", () => driver.vote("p1", ["did:stranger"]));
+  driver.vote("p1", ["did:v1"]);
+  rejects("E_DUPLICATE_VOTE", () => driver.vote("p1", ["did:v1"]));
+  driver.nowMs = 20_000;
+  rejects("E_OUT_OF_WINDOW", () => driver.propose("late"));
+});
+
+Deno.test("a NEED past its deadline, from a stale epoch or over budget is refused", () => {
+  rejects("E_DEADLINE", () => new Driver().need({ deadlineMs: 10 }));
+  rejects("E_STALE_EPOCH", () => new Driver().need({ epoch: 3 }));
+  rejects("E_PAYLOAD", () => new Driver().need({ bounty: 30, budget: 20 }));
+});
+
+Deno.test("a plan patch with duplicate tasks, unknown requirements or a cycle is refused", () => {
+  const driver = new Driver();
+  driver.need();
+  const spec = { op: "sha256", input: "x", rounds: 1 };
+  const propose = (patch: unknown[]) =>
+    driver.apply("PROPOSE", {
+      needId: NEED_ID,
+      proposalId: `p-${Math.random()}`,
+      ballot: 1,
+      patch: patch as never,
+      cost: 1,
+      etaMs: 1,
+      shardDependencies: [],
+    }, "did:planner");
+  rejects("E_BAD_PATCH", () => propose([]));
+  rejects(
+    "E_BAD_PATCH",
+    () => propose([{ op: "ADD_TASK", taskId: "a", spec }, { op: "ADD_TASK", taskId: "a", spec }]),
+  );
+  rejects(
+    "E_BAD_PATCH",
+    () =>
+      propose([{ op: "ADD_TASK", taskId: "a", spec }, {
+        op: "REQUIRES",
+        taskId: "a",
+        dependsOn: "z",
+      }]),
+  );
+  rejects("E_BAD_PATCH", () =>
+    propose([
+      { op: "ADD_TASK", taskId: "a", spec },
+      { op: "ADD_TASK", taskId: "b", spec },
+      { op: "REQUIRES", taskId: "a", dependsOn: "b" },
+      { op: "REQUIRES", taskId: "b", dependsOn: "a" },
+    ]));
+});
+
+Deno.test("a CLAIM on a claimed task, with a short ttl, or before its requirements are final is refused", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  driver.decide();
+  rejects("E_LEASE_TTL", () => driver.claim("did:worker", "lease-0", TASK_ID, 59_999));
+  rejects("E_UNKNOWN_TASK", () => driver.claim("did:worker", "lease-0", "p1:nope"));
+  driver.claim();
+  rejects("E_TASK_CLAIMED", () => driver.claim("did:other", "lease-2"));
+});
+
+Deno.test("tasks with requirements become ready only when those are final", () => {
+  const driver = new Driver();
+  driver.need();
+  const spec = { op: "sha256", input: "x", rounds: 1 };
+  driver.apply("PROPOSE", {
+    needId: NEED_ID,
+    proposalId: "p1",
+    ballot: 1,
+    patch: [
+      { op: "ADD_TASK", taskId: TASK_ID, spec },
+      { op: "ADD_TASK", taskId: "p1:t2", spec },
+      { op: "REQUIRES", taskId: "p1:t2", dependsOn: TASK_ID },
+    ],
+    cost: 1,
+    etaMs: 1,
+    shardDependencies: [],
+  }, "did:planner");
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  const ready = driver.decide().filter((effect) => effect.type === "task-ready").map((effect) =>
+    "taskId" in effect && effect.taskId
+  );
+  assert.deepEqual(ready, [TASK_ID]);
+  rejects("E_TASK_NOT_READY", () => driver.claim("did:w2", "lease-9", "p1:t2"));
+  driver.claim();
+  driver.commit();
+  driver.attest(VERIFIERS.slice(0, 3));
+  driver.nowMs = 2_000;
+  const effects = driver.finalize();
+  assert.deepEqual(effects.map((effect) => effect.type), ["task-final", "task-ready"]);
+  assert.equal(driver.thread?.phase, "DECIDED");
+});
+
+Deno.test("heartbeats extend a live lease; YIELD and an expired-lease RELEASE return the task to DRAFT", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  driver.decide();
+  driver.claim();
+  rejects(
+    "E_NOT_LEASE_HOLDER",
+    () =>
+      driver.apply("HEARTBEAT", {
+        needId: NEED_ID,
+        taskId: TASK_ID,
+        leaseId: "lease-1",
+        expiresAtMs: 70_000,
+      }, "did:x"),
+  );
+  driver.apply("HEARTBEAT", {
+    needId: NEED_ID,
+    taskId: TASK_ID,
+    leaseId: "lease-1",
+    expiresAtMs: 90_000,
+  }, "did:worker");
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.lease?.expiresAtMs, 90_000);
+  rejects(
+    "E_NOT_LEASE_HOLDER",
+    () =>
+      driver.apply(
+        "YIELD",
+        { needId: NEED_ID, taskId: TASK_ID, leaseId: "lease-1", reason: "x" },
+        "did:x",
+      ),
+  );
+  rejects(
+    "E_BAD_STATE",
+    () =>
+      driver.apply("RELEASE", {
+        needId: NEED_ID,
+        taskId: TASK_ID,
+        leaseId: "lease-1",
+        reason: "expired",
+      }, "did:monitor"),
+  );
+  driver.nowMs = 90_001;
+  rejects("E_LEASE_EXPIRED", () => driver.commit());
+  const effects = driver.apply("RELEASE", {
+    needId: NEED_ID,
+    taskId: TASK_ID,
+    leaseId: "lease-1",
+    reason: "expired",
+  }, "did:monitor");
+  assert.deepEqual(effects.map((effect) => effect.type), ["lease-ended", "task-ready"]);
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT");
+  driver.claim("did:worker-2", "lease-2");
+  driver.apply(
+    "YIELD",
+    { needId: NEED_ID, taskId: TASK_ID, leaseId: "lease-2", reason: "busy" },
+    "did:worker-2",
+  );
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT");
+});
+
+Deno.test("a COMMIT without an artifact or from a non-holder is refused", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  driver.decide();
+  driver.claim();
+  rejects("E_NO_ARTIFACT", () => driver.commit("did:worker", "lease-1", "c", []));
+  rejects("E_NOT_LEASE_HOLDER", () => driver.commit("did:thief"));
+  rejects("E_NOT_LEASE_HOLDER", () => driver.commit("did:worker", "lease-forged"));
+});
+
+Deno.test("an ATTEST from a non-member, a duplicate, or after FINAL is refused", () => {
+  const driver = new Driver({ isResultCommitteeMember: (_task, did) => did !== "did:v9" });
+  driver.toVerified();
+  rejects("E_NOT_COMMITTEE_MEMBER", () => driver.attest(["did:v9"]));
+  rejects("E_DUPLICATE_VOTE", () => driver.attest(["did:v1"]));
+  rejects("E_UNKNOWN_COMMIT", () => driver.attest(["did:v4"], "pass", "commit-x"));
+  driver.nowMs = 5_000;
+  driver.finalize();
+  rejects("E_OUT_OF_WINDOW", () => driver.attest(["did:v5"]));
+});
+
+Deno.test("FINALIZE with too few or unseen attesters is refused", () => {
+  const driver = new Driver();
+  driver.toVerified();
+  driver.nowMs = 5_000;
+  rejects("E_NO_QUORUM", () => driver.finalize(VERIFIERS.slice(0, 2)));
+  rejects("E_AWAITING_VOTES", () => driver.finalize(["did:v1", "did:v2", "did:v7"]));
+  rejects("E_UNKNOWN_COMMIT", () => driver.finalize(VERIFIERS.slice(0, 3), "commit-x"));
+});
+
+Deno.test("K_result failing attestations reject the commit and reopen the task", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  driver.decide();
+  driver.claim();
+  driver.commit();
+  const effects = driver.attest(VERIFIERS.slice(0, 3), "fail");
+  assert.deepEqual(effects.map((effect) => effect.type), ["task-ready"]);
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT");
+  driver.claim("did:worker-2", "lease-2");
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "CLAIMED");
+});
+
+Deno.test("expireIfDue() expires open NEEDs after their deadline and leaves final ones alone", () => {
+  const driver = new Driver();
+  driver.need({ deadlineMs: 5_000 });
+  const thread = driver.thread!;
+  assert.equal(expireIfDue(thread, 4_999), undefined);
+  assert.equal(expireIfDue(thread, 5_000)?.phase, "EXPIRED");
+  assert.equal(expireIfDue({ ...thread, phase: "FINAL" }, 9_000), undefined);
+});

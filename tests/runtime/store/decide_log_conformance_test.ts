@@ -1,0 +1,228 @@
+// Proves every decide log backend (Deno KV, simulated store, real etcd) decides once per need, idempotently, fenced by epoch and token.
+import assert from "node:assert/strict";
+import {
+  bucketOf,
+  DECIDE_BUCKETS,
+  type DecideLog,
+  type DecideRecord,
+  DecideRecordError,
+  StaleEpochError,
+  StaleFenceError,
+} from "../../../runtime/store/decide_log.ts";
+import { StoreDecideLog } from "../../../runtime/store/store_decide_log.ts";
+import { EtcdDecideLog } from "../../../runtime/store/etcd_decide_log.ts";
+import { DenoKvStore } from "../../../runtime/store/deno_kv_store.ts";
+import { MemoryStore } from "../../../runtime/store/memory_store.ts";
+import { startEtcd } from "../../_etcd.ts";
+
+let needCounter = 0;
+
+/** A fresh need id and a record for it, with a fence acquired for its bucket. */
+async function freshRecord(
+  log: DecideLog,
+  overrides: Partial<DecideRecord> = {},
+): Promise<DecideRecord> {
+  const needId = overrides.needId ?? `need-${crypto.randomUUID()}-${needCounter++}`;
+  const fence = await log.acquireFence(bucketOf(needId), "decider-a");
+  return {
+    needId,
+    proposalId: "proposal-1",
+    epoch: await log.currentEpoch(),
+    lamport: 7,
+    kPlan: 3,
+    decider: "decider-a",
+    fence: fence.token,
+    decidedAtMs: 1_000,
+    ...overrides,
+  };
+}
+
+/** The conformance cases, run as steps against one backend. */
+async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
+  await t.step("a first decision is written and can be read back", async () => {
+    const record = await freshRecord(log);
+    assert.deepEqual(await log.tryDecide(record), { status: "decided", record });
+    assert.deepEqual(await log.getDecide(record.needId), record);
+    assert.equal(await log.getDecide("never-decided"), undefined);
+  });
+
+  await t.step("a second, different proposal for the same need is a conflict", async () => {
+    const record = await freshRecord(log);
+    await log.tryDecide(record);
+    const rival = { ...record, proposalId: "proposal-2", decider: "decider-b" };
+    assert.deepEqual(await log.tryDecide(rival), { status: "conflict", existing: record });
+    assert.deepEqual(await log.getDecide(record.needId), record);
+  });
+
+  await t.step("retrying the same record is idempotent", async () => {
+    const record = await freshRecord(log);
+    await log.tryDecide(record);
+    assert.deepEqual(await log.tryDecide({ ...record, decidedAtMs: 2_000 }), {
+      status: "already-decided",
+      record,
+    });
+  });
+
+  await t.step("100 concurrent racers on one need produce exactly one winner", async () => {
+    const base = await freshRecord(log);
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 100 },
+        (_, racer) => log.tryDecide({ ...base, proposalId: `proposal-${racer}` }),
+      ),
+    );
+    const winners = outcomes.filter((outcome) => outcome.status === "decided");
+    assert.equal(winners.length, 1);
+    const winner = winners[0].status === "decided" ? winners[0].record : undefined;
+    assert.ok(
+      outcomes.every((outcome) => outcome.status === "decided" || outcome.status === "conflict"),
+    );
+    assert.deepEqual(await log.getDecide(base.needId), winner);
+  });
+
+  await t.step(
+    "a record from an old epoch is rejected with E_STALE_EPOCH after the epoch advances",
+    async () => {
+      const epoch = await log.currentEpoch();
+      const old = await freshRecord(log);
+      assert.equal(await log.advanceEpoch(epoch), epoch + 1);
+      await assert.rejects(
+        log.tryDecide(old),
+        (error: StaleEpochError) => error.code === "E_STALE_EPOCH",
+      );
+      await assert.rejects(log.advanceEpoch(epoch), StaleEpochError);
+      const current = await freshRecord(log);
+      assert.equal((await log.tryDecide(current)).status, "decided");
+    },
+  );
+
+  await t.step("a deposed decider's fence token is rejected with E_STALE_FENCE", async () => {
+    const record = await freshRecord(log);
+    const newer = await log.acquireFence(bucketOf(record.needId), "decider-b");
+    assert.equal(newer.token, record.fence + 1);
+    await assert.rejects(
+      log.tryDecide(record),
+      (error: StaleFenceError) => error.code === "E_STALE_FENCE",
+    );
+    assert.equal(
+      (await log.tryDecide({ ...record, fence: newer.token, decider: "decider-b" })).status,
+      "decided",
+    );
+  });
+
+  await t.step(
+    "only one of many concurrent claimers gets a task's lease; release lets the next one in",
+    async () => {
+      const taskId = `task-${crypto.randomUUID()}`;
+      const epoch = await log.currentEpoch();
+      const lease = (holder: string) => ({
+        taskId,
+        leaseId: `lease-${holder}`,
+        holder,
+        grantedAtMs: 1_000,
+        expiresAtMs: 61_000,
+        epoch,
+      });
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, (_, index) => log.tryLease(lease(`w${index}`))),
+      );
+      const granted = outcomes.filter((outcome) => outcome.status === "granted");
+      assert.equal(granted.length, 1);
+      const winner = granted[0].status === "granted" ? granted[0].lease : undefined;
+      assert.deepEqual(await log.getLease(taskId), winner);
+      assert.deepEqual(
+        await log.tryLease(winner as never),
+        { status: "granted", lease: winner },
+        "idempotent for its holder",
+      );
+      assert.equal(await log.renewLease(taskId, "lease-nobody", 99_000), false);
+      assert.equal(await log.renewLease(taskId, winner?.leaseId as string, 99_000), true);
+      assert.equal((await log.getLease(taskId))?.expiresAtMs, 99_000);
+      assert.equal(await log.releaseLease(taskId, "lease-nobody"), false);
+      assert.equal(await log.releaseLease(taskId, winner?.leaseId as string), true);
+      assert.equal(await log.getLease(taskId), undefined);
+      assert.equal((await log.tryLease(lease("late"))).status, "granted");
+      await assert.rejects(
+        log.tryLease({ ...lease("old"), taskId: `${taskId}-2`, epoch: epoch + 5 }),
+        StaleEpochError,
+      );
+      await assert.rejects(log.tryLease({ ...lease("bad"), expiresAtMs: 0 }), DecideRecordError);
+    },
+  );
+
+  await t.step(
+    "malformed records are refused with E_DECIDE_RECORD before touching the log",
+    async () => {
+      const record = await freshRecord(log);
+      for (
+        const bad of [{ needId: "" }, { lamport: 0 }, { kPlan: 0 }, { epoch: -1 }, { fence: 0 }, {
+          proposalId: 5,
+        }]
+      ) {
+        await assert.rejects(
+          log.tryDecide({ ...record, ...bad } as DecideRecord),
+          (error: DecideRecordError) => error.code === "E_DECIDE_RECORD",
+        );
+      }
+      await assert.rejects(log.acquireFence(DECIDE_BUCKETS, "x"), DecideRecordError);
+    },
+  );
+}
+
+Deno.test("decide log on Deno KV passes the conformance suite", async (t) => {
+  const log = new StoreDecideLog(await DenoKvStore.open(":memory:"), true);
+  try {
+    await conformance(t, log);
+  } finally {
+    await log.close();
+  }
+});
+
+Deno.test("decide log on the simulator's store passes the conformance suite", async (t) => {
+  await conformance(t, new StoreDecideLog(new MemoryStore()));
+});
+
+Deno.test("decide log on a real etcd passes the conformance suite", async (t) => {
+  const etcd = await startEtcd(1);
+  const log = await EtcdDecideLog.connect({ endpoints: etcd.endpoints });
+  try {
+    await conformance(t, log);
+  } finally {
+    await log.close();
+    await etcd.stop();
+  }
+});
+
+Deno.test("a 3-member etcd cluster keeps deciding after one member is killed", async () => {
+  const etcd = await startEtcd(3);
+  const log = await EtcdDecideLog.connect({ endpoints: etcd.endpoints });
+  try {
+    const before = await freshRecord(log);
+    assert.equal((await log.tryDecide(before)).status, "decided");
+    await etcd.members[0].kill();
+    for (let index = 0; index < 20; index++) {
+      const record = await freshRecord(log);
+      assert.equal((await log.tryDecide(record)).status, "decided");
+      assert.equal((await log.tryDecide({ ...record, proposalId: "other" })).status, "conflict");
+    }
+    assert.deepEqual(
+      await log.getDecide(before.needId),
+      before,
+      "nothing decided before the kill was lost",
+    );
+  } finally {
+    await log.close();
+    await etcd.stop();
+  }
+});
+
+Deno.test("needs spread over all 256 buckets evenly", () => {
+  const counts = new Array(DECIDE_BUCKETS).fill(0);
+  const needs = 25_600;
+  for (let index = 0; index < needs; index++) counts[bucketOf(`need-${index}`)]++;
+  const expected = needs / DECIDE_BUCKETS;
+  const chiSquare = counts.reduce((sum, count) => sum + (count - expected) ** 2 / expected, 0);
+  assert.ok(counts.every((count) => count > 0), "every bucket is used");
+  assert.ok(chiSquare < 350, `chi-square ${chiSquare.toFixed(1)} for 255 degrees of freedom`);
+  assert.equal(bucketOf("need-1"), bucketOf("need-1"));
+});
