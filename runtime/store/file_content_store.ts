@@ -92,8 +92,8 @@ export class FileContentStore implements ContentStore {
     return checkBlock(checked, await Deno.readFile(path));
   }
 
-  has(cid: CID): Promise<boolean> {
-    return exists(this.#pathOf(checkContentCid(cid)));
+  async has(cid: CID): Promise<boolean> {
+    return await exists(this.#pathOf(checkContentCid(cid)));
   }
 
   /** The file of `cid` (for operators and corruption tests). */

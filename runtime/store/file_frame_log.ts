@@ -120,8 +120,13 @@ class FileFrameLog implements FrameLog {
   }
 
   append(payloads: readonly Uint8Array[]): Promise<void> {
-    this.#checkOpen();
-    const bytes = encodeFrames(payloads, this.#maxFrameBytes);
+    let bytes: Uint8Array;
+    try {
+      this.#checkOpen();
+      bytes = encodeFrames(payloads, this.#maxFrameBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const run = this.#tail.then(async () => {
       await writeAll(this.#file, bytes);
       if (this.#syncEachAppend) await this.#file.syncData();

@@ -38,29 +38,42 @@ export class MemoryContentStore implements ContentStore {
   }
 
   put(bytes: Uint8Array, codec: number = RAW_CODEC): Promise<CID> {
-    checkBlockSize(bytes.length, this.#blockMaxBytes);
-    const cid = cidForBytes(bytes, codec);
-    const key = cid.toString();
-    if (!this.#blocks.has(key)) {
-      checkBlockSize(this.#totalBytes + bytes.length, this.#totalMaxBytes);
-      this.#blocks.set(key, bytes.slice());
-      this.#totalBytes += bytes.length;
-    }
-    return Promise.resolve(cid);
+    return settle(() => {
+      checkBlockSize(bytes.length, this.#blockMaxBytes);
+      const cid = cidForBytes(bytes, codec);
+      const key = cid.toString();
+      if (!this.#blocks.has(key)) {
+        checkBlockSize(this.#totalBytes + bytes.length, this.#totalMaxBytes);
+        this.#blocks.set(key, bytes.slice());
+        this.#totalBytes += bytes.length;
+      }
+      return cid;
+    });
   }
 
   get(cid: CID): Promise<Uint8Array | undefined> {
-    const checked = checkContentCid(cid);
-    const bytes = this.#blocks.get(checked.toString());
-    return Promise.resolve(bytes === undefined ? undefined : checkBlock(checked, bytes.slice()));
+    return settle(() => {
+      const checked = checkContentCid(cid);
+      const bytes = this.#blocks.get(checked.toString());
+      return bytes === undefined ? undefined : checkBlock(checked, bytes.slice());
+    });
   }
 
   has(cid: CID): Promise<boolean> {
-    return Promise.resolve(this.#blocks.has(checkContentCid(cid).toString()));
+    return settle(() => this.#blocks.has(checkContentCid(cid).toString()));
   }
 
   /** Replaces a stored block's bytes without changing its key: for corruption tests. */
   corruptForTesting(cid: CID, bytes: Uint8Array): void {
     this.#blocks.set(cid.toString(), bytes);
+  }
+}
+
+/** Runs `work` and returns its result or its error as a settled promise, like real I/O would. */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

@@ -60,7 +60,11 @@ export class MemoryFrameLogDirectory implements FrameLogDirectory {
   }
 
   open(name: string): Promise<OpenedFrameLog> {
-    checkFrameLogName(name);
+    try {
+      checkFrameLogName(name);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const existing = this.#files.get(name)?.bytes();
     let frames: Uint8Array[] = [];
     let recovered: OpenedFrameLog["recovered"];
@@ -117,9 +121,15 @@ class MemoryFrameLog implements FrameLog {
         new FrameLogError(FRAME_LOG_ERROR_CODES.closed, `Frame log '${this.name}' is closed`),
       );
     }
+    let frames: Uint8Array;
+    try {
+      frames = encodeFrames(payloads, this.#maxFrameBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     let file = this.#files.get(this.name);
     if (file === undefined) this.#files.set(this.name, file = new Chunks(FRAME_FILE_MAGIC.slice()));
-    file.push(encodeFrames(payloads, this.#maxFrameBytes));
+    file.push(frames);
     return Promise.resolve();
   }
 
