@@ -75,8 +75,9 @@ export async function writeAuditThread(options: AuditThreadOptions): Promise<Aud
   let nowNs = 1_700_000_000_000_000_000n;
   const entropy = { now: () => (nowNs += 1_000_000n), randomBytes: (n: number) => random.bytes(n) };
   const envelopes: SignedEnvelope[] = [];
+  let peerTurn = 0;
   for (let index = 0; index < options.events; index++) {
-    const sender = participants[index % 3 === 0 ? 0 : 1 + (index % peerCount)];
+    const sender = participants[index % 3 === 0 ? 0 : 1 + (peerTurn++ % peerCount)];
     const kind = LIFECYCLE[index % LIFECYCLE.length];
     const round = Math.floor(index / LIFECYCLE.length);
     const envelope = await sender.signer.sign({
