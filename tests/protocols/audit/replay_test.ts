@@ -48,7 +48,7 @@ function expectViolation(
   message: RegExp,
 ): void {
   assert.equal(report.ok, false, "replay accepted a bad log");
-  assert.equal(report.violation?.code, code, report.violation?.message);
+  assert.equal(report.violation?.code, code, report.violation?.message ?? "");
   assert.equal(report.violation?.record, record, report.violation?.message);
   assert.match(report.violation?.message ?? "", message);
 }
@@ -69,7 +69,7 @@ function rewriteRecord(
 Deno.test("an intact recorded thread replays clean with a summary of what it holds", async () => {
   const { bytes, node, envelopes } = await recordedThread(30);
   const report = await replayBytes(bytes, { context: { policy: FIXTURE_POLICY } });
-  assert.equal(report.ok, true, report.violation?.message);
+  assert.equal(report.ok, true, report.violation?.message ?? "");
   assert.equal(report.summary.records, 30);
   assert.equal(report.summary.node, node.did);
   assert.equal(report.summary.thread, THREAD);
