@@ -12,6 +12,7 @@ import { type ReplayReport, replayThread } from "../protocols/audit/replay.ts";
 import { ALL_VERBS, isVerb } from "../protocols/envelope/verbs.ts";
 import { PAYLOAD_MAX_BYTES_DEFAULT } from "../protocols/envelope/codec.ts";
 import type { VerifyContext } from "../protocols/envelope/verify.ts";
+import { SignatureVerifier } from "../protocols/identity/identity.ts";
 import { FileContentStore } from "../runtime/store/file_content_store.ts";
 import { readFrameFile } from "../runtime/store/file_frame_log.ts";
 import { FrameLogError } from "../runtime/store/frame_log.ts";

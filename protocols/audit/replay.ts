@@ -47,8 +47,10 @@ export interface ReplayOptions {
    * values must merely be distinct (for networks that reorder deliveries).
    */
   readonly lamportOrder?: "strict" | "own";
-  /** Signatures verified concurrently per batch; default 256. */
+  /** Signature checks per batch; default 256. */
   readonly batchSize?: number;
+  /** Batches in flight while later records are decoded; default 4 (bounds memory). */
+  readonly batchesInFlight?: number;
 }
 
 /** The first problem found, with the record it is in. */
@@ -65,7 +67,7 @@ export interface ReplayViolation {
 export interface ReplaySummary {
   readonly thread?: string;
   readonly node?: string;
-  /** Records checked (up to the first violation). */
+  /** Records that passed before the first violation (all of them when there is none). */
   readonly records: number;
   readonly published: number;
   readonly delivered: number;
@@ -91,6 +93,13 @@ interface Decision {
   readonly record: number;
   readonly id: string;
   readonly key: string;
+}
+
+/** An envelope already in the log, and the records that hold it per direction. */
+interface SeenEnvelope {
+  readonly envelope: SignedEnvelope;
+  out?: number;
+  in?: number;
 }
 
 interface PendingSignature {
@@ -124,15 +133,14 @@ export async function replayThread(
   const violation = await replay.run();
   return violation === undefined
     ? { ok: true, summary: replay.summary() }
-    : { ok: false, summary: replay.summary(), violation };
+    : { ok: false, summary: replay.summary(violation.record), violation };
 }
 
 class Replay {
   readonly #input: ReplayInput;
   readonly #options: ReplayOptions;
   readonly #verifier: SignatureVerifier;
-  readonly #seen = new Map<string, string>();
-  readonly #nonces = new Map<string, string>();
+  readonly #seen = new Map<string, SeenEnvelope>();
   readonly #lamports = new Map<string, { lamport: number; record: number }>();
   readonly #lamportsTaken = new Map<string, number>();
   readonly #decisions = new Map<string, Decision>();
@@ -152,8 +160,14 @@ class Replay {
     this.#verifier = options.context?.verifier ?? new SignatureVerifier();
   }
 
+  /**
+   * Checks records in order; signature checks go out in batches that run
+   * while later records are decoded, with at most `batchesInFlight` in flight.
+   */
   async run(): Promise<ReplayViolation | undefined> {
     const batchSize = this.#options.batchSize ?? 256;
+    const batchesInFlight = this.#options.batchesInFlight ?? 4;
+    const inFlight: Promise<Violation | undefined>[] = [];
     let pending: PendingSignature[] = [];
     let firstSync: Violation | undefined;
     for (let index = 0; index < this.#input.frames.length && firstSync === undefined; index++) {
@@ -164,24 +178,40 @@ class Replay {
         firstSync = this.#asViolation(error, index);
       }
       if (pending.length >= batchSize) {
-        const failed = await settle(pending);
-        if (failed !== undefined) return this.#violation(failed);
+        inFlight.push(settle(pending));
         pending = [];
       }
+      if (inFlight.length > batchesInFlight) {
+        const failed = await inFlight.shift();
+        if (failed !== undefined) return this.#finish(failed, inFlight);
+      }
     }
-    const failed = await settle(pending);
-    if (failed !== undefined && (firstSync === undefined || failed.record <= firstSync.record)) {
-      return this.#violation(failed);
+    inFlight.push(settle(pending));
+    while (inFlight.length > 0) {
+      const failed = await inFlight.shift();
+      if (failed !== undefined && (firstSync === undefined || failed.record <= firstSync.record)) {
+        return this.#finish(failed, inFlight);
+      }
     }
     if (firstSync !== undefined) return this.#violation(firstSync);
     return this.#stopViolation();
   }
 
-  summary(): ReplaySummary {
+  /** Reports `found` after letting abandoned batches settle (so none rejects unobserved). */
+  async #finish(
+    found: Violation,
+    abandoned: Promise<Violation | undefined>[],
+  ): Promise<ReplayViolation> {
+    await Promise.allSettled(abandoned);
+    return this.#violation(found);
+  }
+
+  /** What was seen; with a violation, `records` counts the records before it. */
+  summary(violationRecord?: number): ReplaySummary {
     return {
       thread: this.#first?.thread,
       node: this.#first?.node,
-      records: this.#checked,
+      records: Math.min(this.#checked, violationRecord ?? Infinity),
       published: this.#published,
       delivered: this.#delivered,
       envelopes: this.#seen.size,
@@ -284,33 +314,37 @@ class Replay {
     }
   }
 
-  /** Returns true the first time an envelope id is seen in the log. */
+  /**
+   * Returns true the first time an envelope is seen in the log. Envelopes
+   * are keyed by (sender, nonce) and told apart by signature, which avoids
+   * hashing every envelope for its id; ids are computed for messages only.
+   */
   #checkDuplicates(index: number, record: AuditRecord, envelope: SignedEnvelope): boolean {
-    const id = envelope.id;
-    const directionKey = `${record.dir} ${id}`;
-    const earlier = this.#seen.get(directionKey);
+    const key = `${envelope.sender} ${toHex(envelope.nonce)}`;
+    const seen = this.#seen.get(key);
+    if (seen === undefined) {
+      this.#seen.set(key, { envelope, [record.dir]: index });
+      return true;
+    }
+    if (!sameBytes(seen.envelope.sig, envelope.sig)) {
+      throw new Violation(
+        AUDIT_ERROR_CODES.duplicate,
+        index,
+        `holds envelope ${envelope.id} whose nonce ${
+          toHex(envelope.nonce)
+        } from ${envelope.sender} was already used by envelope ${seen.envelope.id}`,
+      );
+    }
+    const earlier = seen[record.dir];
     if (earlier !== undefined) {
       throw new Violation(
         AUDIT_ERROR_CODES.duplicate,
         index,
-        `logs envelope ${id} as '${record.dir}' a second time (first at ${earlier})`,
+        `logs envelope ${envelope.id} as '${record.dir}' a second time (first at record ${earlier})`,
       );
     }
-    this.#seen.set(directionKey, `record ${index}`);
-    const firstSight = !this.#seen.has(`${record.dir === "out" ? "in" : "out"} ${id}`);
-    const nonceKey = `${envelope.sender} ${toHex(envelope.nonce)}`;
-    const nonceOwner = this.#nonces.get(nonceKey);
-    if (nonceOwner !== undefined && nonceOwner !== id) {
-      throw new Violation(
-        AUDIT_ERROR_CODES.duplicate,
-        index,
-        `holds envelope ${id} whose nonce ${
-          toHex(envelope.nonce)
-        } from ${envelope.sender} was already used by envelope ${nonceOwner}`,
-      );
-    }
-    this.#nonces.set(nonceKey, id);
-    return firstSight;
+    seen[record.dir] = index;
+    return false;
   }
 
   #checkLamport(index: number, envelope: SignedEnvelope): void {

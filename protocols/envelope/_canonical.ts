@@ -40,6 +40,70 @@ const MAJOR_BYTES = 2;
 const MAJOR_TEXT = 3;
 const MAJOR_MAP = 5;
 
+/**
+ * Where the `sig` entry goes in an envelope's canonical map: right after the
+ * `v` and `ts` entries (the only shorter keys). Reads the `ts` head from the
+ * bytes: `[map head][61 76 01][62 74 73][ts head+argument]`.
+ */
+function signatureOffset(bytes: Uint8Array): number {
+  const additional = bytes[7] & 0x1f;
+  const tsLength = additional < 24
+    ? 1
+    : additional === 24
+    ? 2
+    : additional === 25
+    ? 3
+    : additional === 26
+    ? 5
+    : 9;
+  return 7 + tsLength;
+}
+
+/** The `sig` entry: key `sig`, a 64-byte byte-string head, the signature. */
+const SIG_ENTRY_HEAD = Uint8Array.from([0x63, 0x73, 0x69, 0x67, 0x58, 0x40]);
+
+/**
+ * The canonical signed bytes from the canonical unsigned bytes and a 64-byte
+ * signature, by inserting the `sig` entry (no re-encoding).
+ */
+export function insertSignature(signingBytes: Uint8Array, sig: Uint8Array): Uint8Array {
+  const at = signatureOffset(signingBytes);
+  const out = new Uint8Array(signingBytes.length + SIG_ENTRY_HEAD.length + sig.length);
+  out[0] = signingBytes[0] + 1;
+  out.set(signingBytes.subarray(1, at), 1);
+  out.set(SIG_ENTRY_HEAD, at);
+  out.set(sig, at + SIG_ENTRY_HEAD.length);
+  out.set(signingBytes.subarray(at), at + SIG_ENTRY_HEAD.length + sig.length);
+  return out;
+}
+
+/**
+ * True when `bytes` are exactly `signingBytes` with the 64-byte signature
+ * `sig` inserted, i.e. the canonical signed form (compared without copying).
+ */
+export function isSignedForm(
+  bytes: Uint8Array,
+  signingBytes: Uint8Array,
+  sig: Uint8Array,
+): boolean {
+  const at = signatureOffset(signingBytes);
+  const entry = SIG_ENTRY_HEAD.length + sig.length;
+  if (bytes.length !== signingBytes.length + entry || bytes[0] !== signingBytes[0] + 1) {
+    return false;
+  }
+  for (let index = 1; index < at; index++) if (bytes[index] !== signingBytes[index]) return false;
+  for (let index = 0; index < SIG_ENTRY_HEAD.length; index++) {
+    if (bytes[at + index] !== SIG_ENTRY_HEAD[index]) return false;
+  }
+  for (let index = 0; index < sig.length; index++) {
+    if (bytes[at + SIG_ENTRY_HEAD.length + index] !== sig[index]) return false;
+  }
+  for (let index = at; index < signingBytes.length; index++) {
+    if (bytes[index + entry] !== signingBytes[index]) return false;
+  }
+  return true;
+}
+
 /** Encodes a payload (inline map or CID link) with the DAG-CBOR library. */
 export function encodePayload(payload: Payload): Uint8Array {
   return dagCbor.encode(payload);
@@ -132,6 +196,7 @@ function writeValue(out: Uint8Array, offset: number, value: Value): number {
 
 /** Bytes of a CBOR head for `argument` in its shortest form. */
 function headSize(argument: number | bigint): number {
+  if (typeof argument === "bigint") return argument > 0xffffffffn ? 9 : headSize(Number(argument));
   if (argument < 24) return 1;
   if (argument < 0x100) return 2;
   if (argument < 0x10000) return 3;
@@ -147,31 +212,37 @@ function writeHead(
   argument: number | bigint,
 ): number {
   const top = major << 5;
+  if (typeof argument === "bigint") {
+    if (argument <= 0xffffffffn) return writeHead(out, offset, major, Number(argument));
+    out[offset] = top | 27;
+    writeUint32(out, offset + 1, Number(argument >> 32n));
+    writeUint32(out, offset + 5, Number(argument & 0xffffffffn));
+    return offset + 9;
+  }
   if (argument < 24) {
-    out[offset] = top | Number(argument);
+    out[offset] = top | argument;
     return offset + 1;
   }
   if (argument < 0x100) {
     out[offset] = top | 24;
-    out[offset + 1] = Number(argument);
+    out[offset + 1] = argument;
     return offset + 2;
   }
   if (argument < 0x10000) {
-    const value = Number(argument);
     out[offset] = top | 25;
-    out[offset + 1] = value >>> 8;
-    out[offset + 2] = value & 0xff;
+    out[offset + 1] = argument >>> 8;
+    out[offset + 2] = argument & 0xff;
     return offset + 3;
   }
   if (argument < 0x100000000) {
     out[offset] = top | 26;
-    writeUint32(out, offset + 1, Number(argument));
+    writeUint32(out, offset + 1, argument);
     return offset + 5;
   }
+  // Safe integers above 2^32 (Lamport values, epochs): split without BigInt.
   out[offset] = top | 27;
-  const big = BigInt(argument);
-  writeUint32(out, offset + 1, Number(big >> 32n));
-  writeUint32(out, offset + 5, Number(big & 0xffffffffn));
+  writeUint32(out, offset + 1, Math.floor(argument / 0x100000000));
+  writeUint32(out, offset + 5, argument >>> 0);
   return offset + 9;
 }
 

@@ -12,7 +12,7 @@
  */
 
 import * as dagCbor from "@ipld/dag-cbor";
-import { assembleEnvelope, encodePayload } from "./_canonical.ts";
+import { assembleEnvelope, encodePayload, insertSignature, isSignedForm } from "./_canonical.ts";
 import { asEnvelope, checkEnvelopeRecord, describe } from "./_schema.ts";
 import { SignedEnvelopeRecord } from "./_signed.ts";
 import { ENVELOPE_ERROR_CODES, EnvelopeError } from "./errors.ts";
@@ -60,16 +60,18 @@ export function decodeEnvelope(bytes: Uint8Array, options?: DecodeOptions): Sign
   const record = decodeMap(bytes);
   const envelope = asEnvelope(checkEnvelopeRecord(record, true));
   const payloadBytes = encodeOrFail(envelope);
-  const canonical = assembleEnvelope(envelope, payloadBytes, true);
-  if (!equalBytes(canonical, bytes)) {
+  const signingBytes = assembleEnvelope(envelope, payloadBytes, false);
+  if (!isSignedForm(bytes, signingBytes, envelope.sig)) {
     throw new EnvelopeError(
       ENVELOPE_ERROR_CODES.encoding,
-      `Cannot accept envelope: its ${bytes.length} bytes are not canonical DAG-CBOR (canonical form is ${canonical.length} bytes)`,
+      `Cannot accept envelope: its ${bytes.length} bytes are not canonical DAG-CBOR (canonical form is ${
+        signingBytes.length + 70
+      } bytes)`,
     );
   }
   return new SignedEnvelopeRecord(envelope, {
     bytes,
-    signingBytes: assembleEnvelope(envelope, payloadBytes, false),
+    signingBytes,
     payloadSize: payloadBytes.length,
   });
 }
@@ -84,9 +86,10 @@ export function sealEnvelope(envelope: Envelope): SignedEnvelope {
     checkEnvelopeRecord(envelope as unknown as Record<string, unknown>, true),
   );
   const payloadBytes = encodeOrFail(checked);
+  const signingBytes = assembleEnvelope(checked, payloadBytes, false);
   return new SignedEnvelopeRecord(checked, {
-    bytes: assembleEnvelope(checked, payloadBytes, true),
-    signingBytes: assembleEnvelope(checked, payloadBytes, false),
+    bytes: insertSignature(signingBytes, checked.sig),
+    signingBytes,
     payloadSize: payloadBytes.length,
   });
 }

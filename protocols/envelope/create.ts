@@ -8,7 +8,7 @@
 import type { CID } from "multiformats/cid";
 import type { ContentStore } from "../../runtime/store/content_store.ts";
 import type { Identity } from "../identity/identity.ts";
-import { assembleEnvelope, encodePayload } from "./_canonical.ts";
+import { assembleEnvelope, encodePayload, insertSignature } from "./_canonical.ts";
 import { checkEnvelopeRecord, describe } from "./_schema.ts";
 import { SignedEnvelopeRecord } from "./_signed.ts";
 import { PAYLOAD_MAX_BYTES_DEFAULT } from "./codec.ts";
@@ -164,7 +164,7 @@ async function signChecked(
   const sig = await identity.sign(signingBytes);
   const envelope = { ...fields, sig };
   return new SignedEnvelopeRecord(envelope, {
-    bytes: assembleEnvelope(envelope, payloadBytes, true),
+    bytes: insertSignature(signingBytes, sig),
     signingBytes,
     payloadSize: payloadBytes.length,
   });

@@ -53,16 +53,21 @@ function expectViolation(
   assert.match(report.violation?.message ?? "", message);
 }
 
-/** Re-encodes record `index` with `change` applied and its original signature. */
+/**
+ * Re-encodes record `index` after `change` edits its body fields and/or its
+ * signature (`fields.sig`); the original signature stays unless changed.
+ */
 function rewriteRecord(
   frames: Uint8Array[],
   index: number,
   change: (fields: Record<string, unknown>) => void,
 ) {
-  const fields = dagCbor.decode(frames[index]) as Record<string, unknown>;
+  const outer = dagCbor.decode(frames[index]) as { body: Uint8Array; sig: Uint8Array };
+  const fields = { ...(dagCbor.decode(outer.body) as Record<string, unknown>), sig: outer.sig };
   change(fields);
+  const { sig, ...body } = fields;
   const copy = [...frames];
-  copy[index] = dagCbor.encode(fields);
+  copy[index] = dagCbor.encode({ body: dagCbor.encode(body), sig });
   return copy;
 }
 
@@ -116,7 +121,7 @@ Deno.test("a tampered envelope inside a record is caught, even with the record r
   const envelope = dagCbor.decode(record.env) as Record<string, unknown>;
   envelope.payload = { need_id: "need-0", proposal_id: "stolen", epoch: 1, k_plan: 1 };
   const env = dagCbor.encode(envelope);
-  const body = {
+  const body = dagCbor.encode({
     v: 1,
     seq: record.seq,
     thread: record.thread,
@@ -124,9 +129,9 @@ Deno.test("a tampered envelope inside a record is caught, even with the record r
     env,
     prev: record.prev,
     node: mallory.did,
-  };
+  });
   const resigned = [...frames];
-  resigned[4] = dagCbor.encode({ ...body, sig: await mallory.sign(dagCbor.encode(body)) });
+  resigned[4] = dagCbor.encode({ body, sig: await mallory.sign(body) });
   expectViolation(
     await replayBytes(fileOf(resigned)),
     AUDIT_ERROR_CODES.node,
