@@ -14,6 +14,7 @@
 import * as dagCbor from "@ipld/dag-cbor";
 import { assembleEnvelope, encodePayload, insertSignature, isSignedForm } from "./_canonical.ts";
 import { asEnvelope, checkEnvelopeRecord, describe } from "./_schema.ts";
+import { type FastDecoded, fastDecodeEnvelope } from "./_fast_decode.ts";
 import { SignedEnvelopeRecord } from "./_signed.ts";
 import { ENVELOPE_ERROR_CODES, EnvelopeError } from "./errors.ts";
 import type { Envelope, SignedEnvelope } from "./types.ts";
@@ -57,6 +58,16 @@ export function decodeEnvelope(bytes: Uint8Array, options?: DecodeOptions): Sign
       `Cannot accept envelope: ${bytes.length} bytes exceeds the ${payloadMaxBytes}-byte payload cap plus ${ENVELOPE_OVERHEAD_MAX_BYTES} bytes of fields`,
     );
   }
+  const fast = fastDecodeEnvelope(bytes);
+  return fast !== undefined ? fromFastPath(bytes, fast) : decodeGeneral(bytes);
+}
+
+/**
+ * The general decoding path: any DAG-CBOR, checked field by field, then for
+ * canonical form. Exported for the tests that prove the fast path agrees
+ * with it; `mod.ts` does not re-export it.
+ */
+export function decodeGeneral(bytes: Uint8Array): SignedEnvelope {
   const record = decodeMap(bytes);
   const envelope = asEnvelope(checkEnvelopeRecord(record, true));
   const payloadBytes = encodeOrFail(envelope);
@@ -72,6 +83,23 @@ export function decodeEnvelope(bytes: Uint8Array, options?: DecodeOptions): Sign
   return new SignedEnvelopeRecord(envelope, {
     bytes,
     signingBytes,
+    payloadSize: payloadBytes.length,
+  });
+}
+
+/** Finishes a fast-path decode: field checks and the payload's canonical form. */
+function fromFastPath(bytes: Uint8Array, fast: FastDecoded): SignedEnvelope {
+  const envelope = asEnvelope(checkEnvelopeRecord(fast.record, true));
+  const payloadBytes = encodeOrFail(envelope);
+  if (!equalBytes(payloadBytes, fast.payloadBytes)) {
+    throw new EnvelopeError(
+      ENVELOPE_ERROR_CODES.encoding,
+      `Cannot accept envelope: its payload is not canonical DAG-CBOR (${fast.payloadBytes.length} bytes, canonical form is ${payloadBytes.length})`,
+    );
+  }
+  return new SignedEnvelopeRecord(envelope, {
+    bytes,
+    signingBytes: fast.signingBytes,
     payloadSize: payloadBytes.length,
   });
 }

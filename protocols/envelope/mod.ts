@@ -28,7 +28,15 @@ export {
   THREAD_LENGTH_MAX,
 } from "./_schema.ts";
 export { envelopeCid, toHex } from "./_signed.ts";
-export * from "./codec.ts";
+export {
+  decodeEnvelope,
+  type DecodeOptions,
+  encodeEnvelope,
+  ENVELOPE_OVERHEAD_MAX_BYTES,
+  equalBytes,
+  PAYLOAD_MAX_BYTES_DEFAULT,
+  sealEnvelope,
+} from "./codec.ts";
 export * from "./create.ts";
 export * from "./verify.ts";
 export * from "./lamport.ts";

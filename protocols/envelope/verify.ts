@@ -160,25 +160,37 @@ export function checkReceiverRules(
  * Checks the envelope's signature under its sender's key; throws
  * {@linkcode EnvelopeError} (`E_SIG_INVALID` or `E_SENDER_KEY_MISMATCH`).
  */
-export async function checkSignature(
+export function checkSignature(
   envelope: SignedEnvelope,
   verifier: SignatureVerifier = SHARED_VERIFIER,
 ): Promise<void> {
-  let valid: boolean;
+  let check: Promise<boolean>;
   try {
-    valid = await verifier.verify(envelope.sender, envelope.sig, envelope.signingBytes);
+    check = verifier.verify(envelope.sender, envelope.sig, envelope.signingBytes);
   } catch (error) {
-    if (!(error instanceof IdentityError)) throw error;
-    throw new EnvelopeError(
-      ENVELOPE_ERROR_CODES.senderKey,
-      `Cannot accept envelope: sender key cannot be used (${error.message})`,
-      { cause: error },
-    );
+    return Promise.reject(senderKeyError(error));
   }
-  if (!valid) {
-    throw new EnvelopeError(
-      ENVELOPE_ERROR_CODES.signature,
-      `Cannot accept envelope ${envelope.id}: signature does not verify under ${envelope.sender}`,
-    );
-  }
+  return check.then(
+    (valid) => {
+      if (!valid) {
+        throw new EnvelopeError(
+          ENVELOPE_ERROR_CODES.signature,
+          `Cannot accept envelope ${envelope.id}: signature does not verify under ${envelope.sender}`,
+        );
+      }
+    },
+    (error) => {
+      throw senderKeyError(error);
+    },
+  );
+}
+
+/** Maps a DID problem to `E_SENDER_KEY_MISMATCH`; anything else passes through. */
+function senderKeyError(error: unknown): unknown {
+  if (!(error instanceof IdentityError)) return error;
+  return new EnvelopeError(
+    ENVELOPE_ERROR_CODES.senderKey,
+    `Cannot accept envelope: sender key cannot be used (${error.message})`,
+    { cause: error },
+  );
 }

@@ -99,18 +99,16 @@ export function importEd25519PublicKey(publicKey: Uint8Array): Promise<CryptoKey
  * Verifies an Ed25519 signature. Returns false (never throws) for a wrong
  * signature length, so callers can map every failure to one error code.
  */
-export async function verifyEd25519(
+export function verifyEd25519(
   publicKey: CryptoKey,
   signature: Uint8Array,
   message: Uint8Array,
 ): Promise<boolean> {
-  if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
-  try {
-    return await crypto.subtle.verify(ALGORITHM, publicKey, view(signature), view(message));
-  } catch {
-    // WebCrypto rejects some malformed points instead of answering false.
-    return false;
-  }
+  if (signature.length !== ED25519_SIGNATURE_BYTES) return Promise.resolve(false);
+  // No async wrapper: this is the hottest call of the swarm. WebCrypto
+  // rejects some malformed points instead of answering false.
+  return crypto.subtle.verify(ALGORITHM, publicKey, view(signature), view(message))
+    .catch(() => false);
 }
 
 /**
@@ -119,6 +117,8 @@ export async function verifyEd25519(
  */
 export class VerifyKeyCache {
   readonly #keys = new Map<string, Promise<CryptoKey>>();
+  /** The same keys once imported, so a hit needs no await. */
+  readonly #ready = new Map<string, CryptoKey>();
   readonly #capacity: number;
   #evictions = 0;
 
@@ -137,14 +137,26 @@ export class VerifyKeyCache {
     const cached = this.#keys.get(id);
     if (cached !== undefined) return cached;
     const imported = importEd25519PublicKey(publicKey());
-    // A rejected import must not stay cached as the answer for this id.
-    imported.catch(() => this.#keys.delete(id));
+    imported.then(
+      (key) => {
+        if (this.#keys.get(id) === imported) this.#ready.set(id, key);
+      },
+      // A rejected import must not stay cached as the answer for this id.
+      () => this.#keys.delete(id),
+    );
     if (this.#keys.size >= this.#capacity) {
-      this.#keys.delete(this.#keys.keys().next().value as string);
+      const oldest = this.#keys.keys().next().value as string;
+      this.#keys.delete(oldest);
+      this.#ready.delete(oldest);
       this.#evictions++;
     }
     this.#keys.set(id, imported);
     return imported;
+  }
+
+  /** The imported key for `id` if it is ready now (no import, no await). */
+  ready(id: string): CryptoKey | undefined {
+    return this.#ready.get(id);
   }
 
   /** Keys currently cached. */

@@ -109,7 +109,17 @@ export class SignatureVerifier {
   }
 
   /** True when `signature` over `message` verifies under the key `did` names. */
-  async verify(did: string, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+  verify(did: string, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+    const ready = this.#cache.ready(did);
+    if (ready !== undefined) return verifyEd25519(ready, signature, message);
+    return this.#verifyImporting(did, signature, message);
+  }
+
+  async #verifyImporting(
+    did: string,
+    signature: Uint8Array,
+    message: Uint8Array,
+  ): Promise<boolean> {
     const key = await this.#cache.get(did, () => publicKeyFromDid(did));
     return await verifyEd25519(key, signature, message);
   }
