@@ -70,10 +70,12 @@ export async function replayCommand(flags: ParsedFlags, positionals: string[]): 
   const context = replayContext(flags);
   const lamportOrder = choiceFlag(flags, "lamport", ["strict", "own"] as const, "strict");
   const cas = typeof flags.cas === "string" ? await openCas(flags.cas) : undefined;
+  // One verifier for every log, so each node's key is imported once.
+  const verifier = new SignatureVerifier();
   let failures = 0;
   for (const path of await expandLogPaths(positionals)) {
     const started = performance.now();
-    const report = await replayFile(path, { context, cas, lamportOrder });
+    const report = await replayFile(path, { context: { ...context, verifier }, cas, lamportOrder });
     const seconds = (performance.now() - started) / 1000;
     if (!report.ok) failures++;
     console.log(

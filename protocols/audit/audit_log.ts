@@ -17,7 +17,7 @@
 import { sha256 } from "multiformats/hashes/sha2";
 import type { FrameLog, FrameLogDirectory, FrameScanStop } from "../../runtime/store/frame_log.ts";
 import type { SignedEnvelope } from "../envelope/types.ts";
-import { toHex } from "../envelope/_signed.ts";
+import { toHex } from "../envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../identity/identity.ts";
 import { AUDIT_ERROR_CODES, AuditError } from "./errors.ts";
 import {
