@@ -1,8 +1,8 @@
 /**
  * The CAN Swarm command line.
  *
- *   can-swarm run node | run swarm | sim | chaos | replay | identity | bench | policy check |
- *   policy eval | help
+ *   can-swarm run node | run swarm | sim | chaos | replay | identity | bench | policy check
+ *             | policy eval | plan export | plan import | plan verify | help
  *
  * Every command takes `--help`. A bad command line prints a clear error and
  * exits with code 2; a failed run exits with 1.
@@ -19,6 +19,14 @@ import {
 } from "./cli/args.ts";
 import { CHAOS_SPEC, chaosCommand } from "./cli/chaos_command.ts";
 import { IDENTITY_SPEC, identityCommand } from "./cli/node_identity.ts";
+import {
+  PLAN_EXPORT_SPEC,
+  PLAN_IMPORT_SPEC,
+  PLAN_VERIFY_SPEC,
+  planExport,
+  planImport,
+  planVerify,
+} from "./cli/plan_command.ts";
 import { RUN_NODE_SPEC, runNode } from "./cli/run_node.ts";
 import { RUN_SWARM_SPEC, runSwarm } from "./cli/run_swarm.ts";
 import { REPLAY_SPEC, replayCommand } from "./cli/replay_command.ts";
@@ -50,6 +58,9 @@ const COMMANDS: Record<string, Command> = {
   bench: { spec: BENCH_SPEC, run: benchCommand },
   "policy check": { spec: POLICY_CHECK_SPEC, run: policyCheckCommand },
   "policy eval": { spec: POLICY_EVAL_SPEC, run: policyEvalCommand },
+  "plan export": { spec: PLAN_EXPORT_SPEC, run: planExport },
+  "plan import": { spec: PLAN_IMPORT_SPEC, run: planImport },
+  "plan verify": { spec: PLAN_VERIFY_SPEC, run: planVerify },
 };
 
 const OVERVIEW = `CAN Swarm ${VERSION} — an orchestrator-free runtime for verified agent work.
