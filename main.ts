@@ -1,8 +1,8 @@
 /**
  * The CAN Swarm command line.
  *
- *   can-swarm run node | run swarm | sim | chaos | bench | policy check | policy eval
- *             | plan export | plan import | plan verify | help
+ *   can-swarm run node | run swarm | sim | chaos | replay | identity | bench | policy check
+ *             | policy eval | plan export | plan import | plan verify | help
  *
  * Every command takes `--help`. A bad command line prints a clear error and
  * exits with code 2; a failed run exits with 1.
@@ -13,11 +13,12 @@
 import {
   type CommandSpec,
   helpText,
+  parseCommandLine,
   type ParsedFlags,
-  parseFlags,
   UsageError,
 } from "./cli/args.ts";
 import { CHAOS_SPEC, chaosCommand } from "./cli/chaos_command.ts";
+import { IDENTITY_SPEC, identityCommand } from "./cli/node_identity.ts";
 import {
   PLAN_EXPORT_SPEC,
   PLAN_IMPORT_SPEC,
@@ -28,6 +29,7 @@ import {
 } from "./cli/plan_command.ts";
 import { RUN_NODE_SPEC, runNode } from "./cli/run_node.ts";
 import { RUN_SWARM_SPEC, runSwarm } from "./cli/run_swarm.ts";
+import { REPLAY_SPEC, replayCommand } from "./cli/replay_command.ts";
 import { SIM_SPEC, simCommand } from "./cli/sim_command.ts";
 import {
   POLICY_CHECK_SPEC,
@@ -43,7 +45,7 @@ export const VERSION = "0.1.0";
 
 interface Command {
   readonly spec: CommandSpec;
-  readonly run: (flags: ParsedFlags) => Promise<number>;
+  readonly run: (flags: ParsedFlags, positionals: string[]) => Promise<number>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -51,6 +53,8 @@ const COMMANDS: Record<string, Command> = {
   "run swarm": { spec: RUN_SWARM_SPEC, run: runSwarm },
   sim: { spec: SIM_SPEC, run: simCommand },
   chaos: { spec: CHAOS_SPEC, run: chaosCommand },
+  replay: { spec: REPLAY_SPEC, run: replayCommand },
+  identity: { spec: IDENTITY_SPEC, run: identityCommand },
   bench: { spec: BENCH_SPEC, run: benchCommand },
   "policy check": { spec: POLICY_CHECK_SPEC, run: policyCheckCommand },
   "policy eval": { spec: POLICY_EVAL_SPEC, run: policyEvalCommand },
@@ -99,12 +103,12 @@ export async function main(args: string[]): Promise<number> {
       const known = Object.keys(COMMANDS).join(", ");
       throw new UsageError(`Unknown command '${args.slice(0, 2).join(" ")}'. Commands: ${known}`);
     }
-    const flags = parseFlags(resolved.command.spec, resolved.rest);
+    const { flags, positionals } = parseCommandLine(resolved.command.spec, resolved.rest);
     if (flags.help) {
       console.log(helpText(resolved.command.spec));
       return 0;
     }
-    return await resolved.command.run(flags);
+    return await resolved.command.run(flags, positionals);
   } catch (error) {
     if (error instanceof UsageError) {
       const hint = resolved ? `can-swarm ${resolved.command.spec.name} --help` : "can-swarm help";

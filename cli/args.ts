@@ -27,6 +27,18 @@ export interface CommandSpec {
   readonly flags: Readonly<Record<string, FlagSpec>>;
   /** Extra paragraphs after the flags. */
   readonly notes?: string;
+  /** Positional arguments the command takes; without it, any positional is an error. */
+  readonly positionals?: PositionalSpec;
+}
+
+/** The positional arguments of a command, e.g. `replay <log>...`. */
+export interface PositionalSpec {
+  /** Placeholder in the usage line, e.g. `LOG`. */
+  readonly name: string;
+  readonly description: string;
+  /** Fewest and most accepted. */
+  readonly min: number;
+  readonly max: number;
 }
 
 /** Raised for bad command lines; the CLI exits with code 2. */
@@ -41,6 +53,20 @@ export type ParsedFlags = Record<string, string | boolean | undefined>;
 
 /** Parses `args` against `spec`; throws {@linkcode UsageError} on anything unknown. */
 export function parseFlags(spec: CommandSpec, args: string[]): ParsedFlags {
+  return parseCommandLine(spec, args).flags;
+}
+
+/** A parsed command line: flags and positional arguments. */
+export interface ParsedCommandLine {
+  readonly flags: ParsedFlags;
+  readonly positionals: string[];
+}
+
+/**
+ * Parses flags and positionals against `spec`; throws {@linkcode UsageError}
+ * on unknown flags and on positionals the spec does not allow.
+ */
+export function parseCommandLine(spec: CommandSpec, args: string[]): ParsedCommandLine {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     help: { type: "boolean", short: "h" },
   };
@@ -52,14 +78,29 @@ export function parseFlags(spec: CommandSpec, args: string[]): ParsedFlags {
       strict: true,
       allowPositionals: true,
     });
-    if (positionals.length > 0) {
-      throw new UsageError(`Unexpected argument '${positionals[0]}' for '${spec.name}'`);
-    }
-    return values as ParsedFlags;
+    if (!values.help) checkPositionals(spec, positionals);
+    return { flags: values as ParsedFlags, positionals };
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(
       `${(error as Error).message.replace(/\. To specify.*$/s, "")} (command '${spec.name}')`,
+    );
+  }
+}
+
+function checkPositionals(spec: CommandSpec, positionals: string[]): void {
+  const allowed = spec.positionals;
+  if (allowed === undefined) {
+    if (positionals.length > 0) {
+      throw new UsageError(`Unexpected argument '${positionals[0]}' for '${spec.name}'`);
+    }
+    return;
+  }
+  if (positionals.length < allowed.min || positionals.length > allowed.max) {
+    throw new UsageError(
+      `'${spec.name}' takes ${
+        allowed.min === allowed.max ? allowed.min : `${allowed.min} to ${allowed.max}`
+      } ${allowed.name} argument(s), got ${positionals.length}`,
     );
   }
 }
@@ -125,7 +166,19 @@ export function choiceFlag<T extends string>(
 
 /** Renders the help of a command. */
 export function helpText(spec: CommandSpec): string {
-  const lines = [`Usage: can-swarm ${spec.name} [options]`, "", spec.summary, "", "Options:"];
+  const positional = spec.positionals === undefined
+    ? ""
+    : ` ${spec.positionals.name}${spec.positionals.max > 1 ? "..." : ""}`;
+  const lines = [
+    `Usage: can-swarm ${spec.name} [options]${positional}`,
+    "",
+    spec.summary,
+    "",
+  ];
+  if (spec.positionals !== undefined) {
+    lines.push("Arguments:", `  ${spec.positionals.name}  ${spec.positionals.description}`, "");
+  }
+  lines.push("Options:");
   const entries = Object.entries(spec.flags).map(([name, flag]) => {
     const left = flag.type === "string" ? `--${name} ${flag.value ?? "VALUE"}` : `--${name}`;
     const suffix = flag.default === undefined ? "" : ` (default: ${flag.default})`;

@@ -1,0 +1,276 @@
+/**
+ * The node's audit log: every envelope it publishes or delivers, appended
+ * to a per-thread, hash-chained, node-signed log (see `record.ts`), so a
+ * thread can be replayed and checked later (`deno task replay`).
+ *
+ * Storage is any {@linkcode FrameLogDirectory}: files in the node's data
+ * directory in production, memory in simulation. Appends to one thread are
+ * applied in call order (each record chains to the previous one); threads
+ * are independent. Bounds: at most `pendingMax` appends wait per thread
+ * (beyond it `append` fails with `E_AUDIT_BACKLOG`), and at most
+ * `openThreadsMax` logs stay open (the least recently used idle one is
+ * closed; a busy log is never closed, so the bound is soft under load).
+ *
+ * @module
+ */
+
+import { sha256 } from "multiformats/hashes/sha2";
+import type { FrameLog, FrameLogDirectory, FrameScanStop } from "../../runtime/store/frame_log.ts";
+import type { SignedEnvelope } from "../envelope/types.ts";
+import { toHex } from "../envelope/mod.ts";
+import type { Identity, SignatureVerifier } from "../identity/identity.ts";
+import { AUDIT_ERROR_CODES, AuditError } from "./errors.ts";
+import {
+  AUDIT_GENESIS_PREV,
+  AUDIT_RECORD_VERSION,
+  type AuditDirection,
+  type AuditRecord,
+  decodeAuditRecord,
+  signAuditRecord,
+} from "./record.ts";
+
+/** What ingress and egress paths call: one method per logged envelope. */
+export interface AuditLog {
+  /** Appends `envelope` to its thread's log; resolves once the record is written. */
+  append(envelope: SignedEnvelope, direction: AuditDirection): Promise<AuditRecord>;
+  /** Makes every record written so far durable. */
+  sync(): Promise<void>;
+  /** Waits for pending appends and closes every log. */
+  close(): Promise<void>;
+}
+
+/** Default bound of appends waiting on one thread. */
+export const AUDIT_PENDING_MAX_DEFAULT = 10_000;
+/** Default bound of open thread logs. */
+export const AUDIT_OPEN_THREADS_MAX_DEFAULT = 128;
+
+/** Options of {@linkcode SignedAuditLog}. */
+export interface SignedAuditLogOptions {
+  readonly pendingMax?: number;
+  readonly openThreadsMax?: number;
+  /** Verifies the last record of a log reopened after a restart. */
+  readonly verifier?: SignatureVerifier;
+  /** Told when opening a thread's log truncated a torn tail (count it, log it). */
+  readonly onRecovered?: (thread: string, stop: FrameScanStop) => void;
+}
+
+/** Counters of a {@linkcode SignedAuditLog}. */
+export interface AuditLogStats {
+  readonly appended: number;
+  readonly recoveredTails: number;
+  readonly openThreads: number;
+}
+
+interface ThreadLog {
+  readonly thread: string;
+  readonly log: FrameLog;
+  seq: number;
+  prev: Uint8Array;
+  tail: Promise<unknown>;
+  pending: number;
+  closed: boolean;
+}
+
+const SAFE_THREAD = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * The log name of `thread`: the thread id itself when it is a safe file
+ * name, otherwise `~` and the hex sha2-256 of it (`~` never starts a literal
+ * name, so the two forms cannot collide).
+ */
+export function auditLogName(thread: string): string {
+  if (SAFE_THREAD.test(thread)) return thread;
+  const digest = (sha256.digest(new TextEncoder().encode(thread)) as { digest: Uint8Array }).digest;
+  return `~${toHex(digest).slice(0, 48)}`;
+}
+
+/** The audit log of one node over a frame log directory. */
+export class SignedAuditLog implements AuditLog {
+  readonly #directory: FrameLogDirectory;
+  readonly #identity: Identity;
+  readonly #options: SignedAuditLogOptions;
+  readonly #threads = new Map<string, Promise<ThreadLog>>();
+  #appended = 0;
+  #recoveredTails = 0;
+  #closed = false;
+
+  /**
+   * @example
+   * ```ts
+   * const audit = new SignedAuditLog(await FileFrameLogDirectory.open(`${dataDir}/audit`), identity);
+   * await audit.append(envelope, "in");
+   * ```
+   */
+  constructor(directory: FrameLogDirectory, identity: Identity, options?: SignedAuditLogOptions) {
+    this.#directory = directory;
+    this.#identity = identity;
+    this.#options = options ?? {};
+  }
+
+  async append(envelope: SignedEnvelope, direction: AuditDirection): Promise<AuditRecord> {
+    if (this.#closed) throw new AuditError(AUDIT_ERROR_CODES.corrupt, "Audit log is closed");
+    let state = await this.#thread(envelope.thread);
+    // An idle log may have been closed while this call waited for it.
+    while (state.closed) state = await this.#thread(envelope.thread);
+    const pendingMax = this.#options.pendingMax ?? AUDIT_PENDING_MAX_DEFAULT;
+    if (state.pending >= pendingMax) {
+      throw new AuditError(
+        AUDIT_ERROR_CODES.backlog,
+        `Cannot audit envelope ${envelope.id}: ${state.pending} appends already wait on thread ${envelope.thread}`,
+      );
+    }
+    state.pending++;
+    const run = state.tail.then(() => this.#write(state, envelope, direction));
+    state.tail = run.catch(() => {});
+    try {
+      return await run;
+    } finally {
+      state.pending--;
+    }
+  }
+
+  async sync(): Promise<void> {
+    for (const state of await Promise.all(this.#threads.values())) {
+      await state.tail;
+      await state.log.sync();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const states = await Promise.allSettled(this.#threads.values());
+    this.#threads.clear();
+    for (const result of states) {
+      if (result.status !== "fulfilled") continue;
+      await result.value.tail;
+      result.value.closed = true;
+      await result.value.log.close();
+    }
+  }
+
+  /** Counters for metrics. */
+  get stats(): AuditLogStats {
+    return {
+      appended: this.#appended,
+      recoveredTails: this.#recoveredTails,
+      openThreads: this.#threads.size,
+    };
+  }
+
+  async #write(
+    state: ThreadLog,
+    envelope: SignedEnvelope,
+    dir: AuditDirection,
+  ): Promise<AuditRecord> {
+    const record = await signAuditRecord({
+      v: AUDIT_RECORD_VERSION,
+      seq: state.seq,
+      thread: state.thread,
+      dir,
+      env: envelope.bytes,
+      prev: state.prev,
+      node: this.#identity.did,
+    }, this.#identity);
+    try {
+      await state.log.append([record.bytes]);
+    } catch (error) {
+      // The file may hold part of this frame: forget the handle so the next
+      // append reopens the log, which truncates the torn tail.
+      if (this.#threads.get(state.thread) !== undefined) this.#threads.delete(state.thread);
+      state.closed = true;
+      await state.log.close().catch(() => {});
+      throw error;
+    }
+    state.seq++;
+    state.prev = record.hash;
+    this.#appended++;
+    return record;
+  }
+
+  #thread(thread: string): Promise<ThreadLog> {
+    const existing = this.#threads.get(thread);
+    if (existing !== undefined) {
+      this.#threads.delete(thread);
+      this.#threads.set(thread, existing);
+      return existing;
+    }
+    const opening = this.#open(thread);
+    this.#threads.set(thread, opening);
+    opening.catch(() => this.#threads.delete(thread));
+    void this.#closeIdle();
+    return opening;
+  }
+
+  async #open(thread: string): Promise<ThreadLog> {
+    const opened = await this.#directory.open(auditLogName(thread));
+    if (opened.recovered !== undefined) {
+      this.#recoveredTails++;
+      this.#options.onRecovered?.(thread, opened.recovered);
+    }
+    const state: ThreadLog = {
+      thread,
+      log: opened.log,
+      seq: 0,
+      prev: AUDIT_GENESIS_PREV,
+      tail: Promise.resolve(),
+      pending: 0,
+      closed: false,
+    };
+    const last = opened.frames.at(-1);
+    if (last !== undefined) {
+      try {
+        const record = await this.#checkTail(thread, last, opened.frames.length);
+        state.seq = record.seq + 1;
+        state.prev = record.hash;
+      } catch (error) {
+        await opened.log.close();
+        throw error;
+      }
+    }
+    return state;
+  }
+
+  /** The last record of a reopened log must be ours, of this thread, in place and signed. */
+  async #checkTail(thread: string, bytes: Uint8Array, count: number): Promise<AuditRecord> {
+    const record = decodeAuditRecord(bytes);
+    const problem = record.node !== this.#identity.did
+      ? `it was written by ${record.node}, not ${this.#identity.did}`
+      : record.thread !== thread
+      ? `it belongs to thread ${record.thread}`
+      : record.seq !== count - 1
+      ? `its seq is ${record.seq} but it is record ${count - 1}`
+      : undefined;
+    if (problem !== undefined) {
+      throw new AuditError(
+        AUDIT_ERROR_CODES.corrupt,
+        `Cannot append to the audit log of thread ${thread}: its last record is wrong (${problem})`,
+      );
+    }
+    const verifier = this.#options.verifier;
+    if (
+      verifier !== undefined &&
+      !(await verifier.verify(record.node, record.sig, record.signingBytes))
+    ) {
+      throw new AuditError(
+        AUDIT_ERROR_CODES.signature,
+        `Cannot append to the audit log of thread ${thread}: its last record's signature does not verify`,
+      );
+    }
+    return record;
+  }
+
+  async #closeIdle(): Promise<void> {
+    const limit = this.#options.openThreadsMax ?? AUDIT_OPEN_THREADS_MAX_DEFAULT;
+    if (this.#threads.size <= limit) return;
+    for (const [thread, opening] of this.#threads) {
+      if (this.#threads.size <= limit) return;
+      const state = await opening.catch(() => undefined);
+      if (state === undefined || state.pending > 0 || this.#threads.get(thread) !== opening) {
+        continue;
+      }
+      this.#threads.delete(thread);
+      state.closed = true;
+      await state.log.close();
+    }
+  }
+}

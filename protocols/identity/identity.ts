@@ -1,0 +1,136 @@
+/**
+ * A node's or agent's signing identity: an Ed25519 key named by its
+ * `did:key`, plus the verifier every receiver uses to check signatures by DID.
+ *
+ * Keys are made from 32-byte seeds only. Production seeds come from the key
+ * file in the node's data directory (`cli/node_identity.ts`); simulated seeds
+ * are derived from the simulation seed and the node id, so a seed fixes every
+ * identity of a run (DESIGN.md §2).
+ *
+ * @module
+ */
+
+import { didKeyFromPublicKey } from "./did_key.ts";
+import { publicKeyFromDid } from "./did_document.ts";
+import { didPeer0FromPublicKey, didPeer2FromPublicKey, type DidPeer2Options } from "./did_peer.ts";
+import {
+  ED25519_SEED_BYTES,
+  importEd25519Seed,
+  signEd25519,
+  verifyEd25519,
+  VerifyKeyCache,
+} from "./ed25519.ts";
+
+/** A signer: a DID and the private key behind it. */
+export class Identity {
+  /** `did:key` of the public key; the name every envelope and record carries. */
+  readonly did: string;
+  /** The raw 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  readonly #privateKey: CryptoKey;
+
+  private constructor(publicKey: Uint8Array, privateKey: CryptoKey) {
+    this.publicKey = publicKey;
+    this.#privateKey = privateKey;
+    this.did = didKeyFromPublicKey(publicKey);
+  }
+
+  /**
+   * Makes the identity of a 32-byte seed; the same seed gives the same DID.
+   *
+   * @example
+   * ```ts
+   * const identity = await Identity.fromSeed(ctx.randomBytes(32));
+   * ```
+   */
+  static async fromSeed(seed: Uint8Array): Promise<Identity> {
+    const pair = await importEd25519Seed(seed);
+    return new Identity(pair.publicKey, pair.privateKey);
+  }
+
+  /** Signs `message` (Ed25519, deterministic). */
+  sign(message: Uint8Array): Promise<Uint8Array> {
+    return signEd25519(this.#privateKey, message);
+  }
+
+  /** The same key as a `did:peer:0`. */
+  didPeer0(): string {
+    return didPeer0FromPublicKey(this.publicKey);
+  }
+
+  /** The same key as a `did:peer:2`, optionally with services. */
+  didPeer2(options?: DidPeer2Options): string {
+    return didPeer2FromPublicKey(this.publicKey, options);
+  }
+}
+
+const SIMULATION_DOMAIN = "can-swarm/simulation-identity/v1";
+
+/**
+ * Derives the 32-byte Ed25519 seed of `nodeId` in the simulation run `simSeed`:
+ * SHA-256 over a domain tag, the run seed and the node id. Distinct nodes get
+ * distinct keys, the same run always gets the same ones.
+ */
+export async function deriveSimulationSeed(
+  simSeed: number | bigint | string,
+  nodeId: string,
+): Promise<Uint8Array> {
+  const material = new TextEncoder().encode(
+    `${SIMULATION_DOMAIN}\u0000${String(simSeed)}\u0000${nodeId}`,
+  );
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", material));
+  return digest.slice(0, ED25519_SEED_BYTES);
+}
+
+/**
+ * The identity of `nodeId` in simulation run `simSeed`.
+ *
+ * @example
+ * ```ts
+ * const alice = await simulationIdentity(42, "node-1"); // same DID on every run with seed 42
+ * ```
+ */
+export async function simulationIdentity(
+  simSeed: number | bigint | string,
+  nodeId: string,
+): Promise<Identity> {
+  return await Identity.fromSeed(await deriveSimulationSeed(simSeed, nodeId));
+}
+
+/**
+ * Verifies signatures by DID, caching each DID's imported key (bounded).
+ * Bad DIDs throw `IdentityError`; a wrong signature resolves false.
+ */
+export class SignatureVerifier {
+  readonly #cache: VerifyKeyCache;
+
+  constructor(cacheCapacity?: number) {
+    this.#cache = new VerifyKeyCache(cacheCapacity);
+  }
+
+  /** True when `signature` over `message` verifies under the key `did` names. */
+  verify(did: string, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+    const ready = this.#cache.ready(did);
+    if (ready !== undefined) return verifyEd25519(ready, signature, message);
+    return this.#verifyImporting(did, signature, message);
+  }
+
+  async #verifyImporting(
+    did: string,
+    signature: Uint8Array,
+    message: Uint8Array,
+  ): Promise<boolean> {
+    const key = await this.#cache.get(did, () => publicKeyFromDid(did));
+    return await verifyEd25519(key, signature, message);
+  }
+
+  /** Imports (and caches) the key of `did` ahead of use; throws for a bad DID. */
+  async prepare(did: string): Promise<void> {
+    await this.#cache.get(did, () => publicKeyFromDid(did));
+  }
+
+  /** Keys cached. */
+  get cachedKeys(): number {
+    return this.#cache.size;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The embedded {@linkcode ContentStore}: one file per block under a
+ * directory, named by CID and fanned out by the CID's last two characters.
+ * Writes go to a temporary file and are renamed into place, so a crash never
+ * leaves a partial block under a CID; reads re-hash the bytes and refuse a
+ * block that does not match its name.
+ *
+ * @module
+ */
+
+import type { CID } from "multiformats/cid";
+import {
+  BLOCK_MAX_BYTES_DEFAULT,
+  checkBlock,
+  checkBlockSize,
+  checkContentCid,
+  cidForBytes,
+  type ContentStore,
+  RAW_CODEC,
+} from "./content_store.ts";
+
+/** Options of {@linkcode FileContentStore.open}. */
+export interface FileContentStoreOptions {
+  /** Largest block; default 16 MiB. */
+  readonly blockMaxBytes?: number;
+  /** Create the directory when absent (default true); false opens an existing store only. */
+  readonly create?: boolean;
+}
+
+/** Blocks as files under a directory. */
+export class FileContentStore implements ContentStore {
+  readonly #root: string;
+  readonly #blockMaxBytes: number;
+
+  private constructor(root: string, blockMaxBytes: number) {
+    this.#root = root;
+    this.#blockMaxBytes = blockMaxBytes;
+  }
+
+  /**
+   * Opens (creating) the store rooted at `directory`.
+   *
+   * @example
+   * ```ts
+   * const cas = await FileContentStore.open("./data/node-1/cas");
+   * const cid = await cas.put(bytes);
+   * ```
+   */
+  static async open(
+    directory: string,
+    options?: FileContentStoreOptions,
+  ): Promise<FileContentStore> {
+    if (options?.create === false) {
+      if (!(await Deno.stat(directory)).isDirectory) {
+        throw new Deno.errors.NotADirectory(`Content store '${directory}' is not a directory`);
+      }
+    } else {
+      await Deno.mkdir(directory, { recursive: true });
+    }
+    return new FileContentStore(directory, options?.blockMaxBytes ?? BLOCK_MAX_BYTES_DEFAULT);
+  }
+
+  async put(bytes: Uint8Array, codec: number = RAW_CODEC): Promise<CID> {
+    checkBlockSize(bytes.length, this.#blockMaxBytes);
+    const cid = cidForBytes(bytes, codec);
+    const path = this.#pathOf(cid);
+    if (await exists(path)) return cid;
+    const directory = path.slice(0, path.lastIndexOf("/"));
+    await Deno.mkdir(directory, { recursive: true });
+    const temporary = `${directory}/.tmp-${crypto.randomUUID()}`;
+    try {
+      await Deno.writeFile(temporary, bytes, { mode: 0o644 });
+      await Deno.rename(temporary, path);
+    } catch (error) {
+      await Deno.remove(temporary).catch(() => {});
+      throw error;
+    }
+    return cid;
+  }
+
+  async get(cid: CID): Promise<Uint8Array | undefined> {
+    const checked = checkContentCid(cid);
+    const path = this.#pathOf(checked);
+    let size: number;
+    try {
+      size = (await Deno.stat(path)).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    checkBlockSize(size, this.#blockMaxBytes);
+    return checkBlock(checked, await Deno.readFile(path));
+  }
+
+  async has(cid: CID): Promise<boolean> {
+    return await exists(this.#pathOf(checkContentCid(cid)));
+  }
+
+  /** The file of `cid` (for operators and corruption tests). */
+  pathOf(cid: CID): string {
+    return this.#pathOf(checkContentCid(cid));
+  }
+
+  #pathOf(cid: CID): string {
+    const name = cid.toString();
+    return `${this.#root}/${name.slice(-2)}/${name}`;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

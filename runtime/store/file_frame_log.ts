@@ -1,0 +1,182 @@
+/**
+ * Frame logs as files in a directory: `<directory>/<name><extension>`.
+ * Opening reads the file, truncates a torn tail (reporting it), and keeps an
+ * append handle; each append is one `write` of whole frames, optionally
+ * followed by `fdatasync`.
+ *
+ * @module
+ */
+
+import {
+  checkFrameLogName,
+  encodeFrames,
+  FRAME_FILE_MAGIC,
+  FRAME_LOG_ERROR_CODES,
+  FRAME_MAX_BYTES_DEFAULT,
+  type FrameLog,
+  type FrameLogDirectory,
+  FrameLogError,
+  type OpenedFrameLog,
+  scanFrames,
+} from "./frame_log.ts";
+
+/** Options of {@linkcode FileFrameLogDirectory.open}. */
+export interface FileFrameLogOptions {
+  /** File name suffix; default `.log`. */
+  readonly extension?: string;
+  /** `fdatasync` after every append (slow, strongest); default false. */
+  readonly syncEachAppend?: boolean;
+  /** Largest frame payload; default 1 MiB. */
+  readonly maxFrameBytes?: number;
+}
+
+/** A directory of frame log files. */
+export class FileFrameLogDirectory implements FrameLogDirectory {
+  readonly #directory: string;
+  readonly #extension: string;
+  readonly #syncEachAppend: boolean;
+  readonly #maxFrameBytes: number;
+
+  private constructor(directory: string, options: FileFrameLogOptions) {
+    this.#directory = directory;
+    this.#extension = options.extension ?? ".log";
+    this.#syncEachAppend = options.syncEachAppend ?? false;
+    this.#maxFrameBytes = options.maxFrameBytes ?? FRAME_MAX_BYTES_DEFAULT;
+  }
+
+  /**
+   * Opens (creating) the directory.
+   *
+   * @example
+   * ```ts
+   * const logs = await FileFrameLogDirectory.open("./data/node-1/audit");
+   * const { log, frames, recovered } = await logs.open("thread-1");
+   * ```
+   */
+  static async open(
+    directory: string,
+    options?: FileFrameLogOptions,
+  ): Promise<FileFrameLogDirectory> {
+    await Deno.mkdir(directory, { recursive: true });
+    return new FileFrameLogDirectory(directory, options ?? {});
+  }
+
+  /** The file that holds log `name`. */
+  pathOf(name: string): string {
+    return `${this.#directory}/${checkFrameLogName(name)}${this.#extension}`;
+  }
+
+  async open(name: string): Promise<OpenedFrameLog> {
+    const path = this.pathOf(name);
+    const existing = await readIfPresent(path);
+    let frames: Uint8Array[] = [];
+    let recovered: OpenedFrameLog["recovered"];
+    if (existing !== undefined) {
+      const scan = scanFrames(existing, { maxFrameBytes: this.#maxFrameBytes });
+      if (scan.stop?.kind === "corrupt") {
+        throw new FrameLogError(FRAME_LOG_ERROR_CODES.corrupt, `${path}: ${scan.stop.message}`);
+      }
+      frames = scan.frames.map((frame) => frame.slice());
+      if (scan.stop !== undefined) {
+        recovered = scan.stop;
+        await Deno.truncate(path, scan.validBytes);
+      }
+    }
+    const file = await Deno.open(path, { append: true, create: true });
+    try {
+      if ((await file.stat()).size === 0) await writeAll(file, FRAME_FILE_MAGIC);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    const log = new FileFrameLog(name, file, this.#syncEachAppend, this.#maxFrameBytes);
+    return recovered === undefined ? { log, frames } : { log, frames, recovered };
+  }
+
+  async names(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(this.#directory)) {
+      if (entry.isFile && entry.name.endsWith(this.#extension)) {
+        names.push(entry.name.slice(0, entry.name.length - this.#extension.length));
+      }
+    }
+    return names.sort();
+  }
+}
+
+class FileFrameLog implements FrameLog {
+  readonly name: string;
+  readonly #file: Deno.FsFile;
+  readonly #syncEachAppend: boolean;
+  readonly #maxFrameBytes: number;
+  #tail: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(name: string, file: Deno.FsFile, syncEachAppend: boolean, maxFrameBytes: number) {
+    this.name = name;
+    this.#file = file;
+    this.#syncEachAppend = syncEachAppend;
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  append(payloads: readonly Uint8Array[]): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      this.#checkOpen();
+      bytes = encodeFrames(payloads, this.#maxFrameBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const run = this.#tail.then(async () => {
+      await writeAll(this.#file, bytes);
+      if (this.#syncEachAppend) await this.#file.syncData();
+    });
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  async sync(): Promise<void> {
+    this.#checkOpen();
+    await this.#tail;
+    await this.#file.syncData();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#tail;
+    this.#file.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new FrameLogError(FRAME_LOG_ERROR_CODES.closed, `Frame log '${this.name}' is closed`);
+    }
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Reads and scans a frame file without changing it: for replay and
+ * inspection, which must see a torn tail rather than repair it.
+ */
+export async function readFrameFile(
+  path: string,
+  options?: { readonly maxFrameBytes?: number },
+): Promise<ReturnType<typeof scanFrames> & { readonly size: number }> {
+  const bytes = await Deno.readFile(path);
+  return { ...scanFrames(bytes, options), size: bytes.length };
+}

@@ -1,0 +1,183 @@
+/**
+ * Replay benchmark: records a 10,000-event thread to a real audit log file
+ * (as a node would), then times `replayThread` over it — frame scan, record
+ * decode, hash chain, both signatures per record, envelope re-validation,
+ * Lamport and DECIDE checks. Compared in the same run with the bare cost of
+ * the signature checks alone (the same signatures verified with WebCrypto at
+ * the same concurrency), so the ratio shows replay's own overhead. Goal
+ * (DESIGN.md §8): < 2 s for 10,000 events. Also reports audit append
+ * throughput against bare signing.
+ *
+ * Run: `deno task bench:replay [--events N] [--rounds N]`. Prints JSON.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { auditLogName, SignedAuditLog } from "../../protocols/audit/audit_log.ts";
+import { decodeAuditRecord } from "../../protocols/audit/record.ts";
+import { replayThread } from "../../protocols/audit/replay.ts";
+import { decodeEnvelope } from "../../protocols/envelope/codec.ts";
+import type { SignedEnvelope } from "../../protocols/envelope/types.ts";
+import { publicKeyFromDidKey } from "../../protocols/identity/did_key.ts";
+import { type Identity, SignatureVerifier } from "../../protocols/identity/identity.ts";
+import { FileFrameLogDirectory, readFrameFile } from "../../runtime/store/file_frame_log.ts";
+import { FIXTURE_POLICY, writeAuditThread } from "./_audit_thread.ts";
+import { concurrentOpsPerSecond, integerOption, opsPerSecond, ratio } from "./_rate.ts";
+
+const BATCH = 256;
+
+/** Runs the benchmark in a temporary directory it removes afterwards. */
+export async function runReplayBench(events: number, rounds: number) {
+  const root = await Deno.makeTempDir({ prefix: "replay-bench-" });
+  try {
+    const directory = await FileFrameLogDirectory.open(root);
+    const recordStarted = performance.now();
+    const { node, log, envelopes } = await writeAuditThread({
+      directory,
+      thread: "thread-bench",
+      events,
+    });
+    await log.close();
+    const recordSeconds = (performance.now() - recordStarted) / 1000;
+    const path = directory.pathOf(auditLogName("thread-bench"));
+    const fileBytes = (await Deno.stat(path)).size;
+    let replaySeconds = Infinity;
+    let bareSeconds = Infinity;
+    let summary;
+    for (let round = 0; round < rounds; round++) {
+      const replayed = await timedReplay(path, new SignatureVerifier());
+      replaySeconds = Math.min(replaySeconds, replayed.seconds);
+      summary = replayed.summary;
+      bareSeconds = Math.min(bareSeconds, await bareSignatureSeconds(path));
+    }
+    const appends = await appendThroughput(root, node, envelopes.slice(0, 2_000));
+    return {
+      benchmark: "replay",
+      events,
+      rounds,
+      node: node.did,
+      fileBytes,
+      recordSeconds: round3(recordSeconds),
+      replaySeconds: round3(replaySeconds),
+      replayEventsPerSecond: Math.round(events / replaySeconds),
+      bareSignatureChecksSeconds: round3(bareSeconds),
+      replayVersusBareSignatures: ratio(replaySeconds, bareSeconds),
+      signaturesVerified: summary?.signaturesVerified,
+      auditAppendsPerSecond: appends.appendsPerSecond,
+      bareSignsPerSecond: appends.bareSignsPerSecond,
+      appendVersusBareSign: ratio(appends.bareSignsPerSecond, appends.appendsPerSecond),
+      goal: {
+        replaySecondsBelow: 2,
+        events: 10_000,
+        met: events >= 10_000 && replaySeconds < 2,
+      },
+    };
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** Replays the log once with `verifier`; throws if the benchmark log does not verify. */
+async function timedReplay(path: string, verifier: SignatureVerifier) {
+  const started = performance.now();
+  const report = await replayThread(await readFrameFile(path), {
+    context: { policy: FIXTURE_POLICY, verifier },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (!report.ok) throw new Error(`benchmark log did not replay: ${report.violation?.message}`);
+  return { seconds, summary: report.summary };
+}
+
+/**
+ * Appends/s of already signed envelopes to a fresh file-backed audit log
+ * (sign the record, chain it, write it), next to bare signs/s of the same
+ * bytes.
+ */
+async function appendThroughput(root: string, node: Identity, envelopes: SignedEnvelope[]) {
+  const audit = new SignedAuditLog(await FileFrameLogDirectory.open(`${root}/append`), node);
+  const started = performance.now();
+  for (const envelope of envelopes) await audit.append(envelope, "in");
+  const appendsPerSecond = Math.round(envelopes.length / ((performance.now() - started) / 1000));
+  await audit.close();
+  const bareSignsPerSecond = await opsPerSecond(
+    envelopes.length,
+    (index) => node.sign(envelopes[index % envelopes.length].bytes),
+  );
+  return { appendsPerSecond, bareSignsPerSecond };
+}
+
+/** Seconds to verify every record and envelope signature of the log, bare WebCrypto. */
+async function bareSignatureSeconds(path: string): Promise<number> {
+  const scan = await readFrameFile(path);
+  const checks: { key: Uint8Array; sig: Uint8Array; message: Uint8Array }[] = [];
+  const keys = new Map<string, CryptoKey>();
+  for (const frame of scan.frames) {
+    const record = decodeAuditRecord(frame);
+    const envelope = decodeEnvelope(record.env);
+    checks.push({ key: nodeKey(record.node), sig: record.sig, message: record.signingBytes });
+    checks.push({
+      key: nodeKey(envelope.sender),
+      sig: envelope.sig,
+      message: envelope.signingBytes,
+    });
+  }
+  for (const check of checks) {
+    const id = check.key.join(",");
+    if (!keys.has(id)) {
+      keys.set(
+        id,
+        await crypto.subtle.importKey(
+          "raw",
+          check.key as Uint8Array<ArrayBuffer>,
+          "Ed25519",
+          false,
+          [
+            "verify",
+          ],
+        ),
+      );
+    }
+  }
+  const started = performance.now();
+  await concurrentOpsPerSecond(checks.length, BATCH, async (index) => {
+    const check = checks[index];
+    const ok = await crypto.subtle.verify(
+      "Ed25519",
+      keys.get(check.key.join(",")) as CryptoKey,
+      check.sig as Uint8Array<ArrayBuffer>,
+      check.message as Uint8Array<ArrayBuffer>,
+    );
+    if (!ok) throw new Error("bare verification failed");
+  });
+  return (performance.now() - started) / 1000;
+}
+
+const publicKeyCache = new Map<string, Uint8Array>();
+
+/** The raw key of a did:key, parsed once per DID. */
+function nodeKey(did: string): Uint8Array {
+  let key = publicKeyCache.get(did);
+  if (key === undefined) publicKeyCache.set(did, key = publicKeyFromDidKey(did));
+  return key;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      events: { type: "string", default: "10000" },
+      rounds: { type: "string", default: "3" },
+    },
+    strict: true,
+  });
+  const report = await runReplayBench(
+    integerOption(values, "events", 10, 1_000_000),
+    integerOption(values, "rounds", 1, 20),
+  );
+  console.log(JSON.stringify(report, null, 2));
+}
