@@ -121,6 +121,13 @@ export function onAttestPlan(
   const vote = message.payload;
   const current = requireThread(thread, vote.needId);
   const proposal = current.proposals.get(vote.proposalId);
+  if (proposal === undefined && current.phase !== "OPEN") {
+    // A vote on a proposal this node refused as late: it can never count.
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `Vote on ${vote.proposalId} after ${vote.needId} was decided`,
+    );
+  }
   if (proposal === undefined) {
     throw new ProtocolError("E_UNKNOWN_PROPOSAL", `Proposal ${vote.proposalId} is unknown`);
   }

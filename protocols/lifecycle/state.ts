@@ -144,8 +144,7 @@ export type Effect =
     readonly commitId: string;
   }
   | { readonly type: "need-final"; readonly needId: string }
-  | { readonly type: "need-expired"; readonly needId: string }
-  | { readonly type: "epoch-advanced"; readonly fromEpoch: number; readonly toEpoch: number };
+  | { readonly type: "need-expired"; readonly needId: string };
 
 /** What a transition needs to know about the node and the swarm. */
 export interface LifecycleView {

@@ -1,0 +1,410 @@
+/**
+ * The node core: the one actor per node that speaks the wire protocol.
+ *
+ * Egress: roles ask it to emit; it checks the message against the
+ * lifecycle first (a message this node would refuse is never sent), signs
+ * it once with the node's identity and Lamport clock, publishes it on the
+ * thread's shard topic, logs it, and applies it locally. Ingress: every
+ * envelope from a peer is verified once per node (signature, kind, size,
+ * policy hash, replay window), its payload validated, logged, and applied.
+ * Applying means running the pure lifecycle reducer on the thread and
+ * telling the roles the effects. Messages that arrive before what they refer
+ * to are parked and retried; every refusal is counted by its code.
+ *
+ * @module
+ */
+
+import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
+import { errorCode, errorMessage } from "../runtime/errors.ts";
+import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
+import { type AuditLog } from "../protocols/audit/mod.ts";
+import {
+  EnvelopeSigner,
+  LamportClock,
+  ReplayCache,
+  type SignedEnvelope,
+  verifyEnvelope,
+} from "../protocols/envelope/mod.ts";
+import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
+import { committeeFor } from "../protocols/committee.ts";
+import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
+import {
+  isLifecycleVerb,
+  type LifecycleMessage,
+  type LifecycleVerb,
+  parsePayload,
+} from "../protocols/lifecycle/payloads.ts";
+import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
+import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import type { SwarmParams } from "../protocols/params.ts";
+import { ParkingLot } from "./_parking_lot.ts";
+import type {
+  AcceptedHook,
+  CoreMessage,
+  CoreStats,
+  EmitRequest,
+  RoleEvent,
+} from "./swarm_messages.ts";
+
+/** Settings of a node core. */
+export interface NodeCoreConfig {
+  readonly identity: Identity;
+  readonly decideLog: DecideLog;
+  readonly params: SwarmParams;
+  /** DIDs of the active verifiers of the swarm. */
+  readonly verifiers: readonly string[];
+  /** Hash of the policy capsule this node runs; envelopes under another are refused. */
+  readonly policyHash: string;
+  readonly audit?: AuditLog;
+  readonly signatureVerifier?: SignatureVerifier;
+  /**
+   * Whether the swarm starts in bootstrap mode (K = 1). Default true: a swarm
+   * leaves bootstrap only when its bootstrap monitor says so.
+   */
+  readonly bootstrap?: boolean;
+  /** Sees every accepted message (history for checkers). */
+  readonly onAccepted?: AcceptedHook;
+  /** Most parked messages. Default 10,000. */
+  readonly parkingCapacity?: number;
+  /** A parked message is dropped after this long. Default 30,000 ms. */
+  readonly parkedTtlMs?: number;
+  /** Interval of the housekeeping sweep. Default 1,000 ms. */
+  readonly sweepIntervalMs?: number;
+  /** Finished threads are forgotten after this long. Default 60,000 ms. */
+  readonly finishedRetentionMs?: number;
+}
+
+/** Number of shard topics; a thread's topic is its decide bucket. */
+export const SHARD_TOPICS = 256;
+
+/** The gossip topic of a thread: one per decide bucket, so subscriptions never grow with threads. */
+export function shardTopic(thread: string): string {
+  return `/swarm/shard/${bucketOf(thread)}`;
+}
+
+/** Makes a node core behaviour. */
+export function nodeCore(config: NodeCoreConfig): Behavior<CoreMessage> {
+  return new NodeCore(config);
+}
+
+class NodeCore implements Behavior<CoreMessage> {
+  readonly #config: NodeCoreConfig;
+  readonly #threads = new Map<string, ThreadState>();
+  readonly #finishedAtMs = new Map<string, number>();
+  readonly #roles: ActorRef<RoleEvent>[] = [];
+  readonly #highestFence = new Map<number, number>();
+  readonly #rejected = new Map<string, number>();
+  readonly #committees = new Map<string, ReadonlySet<string>>();
+  readonly #verifiers: ReadonlySet<string>;
+  readonly #replay = new ReplayCache();
+  readonly #parking: ParkingLot;
+  #signer: EnvelopeSigner | undefined;
+  #clock: LamportClock | undefined;
+  #epoch = 0;
+  /** Set by the bootstrap monitor; starts in bootstrap when verifiers are few. */
+  #bootstrap: boolean;
+  #emitted = 0;
+  #accepted = 0;
+  #finalNeeds = 0;
+
+  constructor(config: NodeCoreConfig) {
+    this.#config = config;
+    this.#verifiers = new Set(config.verifiers);
+    this.#parking = new ParkingLot(config.parkingCapacity ?? 10_000);
+    this.#bootstrap = config.bootstrap ?? true;
+  }
+
+  async preStart(ctx: ActorContext<CoreMessage>): Promise<void> {
+    // Subscribe first: envelopes that arrive while the clock opens wait in the mailbox.
+    for (let bucket = 0; bucket < SHARD_TOPICS; bucket++) ctx.subscribe(`/swarm/shard/${bucket}`);
+    this.#clock = await LamportClock.open(ctx.store);
+    this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
+    this.#epoch = await this.#config.decideLog.currentEpoch();
+    ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
+  }
+
+  async receive(ctx: ActorContext<CoreMessage>, message: CoreMessage): Promise<void> {
+    switch (message.type) {
+      case "envelope":
+        if (ctx.sender !== undefined && sameAddress(ctx.sender, ctx.self)) return;
+        return await this.#ingress(ctx, message.bytes);
+      case "emit":
+        return await this.#emit(ctx, message);
+      case "watch":
+        this.#roles.push(message.role);
+        message.role.tell({
+          type: "core-ready",
+          did: this.#config.identity.did,
+          epoch: this.#epoch,
+          bootstrap: this.#bootstrap,
+          core: ctx.self,
+        });
+        return;
+      case "thread":
+        message.replyTo.tell(this.#threads.get(message.needId));
+        return;
+      case "stats":
+        message.replyTo.tell(this.#stats());
+        return;
+      case "sweep":
+        this.#sweep(ctx);
+        ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
+        return;
+      case "retry":
+        return this.#retryParked(ctx, message.thread);
+      case "set-epoch":
+        this.#setEpoch(message.epoch);
+        return;
+      case "set-bootstrap":
+        if (this.#bootstrap === message.bootstrap) return;
+        this.#committees.clear();
+        this.#bootstrap = message.bootstrap;
+        for (const role of this.#roles) {
+          role.tell({ type: "bootstrap", bootstrap: message.bootstrap });
+        }
+        return;
+      case "audit-failed":
+        this.#count("E_AUDIT");
+        ctx.log.error("audit append failed", { reason: message.reason });
+        return;
+    }
+  }
+
+  async #emit(ctx: ActorContext<CoreMessage>, request: EmitRequest): Promise<void> {
+    const signer = this.#signer as EnvelopeSigner;
+    let envelope: SignedEnvelope;
+    try {
+      const payload = parsePayload(request.kind, request.payload);
+      this.#dryRun(ctx, {
+        id: "pending",
+        kind: request.kind,
+        thread: request.thread,
+        sender: signer.did,
+        lamport: 1,
+        payload,
+      });
+      envelope = await signer.sign({
+        kind: request.kind,
+        thread: request.thread,
+        payload: payload as never,
+        policy: this.#config.policyHash,
+        epoch: request.epoch,
+        fence: request.fence,
+      }, ctx);
+    } catch (error) {
+      this.#count(errorCode(error));
+      request.replyTo?.tell({
+        type: "refused",
+        code: errorCode(error),
+        message: errorMessage(error),
+        kind: request.kind,
+      });
+      return;
+    }
+    this.#emitted++;
+    ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
+    this.#audit(ctx, envelope, "out");
+    this.#accept(ctx, toMessage(envelope, request.kind));
+    request.replyTo?.tell({
+      type: "emitted",
+      id: envelope.id,
+      kind: request.kind,
+      thread: request.thread,
+    });
+  }
+
+  async #ingress(ctx: ActorContext<CoreMessage>, bytes: unknown): Promise<void> {
+    if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
+    const result = await verifyEnvelope(bytes, {
+      policy: this.#config.policyHash,
+      replay: this.#replay,
+      nowNs: ctx.now(),
+      verifier: this.#config.signatureVerifier,
+    });
+    if (!result.ok) {
+      this.#count(result.error.code);
+      ctx.log.warn("refused envelope", { code: result.error.code, reason: result.error.message });
+      return;
+    }
+    const envelope = result.envelope;
+    await (this.#clock as LamportClock).observe(envelope.lamport);
+    if (!isLifecycleVerb(envelope.kind)) return this.#count("E_KIND_UNSUPPORTED");
+    let message: LifecycleMessage;
+    try {
+      message = toMessage(envelope, envelope.kind, parsePayload(envelope.kind, envelope.payload));
+    } catch (error) {
+      return this.#count(errorCode(error));
+    }
+    this.#audit(ctx, envelope, "in");
+    this.#accept(ctx, message);
+  }
+
+  /** Applies a message; parks it when it came too early; counts refusals. */
+  #accept(ctx: ActorContext<CoreMessage>, message: LifecycleMessage): void {
+    if (message.kind === "RECONCILE") {
+      return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
+    }
+    let transition;
+    try {
+      transition = reduce(
+        this.#threads.get(message.thread),
+        message,
+        this.#view(ctx, message.thread),
+      );
+    } catch (error) {
+      if (isParkable(error)) return this.#park(ctx, message, error);
+      return this.#count(errorCode(error));
+    }
+    this.#threads.set(message.thread, transition.thread);
+    this.#accepted++;
+    if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
+    this.#config.onAccepted?.(message, this.#config.identity.did);
+    for (const effect of transition.effects) this.#dispatch(ctx, effect, transition.thread);
+    if (this.#parking.has(message.thread)) this.#retryParked(ctx, message.thread);
+  }
+
+  /** Refuses a local message this node would not accept (throws). */
+  #dryRun(ctx: ActorContext<CoreMessage>, message: LifecycleMessage): void {
+    if (message.kind === "RECONCILE") return;
+    try {
+      reduce(this.#threads.get(message.thread), message, this.#view(ctx, message.thread));
+    } catch (error) {
+      if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
+    }
+  }
+
+  #park(ctx: ActorContext<CoreMessage>, message: LifecycleMessage, error: ProtocolError): void {
+    for (
+      const dropped of this.#parking.park({ message, code: error.code, parkedAtMs: ctx.nowMs() })
+    ) {
+      this.#count(`${dropped.code}:dropped`);
+    }
+    if (error.retryAtMs !== undefined) {
+      ctx.schedule(Math.max(0, error.retryAtMs - ctx.nowMs()), {
+        type: "retry",
+        thread: message.thread,
+      });
+    }
+  }
+
+  #retryParked(ctx: ActorContext<CoreMessage>, thread: string): void {
+    for (const parked of this.#parking.take(thread)) this.#accept(ctx, parked.message);
+  }
+
+  #dispatch(ctx: ActorContext<CoreMessage>, effect: Effect, thread: ThreadState): void {
+    if (effect.type === "need-final" || effect.type === "need-expired") {
+      this.#finishedAtMs.set(effect.needId, ctx.nowMs());
+      if (effect.type === "need-final") this.#finalNeeds++;
+    }
+    for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
+  }
+
+  #view(ctx: ActorContext<CoreMessage>, thread: string): ReduceView {
+    const active = this.#verifiers;
+    return {
+      nowMs: ctx.nowMs(),
+      params: this.#config.params,
+      epoch: this.#epoch,
+      bootstrap: this.#bootstrap,
+      activeVerifiers: active,
+      highestFence: this.#highestFence.get(bucketOf(thread)),
+      isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
+      isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
+    };
+  }
+
+  /** The committee of a subject, cached (bounded). */
+  #committee(kind: "plan" | "result", subject: string): ReadonlySet<string> {
+    const key = `${kind}:${subject}`;
+    const cached = this.#committees.get(key);
+    if (cached !== undefined) return cached;
+    const members = new Set(
+      committeeFor(kind, subject, this.#verifiers, this.#config.params, this.#bootstrap),
+    );
+    if (this.#committees.size >= 100_000) this.#committees.clear();
+    this.#committees.set(key, members);
+    return members;
+  }
+
+  #noteFence(message: LifecycleMessage<"DECIDE">): void {
+    const bucket = bucketOf(message.thread);
+    if ((this.#highestFence.get(bucket) ?? 0) < message.payload.fence) {
+      this.#highestFence.set(bucket, message.payload.fence);
+    }
+  }
+
+  #reconcile(message: LifecycleMessage<"RECONCILE">): void {
+    const { fromEpoch, toEpoch } = message.payload;
+    if (toEpoch <= this.#epoch || fromEpoch > this.#epoch) return this.#count("E_STALE_EPOCH");
+    this.#setEpoch(toEpoch);
+  }
+
+  #setEpoch(epoch: number): void {
+    if (epoch <= this.#epoch) return;
+    this.#epoch = epoch;
+    for (const role of this.#roles) role.tell({ type: "epoch", epoch });
+  }
+
+  /** Expires parked messages and overdue needs; forgets old finished threads. */
+  #sweep(ctx: ActorContext<CoreMessage>): void {
+    const nowMs = ctx.nowMs();
+    for (const expired of this.#parking.expire(nowMs - (this.#config.parkedTtlMs ?? 30_000))) {
+      this.#count(expired.code);
+    }
+    for (const [needId, thread] of this.#threads) {
+      const expired = expireIfDue(thread, nowMs);
+      if (expired === undefined) continue;
+      this.#threads.set(needId, expired);
+      this.#dispatch(ctx, { type: "need-expired", needId }, expired);
+    }
+    const retention = this.#config.finishedRetentionMs ?? 60_000;
+    for (const [needId, finishedMs] of this.#finishedAtMs) {
+      if (nowMs - finishedMs < retention) continue;
+      this.#finishedAtMs.delete(needId);
+      this.#threads.delete(needId);
+    }
+  }
+
+  #audit(ctx: ActorContext<CoreMessage>, envelope: SignedEnvelope, direction: "in" | "out"): void {
+    // Appends are batched by the log; only a failure comes back, as a message.
+    this.#config.audit?.append(envelope, direction).catch((error) =>
+      ctx.self.tell({ type: "audit-failed", reason: errorMessage(error) })
+    );
+  }
+
+  #count(code: string): void {
+    this.#rejected.set(code, (this.#rejected.get(code) ?? 0) + 1);
+  }
+
+  #stats(): CoreStats {
+    return {
+      did: this.#config.identity.did,
+      epoch: this.#epoch,
+      emitted: this.#emitted,
+      accepted: this.#accepted,
+      rejected: Object.fromEntries(this.#rejected),
+      parked: this.#parking.size,
+      threads: this.#threads.size,
+      finalNeeds: this.#finalNeeds,
+    };
+  }
+}
+
+function toMessage(
+  envelope: SignedEnvelope,
+  kind: LifecycleVerb,
+  payload?: unknown,
+): LifecycleMessage {
+  return {
+    id: envelope.id,
+    kind,
+    thread: envelope.thread,
+    sender: envelope.sender,
+    lamport: envelope.lamport,
+    payload: (payload ?? envelope.payload) as never,
+  };
+}
+
+function sameAddress(left: ActorRef<never>, right: ActorRef<never>): boolean {
+  return left.address.node === right.address.node && left.address.path === right.address.path;
+}

@@ -1,0 +1,129 @@
+/**
+ * The requester: the node's front door for work. It posts NEEDs and tells
+ * whoever asked when each one is final or expired, with its latency.
+ *
+ * @module
+ */
+
+import type { ActorRef, Behavior } from "../runtime/actor.ts";
+import { toHex } from "../protocols/envelope/mod.ts";
+import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
+import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
+
+/** How a NEED ended, for the one who posted it. */
+export interface NeedOutcome {
+  readonly needId: string;
+  readonly status: "final" | "expired" | "refused";
+  /** NEED to FINALIZE (or expiry) on this node's clock. */
+  readonly latencyMs: number;
+  /** Why it was refused, for `refused`. */
+  readonly reason?: string;
+}
+
+/** A request to post a NEED. */
+export interface PostNeed {
+  readonly type: "post";
+  readonly task: TaskSpec;
+  readonly bounty: number;
+  readonly budget: number;
+  /** Relative deadline. */
+  readonly deadlineInMs: number;
+  /** Told the NEED id as soon as it is posted. */
+  readonly postedTo?: ActorRef<string>;
+  /** Told the outcome. */
+  readonly replyTo?: ActorRef<NeedOutcome>;
+}
+
+/** Messages of the requester. */
+export type RequesterMessage =
+  | PostNeed
+  | RoleEvent
+  | { readonly type: "posted"; readonly needId: string; readonly result: EmitResult | undefined };
+
+/** Settings of a requester. */
+export interface RequesterConfig {
+  readonly core: ActorRef<CoreMessage>;
+  /** Prefix of NEED ids, unique per node (e.g. the node id). */
+  readonly prefix: string;
+  /** Most NEEDs in flight; more are refused until some finish. Default 100,000. */
+  readonly inFlightMax?: number;
+}
+
+interface Waiting {
+  readonly postedAtMs: number;
+  readonly replyTo: ActorRef<NeedOutcome> | undefined;
+}
+
+/** Makes a requester behaviour. */
+export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
+  const waiting = new Map<string, Waiting>();
+  let sequence = 0;
+  let epoch = 0;
+  const inFlightMax = config.inFlightMax ?? 100_000;
+  return {
+    preStart(ctx) {
+      config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+    },
+    receive(ctx, message) {
+      if (message.type === "post") {
+        const needId = `${config.prefix}-${(sequence++).toString(36)}-${toHex(ctx.randomBytes(4))}`;
+        if (waiting.size >= inFlightMax) {
+          message.replyTo?.tell({
+            needId,
+            status: "refused",
+            latencyMs: 0,
+            reason: "too many needs in flight",
+          });
+          return;
+        }
+        waiting.set(needId, { postedAtMs: ctx.nowMs(), replyTo: message.replyTo });
+        message.postedTo?.tell(needId);
+        ctx.ask<CoreMessage, EmitResult>(config.core, (replyTo) => ({
+          type: "emit",
+          kind: "NEED",
+          thread: needId,
+          replyTo,
+          payload: {
+            needId,
+            epoch,
+            requires: [],
+            produces: ["result"],
+            budget: message.budget,
+            bounty: message.bounty,
+            deadlineMs: ctx.nowMs() + message.deadlineInMs,
+            task: message.task,
+          },
+        }), (result) => ({ type: "posted", needId, result: result.ok ? result.value : undefined }));
+        return;
+      }
+      if (message.type === "posted") {
+        if (message.result?.type === "emitted") return;
+        const reason = message.result?.type === "refused"
+          ? message.result.message
+          : "the core did not answer";
+        return finish(message.needId, "refused", ctx.nowMs(), reason);
+      }
+      if (message.type === "core-ready" || message.type === "epoch") {
+        epoch = message.epoch;
+        return;
+      }
+      if (message.type !== "effect") return;
+      if (message.effect.type === "need-final") finish(message.effect.needId, "final", ctx.nowMs());
+      else if (message.effect.type === "need-expired") {
+        finish(message.effect.needId, "expired", ctx.nowMs());
+      }
+    },
+  };
+
+  function finish(
+    needId: string,
+    status: NeedOutcome["status"],
+    nowMs: number,
+    reason?: string,
+  ): void {
+    const entry = waiting.get(needId);
+    if (entry === undefined) return;
+    waiting.delete(needId);
+    entry.replyTo?.tell({ needId, status, latencyMs: nowMs - entry.postedAtMs, reason });
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Messages between a node's core and its role actors (planner, verifier,
+ * worker, decider, requester).
+ *
+ * Roles never sign or publish themselves: they ask the core to emit an
+ * envelope, and the core tells them what the lifecycle concluded (effects,
+ * with the thread's state at that moment).
+ *
+ * @module
+ */
+
+import type { ActorRef } from "../runtime/actor.ts";
+import type {
+  LifecycleMessage,
+  LifecycleVerb,
+  PayloadOf,
+} from "../protocols/lifecycle/payloads.ts";
+import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+
+/** What a role asks the core to sign and publish. */
+export interface EmitRequest<V extends LifecycleVerb = LifecycleVerb> {
+  readonly kind: V;
+  readonly thread: string;
+  readonly payload: PayloadOf[V];
+  readonly epoch?: number;
+  readonly fence?: number;
+  /** Told the outcome (the envelope id, or why it was refused). */
+  readonly replyTo?: ActorRef<EmitResult>;
+}
+
+/** The outcome of an emit. */
+export type EmitResult =
+  | {
+    readonly type: "emitted";
+    readonly id: string;
+    readonly kind: LifecycleVerb;
+    readonly thread: string;
+  }
+  | {
+    readonly type: "refused";
+    readonly code: string;
+    readonly message: string;
+    readonly kind: LifecycleVerb;
+  };
+
+/** What the core tells its roles. */
+export type RoleEvent =
+  | {
+    readonly type: "effect";
+    readonly effect: Effect;
+    /** The thread after the transition that produced the effect. */
+    readonly thread: ThreadState;
+  }
+  | {
+    /** The core is ready: its identity, epoch and the active verifiers are known. */
+    readonly type: "core-ready";
+    readonly did: string;
+    readonly epoch: number;
+    readonly bootstrap: boolean;
+    readonly core: ActorRef<CoreMessage>;
+  }
+  | { readonly type: "epoch"; readonly epoch: number }
+  | { readonly type: "bootstrap"; readonly bootstrap: boolean };
+
+/** Counters of the core, for status output and tests. */
+export interface CoreStats {
+  readonly did: string;
+  readonly epoch: number;
+  readonly emitted: number;
+  readonly accepted: number;
+  readonly rejected: Readonly<Record<string, number>>;
+  readonly parked: number;
+  readonly threads: number;
+  readonly finalNeeds: number;
+}
+
+/** Everything the core understands. */
+export type CoreMessage =
+  | { readonly type: "envelope"; readonly bytes: Uint8Array }
+  | ({ readonly type: "emit" } & EmitRequest)
+  | { readonly type: "watch"; readonly role: ActorRef<RoleEvent> }
+  | {
+    readonly type: "thread";
+    readonly needId: string;
+    readonly replyTo: ActorRef<ThreadState | undefined>;
+  }
+  | { readonly type: "stats"; readonly replyTo: ActorRef<CoreStats> }
+  | { readonly type: "sweep" }
+  | { readonly type: "retry"; readonly thread: string }
+  | { readonly type: "set-epoch"; readonly epoch: number }
+  | { readonly type: "set-bootstrap"; readonly bootstrap: boolean }
+  | { readonly type: "audit-failed"; readonly reason: string };
+
+/** A hook that sees every message the core accepted (history for checkers, metrics). */
+export type AcceptedHook = (message: LifecycleMessage, nodeDid: string) => void;

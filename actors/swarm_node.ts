@@ -1,0 +1,161 @@
+/**
+ * A swarm node as a supervision tree: the core and the node's roles under
+ * one parent with one-for-all supervision, so if the core fails, every role
+ * restarts with it and registers again.
+ *
+ * Adapters (decide log, content store, audit log, identity) are made by the
+ * caller and passed in; this module only wires actors.
+ *
+ * @module
+ */
+
+import type { ActorRef, Behavior } from "../runtime/actor.ts";
+import type { ContentStore } from "../runtime/store/content_store.ts";
+import type { DecideLog } from "../runtime/store/decide_log.ts";
+import type { AuditLog } from "../protocols/audit/mod.ts";
+import type { BootstrapTransition } from "../protocols/consensus/bootstrap.ts";
+import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
+import type { SwarmParams } from "../protocols/params.ts";
+import { bootstrapMonitor } from "./bootstrap_monitor.ts";
+import { decider, type DeciderStats } from "./decider.ts";
+import { epochManager, type EpochManagerMessage } from "./epoch_manager.ts";
+import { nodeCore } from "./node_core.ts";
+import { planner } from "./planner.ts";
+import { requester, type RequesterMessage } from "./requester.ts";
+import type { AcceptedHook, CoreMessage } from "./swarm_messages.ts";
+import { verifier } from "./verifier.ts";
+import { worker } from "./worker.ts";
+
+/** Which roles a node plays. */
+export interface SwarmRoles {
+  readonly planner?: boolean;
+  readonly verifier?: boolean;
+  readonly worker?: boolean;
+  /** Buckets this node decides (and finalizes, and monitors leases for). */
+  readonly deciderBuckets?: readonly number[];
+  readonly requester?: boolean;
+}
+
+/** Everything a swarm node needs. */
+export interface SwarmNodeConfig {
+  readonly nodeId: string;
+  readonly identity: Identity;
+  readonly roles: SwarmRoles;
+  readonly verifiers: readonly string[];
+  readonly workers?: readonly string[];
+  readonly decideLog: DecideLog;
+  readonly cas: ContentStore;
+  readonly params: SwarmParams;
+  readonly policyHash: string;
+  readonly audit?: AuditLog;
+  readonly signatureVerifier?: SignatureVerifier;
+  readonly leaseTtlMs?: number;
+  readonly heartbeatIntervalMs?: number;
+  /** Initial bootstrap mode; default true. */
+  readonly bootstrap?: boolean;
+  readonly onAccepted?: AcceptedHook;
+  readonly onBootstrapTransition?: (transition: BootstrapTransition) => void;
+  /** Filled in by the decider, for summaries. */
+  readonly deciderStats?: DeciderStats;
+  /** Test hooks for byzantine behaviour. */
+  readonly byzantine?: { readonly approveEverything?: boolean; readonly wrongOutput?: boolean };
+}
+
+/** References to a node's actors. */
+export interface SwarmNodeRefs {
+  readonly core: ActorRef<CoreMessage>;
+  readonly requester: ActorRef<RequesterMessage> | undefined;
+  readonly epochManager: ActorRef<EpochManagerMessage>;
+}
+
+/** Messages of the node parent. */
+export type SwarmNodeMessage = { readonly type: "refs"; readonly replyTo: ActorRef<SwarmNodeRefs> };
+
+/** Makes the node's parent behaviour; its children are the core and the roles. */
+export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
+  let refs: SwarmNodeRefs | undefined;
+  return {
+    preStart(ctx) {
+      const core = ctx.spawn(() =>
+        nodeCore({
+          identity: config.identity,
+          decideLog: config.decideLog,
+          params: config.params,
+          verifiers: config.verifiers,
+          policyHash: config.policyHash,
+          audit: config.audit,
+          signatureVerifier: config.signatureVerifier,
+          onAccepted: config.onAccepted,
+          bootstrap: config.bootstrap,
+        }), { name: "core", mailbox: { capacity: 1_000_000 } });
+      const did = config.identity.did;
+      const { roles } = config;
+      if (roles.planner) {
+        ctx.spawn(() => planner({ core, name: config.nodeId }), { name: "planner" });
+      }
+      if (roles.verifier) {
+        ctx.spawn(() =>
+          verifier({
+            core,
+            did,
+            verifiers: new Set(config.verifiers),
+            params: config.params,
+            cas: config.cas,
+            policyHash: config.policyHash,
+            approveEverything: config.byzantine?.approveEverything,
+          }), { name: "verifier", mailbox: { capacity: 1_000_000 } });
+      }
+      if (roles.worker) {
+        ctx.spawn(() =>
+          worker({
+            core,
+            did,
+            decideLog: config.decideLog,
+            cas: config.cas,
+            leaseTtlMs: config.leaseTtlMs ?? config.params.leaseTtlMinMs,
+            heartbeatIntervalMs: config.heartbeatIntervalMs ??
+              Math.floor(config.params.leaseTtlMinMs / 3),
+            workers: config.workers,
+            wrongOutput: config.byzantine?.wrongOutput,
+          }), { name: "worker", mailbox: { capacity: 1_000_000 } });
+      }
+      if (roles.deciderBuckets !== undefined && roles.deciderBuckets.length > 0) {
+        ctx.spawn(
+          () =>
+            decider(
+              { core, did, decideLog: config.decideLog, buckets: roles.deciderBuckets ?? [] },
+              config.deciderStats,
+            ),
+          { name: "decider", mailbox: { capacity: 1_000_000 } },
+        );
+      }
+      ctx.spawn(() =>
+        bootstrapMonitor({
+          core,
+          params: config.params,
+          activeVerifierCount: () => config.verifiers.length,
+          onTransition: config.onBootstrapTransition,
+        }), { name: "bootstrap-monitor" });
+      const epochs = ctx.spawn(() => epochManager({ core, decideLog: config.decideLog }), {
+        name: "epoch-manager",
+      });
+      const front = roles.requester
+        ? ctx.spawn(() => requester({ core, prefix: config.nodeId }), {
+          name: "requester",
+          mailbox: { capacity: 1_000_000 },
+        })
+        : undefined;
+      refs = { core, requester: front, epochManager: epochs };
+    },
+    receive(_ctx, message) {
+      if (refs !== undefined) message.replyTo.tell(refs);
+    },
+  };
+}
+
+/** Supervision of a node: any child failing restarts them all (they depend on the core). */
+export const SWARM_NODE_SUPERVISION = {
+  kind: "one-for-all",
+  maxRestarts: 10,
+  withinMs: 60_000,
+} as const;

@@ -1,0 +1,241 @@
+/**
+ * The worker: bids for ready tasks by taking a lease in the decide log,
+ * announces it with CLAIM, runs the task, stores the output in the content
+ * store and COMMITs it under the lease, heartbeating while it works.
+ *
+ * Every step that waits (the lease, the store, the core) comes back as a
+ * message, so a worker serves many tasks at once, up to its concurrency;
+ * ready tasks beyond that wait in a bounded backlog.
+ *
+ * @module
+ */
+
+import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
+import type { Settled } from "../runtime/env.ts";
+import { errorCode } from "../runtime/errors.ts";
+import type { ContentStore } from "../runtime/store/content_store.ts";
+import type { DecideLog, LeaseOutcome } from "../runtime/store/decide_log.ts";
+import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
+import { selectCommittee } from "../protocols/committee.ts";
+import { toHex } from "../protocols/envelope/mod.ts";
+import { runWork, sha256Hex } from "../protocols/work.ts";
+import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
+
+/** Settings of a worker. */
+export interface WorkerConfig {
+  readonly core: ActorRef<CoreMessage>;
+  readonly did: string;
+  readonly decideLog: DecideLog;
+  readonly cas: ContentStore;
+  /** Lease length asked for; at least the protocol minimum (60 s by default). */
+  readonly leaseTtlMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** Every worker of the swarm; with it, only the two preferred workers bid for a fresh task. */
+  readonly workers?: readonly string[];
+  /** Most tasks in progress at once. Default 256. */
+  readonly concurrency?: number;
+  /** Test hook: commit a wrong output (a byzantine worker). */
+  readonly wrongOutput?: boolean;
+}
+
+interface Candidate {
+  readonly needId: string;
+  readonly taskId: string;
+  readonly spec: TaskSpec;
+}
+
+interface Job extends Candidate {
+  readonly leaseId: string;
+}
+
+type WorkerMessage =
+  | RoleEvent
+  | { readonly type: "leased"; readonly job: Job; readonly outcome: Settled<LeaseOutcome> }
+  | { readonly type: "claimed"; readonly job: Job; readonly result: Settled<EmitResult> }
+  | {
+    readonly type: "stored";
+    readonly job: Job;
+    readonly cid: Settled<string>;
+    readonly digest: string;
+  }
+  | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
+  | { readonly type: "heartbeat"; readonly taskId: string };
+
+/** Bidders per fresh task when the worker list is known. */
+const PREFERRED_BIDDERS = 2;
+
+/** Ready tasks waiting for a free slot; beyond this they are left to other workers. */
+const BACKLOG_MAX = 100_000;
+
+/** Makes a worker behaviour. */
+export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
+  return new Worker(config);
+}
+
+class Worker implements Behavior<WorkerMessage> {
+  readonly #config: WorkerConfig;
+  readonly #jobs = new Map<string, Job>();
+  readonly #backlog: Candidate[] = [];
+  readonly #concurrency: number;
+  #backlogHead = 0;
+  #epoch = 0;
+
+  constructor(config: WorkerConfig) {
+    this.#config = config;
+    this.#concurrency = config.concurrency ?? 256;
+  }
+
+  preStart(ctx: ActorContext<WorkerMessage>): void {
+    this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+  }
+
+  receive(ctx: ActorContext<WorkerMessage>, message: WorkerMessage): void {
+    switch (message.type) {
+      case "core-ready":
+      case "epoch":
+        this.#epoch = message.epoch;
+        return;
+      case "effect":
+        return this.#bid(ctx, message);
+      case "leased":
+        return this.#claim(ctx, message.job, message.outcome);
+      case "claimed":
+        return this.#work(ctx, message.job, message.result);
+      case "stored":
+        return this.#commit(ctx, message);
+      case "committed":
+        return this.#finish(ctx, message.job, true);
+      case "heartbeat":
+        return this.#heartbeat(ctx, message.taskId);
+    }
+  }
+
+  #bid(ctx: ActorContext<WorkerMessage>, event: Extract<RoleEvent, { type: "effect" }>): void {
+    if (event.effect.type !== "task-ready") return;
+    const task = event.thread.tasks.get(event.effect.taskId);
+    if (task === undefined || (task.status !== "DECIDED" && task.status !== "DRAFT")) return;
+    const preferred = this.#config.workers === undefined || task.status === "DRAFT" ||
+      selectCommittee(`work:${task.taskId}`, this.#config.workers, PREFERRED_BIDDERS).includes(
+        this.#config.did,
+      );
+    if (!preferred) return;
+    const candidate = { needId: event.effect.needId, taskId: task.taskId, spec: task.spec };
+    if (this.#jobs.size < this.#concurrency) return this.#start(ctx, candidate);
+    if (this.#backlog.length - this.#backlogHead >= BACKLOG_MAX) {
+      return ctx.log.warn("worker backlog full", { taskId: task.taskId });
+    }
+    this.#backlog.push(candidate);
+  }
+
+  #start(ctx: ActorContext<WorkerMessage>, candidate: Candidate): void {
+    if (this.#jobs.has(candidate.taskId)) return;
+    const job: Job = { ...candidate, leaseId: toHex(ctx.randomBytes(12)) };
+    this.#jobs.set(job.taskId, job);
+    const nowMs = ctx.nowMs();
+    const lease = this.#config.decideLog.tryLease({
+      taskId: job.taskId,
+      leaseId: job.leaseId,
+      holder: this.#config.did,
+      grantedAtMs: nowMs,
+      expiresAtMs: nowMs + this.#config.leaseTtlMs,
+      epoch: this.#epoch,
+    });
+    ctx.pipeToSelf(lease, (outcome) => ({ type: "leased", job, outcome }));
+  }
+
+  #claim(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
+    if (!outcome.ok || outcome.value.status !== "granted") return this.#finish(ctx, job, false);
+    const lease = outcome.value.lease;
+    ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
+      type: "emit",
+      kind: "CLAIM",
+      thread: job.needId,
+      replyTo,
+      payload: {
+        needId: job.needId,
+        taskId: job.taskId,
+        leaseId: job.leaseId,
+        leaseTtlMs: this.#config.leaseTtlMs,
+        grantedAtMs: lease.grantedAtMs,
+        cost: 1,
+        etaMs: 1_000,
+        heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+      },
+    }), (result) => ({ type: "claimed", job, result }));
+  }
+
+  #work(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
+    if (!result.ok || result.value.type !== "emitted") return this.#finish(ctx, job, true);
+    ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId: job.taskId }, {
+      key: `heartbeat:${job.taskId}`,
+    });
+    const done = runWork(job.spec);
+    const output = this.#config.wrongOutput ? `${done.output} (tampered)` : done.output;
+    const digest = this.#config.wrongOutput ? sha256Hex(output) : done.digest;
+    const stored = this.#config.cas.put(new TextEncoder().encode(output)).then((cid) =>
+      cid.toString()
+    );
+    ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest }));
+  }
+
+  #commit(
+    ctx: ActorContext<WorkerMessage>,
+    message: Extract<WorkerMessage, { type: "stored" }>,
+  ): void {
+    const { job, cid } = message;
+    if (!cid.ok) return this.#finish(ctx, job, true);
+    ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
+      type: "emit",
+      kind: "COMMIT",
+      thread: job.needId,
+      replyTo,
+      payload: {
+        needId: job.needId,
+        taskId: job.taskId,
+        leaseId: job.leaseId,
+        artifacts: [cid.value],
+        outputDigest: message.digest,
+        verifyBounty: 1,
+        telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+      },
+    }), (result) => ({ type: "committed", job, result }));
+  }
+
+  #heartbeat(ctx: ActorContext<WorkerMessage>, taskId: string): void {
+    const job = this.#jobs.get(taskId);
+    if (job === undefined) return;
+    const expiresAtMs = ctx.nowMs() + this.#config.leaseTtlMs;
+    this.#config.decideLog.renewLease(taskId, job.leaseId, expiresAtMs).catch((error) =>
+      ctx.log.warn("lease renewal failed", { taskId, code: errorCode(error) })
+    );
+    this.#config.core.tell({
+      type: "emit",
+      kind: "HEARTBEAT",
+      thread: job.needId,
+      payload: { needId: job.needId, taskId, leaseId: job.leaseId, expiresAtMs },
+    });
+    ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId }, {
+      key: `heartbeat:${taskId}`,
+    });
+  }
+
+  /** Ends a job (releasing its lease when it had one) and starts waiting ones. */
+  #finish(ctx: ActorContext<WorkerMessage>, job: Job, leased: boolean): void {
+    this.#jobs.delete(job.taskId);
+    if (leased) {
+      ctx.cancelSchedule(`heartbeat:${job.taskId}`);
+      this.#config.decideLog.releaseLease(job.taskId, job.leaseId).catch((error) =>
+        ctx.log.warn("lease release failed; the lease monitor will free it", {
+          code: errorCode(error),
+        })
+      );
+    }
+    while (this.#jobs.size < this.#concurrency && this.#backlogHead < this.#backlog.length) {
+      this.#start(ctx, this.#backlog[this.#backlogHead++]);
+    }
+    if (this.#backlogHead === this.#backlog.length) {
+      this.#backlog.length = 0;
+      this.#backlogHead = 0;
+    }
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * A swarm of nodes in this process on the real clock: every node a full
+ * actor system with its own identity, Deno KV store, audit log and roles,
+ * connected by the in-process transport; DECIDE through one shared decide
+ * log (Deno KV embedded, or etcd); artifacts in one content store.
+ *
+ * Used by `run swarm`, `deno task start`, the end-to-end tests and the
+ * throughput benchmark.
+ *
+ * @module
+ */
+
+import type { ActorRef } from "../runtime/actor.ts";
+import { silentLogSink, stderrLogSink } from "../runtime/log.ts";
+import { RealEnv } from "../runtime/real_env.ts";
+import { ActorSystem } from "../runtime/system.ts";
+import { InProcHub } from "../runtime/transport/inproc.ts";
+import { DECIDE_BUCKETS, type DecideLog } from "../runtime/store/decide_log.ts";
+import { DenoKvStore } from "../runtime/store/deno_kv_store.ts";
+import { StoreDecideLog } from "../runtime/store/store_decide_log.ts";
+import { EtcdDecideLog } from "../runtime/store/etcd_decide_log.ts";
+import type { ContentStore } from "../runtime/store/content_store.ts";
+import { FileContentStore } from "../runtime/store/file_content_store.ts";
+import { MemoryContentStore } from "../runtime/store/memory_content_store.ts";
+import { FileFrameLogDirectory } from "../runtime/store/file_frame_log.ts";
+import { SignedAuditLog } from "../protocols/audit/mod.ts";
+import { Identity, simulationIdentity } from "../protocols/identity/mod.ts";
+import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
+import { type SwarmParams } from "../protocols/params.ts";
+import type { NeedOutcome, RequesterMessage } from "../actors/requester.ts";
+import type { CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
+import type { DeciderStats } from "../actors/decider.ts";
+import {
+  SWARM_NODE_SUPERVISION,
+  swarmNode,
+  type SwarmNodeMessage,
+  type SwarmNodeRefs,
+} from "../actors/swarm_node.ts";
+import { loadNodeIdentity } from "./node_identity.ts";
+
+/** Options of {@linkcode LocalSwarm.start}. */
+export interface LocalSwarmOptions {
+  readonly nodes: number;
+  readonly params: SwarmParams;
+  /** Where keys, stores, audit logs and artifacts live; undefined keeps everything in memory. */
+  readonly dataDir?: string;
+  /** `kv` (embedded Deno KV) or `etcd`. */
+  readonly consensus: "kv" | "etcd";
+  readonly etcdEndpoints?: readonly string[];
+  /** Policy capsule hash stamped on envelopes. */
+  readonly policyHash?: string;
+  /** Write per-node audit logs (needs `dataDir`). Default true with a data dir. */
+  readonly audit?: boolean;
+  /** Print actor warnings to stderr. */
+  readonly verbose?: boolean;
+}
+
+interface LocalNode {
+  readonly nodeId: string;
+  readonly env: RealEnv;
+  readonly system: ActorSystem;
+  readonly refs: SwarmNodeRefs;
+  readonly audit: SignedAuditLog | undefined;
+}
+
+/** The default policy hash when no capsule is configured. */
+export const POLICY_NONE = "none";
+
+/** A running in-process swarm. */
+export class LocalSwarm {
+  readonly #nodes: LocalNode[];
+  readonly #decideLog: DecideLog;
+  readonly #deciderStats: DeciderStats;
+  #next = 0;
+
+  private constructor(nodes: LocalNode[], decideLog: DecideLog, deciderStats: DeciderStats) {
+    this.#nodes = nodes;
+    this.#decideLog = decideLog;
+    this.#deciderStats = deciderStats;
+  }
+
+  /** Starts `options.nodes` nodes, every one planner, verifier, worker, requester and decider of its share of buckets. */
+  static async start(options: LocalSwarmOptions): Promise<LocalSwarm> {
+    const decideLog = await openDecideLog(options);
+    const cas: ContentStore = options.dataDir === undefined
+      ? new MemoryContentStore()
+      : await FileContentStore.open(`${options.dataDir}/cas`);
+    const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index}`);
+    const identities = await Promise.all(
+      nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId)),
+    );
+    const dids = identities.map((identity) => identity.did);
+    const hub = new InProcHub();
+    const deciderStats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 };
+    const nodes: LocalNode[] = [];
+    for (const [index, nodeId] of nodeIds.entries()) {
+      const dir = options.dataDir === undefined ? undefined : `${options.dataDir}/${nodeId}`;
+      if (dir !== undefined) await Deno.mkdir(dir, { recursive: true });
+      const env = await RealEnv.open({
+        nodeId,
+        storePath: dir === undefined ? ":memory:" : `${dir}/store.kv`,
+        transport: hub.connect(nodeId),
+      });
+      const system = ActorSystem.create(env, {
+        log: options.verbose ? stderrLogSink("warn") : silentLogSink,
+      });
+      const audit = dir !== undefined && options.audit !== false
+        ? new SignedAuditLog(await FileFrameLogDirectory.open(`${dir}/audit`), identities[index])
+        : undefined;
+      const parent = system.spawn<SwarmNodeMessage>(() =>
+        swarmNode({
+          nodeId,
+          identity: identities[index],
+          roles: {
+            planner: true,
+            verifier: true,
+            worker: true,
+            requester: true,
+            deciderBuckets: bucketsOf(index, options.nodes),
+          },
+          verifiers: dids,
+          workers: dids,
+          decideLog,
+          cas,
+          params: options.params,
+          policyHash: options.policyHash ?? POLICY_NONE,
+          audit,
+          deciderStats,
+        }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
+      const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
+        parent,
+        (replyTo) => ({ type: "refs", replyTo }),
+      );
+      nodes.push({ nodeId, env, system, refs, audit });
+    }
+    const swarm = new LocalSwarm(nodes, decideLog, deciderStats);
+    await swarm.stats(); // every core has finished starting once it answers
+    return swarm;
+  }
+
+  /** Node ids. */
+  get nodeIds(): string[] {
+    return this.#nodes.map((node) => node.nodeId);
+  }
+
+  /** DECIDE counters of all deciders. */
+  get deciderStats(): Readonly<DeciderStats> {
+    return this.#deciderStats;
+  }
+
+  /** Posts a NEED at the next node (round robin) and resolves when it is final, expired or refused. */
+  post(
+    task: TaskSpec,
+    options: { bounty?: number; budget?: number; deadlineInMs?: number } = {},
+  ): Promise<NeedOutcome> {
+    const node = this.#nodes[this.#next++ % this.#nodes.length];
+    const deadlineInMs = options.deadlineInMs ?? 120_000;
+    return node.system.ask<RequesterMessage, NeedOutcome>(
+      node.refs.requester as ActorRef<RequesterMessage>,
+      (replyTo) => ({
+        type: "post",
+        task,
+        bounty: options.bounty ?? 5,
+        budget: options.budget ?? 10,
+        deadlineInMs,
+        replyTo,
+      }),
+      { timeoutMs: deadlineInMs + 30_000 },
+    );
+  }
+
+  /** Counters of every node's core. */
+  async stats(): Promise<CoreStats[]> {
+    return await Promise.all(
+      this.#nodes.map((node) =>
+        node.system.ask<CoreMessage, CoreStats>(
+          node.refs.core,
+          (replyTo) => ({ type: "stats", replyTo }),
+        )
+      ),
+    );
+  }
+
+  /** The actor system of a node (tests reach into it). */
+  system(nodeId: string): ActorSystem {
+    const node = this.#nodes.find((each) => each.nodeId === nodeId);
+    if (node === undefined) throw new Error(`No node ${nodeId}`);
+    return node.system;
+  }
+
+  /** The decide log shared by the deciders. */
+  get decideLog(): DecideLog {
+    return this.#decideLog;
+  }
+
+  /** Stops every node and closes every store. */
+  async stop(): Promise<void> {
+    for (const node of this.#nodes) {
+      await node.system.terminate();
+      await node.audit?.close();
+      await node.env.close();
+    }
+    await this.#decideLog.close();
+  }
+}
+
+/** Buckets owned by node `index` of `count`: every count-th bucket. */
+export function bucketsOf(index: number, count: number): number[] {
+  return Array.from({ length: DECIDE_BUCKETS }, (_, bucket) => bucket).filter((bucket) =>
+    bucket % count === index
+  );
+}
+
+async function identityOf(dataDir: string | undefined, nodeId: string): Promise<Identity> {
+  if (dataDir === undefined) return await simulationIdentity(Date.now(), nodeId);
+  return (await loadNodeIdentity(`${dataDir}/${nodeId}`)).identity;
+}
+
+async function openDecideLog(options: LocalSwarmOptions): Promise<DecideLog> {
+  if (options.consensus === "etcd") {
+    return await EtcdDecideLog.connect({
+      endpoints: options.etcdEndpoints ?? ["http://127.0.0.1:2379"],
+    });
+  }
+  if (options.dataDir === undefined) {
+    return new StoreDecideLog(await DenoKvStore.open(":memory:"), true);
+  }
+  await Deno.mkdir(options.dataDir, { recursive: true });
+  return new StoreDecideLog(await DenoKvStore.open(`${options.dataDir}/decide.kv`), true);
+}
