@@ -13,7 +13,8 @@ import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 /** How a NEED ended, for the one who posted it. */
 export interface NeedOutcome {
   readonly needId: string;
-  readonly status: "final" | "expired" | "refused";
+  /** `abandoned`: this requester stopped before it learned the end (the swarm may still finish it). */
+  readonly status: "final" | "expired" | "refused" | "abandoned";
   /** NEED to FINALIZE (or expiry) on this node's clock. */
   readonly latencyMs: number;
   /** Why it was refused, for `refused`. */
@@ -63,6 +64,9 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
   return {
     preStart(ctx) {
       config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+    },
+    postStop(ctx) {
+      for (const needId of [...waiting.keys()]) finish(needId, "abandoned", ctx.nowMs(), "the requester stopped");
     },
     receive(ctx, message) {
       if (message.type === "post") {

@@ -26,9 +26,9 @@ import { FileFrameLogDirectory } from "../runtime/store/file_frame_log.ts";
 import { SignedAuditLog } from "../protocols/audit/mod.ts";
 import { Identity, simulationIdentity } from "../protocols/identity/mod.ts";
 import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
-import { type SwarmParams } from "../protocols/params.ts";
+import type { SwarmParams } from "../protocols/params.ts";
 import type { NeedOutcome, RequesterMessage } from "../actors/requester.ts";
-import type { CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
+import type { AcceptedHook, CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import {
   SWARM_NODE_SUPERVISION,
@@ -53,6 +53,8 @@ export interface LocalSwarmOptions {
   readonly audit?: boolean;
   /** Print actor warnings to stderr. */
   readonly verbose?: boolean;
+  /** Sees every message each node accepts. */
+  readonly onAccepted?: AcceptedHook;
 }
 
 interface LocalNode {
@@ -63,97 +65,75 @@ interface LocalNode {
   readonly audit: SignedAuditLog | undefined;
 }
 
+/** What every node shares. */
+interface Shared {
+  readonly options: LocalSwarmOptions;
+  readonly decideLog: DecideLog;
+  readonly cas: ContentStore;
+  readonly hub: InProcHub;
+  readonly identities: readonly Identity[];
+  readonly deciderStats: DeciderStats;
+}
+
 /** The default policy hash when no capsule is configured. */
 export const POLICY_NONE = "none";
 
 /** A running in-process swarm. */
 export class LocalSwarm {
-  readonly #nodes: LocalNode[];
-  readonly #decideLog: DecideLog;
-  readonly #deciderStats: DeciderStats;
+  readonly #shared: Shared;
+  readonly #nodes: (LocalNode | undefined)[];
   #next = 0;
 
-  private constructor(nodes: LocalNode[], decideLog: DecideLog, deciderStats: DeciderStats) {
-    this.#nodes = nodes;
-    this.#decideLog = decideLog;
-    this.#deciderStats = deciderStats;
+  private constructor(shared: Shared) {
+    this.#shared = shared;
+    this.#nodes = new Array(shared.options.nodes).fill(undefined);
   }
 
   /** Starts `options.nodes` nodes, every one planner, verifier, worker, requester and decider of its share of buckets. */
   static async start(options: LocalSwarmOptions): Promise<LocalSwarm> {
-    const decideLog = await openDecideLog(options);
-    const cas: ContentStore = options.dataDir === undefined
-      ? new MemoryContentStore()
-      : await FileContentStore.open(`${options.dataDir}/cas`);
     const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index}`);
-    const identities = await Promise.all(
-      nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId)),
-    );
-    const dids = identities.map((identity) => identity.did);
-    const hub = new InProcHub();
-    const deciderStats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 };
-    const nodes: LocalNode[] = [];
-    for (const [index, nodeId] of nodeIds.entries()) {
-      const dir = options.dataDir === undefined ? undefined : `${options.dataDir}/${nodeId}`;
-      if (dir !== undefined) await Deno.mkdir(dir, { recursive: true });
-      const env = await RealEnv.open({
-        nodeId,
-        storePath: dir === undefined ? ":memory:" : `${dir}/store.kv`,
-        transport: hub.connect(nodeId),
-      });
-      const system = ActorSystem.create(env, {
-        log: options.verbose ? stderrLogSink("warn") : silentLogSink,
-      });
-      const audit = dir !== undefined && options.audit !== false
-        ? new SignedAuditLog(await FileFrameLogDirectory.open(`${dir}/audit`), identities[index])
-        : undefined;
-      const parent = system.spawn<SwarmNodeMessage>(() =>
-        swarmNode({
-          nodeId,
-          identity: identities[index],
-          roles: {
-            planner: true,
-            verifier: true,
-            worker: true,
-            requester: true,
-            deciderBuckets: bucketsOf(index, options.nodes),
-          },
-          verifiers: dids,
-          workers: dids,
-          decideLog,
-          cas,
-          params: options.params,
-          policyHash: options.policyHash ?? POLICY_NONE,
-          audit,
-          deciderStats,
-        }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
-      const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
-        parent,
-        (replyTo) => ({ type: "refs", replyTo }),
-      );
-      nodes.push({ nodeId, env, system, refs, audit });
-    }
-    const swarm = new LocalSwarm(nodes, decideLog, deciderStats);
+    const swarm = new LocalSwarm({
+      options,
+      decideLog: await openDecideLog(options),
+      cas: options.dataDir === undefined ? new MemoryContentStore() : await FileContentStore.open(`${options.dataDir}/cas`),
+      hub: new InProcHub(),
+      identities: await Promise.all(nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId))),
+      deciderStats: { decided: 0, conflicts: 0, failures: 0 },
+    });
+    for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
     await swarm.stats(); // every core has finished starting once it answers
     return swarm;
   }
 
   /** Node ids. */
   get nodeIds(): string[] {
-    return this.#nodes.map((node) => node.nodeId);
+    return this.#nodes.map((_, index) => `node-${index}`);
   }
 
   /** DECIDE counters of all deciders. */
   get deciderStats(): Readonly<DeciderStats> {
-    return this.#deciderStats;
+    return this.#shared.deciderStats;
   }
 
-  /** Posts a NEED at the next node (round robin) and resolves when it is final, expired or refused. */
-  post(
-    task: TaskSpec,
-    options: { bounty?: number; budget?: number; deadlineInMs?: number } = {},
-  ): Promise<NeedOutcome> {
-    const node = this.#nodes[this.#next++ % this.#nodes.length];
+  /** The decide log shared by the deciders. */
+  get decideLog(): DecideLog {
+    return this.#shared.decideLog;
+  }
+
+  /** The in-process network (tests attach hostile nodes to it). */
+  get hub(): InProcHub {
+    return this.#shared.hub;
+  }
+
+  /** DIDs of the nodes, by index. */
+  get dids(): string[] {
+    return this.#shared.identities.map((identity) => identity.did);
+  }
+
+  /** Posts a NEED at the next running node (round robin) and resolves when it is final, expired or refused. */
+  post(task: TaskSpec, options: { bounty?: number; budget?: number; deadlineInMs?: number } = {}): Promise<NeedOutcome> {
+    const running = this.#nodes.filter((node): node is LocalNode => node !== undefined);
+    const node = running[this.#next++ % running.length];
     const deadlineInMs = options.deadlineInMs ?? 120_000;
     return node.system.ask<RequesterMessage, NeedOutcome>(
       node.refs.requester as ActorRef<RequesterMessage>,
@@ -169,62 +149,92 @@ export class LocalSwarm {
     );
   }
 
-  /** Counters of every node's core. */
+  /** Counters of every running node's core. */
   async stats(): Promise<CoreStats[]> {
-    return await Promise.all(
-      this.#nodes.map((node) =>
-        node.system.ask<CoreMessage, CoreStats>(
-          node.refs.core,
-          (replyTo) => ({ type: "stats", replyTo }),
-        )
-      ),
-    );
+    const running = this.#nodes.filter((node): node is LocalNode => node !== undefined);
+    return await Promise.all(running.map((node) =>
+      node.system.ask<CoreMessage, CoreStats>(node.refs.core, (replyTo) => ({ type: "stats", replyTo }))
+    ));
   }
 
-  /** The actor system of a node (tests reach into it). */
-  system(nodeId: string): ActorSystem {
-    const node = this.#nodes.find((each) => each.nodeId === nodeId);
-    if (node === undefined) throw new Error(`No node ${nodeId}`);
-    return node.system;
-  }
-
-  /** The decide log shared by the deciders. */
-  get decideLog(): DecideLog {
-    return this.#decideLog;
+  /** Kills a node (its actors stop, its stores stay) and boots it again from its data directory. */
+  async restart(index: number): Promise<void> {
+    await this.#stopNode(index);
+    await this.#boot(index);
+    await this.stats();
   }
 
   /** Stops every node and closes every store. */
   async stop(): Promise<void> {
-    for (const node of this.#nodes) {
-      await node.system.terminate();
-      await node.audit?.close();
-      await node.env.close();
-    }
-    await this.#decideLog.close();
+    for (let index = 0; index < this.#nodes.length; index++) await this.#stopNode(index);
+    await this.#shared.decideLog.close();
+  }
+
+  async #stopNode(index: number): Promise<void> {
+    const node = this.#nodes[index];
+    if (node === undefined) return;
+    this.#nodes[index] = undefined;
+    await node.system.terminate();
+    await node.audit?.close();
+    await node.env.close();
+  }
+
+  async #boot(index: number): Promise<void> {
+    const { options, identities, hub } = this.#shared;
+    const nodeId = `node-${index}`;
+    const dir = options.dataDir === undefined ? undefined : `${options.dataDir}/${nodeId}`;
+    if (dir !== undefined) await Deno.mkdir(dir, { recursive: true });
+    const env = await RealEnv.open({
+      nodeId,
+      storePath: dir === undefined ? ":memory:" : `${dir}/store.kv`,
+      transport: hub.connect(nodeId),
+    });
+    const system = ActorSystem.create(env, { log: options.verbose ? stderrLogSink("warn") : silentLogSink });
+    const audit = dir !== undefined && options.audit !== false
+      ? new SignedAuditLog(await FileFrameLogDirectory.open(`${dir}/audit`), identities[index])
+      : undefined;
+    const dids = this.dids;
+    const parent = system.spawn<SwarmNodeMessage>(() =>
+      swarmNode({
+        nodeId,
+        identity: identities[index],
+        roles: {
+          planner: true,
+          verifier: true,
+          worker: true,
+          requester: true,
+          deciderBuckets: bucketsOf(index, options.nodes),
+        },
+        verifiers: dids,
+        workers: dids,
+        decideLog: this.#shared.decideLog,
+        cas: this.#shared.cas,
+        params: options.params,
+        policyHash: options.policyHash ?? POLICY_NONE,
+        audit,
+        onAccepted: options.onAccepted,
+        deciderStats: this.#shared.deciderStats,
+      }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
+    const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(parent, (replyTo) => ({ type: "refs", replyTo }));
+    this.#nodes[index] = { nodeId, env, system, refs, audit };
   }
 }
 
 /** Buckets owned by node `index` of `count`: every count-th bucket. */
 export function bucketsOf(index: number, count: number): number[] {
-  return Array.from({ length: DECIDE_BUCKETS }, (_, bucket) => bucket).filter((bucket) =>
-    bucket % count === index
-  );
+  return Array.from({ length: DECIDE_BUCKETS }, (_, bucket) => bucket).filter((bucket) => bucket % count === index);
 }
 
 async function identityOf(dataDir: string | undefined, nodeId: string): Promise<Identity> {
-  if (dataDir === undefined) return await simulationIdentity(Date.now(), nodeId);
+  if (dataDir === undefined) return await simulationIdentity(crypto.randomUUID(), nodeId);
   return (await loadNodeIdentity(`${dataDir}/${nodeId}`)).identity;
 }
 
 async function openDecideLog(options: LocalSwarmOptions): Promise<DecideLog> {
   if (options.consensus === "etcd") {
-    return await EtcdDecideLog.connect({
-      endpoints: options.etcdEndpoints ?? ["http://127.0.0.1:2379"],
-    });
+    return await EtcdDecideLog.connect({ endpoints: options.etcdEndpoints ?? ["http://127.0.0.1:2379"] });
   }
-  if (options.dataDir === undefined) {
-    return new StoreDecideLog(await DenoKvStore.open(":memory:"), true);
-  }
+  if (options.dataDir === undefined) return new StoreDecideLog(await DenoKvStore.open(":memory:"), true);
   await Deno.mkdir(options.dataDir, { recursive: true });
   return new StoreDecideLog(await DenoKvStore.open(`${options.dataDir}/decide.kv`), true);
 }
