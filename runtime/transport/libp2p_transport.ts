@@ -1,0 +1,668 @@
+/**
+ * The libp2p transport: actor frames between nodes in different processes
+ * or on different machines.
+ *
+ * - Topic frames go over gossipsub (one gossipsub topic per runtime topic,
+ *   thread topics on 256 shard topics, see `topics.ts`); message ids are the
+ *   content hash of the encoded frame, so gossipsub deduplicates copies.
+ * - Direct frames go over one long-lived stream per peer
+ *   (`/can-swarm/frames/1.0.0`, length-prefixed, size-limited), which keeps
+ *   them in order per sender.
+ * - Requests go over `/can-swarm/rpc/1.0.0`, one stream per call.
+ * - Node ids map to PeerIds through a `hello` request on every new
+ *   connection (authenticated by noise) and periodic announcements on
+ *   `/swarm/nodes` (so nodes learn of peers they are not connected to yet).
+ * - Every inbound frame is decoded, checked, rate-limited and passed through
+ *   the ingress validator before the actor system sees it; offences lower
+ *   the peer's score, and a peer below the threshold is disconnected and
+ *   banned for a while.
+ *
+ * @module
+ */
+
+import "./_deno_shim.ts";
+import { TopicValidatorResult } from "@libp2p/gossipsub";
+import type { Connection, PeerId, Stream } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
+import { errorCode } from "../errors.ts";
+import type { WireValue } from "../wire.ts";
+import { FRAME_BYTES_MAX_DEFAULT, FrameError } from "./frame_check.ts";
+import { decodeFrame, encodeFrame, guardFrame, type TopicOrigin } from "./frame_codec.ts";
+import { LengthPrefixedDecoder } from "./length_prefix.ts";
+import { createSwarmLibp2p, type SwarmLibp2p, type SwarmNodeOptions } from "./libp2p_node.ts";
+import { NodeDirectory } from "./node_directory.ts";
+import { OutboundChannel } from "./_outbound.ts";
+import { PeerScoreBook, type PeerScoreOptions, type PeerScoreView } from "./peer_score.ts";
+import { TokenBucket } from "./_token_bucket.ts";
+import { callRpc, RPC_PROTOCOL, RpcError, type RpcHandler, serveRpc } from "./_rpc.ts";
+import { gossipTopicOf, type ThreadRouting } from "./topics.ts";
+import type { Frame, FrameHandler, Transport } from "./transport.ts";
+import { TransportStats } from "./transport_stats.ts";
+import { ANNOUNCE_TOPIC, type IngressValidator, type IngressVerdict } from "./ingress.ts";
+
+/** Protocol of the direct-frame stream. */
+export const FRAMES_PROTOCOL = "/can-swarm/frames/1.0.0";
+
+/** Options of {@linkcode Libp2pTransport.start}. */
+export interface Libp2pTransportOptions
+  extends Omit<SwarmNodeOptions, "appScore" | "gater" | "pubsubMessageBytesMax"> {
+  /** This node's id (actor addresses use it). */
+  readonly nodeId: string;
+  /** Name of the swarm; peers of another network are disconnected. Default `can-swarm`. */
+  readonly network?: string;
+  /** Largest encoded frame. Default 1 MiB. */
+  readonly frameBytesMax?: number;
+  /** How thread topics map onto gossipsub topics. Default sharded. */
+  readonly threadRouting?: ThreadRouting;
+  /** Peer scoring and banning. */
+  readonly score?: Partial<PeerScoreOptions>;
+  /** Inbound frames per second per peer, and burst. Default 5,000/s, burst 10,000. */
+  readonly inboundRate?: { readonly perSecond: number; readonly burst: number };
+  /** Frames (and bytes) queued per peer while its stream opens. Default 8,192 / 32 MiB. */
+  readonly outboundQueue?: { readonly framesMax: number; readonly bytesMax: number };
+  /** Interval of latency pings. Default 5,000 ms. */
+  readonly pingIntervalMs?: number;
+  /** Interval of node announcements. Default 3,000 ms. */
+  readonly announceIntervalMs?: number;
+  /** Timeout of requests (and of stream opening). Default 5,000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Checks every inbound frame before delivery (envelope verification plugs in here). */
+  readonly ingress?: IngressValidator;
+  /** Observes transport events (bans, invalid frames) for logs. */
+  readonly onEvent?: (event: TransportEvent) => void;
+}
+
+/** Something worth logging that happened in the transport. */
+export type TransportEvent =
+  | { type: "invalid-frame"; peer: string; code: string; message: string }
+  | { type: "peer-banned"; peer: string; node: string | undefined; untilMs: number }
+  | { type: "node-bound"; node: string; peer: string };
+
+/** One flood offence is scored per this many refused frames. */
+const FLOOD_FRAMES_PER_OFFENCE = 100;
+/** Nodes with frames waiting for their PeerId to be learned, at most. */
+const PENDING_NODES_MAX = 1_024;
+/** Frames waiting per unknown node, at most (drop-newest beyond). */
+const PENDING_FRAMES_MAX = 1_024;
+/** How long frames wait for an unknown node before they are dropped. */
+const PENDING_TTL_MS = 10_000;
+
+/** A node's endpoint on a libp2p network. */
+export class Libp2pTransport implements Transport {
+  readonly nodeId: string;
+  readonly node: SwarmLibp2p;
+  readonly stats = new TransportStats();
+  readonly scores: PeerScoreBook;
+  readonly directory: NodeDirectory;
+  readonly network: string;
+  readonly #options: Libp2pTransportOptions;
+  readonly #frameBytesMax: number;
+  readonly #routing: ThreadRouting;
+  readonly #handlers = new Map<string, RpcHandler>();
+  readonly #channels = new Map<string, OutboundChannel>();
+  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #topics = new Set<string>();
+  readonly #gossipRefs = new Map<string, number>();
+  readonly #blocked = new Set<string>();
+  readonly #pending = new Map<string, { frames: Uint8Array[]; sinceMs: number }>();
+  readonly #incarnation: Uint8Array = crypto.getRandomValues(new Uint8Array(8));
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #sequence = 0;
+  #handler: FrameHandler | undefined;
+  #closed = false;
+
+  private constructor(options: Libp2pTransportOptions, node: SwarmLibp2p, scores: PeerScoreBook) {
+    this.nodeId = options.nodeId;
+    this.node = node;
+    this.scores = scores;
+    this.network = options.network ?? "can-swarm";
+    this.#options = options;
+    this.#frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
+    this.#routing = options.threadRouting ?? "sharded";
+    this.directory = new NodeDirectory(options.nodeId, node.peerId.toString());
+  }
+
+  /**
+   * Starts a libp2p node and its transport.
+   *
+   * @example
+   * ```ts
+   * const transport = await Libp2pTransport.start({ nodeId: "node-0", identity, mdns: false });
+   * const env = await RealEnv.open({ nodeId: "node-0", transport });
+   * ```
+   */
+  static async start(options: Libp2pTransportOptions): Promise<Libp2pTransport> {
+    const started = performance.now();
+    const scores = new PeerScoreBook(() => performance.now() - started, options.score);
+    const gate = { refuses: (_peer: string) => false };
+    const node = await createSwarmLibp2p({
+      ...options,
+      pubsubMessageBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
+      appScore: (peer) => scores.isBanned(peer) ? -1_000 : scores.score(peer) - 100,
+      gater: {
+        denyDialPeer: (peer) => gate.refuses(peer.toString()),
+        denyInboundEncryptedConnection: (peer) => gate.refuses(peer.toString()),
+        denyOutboundEncryptedConnection: (peer) => gate.refuses(peer.toString()),
+      },
+    });
+    const transport = new Libp2pTransport(options, node, scores);
+    gate.refuses = (peer) => transport.#refuses(peer);
+    await transport.#wire();
+    return transport;
+  }
+
+  /** The multiaddrs this node listens on (with `/p2p/<id>`). */
+  get addresses(): string[] {
+    return this.node.getMultiaddrs().map(String);
+  }
+
+  /** This node's PeerId. */
+  get peerId(): string {
+    return this.node.peerId.toString();
+  }
+
+  attach(handler: FrameHandler): void {
+    this.#handler = handler;
+  }
+
+  send(frame: Frame): void {
+    if (this.#closed) return;
+    guardFrame(frame, this.#frameBytesMax);
+    if (frame.kind === "topic") return this.#publish(frame);
+    const bytes = encodeFrame(frame);
+    this.stats.count("directSent");
+    const peer = this.directory.peerOf(frame.to.node);
+    if (peer === undefined) return this.#park(frame.to.node, bytes);
+    this.#channel(peer).enqueue(bytes);
+  }
+
+  subscribe(topic: string): void {
+    if (this.#topics.has(topic)) return;
+    this.#topics.add(topic);
+    const gossip = gossipTopicOf(topic, this.#routing);
+    const refs = this.#gossipRefs.get(gossip) ?? 0;
+    this.#gossipRefs.set(gossip, refs + 1);
+    if (refs === 0) this.node.services.pubsub.subscribe(gossip);
+  }
+
+  unsubscribe(topic: string): void {
+    if (!this.#topics.delete(topic)) return;
+    const gossip = gossipTopicOf(topic, this.#routing);
+    const refs = (this.#gossipRefs.get(gossip) ?? 1) - 1;
+    if (refs > 0) return void this.#gossipRefs.set(gossip, refs);
+    this.#gossipRefs.delete(gossip);
+    this.node.services.pubsub.unsubscribe(gossip);
+  }
+
+  /** Serves requests for `method` (one handler per method). */
+  handle(method: string, handler: RpcHandler): void {
+    this.#handlers.set(method, handler);
+  }
+
+  /**
+   * Calls `method` on node `node` and resolves with its reply.
+   *
+   * @throws {RpcError} with a stable code when the call fails.
+   */
+  async request(
+    node: string,
+    method: string,
+    body: WireValue,
+    options: { timeoutMs?: number } = {},
+  ): Promise<WireValue> {
+    const peer = this.directory.peerOf(node);
+    if (peer === undefined) {
+      throw new RpcError("E_RPC_UNKNOWN_NODE", `Cannot call ${method} on ${node}: node unknown`);
+    }
+    return await this.requestPeer(peer, method, body, options);
+  }
+
+  /** Calls `method` on a peer by PeerId. */
+  async requestPeer(
+    peer: string,
+    method: string,
+    body: WireValue,
+    options: { timeoutMs?: number } = {},
+  ): Promise<WireValue> {
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs ?? 5_000;
+    let stream: Stream;
+    try {
+      stream = await this.#openStream(peer, RPC_PROTOCOL, timeoutMs);
+    } catch (error) {
+      this.#delivered(peer, false);
+      throw new RpcError("E_RPC_UNREACHABLE", `Cannot reach ${peer} for ${method}: ${error}`);
+    }
+    try {
+      const reply = await callRpc(stream, { method, body }, {
+        bytesMax: this.#frameBytesMax,
+        timeoutMs,
+      });
+      this.#delivered(peer, true);
+      return reply;
+    } catch (error) {
+      if (errorCode(error) === "E_RPC_TIMEOUT") this.#delivered(peer, false);
+      throw error;
+    }
+  }
+
+  /** Blocks (or unblocks) direct connections to peers: a transport-level partition gate. */
+  setBlocked(peers: readonly string[]): void {
+    this.#blocked.clear();
+    for (const peer of peers) this.#blocked.add(peer);
+    for (const peer of peers) void this.node.hangUp(peerIdFromString(peer)).catch(() => {});
+  }
+
+  /** Resolves once every node in `nodes` is known and reachable, or rejects after `timeoutMs`. */
+  async whenKnown(nodes: readonly string[], timeoutMs = 30_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (nodes.some((node) => this.directory.peerOf(node) === undefined)) {
+      if (performance.now() > deadline || this.#closed) {
+        const missing = nodes.filter((node) => this.directory.peerOf(node) === undefined);
+        throw new RpcError(
+          "E_NODES_UNKNOWN",
+          `Nodes not found within ${timeoutMs} ms: ${missing.join(", ")}`,
+        );
+      }
+      await new Promise((resolve) => this.#later(50, () => resolve(undefined)));
+    }
+  }
+
+  /** Score snapshots of every peer. */
+  peerScores(): PeerScoreView[] {
+    return this.scores.views();
+  }
+
+  /** PeerIds this node is connected to. */
+  connectedPeers(): string[] {
+    return [...new Set(this.node.getConnections().map((c) => c.remotePeer.toString()))];
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    await Promise.all([...this.#channels.values()].map((channel) => channel.close()));
+    this.#channels.clear();
+    await this.node.stop();
+  }
+
+  // ---- wiring -------------------------------------------------------------
+
+  async #wire(): Promise<void> {
+    const node = this.node;
+    await node.handle(FRAMES_PROTOCOL, (stream, connection) => this.#readFrames(stream, connection), {
+      maxInboundStreams: 4,
+      runOnLimitedConnection: true,
+    });
+    await node.handle(RPC_PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
+      maxInboundStreams: 64,
+      runOnLimitedConnection: true,
+    });
+    this.handle("hello", (body, caller) => {
+      this.#learnHello(caller.peer, body);
+      return this.#helloBody();
+    });
+    node.services.pubsub.addEventListener("gossipsub:message", (event) => {
+      const { msg, msgId, propagationSource } = event.detail;
+      void this.#ingestGossip(msg.topic, msg.data, msgId, propagationSource.toString());
+    });
+    node.addEventListener("peer:identify", (event) => {
+      if (event.detail.protocols.includes(RPC_PROTOCOL)) this.#sayHello(event.detail.peerId);
+    });
+    node.addEventListener("peer:discovery", (event) => {
+      const peer = event.detail.id.toString();
+      if (this.#closed || this.#refuses(peer) || this.connectedPeers().includes(peer)) return;
+      void node.dial(event.detail.id).catch(() => this.stats.count("dialFailures"));
+    });
+    node.addEventListener("peer:disconnect", (event) => {
+      const peer = event.detail.toString();
+      const channel = this.#channels.get(peer);
+      this.#channels.delete(peer);
+      void channel?.close();
+    });
+    node.services.pubsub.subscribe(ANNOUNCE_TOPIC);
+    this.#every(this.#options.announceIntervalMs ?? 3_000, () => this.#announce());
+    this.#every(this.#options.pingIntervalMs ?? 5_000, () => this.#pingAll());
+    this.#every(1_000, () => this.#flushPending(true));
+  }
+
+  // ---- topics -------------------------------------------------------------
+
+  #publish(frame: Frame & { kind: "topic" }): void {
+    const origin: TopicOrigin = {
+      node: this.nodeId,
+      incarnation: this.#incarnation,
+      sequence: this.#sequence++,
+    };
+    const bytes = encodeFrame(frame, origin);
+    this.stats.count("topicSent");
+    this.node.services.pubsub.publish(gossipTopicOf(frame.topic, this.#routing), bytes).catch(
+      () => this.stats.count("publishFailures"),
+    );
+  }
+
+  async #ingestGossip(topic: string, data: Uint8Array, msgId: string, source: string) {
+    const pubsub = this.node.services.pubsub as unknown as ValidationReporter;
+    if (topic === ANNOUNCE_TOPIC) {
+      const ok = this.#learnAnnouncement(data);
+      pubsub.reportMessageValidationResult(
+        msgId,
+        source,
+        ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
+      );
+      if (!ok) this.#invalid(source, "E_ANNOUNCE_INVALID", "Malformed node announcement");
+      return;
+    }
+    const verdict = await this.#check(data, source, "topic");
+    pubsub.reportMessageValidationResult(msgId, source, verdictResult(verdict.verdict));
+    const frame = verdict.frame;
+    if (verdict.verdict !== "accept" || frame === undefined || frame.kind !== "topic") return;
+    if (!this.#topics.has(frame.topic) || this.#closed) return;
+    if (gossipTopicOf(frame.topic, this.#routing) !== topic) {
+      return this.#invalid(source, "E_FRAME_MISROUTED", `Frame for ${frame.topic} came on ${topic}`);
+    }
+    this.stats.count("topicDelivered");
+    this.#handler?.onFrame(frame);
+  }
+
+  // ---- direct frames ------------------------------------------------------
+
+  #readFrames(stream: Stream, connection: Connection): void {
+    const peer = connection.remotePeer.toString();
+    const decoder = new LengthPrefixedDecoder(this.#frameBytesMax);
+    let chain = Promise.resolve();
+    stream.addEventListener("message", (event) => {
+      let messages: Uint8Array[];
+      try {
+        messages = decoder.push(event.data.subarray());
+      } catch (error) {
+        this.#invalid(peer, errorCode(error), (error as Error).message);
+        stream.abort(error as Error);
+        return;
+      }
+      for (const bytes of messages) {
+        if (!this.#admit(peer)) continue;
+        chain = chain.then(() => this.#ingestDirect(bytes, peer));
+      }
+    });
+  }
+
+  async #ingestDirect(bytes: Uint8Array, peer: string): Promise<void> {
+    const { verdict, frame } = await this.#check(bytes, peer, "direct");
+    if (verdict !== "accept" || frame === undefined || this.#closed) return;
+    this.stats.count("directDelivered");
+    this.#handler?.onFrame(frame);
+  }
+
+  /** Decodes and validates one inbound frame; offences are scored here. */
+  async #check(
+    bytes: Uint8Array,
+    peer: string,
+    expected: Frame["kind"],
+  ): Promise<{ verdict: IngressVerdict; frame?: Frame }> {
+    if (this.scores.isBanned(peer)) return { verdict: "ignore" };
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes, this.#frameBytesMax).frame;
+    } catch (error) {
+      this.#invalid(peer, errorCode(error), (error as Error).message);
+      return { verdict: "reject" };
+    }
+    if (frame.kind !== expected || (frame.kind === "direct" && frame.to.node !== this.nodeId)) {
+      this.#invalid(peer, "E_FRAME_MISROUTED", `A ${frame.kind} frame arrived on the ${expected} path`);
+      return { verdict: "reject" };
+    }
+    const verdict = this.#options.ingress === undefined
+      ? "accept"
+      : await this.#options.ingress(frame, { peer, node: this.directory.nodeOf(peer) });
+    if (verdict === "reject") this.#invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused");
+    return { verdict, frame };
+  }
+
+  #admit(peer: string): boolean {
+    let bucket = this.#buckets.get(peer);
+    if (bucket === undefined) {
+      const rate = this.#options.inboundRate ?? { perSecond: 5_000, burst: 10_000 };
+      bucket = new TokenBucket(rate.perSecond, rate.burst, () => performance.now());
+      this.#buckets.set(peer, bucket);
+    }
+    if (bucket.take()) return true;
+    const dropped = this.stats.count("floodDropped");
+    if (bucket.refused % FLOOD_FRAMES_PER_OFFENCE === 1) {
+      this.#invalid(peer, "E_PEER_FLOOD", `Peer exceeded its inbound rate (${dropped} dropped)`);
+    }
+    return false;
+  }
+
+  #channel(peer: string): OutboundChannel {
+    let channel = this.#channels.get(peer);
+    if (channel !== undefined) return channel;
+    channel = new OutboundChannel(
+      this.#options.outboundQueue ?? { framesMax: 8_192, bytesMax: 32 * 1024 * 1024 },
+      {
+        open: () =>
+          this.#openStream(peer, FRAMES_PROTOCOL, this.#options.requestTimeoutMs ?? 5_000),
+        delivered: (ok, count) => {
+          if (!ok) this.stats.count("directLost", count);
+          this.#delivered(peer, ok);
+        },
+      },
+    );
+    this.#channels.set(peer, channel);
+    return channel;
+  }
+
+  /** Opens a stream: direct dial first, then through a relay. */
+  async #openStream(peer: string, protocol: string, timeoutMs: number): Promise<Stream> {
+    const target = peerIdFromString(peer);
+    try {
+      return await withTimeout(timeoutMs, (signal) =>
+        this.node.dialProtocol(target, protocol, { signal, runOnLimitedConnection: true }));
+    } catch (direct) {
+      if (this.#refuses(peer) || this.#options.relayClient === false) throw direct;
+      for (const relay of this.#relays(peer)) {
+        const address = multiaddr(`/p2p/${relay}/p2p-circuit/p2p/${peer}`);
+        try {
+          const stream = await withTimeout(timeoutMs, (signal) =>
+            this.node.dialProtocol(address, protocol, { signal, runOnLimitedConnection: true }));
+          this.stats.count("relayedStreams");
+          return stream;
+        } catch {
+          this.stats.count("relayFailures");
+        }
+      }
+      throw direct;
+    }
+  }
+
+  /** Connected peers that serve as relays, other than `target`. */
+  #relays(target: string): string[] {
+    return this.connectedPeers().filter((peer) => peer !== target && !this.#refuses(peer));
+  }
+
+  #park(node: string, bytes: Uint8Array): void {
+    let entry = this.#pending.get(node);
+    if (entry === undefined) {
+      if (this.#pending.size >= PENDING_NODES_MAX) return void this.stats.count("directLost");
+      this.#pending.set(node, entry = { frames: [], sinceMs: performance.now() });
+    }
+    if (entry.frames.length >= PENDING_FRAMES_MAX) return void this.stats.count("directLost");
+    entry.frames.push(bytes);
+  }
+
+  /** Sends frames parked for nodes that became known; drops those parked too long. */
+  #flushPending(expire: boolean): void {
+    const now = performance.now();
+    for (const [node, entry] of this.#pending) {
+      const peer = this.directory.peerOf(node);
+      if (peer !== undefined) {
+        this.#pending.delete(node);
+        for (const bytes of entry.frames) this.#channel(peer).enqueue(bytes);
+      } else if (expire && now - entry.sinceMs > PENDING_TTL_MS) {
+        this.#pending.delete(node);
+        this.stats.count("directLost", entry.frames.length);
+      }
+    }
+  }
+
+  // ---- directory ----------------------------------------------------------
+
+  #helloBody(): WireValue {
+    return { network: this.network, node: this.nodeId, addrs: this.addresses };
+  }
+
+  #sayHello(peerId: PeerId): void {
+    const peer = peerId.toString();
+    this.requestPeer(peer, "hello", this.#helloBody(), { timeoutMs: 5_000 })
+      .then((body) => this.#learnHello(peer, body))
+      .catch(() => this.stats.count("helloFailures"));
+  }
+
+  #learnHello(peer: string, body: WireValue): void {
+    const hello = body as { network?: unknown; node?: unknown };
+    if (hello?.network !== this.network || typeof hello?.node !== "string") {
+      this.stats.count("foreignPeers");
+      void this.node.hangUp(peerIdFromString(peer)).catch(() => {});
+      return;
+    }
+    if (this.directory.bind(hello.node, peer, true)) {
+      this.#options.onEvent?.({ type: "node-bound", node: hello.node, peer });
+    }
+    this.#flushPending(false);
+  }
+
+  #announce(): void {
+    const body = { network: this.network, node: this.nodeId, peer: this.peerId, addrs: this.addresses };
+    this.node.services.pubsub.publish(ANNOUNCE_TOPIC, encodeFrame({
+      kind: "topic",
+      topic: ANNOUNCE_TOPIC,
+      from: undefined,
+      payload: body,
+    }, { node: this.nodeId, incarnation: this.#incarnation, sequence: this.#sequence++ }))
+      .catch(() => {});
+  }
+
+  #learnAnnouncement(data: Uint8Array): boolean {
+    try {
+      const payload = decodeFrame(data, 64 * 1024).frame.payload as Record<string, WireValue>;
+      const { network, node, peer, addrs } = payload ?? {};
+      if (typeof node !== "string" || typeof peer !== "string" || !Array.isArray(addrs)) return false;
+      if (network !== this.network || peer === this.peerId) return true;
+      const peerId = peerIdFromString(peer);
+      const multiaddrs = addrs.filter((a) => typeof a === "string").slice(0, 16).map((a) =>
+        multiaddr(a as string)
+      );
+      void this.node.peerStore.merge(peerId, { multiaddrs }).catch(() => {});
+      if (this.directory.bind(node, peer, false)) {
+        this.#options.onEvent?.({ type: "node-bound", node, peer });
+      }
+      this.#flushPending(false);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- scoring ------------------------------------------------------------
+
+  #invalid(peer: string, code: string, message: string): void {
+    this.stats.count("invalidFrames");
+    this.stats.countCode(code);
+    this.#options.onEvent?.({ type: "invalid-frame", peer, code, message });
+    if (this.scores.recordInvalid(peer, code)) this.#ban(peer);
+  }
+
+  #delivered(peer: string, ok: boolean): void {
+    if (this.scores.recordDelivery(peer, ok)) this.#ban(peer);
+  }
+
+  #ban(peer: string): void {
+    this.stats.count("bans");
+    const node = this.directory.nodeOf(peer);
+    this.#options.onEvent?.({
+      type: "peer-banned",
+      peer,
+      node,
+      untilMs: this.scores.bannedUntilMs(peer),
+    });
+    const channel = this.#channels.get(peer);
+    this.#channels.delete(peer);
+    void channel?.close();
+    void this.node.hangUp(peerIdFromString(peer)).catch(() => {});
+  }
+
+  #refuses(peer: string): boolean {
+    return this.#blocked.has(peer) || this.scores.isBanned(peer);
+  }
+
+  #pingAll(): void {
+    for (const peer of this.connectedPeers()) {
+      withTimeout(2_000, (signal) => this.node.services.ping.ping(peerIdFromString(peer), { signal }))
+        .then((ms) => this.scores.recordLatency(peer, ms))
+        .catch(() => this.#delivered(peer, false));
+    }
+  }
+
+  async #serve(stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString();
+    if (this.scores.isBanned(peer)) return stream.abort(new Error("banned"));
+    const invalid = await serveRpc(
+      stream,
+      { peer, node: this.directory.nodeOf(peer) },
+      this.#handlers,
+      { bytesMax: this.#frameBytesMax, timeoutMs: this.#options.requestTimeoutMs ?? 5_000 },
+    );
+    if (invalid !== undefined) this.#invalid(peer, invalid, "Invalid request");
+  }
+
+  // ---- timers -------------------------------------------------------------
+
+  #later(delayMs: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!this.#closed) action();
+    }, delayMs);
+    this.#timers.add(timer);
+  }
+
+  #every(intervalMs: number, action: () => void): void {
+    const tick = () => {
+      action();
+      this.#later(intervalMs, tick);
+    };
+    this.#later(Math.min(intervalMs, 200), tick);
+  }
+}
+
+/** The part of the gossipsub router that takes asynchronous validation results. */
+interface ValidationReporter {
+  reportMessageValidationResult(
+    msgId: string,
+    propagationSource: string,
+    acceptance: TopicValidatorResult,
+  ): void;
+}
+
+function verdictResult(verdict: IngressVerdict): TopicValidatorResult {
+  if (verdict === "accept") return TopicValidatorResult.Accept;
+  return verdict === "reject" ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+}
+
+/** Runs `body` with an abort signal that fires after `timeoutMs` (and never holds the loop after). */
+async function withTimeout<T>(
+  timeoutMs: number,
+  body: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new FrameError("E_TIMEOUT", `Timed out after ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  try {
+    return await body(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
