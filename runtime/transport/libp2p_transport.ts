@@ -25,7 +25,7 @@ import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
-import { errorCode } from "../errors.ts";
+import { errorCode, SwarmError } from "../errors.ts";
 import type { WireValue } from "../wire.ts";
 import { FRAME_BYTES_MAX_DEFAULT, FrameError } from "./frame_check.ts";
 import { decodeFrame, encodeFrame, guardFrame, type TopicOrigin } from "./frame_codec.ts";
@@ -87,6 +87,13 @@ const PENDING_NODES_MAX = 1_024;
 const PENDING_FRAMES_MAX = 1_024;
 /** How long frames wait for an unknown node before they are dropped. */
 const PENDING_TTL_MS = 10_000;
+
+/** Raised by `send` after `close`. */
+export class TransportClosedError extends SwarmError {
+  constructor(message: string) {
+    super("E_TRANSPORT_CLOSED", message);
+  }
+}
 
 /** A node's endpoint on a libp2p network. */
 export class Libp2pTransport implements Transport {
@@ -167,7 +174,9 @@ export class Libp2pTransport implements Transport {
   }
 
   send(frame: Frame): void {
-    if (this.#closed) return;
+    if (this.#closed) {
+      throw new TransportClosedError(`Cannot send from ${this.nodeId}: the transport is closed`);
+    }
     guardFrame(frame, this.#frameBytesMax);
     if (frame.kind === "topic") return this.#publish(frame);
     const bytes = encodeFrame(frame);
@@ -271,6 +280,13 @@ export class Libp2pTransport implements Transport {
   /** Score snapshots of every peer. */
   peerScores(): PeerScoreView[] {
     return this.scores.views();
+  }
+
+  /** Peers (PeerIds) subscribed to the gossipsub topic that carries `topic`. */
+  topicPeers(topic: string): string[] {
+    return this.node.services.pubsub.getSubscribers(gossipTopicOf(topic, this.#routing)).map(
+      String,
+    );
   }
 
   /** PeerIds this node is connected to. */
