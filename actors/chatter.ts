@@ -20,15 +20,21 @@ export type ChatterMessage =
     readonly sequence: number;
     readonly hops: number;
   }
-  | { readonly type: "ack"; readonly sequence: number };
+  | { readonly type: "ack"; readonly sequence: number }
+  | { readonly type: "news"; readonly node: string; readonly sequence: number }
+  | { readonly type: "status"; readonly replyTo: ActorRef<ChatterReport> };
 
-/** What a chatter reports when its budget is spent. */
+/** What a chatter reports when its budget is spent (or when asked for its status). */
 export interface ChatterReport {
-  readonly type: "chatter-done";
+  readonly type: "chatter-done" | "chatter-status";
   readonly address: Address;
   readonly sent: number;
   readonly received: number;
   readonly acknowledged: number;
+  /** News this chatter published on the topic. */
+  readonly published: number;
+  /** News heard on the topic from chatters on other nodes. */
+  readonly heard: number;
 }
 
 /** Settings of one chatter. */
@@ -45,6 +51,10 @@ export interface ChatterConfig {
   readonly hopsMax: number;
   /** Receives the report when the budget is spent. */
   readonly reportTo?: ActorRef<ChatterReport>;
+  /** A topic the chatter subscribes to and publishes news on; none when absent. */
+  readonly topic?: string;
+  /** Publish news every this many chats (default 10). */
+  readonly publishEvery?: number;
 }
 
 /** Raised by BUGGIFY to exercise supervision. */
@@ -66,7 +76,10 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
   let sent = 0;
   let received = 0;
   let acknowledged = 0;
+  let published = 0;
+  let heard = 0;
   let reported = false;
+  const publishEvery = config.publishEvery ?? 10;
 
   const pickPeer = (ctx: ActorContext<ChatterMessage>): ActorRef<ChatterMessage> | undefined => {
     const self = ctx.self.address;
@@ -77,20 +90,31 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
     return ctx.refFor(others[ctx.randomInt(others.length)]);
   };
 
+  const counts = (ctx: ActorContext<ChatterMessage>, type: ChatterReport["type"]) => ({
+    type,
+    address: ctx.self.address,
+    sent,
+    received,
+    acknowledged,
+    published,
+    heard,
+  });
+
   const report = (ctx: ActorContext<ChatterMessage>) => {
     if (reported || config.reportTo === undefined) return;
     reported = true;
-    config.reportTo.tell({
-      type: "chatter-done",
-      address: ctx.self.address,
-      sent,
-      received,
-      acknowledged,
-    });
+    config.reportTo.tell(counts(ctx, "chatter-done"));
+  };
+
+  const maybePublish = (ctx: ActorContext<ChatterMessage>) => {
+    if (config.topic === undefined || sent % publishEvery !== 0) return;
+    ctx.publish(config.topic, { type: "news", node: ctx.nodeId, sequence: published });
+    published++;
   };
 
   return {
     preStart(ctx) {
+      if (config.topic !== undefined) ctx.subscribe(config.topic);
       ctx.schedule(ctx.random() * config.pauseMaxMs, { type: "tick" }, { key: "tick" });
     },
     receive(ctx, message) {
@@ -100,6 +124,7 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
           if (peer === undefined || sent >= config.messageBudget) return report(ctx);
           peer.tell({ type: "chat", from: ctx.self, sequence: sent, hops: 0 }, ctx.self);
           sent++;
+          maybePublish(ctx);
           ctx.schedule(ctx.random() * config.pauseMaxMs, { type: "tick" }, { key: "tick" });
           return;
         }
@@ -114,6 +139,12 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
         }
         case "ack":
           acknowledged++;
+          return;
+        case "news":
+          if (message.node !== ctx.nodeId) heard++;
+          return;
+        case "status":
+          message.replyTo.tell(counts(ctx, "chatter-status"));
           return;
       }
     },
