@@ -14,6 +14,7 @@ import type { Address } from "../runtime/transport/transport.ts";
 /** Messages a chatter understands. */
 export type ChatterMessage =
   | { readonly type: "tick" }
+  | { readonly type: "start" }
   | {
     readonly type: "chat";
     readonly from: ActorRef<ChatterMessage>;
@@ -55,6 +56,8 @@ export interface ChatterConfig {
   readonly topic?: string;
   /** Publish news every this many chats (default 10). */
   readonly publishEvery?: number;
+  /** Wait for a `start` message before chatting (default false: start at once). */
+  readonly waitForStart?: boolean;
 }
 
 /** Raised by BUGGIFY to exercise supervision. */
@@ -115,10 +118,14 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
   return {
     preStart(ctx) {
       if (config.topic !== undefined) ctx.subscribe(config.topic);
+      if (config.waitForStart) return;
       ctx.schedule(ctx.random() * config.pauseMaxMs, { type: "tick" }, { key: "tick" });
     },
     receive(ctx, message) {
       switch (message.type) {
+        case "start":
+          ctx.schedule(ctx.random() * config.pauseMaxMs, { type: "tick" }, { key: "tick" });
+          return;
         case "tick": {
           const peer = pickPeer(ctx);
           if (peer === undefined || sent >= config.messageBudget) return report(ctx);

@@ -33,11 +33,18 @@ export interface ChatterTotals {
   heard: number;
 }
 
-/** Starts this node's chatters and returns a function that samples their counts. */
-export function startNodeChatter(
-  system: ActorSystem,
-  options: NodeChatterOptions,
-): () => Promise<ChatterTotals> {
+/** A node's chatters: `start` sets them chatting, `sample` sums their counts. */
+export interface NodeChatter {
+  start(): void;
+  sample(): Promise<ChatterTotals>;
+}
+
+/**
+ * Spawns this node's chatters, idle until `start()`: they can receive at
+ * once (so early chats from faster nodes are not dead letters), and chat
+ * once the caller has seen the other nodes.
+ */
+export function spawnNodeChatter(system: ActorSystem, options: NodeChatterOptions): NodeChatter {
   const peers: Address[] = options.nodes.flatMap((node) =>
     Array.from({ length: options.actorsPerNode }, (_, index) => ({
       node,
@@ -55,9 +62,13 @@ export function startNodeChatter(
         hopsMax: 1,
         topic: CHATTER_TOPIC,
         publishEvery: 5,
+        waitForStart: true,
       }), { name: `chatter-${index}` }));
   }
-  return async () => {
+  const start = () => {
+    for (const ref of chatters) ref.tell({ type: "start" });
+  };
+  const sample = async () => {
     const totals: ChatterTotals = { sent: 0, received: 0, acknowledged: 0, published: 0, heard: 0 };
     const reports = await Promise.allSettled(
       chatters.map((ref) =>
@@ -76,4 +87,5 @@ export function startNodeChatter(
     }
     return totals;
   };
+  return { start, sample };
 }

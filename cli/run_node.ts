@@ -23,7 +23,7 @@ import {
   UsageError,
 } from "./args.ts";
 import { NETWORK_FLAGS, type NetworkSettings, networkSettings, startNetwork } from "./_node_network.ts";
-import { type ChatterTotals, startNodeChatter } from "./_node_workload.ts";
+import { CHATTER_TOPIC, type ChatterTotals, spawnNodeChatter } from "./_node_workload.ts";
 
 /** Flags of `run node`. */
 export const RUN_NODE_SPEC: CommandSpec = {
@@ -132,11 +132,6 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     transport: network.transport,
   });
   const system = ActorSystem.create(env, { log: stderrLogSink("warn") });
-  const sample = workload === "chatter" ? startNodeChatter(system, chatterOptions) : undefined;
-  const onHeartbeat = (status: NodeStatus) => {
-    void statusReport(status, system, network.libp2p, sample).then(print);
-  };
-  system.spawn(() => nodeStatus({ heartbeatMs, onHeartbeat }), { name: "status" });
   print({
     event: "ready",
     node: nodeId,
@@ -145,6 +140,16 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     peer: network.libp2p?.peerId,
     addrs: network.libp2p?.addresses,
   });
+  const workers = workload === "chatter" ? spawnNodeChatter(system, chatterOptions) : undefined;
+  const sample = workers?.sample;
+  const onHeartbeat = (status: NodeStatus) => {
+    void statusReport(status, system, network.libp2p, sample).then(print);
+  };
+  system.spawn(() => nodeStatus({ heartbeatMs, onHeartbeat }), { name: "status" });
+  if (workers !== undefined) {
+    await untilPeersReady(network.libp2p, chatterOptions.nodes);
+    workers.start();
+  }
   await waitForStop(durationMs);
   await system.terminate();
   await env.close();
@@ -169,6 +174,22 @@ async function openTransport(
   return { transport: libp2p, libp2p };
 }
 
+/** Waits (up to 30 s) until the chatter nodes are known and subscribed to the news topic. */
+async function untilPeersReady(libp2p: Libp2pTransport | undefined, nodes: string[]) {
+  if (libp2p === undefined) return;
+  const deadline = performance.now() + 30_000;
+  try {
+    await libp2p.whenKnown(nodes, 30_000);
+    while (
+      libp2p.topicPeers(CHATTER_TOPIC).length < nodes.length - 1 && performance.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } catch (error) {
+    console.error(`starting the workload without every peer: ${(error as Error).message}`);
+  }
+}
+
 async function statusReport(
   status: NodeStatus,
   system: ActorSystem,
@@ -181,10 +202,12 @@ async function statusReport(
     boots: status.boots,
     uptimeMs: Math.round(status.uptimeMs),
     actors: system.actorCount,
+    deadLetters: system.events.count("dead-letter"),
     chatter: sample === undefined ? undefined : await sample(),
     peers: libp2p?.connectedPeers().length,
     knownNodes: libp2p?.directory.nodes().sort(),
     transport: libp2p?.stats.snapshot(),
+    backlog: libp2p?.backlog(),
   };
 }
 

@@ -282,6 +282,15 @@ export class Libp2pTransport implements Transport {
     return this.scores.views();
   }
 
+  /** Direct frames waiting: in per-peer queues, and parked for nodes not yet known. */
+  backlog(): { queued: number; parked: number } {
+    let queued = 0;
+    for (const channel of this.#channels.values()) queued += channel.queued;
+    let parked = 0;
+    for (const entry of this.#pending.values()) parked += entry.frames.length;
+    return { queued, parked };
+  }
+
   /** Peers (PeerIds) subscribed to the gossipsub topic that carries `topic`. */
   topicPeers(topic: string): string[] {
     return this.node.services.pubsub.getSubscribers(gossipTopicOf(topic, this.#routing)).map(

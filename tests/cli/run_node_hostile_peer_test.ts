@@ -1,6 +1,6 @@
 // Proves a node scores down and bans a peer that sends malformed CBOR, oversized frames or floods, while it keeps serving honest peers.
 import assert from "node:assert/strict";
-import { chatterCount, counter, type NodeLine, NodeProcess } from "./_node_process.ts";
+import { chatterCount, counter, type NodeLine, NodeProcess } from "../../cli/node_process.ts";
 
 const NETWORK = `hostile-${crypto.randomUUID().slice(0, 8)}`;
 const HOSTILE = new URL("./_hostile_peer.ts", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 // Proves 5 `run node --transport libp2p` processes find each other, exchange direct and topic messages, and recover from a SIGKILL.
 import assert from "node:assert/strict";
-import { chatterCount, counter, type NodeLine, NodeProcess } from "./_node_process.ts";
+import { chatterCount, counter, type NodeLine, NodeProcess } from "../../cli/node_process.ts";
 
 const NODES = ["node-0", "node-1", "node-2", "node-3", "node-4"];
 const NETWORK = `mp-${crypto.randomUUID().slice(0, 8)}`;

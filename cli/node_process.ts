@@ -1,14 +1,14 @@
-// Helpers to run `can-swarm run node` processes from tests and read their JSON status lines.
 /**
- * A `run node` child process driven by a test: started with `--json`, its
- * stdout lines are parsed as they arrive, so a test can wait for a status
- * that satisfies a predicate, kill the process (SIGKILL), or stop it
- * (SIGTERM) and check it exits on its own.
+ * A `run node` child process driven by `run swarm --processes` and by the
+ * multi-process tests: started with `--json`, its stdout lines are parsed
+ * as they arrive, so the driver can wait for a status that satisfies a
+ * predicate, kill the process (SIGKILL), or stop it (SIGTERM) and check it
+ * exits on its own.
  *
  * @module
  */
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** One JSON line printed by a node. */
 export type NodeLine = Record<string, unknown> & { event: string; node: string };
