@@ -34,13 +34,29 @@ export const NETWORK_FLAGS: Readonly<Record<string, FlagSpec>> = {
     description: "libp2p: swarm name; peers of other swarms are disconnected",
     default: "can-swarm",
   },
-  mdns: { type: "string", value: "on|off", description: "libp2p: mDNS LAN discovery", default: "on" },
-  dht: { type: "string", value: "on|off", description: "libp2p: Kademlia DHT (LAN mode)", default: "on" },
+  mdns: {
+    type: "string",
+    value: "on|off",
+    description: "libp2p: mDNS LAN discovery",
+    default: "on",
+  },
+  dht: {
+    type: "string",
+    value: "on|off",
+    description: "libp2p: Kademlia DHT (LAN mode)",
+    default: "on",
+  },
   relay: {
     type: "string",
     value: "on|off",
     description: "libp2p: circuit relay v2 (serve, and fall back to it when a dial fails)",
     default: "on",
+  },
+  "relay-reserve": {
+    type: "string",
+    value: "on|off",
+    description: "libp2p: hold relay reservations so peers that cannot dial us reach us via relays",
+    default: "off",
   },
   "max-connections": {
     type: "string",
@@ -59,6 +75,7 @@ export interface NetworkSettings {
   readonly mdns: boolean;
   readonly dht: boolean;
   readonly relay: boolean;
+  readonly relayReserve: boolean;
   readonly maxConnections: number;
 }
 
@@ -76,7 +93,9 @@ export function networkSettings(flags: ParsedFlags): NetworkSettings {
   }
   const network = typeof flags.network === "string" ? flags.network : "can-swarm";
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(network)) {
-    throw new UsageError(`--network must be 1-64 letters, digits or -_. characters, got '${network}'`);
+    throw new UsageError(
+      `--network must be 1-64 letters, digits or -_. characters, got '${network}'`,
+    );
   }
   return {
     transport: choiceFlag(flags, "transport", ["inproc", "libp2p"] as const, "inproc"),
@@ -86,6 +105,7 @@ export function networkSettings(flags: ParsedFlags): NetworkSettings {
     mdns: choiceFlag(flags, "mdns", ["on", "off"] as const, "on") === "on",
     dht: choiceFlag(flags, "dht", ["on", "off"] as const, "on") === "on",
     relay: choiceFlag(flags, "relay", ["on", "off"] as const, "on") === "on",
+    relayReserve: choiceFlag(flags, "relay-reserve", ["on", "off"] as const, "off") === "on",
     maxConnections: integerFlag(flags, "max-connections", 64, 1, 100_000),
   };
 }
@@ -108,6 +128,7 @@ export async function startNetwork(
     dht: settings.dht,
     relayServer: settings.relay,
     relayClient: settings.relay,
+    relayReserve: settings.relayReserve,
     maxConnections: settings.maxConnections,
     onEvent,
   });

@@ -93,8 +93,13 @@ async function untilQuiet(
     const connected = statuses.filter((line) =>
       ((line?.knownNodes as string[] | undefined)?.length ?? 0) === processes.length
     ).length;
-    progress.update(sent / budget, `${connected}/${processes.length} nodes connected · ${sent} chats sent`);
-    const fingerprint = JSON.stringify(statuses.map((line) => line?.chatter));
+    progress.update(
+      sent / budget,
+      `${connected}/${processes.length} nodes connected · ${sent} chats sent`,
+    );
+    const fingerprint = JSON.stringify(statuses.map((line) =>
+      line?.chatter
+    ));
     if (sent >= budget && fingerprint === previous) return true;
     previous = fingerprint;
   }

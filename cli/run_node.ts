@@ -22,7 +22,12 @@ import {
   type ParsedFlags,
   UsageError,
 } from "./args.ts";
-import { NETWORK_FLAGS, type NetworkSettings, networkSettings, startNetwork } from "./_node_network.ts";
+import {
+  NETWORK_FLAGS,
+  type NetworkSettings,
+  networkSettings,
+  startNetwork,
+} from "./_node_network.ts";
 import { CHATTER_TOPIC, type ChatterTotals, spawnNodeChatter } from "./_node_workload.ts";
 
 /** Flags of `run node`. */
@@ -215,9 +220,10 @@ function renderReport(report: NodeReport): string {
   switch (report.event) {
     case "ready":
       return `node ${report.node} started · store ${report.store} · transport ${report.transport}` +
-        (report.peer ? ` · peer ${report.peer}\n  listening on ${
-          (report.addrs as string[]).join(", ")
-        }` : "") + " · Ctrl-C to stop";
+        (report.peer
+          ? ` · peer ${report.peer}\n  listening on ${(report.addrs as string[]).join(", ")}`
+          : "") +
+        " · Ctrl-C to stop";
     case "stopped":
       return `node ${report.node} stopped`;
     default: {

@@ -18,8 +18,9 @@ interface RefableChannel {
 
 function installBroadcastChannelUnref(): void {
   if (typeof BroadcastChannel === "undefined") return;
-  const prototype = BroadcastChannel.prototype as unknown as RefableChannel &
-    Record<symbol, unknown>;
+  const prototype = BroadcastChannel.prototype as unknown as
+    & RefableChannel
+    & Record<symbol, unknown>;
   if (typeof prototype.unref === "function") return;
   const refSymbol = Object.getOwnPropertySymbols(prototype).find((symbol) =>
     symbol.description === "refBroadcastChannel"

@@ -14,7 +14,7 @@ import { SwarmError } from "../errors.ts";
 import type { WireValue } from "../wire.ts";
 import { FrameError } from "./frame_check.ts";
 import { decodeWire, encodeWire } from "./frame_codec.ts";
-import { LengthPrefixedDecoder, lengthPrefixed } from "./length_prefix.ts";
+import { lengthPrefixed, LengthPrefixedDecoder } from "./length_prefix.ts";
 
 /** The request/response protocol id. */
 export const RPC_PROTOCOL = "/can-swarm/rpc/1.0.0";

@@ -19,7 +19,12 @@
 import { decode, encode, Token, Type } from "cborg";
 import { WIRE_DEPTH_MAX, WireRef, type WireValue } from "../wire.ts";
 import type { Address, DirectFrame, Frame, TopicFrame } from "./transport.ts";
-import { checkFrame, FRAME_BYTES_MAX_DEFAULT, FrameError, frameSizeUpperBound } from "./frame_check.ts";
+import {
+  checkFrame,
+  FRAME_BYTES_MAX_DEFAULT,
+  FrameError,
+  frameSizeUpperBound,
+} from "./frame_check.ts";
 
 /** CBOR tag of an actor address (first-come-first-served range, unassigned). */
 export const WIRE_REF_TAG = 39_277;
@@ -30,7 +35,6 @@ const TAG_BIGINT_POSITIVE = 2;
 const TAG_BIGINT_NEGATIVE = 3;
 const KIND_DIRECT = 0;
 const KIND_TOPIC = 1;
-
 
 /**
  * Extra fields a topic frame carries on a real network: who published it,

@@ -13,18 +13,13 @@ import "./_deno_shim.ts";
 import { createHash } from "node:crypto";
 import { bootstrap } from "@libp2p/bootstrap";
 import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay-v2";
-import {
-  type GossipSub,
-  gossipsub,
-  type GossipsubOpts,
-  StrictNoSign,
-} from "@libp2p/gossipsub";
-import { identify, type Identify } from "@libp2p/identify";
+import { type GossipSub, gossipsub, type GossipsubOpts, StrictNoSign } from "@libp2p/gossipsub";
+import { type Identify, identify } from "@libp2p/identify";
 import type { ConnectionGater, PeerDiscovery } from "@libp2p/interface";
 import { type KadDHT, kadDHT } from "@libp2p/kad-dht";
 import { mdns } from "@libp2p/mdns";
 import { noise } from "@libp2p/noise";
-import { ping, type Ping } from "@libp2p/ping";
+import { type Ping, ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { createLibp2p, type Libp2p } from "libp2p";
@@ -58,8 +53,15 @@ export interface SwarmNodeOptions {
   readonly dht?: boolean;
   /** Serve as a circuit relay v2 hop for others. Default true. */
   readonly relayServer?: boolean;
-  /** Hold relay reservations and dial through relays. Default true. */
+  /** Dial through relays when a direct dial fails. Default true. */
   readonly relayClient?: boolean;
+  /**
+   * Hold reservations on relays (listen on `/p2p-circuit`), so peers that
+   * cannot dial this node directly reach it through a relay. For nodes
+   * behind NAT or a firewall; off by default, since reservations cost
+   * connections and relay traffic that directly reachable nodes do not need.
+   */
+  readonly relayReserve?: boolean;
   /** Most open connections. Default 64. */
   readonly maxConnections?: number;
   /** Largest gossipsub RPC accepted, bytes. */
@@ -87,7 +89,7 @@ export function contentMessageId(data: Uint8Array): Uint8Array {
 export async function createSwarmLibp2p(options: SwarmNodeOptions): Promise<SwarmLibp2p> {
   const relayClient = options.relayClient ?? true;
   const listen = [...(options.listen ?? ["/ip4/127.0.0.1/tcp/0"])];
-  if (relayClient) listen.push("/p2p-circuit");
+  if (relayClient && options.relayReserve === true) listen.push("/p2p-circuit");
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),

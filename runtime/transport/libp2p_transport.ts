@@ -112,6 +112,7 @@ export class Libp2pTransport implements Transport {
   readonly #topics = new Set<string>();
   readonly #gossipRefs = new Map<string, number>();
   readonly #blocked = new Set<string>();
+  readonly #directBlocked = new Set<string>();
   readonly #pending = new Map<string, { frames: Uint8Array[]; sinceMs: number }>();
   readonly #incarnation: Uint8Array = crypto.getRandomValues(new Uint8Array(8));
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -142,19 +143,24 @@ export class Libp2pTransport implements Transport {
   static async start(options: Libp2pTransportOptions): Promise<Libp2pTransport> {
     const started = performance.now();
     const scores = new PeerScoreBook(() => performance.now() - started, options.score);
-    const gate = { refuses: (_peer: string) => false };
+    const gate = { refuses: (_peer: string, _address?: string) => false };
     const node = await createSwarmLibp2p({
       ...options,
       pubsubMessageBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
       appScore: (peer) => scores.isBanned(peer) ? -1_000 : scores.score(peer) - 100,
       gater: {
         denyDialPeer: (peer) => gate.refuses(peer.toString()),
-        denyInboundEncryptedConnection: (peer) => gate.refuses(peer.toString()),
-        denyOutboundEncryptedConnection: (peer) => gate.refuses(peer.toString()),
+        denyInboundEncryptedConnection: (peer, connection) =>
+          gate.refuses(peer.toString(), String(connection.remoteAddr)),
+        denyOutboundEncryptedConnection: (peer, connection) =>
+          gate.refuses(peer.toString(), String(connection.remoteAddr)),
       },
     });
     const transport = new Libp2pTransport(options, node, scores);
-    gate.refuses = (peer) => transport.#refuses(peer);
+    gate.refuses = (peer, address) =>
+      transport.#refuses(peer) ||
+      (address !== undefined && !address.includes("/p2p-circuit") &&
+        transport.#directBlocked.has(peer));
     await transport.#wire();
     return transport;
   }
@@ -262,6 +268,16 @@ export class Libp2pTransport implements Transport {
     for (const peer of peers) void this.node.hangUp(peerIdFromString(peer)).catch(() => {});
   }
 
+  /**
+   * Refuses direct (non-relayed) connections with `peers`, leaving relayed
+   * ones allowed: how tests make a direct dial fail to exercise the relay
+   * fallback.
+   */
+  setDirectBlocked(peers: readonly string[]): void {
+    this.#directBlocked.clear();
+    for (const peer of peers) this.#directBlocked.add(peer);
+  }
+
   /** Resolves once every node in `nodes` is known and reachable, or rejects after `timeoutMs`. */
   async whenKnown(nodes: readonly string[], timeoutMs = 30_000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
@@ -317,10 +333,14 @@ export class Libp2pTransport implements Transport {
 
   async #wire(): Promise<void> {
     const node = this.node;
-    await node.handle(FRAMES_PROTOCOL, (stream, connection) => this.#readFrames(stream, connection), {
-      maxInboundStreams: 4,
-      runOnLimitedConnection: true,
-    });
+    await node.handle(
+      FRAMES_PROTOCOL,
+      (stream, connection) => this.#readFrames(stream, connection),
+      {
+        maxInboundStreams: 4,
+        runOnLimitedConnection: true,
+      },
+    );
     await node.handle(RPC_PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
       maxInboundStreams: 64,
       runOnLimitedConnection: true,
@@ -386,7 +406,11 @@ export class Libp2pTransport implements Transport {
     if (verdict.verdict !== "accept" || frame === undefined || frame.kind !== "topic") return;
     if (!this.#topics.has(frame.topic) || this.#closed) return;
     if (gossipTopicOf(frame.topic, this.#routing) !== topic) {
-      return this.#invalid(source, "E_FRAME_MISROUTED", `Frame for ${frame.topic} came on ${topic}`);
+      return this.#invalid(
+        source,
+        "E_FRAME_MISROUTED",
+        `Frame for ${frame.topic} came on ${topic}`,
+      );
     }
     this.stats.count("topicDelivered");
     this.#handler?.onFrame(frame);
@@ -436,13 +460,19 @@ export class Libp2pTransport implements Transport {
       return { verdict: "reject" };
     }
     if (frame.kind !== expected || (frame.kind === "direct" && frame.to.node !== this.nodeId)) {
-      this.#invalid(peer, "E_FRAME_MISROUTED", `A ${frame.kind} frame arrived on the ${expected} path`);
+      this.#invalid(
+        peer,
+        "E_FRAME_MISROUTED",
+        `A ${frame.kind} frame arrived on the ${expected} path`,
+      );
       return { verdict: "reject" };
     }
     const verdict = this.#options.ingress === undefined
       ? "accept"
       : await this.#options.ingress(frame, { peer, node: this.directory.nodeOf(peer) });
-    if (verdict === "reject") this.#invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused");
+    if (verdict === "reject") {
+      this.#invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused");
+    }
     return { verdict, frame };
   }
 
@@ -483,15 +513,21 @@ export class Libp2pTransport implements Transport {
   async #openStream(peer: string, protocol: string, timeoutMs: number): Promise<Stream> {
     const target = peerIdFromString(peer);
     try {
-      return await withTimeout(timeoutMs, (signal) =>
-        this.node.dialProtocol(target, protocol, { signal, runOnLimitedConnection: true }));
+      return await withTimeout(
+        timeoutMs,
+        (signal) =>
+          this.node.dialProtocol(target, protocol, { signal, runOnLimitedConnection: true }),
+      );
     } catch (direct) {
       if (this.#refuses(peer) || this.#options.relayClient === false) throw direct;
       for (const relay of this.#relays(peer)) {
         const address = multiaddr(`/p2p/${relay}/p2p-circuit/p2p/${peer}`);
         try {
-          const stream = await withTimeout(timeoutMs, (signal) =>
-            this.node.dialProtocol(address, protocol, { signal, runOnLimitedConnection: true }));
+          const stream = await withTimeout(
+            timeoutMs,
+            (signal) =>
+              this.node.dialProtocol(address, protocol, { signal, runOnLimitedConnection: true }),
+          );
           this.stats.count("relayedStreams");
           return stream;
         } catch {
@@ -559,13 +595,21 @@ export class Libp2pTransport implements Transport {
   }
 
   #announce(): void {
-    const body = { network: this.network, node: this.nodeId, peer: this.peerId, addrs: this.addresses };
-    this.node.services.pubsub.publish(ANNOUNCE_TOPIC, encodeFrame({
-      kind: "topic",
-      topic: ANNOUNCE_TOPIC,
-      from: undefined,
-      payload: body,
-    }, { node: this.nodeId, incarnation: this.#incarnation, sequence: this.#sequence++ }))
+    const body = {
+      network: this.network,
+      node: this.nodeId,
+      peer: this.peerId,
+      addrs: this.addresses,
+    };
+    this.node.services.pubsub.publish(
+      ANNOUNCE_TOPIC,
+      encodeFrame({
+        kind: "topic",
+        topic: ANNOUNCE_TOPIC,
+        from: undefined,
+        payload: body,
+      }, { node: this.nodeId, incarnation: this.#incarnation, sequence: this.#sequence++ }),
+    )
       .catch(() => {});
   }
 
@@ -573,7 +617,9 @@ export class Libp2pTransport implements Transport {
     try {
       const payload = decodeFrame(data, 64 * 1024).frame.payload as Record<string, WireValue>;
       const { network, node, peer, addrs } = payload ?? {};
-      if (typeof node !== "string" || typeof peer !== "string" || !Array.isArray(addrs)) return false;
+      if (typeof node !== "string" || typeof peer !== "string" || !Array.isArray(addrs)) {
+        return false;
+      }
       if (network !== this.network || peer === this.peerId) return true;
       const peerId = peerIdFromString(peer);
       const multiaddrs = addrs.filter((a) => typeof a === "string").slice(0, 16).map((a) =>
@@ -624,7 +670,10 @@ export class Libp2pTransport implements Transport {
 
   #pingAll(): void {
     for (const peer of this.connectedPeers()) {
-      withTimeout(2_000, (signal) => this.node.services.ping.ping(peerIdFromString(peer), { signal }))
+      withTimeout(
+        2_000,
+        (signal) => this.node.services.ping.ping(peerIdFromString(peer), { signal }),
+      )
         .then((ms) => this.scores.recordLatency(peer, ms))
         .catch(() => this.#delivered(peer, false));
     }

@@ -166,7 +166,9 @@ export class PeerScoreBook {
     const latencyPenalty = latency <= latencyToleranceMs
       ? 0
       : Math.min(20, 20 * (latency - latencyToleranceMs) / (latencyToleranceMs * 4));
-    const deliveryPenalty = record.deliveries < 10 ? 0 : deliveryWeight * (1 - record.deliveryRatio);
+    const deliveryPenalty = record.deliveries < 10
+      ? 0
+      : deliveryWeight * (1 - record.deliveryRatio);
     return 100 - invalidPenalty * record.invalidWeight - deliveryPenalty - latencyPenalty;
   }
 

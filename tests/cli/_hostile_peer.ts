@@ -96,6 +96,8 @@ try {
 } catch {
   redialRefused = true;
 }
-console.log(JSON.stringify({ mode, sent, streamErrors, redialRefused, peer: node.peerId.toString() }));
+console.log(
+  JSON.stringify({ mode, sent, streamErrors, redialRefused, peer: node.peerId.toString() }),
+);
 await node.stop();
 Deno.exit(0);

@@ -42,7 +42,8 @@ const invalid = (line: NodeLine | undefined, code: string) =>
   ((line?.transport as { invalidByCode?: Record<string, number> })?.invalidByCode ?? {})[code] ?? 0;
 
 Deno.test({
-  name: "hostile peers (malformed CBOR, oversized frames, flood) are banned; honest traffic goes on",
+  name:
+    "hostile peers (malformed CBOR, oversized frames, flood) are banned; honest traffic goes on",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -55,7 +56,9 @@ Deno.test({
       honest = NodeProcess.start("node-1", args(dataRoot, "node-1", [address]));
       await honest.waitFor("honest traffic flows", (line) => counter(line, "directDelivered") > 10);
       const results = [];
-      for (const mode of ["cbor", "oversize", "flood"]) results.push(await runHostile(mode, address));
+      for (const mode of ["cbor", "oversize", "flood"]) {
+        results.push(await runHostile(mode, address));
+      }
       for (const result of results) {
         assert.ok((result.sent as number) > 0, `${result.mode} sent something`);
         assert.equal(result.redialRefused, true, `${result.mode} peer is refused after its ban`);

@@ -35,7 +35,8 @@ const knowsAll = (line: NodeLine) =>
   line.event === "status" && NODES.every((node) => (line.knownNodes as string[]).includes(node));
 
 Deno.test({
-  name: "5 node processes exchange direct and topic messages, and traffic resumes after SIGKILL + restart",
+  name:
+    "5 node processes exchange direct and topic messages, and traffic resumes after SIGKILL + restart",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -73,7 +74,10 @@ Deno.test({
       );
       const restarted = NodeProcess.start("node-3", nodeArgs(dataRoot, "node-3", bootstrap));
       processes.set("node-3", restarted);
-      const again = await restarted.waitFor("node-3 is ready again", (line) => line.event === "ready");
+      const again = await restarted.waitFor(
+        "node-3 is ready again",
+        (line) => line.event === "ready",
+      );
       assert.equal(again.peer, peerBefore, "the key in the data dir keeps the PeerId");
       await restarted.waitFor(
         "the restarted node-3 is on its 2nd boot and gets direct and topic traffic again",

@@ -17,7 +17,11 @@ Deno.test("run swarm --processes 3 finishes the workload across processes and ex
   assert.equal(summary.sent, 3 * 2 * 60, "every chatter spent its budget");
   assert.ok(summary.acknowledged >= summary.sent, "every chat was acknowledged");
   assert.ok(summary.directFramesDelivered > summary.sent, "chats crossed processes");
-  assert.equal(summary.newsHeard, summary.newsPublished * 2 * 2, "every node heard all news of the others");
+  assert.equal(
+    summary.newsHeard,
+    summary.newsPublished * 2 * 2,
+    "every node heard all news of the others",
+  );
   assert.ok(summary.topicFramesDelivered > 0);
   assert.equal(summary.cleanExits, 3);
 });

@@ -97,7 +97,10 @@ Deno.test("decodeFrame() throws only FrameError for mutated valid frames", () =>
   fc.assert(
     fc.property(
       frame,
-      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 4,
+      }),
       (value, mutations) => {
         const bytes = encodeFrame(value, origin);
         for (const [position, byte] of mutations) bytes[position % bytes.length] = byte;
@@ -154,7 +157,12 @@ Deno.test("decodeFrame() refuses a broken WireRef tag and nesting beyond the dep
 });
 
 Deno.test("decodeFrame() refuses more bytes than the limit before decoding", () => {
-  const bytes = encodeFrame({ kind: "topic", topic: "t", from: undefined, payload: "x".repeat(100) });
+  const bytes = encodeFrame({
+    kind: "topic",
+    topic: "t",
+    from: undefined,
+    payload: "x".repeat(100),
+  });
   assert.throws(
     () => decodeFrame(bytes, 50),
     (error) => error instanceof FrameError && error.code === "E_FRAME_TOO_LARGE",

@@ -1,6 +1,10 @@
 // Proves the in-process transport keeps the transport contract (the shared conformance suite).
 import { InProcHub } from "../../../runtime/transport/inproc.ts";
-import { recordingEndpoint, runTransportConformance, type TransportHarness } from "./_conformance.ts";
+import {
+  recordingEndpoint,
+  runTransportConformance,
+  type TransportHarness,
+} from "./_conformance.ts";
 
 function inprocHarness(): TransportHarness {
   const hub = new InProcHub({ frameBytesMax: 64 * 1024 });

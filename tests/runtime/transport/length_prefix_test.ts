@@ -2,10 +2,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { FrameError } from "../../../runtime/transport/frame_check.ts";
-import {
-  LengthPrefixedDecoder,
-  lengthPrefixed,
-} from "../../../runtime/transport/length_prefix.ts";
+import { lengthPrefixed, LengthPrefixedDecoder } from "../../../runtime/transport/length_prefix.ts";
 
 Deno.test("LengthPrefixedDecoder returns the messages whatever the chunk boundaries", () => {
   fc.assert(

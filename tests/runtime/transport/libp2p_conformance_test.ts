@@ -1,6 +1,10 @@
 // Proves the libp2p transport keeps the transport contract (the shared conformance suite) over real TCP.
 import type { Libp2pTransport } from "../../../runtime/transport/libp2p_transport.ts";
-import { recordingEndpoint, runTransportConformance, type TransportHarness } from "./_conformance.ts";
+import {
+  recordingEndpoint,
+  runTransportConformance,
+  type TransportHarness,
+} from "./_conformance.ts";
 import { libp2pTimersDrained, startTransports, waitFor, warmUpLibp2p } from "./_libp2p_util.ts";
 
 const FRAME_BYTES_MAX = 64 * 1024;
@@ -16,7 +20,9 @@ function libp2pHarness(): TransportHarness {
       return transports.map(recordingEndpoint);
     },
     async subscribed(endpoints, topic) {
-      const subscribers = endpoints.map((endpoint) => (endpoint.transport as Libp2pTransport).peerId);
+      const subscribers = endpoints.map((endpoint) =>
+        (endpoint.transport as Libp2pTransport).peerId
+      );
       await waitFor(
         () =>
           transports.every((transport) =>
