@@ -25,75 +25,32 @@ import { TopicValidatorResult } from "@libp2p/gossipsub";
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
-import { errorCode, SwarmError } from "../errors.ts";
+import { errorCode } from "../errors.ts";
 import type { WireValue } from "../wire.ts";
-import { FRAME_BYTES_MAX_DEFAULT, FrameError } from "./frame_check.ts";
+import { FRAME_BYTES_MAX_DEFAULT } from "./frame_check.ts";
 import { decodeFrame, encodeFrame, guardFrame, type TopicOrigin } from "./frame_codec.ts";
-import { LengthPrefixedDecoder } from "./length_prefix.ts";
-import { createSwarmLibp2p, type SwarmLibp2p, type SwarmNodeOptions } from "./libp2p_node.ts";
+import { createSwarmLibp2p, type SwarmLibp2p } from "./libp2p_node.ts";
 import { NodeDirectory } from "./node_directory.ts";
+import { InboundGuard } from "./_inbound_guard.ts";
 import { OutboundChannel } from "./_outbound.ts";
-import { PeerScoreBook, type PeerScoreOptions, type PeerScoreView } from "./peer_score.ts";
-import { TokenBucket } from "./_token_bucket.ts";
+import { ParkedFrames } from "./_parked_frames.ts";
+import { PeerScoreBook, type PeerScoreView } from "./peer_score.ts";
 import { callRpc, RPC_PROTOCOL, RpcError, type RpcHandler, serveRpc } from "./_rpc.ts";
 import { gossipTopicOf, type ThreadRouting } from "./topics.ts";
 import type { Frame, FrameHandler, Transport } from "./transport.ts";
 import { TransportStats } from "./transport_stats.ts";
-import { ANNOUNCE_TOPIC, type IngressValidator, type IngressVerdict } from "./ingress.ts";
+import { ANNOUNCE_TOPIC } from "./ingress.ts";
+import {
+  FRAMES_PROTOCOL,
+  type Libp2pTransportOptions,
+  TransportClosedError,
+  type TransportEvent,
+  type ValidationReporter,
+  verdictResult,
+  withTimeout,
+} from "./libp2p_support.ts";
 
-/** Protocol of the direct-frame stream. */
-export const FRAMES_PROTOCOL = "/can-swarm/frames/1.0.0";
-
-/** Options of {@linkcode Libp2pTransport.start}. */
-export interface Libp2pTransportOptions
-  extends Omit<SwarmNodeOptions, "appScore" | "gater" | "pubsubMessageBytesMax"> {
-  /** This node's id (actor addresses use it). */
-  readonly nodeId: string;
-  /** Name of the swarm; peers of another network are disconnected. Default `can-swarm`. */
-  readonly network?: string;
-  /** Largest encoded frame. Default 1 MiB. */
-  readonly frameBytesMax?: number;
-  /** How thread topics map onto gossipsub topics. Default sharded. */
-  readonly threadRouting?: ThreadRouting;
-  /** Peer scoring and banning. */
-  readonly score?: Partial<PeerScoreOptions>;
-  /** Inbound frames per second per peer, and burst. Default 5,000/s, burst 10,000. */
-  readonly inboundRate?: { readonly perSecond: number; readonly burst: number };
-  /** Frames (and bytes) queued per peer while its stream opens. Default 8,192 / 32 MiB. */
-  readonly outboundQueue?: { readonly framesMax: number; readonly bytesMax: number };
-  /** Interval of latency pings. Default 5,000 ms. */
-  readonly pingIntervalMs?: number;
-  /** Interval of node announcements. Default 3,000 ms. */
-  readonly announceIntervalMs?: number;
-  /** Timeout of requests (and of stream opening). Default 5,000 ms. */
-  readonly requestTimeoutMs?: number;
-  /** Checks every inbound frame before delivery (envelope verification plugs in here). */
-  readonly ingress?: IngressValidator;
-  /** Observes transport events (bans, invalid frames) for logs. */
-  readonly onEvent?: (event: TransportEvent) => void;
-}
-
-/** Something worth logging that happened in the transport. */
-export type TransportEvent =
-  | { type: "invalid-frame"; peer: string; code: string; message: string }
-  | { type: "peer-banned"; peer: string; node: string | undefined; untilMs: number }
-  | { type: "node-bound"; node: string; peer: string };
-
-/** One flood offence is scored per this many refused frames. */
-const FLOOD_FRAMES_PER_OFFENCE = 100;
-/** Nodes with frames waiting for their PeerId to be learned, at most. */
-const PENDING_NODES_MAX = 1_024;
-/** Frames waiting per unknown node, at most (drop-newest beyond). */
-const PENDING_FRAMES_MAX = 1_024;
-/** How long frames wait for an unknown node before they are dropped. */
-const PENDING_TTL_MS = 10_000;
-
-/** Raised by `send` after `close`. */
-export class TransportClosedError extends SwarmError {
-  constructor(message: string) {
-    super("E_TRANSPORT_CLOSED", message);
-  }
-}
+export { FRAMES_PROTOCOL, type Libp2pTransportOptions, TransportClosedError, type TransportEvent };
 
 /** A node's endpoint on a libp2p network. */
 export class Libp2pTransport implements Transport {
@@ -108,12 +65,12 @@ export class Libp2pTransport implements Transport {
   readonly #routing: ThreadRouting;
   readonly #handlers = new Map<string, RpcHandler>();
   readonly #channels = new Map<string, OutboundChannel>();
-  readonly #buckets = new Map<string, TokenBucket>();
   readonly #topics = new Set<string>();
   readonly #gossipRefs = new Map<string, number>();
   readonly #blocked = new Set<string>();
   readonly #directBlocked = new Set<string>();
-  readonly #pending = new Map<string, { frames: Uint8Array[]; sinceMs: number }>();
+  readonly #parked = new ParkedFrames();
+  readonly #inbound: InboundGuard;
   readonly #incarnation: Uint8Array = crypto.getRandomValues(new Uint8Array(8));
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #sequence = 0;
@@ -129,6 +86,16 @@ export class Libp2pTransport implements Transport {
     this.#frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
     this.#routing = options.threadRouting ?? "sharded";
     this.directory = new NodeDirectory(options.nodeId, node.peerId.toString());
+    this.#inbound = new InboundGuard({
+      nodeId: options.nodeId,
+      frameBytesMax: this.#frameBytesMax,
+      inboundRate: options.inboundRate ?? { perSecond: 5_000, burst: 10_000 },
+      ingress: options.ingress,
+      isBanned: (peer) => scores.isBanned(peer),
+      nodeOf: (peer) => this.directory.nodeOf(peer),
+      invalid: (peer, code, message) => this.#invalid(peer, code, message),
+      flooded: () => this.stats.count("floodDropped"),
+    });
   }
 
   /**
@@ -188,7 +155,12 @@ export class Libp2pTransport implements Transport {
     const bytes = encodeFrame(frame);
     this.stats.count("directSent");
     const peer = this.directory.peerOf(frame.to.node);
-    if (peer === undefined) return this.#park(frame.to.node, bytes);
+    if (peer === undefined) {
+      if (!this.#parked.park(frame.to.node, bytes, performance.now())) {
+        this.stats.count("directLost");
+      }
+      return;
+    }
     this.#channel(peer).enqueue(bytes);
   }
 
@@ -302,9 +274,7 @@ export class Libp2pTransport implements Transport {
   backlog(): { queued: number; parked: number } {
     let queued = 0;
     for (const channel of this.#channels.values()) queued += channel.queued;
-    let parked = 0;
-    for (const entry of this.#pending.values()) parked += entry.frames.length;
-    return { queued, parked };
+    return { queued, parked: this.#parked.size };
   }
 
   /** Peers (PeerIds) subscribed to the gossipsub topic that carries `topic`. */
@@ -335,7 +305,12 @@ export class Libp2pTransport implements Transport {
     const node = this.node;
     await node.handle(
       FRAMES_PROTOCOL,
-      (stream, connection) => this.#readFrames(stream, connection),
+      (stream, connection) =>
+        this.#inbound.readStream(stream, connection.remotePeer.toString(), (frame) => {
+          if (this.#closed) return;
+          this.stats.count("directDelivered");
+          this.#handler?.onFrame(frame);
+        }),
       {
         maxInboundStreams: 4,
         runOnLimitedConnection: true,
@@ -366,6 +341,7 @@ export class Libp2pTransport implements Transport {
       const channel = this.#channels.get(peer);
       this.#channels.delete(peer);
       void channel?.close();
+      this.#inbound.forget(peer);
     });
     node.services.pubsub.subscribe(ANNOUNCE_TOPIC);
     this.#every(this.#options.announceIntervalMs ?? 3_000, () => this.#announce());
@@ -400,7 +376,7 @@ export class Libp2pTransport implements Transport {
       if (!ok) this.#invalid(source, "E_ANNOUNCE_INVALID", "Malformed node announcement");
       return;
     }
-    const verdict = await this.#check(data, source, "topic");
+    const verdict = await this.#inbound.check(data, source, "topic");
     pubsub.reportMessageValidationResult(msgId, source, verdictResult(verdict.verdict));
     const frame = verdict.frame;
     if (verdict.verdict !== "accept" || frame === undefined || frame.kind !== "topic") return;
@@ -417,79 +393,6 @@ export class Libp2pTransport implements Transport {
   }
 
   // ---- direct frames ------------------------------------------------------
-
-  #readFrames(stream: Stream, connection: Connection): void {
-    const peer = connection.remotePeer.toString();
-    const decoder = new LengthPrefixedDecoder(this.#frameBytesMax);
-    let chain = Promise.resolve();
-    stream.addEventListener("message", (event) => {
-      let messages: Uint8Array[];
-      try {
-        messages = decoder.push(event.data.subarray());
-      } catch (error) {
-        this.#invalid(peer, errorCode(error), (error as Error).message);
-        stream.abort(error as Error);
-        return;
-      }
-      for (const bytes of messages) {
-        if (!this.#admit(peer)) continue;
-        chain = chain.then(() => this.#ingestDirect(bytes, peer));
-      }
-    });
-  }
-
-  async #ingestDirect(bytes: Uint8Array, peer: string): Promise<void> {
-    const { verdict, frame } = await this.#check(bytes, peer, "direct");
-    if (verdict !== "accept" || frame === undefined || this.#closed) return;
-    this.stats.count("directDelivered");
-    this.#handler?.onFrame(frame);
-  }
-
-  /** Decodes and validates one inbound frame; offences are scored here. */
-  async #check(
-    bytes: Uint8Array,
-    peer: string,
-    expected: Frame["kind"],
-  ): Promise<{ verdict: IngressVerdict; frame?: Frame }> {
-    if (this.scores.isBanned(peer)) return { verdict: "ignore" };
-    let frame: Frame;
-    try {
-      frame = decodeFrame(bytes, this.#frameBytesMax).frame;
-    } catch (error) {
-      this.#invalid(peer, errorCode(error), (error as Error).message);
-      return { verdict: "reject" };
-    }
-    if (frame.kind !== expected || (frame.kind === "direct" && frame.to.node !== this.nodeId)) {
-      this.#invalid(
-        peer,
-        "E_FRAME_MISROUTED",
-        `A ${frame.kind} frame arrived on the ${expected} path`,
-      );
-      return { verdict: "reject" };
-    }
-    const verdict = this.#options.ingress === undefined
-      ? "accept"
-      : await this.#options.ingress(frame, { peer, node: this.directory.nodeOf(peer) });
-    if (verdict === "reject") {
-      this.#invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused");
-    }
-    return { verdict, frame };
-  }
-
-  #admit(peer: string): boolean {
-    let bucket = this.#buckets.get(peer);
-    if (bucket === undefined) {
-      const rate = this.#options.inboundRate ?? { perSecond: 5_000, burst: 10_000 };
-      bucket = new TokenBucket(rate.perSecond, rate.burst, () => performance.now());
-      this.#buckets.set(peer, bucket);
-    }
-    if (bucket.take()) return true;
-    const dropped = this.stats.count("floodDropped");
-    if (bucket.refused % FLOOD_FRAMES_PER_OFFENCE === 1) {
-      this.#invalid(peer, "E_PEER_FLOOD", `Peer exceeded its inbound rate (${dropped} dropped)`);
-    }
-    return false;
-  }
 
   #channel(peer: string): OutboundChannel {
     let channel = this.#channels.get(peer);
@@ -543,29 +446,13 @@ export class Libp2pTransport implements Transport {
     return this.connectedPeers().filter((peer) => peer !== target && !this.#refuses(peer));
   }
 
-  #park(node: string, bytes: Uint8Array): void {
-    let entry = this.#pending.get(node);
-    if (entry === undefined) {
-      if (this.#pending.size >= PENDING_NODES_MAX) return void this.stats.count("directLost");
-      this.#pending.set(node, entry = { frames: [], sinceMs: performance.now() });
-    }
-    if (entry.frames.length >= PENDING_FRAMES_MAX) return void this.stats.count("directLost");
-    entry.frames.push(bytes);
-  }
-
-  /** Sends frames parked for nodes that became known; drops those parked too long. */
   #flushPending(expire: boolean): void {
-    const now = performance.now();
-    for (const [node, entry] of this.#pending) {
-      const peer = this.directory.peerOf(node);
-      if (peer !== undefined) {
-        this.#pending.delete(node);
-        for (const bytes of entry.frames) this.#channel(peer).enqueue(bytes);
-      } else if (expire && now - entry.sinceMs > PENDING_TTL_MS) {
-        this.#pending.delete(node);
-        this.stats.count("directLost", entry.frames.length);
-      }
-    }
+    const dropped = this.#parked.release(
+      (node) => this.directory.peerOf(node),
+      (peer, bytes) => this.#channel(peer).enqueue(bytes),
+      expire ? performance.now() : undefined,
+    );
+    if (dropped > 0) this.stats.count("directLost", dropped);
   }
 
   // ---- directory ----------------------------------------------------------
@@ -707,36 +594,5 @@ export class Libp2pTransport implements Transport {
       this.#later(intervalMs, tick);
     };
     this.#later(Math.min(intervalMs, 200), tick);
-  }
-}
-
-/** The part of the gossipsub router that takes asynchronous validation results. */
-interface ValidationReporter {
-  reportMessageValidationResult(
-    msgId: string,
-    propagationSource: string,
-    acceptance: TopicValidatorResult,
-  ): void;
-}
-
-function verdictResult(verdict: IngressVerdict): TopicValidatorResult {
-  if (verdict === "accept") return TopicValidatorResult.Accept;
-  return verdict === "reject" ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
-}
-
-/** Runs `body` with an abort signal that fires after `timeoutMs` (and never holds the loop after). */
-async function withTimeout<T>(
-  timeoutMs: number,
-  body: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new FrameError("E_TIMEOUT", `Timed out after ${timeoutMs} ms`)),
-    timeoutMs,
-  );
-  try {
-    return await body(controller.signal);
-  } finally {
-    clearTimeout(timer);
   }
 }
