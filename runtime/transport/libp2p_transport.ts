@@ -40,6 +40,7 @@ import { gossipTopicOf, type ThreadRouting } from "./topics.ts";
 import type { Frame, FrameHandler, Transport } from "./transport.ts";
 import { TransportStats } from "./transport_stats.ts";
 import { ANNOUNCE_TOPIC } from "./ingress.ts";
+import { announcementBody, helloBody, parseAnnouncement, parseHello } from "./_announcements.ts";
 import {
   FRAMES_PROTOCOL,
   type Libp2pTransportOptions,
@@ -322,7 +323,7 @@ export class Libp2pTransport implements Transport {
     });
     this.handle("hello", (body, caller) => {
       this.#learnHello(caller.peer, body);
-      return this.#helloBody();
+      return this.#hello();
     });
     node.services.pubsub.addEventListener("gossipsub:message", (event) => {
       const { msg, msgId, propagationSource } = event.detail;
@@ -457,70 +458,71 @@ export class Libp2pTransport implements Transport {
 
   // ---- directory ----------------------------------------------------------
 
-  #helloBody(): WireValue {
-    return { network: this.network, node: this.nodeId, addrs: this.addresses };
-  }
-
   #sayHello(peerId: PeerId): void {
     const peer = peerId.toString();
-    this.requestPeer(peer, "hello", this.#helloBody(), { timeoutMs: 5_000 })
+    this.requestPeer(peer, "hello", this.#hello(), { timeoutMs: 5_000 })
       .then((body) => this.#learnHello(peer, body))
       .catch(() => this.stats.count("helloFailures"));
   }
 
+  #hello(): WireValue {
+    return helloBody(this.network, this.nodeId, this.addresses);
+  }
+
   #learnHello(peer: string, body: WireValue): void {
-    const hello = body as { network?: unknown; node?: unknown };
-    if (hello?.network !== this.network || typeof hello?.node !== "string") {
+    const node = parseHello(body, this.network);
+    if (node === "foreign" || node === "invalid") {
+      if (node === "invalid") this.#invalid(peer, "E_HELLO_INVALID", "Malformed hello");
       this.stats.count("foreignPeers");
       void this.node.hangUp(peerIdFromString(peer)).catch(() => {});
       return;
     }
-    if (this.directory.bind(hello.node, peer, true)) {
-      this.#options.onEvent?.({ type: "node-bound", node: hello.node, peer });
+    if (this.directory.bind(node, peer, true)) {
+      this.#options.onEvent?.({ type: "node-bound", node, peer });
     }
     this.#flushPending(false);
   }
 
   #announce(): void {
-    const body = {
-      network: this.network,
+    const payload = announcementBody(this.network, {
       node: this.nodeId,
       peer: this.peerId,
       addrs: this.addresses,
+    });
+    const origin = {
+      node: this.nodeId,
+      incarnation: this.#incarnation,
+      sequence: this.#sequence++,
     };
-    this.node.services.pubsub.publish(
-      ANNOUNCE_TOPIC,
-      encodeFrame({
-        kind: "topic",
-        topic: ANNOUNCE_TOPIC,
-        from: undefined,
-        payload: body,
-      }, { node: this.nodeId, incarnation: this.#incarnation, sequence: this.#sequence++ }),
-    )
-      .catch(() => {});
+    const bytes = encodeFrame(
+      { kind: "topic", topic: ANNOUNCE_TOPIC, from: undefined, payload },
+      origin,
+    );
+    this.node.services.pubsub.publish(ANNOUNCE_TOPIC, bytes).catch(() => {});
   }
 
+  /** Learns from an announcement; false when it was malformed. */
   #learnAnnouncement(data: Uint8Array): boolean {
+    let announcement;
     try {
-      const payload = decodeFrame(data, 64 * 1024).frame.payload as Record<string, WireValue>;
-      const { network, node, peer, addrs } = payload ?? {};
-      if (typeof node !== "string" || typeof peer !== "string" || !Array.isArray(addrs)) {
-        return false;
-      }
-      if (network !== this.network || peer === this.peerId) return true;
-      const peerId = peerIdFromString(peer);
-      const multiaddrs = addrs.filter((a) => typeof a === "string").slice(0, 16).map((a) =>
-        multiaddr(a as string)
-      );
+      announcement = parseAnnouncement(decodeFrame(data, 64 * 1024).frame.payload, this.network);
+      if (announcement === undefined) return false;
+      if (announcement === "foreign" || announcement.peer === this.peerId) return true;
+      const peerId = peerIdFromString(announcement.peer);
+      const multiaddrs = announcement.addrs.map((address) => multiaddr(address));
       void this.node.peerStore.merge(peerId, { multiaddrs }).catch(() => {});
-      if (this.directory.bind(node, peer, false)) {
-        this.#options.onEvent?.({ type: "node-bound", node, peer });
-      }
-      this.#flushPending(false);
-      return true;
     } catch {
       return false;
     }
+    if (this.directory.bind(announcement.node, announcement.peer, false)) {
+      this.#options.onEvent?.({
+        type: "node-bound",
+        node: announcement.node,
+        peer: announcement.peer,
+      });
+    }
+    this.#flushPending(false);
+    return true;
   }
 
   // ---- scoring ------------------------------------------------------------
