@@ -9,6 +9,15 @@
  */
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+/** What a node process may do: its files, the network, and listing interfaces (mDNS, 0.0.0.0). */
+const NODE_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-net",
+  "--allow-sys=networkInterfaces",
+];
 
 /** One JSON line printed by a node. */
 export type NodeLine = Record<string, unknown> & { event: string; node: string };
@@ -41,7 +50,19 @@ export class NodeProcess {
   /** Starts `deno run main.ts run node --json` with extra `args`. */
   static start(nodeId: string, args: readonly string[]): NodeProcess {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "run", "node", "--json", "--node-id", nodeId, ...args],
+      args: [
+        "run",
+        "--config",
+        CONFIG,
+        ...NODE_PERMISSIONS,
+        MAIN,
+        "run",
+        "node",
+        "--json",
+        "--node-id",
+        nodeId,
+        ...args,
+      ],
       stdout: "piped",
       stderr: "piped",
       stdin: "null",

@@ -32,5 +32,4 @@ export { sameActor } from "./_refs.ts";
 export * from "./store/store.ts";
 export * from "./store/deno_kv_store.ts";
 export * from "./store/memory_store.ts";
-export * from "./transport/transport.ts";
-export * from "./transport/inproc.ts";
+export * from "./transport/mod.ts";

@@ -135,7 +135,6 @@ if (import.meta.main) {
   const rawBest = best(raw);
   const swarmBest = best(swarm);
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
-  console.error(JSON.stringify({ swarm }));
   console.log(JSON.stringify(
     {
       benchmark: "bus",
