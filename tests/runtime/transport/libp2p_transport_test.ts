@@ -133,3 +133,22 @@ Deno.test("a direct frame goes through a circuit relay when the direct dial fail
     assert.ok(routes[0].includes(relay.peerId), "through the relay node");
   });
 });
+
+Deno.test("the LAN DHT lets two nodes that bootstrapped from a third find and dial each other", async () => {
+  const transports = await startTransports(["a"]);
+  try {
+    for (const nodeId of ["b", "c"]) {
+      const [transport] = await startTransports([nodeId], {
+        bootstrap: transports[0].addresses,
+        announceIntervalMs: 3_600_000,
+      });
+      transports.push(transport);
+    }
+    const [, b, c] = transports;
+    await waitFor(() => b.connectedPeers().includes(c.peerId), 15_000);
+    assert.ok(b.connectedPeers().includes(c.peerId), "found through the DHT and dialed");
+  } finally {
+    await Promise.all(transports.map((transport) => transport.close()));
+    await libp2pTimersDrained();
+  }
+});
