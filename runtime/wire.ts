@@ -86,7 +86,7 @@ function objectToWire(value: object | null, depth: number): WireValue {
     throw new WireError(`Cannot send message: instances of ${name} cannot cross a node boundary`);
   }
   const copy: { [key: string]: WireValue } = {};
-  for (const [key, item] of Object.entries(value)) setOwn(copy, key, toWire(item, depth + 1));
+  for (const [key, item] of Object.entries(value)) copy[key] = toWire(item, depth + 1);
   return copy;
 }
 
@@ -108,21 +108,6 @@ export function fromWire(value: WireValue, resolveRef: (ref: WireRef) => unknown
   if (value instanceof Uint8Array) return value.slice();
   if (Array.isArray(value)) return value.map((item) => fromWire(item, resolveRef));
   const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) setOwn(copy, key, fromWire(item, resolveRef));
+  for (const [key, item] of Object.entries(value)) copy[key] = fromWire(item, resolveRef);
   return copy;
-}
-
-/**
- * Sets an own property, also for the key `__proto__`: a plain assignment
- * would replace the copy's prototype with a peer-supplied object instead.
- */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      configurable: true,
-      writable: true,
-    });
-  } else target[key] = value;
 }

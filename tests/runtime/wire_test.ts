@@ -1,4 +1,4 @@
-// Proves wire copies keep a "__proto__" key as data and never let it replace an object's prototype.
+// Proves wire copies keep a "__proto__" key as data (Deno has no __proto__ accessor; this guards it stays so).
 import assert from "node:assert/strict";
 import { decodeFrame } from "../../runtime/transport/frame_codec.ts";
 import { fromWire, toWire, type WireValue } from "../../runtime/wire.ts";
