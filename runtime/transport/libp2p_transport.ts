@@ -115,7 +115,9 @@ export class Libp2pTransport implements Transport {
     const node = await createSwarmLibp2p({
       ...options,
       pubsubMessageBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
-      appScore: (peer) => scores.isBanned(peer) ? -1_000 : scores.score(peer) - 100,
+      // Our score (0-100, 100 = clean) as gossipsub's application score P5: 0 for a clean
+      // peer, -20 (below the gossip threshold) at 60, -40 (no publishing to it) at 20.
+      appScore: (peer) => scores.isBanned(peer) ? -1_000 : (scores.score(peer) - 100) / 2,
       gater: {
         denyDialPeer: (peer) => gate.refuses(peer.toString()),
         denyInboundEncryptedConnection: (peer, connection) =>

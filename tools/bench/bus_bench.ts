@@ -59,8 +59,8 @@ function spawnWorker(args: string[]): Deno.ChildProcess {
   }).spawn();
 }
 
-/** Runs one stack (`raw` or `swarm`) across 5 processes. */
-async function runStack(mode: string, latencyCount: number, burstCount: number) {
+/** Runs one stack (`raw` or `swarm`) across 5 processes and returns its figures. */
+export async function runStack(mode: string, latencyCount: number, burstCount: number) {
   const subscribers = PROCESSES - 1;
   const counts = [String(subscribers), String(latencyCount), String(burstCount)];
   const publisher = spawnWorker([mode, "pub", "0", "-", ...counts]);
