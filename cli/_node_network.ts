@@ -5,6 +5,7 @@
  * @module
  */
 
+import { multiaddr } from "@multiformats/multiaddr";
 import { Libp2pTransport, type TransportEvent } from "../runtime/transport/libp2p_transport.ts";
 import { loadOrCreateIdentity } from "../runtime/transport/node_identity.ts";
 import { choiceFlag, type FlagSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
@@ -86,11 +87,7 @@ export function networkSettings(flags: ParsedFlags): NetworkSettings {
       ? (flags[name] as string).split(",").map((item) => item.trim()).filter((item) => item !== "")
       : [];
   const listen = list("listen");
-  for (const address of [...listen, ...list("bootstrap")]) {
-    if (!address.startsWith("/")) {
-      throw new UsageError(`Multiaddrs must start with '/', got '${address}'`);
-    }
-  }
+  for (const address of [...listen, ...list("bootstrap")]) checkMultiaddr(address);
   const network = typeof flags.network === "string" ? flags.network : "can-swarm";
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(network)) {
     throw new UsageError(
@@ -132,4 +129,13 @@ export async function startNetwork(
     maxConnections: settings.maxConnections,
     onEvent,
   });
+}
+
+function checkMultiaddr(address: string): void {
+  try {
+    if (!address.startsWith("/")) throw new Error("it must start with '/'");
+    multiaddr(address);
+  } catch (error) {
+    throw new UsageError(`Invalid multiaddr '${address}': ${(error as Error).message}`);
+  }
 }

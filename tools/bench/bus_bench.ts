@@ -6,7 +6,10 @@
  * on the same TCP/noise/yamux stack in the same run. Prints JSON with both
  * and their ratios (DESIGN.md §8: goal p99 < 5 ms, overhead ≤ 1.5× raw).
  *
- *   deno run -A tools/bench/bus_bench.ts [--latency N] [--burst N] [--rounds N]
+ *   deno task bench:bus [--latency N] [--burst N] [--rounds N]
+ *
+ * For experiments, `BENCH_SWARM_OPTIONS='{"relayServer":false}'` passes
+ * extra `Libp2pTransport` options to the swarm stack's processes.
  *
  * @module
  */
