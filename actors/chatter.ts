@@ -14,6 +14,7 @@ import type { Address } from "../runtime/transport/transport.ts";
 /** Messages a chatter understands. */
 export type ChatterMessage =
   | { readonly type: "tick" }
+  | { readonly type: "start" }
   | {
     readonly type: "chat";
     readonly from: ActorRef<ChatterMessage>;
@@ -21,22 +22,20 @@ export type ChatterMessage =
     readonly hops: number;
   }
   | { readonly type: "ack"; readonly sequence: number }
-  | { readonly type: "stats"; readonly replyTo: ActorRef<ChatterStats> };
+  | { readonly type: "news"; readonly node: string; readonly sequence: number }
+  | { readonly type: "status"; readonly replyTo: ActorRef<ChatterReport> };
 
-/** A chatter's counters. */
-export interface ChatterStats {
-  readonly sent: number;
-  readonly received: number;
-  readonly acknowledged: number;
-}
-
-/** What a chatter reports when its budget is spent. */
+/** What a chatter reports when its budget is spent (or when asked for its status). */
 export interface ChatterReport {
-  readonly type: "chatter-done";
+  readonly type: "chatter-done" | "chatter-status";
   readonly address: Address;
   readonly sent: number;
   readonly received: number;
   readonly acknowledged: number;
+  /** News this chatter published on the topic. */
+  readonly published: number;
+  /** News heard on the topic from chatters on other nodes. */
+  readonly heard: number;
 }
 
 /** Settings of one chatter. */
@@ -53,6 +52,12 @@ export interface ChatterConfig {
   readonly hopsMax: number;
   /** Receives the report when the budget is spent. */
   readonly reportTo?: ActorRef<ChatterReport>;
+  /** A topic the chatter subscribes to and publishes news on; none when absent. */
+  readonly topic?: string;
+  /** Publish news every this many chats (default 10). */
+  readonly publishEvery?: number;
+  /** Wait for a `start` message before chatting (default false: start at once). */
+  readonly waitForStart?: boolean;
 }
 
 /** Raised by BUGGIFY to exercise supervision. */
@@ -74,7 +79,10 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
   let sent = 0;
   let received = 0;
   let acknowledged = 0;
+  let published = 0;
+  let heard = 0;
   let reported = false;
+  const publishEvery = config.publishEvery ?? 10;
 
   const pickPeer = (ctx: ActorContext<ChatterMessage>): ActorRef<ChatterMessage> | undefined => {
     const self = ctx.self.address;
@@ -85,29 +93,45 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
     return ctx.refFor(others[ctx.randomInt(others.length)]);
   };
 
+  const counts = (ctx: ActorContext<ChatterMessage>, type: ChatterReport["type"]) => ({
+    type,
+    address: ctx.self.address,
+    sent,
+    received,
+    acknowledged,
+    published,
+    heard,
+  });
+
   const report = (ctx: ActorContext<ChatterMessage>) => {
     if (reported || config.reportTo === undefined) return;
     reported = true;
-    config.reportTo.tell({
-      type: "chatter-done",
-      address: ctx.self.address,
-      sent,
-      received,
-      acknowledged,
-    });
+    config.reportTo.tell(counts(ctx, "chatter-done"));
+  };
+
+  const maybePublish = (ctx: ActorContext<ChatterMessage>) => {
+    if (config.topic === undefined || sent % publishEvery !== 0) return;
+    ctx.publish(config.topic, { type: "news", node: ctx.nodeId, sequence: published });
+    published++;
   };
 
   return {
     preStart(ctx) {
+      if (config.topic !== undefined) ctx.subscribe(config.topic);
+      if (config.waitForStart) return;
       ctx.schedule(ctx.random() * config.pauseMaxMs, { type: "tick" }, { key: "tick" });
     },
     receive(ctx, message) {
       switch (message.type) {
+        case "start":
+          ctx.schedule(ctx.random() * config.pauseMaxMs, { type: "tick" }, { key: "tick" });
+          return;
         case "tick": {
           const peer = pickPeer(ctx);
           if (peer === undefined || sent >= config.messageBudget) return report(ctx);
           peer.tell({ type: "chat", from: ctx.self, sequence: sent, hops: 0 }, ctx.self);
           sent++;
+          maybePublish(ctx);
           ctx.schedule(ctx.random() * config.pauseMaxMs, { type: "tick" }, { key: "tick" });
           return;
         }
@@ -123,8 +147,11 @@ export function chatter(config: ChatterConfig): Behavior<ChatterMessage> {
         case "ack":
           acknowledged++;
           return;
-        case "stats":
-          message.replyTo.tell({ sent, received, acknowledged });
+        case "news":
+          if (message.node !== ctx.nodeId) heard++;
+          return;
+        case "status":
+          message.replyTo.tell(counts(ctx, "chatter-status"));
           return;
       }
     },

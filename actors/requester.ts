@@ -66,7 +66,9 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
       config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
     },
     postStop(ctx) {
-      for (const needId of [...waiting.keys()]) finish(needId, "abandoned", ctx.nowMs(), "the requester stopped");
+      for (const needId of [...waiting.keys()]) {
+        finish(needId, "abandoned", ctx.nowMs(), "the requester stopped");
+      }
     },
     receive(ctx, message) {
       if (message.type === "post") {

@@ -95,7 +95,9 @@ export class LocalSwarm {
     const swarm = new LocalSwarm({
       options,
       decideLog: await openDecideLog(options),
-      cas: options.dataDir === undefined ? new MemoryContentStore() : await FileContentStore.open(`${options.dataDir}/cas`),
+      cas: options.dataDir === undefined
+        ? new MemoryContentStore()
+        : await FileContentStore.open(`${options.dataDir}/cas`),
       hub: new InProcHub(),
       identities: await Promise.all(nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId))),
       deciderStats: { decided: 0, conflicts: 0, failures: 0 },
@@ -131,7 +133,10 @@ export class LocalSwarm {
   }
 
   /** Posts a NEED at the next running node (round robin) and resolves when it is final, expired or refused. */
-  post(task: TaskSpec, options: { bounty?: number; budget?: number; deadlineInMs?: number } = {}): Promise<NeedOutcome> {
+  post(
+    task: TaskSpec,
+    options: { bounty?: number; budget?: number; deadlineInMs?: number } = {},
+  ): Promise<NeedOutcome> {
     const running = this.#nodes.filter((node): node is LocalNode => node !== undefined);
     const node = running[this.#next++ % running.length];
     const deadlineInMs = options.deadlineInMs ?? 120_000;
@@ -152,9 +157,14 @@ export class LocalSwarm {
   /** Counters of every running node's core. */
   async stats(): Promise<CoreStats[]> {
     const running = this.#nodes.filter((node): node is LocalNode => node !== undefined);
-    return await Promise.all(running.map((node) =>
-      node.system.ask<CoreMessage, CoreStats>(node.refs.core, (replyTo) => ({ type: "stats", replyTo }))
-    ));
+    return await Promise.all(
+      running.map((node) =>
+        node.system.ask<CoreMessage, CoreStats>(
+          node.refs.core,
+          (replyTo) => ({ type: "stats", replyTo }),
+        )
+      ),
+    );
   }
 
   /** Kills a node (its actors stop, its stores stay) and boots it again from its data directory. */
@@ -189,7 +199,9 @@ export class LocalSwarm {
       storePath: dir === undefined ? ":memory:" : `${dir}/store.kv`,
       transport: hub.connect(nodeId),
     });
-    const system = ActorSystem.create(env, { log: options.verbose ? stderrLogSink("warn") : silentLogSink });
+    const system = ActorSystem.create(env, {
+      log: options.verbose ? stderrLogSink("warn") : silentLogSink,
+    });
     const audit = dir !== undefined && options.audit !== false
       ? new SignedAuditLog(await FileFrameLogDirectory.open(`${dir}/audit`), identities[index])
       : undefined;
@@ -215,14 +227,19 @@ export class LocalSwarm {
         onAccepted: options.onAccepted,
         deciderStats: this.#shared.deciderStats,
       }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
-    const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(parent, (replyTo) => ({ type: "refs", replyTo }));
+    const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
+      parent,
+      (replyTo) => ({ type: "refs", replyTo }),
+    );
     this.#nodes[index] = { nodeId, env, system, refs, audit };
   }
 }
 
 /** Buckets owned by node `index` of `count`: every count-th bucket. */
 export function bucketsOf(index: number, count: number): number[] {
-  return Array.from({ length: DECIDE_BUCKETS }, (_, bucket) => bucket).filter((bucket) => bucket % count === index);
+  return Array.from({ length: DECIDE_BUCKETS }, (_, bucket) => bucket).filter((bucket) =>
+    bucket % count === index
+  );
 }
 
 async function identityOf(dataDir: string | undefined, nodeId: string): Promise<Identity> {
@@ -232,9 +249,13 @@ async function identityOf(dataDir: string | undefined, nodeId: string): Promise<
 
 async function openDecideLog(options: LocalSwarmOptions): Promise<DecideLog> {
   if (options.consensus === "etcd") {
-    return await EtcdDecideLog.connect({ endpoints: options.etcdEndpoints ?? ["http://127.0.0.1:2379"] });
+    return await EtcdDecideLog.connect({
+      endpoints: options.etcdEndpoints ?? ["http://127.0.0.1:2379"],
+    });
   }
-  if (options.dataDir === undefined) return new StoreDecideLog(await DenoKvStore.open(":memory:"), true);
+  if (options.dataDir === undefined) {
+    return new StoreDecideLog(await DenoKvStore.open(":memory:"), true);
+  }
   await Deno.mkdir(options.dataDir, { recursive: true });
   return new StoreDecideLog(await DenoKvStore.open(`${options.dataDir}/decide.kv`), true);
 }

@@ -1,7 +1,9 @@
 /**
- * `can-swarm run node`: one long-running node on embedded defaults (Deno KV
- * store in its data directory, in-process transport), until SIGINT/SIGTERM
- * or `--duration-ms`.
+ * `can-swarm run node`: one long-running node until SIGINT/SIGTERM or
+ * `--duration-ms`. The store is Deno KV in the data directory. The transport
+ * is in-process by default (a node alone), or libp2p (`--transport libp2p`)
+ * to join other node processes on this host or the LAN, with the node's key
+ * kept in the data directory.
  *
  * @module
  */
@@ -10,12 +12,28 @@ import { type NodeStatus, nodeStatus } from "../actors/node_status.ts";
 import { RealEnv } from "../runtime/real_env.ts";
 import { ActorSystem } from "../runtime/system.ts";
 import { stderrLogSink } from "../runtime/log.ts";
-import { type CommandSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
+import type { Libp2pTransport, TransportEvent } from "../runtime/transport/libp2p_transport.ts";
+import type { Transport } from "../runtime/transport/transport.ts";
+import {
+  choiceFlag,
+  type CommandSpec,
+  integerFlag,
+  numberFlag,
+  type ParsedFlags,
+  UsageError,
+} from "./args.ts";
+import {
+  NETWORK_FLAGS,
+  type NetworkSettings,
+  networkSettings,
+  startNetwork,
+} from "./_node_network.ts";
+import { CHATTER_TOPIC, type ChatterTotals, spawnNodeChatter } from "./_node_workload.ts";
 
 /** Flags of `run node`. */
 export const RUN_NODE_SPEC: CommandSpec = {
   name: "run node",
-  summary: "Run one CAN Swarm node on embedded defaults until interrupted.",
+  summary: "Run one CAN Swarm node until interrupted (in-process, or on libp2p with others).",
   flags: {
     "node-id": {
       type: "string",
@@ -26,7 +44,7 @@ export const RUN_NODE_SPEC: CommandSpec = {
     "data-dir": {
       type: "string",
       value: "DIR",
-      description: "Where the node keeps its store",
+      description: "Where the node keeps its store and its key",
       default: "./data/<node-id>",
     },
     "heartbeat-ms": {
@@ -41,10 +59,51 @@ export const RUN_NODE_SPEC: CommandSpec = {
       description: "Stop after this long (0 = run until SIGINT)",
       default: "0",
     },
+    ...NETWORK_FLAGS,
+    workload: {
+      type: "string",
+      value: "NAME",
+      description: "none, or chatter (chat with the chatters of --peers)",
+      default: "none",
+    },
+    peers: {
+      type: "string",
+      value: "IDS",
+      description: "chatter: comma-separated node ids that run chatters (default: this node)",
+    },
+    "actors-per-node": {
+      type: "string",
+      value: "N",
+      description: "chatter: chatters on each node",
+      default: "2",
+    },
+    messages: {
+      type: "string",
+      value: "N",
+      description: "chatter: chats each chatter originates",
+      default: "1000000",
+    },
+    "pause-max-ms": {
+      type: "string",
+      value: "MS",
+      description: "chatter: longest pause between two chats",
+      default: "20",
+    },
+    json: { type: "boolean", description: "Print status as JSON lines" },
   },
-  notes:
-    "The node keeps a Deno KV store at <data-dir>/store.kv; only one process may open it at a time.",
+  notes: [
+    "The node keeps a Deno KV store at <data-dir>/store.kv (one process at a time) and, on",
+    "libp2p, its Ed25519 key at <data-dir>/node.key (mode 0600): the key is its PeerId.",
+    "Example: run node --transport libp2p --node-id n1 --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3…",
+  ].join("\n"),
 };
+
+/** A status line of a running node. */
+interface NodeReport {
+  readonly event: "ready" | "status" | "stopped";
+  readonly node: string;
+  readonly [field: string]: unknown;
+}
 
 /** Runs a node; resolves with the exit code. */
 export async function runNode(flags: ParsedFlags): Promise<number> {
@@ -57,24 +116,129 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const dataDir = typeof flags["data-dir"] === "string" ? flags["data-dir"] : `./data/${nodeId}`;
   const heartbeatMs = integerFlag(flags, "heartbeat-ms", 5_000, 10);
   const durationMs = integerFlag(flags, "duration-ms", 0, 0);
+  const settings = networkSettings(flags);
+  const workload = choiceFlag(flags, "workload", ["none", "chatter"] as const, "none");
+  const chatterOptions = {
+    nodes: typeof flags.peers === "string"
+      ? flags.peers.split(",").map((id) => id.trim()).filter((id) => id !== "")
+      : [nodeId],
+    actorsPerNode: integerFlag(flags, "actors-per-node", 2, 1, 1_000),
+    messageBudget: integerFlag(flags, "messages", 1_000_000, 1),
+    pauseMaxMs: numberFlag(flags, "pause-max-ms", 20, 0, 60_000),
+  };
+  const json = flags.json === true;
+  const print = (report: NodeReport) =>
+    console.log(json ? JSON.stringify(report) : renderReport(report));
   await Deno.mkdir(dataDir, { recursive: true });
-  const env = await RealEnv.open({ nodeId, storePath: `${dataDir}/store.kv` });
+  const network = await openTransport(nodeId, dataDir, settings, json);
+  const env = await RealEnv.open({
+    nodeId,
+    storePath: `${dataDir}/store.kv`,
+    transport: network.transport,
+  });
   const system = ActorSystem.create(env, { log: stderrLogSink("warn") });
-  const print = (status: NodeStatus) =>
-    console.log(
-      `node ${status.nodeId} · boot #${status.boots} · up ${
-        (status.uptimeMs / 1000).toFixed(1)
-      } s · ${system.actorCount} actors`,
-    );
-  system.spawn(() => nodeStatus({ heartbeatMs, onHeartbeat: print }), { name: "status" });
-  console.log(
-    `node ${nodeId} started · store ${dataDir}/store.kv · transport in-process · Ctrl-C to stop`,
-  );
+  print({
+    event: "ready",
+    node: nodeId,
+    transport: settings.transport,
+    store: `${dataDir}/store.kv`,
+    peer: network.libp2p?.peerId,
+    addrs: network.libp2p?.addresses,
+  });
+  const workers = workload === "chatter" ? spawnNodeChatter(system, chatterOptions) : undefined;
+  const sample = workers?.sample;
+  const onHeartbeat = (status: NodeStatus) => {
+    void statusReport(status, system, network.libp2p, sample).then(print);
+  };
+  system.spawn(() => nodeStatus({ heartbeatMs, onHeartbeat }), { name: "status" });
+  if (workers !== undefined) {
+    await untilPeersReady(network.libp2p, chatterOptions.nodes);
+    workers.start();
+  }
   await waitForStop(durationMs);
   await system.terminate();
   await env.close();
-  console.log(`node ${nodeId} stopped`);
+  print({ event: "stopped", node: nodeId });
   return 0;
+}
+
+async function openTransport(
+  nodeId: string,
+  dataDir: string,
+  settings: NetworkSettings,
+  json: boolean,
+): Promise<{ transport: Transport | undefined; libp2p: Libp2pTransport | undefined }> {
+  if (settings.transport === "inproc") return { transport: undefined, libp2p: undefined };
+  const onEvent = (event: TransportEvent) => {
+    if (event.type === "node-bound") return;
+    const line = { event: "transport", node: nodeId, ...event };
+    if (json) console.log(JSON.stringify(line));
+    else console.error(`${nodeId}: ${event.type} ${JSON.stringify(event)}`);
+  };
+  const libp2p = await startNetwork(nodeId, dataDir, settings, onEvent);
+  return { transport: libp2p, libp2p };
+}
+
+/** Waits (up to 30 s) until the chatter nodes are known and subscribed to the news topic. */
+async function untilPeersReady(libp2p: Libp2pTransport | undefined, nodes: string[]) {
+  if (libp2p === undefined) return;
+  const deadline = performance.now() + 30_000;
+  try {
+    await libp2p.whenKnown(nodes, 30_000);
+    while (
+      libp2p.topicPeers(CHATTER_TOPIC).length < nodes.length - 1 && performance.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } catch (error) {
+    console.error(`starting the workload without every peer: ${(error as Error).message}`);
+  }
+}
+
+async function statusReport(
+  status: NodeStatus,
+  system: ActorSystem,
+  libp2p: Libp2pTransport | undefined,
+  sample: (() => Promise<ChatterTotals>) | undefined,
+): Promise<NodeReport> {
+  return {
+    event: "status",
+    node: status.nodeId,
+    boots: status.boots,
+    uptimeMs: Math.round(status.uptimeMs),
+    actors: system.actorCount,
+    deadLetters: system.events.count("dead-letter"),
+    chatter: sample === undefined ? undefined : await sample(),
+    peers: libp2p?.connectedPeers().length,
+    knownNodes: libp2p?.directory.nodes().sort(),
+    transport: libp2p?.stats.snapshot(),
+    backlog: libp2p?.backlog(),
+  };
+}
+
+function renderReport(report: NodeReport): string {
+  switch (report.event) {
+    case "ready":
+      return `node ${report.node} started · store ${report.store} · transport ${report.transport}` +
+        (report.peer
+          ? ` · peer ${report.peer}\n  listening on ${(report.addrs as string[]).join(", ")}`
+          : "") +
+        " · Ctrl-C to stop";
+    case "stopped":
+      return `node ${report.node} stopped`;
+    default: {
+      const chatter = report.chatter as ChatterTotals | undefined;
+      return [
+        `node ${report.node} · boot #${report.boots} · up ${
+          ((report.uptimeMs as number) / 1000).toFixed(1)
+        } s · ${report.actors} actors`,
+        report.peers === undefined ? "" : ` · ${report.peers} peers`,
+        chatter === undefined
+          ? ""
+          : ` · chats sent ${chatter.sent} received ${chatter.received} acked ${chatter.acknowledged} · news heard ${chatter.heard}`,
+      ].join("");
+    }
+  }
 }
 
 /** Resolves on SIGINT, SIGTERM or after `durationMs` (when > 0). */

@@ -1,7 +1,8 @@
 /**
  * `can-swarm run swarm` (and `deno task start`): a whole swarm of nodes in
  * this process on the real clock, running the chatter workload to the end
- * and printing what it did.
+ * and printing what it did. With `--processes N` the nodes are N separate
+ * `run node` processes on libp2p instead.
  *
  * @module
  */
@@ -19,12 +20,24 @@ import {
   checkChatterScenario,
 } from "../sim/scenarios/chatter.ts";
 import { type CommandSpec, integerFlag, numberFlag, type ParsedFlags } from "./args.ts";
+import { renderProcessSummary, runProcessSwarm } from "./_swarm_processes.ts";
 
 /** Flags of `run swarm`. */
 export const RUN_SWARM_SPEC: CommandSpec = {
   name: "run swarm",
-  summary: "Run a swarm of nodes in this process on the real clock and report what it did.",
+  summary: "Run a local swarm (in this process, or as N libp2p processes) and report what it did.",
   flags: {
+    processes: {
+      type: "string",
+      value: "N",
+      description: "Run N node processes on libp2p (127.0.0.1) instead of in-process nodes",
+      default: "0",
+    },
+    "data-dir": {
+      type: "string",
+      value: "DIR",
+      description: "With --processes: keep node data under DIR (default: a temporary directory)",
+    },
     nodes: {
       type: "string",
       value: "N",
@@ -61,6 +74,8 @@ export const RUN_SWARM_SPEC: CommandSpec = {
 
 /** Runs the swarm; resolves with the exit code (1 when it timed out). */
 export async function runSwarm(flags: ParsedFlags): Promise<number> {
+  const processes = integerFlag(flags, "processes", 0, 0, 64);
+  if (processes > 0) return await runSwarmProcesses(flags, processes);
   const scenario: ChatterScenario = checkChatterScenario({
     ...CHATTER_DEFAULT,
     nodes: integerFlag(flags, "nodes", CHATTER_DEFAULT.nodes, 1, 1_000),
@@ -153,4 +168,25 @@ function renderSummary(summary: SwarmSummary): string {
     `  chats sent ${summary.sent} · received ${summary.received} · acknowledged ${summary.acknowledged} (when each chatter finished)`,
     `  dead letters ${summary.deadLetters} · wall time ${summary.wallMs} ms`,
   ].join("\n");
+}
+
+async function runSwarmProcesses(flags: ParsedFlags, processes: number): Promise<number> {
+  const actorsPerNode = integerFlag(flags, "actors-per-node", 2, 1, 1_000);
+  const messageBudget = integerFlag(flags, "messages", 200, 1, 10_000_000);
+  if (!flags.json) {
+    console.log(
+      `swarm: ${processes} node processes on libp2p × ${actorsPerNode} chatters, ${messageBudget} chats each`,
+    );
+  }
+  const summary = await runProcessSwarm({
+    processes,
+    actorsPerNode,
+    messageBudget,
+    pauseMaxMs: numberFlag(flags, "pause-max-ms", 5, 0, 60_000),
+    timeoutMs: integerFlag(flags, "timeout-ms", 60_000, 1),
+    dataDir: typeof flags["data-dir"] === "string" ? flags["data-dir"] : undefined,
+    json: flags.json === true,
+  });
+  console.log(flags.json ? JSON.stringify(summary) : renderProcessSummary(summary));
+  return summary.timedOut || summary.cleanExits < processes ? 1 : 0;
 }

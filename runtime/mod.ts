@@ -39,5 +39,4 @@ export * from "./store/frame_log.ts";
 export * from "./store/file_frame_log.ts";
 export * from "./store/memory_frame_log.ts";
 export * from "./store/key_file.ts";
-export * from "./transport/transport.ts";
-export * from "./transport/inproc.ts";
+export * from "./transport/mod.ts";

@@ -12,6 +12,8 @@
 
 import type { Random } from "../runtime/env.ts";
 import { SwarmError } from "../runtime/errors.ts";
+import { FRAME_BYTES_MAX_DEFAULT } from "../runtime/transport/frame_check.ts";
+import { guardFrame } from "../runtime/transport/frame_codec.ts";
 import type { Frame, FrameHandler, Transport } from "../runtime/transport/transport.ts";
 import type { SimScheduler } from "./scheduler.ts";
 
@@ -90,6 +92,8 @@ export class SimNetwork {
   readonly #blocked = new Set<string>();
   readonly #lastDeliveryNs = new Map<string, bigint>();
   #defaultLink: LinkOptions;
+  /** Largest encoded frame accepted by `send`, as on a real network. */
+  frameBytesMax = FRAME_BYTES_MAX_DEFAULT;
 
   constructor(scheduler: SimScheduler, random: Random, defaultLink?: Partial<LinkOptions>) {
     this.#scheduler = scheduler;
@@ -248,7 +252,9 @@ export class SimTransport implements Transport {
   }
 
   send(frame: Frame): void {
-    if (!this.#closed) this.#network.route(this.nodeId, frame);
+    if (this.#closed) return;
+    guardFrame(frame, this.#network.frameBytesMax);
+    this.#network.route(this.nodeId, frame);
   }
 
   subscribe(topic: string): void {

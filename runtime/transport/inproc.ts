@@ -1,22 +1,38 @@
 /**
  * The in-process transport: several actor systems in one process, connected
  * through a hub. Frames are delivered synchronously and in order; payloads
- * are already wire copies, so nodes share no mutable state.
+ * are already wire copies, so nodes share no mutable state. Frames are
+ * checked as a network transport would check them (shape, wire values,
+ * size limit), so code that works here does not fail on libp2p.
  *
  * @module
  */
 
 import { SwarmError } from "../errors.ts";
+import { FRAME_BYTES_MAX_DEFAULT } from "./frame_check.ts";
+import { guardFrame } from "./frame_codec.ts";
 import type { Frame, FrameHandler, Transport } from "./transport.ts";
 
 /** Raised for misuse of the hub (duplicate node ids, sending after close). */
 export class InProcTransportError extends SwarmError {}
 
+/** Options of {@linkcode InProcHub}. */
+export interface InProcHubOptions {
+  /** Largest encoded frame accepted by `send`, as on a real network. Default 1 MiB. */
+  readonly frameBytesMax?: number;
+}
+
 /** Connects in-process nodes to each other. */
 export class InProcHub {
+  /** Largest encoded frame accepted by `send`. */
+  readonly frameBytesMax: number;
   readonly #endpoints = new Map<string, InProcTransport>();
   readonly #subscribers = new Map<string, Set<InProcTransport>>();
   #undeliverable = 0;
+
+  constructor(options: InProcHubOptions = {}) {
+    this.frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
+  }
 
   /** Creates the endpoint of node `nodeId`; each id may be connected once at a time. */
   connect(nodeId: string): InProcTransport {
@@ -94,6 +110,7 @@ export class InProcTransport implements Transport {
         `Cannot send from ${this.nodeId}: the transport is closed`,
       );
     }
+    guardFrame(frame, this.#hub.frameBytesMax);
     this.#hub.route(this, frame);
   }
 

@@ -9,6 +9,8 @@ import {
   WireRef,
   type WireValue,
 } from "../../runtime/wire.ts";
+import { decodeFrame } from "../../runtime/transport/frame_codec.ts";
+import { encode } from "cborg";
 
 const plainValue = fc.letrec((tie) => ({
   value: fc.oneof(
@@ -67,4 +69,20 @@ Deno.test("functions, symbols, class instances and over-deep values are refused 
   for (const bad of [() => 1, Symbol("s"), new Thing(), new Map(), new Date(0), deep, cyclic]) {
     assert.throws(() => toWire({ bad }), (error: WireError) => error.code === "E_WIRE_VALUE");
   }
+});
+
+Deno.test("fromWire() keeps a received __proto__ key as an own property", () => {
+  const bytes = encode([1, 0, ["b", "/x"], null, JSON.parse('{"__proto__": {"type": "ack"}}')]);
+  const payload = decodeFrame(bytes).frame.payload;
+  const message = fromWire(payload, () => undefined) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(message), Object.prototype);
+  assert.equal((message as { type?: string }).type, undefined);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(message, "__proto__")?.value, { type: "ack" });
+});
+
+Deno.test("toWire() copies a __proto__ key as data", () => {
+  const original = JSON.parse('{"__proto__": {"x": 1}, "y": 2}');
+  const copy = toWire(original) as Record<string, WireValue>;
+  assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+  assert.deepEqual(Object.keys(copy).sort(), ["__proto__", "y"]);
 });

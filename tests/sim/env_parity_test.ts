@@ -1,6 +1,8 @@
 // Proves the same actor code runs unchanged on the real host and in the simulator, with the same observable outcome.
 import assert from "node:assert/strict";
-import type { ChatterMessage, ChatterStats } from "../../actors/chatter.ts";
+import type { ChatterMessage, ChatterReport } from "../../actors/chatter.ts";
+
+type ChatterStats = Pick<ChatterReport, "sent" | "received" | "acknowledged">;
 import { silentLogSink } from "../../runtime/log.ts";
 import { RealEnv } from "../../runtime/real_env.ts";
 import { ActorSystem } from "../../runtime/system.ts";
@@ -33,9 +35,9 @@ async function sumStats(
     const system = systems.get(address.node) as ActorSystem;
     const ref = system.lookup<ChatterMessage>(address.path);
     assert.ok(ref, `${address.node}${address.path} is alive`);
-    const reply = system.ask<ChatterMessage, ChatterStats>(
+    const reply = system.ask<ChatterMessage, ChatterReport>(
       ref,
-      (replyTo) => ({ type: "stats", replyTo }),
+      (replyTo) => ({ type: "status", replyTo }),
     );
     await settle();
     const stats = await reply;

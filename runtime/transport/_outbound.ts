@@ -1,0 +1,137 @@
+/**
+ * The outbound channel to one peer: a single long-lived stream carrying
+ * length-prefixed direct frames in the order they were sent, so frames from
+ * one sender to one peer arrive in order. Frames wait in a bounded queue
+ * while the stream opens; when the queue is full the newest frame is dropped
+ * and counted (drop-newest, like a full mailbox).
+ *
+ * @module
+ */
+
+import type { Stream } from "@libp2p/interface";
+import { lengthPrefixed } from "./length_prefix.ts";
+
+/** Bounds of an outbound queue. */
+export interface OutboundLimits {
+  readonly framesMax: number;
+  readonly bytesMax: number;
+}
+
+/** What the channel reports back to the transport. */
+export interface OutboundHooks {
+  /** Opens a fresh stream to the peer (direct dial, relay fallback). */
+  open(): Promise<Stream>;
+  /** A frame left the node (true) or was lost (false). */
+  delivered(ok: boolean, count: number): void;
+}
+
+/** The ordered stream of direct frames to one peer. */
+export class OutboundChannel {
+  readonly #limits: OutboundLimits;
+  readonly #hooks: OutboundHooks;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #stream: Stream | undefined;
+  #opening = false;
+  #closed = false;
+  #waitingDrain = false;
+
+  constructor(limits: OutboundLimits, hooks: OutboundHooks) {
+    this.#limits = limits;
+    this.#hooks = hooks;
+  }
+
+  /** Frames waiting to be written. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues an encoded frame; false when it was dropped because the queue is full. */
+  enqueue(frame: Uint8Array): boolean {
+    if (this.#closed) return false;
+    const bytes = lengthPrefixed(frame);
+    if (
+      this.#queue.length >= this.#limits.framesMax ||
+      this.#queuedBytes + bytes.length > this.#limits.bytesMax
+    ) {
+      this.#hooks.delivered(false, 1);
+      return false;
+    }
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.length;
+    this.#pump();
+    return true;
+  }
+
+  /** Closes the stream and drops what is queued. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#dropQueue();
+    const stream = this.#stream;
+    this.#stream = undefined;
+    if (stream !== undefined) {
+      await stream.close().catch(() => stream.abort(new Error("closing")));
+    }
+  }
+
+  #pump(): void {
+    if (this.#closed || this.#waitingDrain) return;
+    const stream = this.#stream;
+    if (stream === undefined || stream.status !== "open" || stream.writeStatus !== "writable") {
+      this.#stream = undefined;
+      this.#openStream();
+      return;
+    }
+    let written = 0;
+    try {
+      while (this.#queue.length > 0) {
+        const bytes = this.#queue.shift()!;
+        this.#queuedBytes -= bytes.length;
+        written++;
+        if (!stream.send(bytes)) {
+          this.#waitingDrain = true;
+          stream.addEventListener("drain", () => {
+            this.#waitingDrain = false;
+            this.#pump();
+          }, { once: true });
+          break;
+        }
+      }
+    } catch {
+      // The stream died under us: what was handed to it may be lost.
+      this.#stream = undefined;
+      this.#hooks.delivered(false, 1);
+      written = Math.max(0, written - 1);
+    }
+    if (written > 0) this.#hooks.delivered(true, written);
+  }
+
+  #openStream(): void {
+    if (this.#opening || this.#queue.length === 0) return;
+    this.#opening = true;
+    this.#hooks.open().then(
+      (stream) => {
+        this.#opening = false;
+        if (this.#closed) {
+          stream.abort(new Error("channel closed"));
+          return;
+        }
+        this.#stream = stream;
+        stream.addEventListener("close", () => {
+          if (this.#stream === stream) this.#stream = undefined;
+        });
+        this.#pump();
+      },
+      () => {
+        this.#opening = false;
+        this.#dropQueue();
+      },
+    );
+  }
+
+  #dropQueue(): void {
+    if (this.#queue.length > 0) this.#hooks.delivered(false, this.#queue.length);
+    this.#queue = [];
+    this.#queuedBytes = 0;
+  }
+}

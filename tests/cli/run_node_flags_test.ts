@@ -1,0 +1,34 @@
+// Proves `run node` refuses bad network flags with a clear message and exit code 2, before starting anything.
+import assert from "node:assert/strict";
+import { main } from "../../main.ts";
+
+async function exitCodeAndError(args: string[]): Promise<[number, string]> {
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (...parts: unknown[]) => errors.push(parts.join(" "));
+  try {
+    return [await main(args), errors.join("\n")];
+  } finally {
+    console.error = original;
+  }
+}
+
+Deno.test("run node refuses an unknown transport, bad multiaddrs and bad switches with exit code 2", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--transport", "carrier-pigeon"], /--transport must be one of inproc, libp2p/],
+    [
+      ["--transport", "libp2p", "--bootstrap", "127.0.0.1:4001"],
+      /Invalid multiaddr '127.0.0.1:4001'/,
+    ],
+    [["--transport", "libp2p", "--listen", "/ip4/999.1.1.1/tcp/1"], /Invalid multiaddr/],
+    [["--transport", "libp2p", "--mdns", "maybe"], /--mdns must be one of on, off/],
+    [["--transport", "libp2p", "--network", "no spaces"], /--network must be/],
+    [["--transport", "libp2p", "--max-connections", "0"], /--max-connections must be an integer/],
+    [["--workload", "dance"], /--workload must be one of none, chatter/],
+  ];
+  for (const [flags, message] of cases) {
+    const [code, error] = await exitCodeAndError(["run", "node", ...flags]);
+    assert.equal(code, 2, `${flags.join(" ")} → ${error}`);
+    assert.match(error, message);
+  }
+});

@@ -1,0 +1,167 @@
+/**
+ * Bus benchmark: publish→deliver latency (p50/p99) and throughput of topic
+ * messages across 5 processes on loopback (1 publisher, 4 subscribers),
+ * through the CAN Swarm stack (actor `ctx.publish` → Libp2pTransport →
+ * gossipsub → Libp2pTransport → subscribed actor) and through raw gossipsub
+ * on the same TCP/noise/yamux stack in the same run. Prints JSON with both
+ * and their ratios (DESIGN.md §8: goal p99 < 5 ms, overhead ≤ 1.5× raw).
+ *
+ *   deno task bench:bus [--latency N] [--burst N] [--rounds N]
+ *
+ * For experiments, `BENCH_SWARM_OPTIONS='{"relayServer":false}'` passes
+ * extra `Libp2pTransport` options to the swarm stack's processes.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const WORKER = new URL("./_bus_bench_worker.ts", import.meta.url).pathname;
+const PROCESSES = 5;
+
+/** Figures of one stack. */
+export interface BusFigures {
+  readonly latencyMsP50: number;
+  readonly latencyMsP99: number;
+  readonly latencySamples: number;
+  readonly latencyExpected: number;
+  readonly throughputPerSecond: number;
+  readonly burstDelivered: number;
+  readonly burstExpected: number;
+}
+
+interface WorkerResult {
+  latencies: number[];
+  burstReceived: number;
+  burstSeconds: number;
+}
+
+async function readJsonLines(
+  child: Deno.ChildProcess,
+  onLine: (line: Record<string, unknown>) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of child.stdout) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line.startsWith("{")) onLine(JSON.parse(line));
+    }
+  }
+}
+
+function spawnWorker(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", WORKER, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+}
+
+/** Runs one stack (`raw` or `swarm`) across 5 processes and returns its figures. */
+export async function runStack(mode: string, latencyCount: number, burstCount: number) {
+  const subscribers = PROCESSES - 1;
+  const counts = [String(subscribers), String(latencyCount), String(burstCount)];
+  const publisher = spawnWorker([mode, "pub", "0", "-", ...counts]);
+  let resolveReady: (addrs: string[]) => void = () => {};
+  const ready = new Promise<string[]>((resolve) => (resolveReady = resolve));
+  const publisherOutput = readJsonLines(publisher, (line) => {
+    if (line.event === "ready") resolveReady(line.addrs as string[]);
+  });
+  const address = (await ready)[0];
+  const results: WorkerResult[] = [];
+  const children = Array.from(
+    { length: subscribers },
+    (_, index) => spawnWorker([mode, "sub", String(index + 1), address, ...counts]),
+  );
+  const outputs = children.map((child) =>
+    readJsonLines(child, (line) => {
+      if (line.event === "result") results.push(line as unknown as WorkerResult);
+    })
+  );
+  await Promise.all([publisherOutput, ...outputs]);
+  await Promise.all([publisher.status, ...children.map((child) => child.status)]);
+  return figures(results, latencyCount, burstCount, subscribers);
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
+}
+
+function figures(
+  results: WorkerResult[],
+  latencyCount: number,
+  burstCount: number,
+  subscribers: number,
+): BusFigures {
+  const latencies = results.flatMap((result) => result.latencies).sort((a, b) => a - b);
+  const delivered = results.reduce((sum, result) => sum + result.burstReceived, 0);
+  const seconds = Math.max(...results.map((result) => result.burstSeconds));
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  return {
+    latencyMsP50: round(percentile(latencies, 0.5)),
+    latencyMsP99: round(percentile(latencies, 0.99)),
+    latencySamples: latencies.length,
+    latencyExpected: latencyCount * subscribers,
+    throughputPerSecond: Math.round(delivered / Math.max(seconds, 1e-9)),
+    burstDelivered: delivered,
+    burstExpected: burstCount * subscribers,
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      latency: { type: "string", default: "1000" },
+      burst: { type: "string", default: "5000" },
+      rounds: { type: "string", default: "2" },
+    },
+    strict: true,
+  });
+  const latencyCount = Number(values.latency);
+  const burstCount = Number(values.burst);
+  const rounds = Number(values.rounds);
+  const best = (runs: BusFigures[]) =>
+    runs.reduce((best, run) => (run.latencyMsP99 < best.latencyMsP99 ? run : best));
+  const raw: BusFigures[] = [];
+  const swarm: BusFigures[] = [];
+  for (let round = 0; round < rounds; round++) {
+    raw.push(await runStack("raw", latencyCount, burstCount));
+    swarm.push(await runStack("swarm", latencyCount, burstCount));
+  }
+  const rawBest = best(raw);
+  const swarmBest = best(swarm);
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  console.log(JSON.stringify(
+    {
+      benchmark: "bus",
+      processes: PROCESSES,
+      subscribers: PROCESSES - 1,
+      rounds,
+      note:
+        "best round by p99 of each stack; latency: paced publishes every 2 ms; throughput: burst",
+      raw: rawBest,
+      swarm: swarmBest,
+      ratios: {
+        latencyP50: ratio(swarmBest.latencyMsP50, rawBest.latencyMsP50),
+        latencyP99: ratio(swarmBest.latencyMsP99, rawBest.latencyMsP99),
+        throughputRawOverSwarm: ratio(rawBest.throughputPerSecond, swarmBest.throughputPerSecond),
+      },
+      goals: {
+        latencyMsP99Below: 5,
+        overheadAtMost: 1.5,
+        latencyP99Met: swarmBest.latencyMsP99 < 5,
+        overheadMet: swarmBest.latencyMsP99 <= 1.5 * rawBest.latencyMsP99,
+      },
+      allRounds: { raw, swarm },
+    },
+    null,
+    2,
+  ));
+}
