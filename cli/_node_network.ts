@@ -6,8 +6,7 @@
  */
 
 import { multiaddr } from "@multiformats/multiaddr";
-import { Libp2pTransport, type TransportEvent } from "../runtime/transport/libp2p_transport.ts";
-import { loadOrCreateIdentity } from "../runtime/transport/node_identity.ts";
+import type { Libp2pTransport, TransportEvent } from "../runtime/transport/libp2p_transport.ts";
 import { choiceFlag, type FlagSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 
 /** Flags of the libp2p transport, shared by `run node` and `run swarm --processes`. */
@@ -114,7 +113,10 @@ export async function startNetwork(
   settings: NetworkSettings,
   onEvent: (event: TransportEvent) => void,
 ): Promise<Libp2pTransport> {
+  const { loadOrCreateIdentity } = await import("../runtime/transport/node_identity.ts");
   const identity = await loadOrCreateIdentity(dataDir);
+  // libp2p is loaded only when a node joins a real network, so every other command starts fast.
+  const { Libp2pTransport } = await import("../runtime/transport/libp2p_transport.ts");
   return await Libp2pTransport.start({
     nodeId,
     identity,
