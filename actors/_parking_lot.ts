@@ -13,6 +13,8 @@ import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
 /** A parked message and why it waits. */
 export interface Parked {
   readonly message: LifecycleMessage;
+  /** The envelope as it travelled, archived once the message is accepted. */
+  readonly bytes: Uint8Array;
   readonly code: string;
   readonly parkedAtMs: number;
 }
@@ -50,6 +52,11 @@ export class ParkingLot {
     this.#byThread.delete(thread);
     this.#size -= list.length;
     return list;
+  }
+
+  /** Whether the message `id` of `thread` is parked. */
+  holds(thread: string, id: string): boolean {
+    return this.#byThread.get(thread)?.some((entry) => entry.message.id === id) ?? false;
   }
 
   /** Whether anything waits on `thread`. */

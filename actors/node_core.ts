@@ -38,6 +38,7 @@ import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/red
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { ParkingLot } from "./_parking_lot.ts";
+import { ThreadArchive } from "./_thread_archive.ts";
 import type {
   AcceptedHook,
   CoreMessage,
@@ -74,6 +75,15 @@ export interface NodeCoreConfig {
   readonly finishedRetentionMs?: number;
 }
 
+/** Where nodes ask each other for envelopes they missed. */
+export const SYNC_TOPIC = "/swarm/sync";
+/** Envelopes per sync reply message. */
+const SYNC_CHUNK_MAX = 256;
+/** Most threads answered per sync request. */
+const SYNC_THREADS_MAX = 10_000;
+/** A node asks for the same unknown thread at most this often. */
+const SYNC_REQUEST_INTERVAL_MS = 2_000;
+
 /** Number of shard topics; a thread's topic is its decide bucket. */
 export const SHARD_TOPICS = 256;
 
@@ -98,6 +108,8 @@ class NodeCore implements Behavior<CoreMessage> {
   readonly #verifiers: ReadonlySet<string>;
   readonly #replay = new ReplayCache();
   readonly #parking: ParkingLot;
+  readonly #archive = new ThreadArchive();
+  readonly #syncRequestedAtMs = new Map<string, number>();
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
   #epoch = 0;
@@ -117,17 +129,29 @@ class NodeCore implements Behavior<CoreMessage> {
   async preStart(ctx: ActorContext<CoreMessage>): Promise<void> {
     // Subscribe first: envelopes that arrive while the clock opens wait in the mailbox.
     for (let bucket = 0; bucket < SHARD_TOPICS; bucket++) ctx.subscribe(`/swarm/shard/${bucket}`);
+    ctx.subscribe(SYNC_TOPIC);
     this.#clock = await LamportClock.open(ctx.store);
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
     this.#epoch = await this.#config.decideLog.currentEpoch();
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
+    // Catch up on whatever is still open: this node may be restarting after a crash.
+    ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
   }
 
   async receive(ctx: ActorContext<CoreMessage>, message: CoreMessage): Promise<void> {
     switch (message.type) {
       case "envelope":
         if (ctx.sender !== undefined && sameAddress(ctx.sender, ctx.self)) return;
-        return await this.#ingress(ctx, message.bytes);
+        return await this.#ingress(ctx, message.bytes, false);
+      case "sync-request":
+        if (sameAddress(message.replyTo, ctx.self)) return;
+        return this.#answerSync(message);
+      case "sync-reply":
+        if (!Array.isArray(message.envelopes)) return this.#count("E_SYNC_REPLY");
+        for (const bytes of message.envelopes.slice(0, SYNC_CHUNK_MAX)) {
+          await this.#ingress(ctx, bytes, true);
+        }
+        return;
       case "emit":
         return await this.#emit(ctx, message);
       case "watch":
@@ -204,7 +228,7 @@ class NodeCore implements Behavior<CoreMessage> {
     this.#emitted++;
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
     this.#audit(ctx, envelope, "out");
-    this.#accept(ctx, toMessage(envelope, request.kind));
+    this.#accept(ctx, toMessage(envelope, request.kind), envelope.bytes);
     request.replyTo?.tell({
       type: "emitted",
       id: envelope.id,
@@ -213,11 +237,16 @@ class NodeCore implements Behavior<CoreMessage> {
     });
   }
 
-  async #ingress(ctx: ActorContext<CoreMessage>, bytes: unknown): Promise<void> {
+  /**
+   * Verifies and applies an envelope from a peer. Envelopes re-sent by a
+   * sync skip the replay cache (they are legitimately seen twice) and are
+   * deduplicated by id instead.
+   */
+  async #ingress(ctx: ActorContext<CoreMessage>, bytes: unknown, fromSync: boolean): Promise<void> {
     if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
     const result = await verifyEnvelope(bytes, {
       policy: this.#config.policyHash,
-      replay: this.#replay,
+      replay: fromSync ? undefined : this.#replay,
       nowNs: ctx.now(),
       verifier: this.#config.signatureVerifier,
     });
@@ -227,6 +256,12 @@ class NodeCore implements Behavior<CoreMessage> {
       return;
     }
     const envelope = result.envelope;
+    if (
+      this.#archive.has(envelope.thread, envelope.id) ||
+      this.#parking.holds(envelope.thread, envelope.id)
+    ) {
+      return;
+    }
     await (this.#clock as LamportClock).observe(envelope.lamport);
     if (!isLifecycleVerb(envelope.kind)) return this.#count("E_KIND_UNSUPPORTED");
     let message: LifecycleMessage;
@@ -236,11 +271,22 @@ class NodeCore implements Behavior<CoreMessage> {
       return this.#count(errorCode(error));
     }
     this.#audit(ctx, envelope, "in");
-    this.#accept(ctx, message);
+    this.#accept(ctx, message, envelope.bytes);
+  }
+
+  /** Sends a peer the envelopes of the threads it asks for (every open thread by default). */
+  #answerSync(request: Extract<CoreMessage, { type: "sync-request" }>): void {
+    const threads = request.threads ??
+      [...this.#threads.values()].filter((thread) =>
+        thread.phase === "OPEN" || thread.phase === "DECIDED"
+      )
+        .map((thread) => thread.needId);
+    const chunks = this.#archive.chunks(threads.slice(0, SYNC_THREADS_MAX), SYNC_CHUNK_MAX);
+    for (const envelopes of chunks) request.replyTo.tell({ type: "sync-reply", envelopes });
   }
 
   /** Applies a message; parks it when it came too early; counts refusals. */
-  #accept(ctx: ActorContext<CoreMessage>, message: LifecycleMessage): void {
+  #accept(ctx: ActorContext<CoreMessage>, message: LifecycleMessage, bytes: Uint8Array): void {
     if (message.kind === "RECONCILE") {
       return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
     }
@@ -252,10 +298,11 @@ class NodeCore implements Behavior<CoreMessage> {
         this.#view(ctx, message.thread),
       );
     } catch (error) {
-      if (isParkable(error)) return this.#park(ctx, message, error);
+      if (isParkable(error)) return this.#park(ctx, message, bytes, error);
       return this.#count(errorCode(error));
     }
     this.#threads.set(message.thread, transition.thread);
+    if (!this.#archive.add(message.thread, message.id, bytes)) this.#count("E_ARCHIVE_FULL");
     this.#accepted++;
     if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
     this.#config.onAccepted?.(message, this.#config.identity.did);
@@ -273,22 +320,37 @@ class NodeCore implements Behavior<CoreMessage> {
     }
   }
 
-  #park(ctx: ActorContext<CoreMessage>, message: LifecycleMessage, error: ProtocolError): void {
-    for (
-      const dropped of this.#parking.park({ message, code: error.code, parkedAtMs: ctx.nowMs() })
-    ) {
+  #park(
+    ctx: ActorContext<CoreMessage>,
+    message: LifecycleMessage,
+    bytes: Uint8Array,
+    error: ProtocolError,
+  ): void {
+    const parkedAtMs = ctx.nowMs();
+    for (const dropped of this.#parking.park({ message, bytes, code: error.code, parkedAtMs })) {
       this.#count(`${dropped.code}:dropped`);
     }
     if (error.retryAtMs !== undefined) {
-      ctx.schedule(Math.max(0, error.retryAtMs - ctx.nowMs()), {
+      ctx.schedule(Math.max(0, error.retryAtMs - parkedAtMs), {
         type: "retry",
         thread: message.thread,
       });
     }
+    if (error.code === "E_UNKNOWN_NEED") this.#requestThread(ctx, message.thread, parkedAtMs);
+  }
+
+  /** Asks peers for a thread this node has not heard of (at most once per interval). */
+  #requestThread(ctx: ActorContext<CoreMessage>, thread: string, nowMs: number): void {
+    const last = this.#syncRequestedAtMs.get(thread);
+    if (last !== undefined && nowMs - last < SYNC_REQUEST_INTERVAL_MS) return;
+    this.#syncRequestedAtMs.set(thread, nowMs);
+    ctx.publish(SYNC_TOPIC, { type: "sync-request", threads: [thread], replyTo: ctx.self });
   }
 
   #retryParked(ctx: ActorContext<CoreMessage>, thread: string): void {
-    for (const parked of this.#parking.take(thread)) this.#accept(ctx, parked.message);
+    for (const parked of this.#parking.take(thread)) {
+      this.#accept(ctx, parked.message, parked.bytes);
+    }
   }
 
   #dispatch(ctx: ActorContext<CoreMessage>, effect: Effect, thread: ThreadState): void {
@@ -351,6 +413,9 @@ class NodeCore implements Behavior<CoreMessage> {
     for (const expired of this.#parking.expire(nowMs - (this.#config.parkedTtlMs ?? 30_000))) {
       this.#count(expired.code);
     }
+    for (const [thread, requestedMs] of this.#syncRequestedAtMs) {
+      if (nowMs - requestedMs >= SYNC_REQUEST_INTERVAL_MS) this.#syncRequestedAtMs.delete(thread);
+    }
     for (const [needId, thread] of this.#threads) {
       const expired = expireIfDue(thread, nowMs);
       if (expired === undefined) continue;
@@ -362,6 +427,7 @@ class NodeCore implements Behavior<CoreMessage> {
       if (nowMs - finishedMs < retention) continue;
       this.#finishedAtMs.delete(needId);
       this.#threads.delete(needId);
+      this.#archive.forget(needId);
     }
   }
 

@@ -89,7 +89,14 @@ export type CoreMessage =
   | { readonly type: "retry"; readonly thread: string }
   | { readonly type: "set-epoch"; readonly epoch: number }
   | { readonly type: "set-bootstrap"; readonly bootstrap: boolean }
-  | { readonly type: "audit-failed"; readonly reason: string };
+  | { readonly type: "audit-failed"; readonly reason: string }
+  | {
+    /** A peer asks for the envelopes of some threads, or of every open thread when none are named. */
+    readonly type: "sync-request";
+    readonly threads?: readonly string[];
+    readonly replyTo: ActorRef<CoreMessage>;
+  }
+  | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] };
 
 /** A hook that sees every message the core accepted (history for checkers, metrics). */
 export type AcceptedHook = (message: LifecycleMessage, nodeDid: string) => void;
