@@ -1,0 +1,236 @@
+// Proves the node core refuses each bad envelope at ingress with its own code, counts it, and loses nothing: the thread still completes.
+import assert from "node:assert/strict";
+import type { ActorRef } from "../../runtime/actor.ts";
+import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
+import { MemoryStore } from "../../runtime/store/memory_store.ts";
+import { signEnvelope } from "../../protocols/envelope/mod.ts";
+import { Identity, simulationIdentity } from "../../protocols/identity/mod.ts";
+import { committeeFor } from "../../protocols/committee.ts";
+import type { LifecycleVerb, PayloadOf } from "../../protocols/lifecycle/payloads.ts";
+import type { ThreadState } from "../../protocols/lifecycle/state.ts";
+import { swarmParams } from "../../protocols/params.ts";
+import { nodeCore } from "../../actors/node_core.ts";
+import type { CoreMessage, CoreStats } from "../../actors/swarm_messages.ts";
+import { simNode } from "../_sim_node.ts";
+
+const PARAMS = swarmParams({ challengeWindowMs: 1_000 });
+const POLICY = "policy-under-test";
+const NEED = "need-boundary";
+
+interface Cast {
+  readonly requester: Identity;
+  readonly planner: Identity;
+  readonly decider: Identity;
+  readonly workerA: Identity;
+  readonly workerB: Identity;
+  readonly verifiers: Identity[];
+}
+
+async function cast(): Promise<Cast> {
+  const make = (name: string) => simulationIdentity(7, name);
+  return {
+    requester: await make("requester"),
+    planner: await make("planner"),
+    decider: await make("decider"),
+    workerA: await make("worker-a"),
+    workerB: await make("worker-b"),
+    verifiers: await Promise.all(
+      Array.from({ length: 10 }, (_, index) => make(`verifier-${index}`)),
+    ),
+  };
+}
+
+/** A core on a simulated node, fed envelopes as a peer would send them. */
+async function fixture() {
+  const people = await cast();
+  const node = await simNode();
+  const verifiers = people.verifiers.map((identity) => identity.did);
+  const core = node.system.spawn<CoreMessage>(() =>
+    nodeCore({
+      identity: nodeIdentity(people),
+      decideLog: new StoreDecideLog(new MemoryStore()),
+      params: PARAMS,
+      verifiers,
+      policyHash: POLICY,
+      bootstrap: false,
+    }), { name: "core" });
+  await node.advance(1);
+  let lamport = 0;
+  const send = async <V extends LifecycleVerb>(
+    kind: V,
+    payload: PayloadOf[V],
+    from: Identity,
+    overrides: { policy?: string; epoch?: number; fence?: number } = {},
+  ) => {
+    const envelope = await signEnvelope({
+      v: 1,
+      kind,
+      thread: NEED,
+      sender: from.did,
+      lamport: ++lamport,
+      ts: 0n,
+      nonce: crypto.getRandomValues(new Uint8Array(16)),
+      payload: payload as never,
+      policy: overrides.policy ?? POLICY,
+      ...(overrides.epoch === undefined ? {} : { epoch: overrides.epoch }),
+      ...(overrides.fence === undefined ? {} : { fence: overrides.fence }),
+    }, from);
+    core.tell({ type: "envelope", bytes: envelope.bytes });
+    await node.advance(1);
+    return envelope.id;
+  };
+  const sendBytes = async (bytes: unknown) => {
+    core.tell({ type: "envelope", bytes } as CoreMessage);
+    await node.advance(1);
+  };
+  const ask = async <R>(build: (replyTo: ActorRef<R>) => CoreMessage): Promise<R> => {
+    const reply = node.system.ask<CoreMessage, R>(core, build);
+    await node.advance(1);
+    return await reply;
+  };
+  const stats = () => ask<CoreStats>((replyTo) => ({ type: "stats", replyTo }));
+  const thread = () =>
+    ask<ThreadState | undefined>((replyTo) => ({ type: "thread", needId: NEED, replyTo }));
+  return { people, node, send, sendBytes, stats, thread, verifiers };
+}
+
+/** The node itself is a bystander identity, not one of the cast. */
+function nodeIdentity(people: Cast): Identity {
+  return people.verifiers[9];
+}
+
+Deno.test("bad envelopes are each refused with their code at ingress, and the thread still completes", async () => {
+  const { people, send, sendBytes, stats, thread, verifiers, node } = await fixture();
+  const planCommittee = committeeFor("plan", NEED, new Set(verifiers), PARAMS, false);
+  const outsider = people.verifiers.find((identity) =>
+    !planCommittee.includes(identity.did)
+  ) as Identity;
+  const members = people.verifiers.filter((identity) => planCommittee.includes(identity.did));
+  const rejected = async () => (await stats()).rejected;
+
+  await sendBytes(new Uint8Array([1, 2, 3]));
+  await sendBytes("not bytes");
+  await send("NEED", {
+    needId: NEED,
+    epoch: 0,
+    requires: [],
+    produces: ["digest"],
+    budget: 10,
+    bounty: 5,
+    deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
+    task: { op: "reverse", input: "abc", rounds: 1 },
+  }, people.requester);
+  await send("PROPOSE", {
+    needId: NEED,
+    proposalId: "p1",
+    ballot: 1,
+    patch: [{ op: "ADD_TASK", taskId: "t1", spec: { op: "reverse", input: "abc", rounds: 1 } }],
+    cost: 5,
+    etaMs: 10,
+    shardDependencies: [],
+  }, people.planner);
+  await send("ATTEST_PLAN", { needId: NEED, proposalId: "p1", verdict: "approve" }, outsider);
+  assert.equal((await rejected()).E_NOT_COMMITTEE_MEMBER, 1, "a vote from outside the committee");
+
+  const decide = (approvers: string[]) => ({
+    needId: NEED,
+    proposalId: "p1",
+    epoch: 0,
+    lamport: 50,
+    kPlan: 3,
+    decider: people.decider.did,
+    fence: 1,
+    decidedAtMs: 0,
+    approvers,
+  });
+  await send("DECIDE", decide([members[0].did]), people.decider, { epoch: 0, fence: 1 });
+  assert.equal((await rejected()).E_NO_QUORUM, 1, "a DECIDE without quorum");
+  for (const member of members.slice(0, 3)) {
+    await send("ATTEST_PLAN", { needId: NEED, proposalId: "p1", verdict: "approve" }, member);
+  }
+  await send("DECIDE", decide(members.slice(0, 3).map((member) => member.did)), people.decider, {
+    epoch: 0,
+    fence: 1,
+  });
+  assert.equal((await thread())?.phase, "DECIDED");
+
+  await send("PROPOSE", {
+    needId: NEED,
+    proposalId: "late",
+    ballot: 1,
+    patch: [{ op: "ADD_TASK", taskId: "t9", spec: { op: "reverse", input: "x", rounds: 1 } }],
+    cost: 1,
+    etaMs: 1,
+    shardDependencies: [],
+  }, people.planner);
+  assert.equal((await rejected()).E_OUT_OF_WINDOW, 1, "a proposal after the decision");
+
+  const claim = (leaseId: string) => ({
+    needId: NEED,
+    taskId: "t1",
+    leaseId,
+    leaseTtlMs: 60_000,
+    grantedAtMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n),
+    cost: 1,
+    etaMs: 10,
+    heartbeatIntervalMs: 20_000,
+  });
+  await send("CLAIM", claim("lease-a"), people.workerA);
+  await send("CLAIM", claim("lease-b"), people.workerB);
+  assert.equal((await rejected()).E_TASK_CLAIMED, 1, "a CLAIM on a claimed task");
+
+  const commit = (artifacts: string[]) => ({
+    needId: NEED,
+    taskId: "t1",
+    leaseId: "lease-a",
+    artifacts,
+    outputDigest: "d",
+    verifyBounty: 1,
+    telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+  });
+  await send("COMMIT", commit([]), people.workerA);
+  assert.equal((await rejected()).E_NO_ARTIFACT, 1, "a COMMIT without an artifact");
+  const commitId = await send("COMMIT", commit(["bafkreiartifact"]), people.workerA);
+
+  const resultCommittee = committeeFor("result", "t1", new Set(verifiers), PARAMS, false);
+  const resultOutsider = people.verifiers.find((identity) =>
+    !resultCommittee.includes(identity.did)
+  ) as Identity;
+  const attest = {
+    needId: NEED,
+    taskId: "t1",
+    commitId,
+    verdict: "pass" as const,
+    evalDigest: "e",
+  };
+  await send("ATTEST", attest, resultOutsider);
+  assert.equal((await rejected()).E_NOT_COMMITTEE_MEMBER, 2, "an ATTEST from a non-member");
+
+  await send("ATTEST", { ...attest, extra: 1 } as never, people.verifiers[0]);
+  assert.equal((await rejected()).E_PAYLOAD, 1, "a payload with an unknown field");
+  await send("NEED", { needId: "other" } as never, people.requester, { policy: "another-capsule" });
+
+  assert.deepEqual(await rejected(), {
+    E_ENV_ENCODING: 1,
+    E_ENCODING: 1,
+    E_NOT_COMMITTEE_MEMBER: 2,
+    E_NO_QUORUM: 1,
+    E_OUT_OF_WINDOW: 1,
+    E_TASK_CLAIMED: 1,
+    E_NO_ARTIFACT: 1,
+    E_PAYLOAD: 1,
+    E_POLICY_MISMATCH: 1,
+  });
+
+  for (
+    const member of people.verifiers.filter((identity) => resultCommittee.includes(identity.did))
+      .slice(0, 3)
+  ) {
+    await send("ATTEST", attest, member);
+  }
+  assert.equal(
+    (await thread())?.tasks.get("t1")?.status,
+    "VERIFIED",
+    "nothing good was lost on the way",
+  );
+});
