@@ -1,7 +1,7 @@
 /**
  * The CAN Swarm command line.
  *
- *   can-swarm run node | run swarm | sim | chaos | replay | identity | bench | policy check
+ *   can-swarm run node | run swarm | run chatter | sim | chaos | replay | identity | bench | policy check
  *             | policy eval | plan export | plan import | plan verify | help
  *
  * Every command takes `--help`. A bad command line prints a clear error and
@@ -29,6 +29,7 @@ import {
 } from "./cli/plan_command.ts";
 import { RUN_NODE_SPEC, runNode } from "./cli/run_node.ts";
 import { RUN_SWARM_SPEC, runSwarm } from "./cli/run_swarm.ts";
+import { RUN_CHATTER_SPEC, runChatter } from "./cli/run_chatter.ts";
 import { REPLAY_SPEC, replayCommand } from "./cli/replay_command.ts";
 import { SIM_SPEC, simCommand } from "./cli/sim_command.ts";
 import {
@@ -51,6 +52,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   "run node": { spec: RUN_NODE_SPEC, run: runNode },
   "run swarm": { spec: RUN_SWARM_SPEC, run: runSwarm },
+  "run chatter": { spec: RUN_CHATTER_SPEC, run: runChatter },
   sim: { spec: SIM_SPEC, run: simCommand },
   chaos: { spec: CHAOS_SPEC, run: chaosCommand },
   replay: { spec: REPLAY_SPEC, run: replayCommand },

@@ -1,5 +1,5 @@
 /**
- * `run swarm --processes N`: a local multi-process swarm. Starts N
+ * `run chatter --processes N`: a local multi-process swarm. Starts N
  * `run node --transport libp2p` processes on 127.0.0.1 (random free ports,
  * bootstrapping from the first), runs the chatter workload across them,
  * shows progress, stops every process and prints a summary.

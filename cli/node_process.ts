@@ -1,5 +1,5 @@
 /**
- * A `run node` child process driven by `run swarm --processes` and by the
+ * A `run node` child process driven by `run chatter --processes` and by the
  * multi-process tests: started with `--json`, its stdout lines are parsed
  * as they arrive, so the driver can wait for a status that satisfies a
  * predicate, kill the process (SIGKILL), or stop it (SIGTERM) and check it

@@ -1,192 +1,209 @@
 /**
- * `can-swarm run swarm` (and `deno task start`): a whole swarm of nodes in
- * this process on the real clock, running the chatter workload to the end
- * and printing what it did. With `--processes N` the nodes are N separate
- * `run node` processes on libp2p instead.
+ * `can-swarm run swarm` (and `deno task start`): a local swarm of N nodes in
+ * this process on the real clock takes M NEEDs through the whole protocol
+ * (NEED, PROPOSE, ATTEST_PLAN, DECIDE, CLAIM, COMMIT, ATTEST, FINALIZE) with
+ * signatures on, shows progress, and prints a summary ending in
+ * `finalised: X/M`.
  *
  * @module
  */
 
-import type { ChatterReport } from "../actors/chatter.ts";
-import { RealEnv } from "../runtime/real_env.ts";
-import { ActorSystem } from "../runtime/system.ts";
-import { stderrLogSink } from "../runtime/log.ts";
-import { InProcHub } from "../runtime/transport/inproc.ts";
-import {
-  bootChatterNode,
-  CHATTER_DEFAULT,
-  chatterNodeIds,
-  type ChatterScenario,
-  checkChatterScenario,
-} from "../sim/scenarios/chatter.ts";
-import { type CommandSpec, integerFlag, numberFlag, type ParsedFlags } from "./args.ts";
-import { renderProcessSummary, runProcessSwarm } from "./_swarm_processes.ts";
+import type { NeedOutcome } from "../actors/requester.ts";
+import { swarmParams } from "../protocols/params.ts";
+import { checkTaskSpec, WORK_OPERATIONS } from "../protocols/work.ts";
+import { choiceFlag, type CommandSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
+import { LocalSwarm } from "./local_swarm.ts";
+import { ProgressBar } from "./progress.ts";
 
 /** Flags of `run swarm`. */
 export const RUN_SWARM_SPEC: CommandSpec = {
   name: "run swarm",
-  summary: "Run a local swarm (in this process, or as N libp2p processes) and report what it did.",
+  summary: "Run a local swarm in this process and take NEEDs to FINAL through the whole protocol.",
   flags: {
-    processes: {
+    nodes: {
       type: "string",
       value: "N",
-      description: "Run N node processes on libp2p (127.0.0.1) instead of in-process nodes",
-      default: "0",
+      description: "Nodes (each a planner, verifier, worker and decider)",
+      default: "3",
+    },
+    needs: { type: "string", value: "M", description: "NEEDs to post", default: "200" },
+    consensus: {
+      type: "string",
+      value: "NAME",
+      description: "Decide log: kv (embedded Deno KV) or etcd",
+      default: "kv",
+    },
+    etcd: {
+      type: "string",
+      value: "URLS",
+      description: "etcd client URLs, comma-separated",
+      default: "http://127.0.0.1:2379",
     },
     "data-dir": {
       type: "string",
       value: "DIR",
-      description: "With --processes: keep node data under DIR (default: a temporary directory)",
+      description: "Keys, stores, audit logs and artifacts",
+      default: "./.swarm",
     },
-    nodes: {
-      type: "string",
-      value: "N",
-      description: "Nodes",
-      default: String(CHATTER_DEFAULT.nodes),
-    },
-    "actors-per-node": {
-      type: "string",
-      value: "N",
-      description: "Chatter actors per node",
-      default: String(CHATTER_DEFAULT.actorsPerNode),
-    },
-    messages: {
-      type: "string",
-      value: "N",
-      description: "Chats each actor originates",
-      default: String(CHATTER_DEFAULT.messageBudget),
-    },
-    "pause-max-ms": {
+    "challenge-window-ms": {
       type: "string",
       value: "MS",
-      description: "Longest pause between two chats",
-      default: "2",
+      description: "Challenge window before FINALIZE",
+      default: "500",
     },
+    op: {
+      type: "string",
+      value: "NAME",
+      description: `Work: ${WORK_OPERATIONS.join(", ")}`,
+      default: "sha256",
+    },
+    rounds: { type: "string", value: "N", description: "Rounds of work per task", default: "1" },
     "timeout-ms": {
       type: "string",
       value: "MS",
-      description: "Give up after this long",
-      default: "60000",
+      description: "Deadline of each NEED",
+      default: "120000",
     },
     json: { type: "boolean", description: "Print the summary as JSON" },
   },
+  notes:
+    "With --consensus etcd an etcd must listen at --etcd (Debian: apt-get install etcd-server).",
 };
 
-/** Runs the swarm; resolves with the exit code (1 when it timed out). */
+/** What a swarm run did. */
+export interface SwarmRunSummary {
+  readonly nodes: number;
+  readonly needs: number;
+  readonly finalised: number;
+  readonly expired: number;
+  readonly other: number;
+  readonly latencyMsP50: number;
+  readonly latencyMsP95: number;
+  readonly wallMs: number;
+  readonly needsPerSecond: number;
+  readonly decides: number;
+  readonly conflicts: number;
+  readonly envelopesSigned: number;
+  readonly envelopesAccepted: number;
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+/** Runs the swarm; resolves with the exit code (1 unless every NEED was finalised). */
 export async function runSwarm(flags: ParsedFlags): Promise<number> {
-  const processes = integerFlag(flags, "processes", 0, 0, 64);
-  if (processes > 0) return await runSwarmProcesses(flags, processes);
-  const scenario: ChatterScenario = checkChatterScenario({
-    ...CHATTER_DEFAULT,
-    nodes: integerFlag(flags, "nodes", CHATTER_DEFAULT.nodes, 1, 1_000),
-    actorsPerNode: integerFlag(flags, "actors-per-node", CHATTER_DEFAULT.actorsPerNode, 1, 10_000),
-    messageBudget: integerFlag(flags, "messages", CHATTER_DEFAULT.messageBudget, 1, 10_000_000),
-    pauseMaxMs: numberFlag(flags, "pause-max-ms", 2, 0, 60_000),
-    partitionAtMs: undefined,
-    healAtMs: undefined,
+  const nodes = integerFlag(flags, "nodes", 3, 1, 64);
+  const needs = integerFlag(flags, "needs", 200, 1, 1_000_000);
+  const consensus = choiceFlag(flags, "consensus", ["kv", "etcd"] as const, "kv");
+  const task = {
+    op: typeof flags.op === "string" ? flags.op : "sha256",
+    input: "",
+    rounds: integerFlag(flags, "rounds", 1, 1, 100_000),
+  };
+  try {
+    checkTaskSpec(task);
+  } catch (error) {
+    throw new UsageError(`--op: ${(error as Error).message}`);
+  }
+  const swarm = await LocalSwarm.start({
+    nodes,
+    consensus,
+    etcdEndpoints: typeof flags.etcd === "string"
+      ? flags.etcd.split(",").map((url) => url.trim())
+      : undefined,
+    dataDir: typeof flags["data-dir"] === "string" ? flags["data-dir"] : "./.swarm",
+    params: swarmParams({
+      challengeWindowMs: integerFlag(flags, "challenge-window-ms", 500, 0, 3_600_000),
+    }),
   });
-  const timeoutMs = integerFlag(flags, "timeout-ms", 60_000, 1);
-  const chatters = scenario.nodes * scenario.actorsPerNode;
-  const hub = new InProcHub();
-  const reports: ChatterReport[] = [];
-  let allReported: () => void = () => {};
-  const done = new Promise<void>((resolve) => (allReported = resolve));
-  const nodes: { env: RealEnv; system: ActorSystem }[] = [];
-  let deadLetters = 0;
-  const started = performance.now();
-  for (const nodeId of chatterNodeIds(scenario)) {
-    const env = await RealEnv.open({ nodeId, transport: hub.connect(nodeId) });
-    const system = ActorSystem.create(env, { log: stderrLogSink("warn") });
-    system.events.subscribe((event) => {
-      if (event.type === "dead-letter") deadLetters++;
-    });
-    nodes.push({ env, system });
-  }
-  for (const { system } of nodes) {
-    bootChatterNode(system, scenario, (report) => {
-      reports.push(report);
-      if (reports.length === chatters) allReported();
-    });
-  }
-  if (!flags.json) {
+  const json = flags.json === true;
+  if (!json) {
     console.log(
-      `swarm: ${scenario.nodes} nodes × ${scenario.actorsPerNode} chatters, ${scenario.messageBudget} chats each`,
+      `swarm: ${nodes} nodes, ${needs} needs (${task.op} × ${task.rounds}), decide log ${consensus}`,
     );
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = await Promise.race([
-    done.then(() => false),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
-  ]);
-  clearTimeout(timer);
+  const progress = new ProgressBar(needs, json);
+  const started = performance.now();
+  const outcomes = await Promise.all(
+    Array.from(
+      { length: needs },
+      (_, index) =>
+        swarm.post({ ...task, input: `need ${index} at ${started}` }, {
+          deadlineInMs: integerFlag(flags, "timeout-ms", 120_000, 1_000),
+        }).then((outcome) => {
+          progress.tick(outcome.status === "final");
+          return outcome;
+        }),
+    ),
+  );
   const wallMs = performance.now() - started;
-  await Promise.all(nodes.map(({ system }) => system.terminate()));
-  await Promise.all(nodes.map(({ env }) => env.close()));
-  const summary = summarise(reports, chatters, wallMs, deadLetters, timedOut);
-  console.log(flags.json ? JSON.stringify(summary) : renderSummary(summary));
-  return timedOut ? 1 : 0;
+  progress.done();
+  const summary = await summarise(swarm, outcomes, nodes, wallMs);
+  await swarm.stop();
+  console.log(json ? JSON.stringify(summary) : renderSummary(summary));
+  return summary.finalised === needs ? 0 : 1;
 }
 
-interface SwarmSummary {
-  readonly chatters: number;
-  readonly reported: number;
-  readonly sent: number;
-  readonly received: number;
-  readonly acknowledged: number;
-  readonly deadLetters: number;
-  readonly wallMs: number;
-  readonly timedOut: boolean;
-}
-
-function summarise(
-  reports: ChatterReport[],
-  chatters: number,
+async function summarise(
+  swarm: LocalSwarm,
+  outcomes: NeedOutcome[],
+  nodes: number,
   wallMs: number,
-  deadLetters: number,
-  timedOut: boolean,
-): SwarmSummary {
-  const total = (key: "sent" | "received" | "acknowledged") =>
-    reports.reduce((sum, report) => sum + report[key], 0);
+): Promise<SwarmRunSummary> {
+  const stats = await swarm.stats();
+  const latencies = outcomes.filter((outcome) => outcome.status === "final").map((outcome) =>
+    outcome.latencyMs
+  )
+    .sort((left, right) => left - right);
+  const at = (fraction: number) =>
+    latencies.length === 0
+      ? 0
+      : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * fraction))];
+  const rejected: Record<string, number> = {};
+  for (const each of stats) {
+    for (const [code, count] of Object.entries(each.rejected)) {
+      rejected[code] = (rejected[code] ?? 0) + count;
+    }
+  }
+  const finalised = outcomes.filter((outcome) => outcome.status === "final").length;
+  const expired = outcomes.filter((outcome) => outcome.status === "expired").length;
   return {
-    chatters,
-    reported: reports.length,
-    sent: total("sent"),
-    received: total("received"),
-    acknowledged: total("acknowledged"),
-    deadLetters,
+    nodes,
+    needs: outcomes.length,
+    finalised,
+    expired,
+    other: outcomes.length - finalised - expired,
+    latencyMsP50: Math.round(at(0.5)),
+    latencyMsP95: Math.round(at(0.95)),
     wallMs: Math.round(wallMs),
-    timedOut,
+    needsPerSecond: Math.round(finalised / (wallMs / 1000)),
+    decides: swarm.deciderStats.decided,
+    conflicts: swarm.deciderStats.conflicts,
+    envelopesSigned: stats.reduce((sum, each) => sum + each.emitted, 0),
+    envelopesAccepted: stats.reduce((sum, each) => sum + each.accepted, 0),
+    rejected,
   };
 }
 
-function renderSummary(summary: SwarmSummary): string {
-  const status = summary.timedOut
-    ? `TIMED OUT: ${summary.reported}/${summary.chatters} chatters finished`
-    : `all ${summary.chatters} chatters finished`;
+/** The summary as a table, ending with `finalised: X/M`. */
+export function renderSummary(summary: SwarmRunSummary): string {
+  const rejected = Object.entries(summary.rejected).sort((left, right) => right[1] - left[1])
+    .map(([code, count]) => `${code} ${count}`).join(", ") || "none";
+  const rows: [string, string][] = [
+    ["nodes", String(summary.nodes)],
+    ["needs posted", String(summary.needs)],
+    ["expired / other", `${summary.expired} / ${summary.other}`],
+    ["latency NEED→FINAL", `p50 ${summary.latencyMsP50} ms · p95 ${summary.latencyMsP95} ms`],
+    ["throughput", `${summary.needsPerSecond} needs/s over ${summary.wallMs} ms`],
+    ["decides / conflicts", `${summary.decides} / ${summary.conflicts}`],
+    [
+      "envelopes",
+      `${summary.envelopesSigned} signed · ${summary.envelopesAccepted} accepted (all nodes)`,
+    ],
+    ["refused (counted)", rejected],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return [
-    status,
-    `  chats sent ${summary.sent} · received ${summary.received} · acknowledged ${summary.acknowledged} (when each chatter finished)`,
-    `  dead letters ${summary.deadLetters} · wall time ${summary.wallMs} ms`,
-  ].join("\n");
-}
-
-async function runSwarmProcesses(flags: ParsedFlags, processes: number): Promise<number> {
-  const actorsPerNode = integerFlag(flags, "actors-per-node", 2, 1, 1_000);
-  const messageBudget = integerFlag(flags, "messages", 200, 1, 10_000_000);
-  if (!flags.json) {
-    console.log(
-      `swarm: ${processes} node processes on libp2p × ${actorsPerNode} chatters, ${messageBudget} chats each`,
-    );
-  }
-  const summary = await runProcessSwarm({
-    processes,
-    actorsPerNode,
-    messageBudget,
-    pauseMaxMs: numberFlag(flags, "pause-max-ms", 5, 0, 60_000),
-    timeoutMs: integerFlag(flags, "timeout-ms", 60_000, 1),
-    dataDir: typeof flags["data-dir"] === "string" ? flags["data-dir"] : undefined,
-    json: flags.json === true,
-  });
-  console.log(flags.json ? JSON.stringify(summary) : renderProcessSummary(summary));
-  return summary.timedOut || summary.cleanExits < processes ? 1 : 0;
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`),
+    `finalised: ${summary.finalised}/${summary.needs}`,
+  ]
+    .join("\n");
 }

@@ -295,15 +295,15 @@ export class Replay {
         `holds DECIDE ${envelope.id} whose payload cannot be read (${error.message}); pass the content store to check it`,
       );
     }
-    const needId = payload.need_id;
+    const needId = payload.needId;
     if (typeof needId !== "string" || needId.length === 0) {
       throw new Violation(
         AUDIT_ERROR_CODES.envelope,
         index,
-        `holds DECIDE ${envelope.id} without a need_id`,
+        `holds DECIDE ${envelope.id} without a needId`,
       );
     }
-    const key = `${String(payload.proposal_id)} epoch ${String(payload.epoch ?? envelope.epoch)}`;
+    const key = `${String(payload.proposalId)} epoch ${String(payload.epoch ?? envelope.epoch)}`;
     const earlier = this.#decisions.get(needId);
     if (earlier === undefined) {
       this.#decisions.set(needId, { record: index, id: envelope.id, key });

@@ -88,7 +88,7 @@ export class EnvelopeSigner {
    * @example
    * ```ts
    * const envelope = await signer.sign(
-   *   { kind: "NEED", thread: needId, payload: { need_id: needId }, policy: capsuleHash },
+   *   { kind: "NEED", thread: needId, payload: { needId }, policy: capsuleHash },
    *   ctx,
    * );
    * ctx.publish(topic, envelope.bytes);

@@ -20,7 +20,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 Deno.test("help is printed for the CLI and for every command, with exit code 0", async () => {
   const overview = await cli("--help");
   assert.equal(overview.code, 0);
-  for (const command of ["run node", "run swarm", "sim", "chaos", "bench"]) {
+  for (const command of ["run node", "run swarm", "run chatter", "sim", "chaos", "bench"]) {
     assert.match(overview.stdout, new RegExp(`  ${command}`));
     const help = await cli(...command.split(" "), "--help");
     assert.equal(help.code, 0, `${command} --help`);
@@ -65,10 +65,10 @@ Deno.test("chaos replays each seed exactly and reports it", async () => {
   assert.match(result.stdout, /all 2 seeds replayed exactly/);
 });
 
-Deno.test("run swarm finishes its workload on the real clock", async () => {
+Deno.test("run chatter finishes its workload on the real clock", async () => {
   const result = await cli(
     "run",
-    "swarm",
+    "chatter",
     "--nodes",
     "2",
     "--actors-per-node",
@@ -82,6 +82,24 @@ Deno.test("run swarm finishes its workload on the real clock", async () => {
   assert.equal(summary.reported, 4);
   assert.equal(summary.sent, 80);
   assert.equal(summary.timedOut, false);
+});
+
+Deno.test("run swarm takes every NEED to FINAL and says so on its last line", async () => {
+  const directory = await Deno.makeTempDir();
+  try {
+    const args = ["run", "swarm", "--nodes", "2", "--needs", "20", "--challenge-window-ms", "50"];
+    const result = await cli(...args, "--data-dir", directory);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /finalised: 20\/20\n?$/);
+    assert.match(result.stdout, /decides \/ conflicts\s+20 \/ 0/);
+    const json = JSON.parse((await cli(...args, "--data-dir", directory, "--json")).stdout);
+    assert.equal(json.finalised, 20);
+    assert.equal(json.decides, 20);
+    const audit = [...Deno.readDirSync(`${directory}/node-0/audit`)];
+    assert.ok(audit.length > 0, "nodes keep audit logs in their data directory");
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
 });
 
 Deno.test("run node keeps its boot count in its data directory across restarts", async () => {

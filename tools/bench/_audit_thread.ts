@@ -98,12 +98,12 @@ function payloadFor(kind: Verb, round: number): Record<string, string | number> 
   const needId = `need-${round}`;
   switch (kind) {
     case "NEED":
-      return { need_id: needId, budget: 100, bounty: 10, deadline: 3_600_000 };
+      return { needId, budget: 100, bounty: 10, deadlineMs: 3_600_000 };
     case "PROPOSE":
     case "ATTEST_PLAN":
-      return { need_id: needId, proposal_id: `proposal-${round}`, verdict: "approve", cost: 5 };
+      return { needId, proposalId: `proposal-${round}`, verdict: "approve", cost: 5 };
     case "DECIDE":
-      return { need_id: needId, proposal_id: `proposal-${round}`, epoch: 1, k_plan: 1 };
+      return { needId, proposalId: `proposal-${round}`, epoch: 1, kPlan: 1 };
     default:
       return { task_id: `task-${round}`, commit_id: `commit-${round}`, lease_ttl: 60_000 };
   }

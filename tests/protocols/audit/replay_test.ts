@@ -119,7 +119,7 @@ Deno.test("a tampered envelope inside a record is caught, even with the record r
   const mallory = await testIdentity(66);
   const record = decodeAuditRecord(frames[4]);
   const envelope = dagCbor.decode(record.env) as Record<string, unknown>;
-  envelope.payload = { need_id: "need-0", proposal_id: "stolen", epoch: 1, k_plan: 1 };
+  envelope.payload = { needId: "need-0", proposalId: "stolen", epoch: 1, kPlan: 1 };
   const env = dagCbor.encode(envelope);
   const body = dagCbor.encode({
     v: 1,
@@ -268,7 +268,7 @@ Deno.test("two different DECIDEs for one NEED are reported; a re-announced ident
         thread: "t",
         lamport,
         nonce: new Uint8Array(16).fill(lamport),
-        payload: { need_id: "need-9", proposal_id: proposal, epoch: 1 },
+        payload: { needId: "need-9", proposalId: proposal, epoch: 1 },
       }),
       decider,
     );

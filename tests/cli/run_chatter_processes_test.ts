@@ -1,10 +1,10 @@
-// Proves `run swarm --processes 3` starts three libp2p node processes, runs the chatter workload across them and stops them all.
+// Proves `run chatter --processes 3` starts three libp2p node processes, runs the chatter workload across them and stops them all.
 import assert from "node:assert/strict";
 
-Deno.test("run swarm --processes 3 finishes the workload across processes and exits cleanly", async () => {
+Deno.test("run chatter --processes 3 finishes the workload across processes and exits cleanly", async () => {
   const main = new URL("../../main.ts", import.meta.url).pathname;
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "run", "swarm", "--processes", "3", "--messages", "60", "--json"],
+    args: ["run", "-A", main, "run", "chatter", "--processes", "3", "--messages", "60", "--json"],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -26,10 +26,10 @@ Deno.test("run swarm --processes 3 finishes the workload across processes and ex
   assert.equal(summary.cleanExits, 3);
 });
 
-Deno.test("run swarm refuses a bad --processes value with exit code 2", async () => {
+Deno.test("run chatter refuses a bad --processes value with exit code 2", async () => {
   const main = new URL("../../main.ts", import.meta.url).pathname;
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "run", "swarm", "--processes", "many"],
+    args: ["run", "-A", main, "run", "chatter", "--processes", "many"],
     stdout: "piped",
     stderr: "piped",
   }).output();
