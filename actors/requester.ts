@@ -35,9 +35,18 @@ export interface PostNeed {
   readonly replyTo?: ActorRef<NeedOutcome>;
 }
 
+/** A NEED as the requester knows it: in flight, or how it ended. */
+export interface NeedStatus {
+  readonly needId: string;
+  readonly status: NeedOutcome["status"] | "in-flight";
+  readonly postedAtMs: number;
+  readonly latencyMs?: number;
+}
+
 /** Messages of the requester. */
 export type RequesterMessage =
   | PostNeed
+  | { readonly type: "list"; readonly replyTo: ActorRef<NeedStatus[]> }
   | RoleEvent
   | { readonly type: "posted"; readonly needId: string; readonly result: EmitResult | undefined };
 
@@ -50,6 +59,9 @@ export interface RequesterConfig {
   readonly inFlightMax?: number;
 }
 
+/** Finished NEEDs remembered for listing. */
+const RECENT_MAX = 1_000;
+
 interface Waiting {
   readonly postedAtMs: number;
   readonly replyTo: ActorRef<NeedOutcome> | undefined;
@@ -58,6 +70,7 @@ interface Waiting {
 /** Makes a requester behaviour. */
 export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
   const waiting = new Map<string, Waiting>();
+  const recent: NeedStatus[] = [];
   let sequence = 0;
   let epoch = 0;
   const inFlightMax = config.inFlightMax ?? 100_000;
@@ -102,6 +115,15 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
         }), (result) => ({ type: "posted", needId, result: result.ok ? result.value : undefined }));
         return;
       }
+      if (message.type === "list") {
+        const inFlight = [...waiting].map(([needId, entry]): NeedStatus => ({
+          needId,
+          status: "in-flight",
+          postedAtMs: entry.postedAtMs,
+        }));
+        message.replyTo.tell([...inFlight, ...recent].slice(0, RECENT_MAX));
+        return;
+      }
       if (message.type === "posted") {
         if (message.result?.type === "emitted") return;
         const reason = message.result?.type === "refused"
@@ -130,6 +152,9 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
     const entry = waiting.get(needId);
     if (entry === undefined) return;
     waiting.delete(needId);
-    entry.replyTo?.tell({ needId, status, latencyMs: nowMs - entry.postedAtMs, reason });
+    const latencyMs = nowMs - entry.postedAtMs;
+    recent.unshift({ needId, status, postedAtMs: entry.postedAtMs, latencyMs });
+    if (recent.length > RECENT_MAX) recent.pop();
+    entry.replyTo?.tell({ needId, status, latencyMs, reason });
   }
 }

@@ -29,6 +29,11 @@ import {
   startNetwork,
 } from "./_node_network.ts";
 import { CHATTER_TOPIC, type ChatterTotals, spawnNodeChatter } from "./_node_workload.ts";
+import { startNodeSwarm } from "./_node_swarm.ts";
+import { serveHttpApi } from "./http_api.ts";
+import { loadNodeIdentity } from "./node_identity.ts";
+import type { RequesterMessage } from "../actors/requester.ts";
+import type { ActorRef } from "../runtime/actor.ts";
 
 /** Flags of `run node`. */
 export const RUN_NODE_SPEC: CommandSpec = {
@@ -63,8 +68,33 @@ export const RUN_NODE_SPEC: CommandSpec = {
     workload: {
       type: "string",
       value: "NAME",
-      description: "none, or chatter (chat with the chatters of --peers)",
-      default: "none",
+      description:
+        "swarm (the protocol roles), chatter (chat with the chatters of --peers), or none",
+      default: "swarm",
+    },
+    http: {
+      type: "string",
+      value: "PORT",
+      description: "swarm: serve /health and /needs on 127.0.0.1:PORT (0 = off)",
+      default: "8080",
+    },
+    consensus: {
+      type: "string",
+      value: "NAME",
+      description: "swarm: decide log, kv (Deno KV in the data dir) or etcd",
+      default: "kv",
+    },
+    etcd: {
+      type: "string",
+      value: "URLS",
+      description: "swarm: etcd client URLs, comma-separated",
+      default: "http://127.0.0.1:2379",
+    },
+    "challenge-window-ms": {
+      type: "string",
+      value: "MS",
+      description: "swarm: challenge window before FINALIZE",
+      default: "2000",
     },
     peers: {
       type: "string",
@@ -100,7 +130,7 @@ export const RUN_NODE_SPEC: CommandSpec = {
 
 /** A status line of a running node. */
 interface NodeReport {
-  readonly event: "ready" | "status" | "stopped";
+  readonly event: "ready" | "swarm" | "status" | "stopped";
   readonly node: string;
   readonly [field: string]: unknown;
 }
@@ -117,7 +147,10 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const heartbeatMs = integerFlag(flags, "heartbeat-ms", 5_000, 10);
   const durationMs = integerFlag(flags, "duration-ms", 0, 0);
   const settings = networkSettings(flags);
-  const workload = choiceFlag(flags, "workload", ["none", "chatter"] as const, "none");
+  const workload = choiceFlag(flags, "workload", ["swarm", "chatter", "none"] as const, "swarm");
+  const consensus = choiceFlag(flags, "consensus", ["kv", "etcd"] as const, "kv");
+  const httpPort = integerFlag(flags, "http", 8080, 0, 65_535);
+  const challengeWindowMs = integerFlag(flags, "challenge-window-ms", 2_000, 0, 3_600_000);
   const chatterOptions = {
     nodes: typeof flags.peers === "string"
       ? flags.peers.split(",").map((id) => id.trim()).filter((id) => id !== "")
@@ -145,6 +178,30 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     peer: network.libp2p?.peerId,
     addrs: network.libp2p?.addresses,
   });
+  const swarm = workload === "swarm"
+    ? await startNodeSwarm(system, {
+      nodeId,
+      dataDir,
+      identity: (await loadNodeIdentity(dataDir)).identity,
+      consensus,
+      etcdEndpoints: typeof flags.etcd === "string"
+        ? flags.etcd.split(",").map((url) => url.trim())
+        : [],
+      challengeWindowMs,
+    })
+    : undefined;
+  const api = swarm !== undefined && httpPort > 0
+    ? serveHttpApi({
+      nodeId,
+      did: swarm.did,
+      system,
+      core: swarm.refs.core,
+      requester: swarm.refs.requester as ActorRef<RequesterMessage>,
+    }, { port: httpPort })
+    : undefined;
+  if (swarm !== undefined) {
+    print({ event: "swarm", node: nodeId, did: swarm.did, consensus, http: api?.port });
+  }
   const workers = workload === "chatter" ? spawnNodeChatter(system, chatterOptions) : undefined;
   const sample = workers?.sample;
   const onHeartbeat = (status: NodeStatus) => {
@@ -156,7 +213,9 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     workers.start();
   }
   await waitForStop(durationMs);
+  await api?.close();
   await system.terminate();
+  await swarm?.close();
   await env.close();
   print({ event: "stopped", node: nodeId });
   return 0;
@@ -226,6 +285,9 @@ function renderReport(report: NodeReport): string {
         " · Ctrl-C to stop";
     case "stopped":
       return `node ${report.node} stopped`;
+    case "swarm":
+      return `  swarm roles up · did ${report.did} · decide log ${report.consensus}` +
+        (report.http === undefined ? "" : ` · http://127.0.0.1:${report.http}/needs`);
     default: {
       const chatter = report.chatter as ChatterTotals | undefined;
       return [

@@ -1,0 +1,91 @@
+// Proves a `run node` process serves its HTTP API: a NEED posted with POST /needs becomes FINAL, and bad requests get typed JSON errors.
+import assert from "node:assert/strict";
+import { freePort } from "../_etcd.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+Deno.test("run node: POST /needs goes to FINAL, GET shows it, bad requests are refused with codes", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const port = freePort();
+  const node = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "run",
+      "node",
+      "--data-dir",
+      dataDir,
+      "--http",
+      String(port),
+      "--challenge-window-ms",
+      "50",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    const health = await until(async () => (await fetch(`${base}/health`)).json(), 20_000);
+    assert.equal(health.status, "ok");
+    assert.match(health.did, /^did:key:z6Mk/);
+
+    const posted = await fetch(`${base}/needs`, {
+      method: "POST",
+      body: JSON.stringify({ op: "reverse", input: "hello swarm" }),
+    });
+    assert.equal(posted.status, 202);
+    const { needId } = await posted.json();
+    const final = await until(async () => {
+      const list = await (await fetch(`${base}/needs`)).json() as {
+        needId: string;
+        status: string;
+      }[];
+      return list.find((entry) => entry.needId === needId && entry.status === "final");
+    }, 20_000);
+    assert.equal(final.status, "final");
+    const thread = await (await fetch(`${base}/needs/${needId}`)).json();
+    assert.equal(thread.phase, "FINAL");
+    assert.equal(thread.tasks[0].status, "FINAL");
+
+    const refusals: [RequestInit & { path?: string }, number, string][] = [
+      [{ method: "POST", body: "not json" }, 400, "E_HTTP_JSON"],
+      [{ method: "POST", body: JSON.stringify({ op: "explode", input: "x" }) }, 400, "E_PAYLOAD"],
+      [{ method: "POST", body: JSON.stringify({ op: "reverse", input: 7 }) }, 400, "E_HTTP_FIELD"],
+      [
+        { method: "POST", body: JSON.stringify({ op: "reverse", input: "x", bounty: -1 }) },
+        400,
+        "E_HTTP_FIELD",
+      ],
+      [{ method: "POST", body: "x".repeat(70_000) }, 413, "E_HTTP_TOO_LARGE"],
+      [{ method: "DELETE" }, 405, "E_HTTP_METHOD"],
+      [{ path: "/nowhere" }, 404, "E_HTTP_NOT_FOUND"],
+      [{ path: "/needs/unknown-need" }, 404, "E_HTTP_UNKNOWN_NEED"],
+    ];
+    for (const [init, status, code] of refusals) {
+      const response = await fetch(`${base}${init.path ?? "/needs"}`, init);
+      assert.equal(response.status, status, `${init.method ?? "GET"} ${init.path ?? "/needs"}`);
+      assert.equal((await response.json()).error.code, code);
+    }
+    assert.equal(
+      (await (await fetch(`${base}/health`)).json()).stats.finalNeeds,
+      1,
+      "refused requests posted nothing",
+    );
+  } finally {
+    node.kill("SIGTERM");
+    const output = await node.output();
+    assert.match(new TextDecoder().decode(output.stdout), /node node-0 stopped/);
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
