@@ -10,7 +10,6 @@ import type { ActorSystem } from "../runtime/system.ts";
 import { DECIDE_BUCKETS, type DecideLog } from "../runtime/store/decide_log.ts";
 import { DenoKvStore } from "../runtime/store/deno_kv_store.ts";
 import { StoreDecideLog } from "../runtime/store/store_decide_log.ts";
-import { EtcdDecideLog } from "../runtime/store/etcd_decide_log.ts";
 import { FileContentStore } from "../runtime/store/file_content_store.ts";
 import { FileFrameLogDirectory } from "../runtime/store/file_frame_log.ts";
 import { SignedAuditLog } from "../protocols/audit/mod.ts";
@@ -22,7 +21,7 @@ import {
   type SwarmNodeMessage,
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
-import { POLICY_NONE } from "./local_swarm.ts";
+import { connectEtcd, POLICY_NONE } from "./local_swarm.ts";
 
 /** Settings of a node's protocol workload. */
 export interface NodeSwarmOptions {
@@ -49,7 +48,7 @@ export async function startNodeSwarm(
   options: NodeSwarmOptions,
 ): Promise<NodeSwarm> {
   const decideLog: DecideLog = options.consensus === "etcd"
-    ? await EtcdDecideLog.connect({ endpoints: options.etcdEndpoints })
+    ? await connectEtcd(options.etcdEndpoints)
     : new StoreDecideLog(await DenoKvStore.open(`${options.dataDir}/decide.kv`), true);
   const audit = new SignedAuditLog(
     await FileFrameLogDirectory.open(`${options.dataDir}/audit`),

@@ -18,7 +18,6 @@ import { InProcHub } from "../runtime/transport/inproc.ts";
 import { DECIDE_BUCKETS, type DecideLog } from "../runtime/store/decide_log.ts";
 import { DenoKvStore } from "../runtime/store/deno_kv_store.ts";
 import { StoreDecideLog } from "../runtime/store/store_decide_log.ts";
-import { EtcdDecideLog } from "../runtime/store/etcd_decide_log.ts";
 import type { ContentStore } from "../runtime/store/content_store.ts";
 import { FileContentStore } from "../runtime/store/file_content_store.ts";
 import { MemoryContentStore } from "../runtime/store/memory_content_store.ts";
@@ -249,13 +248,17 @@ async function identityOf(dataDir: string | undefined, nodeId: string): Promise<
 
 async function openDecideLog(options: LocalSwarmOptions): Promise<DecideLog> {
   if (options.consensus === "etcd") {
-    return await EtcdDecideLog.connect({
-      endpoints: options.etcdEndpoints ?? ["http://127.0.0.1:2379"],
-    });
+    return await connectEtcd(options.etcdEndpoints ?? ["http://127.0.0.1:2379"]);
   }
   if (options.dataDir === undefined) {
     return new StoreDecideLog(await DenoKvStore.open(":memory:"), true);
   }
   await Deno.mkdir(options.dataDir, { recursive: true });
   return new StoreDecideLog(await DenoKvStore.open(`${options.dataDir}/decide.kv`), true);
+}
+
+/** Connects the etcd decide log; the etcd client (gRPC) loads only when asked for. */
+export async function connectEtcd(endpoints: readonly string[]): Promise<DecideLog> {
+  const { EtcdDecideLog } = await import("../runtime/store/etcd_decide_log.ts");
+  return await EtcdDecideLog.connect({ endpoints });
 }

@@ -24,7 +24,7 @@ Deno.test("run node refuses an unknown transport, bad multiaddrs and bad switche
     [["--transport", "libp2p", "--mdns", "maybe"], /--mdns must be one of on, off/],
     [["--transport", "libp2p", "--network", "no spaces"], /--network must be/],
     [["--transport", "libp2p", "--max-connections", "0"], /--max-connections must be an integer/],
-    [["--workload", "dance"], /--workload must be one of none, chatter/],
+    [["--workload", "dance"], /--workload must be one of swarm, chatter, none/],
   ];
   for (const [flags, message] of cases) {
     const [code, error] = await exitCodeAndError(["run", "node", ...flags]);
