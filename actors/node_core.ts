@@ -2,43 +2,45 @@
  * The node core: the one actor per node that speaks the wire protocol.
  *
  * Egress: roles ask it to emit; it checks the message against the
- * lifecycle first (a message this node would refuse is never sent), signs
- * it once with the node's identity and Lamport clock, publishes it on the
- * thread's shard topic, logs it, and applies it locally. Ingress: every
- * envelope from a peer is verified once per node (signature, kind, size,
- * policy hash, replay window), its payload validated, logged, and applied.
- * Applying means running the pure lifecycle reducer on the thread and
- * telling the roles the effects. Messages that arrive before what they refer
- * to are parked and retried; every refusal is counted by its code.
+ * lifecycle (a message this node would refuse is never sent), signs it once
+ * with the node's identity and Lamport clock, publishes it on the thread's
+ * shard topic, logs it, and applies it locally. Ingress: every envelope from
+ * a peer is verified once per node (signature, kind, size, policy hash,
+ * replay window), its payload validated, logged, and applied. Signing and
+ * verifying run concurrently but take effect in arrival order
+ * ({@linkcode OrderedSteps}), so the core never idles on one signature.
+ * Applying means running the pure lifecycle reducer (`ThreadBook`) and
+ * telling the roles the effects. Messages that arrive early are parked and
+ * retried; every refusal is counted by its code. Peers that missed
+ * envelopes (a restart, a late join) ask for them on the sync topic.
  *
  * @module
  */
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
+import type { Settled } from "../runtime/env.ts";
 import { errorCode, errorMessage } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
-import { type AuditLog } from "../protocols/audit/mod.ts";
+import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
   EnvelopeSigner,
   LamportClock,
   ReplayCache,
   type SignedEnvelope,
   verifyEnvelope,
+  type VerifyResult,
 } from "../protocols/envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
-import { committeeFor } from "../protocols/committee.ts";
-import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
 import {
   isLifecycleVerb,
   type LifecycleMessage,
   type LifecycleVerb,
   parsePayload,
 } from "../protocols/lifecycle/payloads.ts";
-import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
-import { ParkingLot } from "./_parking_lot.ts";
-import { ThreadArchive } from "./_thread_archive.ts";
+import { OrderedSteps, type Step } from "./_ordered_steps.ts";
+import { type Outcome, ThreadBook } from "./_thread_book.ts";
 import type {
   AcceptedHook,
   CoreMessage,
@@ -97,75 +99,97 @@ export function nodeCore(config: NodeCoreConfig): Behavior<CoreMessage> {
   return new NodeCore(config);
 }
 
-class NodeCore implements Behavior<CoreMessage> {
+/** Work waiting for its turn: an envelope being signed or being verified. */
+type Pending =
+  | {
+    readonly kind: "emit";
+    readonly request: EmitRequest;
+    readonly signed: Settled<SignedEnvelope>;
+    /** Book version when the request was checked; the check is repeated only if it moved. */
+    readonly checkedAt: number;
+  }
+  | { readonly kind: "ingress"; readonly verified: Settled<VerifyResult> };
+
+/** Internal message: a signature or verification finished. */
+interface StepDone {
+  readonly type: "step-done";
+  readonly step: Step<Pending>;
+  readonly pending: Pending;
+}
+
+type CoreInput = CoreMessage | StepDone;
+
+class NodeCore implements Behavior<CoreInput> {
   readonly #config: NodeCoreConfig;
-  readonly #threads = new Map<string, ThreadState>();
-  readonly #finishedAtMs = new Map<string, number>();
+  readonly #book: ThreadBook;
   readonly #roles: ActorRef<RoleEvent>[] = [];
-  readonly #highestFence = new Map<number, number>();
   readonly #rejected = new Map<string, number>();
-  readonly #committees = new Map<string, ReadonlySet<string>>();
-  readonly #verifiers: ReadonlySet<string>;
   readonly #replay = new ReplayCache();
-  readonly #parking: ParkingLot;
-  readonly #archive = new ThreadArchive();
+  readonly #steps = new OrderedSteps<Pending>();
   readonly #syncRequestedAtMs = new Map<string, number>();
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
-  #epoch = 0;
-  /** Set by the bootstrap monitor; starts in bootstrap when verifiers are few. */
-  #bootstrap: boolean;
   #emitted = 0;
   #accepted = 0;
   #finalNeeds = 0;
 
   constructor(config: NodeCoreConfig) {
     this.#config = config;
-    this.#verifiers = new Set(config.verifiers);
-    this.#parking = new ParkingLot(config.parkingCapacity ?? 10_000);
-    this.#bootstrap = config.bootstrap ?? true;
+    this.#book = new ThreadBook({
+      params: config.params,
+      verifiers: config.verifiers,
+      bootstrap: config.bootstrap ?? true,
+      parkingCapacity: config.parkingCapacity ?? 10_000,
+      parkedTtlMs: config.parkedTtlMs ?? 30_000,
+      finishedRetentionMs: config.finishedRetentionMs ?? 60_000,
+    });
   }
 
-  async preStart(ctx: ActorContext<CoreMessage>): Promise<void> {
+  async preStart(ctx: ActorContext<CoreInput>): Promise<void> {
     // Subscribe first: envelopes that arrive while the clock opens wait in the mailbox.
     for (let bucket = 0; bucket < SHARD_TOPICS; bucket++) ctx.subscribe(`/swarm/shard/${bucket}`);
     ctx.subscribe(SYNC_TOPIC);
     this.#clock = await LamportClock.open(ctx.store);
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
-    this.#epoch = await this.#config.decideLog.currentEpoch();
+    this.#book.epoch = await this.#config.decideLog.currentEpoch();
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
     // Catch up on whatever is still open: this node may be restarting after a crash.
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
   }
 
-  async receive(ctx: ActorContext<CoreMessage>, message: CoreMessage): Promise<void> {
+  receive(ctx: ActorContext<CoreInput>, message: CoreInput): void {
     switch (message.type) {
       case "envelope":
         if (ctx.sender !== undefined && sameAddress(ctx.sender, ctx.self)) return;
-        return await this.#ingress(ctx, message.bytes, false);
+        return this.#ingress(ctx, message.bytes, false);
+      case "emit":
+        return this.#emit(ctx, message);
+      case "step-done":
+        for (const pending of this.#steps.settle(message.step, message.pending)) {
+          this.#complete(ctx, pending);
+        }
+        return;
       case "sync-request":
         if (sameAddress(message.replyTo, ctx.self)) return;
         return this.#answerSync(message);
       case "sync-reply":
         if (!Array.isArray(message.envelopes)) return this.#count("E_SYNC_REPLY");
         for (const bytes of message.envelopes.slice(0, SYNC_CHUNK_MAX)) {
-          await this.#ingress(ctx, bytes, true);
+          this.#ingress(ctx, bytes, true);
         }
         return;
-      case "emit":
-        return await this.#emit(ctx, message);
       case "watch":
         this.#roles.push(message.role);
         message.role.tell({
           type: "core-ready",
           did: this.#config.identity.did,
-          epoch: this.#epoch,
-          bootstrap: this.#bootstrap,
-          core: ctx.self,
+          epoch: this.#book.epoch,
+          bootstrap: this.#book.bootstrap,
+          core: ctx.self as ActorRef<CoreMessage>,
         });
         return;
       case "thread":
-        message.replyTo.tell(this.#threads.get(message.needId));
+        message.replyTo.tell(this.#book.thread(message.needId));
         return;
       case "stats":
         message.replyTo.tell(this.#stats());
@@ -175,14 +199,12 @@ class NodeCore implements Behavior<CoreMessage> {
         ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
         return;
       case "retry":
-        return this.#retryParked(ctx, message.thread);
+        return this.#settle(ctx, this.#book.retry(message.thread, ctx.nowMs()));
       case "set-epoch":
-        this.#setEpoch(message.epoch);
-        return;
+        return this.#setEpoch(message.epoch);
       case "set-bootstrap":
-        if (this.#bootstrap === message.bootstrap) return;
-        this.#committees.clear();
-        this.#bootstrap = message.bootstrap;
+        if (this.#book.bootstrap === message.bootstrap) return;
+        this.#book.bootstrap = message.bootstrap;
         for (const role of this.#roles) {
           role.tell({ type: "bootstrap", bootstrap: message.bootstrap });
         }
@@ -194,20 +216,16 @@ class NodeCore implements Behavior<CoreMessage> {
     }
   }
 
-  async #emit(ctx: ActorContext<CoreMessage>, request: EmitRequest): Promise<void> {
+  /** Checks a local message now and starts signing it; it takes effect in submission order. */
+  #emit(ctx: ActorContext<CoreInput>, request: EmitRequest): void {
     const signer = this.#signer as EnvelopeSigner;
-    let envelope: SignedEnvelope;
+    let signing: Promise<SignedEnvelope>;
     try {
       const payload = parsePayload(request.kind, request.payload);
-      this.#dryRun(ctx, {
-        id: "pending",
-        kind: request.kind,
-        thread: request.thread,
-        sender: signer.did,
-        lamport: 1,
-        payload,
-      });
-      envelope = await signer.sign({
+      if (request.kind !== "RECONCILE") {
+        this.#book.dryRun(draftMessage(request, signer.did, payload), ctx.nowMs());
+      }
+      signing = signer.sign({
         kind: request.kind,
         thread: request.thread,
         payload: payload as never,
@@ -216,53 +234,50 @@ class NodeCore implements Behavior<CoreMessage> {
         fence: request.fence,
       }, ctx);
     } catch (error) {
-      this.#count(errorCode(error));
-      request.replyTo?.tell({
-        type: "refused",
-        code: errorCode(error),
-        message: errorMessage(error),
-        kind: request.kind,
-      });
-      return;
+      return this.#refuse(request, error);
     }
-    this.#emitted++;
-    ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
-    this.#audit(ctx, envelope, "out");
-    this.#accept(ctx, toMessage(envelope, request.kind), envelope.bytes);
-    request.replyTo?.tell({
-      type: "emitted",
-      id: envelope.id,
-      kind: request.kind,
-      thread: request.thread,
-    });
+    const step = this.#steps.push();
+    const checkedAt = this.#book.version;
+    ctx.pipeToSelf(signing, (signed) => ({
+      type: "step-done",
+      step,
+      pending: { kind: "emit", request, signed, checkedAt },
+    }));
   }
 
-  /**
-   * Verifies and applies an envelope from a peer. Envelopes re-sent by a
-   * sync skip the replay cache (they are legitimately seen twice) and are
-   * deduplicated by id instead.
-   */
-  async #ingress(ctx: ActorContext<CoreMessage>, bytes: unknown, fromSync: boolean): Promise<void> {
+  /** Starts verifying a peer's envelope; it takes effect in arrival order. */
+  #ingress(ctx: ActorContext<CoreInput>, bytes: unknown, fromSync: boolean): void {
     if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
-    const result = await verifyEnvelope(bytes, {
+    const verifying = verifyEnvelope(bytes, {
       policy: this.#config.policyHash,
+      // Envelopes re-sent by a sync are legitimately seen twice; they are deduplicated by id instead.
       replay: fromSync ? undefined : this.#replay,
       nowNs: ctx.now(),
       verifier: this.#config.signatureVerifier,
     });
-    if (!result.ok) {
-      this.#count(result.error.code);
-      ctx.log.warn("refused envelope", { code: result.error.code, reason: result.error.message });
+    const step = this.#steps.push();
+    ctx.pipeToSelf(
+      verifying,
+      (verified) => ({ type: "step-done", step, pending: { kind: "ingress", verified } }),
+    );
+  }
+
+  /** Applies finished work in order. */
+  #complete(ctx: ActorContext<CoreInput>, pending: Pending): void {
+    if (pending.kind === "emit") return this.#publish(ctx, pending);
+    if (!pending.verified.ok) return this.#count(errorCode(pending.verified.error));
+    const verified = pending.verified.value;
+    if (!verified.ok) {
+      this.#count(verified.error.code);
+      ctx.log.warn("refused envelope", {
+        code: verified.error.code,
+        reason: verified.error.message,
+      });
       return;
     }
-    const envelope = result.envelope;
-    if (
-      this.#archive.has(envelope.thread, envelope.id) ||
-      this.#parking.holds(envelope.thread, envelope.id)
-    ) {
-      return;
-    }
-    await (this.#clock as LamportClock).observe(envelope.lamport);
+    const envelope = verified.envelope;
+    if (this.#book.knows(envelope.thread, envelope.id)) return;
+    this.#clock?.observe(envelope.lamport).catch((error) => this.#count(errorCode(error)));
     if (!isLifecycleVerb(envelope.kind)) return this.#count("E_KIND_UNSUPPORTED");
     let message: LifecycleMessage;
     try {
@@ -271,171 +286,132 @@ class NodeCore implements Behavior<CoreMessage> {
       return this.#count(errorCode(error));
     }
     this.#audit(ctx, envelope, "in");
-    this.#accept(ctx, message, envelope.bytes);
+    this.#apply(ctx, message, envelope.bytes);
+  }
+
+  /** Publishes a signed local envelope unless the thread moved on in the meantime. */
+  #publish(ctx: ActorContext<CoreInput>, pending: Extract<Pending, { kind: "emit" }>): void {
+    const { request, signed } = pending;
+    if (!signed.ok) return this.#refuse(request, signed.error);
+    const envelope = signed.value;
+    const message = toMessage(envelope, request.kind);
+    if (request.kind !== "RECONCILE" && pending.checkedAt !== this.#book.version) {
+      try {
+        this.#book.dryRun(message, ctx.nowMs());
+      } catch (error) {
+        return this.#refuse(request, error);
+      }
+    }
+    this.#emitted++;
+    ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
+    this.#audit(ctx, envelope, "out");
+    this.#apply(ctx, message, envelope.bytes);
+    request.replyTo?.tell({
+      type: "emitted",
+      id: envelope.id,
+      kind: request.kind,
+      thread: request.thread,
+    });
+  }
+
+  #apply(ctx: ActorContext<CoreInput>, message: LifecycleMessage, bytes: Uint8Array): void {
+    if (message.kind === "RECONCILE") {
+      return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
+    }
+    this.#settle(ctx, this.#book.apply(message, bytes, ctx.nowMs()));
+  }
+
+  /** Acts on outcomes: counts refusals, schedules retries, asks for missing threads, tells the roles. */
+  #settle(ctx: ActorContext<CoreInput>, outcomes: readonly Outcome[]): void {
+    for (const outcome of outcomes) {
+      if (outcome.status === "rejected") {
+        this.#count(outcome.code);
+        continue;
+      }
+      if (outcome.status === "parked") {
+        for (const dropped of outcome.dropped) this.#count(`${dropped.code}:dropped`);
+        const { error, message } = outcome;
+        if (error.retryAtMs !== undefined) {
+          ctx.schedule(Math.max(0, error.retryAtMs - ctx.nowMs()), {
+            type: "retry",
+            thread: message.thread,
+          });
+        }
+        if (error.code === "E_UNKNOWN_NEED") this.#requestThread(ctx, message.thread);
+        continue;
+      }
+      this.#accepted++;
+      this.#config.onAccepted?.(outcome.message, this.#config.identity.did);
+      for (const effect of outcome.effects) this.#dispatch(ctx, effect, outcome.thread);
+    }
+  }
+
+  #dispatch(ctx: ActorContext<CoreInput>, effect: Effect, thread: ThreadState): void {
+    if (effect.type === "need-final" || effect.type === "need-expired") {
+      this.#book.finished(effect.needId, ctx.nowMs());
+      if (effect.type === "need-final") this.#finalNeeds++;
+    }
+    for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
   }
 
   /** Sends a peer the envelopes of the threads it asks for (every open thread by default). */
   #answerSync(request: Extract<CoreMessage, { type: "sync-request" }>): void {
-    const threads = request.threads ??
-      [...this.#threads.values()].filter((thread) =>
-        thread.phase === "OPEN" || thread.phase === "DECIDED"
-      )
-        .map((thread) => thread.needId);
-    const chunks = this.#archive.chunks(threads.slice(0, SYNC_THREADS_MAX), SYNC_CHUNK_MAX);
-    for (const envelopes of chunks) request.replyTo.tell({ type: "sync-reply", envelopes });
-  }
-
-  /** Applies a message; parks it when it came too early; counts refusals. */
-  #accept(ctx: ActorContext<CoreMessage>, message: LifecycleMessage, bytes: Uint8Array): void {
-    if (message.kind === "RECONCILE") {
-      return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
+    const threads = (request.threads ?? this.#book.openThreads()).slice(0, SYNC_THREADS_MAX);
+    for (const envelopes of this.#book.archived(threads, SYNC_CHUNK_MAX)) {
+      request.replyTo.tell({ type: "sync-reply", envelopes });
     }
-    let transition;
-    try {
-      transition = reduce(
-        this.#threads.get(message.thread),
-        message,
-        this.#view(ctx, message.thread),
-      );
-    } catch (error) {
-      if (isParkable(error)) return this.#park(ctx, message, bytes, error);
-      return this.#count(errorCode(error));
-    }
-    this.#threads.set(message.thread, transition.thread);
-    if (!this.#archive.add(message.thread, message.id, bytes)) this.#count("E_ARCHIVE_FULL");
-    this.#accepted++;
-    if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
-    this.#config.onAccepted?.(message, this.#config.identity.did);
-    for (const effect of transition.effects) this.#dispatch(ctx, effect, transition.thread);
-    if (this.#parking.has(message.thread)) this.#retryParked(ctx, message.thread);
-  }
-
-  /** Refuses a local message this node would not accept (throws). */
-  #dryRun(ctx: ActorContext<CoreMessage>, message: LifecycleMessage): void {
-    if (message.kind === "RECONCILE") return;
-    try {
-      reduce(this.#threads.get(message.thread), message, this.#view(ctx, message.thread));
-    } catch (error) {
-      if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
-    }
-  }
-
-  #park(
-    ctx: ActorContext<CoreMessage>,
-    message: LifecycleMessage,
-    bytes: Uint8Array,
-    error: ProtocolError,
-  ): void {
-    const parkedAtMs = ctx.nowMs();
-    for (const dropped of this.#parking.park({ message, bytes, code: error.code, parkedAtMs })) {
-      this.#count(`${dropped.code}:dropped`);
-    }
-    if (error.retryAtMs !== undefined) {
-      ctx.schedule(Math.max(0, error.retryAtMs - parkedAtMs), {
-        type: "retry",
-        thread: message.thread,
-      });
-    }
-    if (error.code === "E_UNKNOWN_NEED") this.#requestThread(ctx, message.thread, parkedAtMs);
   }
 
   /** Asks peers for a thread this node has not heard of (at most once per interval). */
-  #requestThread(ctx: ActorContext<CoreMessage>, thread: string, nowMs: number): void {
+  #requestThread(ctx: ActorContext<CoreInput>, thread: string): void {
+    const nowMs = ctx.nowMs();
     const last = this.#syncRequestedAtMs.get(thread);
     if (last !== undefined && nowMs - last < SYNC_REQUEST_INTERVAL_MS) return;
     this.#syncRequestedAtMs.set(thread, nowMs);
     ctx.publish(SYNC_TOPIC, { type: "sync-request", threads: [thread], replyTo: ctx.self });
   }
 
-  #retryParked(ctx: ActorContext<CoreMessage>, thread: string): void {
-    for (const parked of this.#parking.take(thread)) {
-      this.#accept(ctx, parked.message, parked.bytes);
-    }
-  }
-
-  #dispatch(ctx: ActorContext<CoreMessage>, effect: Effect, thread: ThreadState): void {
-    if (effect.type === "need-final" || effect.type === "need-expired") {
-      this.#finishedAtMs.set(effect.needId, ctx.nowMs());
-      if (effect.type === "need-final") this.#finalNeeds++;
-    }
-    for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
-  }
-
-  #view(ctx: ActorContext<CoreMessage>, thread: string): ReduceView {
-    const active = this.#verifiers;
-    return {
-      nowMs: ctx.nowMs(),
-      params: this.#config.params,
-      epoch: this.#epoch,
-      bootstrap: this.#bootstrap,
-      activeVerifiers: active,
-      highestFence: this.#highestFence.get(bucketOf(thread)),
-      isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
-      isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
-    };
-  }
-
-  /** The committee of a subject, cached (bounded). */
-  #committee(kind: "plan" | "result", subject: string): ReadonlySet<string> {
-    const key = `${kind}:${subject}`;
-    const cached = this.#committees.get(key);
-    if (cached !== undefined) return cached;
-    const members = new Set(
-      committeeFor(kind, subject, this.#verifiers, this.#config.params, this.#bootstrap),
-    );
-    if (this.#committees.size >= 100_000) this.#committees.clear();
-    this.#committees.set(key, members);
-    return members;
-  }
-
-  #noteFence(message: LifecycleMessage<"DECIDE">): void {
-    const bucket = bucketOf(message.thread);
-    if ((this.#highestFence.get(bucket) ?? 0) < message.payload.fence) {
-      this.#highestFence.set(bucket, message.payload.fence);
-    }
-  }
-
   #reconcile(message: LifecycleMessage<"RECONCILE">): void {
     const { fromEpoch, toEpoch } = message.payload;
-    if (toEpoch <= this.#epoch || fromEpoch > this.#epoch) return this.#count("E_STALE_EPOCH");
+    if (toEpoch <= this.#book.epoch || fromEpoch > this.#book.epoch) {
+      return this.#count("E_STALE_EPOCH");
+    }
     this.#setEpoch(toEpoch);
   }
 
   #setEpoch(epoch: number): void {
-    if (epoch <= this.#epoch) return;
-    this.#epoch = epoch;
+    if (epoch <= this.#book.epoch) return;
+    this.#book.epoch = epoch;
     for (const role of this.#roles) role.tell({ type: "epoch", epoch });
   }
 
-  /** Expires parked messages and overdue needs; forgets old finished threads. */
-  #sweep(ctx: ActorContext<CoreMessage>): void {
+  #sweep(ctx: ActorContext<CoreInput>): void {
     const nowMs = ctx.nowMs();
-    for (const expired of this.#parking.expire(nowMs - (this.#config.parkedTtlMs ?? 30_000))) {
-      this.#count(expired.code);
+    const { expiredParked, expiredNeeds } = this.#book.sweep(nowMs);
+    for (const parked of expiredParked) this.#count(parked.code);
+    for (const thread of expiredNeeds) {
+      this.#dispatch(ctx, { type: "need-expired", needId: thread.needId }, thread);
     }
     for (const [thread, requestedMs] of this.#syncRequestedAtMs) {
       if (nowMs - requestedMs >= SYNC_REQUEST_INTERVAL_MS) this.#syncRequestedAtMs.delete(thread);
     }
-    for (const [needId, thread] of this.#threads) {
-      const expired = expireIfDue(thread, nowMs);
-      if (expired === undefined) continue;
-      this.#threads.set(needId, expired);
-      this.#dispatch(ctx, { type: "need-expired", needId }, expired);
-    }
-    const retention = this.#config.finishedRetentionMs ?? 60_000;
-    for (const [needId, finishedMs] of this.#finishedAtMs) {
-      if (nowMs - finishedMs < retention) continue;
-      this.#finishedAtMs.delete(needId);
-      this.#threads.delete(needId);
-      this.#archive.forget(needId);
-    }
   }
 
-  #audit(ctx: ActorContext<CoreMessage>, envelope: SignedEnvelope, direction: "in" | "out"): void {
+  #audit(ctx: ActorContext<CoreInput>, envelope: SignedEnvelope, direction: "in" | "out"): void {
     // Appends are batched by the log; only a failure comes back, as a message.
     this.#config.audit?.append(envelope, direction).catch((error) =>
       ctx.self.tell({ type: "audit-failed", reason: errorMessage(error) })
     );
+  }
+
+  #refuse(request: EmitRequest, error: unknown): void {
+    this.#count(errorCode(error));
+    request.replyTo?.tell({
+      type: "refused",
+      code: errorCode(error),
+      message: errorMessage(error),
+      kind: request.kind,
+    });
   }
 
   #count(code: string): void {
@@ -445,15 +421,26 @@ class NodeCore implements Behavior<CoreMessage> {
   #stats(): CoreStats {
     return {
       did: this.#config.identity.did,
-      epoch: this.#epoch,
+      epoch: this.#book.epoch,
       emitted: this.#emitted,
       accepted: this.#accepted,
       rejected: Object.fromEntries(this.#rejected),
-      parked: this.#parking.size,
-      threads: this.#threads.size,
+      parked: this.#book.parked,
+      threads: this.#book.size,
       finalNeeds: this.#finalNeeds,
     };
   }
+}
+
+function draftMessage(request: EmitRequest, sender: string, payload: unknown): LifecycleMessage {
+  return {
+    id: "pending",
+    kind: request.kind,
+    thread: request.thread,
+    sender,
+    lamport: 1,
+    payload: payload as never,
+  };
 }
 
 function toMessage(

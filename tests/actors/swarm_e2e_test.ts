@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { LocalSwarm, type LocalSwarmOptions } from "../../cli/local_swarm.ts";
 import type { LifecycleMessage } from "../../protocols/lifecycle/payloads.ts";
 import { swarmParams } from "../../protocols/params.ts";
-import { startEtcd } from "../_etcd.ts";
+import { startEtcd } from "../../tools/etcd_server.ts";
 
 /** Every message each node accepted, by node DID. */
 class History {

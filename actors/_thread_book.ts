@@ -1,0 +1,254 @@
+/**
+ * The node's book of threads: the lifecycle state of every NEED it knows,
+ * the view the reducer runs under (epoch, bootstrap, committees, fences),
+ * messages parked because they came too early, and the archive of accepted
+ * envelopes peers may ask for. No I/O and no actor context: the core feeds
+ * it messages and the time, and acts on what it returns.
+ *
+ * @module
+ */
+
+import { bucketOf } from "../runtime/store/decide_log.ts";
+import { committeeFor } from "../protocols/committee.ts";
+import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
+import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
+import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
+import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import type { SwarmParams } from "../protocols/params.ts";
+import { type Parked, ParkingLot } from "./_parking_lot.ts";
+import { ThreadArchive } from "./_thread_archive.ts";
+
+/** What happened to one message. */
+export type Outcome =
+  | {
+    readonly status: "accepted";
+    readonly message: LifecycleMessage;
+    readonly thread: ThreadState;
+    readonly effects: readonly Effect[];
+  }
+  | {
+    readonly status: "parked";
+    readonly message: LifecycleMessage;
+    readonly error: ProtocolError;
+    readonly dropped: readonly Parked[];
+  }
+  | { readonly status: "rejected"; readonly message: LifecycleMessage; readonly code: string };
+
+/** Settings of a thread book. */
+export interface ThreadBookConfig {
+  readonly params: SwarmParams;
+  readonly verifiers: readonly string[];
+  readonly bootstrap: boolean;
+  readonly parkingCapacity: number;
+  readonly parkedTtlMs: number;
+  readonly finishedRetentionMs: number;
+}
+
+/** Most committees cached; the cache is cleared when full. */
+const COMMITTEE_CACHE_MAX = 100_000;
+
+/** Thread states, parking and archive of one node. */
+export class ThreadBook {
+  readonly #config: ThreadBookConfig;
+  readonly #threads = new Map<string, ThreadState>();
+  readonly #finishedAtMs = new Map<string, number>();
+  readonly #highestFence = new Map<number, number>();
+  readonly #committees = new Map<string, ReadonlySet<string>>();
+  readonly #verifiers: ReadonlySet<string>;
+  readonly #parking: ParkingLot;
+  readonly #archive = new ThreadArchive();
+  #bootstrap: boolean;
+  #archiveOverflows = 0;
+  #version = 0;
+  epoch = 0;
+
+  constructor(config: ThreadBookConfig) {
+    this.#config = config;
+    this.#verifiers = new Set(config.verifiers);
+    this.#bootstrap = config.bootstrap;
+    this.#parking = new ParkingLot(config.parkingCapacity);
+  }
+
+  /** Whether the swarm is in bootstrap mode (K = 1). */
+  get bootstrap(): boolean {
+    return this.#bootstrap;
+  }
+
+  set bootstrap(bootstrap: boolean) {
+    if (bootstrap !== this.#bootstrap) this.#committees.clear();
+    this.#bootstrap = bootstrap;
+  }
+
+  /** Messages waiting for what they refer to. */
+  get parked(): number {
+    return this.#parking.size;
+  }
+
+  /** Accepted envelopes not archived because their thread's archive was full. */
+  get archiveOverflows(): number {
+    return this.#archiveOverflows;
+  }
+
+  /** Threads in memory. */
+  get size(): number {
+    return this.#threads.size;
+  }
+
+  /** A thread's state. */
+  thread(needId: string): ThreadState | undefined {
+    return this.#threads.get(needId);
+  }
+
+  /** Whether the envelope `id` of `thread` was accepted or is parked. */
+  knows(thread: string, id: string): boolean {
+    return this.#archive.has(thread, id) || this.#parking.holds(thread, id);
+  }
+
+  /** Increases whenever a message is applied; unchanged means a dry run still holds. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Throws the refusal a message would get now; "too early for the window" is not a refusal. */
+  dryRun(message: LifecycleMessage, nowMs: number): void {
+    try {
+      reduce(this.#threads.get(message.thread), message, this.#view(message.thread, nowMs));
+    } catch (error) {
+      if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
+    }
+  }
+
+  /**
+   * Applies a message; on success also retries what was parked on its
+   * thread. Returns every outcome in order (the message's first).
+   */
+  apply(message: LifecycleMessage, bytes: Uint8Array, nowMs: number): Outcome[] {
+    const outcomes: Outcome[] = [];
+    this.#applyOne(message, bytes, nowMs, outcomes);
+    return outcomes;
+  }
+
+  /** Retries everything parked on a thread (its window may have opened). */
+  retry(thread: string, nowMs: number): Outcome[] {
+    const outcomes: Outcome[] = [];
+    for (const parked of this.#parking.take(thread)) {
+      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes);
+    }
+    return outcomes;
+  }
+
+  /** Threads still open (not final, not expired), for peers catching up. */
+  openThreads(): string[] {
+    const open: string[] = [];
+    for (const thread of this.#threads.values()) {
+      if (thread.phase === "OPEN" || thread.phase === "DECIDED") open.push(thread.needId);
+    }
+    return open;
+  }
+
+  /** Archived envelopes of `threads` in chunks. */
+  archived(threads: readonly string[], chunkSize: number): Uint8Array[][] {
+    return this.#archive.chunks(threads, chunkSize);
+  }
+
+  /** Notes that a NEED ended, so its thread is forgotten after the retention. */
+  finished(needId: string, nowMs: number): void {
+    this.#finishedAtMs.set(needId, nowMs);
+  }
+
+  /**
+   * Housekeeping: drops parked messages past their time, expires NEEDs past
+   * their deadline, forgets finished threads past the retention.
+   */
+  sweep(nowMs: number): { readonly expiredParked: Parked[]; readonly expiredNeeds: ThreadState[] } {
+    const expiredParked = this.#parking.expire(nowMs - this.#config.parkedTtlMs);
+    const expiredNeeds: ThreadState[] = [];
+    for (const [needId, thread] of this.#threads) {
+      const expired = expireIfDue(thread, nowMs);
+      if (expired === undefined) continue;
+      this.#threads.set(needId, expired);
+      this.#version++;
+      expiredNeeds.push(expired);
+    }
+    for (const [needId, finishedMs] of this.#finishedAtMs) {
+      if (nowMs - finishedMs < this.#config.finishedRetentionMs) continue;
+      this.#finishedAtMs.delete(needId);
+      this.#threads.delete(needId);
+      this.#archive.forget(needId);
+    }
+    return { expiredParked, expiredNeeds };
+  }
+
+  #applyOne(
+    message: LifecycleMessage,
+    bytes: Uint8Array,
+    nowMs: number,
+    outcomes: Outcome[],
+  ): void {
+    let transition;
+    try {
+      transition = reduce(
+        this.#threads.get(message.thread),
+        message,
+        this.#view(message.thread, nowMs),
+      );
+    } catch (error) {
+      if (isParkable(error)) {
+        const dropped = this.#parking.park({ message, bytes, code: error.code, parkedAtMs: nowMs });
+        outcomes.push({ status: "parked", message, error, dropped });
+      } else {
+        outcomes.push({
+          status: "rejected",
+          message,
+          code: error instanceof ProtocolError ? error.code : "E_UNKNOWN",
+        });
+      }
+      return;
+    }
+    this.#threads.set(message.thread, transition.thread);
+    this.#version++;
+    if (!this.#archive.add(message.thread, message.id, bytes)) this.#archiveOverflows++;
+    if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
+    outcomes.push({
+      status: "accepted",
+      message,
+      thread: transition.thread,
+      effects: transition.effects,
+    });
+    for (const parked of this.#parking.take(message.thread)) {
+      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes);
+    }
+  }
+
+  #view(thread: string, nowMs: number): ReduceView {
+    return {
+      nowMs,
+      params: this.#config.params,
+      epoch: this.epoch,
+      bootstrap: this.#bootstrap,
+      activeVerifiers: this.#verifiers,
+      highestFence: this.#highestFence.get(bucketOf(thread)),
+      isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
+      isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
+    };
+  }
+
+  #committee(kind: "plan" | "result", subject: string): ReadonlySet<string> {
+    const key = `${kind}:${subject}`;
+    const cached = this.#committees.get(key);
+    if (cached !== undefined) return cached;
+    const members = new Set(
+      committeeFor(kind, subject, this.#verifiers, this.#config.params, this.#bootstrap),
+    );
+    if (this.#committees.size >= COMMITTEE_CACHE_MAX) this.#committees.clear();
+    this.#committees.set(key, members);
+    return members;
+  }
+
+  #noteFence(message: LifecycleMessage<"DECIDE">): void {
+    const bucket = bucketOf(message.thread);
+    if ((this.#highestFence.get(bucket) ?? 0) < message.payload.fence) {
+      this.#highestFence.set(bucket, message.payload.fence);
+    }
+  }
+}
