@@ -43,6 +43,8 @@ export interface SwarmNodeConfig {
   readonly roles: SwarmRoles;
   readonly verifiers: readonly string[];
   readonly workers?: readonly string[];
+  /** Every planner of the swarm; with it, two preferred planners propose per NEED. */
+  readonly planners?: readonly string[];
   readonly decideLog: DecideLog;
   readonly cas: ContentStore;
   readonly params: SwarmParams;
@@ -91,7 +93,17 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
       const did = config.identity.did;
       const { roles } = config;
       if (roles.planner) {
-        ctx.spawn(() => planner({ core, name: config.nodeId }), { name: "planner" });
+        ctx.spawn(
+          () =>
+            planner({
+              core,
+              name: config.nodeId,
+              did,
+              params: config.params,
+              planners: config.planners,
+            }),
+          { name: "planner" },
+        );
       }
       if (roles.verifier) {
         ctx.spawn(() =>

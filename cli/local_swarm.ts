@@ -218,6 +218,7 @@ export class LocalSwarm {
         },
         verifiers: dids,
         workers: dids,
+        planners: dids,
         decideLog: this.#shared.decideLog,
         cas: this.#shared.cas,
         params: options.params,

@@ -75,12 +75,9 @@ const DEPTH_MAX = 64;
 function write(writer: Writer, value: unknown, depth: number): boolean {
   if (depth > DEPTH_MAX) return false;
   switch (typeof value) {
-    case "string": {
-      const bytes = TEXT.encode(value);
-      writer.head(3, bytes.length);
-      writer.raw(bytes);
+    case "string":
+      writeText(writer, value);
       return true;
-    }
     case "boolean":
       writer.reserve(1);
       writer.bytes[writer.length++] = value ? 0xf5 : 0xf4;
@@ -135,6 +132,30 @@ function writeMap(writer: Writer, value: object, depth: number): boolean {
     if (!write(writer, entry.value, depth + 1)) return false;
   }
   return true;
+}
+
+/** Writes a text string; ASCII (nearly every protocol string) is copied without a TextEncoder call. */
+function writeText(writer: Writer, value: string): void {
+  const length = value.length;
+  let ascii = true;
+  for (let index = 0; index < length; index++) {
+    if (value.charCodeAt(index) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii) {
+    const bytes = TEXT.encode(value);
+    writer.head(3, bytes.length);
+    writer.raw(bytes);
+    return;
+  }
+  writer.head(3, length);
+  writer.reserve(length);
+  const out = writer.bytes;
+  let at = writer.length;
+  for (let index = 0; index < length; index++) out[at++] = value.charCodeAt(index);
+  writer.length = at;
 }
 
 /** DAG-CBOR map key order: shorter first, then bytewise. */
