@@ -99,6 +99,11 @@ export class ThreadBook {
     return this.#threads.get(needId);
   }
 
+  /** Whether `did` sits on the plan committee of a NEED or the result committee of a task. */
+  onCommittee(kind: "plan" | "result", subject: string, did: string): boolean {
+    return this.#committee(kind, subject).has(did);
+  }
+
   /** Whether the envelope `id` of `thread` was accepted or is parked. */
   knows(thread: string, id: string): boolean {
     return this.#archive.has(thread, id) || this.#parking.holds(thread, id);

@@ -19,12 +19,14 @@
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
 import type { Settled } from "../runtime/env.ts";
-import { errorCode, errorMessage } from "../runtime/errors.ts";
+import { errorCode, errorMessage, SwarmError } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
 import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
+  encodedPayloadSize,
   EnvelopeSigner,
   LamportClock,
+  type PayloadMap,
   ReplayCache,
   type SignedEnvelope,
   verifyEnvelope,
@@ -39,7 +41,10 @@ import {
 } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
+import type { IngressGate } from "../policies/ingress_gate.ts";
+import type { PreflightGate } from "../policies/preflight_gate.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
+import { envelopeView } from "./_policy_view.ts";
 import { type Outcome, ThreadBook } from "./_thread_book.ts";
 import type {
   AcceptedHook,
@@ -67,6 +72,11 @@ export interface NodeCoreConfig {
   readonly bootstrap?: boolean;
   /** Sees every accepted message (history for checkers). */
   readonly onAccepted?: AcceptedHook;
+  /**
+   * The policy gates: preflight before this node publishes, ingress before it
+   * applies a peer's envelope. Their capsule hash must be `policyHash`.
+   */
+  readonly policy?: NodePolicy;
   /** Most parked messages. Default 10,000. */
   readonly parkingCapacity?: number;
   /** A parked message is dropped after this long. Default 30,000 ms. */
@@ -75,6 +85,12 @@ export interface NodeCoreConfig {
   readonly sweepIntervalMs?: number;
   /** Finished threads are forgotten after this long. Default 60,000 ms. */
   readonly finishedRetentionMs?: number;
+}
+
+/** The policy gates a node runs. */
+export interface NodePolicy {
+  readonly preflight: PreflightGate;
+  readonly ingress: IngressGate;
 }
 
 /** Where nodes ask each other for envelopes they missed. */
@@ -222,9 +238,9 @@ class NodeCore implements Behavior<CoreInput> {
     let signing: Promise<SignedEnvelope>;
     try {
       const payload = parsePayload(request.kind, request.payload);
-      if (request.kind !== "RECONCILE") {
-        this.#book.dryRun(draftMessage(request, signer.did, payload), ctx.nowMs());
-      }
+      const draft = draftMessage(request, signer.did, payload);
+      if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs());
+      this.#preflight(draft, request);
       signing = signer.sign({
         kind: request.kind,
         thread: request.thread,
@@ -285,8 +301,56 @@ class NodeCore implements Behavior<CoreInput> {
     } catch (error) {
       return this.#count(errorCode(error));
     }
+    if (!this.#admit(ctx, message, envelope)) return;
     this.#audit(ctx, envelope, "in");
     this.#apply(ctx, message, envelope.bytes);
+  }
+
+  /** Sender-side policy check; throws `E_POLICY_DENIED` so the message is never signed. */
+  #preflight(draft: LifecycleMessage, request: EmitRequest): void {
+    const preflight = this.#config.policy?.preflight;
+    if (preflight === undefined) return;
+    const bytes = payloadSizeEstimate(draft.payload);
+    const view = envelopeView(draft, {
+      payloadBytes: bytes,
+      epoch: request.epoch,
+      capsule: this.#config.policyHash,
+    });
+    const verdict = preflight.check(view, this.#facts(draft));
+    if (!verdict.allowed) {
+      throw new ProtocolPolicyDenied(`Policy denies ${draft.kind}: ${verdict.reasons.join(", ")}`);
+    }
+  }
+
+  /** Receive-side policy check: a denied envelope is dropped, counted and logged by the gate. */
+  #admit(
+    ctx: ActorContext<CoreInput>,
+    message: LifecycleMessage,
+    envelope: SignedEnvelope,
+  ): boolean {
+    const ingress = this.#config.policy?.ingress;
+    if (ingress === undefined) return true;
+    const view = envelopeView(message, {
+      payloadBytes: envelope.payloadSize,
+      epoch: envelope.epoch,
+      capsule: envelope.policy,
+    });
+    const verdict = ingress.admit(view, this.#facts(message));
+    if (verdict.delivered) return true;
+    this.#count(verdict.code);
+    ctx.log.warn("policy refused envelope", {
+      code: verdict.code,
+      reasons: verdict.reasons,
+      kind: message.kind,
+    });
+    return false;
+  }
+
+  /** What only this node knows about a message, for the policy rules. */
+  #facts(message: LifecycleMessage) {
+    if (message.kind !== "ATTEST") return {};
+    const taskId = (message.payload as { taskId: string }).taskId;
+    return { committeeMember: this.#book.onCommittee("result", taskId, message.sender) };
   }
 
   /** Publishes a signed local envelope unless the thread moved on in the meantime. */
@@ -430,6 +494,18 @@ class NodeCore implements Behavior<CoreInput> {
       finalNeeds: this.#finalNeeds,
     };
   }
+}
+
+/** Raised when preflight policy refuses a local message. */
+class ProtocolPolicyDenied extends SwarmError {
+  constructor(message: string) {
+    super("E_POLICY_DENIED", message);
+  }
+}
+
+/** Encoded size of a payload, as the sender's preflight sees it. */
+function payloadSizeEstimate(payload: unknown): number {
+  return encodedPayloadSize(payload as PayloadMap);
 }
 
 function draftMessage(request: EmitRequest, sender: string, payload: unknown): LifecycleMessage {

@@ -19,7 +19,7 @@ import type { SwarmParams } from "../protocols/params.ts";
 import { bootstrapMonitor } from "./bootstrap_monitor.ts";
 import { decider, type DeciderStats } from "./decider.ts";
 import { epochManager, type EpochManagerMessage } from "./epoch_manager.ts";
-import { nodeCore } from "./node_core.ts";
+import { nodeCore, type NodePolicy } from "./node_core.ts";
 import { planner } from "./planner.ts";
 import { requester, type RequesterMessage } from "./requester.ts";
 import type { AcceptedHook, CoreMessage } from "./swarm_messages.ts";
@@ -49,6 +49,8 @@ export interface SwarmNodeConfig {
   readonly cas: ContentStore;
   readonly params: SwarmParams;
   readonly policyHash: string;
+  /** Policy gates for the core; their capsule hash must be `policyHash`. */
+  readonly policy?: NodePolicy;
   readonly audit?: AuditLog;
   readonly signatureVerifier?: SignatureVerifier;
   readonly leaseTtlMs?: number;
@@ -89,6 +91,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           signatureVerifier: config.signatureVerifier,
           onAccepted: config.onAccepted,
           bootstrap: config.bootstrap,
+          policy: config.policy,
         }), { name: "core", mailbox: { capacity: 1_000_000 } });
       const did = config.identity.did;
       const { roles } = config;

@@ -36,6 +36,7 @@ import {
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
 import { loadNodeIdentity } from "./node_identity.ts";
+import { loadBasePolicy, type LoadedPolicy } from "./_node_policy.ts";
 
 /** Options of {@linkcode LocalSwarm.start}. */
 export interface LocalSwarmOptions {
@@ -46,8 +47,8 @@ export interface LocalSwarmOptions {
   /** `kv` (embedded Deno KV) or `etcd`. */
   readonly consensus: "kv" | "etcd";
   readonly etcdEndpoints?: readonly string[];
-  /** Policy capsule hash stamped on envelopes. */
-  readonly policyHash?: string;
+  /** Run the base Cedar policy's preflight and ingress gates on every node. Default true. */
+  readonly policy?: boolean;
   /** Write per-node audit logs (needs `dataDir`). Default true with a data dir. */
   readonly audit?: boolean;
   /** Print actor warnings to stderr. */
@@ -72,6 +73,7 @@ interface Shared {
   readonly hub: InProcHub;
   readonly identities: readonly Identity[];
   readonly deciderStats: DeciderStats;
+  readonly policy: LoadedPolicy | undefined;
 }
 
 /** The default policy hash when no capsule is configured. */
@@ -100,6 +102,7 @@ export class LocalSwarm {
       hub: new InProcHub(),
       identities: await Promise.all(nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId))),
       deciderStats: { decided: 0, conflicts: 0, failures: 0 },
+      policy: options.policy === false ? undefined : await loadBasePolicy(),
     });
     for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
     await swarm.stats(); // every core has finished starting once it answers
@@ -222,7 +225,8 @@ export class LocalSwarm {
         decideLog: this.#shared.decideLog,
         cas: this.#shared.cas,
         params: options.params,
-        policyHash: options.policyHash ?? POLICY_NONE,
+        policyHash: this.#shared.policy?.capsuleHash ?? POLICY_NONE,
+        policy: this.#shared.policy?.gates(),
         audit,
         onAccepted: options.onAccepted,
         deciderStats: this.#shared.deciderStats,

@@ -46,9 +46,16 @@ async function signatureCost(operations: number): Promise<Signatures> {
 }
 
 /** One swarm: posts all NEEDs at once, `rounds` times; reports the best round. */
-async function swarmRun(nodes: number, needs: number, rounds: number, signatures: Signatures) {
+async function swarmRun(
+  nodes: number,
+  needs: number,
+  rounds: number,
+  signatures: Signatures,
+  policy: boolean,
+) {
   const swarm = await LocalSwarm.start({
     nodes,
+    policy,
     params: swarmParams({ challengeWindowMs: 0 }),
     consensus: "kv",
   });
@@ -87,6 +94,7 @@ async function swarmRun(nodes: number, needs: number, rounds: number, signatures
     const ceiling = 1e6 / costUs;
     return {
       nodes,
+      policyGates: policy,
       needs,
       finalInBestRound: best.final,
       needsPerSecond: Math.round(best.needsPerSecond),
@@ -112,8 +120,16 @@ export async function runLifecycleBench(
       signUs: Number(signatures.signUs.toFixed(1)),
       verifyUs: Number(signatures.verifyUs.toFixed(1)),
     },
-    oneNodeAllRoles: await swarmRun(1, needs, rounds, signatures),
-    threeNodesInProcess: await swarmRun(3, Math.ceil(needs / 3), rounds, signatures),
+    oneNodeAllRoles: await swarmRun(1, needs, rounds, signatures, false),
+    oneNodeAllRolesWithPolicy: await swarmRun(1, Math.ceil(needs / 3), rounds, signatures, true),
+    threeNodesInProcess: await swarmRun(3, Math.ceil(needs / 3), rounds, signatures, false),
+    threeNodesInProcessWithPolicy: await swarmRun(
+      3,
+      Math.ceil(needs / 10),
+      rounds,
+      signatures,
+      true,
+    ),
   };
 }
 
