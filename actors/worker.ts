@@ -3,6 +3,12 @@
  * announces it with CLAIM, runs the task, stores the output in the content
  * store and COMMITs it under the lease, heartbeating while it works.
  *
+ * A committed task's lease is kept until the task is final (or its NEED
+ * expires, or the task is reopened): released at commit, it would let a
+ * bidder whose node has not yet heard this CLAIM take a second lease and
+ * publish a second CLAIM, and nodes that saw the two CLAIMs in different
+ * orders would disagree on who holds the task.
+ *
  * Every step that waits (the lease, the store, the core) comes back as a
  * message, so a worker serves many tasks at once, up to its concurrency;
  * ready tasks beyond that wait in a bounded backlog.
@@ -19,6 +25,7 @@ import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import { selectCommittee } from "../protocols/committee.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
 import { runWork, sha256Hex } from "../protocols/work.ts";
+import type { Effect } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a worker. */
@@ -67,6 +74,9 @@ const PREFERRED_BIDDERS = 2;
 /** Ready tasks waiting for a free slot; beyond this they are left to other workers. */
 const BACKLOG_MAX = 100_000;
 
+/** Committed tasks whose lease is kept until they are final; beyond this, released at once. */
+const COMMITTED_MAX = 100_000;
+
 /** Makes a worker behaviour. */
 export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
   return new Worker(config);
@@ -75,6 +85,8 @@ export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
 class Worker implements Behavior<WorkerMessage> {
   readonly #config: WorkerConfig;
   readonly #jobs = new Map<string, Job>();
+  /** Committed jobs by task id, their leases held until the task is final. */
+  readonly #committed = new Map<string, Job>();
   readonly #backlog: Candidate[] = [];
   readonly #concurrency: number;
   #backlogHead = 0;
@@ -96,6 +108,7 @@ class Worker implements Behavior<WorkerMessage> {
         this.#epoch = message.epoch;
         return;
       case "effect":
+        this.#settleCommitted(ctx, message.effect);
         return this.#bid(ctx, message);
       case "leased":
         return this.#claim(ctx, message.job, message.outcome);
@@ -104,7 +117,12 @@ class Worker implements Behavior<WorkerMessage> {
       case "stored":
         return this.#commit(ctx, message);
       case "committed":
-        return this.#finish(ctx, message.job, true);
+        return this.#finish(
+          ctx,
+          message.job,
+          true,
+          message.result.ok && message.result.value.type === "emitted",
+        );
       case "heartbeat":
         return this.#heartbeat(ctx, message.taskId);
     }
@@ -219,16 +237,40 @@ class Worker implements Behavior<WorkerMessage> {
     });
   }
 
-  /** Ends a job (releasing its lease when it had one) and starts waiting ones. */
-  #finish(ctx: ActorContext<WorkerMessage>, job: Job, leased: boolean): void {
+  /** Releases the leases of committed tasks that became final, expired or were reopened. */
+  #settleCommitted(ctx: ActorContext<WorkerMessage>, effect: Effect): void {
+    if (this.#committed.size === 0) return;
+    if (effect.type === "task-final" || effect.type === "task-ready") {
+      const job = this.#committed.get(effect.taskId);
+      if (job !== undefined) this.#release(ctx, job);
+      return;
+    }
+    if (effect.type !== "need-expired") return;
+    for (const job of [...this.#committed.values()]) {
+      if (job.needId === effect.needId) this.#release(ctx, job);
+    }
+  }
+
+  #release(ctx: ActorContext<WorkerMessage>, job: Job): void {
+    this.#committed.delete(job.taskId);
+    this.#config.decideLog.releaseLease(job.taskId, job.leaseId).catch((error) =>
+      ctx.log.warn("lease release failed; the lease monitor will free it", {
+        code: errorCode(error),
+      })
+    );
+  }
+
+  /**
+   * Ends a job and starts waiting ones. A leased job's lease is released,
+   * or, once committed, kept until the task is final.
+   */
+  #finish(ctx: ActorContext<WorkerMessage>, job: Job, leased: boolean, committed = false): void {
     this.#jobs.delete(job.taskId);
     if (leased) {
       ctx.cancelSchedule(`heartbeat:${job.taskId}`);
-      this.#config.decideLog.releaseLease(job.taskId, job.leaseId).catch((error) =>
-        ctx.log.warn("lease release failed; the lease monitor will free it", {
-          code: errorCode(error),
-        })
-      );
+      if (committed && this.#committed.size < COMMITTED_MAX) {
+        this.#committed.set(job.taskId, job);
+      } else this.#release(ctx, job);
     }
     while (this.#jobs.size < this.#concurrency && this.#backlogHead < this.#backlog.length) {
       this.#start(ctx, this.#backlog[this.#backlogHead++]);

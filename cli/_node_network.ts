@@ -6,7 +6,11 @@
  */
 
 import { multiaddr } from "@multiformats/multiaddr";
-import type { Libp2pTransport, TransportEvent } from "../runtime/transport/libp2p_transport.ts";
+import type {
+  Libp2pTransport,
+  Libp2pTransportOptions,
+  TransportEvent,
+} from "../runtime/transport/libp2p_transport.ts";
 import { choiceFlag, type FlagSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 
 /** Flags of the libp2p transport, shared by `run node` and `run swarm --processes`. */
@@ -106,20 +110,26 @@ export function networkSettings(flags: ParsedFlags): NetworkSettings {
   };
 }
 
-/** Starts the libp2p transport of node `nodeId` with its key from `dataDir`. */
+/**
+ * Starts the libp2p transport of node `nodeId` with the node's key: `seed`
+ * is the node's one Ed25519 seed (`identity.key`), so its PeerId and its
+ * `did:key` name the same key. `extra` adds transport options (the swarm
+ * workload's ingress validator and message ids).
+ */
 export async function startNetwork(
   nodeId: string,
-  dataDir: string,
+  seed: Uint8Array,
   settings: NetworkSettings,
   onEvent: (event: TransportEvent) => void,
+  extra: Partial<Libp2pTransportOptions> = {},
 ): Promise<Libp2pTransport> {
-  const { loadOrCreateIdentity } = await import("../runtime/transport/node_identity.ts");
-  const identity = await loadOrCreateIdentity(dataDir);
   // libp2p is loaded only when a node joins a real network, so every other command starts fast.
+  const { identityFromSeed } = await import("../runtime/transport/node_identity.ts");
   const { Libp2pTransport } = await import("../runtime/transport/libp2p_transport.ts");
   return await Libp2pTransport.start({
+    ...extra,
     nodeId,
-    identity,
+    identity: await identityFromSeed(seed),
     network: settings.network,
     listen: settings.listen,
     bootstrap: settings.bootstrap,

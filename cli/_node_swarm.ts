@@ -1,47 +1,162 @@
 /**
- * The protocol workload of a `run node` process: this node's identity, its
+ * The protocol workload of a `run node` process: its flags, this node's
  * decide log (Deno KV in the data directory, or etcd), content store and
- * audit log, and the swarm node actors on the node's actor system.
+ * audit log, and the swarm node actors on the node's actor system, playing
+ * the roles and deciding the bucket share it was given.
  *
  * @module
  */
 
 import type { ActorSystem } from "../runtime/system.ts";
-import { DECIDE_BUCKETS, type DecideLog } from "../runtime/store/decide_log.ts";
+import type { DecideLog } from "../runtime/store/decide_log.ts";
+import type { ContentStore } from "../runtime/store/content_store.ts";
 import { DenoKvStore } from "../runtime/store/deno_kv_store.ts";
 import { StoreDecideLog } from "../runtime/store/store_decide_log.ts";
 import { FileContentStore } from "../runtime/store/file_content_store.ts";
 import { FileFrameLogDirectory } from "../runtime/store/file_frame_log.ts";
 import { SignedAuditLog } from "../protocols/audit/mod.ts";
-import type { Identity } from "../protocols/identity/mod.ts";
+import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
 import { swarmParams } from "../protocols/params.ts";
+import type { DeciderStats } from "../actors/decider.ts";
 import {
   SWARM_NODE_SUPERVISION,
   swarmNode,
   type SwarmNodeMessage,
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
+import { choiceFlag, type FlagSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 import { connectEtcd, POLICY_NONE } from "./local_swarm.ts";
 import { loadBasePolicy } from "./_node_policy.ts";
+import {
+  checkSelf,
+  didsWithRole,
+  parseBuckets,
+  parseRoles,
+  SWARM_ROLES,
+  type SwarmMember,
+  type SwarmRole,
+} from "./_swarm_members.ts";
 
-/** Settings of a node's protocol workload. */
+/** Where the node core lives in a node's actor tree (peers address sync replies to it). */
+export const SWARM_CORE_PATH = "/user/node/core";
+
+/** Flags of the protocol workload of `run node`. */
+export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  http: {
+    type: "string",
+    value: "PORT",
+    description: "swarm: serve /health and /needs on 127.0.0.1:PORT (0 = a free port)",
+    default: "8080",
+  },
+  "no-http": { type: "boolean", description: "swarm: serve no HTTP API" },
+  admin: {
+    type: "boolean",
+    description: "swarm: also serve /admin/partition (block peers: partition tests)",
+  },
+  consensus: {
+    type: "string",
+    value: "NAME",
+    description: "swarm: decide log, kv (Deno KV in the data dir) or etcd",
+    default: "kv",
+  },
+  etcd: {
+    type: "string",
+    value: "URLS",
+    description: "swarm: etcd client URLs, comma-separated",
+    default: "http://127.0.0.1:2379",
+  },
+  members: {
+    type: "string",
+    value: "FILE",
+    description: "swarm: the members file (node ids, DIDs, roles) every node of the swarm shares",
+    default: "this node alone",
+  },
+  roles: {
+    type: "string",
+    value: "LIST",
+    description: `swarm: roles this node plays: all, or some of ${SWARM_ROLES.join(",")}`,
+    default: "all",
+  },
+  buckets: {
+    type: "string",
+    value: "SPEC",
+    description: "swarm: decide buckets this node owns: all, none, I/N (share I of N), or 0-63,…",
+    default: "all",
+  },
+  "challenge-window-ms": {
+    type: "string",
+    value: "MS",
+    description: "swarm: challenge window before FINALIZE",
+    default: "2000",
+  },
+  policy: {
+    type: "string",
+    value: "on|off",
+    description: "swarm: run the Cedar policy gates",
+    default: "on",
+  },
+};
+
+/** The protocol workload's settings, read from the flags. */
+export interface SwarmSettings {
+  /** HTTP port; undefined serves no API. */
+  readonly httpPort: number | undefined;
+  readonly admin: boolean;
+  readonly consensus: "kv" | "etcd";
+  readonly etcdEndpoints: readonly string[];
+  readonly membersPath: string | undefined;
+  readonly roles: readonly SwarmRole[];
+  readonly buckets: readonly number[];
+  readonly challengeWindowMs: number;
+  /** Run the Cedar policy gates. */
+  readonly policy: boolean;
+}
+
+/** Reads and checks the workload flags. */
+export function swarmSettings(flags: ParsedFlags): SwarmSettings {
+  const string = (name: string, fallback: string) =>
+    typeof flags[name] === "string" ? flags[name] as string : fallback;
+  return {
+    httpPort: flags["no-http"] === true ? undefined : integerFlag(flags, "http", 8080, 0, 65_535),
+    admin: flags.admin === true,
+    consensus: choiceFlag(flags, "consensus", ["kv", "etcd"] as const, "kv"),
+    etcdEndpoints: string("etcd", "http://127.0.0.1:2379").split(",").map((url) => url.trim()),
+    membersPath: typeof flags.members === "string" ? flags.members : undefined,
+    roles: usage(() => parseRoles(string("roles", "all"))),
+    buckets: usage(() => parseBuckets(string("buckets", "all"))),
+    challengeWindowMs: integerFlag(flags, "challenge-window-ms", 2_000, 0, 3_600_000),
+    policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
+  };
+}
+
+/** Runs a flag parser, turning its error into a usage error (exit code 2). */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** What a node's protocol workload runs on. */
 export interface NodeSwarmOptions {
   readonly nodeId: string;
   readonly dataDir: string;
   readonly identity: Identity;
-  readonly consensus: "kv" | "etcd";
-  readonly etcdEndpoints: readonly string[];
-  readonly challengeWindowMs: number;
-  /** Run the Cedar policy gates. */
-  readonly policy: boolean;
-  /** DIDs of the swarm's verifiers and workers; default this node alone. */
-  readonly peers?: readonly string[];
+  readonly settings: SwarmSettings;
+  /** The swarm's members; undefined: this node alone, in every role. */
+  readonly members?: readonly SwarmMember[];
+  /** Content store; default files in the data directory. */
+  readonly cas?: ContentStore;
+  /** Shared with the transport's ingress, so each signature is verified once. */
+  readonly signatureVerifier?: SignatureVerifier;
 }
 
 /** A running protocol workload. */
 export interface NodeSwarm {
   readonly refs: SwarmNodeRefs;
   readonly did: string;
+  readonly deciderStats: DeciderStats;
   close(): Promise<void>;
 }
 
@@ -50,43 +165,55 @@ export async function startNodeSwarm(
   system: ActorSystem,
   options: NodeSwarmOptions,
 ): Promise<NodeSwarm> {
-  const decideLog: DecideLog = options.consensus === "etcd"
-    ? await connectEtcd(options.etcdEndpoints)
+  const { settings, identity, nodeId } = options;
+  const members = options.members ??
+    [{ node: nodeId, did: identity.did, roles: settings.roles }];
+  checkSelf(members, nodeId, identity.did);
+  const decideLog: DecideLog = settings.consensus === "etcd"
+    ? await connectEtcd(settings.etcdEndpoints)
     : new StoreDecideLog(await DenoKvStore.open(`${options.dataDir}/decide.kv`), true);
   const audit = new SignedAuditLog(
     await FileFrameLogDirectory.open(`${options.dataDir}/audit`),
-    options.identity,
+    identity,
   );
-  const members = options.peers ?? [options.identity.did];
-  const cas = await FileContentStore.open(`${options.dataDir}/cas`);
-  const policy = options.policy ? await loadBasePolicy() : undefined;
+  const cas = options.cas ?? await FileContentStore.open(`${options.dataDir}/cas`);
+  const policy = settings.policy ? await loadBasePolicy() : undefined;
+  const deciderStats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 };
+  const plays = (role: SwarmRole) => settings.roles.includes(role);
   const parent = system.spawn<SwarmNodeMessage>(() =>
     swarmNode({
-      nodeId: options.nodeId,
-      identity: options.identity,
+      nodeId,
+      identity,
       roles: {
-        planner: true,
-        verifier: true,
-        worker: true,
-        requester: true,
-        deciderBuckets: Array.from({ length: DECIDE_BUCKETS }, (_, bucket) => bucket),
+        planner: plays("planner"),
+        verifier: plays("verifier"),
+        worker: plays("worker"),
+        requester: plays("requester"),
+        deciderBuckets: settings.buckets,
       },
-      verifiers: members,
-      workers: members,
+      verifiers: didsWithRole(members, "verifier"),
+      workers: didsWithRole(members, "worker"),
+      planners: didsWithRole(members, "planner"),
       decideLog,
       cas,
-      params: swarmParams({ challengeWindowMs: options.challengeWindowMs }),
+      params: swarmParams({ challengeWindowMs: settings.challengeWindowMs }),
       policyHash: policy?.capsuleHash ?? POLICY_NONE,
       policy: policy?.gates(),
       audit,
+      signatureVerifier: options.signatureVerifier,
+      deciderStats,
     }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
   const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
     parent,
     (replyTo) => ({ type: "refs", replyTo }),
   );
+  if (refs.core.address.path !== SWARM_CORE_PATH) {
+    throw new Error(`The node core lives at ${refs.core.address.path}, not ${SWARM_CORE_PATH}`);
+  }
   return {
     refs,
-    did: options.identity.did,
+    did: identity.did,
+    deciderStats,
     close: async () => {
       await audit.close();
       await decideLog.close();

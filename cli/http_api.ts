@@ -7,6 +7,11 @@
  *   GET  /needs/{id}    a thread as this node sees it (phase, tasks, decision)
  *   POST /needs         {"op","input","rounds"?,"bounty"?,"budget"?,"deadlineInMs"?} → 202 {"needId"}
  *
+ * With an admin target (`run node --admin`, for partition tests):
+ *
+ *   GET  /admin/partition   the peers this node blocks
+ *   POST /admin/partition   {"block":["node-3",…]} blocks exactly those nodes; {"block":[]} heals
+ *
  * Bad requests get a JSON error with a stable code and never reach the swarm.
  *
  * @module
@@ -36,7 +41,19 @@ export interface HttpApiTarget {
   readonly did: string;
   readonly system: ActorSystem;
   readonly core: ActorRef<CoreMessage>;
-  readonly requester: ActorRef<RequesterMessage>;
+  /** The node's requester; without one, the node takes no NEEDs. */
+  readonly requester: ActorRef<RequesterMessage> | undefined;
+  /** More fields for /health (decider and transport counters). */
+  readonly health?: () => Record<string, unknown>;
+  /** The partition gate, served under /admin when given. */
+  readonly admin?: HttpAdmin;
+}
+
+/** What /admin/partition drives. */
+export interface HttpAdmin {
+  /** Blocks exactly `targets` (node ids); an empty list heals. Throws a `SwarmError` for unknown ones. */
+  partition(targets: readonly string[]): unknown;
+  partitionState(): unknown;
 }
 
 /** A running HTTP server. */
@@ -73,6 +90,9 @@ export async function handle(target: HttpApiTarget, request: Request): Promise<R
     const parts = url.pathname.split("/").filter((part) => part !== "");
     if (parts.length === 1 && parts[0] === "health") {
       return json(200, await health(target), request, "GET");
+    }
+    if (parts[0] === "admin" && target.admin !== undefined) {
+      return await admin(target.admin, request, parts);
     }
     if (parts[0] !== "needs" || parts.length > 2) {
       throw new HttpApiError(404, "E_HTTP_NOT_FOUND", `No route ${url.pathname}`);
@@ -111,12 +131,44 @@ async function health(target: HttpApiTarget) {
     target.core,
     (replyTo) => ({ type: "stats", replyTo }),
   );
-  return { status: "ok", node: target.nodeId, did: target.did, stats };
+  return { status: "ok", node: target.nodeId, did: target.did, stats, ...target.health?.() };
+}
+
+async function admin(target: HttpAdmin, request: Request, parts: string[]): Promise<Response> {
+  if (parts.length !== 2 || parts[1] !== "partition") {
+    throw new HttpApiError(404, "E_HTTP_NOT_FOUND", `No route /${parts.join("/")}`);
+  }
+  if (request.method !== "POST") return json(200, target.partitionState(), request, "GET");
+  const body = await readBody(request);
+  const block = body.block;
+  if (
+    !Array.isArray(block) || block.length > 1_024 ||
+    !block.every((item) => typeof item === "string")
+  ) {
+    throw new HttpApiError(400, "E_HTTP_FIELD", "Field block must be a list of node ids");
+  }
+  try {
+    return json(200, target.partition(block), request, "POST");
+  } catch (error) {
+    if (error instanceof HttpApiError) throw error;
+    throw new HttpApiError(400, errorCode(error), (error as Error).message);
+  }
+}
+
+function requesterOf(target: HttpApiTarget): ActorRef<RequesterMessage> {
+  if (target.requester === undefined) {
+    throw new HttpApiError(
+      404,
+      "E_HTTP_NO_REQUESTER",
+      `Node ${target.nodeId} does not take NEEDs (it plays no requester role)`,
+    );
+  }
+  return target.requester;
 }
 
 async function list(target: HttpApiTarget): Promise<NeedStatus[]> {
   return await target.system.ask<RequesterMessage, NeedStatus[]>(
-    target.requester,
+    requesterOf(target),
     (replyTo) => ({ type: "list", replyTo }),
   );
 }
@@ -170,7 +222,7 @@ async function post(target: HttpApiTarget, request: Request): Promise<{ needId: 
   }
   const budget = number("budget", 10, 1_000_000);
   const needId = await target.system.ask<RequesterMessage, string>(
-    target.requester,
+    requesterOf(target),
     (postedTo) => ({
       type: "post",
       task,

@@ -15,7 +15,7 @@ import { silentLogSink, stderrLogSink } from "../runtime/log.ts";
 import { RealEnv } from "../runtime/real_env.ts";
 import { ActorSystem } from "../runtime/system.ts";
 import { InProcHub } from "../runtime/transport/inproc.ts";
-import { DECIDE_BUCKETS, type DecideLog } from "../runtime/store/decide_log.ts";
+import type { DecideLog } from "../runtime/store/decide_log.ts";
 import { DenoKvStore } from "../runtime/store/deno_kv_store.ts";
 import { StoreDecideLog } from "../runtime/store/store_decide_log.ts";
 import type { ContentStore } from "../runtime/store/content_store.ts";
@@ -36,6 +36,7 @@ import {
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
 import { loadNodeIdentity } from "./node_identity.ts";
+import { bucketsOf } from "./_swarm_members.ts";
 import { loadBasePolicy, type LoadedPolicy } from "./_node_policy.ts";
 
 /** Options of {@linkcode LocalSwarm.start}. */
@@ -237,13 +238,6 @@ export class LocalSwarm {
     );
     this.#nodes[index] = { nodeId, env, system, refs, audit };
   }
-}
-
-/** Buckets owned by node `index` of `count`: every count-th bucket. */
-export function bucketsOf(index: number, count: number): number[] {
-  return Array.from({ length: DECIDE_BUCKETS }, (_, bucket) => bucket).filter((bucket) =>
-    bucket % count === index
-  );
 }
 
 async function identityOf(dataDir: string | undefined, nodeId: string): Promise<Identity> {

@@ -1,26 +1,27 @@
 /**
  * A node's identity from its data directory: the Ed25519 seed in
  * `<data-dir>/identity.key` (mode 0600, created on first use), as an
- * {@linkcode Identity}; and `can-swarm identity`, which prints it.
+ * {@linkcode Identity}; and `can-swarm identity`, which prints it. The same
+ * seed is the node's libp2p key (its PeerId) when it joins a network, so
+ * one file names the node everywhere (`runtime/store/node_key.ts`).
  *
  * @module
  */
 
 import { resolveDid } from "../protocols/identity/did_document.ts";
 import { Identity } from "../protocols/identity/identity.ts";
-import {
-  KEY_FILE_ERROR_CODES,
-  KeyFileError,
-  loadOrCreateSeedFile,
-} from "../runtime/store/key_file.ts";
+import { KEY_FILE_ERROR_CODES, KeyFileError } from "../runtime/store/key_file.ts";
+import { loadOrCreateNodeSeed, NODE_KEY_FILE } from "../runtime/store/node_key.ts";
+import { base58btc } from "multiformats/bases/base58";
 import { type CommandSpec, type ParsedFlags, UsageError } from "./args.ts";
 
-/** File name of the node key inside its data directory. */
-export const NODE_KEY_FILE = "identity.key";
+export { NODE_KEY_FILE };
 
 /** The node's identity and where it came from. */
 export interface NodeIdentity {
   readonly identity: Identity;
+  /** The 32-byte seed: the libp2p key of the node is made from it too. */
+  readonly seed: Uint8Array;
   readonly path: string;
   readonly created: boolean;
 }
@@ -35,8 +36,7 @@ export interface NodeIdentity {
  * ```
  */
 export async function loadNodeIdentity(dataDir: string): Promise<NodeIdentity> {
-  await Deno.mkdir(dataDir, { recursive: true });
-  const file = await loadOrCreateSeedFile(`${dataDir}/${NODE_KEY_FILE}`, {
+  const file = await loadOrCreateNodeSeed(dataDir, {
     label: async (seed) => (await Identity.fromSeed(seed)).did,
   });
   const identity = await Identity.fromSeed(file.seed);
@@ -46,7 +46,21 @@ export async function loadNodeIdentity(dataDir: string): Promise<NodeIdentity> {
       `Key file ${file.path} is labelled ${file.label} but its seed is ${identity.did}`,
     );
   }
-  return { identity, path: file.path, created: file.created };
+  return { identity, seed: file.seed, path: file.path, created: file.created };
+}
+
+/** Multihash `identity` of the protobuf Ed25519 public key: `00 24`, then `08 01 12 20`. */
+const PEER_ID_PREFIX = [0x00, 0x24, 0x08, 0x01, 0x12, 0x20];
+
+/**
+ * The libp2p PeerId (`12D3KooW…`) of an Ed25519 public key, computed without
+ * loading libp2p: the node's PeerId and its DID name the same key.
+ */
+export function peerIdOfPublicKey(publicKey: Uint8Array): string {
+  const bytes = new Uint8Array(PEER_ID_PREFIX.length + publicKey.length);
+  bytes.set(PEER_ID_PREFIX);
+  bytes.set(publicKey, PEER_ID_PREFIX.length);
+  return base58btc.baseEncode(bytes);
 }
 
 /** Flags of `identity`. */
@@ -73,6 +87,7 @@ export async function identityCommand(flags: ParsedFlags): Promise<number> {
   const { identity, path, created } = await loadNodeIdentity(dataDir);
   const report = {
     did: identity.did,
+    peerId: peerIdOfPublicKey(identity.publicKey),
     didPeer0: identity.didPeer0(),
     didPeer2: identity.didPeer2(),
     keyFile: path,
@@ -85,6 +100,7 @@ export async function identityCommand(flags: ParsedFlags): Promise<number> {
     console.log(
       [
         `${report.did}${created ? " (new key)" : ""}`,
+        `  PeerId      ${report.peerId} (libp2p)`,
         `  did:peer:0  ${report.didPeer0}`,
         `  did:peer:2  ${report.didPeer2}`,
         `  key file    ${path} (mode 0600)`,

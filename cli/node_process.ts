@@ -78,14 +78,18 @@ export class NodeProcess {
     return undefined;
   }
 
-  /** Waits until a line satisfies `predicate`; rejects after `timeoutMs` with the node's output. */
+  /**
+   * Waits until a line (from line number `fromLine` on) satisfies
+   * `predicate`; rejects after `timeoutMs` with the node's output.
+   */
   async waitFor(
     description: string,
     predicate: (line: NodeLine) => boolean,
     timeoutMs = 30_000,
+    fromLine = 0,
   ): Promise<NodeLine> {
     const deadline = performance.now() + timeoutMs;
-    let seen = 0;
+    let seen = fromLine;
     while (performance.now() < deadline) {
       for (; seen < this.lines.length; seen++) {
         if (predicate(this.lines[seen])) return this.lines[seen];

@@ -2,18 +2,27 @@
  * `can-swarm run node`: one long-running node until SIGINT/SIGTERM or
  * `--duration-ms`. The store is Deno KV in the data directory. The transport
  * is in-process by default (a node alone), or libp2p (`--transport libp2p`)
- * to join other node processes on this host or the LAN, with the node's key
- * kept in the data directory.
+ * to join other node processes on this host or the LAN. The node's one key
+ * (`<data-dir>/identity.key`) is both its `did:key` and its libp2p PeerId.
+ *
+ * With the protocol workload on libp2p, each process plays the roles it is
+ * given (`--roles`) and decides its share of the buckets (`--buckets`), all
+ * nodes share one members file (`--members`) and one CP decide log (etcd),
+ * envelopes travel on the shard topics, artifacts are fetched from peers,
+ * and the node catches up with its peers whenever one says hello.
  *
  * @module
  */
 
 import { type NodeStatus, nodeStatus } from "../actors/node_status.ts";
+import type { CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
+import type { ActorRef } from "../runtime/actor.ts";
 import { RealEnv } from "../runtime/real_env.ts";
 import { ActorSystem } from "../runtime/system.ts";
 import { stderrLogSink } from "../runtime/log.ts";
 import type { Libp2pTransport, TransportEvent } from "../runtime/transport/libp2p_transport.ts";
 import type { Transport } from "../runtime/transport/transport.ts";
+import type { SignatureVerifier } from "../protocols/identity/identity.ts";
 import {
   choiceFlag,
   type CommandSpec,
@@ -29,11 +38,11 @@ import {
   startNetwork,
 } from "./_node_network.ts";
 import { CHATTER_TOPIC, type ChatterTotals, spawnNodeChatter } from "./_node_workload.ts";
-import { startNodeSwarm } from "./_node_swarm.ts";
-import { serveHttpApi } from "./http_api.ts";
+import { SWARM_FLAGS, swarmSettings } from "./_node_swarm.ts";
+import { startSwarmWorkload } from "./_node_swarm_run.ts";
+import { checkSelf, loadMembers } from "./_swarm_members.ts";
+import { CachingSignatureVerifier } from "./_swarm_wire.ts";
 import { loadNodeIdentity } from "./node_identity.ts";
-import type { RequesterMessage } from "../actors/requester.ts";
-import type { ActorRef } from "../runtime/actor.ts";
 
 /** Flags of `run node`. */
 export const RUN_NODE_SPEC: CommandSpec = {
@@ -72,36 +81,7 @@ export const RUN_NODE_SPEC: CommandSpec = {
         "swarm (the protocol roles), chatter (chat with the chatters of --peers), or none",
       default: "swarm",
     },
-    http: {
-      type: "string",
-      value: "PORT",
-      description: "swarm: serve /health and /needs on 127.0.0.1:PORT (0 = off)",
-      default: "8080",
-    },
-    consensus: {
-      type: "string",
-      value: "NAME",
-      description: "swarm: decide log, kv (Deno KV in the data dir) or etcd",
-      default: "kv",
-    },
-    etcd: {
-      type: "string",
-      value: "URLS",
-      description: "swarm: etcd client URLs, comma-separated",
-      default: "http://127.0.0.1:2379",
-    },
-    "challenge-window-ms": {
-      type: "string",
-      value: "MS",
-      description: "swarm: challenge window before FINALIZE",
-      default: "2000",
-    },
-    policy: {
-      type: "string",
-      value: "on|off",
-      description: "swarm: run the Cedar policy gates",
-      default: "on",
-    },
+    ...SWARM_FLAGS,
     peers: {
       type: "string",
       value: "IDS",
@@ -128,15 +108,17 @@ export const RUN_NODE_SPEC: CommandSpec = {
     json: { type: "boolean", description: "Print status as JSON lines" },
   },
   notes: [
-    "The node keeps a Deno KV store at <data-dir>/store.kv (one process at a time) and, on",
-    "libp2p, its Ed25519 key at <data-dir>/node.key (mode 0600): the key is its PeerId.",
+    "The node keeps a Deno KV store at <data-dir>/store.kv (one process at a time) and its",
+    "Ed25519 key at <data-dir>/identity.key (mode 0600): the key is its did:key and its PeerId.",
+    "A swarm of processes: give every node the same --members file, --consensus etcd, and",
+    "a share of the buckets each (--buckets 0/3, 1/3, 2/3); run swarm --processes N does it all.",
     "Example: run node --transport libp2p --node-id n1 --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3…",
   ].join("\n"),
 };
 
 /** A status line of a running node. */
 interface NodeReport {
-  readonly event: "ready" | "swarm" | "status" | "stopped";
+  readonly event: "ready" | "swarm" | "status" | "stopped" | "member-mismatch";
   readonly node: string;
   readonly [field: string]: unknown;
 }
@@ -154,9 +136,10 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const durationMs = integerFlag(flags, "duration-ms", 0, 0);
   const settings = networkSettings(flags);
   const workload = choiceFlag(flags, "workload", ["swarm", "chatter", "none"] as const, "swarm");
-  const consensus = choiceFlag(flags, "consensus", ["kv", "etcd"] as const, "kv");
-  const httpPort = integerFlag(flags, "http", 8080, 0, 65_535);
-  const challengeWindowMs = integerFlag(flags, "challenge-window-ms", 2_000, 0, 3_600_000);
+  const swarmSettingsRead = workload === "swarm" ? swarmSettings(flags) : undefined;
+  if (swarmSettingsRead?.admin && settings.transport !== "libp2p") {
+    throw new UsageError("--admin controls the network: it needs --transport libp2p");
+  }
   const chatterOptions = {
     nodes: typeof flags.peers === "string"
       ? flags.peers.split(",").map((id) => id.trim()).filter((id) => id !== "")
@@ -168,8 +151,18 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const json = flags.json === true;
   const print = (report: NodeReport) =>
     console.log(json ? JSON.stringify(report) : renderReport(report));
-  await Deno.mkdir(dataDir, { recursive: true });
-  const network = await openTransport(nodeId, dataDir, settings, json);
+  const key = await loadNodeIdentity(dataDir);
+  const members = swarmSettingsRead?.membersPath === undefined
+    ? undefined
+    : await loadMembers(swarmSettingsRead.membersPath);
+  if (members !== undefined) checkSelf(members, nodeId, key.identity.did);
+  const verifier = new CachingSignatureVerifier();
+  const hooks: NetworkHooks = {};
+  const network = await openTransport(nodeId, key.seed, settings, {
+    json,
+    swarm: workload === "swarm" ? verifier : undefined,
+    hooks,
+  });
   const env = await RealEnv.open({
     nodeId,
     storePath: `${dataDir}/store.kv`,
@@ -181,38 +174,25 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     node: nodeId,
     transport: settings.transport,
     store: `${dataDir}/store.kv`,
+    did: key.identity.did,
     peer: network.libp2p?.peerId,
     addrs: network.libp2p?.addresses,
   });
-  const swarm = workload === "swarm"
-    ? await startNodeSwarm(system, {
-      nodeId,
-      dataDir,
-      identity: (await loadNodeIdentity(dataDir)).identity,
-      consensus,
-      etcdEndpoints: typeof flags.etcd === "string"
-        ? flags.etcd.split(",").map((url) => url.trim())
-        : [],
-      challengeWindowMs,
-      policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
-    })
-    : undefined;
-  const api = swarm !== undefined && httpPort > 0
-    ? serveHttpApi({
-      nodeId,
-      did: swarm.did,
-      system,
-      core: swarm.refs.core,
-      requester: swarm.refs.requester as ActorRef<RequesterMessage>,
-    }, { port: httpPort })
-    : undefined;
-  if (swarm !== undefined) {
-    print({ event: "swarm", node: nodeId, did: swarm.did, consensus, http: api?.port });
-  }
+  const swarm = swarmSettingsRead === undefined ? undefined : await startSwarmWorkload(system, {
+    nodeId,
+    dataDir,
+    identity: key.identity,
+    settings: swarmSettingsRead,
+    members,
+    verifier,
+    libp2p: network.libp2p,
+    hooks,
+    print,
+  });
   const workers = workload === "chatter" ? spawnNodeChatter(system, chatterOptions) : undefined;
   const sample = workers?.sample;
   const onHeartbeat = (status: NodeStatus) => {
-    void statusReport(status, system, network.libp2p, sample).then(print);
+    void statusReport(status, system, network.libp2p, sample, swarm?.core).then(print);
   };
   system.spawn(() => nodeStatus({ heartbeatMs, onHeartbeat }), { name: "status" });
   if (workers !== undefined) {
@@ -220,7 +200,7 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     workers.start();
   }
   await waitForStop(durationMs);
-  await api?.close();
+  await swarm?.stopServing();
   await system.terminate();
   await swarm?.close();
   await env.close();
@@ -228,20 +208,29 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   return 0;
 }
 
+/** Callbacks the transport's events reach once the workload is up. */
+interface NetworkHooks {
+  onHello?: (event: Extract<TransportEvent, { type: "node-hello" }>) => void;
+}
+
 async function openTransport(
   nodeId: string,
-  dataDir: string,
+  seed: Uint8Array,
   settings: NetworkSettings,
-  json: boolean,
+  options: { json: boolean; swarm: SignatureVerifier | undefined; hooks: NetworkHooks },
 ): Promise<{ transport: Transport | undefined; libp2p: Libp2pTransport | undefined }> {
   if (settings.transport === "inproc") return { transport: undefined, libp2p: undefined };
   const onEvent = (event: TransportEvent) => {
+    if (event.type === "node-hello") return options.hooks.onHello?.(event);
     if (event.type === "node-bound") return;
     const line = { event: "transport", node: nodeId, ...event };
-    if (json) console.log(JSON.stringify(line));
+    if (options.json) console.log(JSON.stringify(line));
     else console.error(`${nodeId}: ${event.type} ${JSON.stringify(event)}`);
   };
-  const libp2p = await startNetwork(nodeId, dataDir, settings, onEvent);
+  const extra = options.swarm === undefined
+    ? {}
+    : (await import("./_node_swarm_network.ts")).swarmTransportOptions(options.swarm);
+  const libp2p = await startNetwork(nodeId, seed, settings, onEvent, extra);
   return { transport: libp2p, libp2p };
 }
 
@@ -266,7 +255,13 @@ async function statusReport(
   system: ActorSystem,
   libp2p: Libp2pTransport | undefined,
   sample: (() => Promise<ChatterTotals>) | undefined,
+  core: ActorRef<CoreMessage> | undefined,
 ): Promise<NodeReport> {
+  const swarm = core === undefined ? undefined : await system.ask<CoreMessage, CoreStats>(
+    core,
+    (replyTo) => ({ type: "stats", replyTo }),
+    { timeoutMs: 2_000 },
+  ).catch(() => undefined);
   return {
     event: "status",
     node: status.nodeId,
@@ -275,6 +270,7 @@ async function statusReport(
     actors: system.actorCount,
     deadLetters: system.events.count("dead-letter"),
     chatter: sample === undefined ? undefined : await sample(),
+    swarm,
     peers: libp2p?.connectedPeers().length,
     knownNodes: libp2p?.directory.nodes().sort(),
     transport: libp2p?.stats.snapshot(),
@@ -293,8 +289,11 @@ function renderReport(report: NodeReport): string {
     case "stopped":
       return `node ${report.node} stopped`;
     case "swarm":
-      return `  swarm roles up · did ${report.did} · decide log ${report.consensus}` +
+      return `  swarm roles up (${(report.roles as string[]).join(", ")}; ${report.buckets} ` +
+        `buckets) · did ${report.did} · decide log ${report.consensus}` +
         (report.http === undefined ? "" : ` · http://127.0.0.1:${report.http}/needs`);
+    case "member-mismatch":
+      return `  warning: ${report.warning}`;
     default: {
       const chatter = report.chatter as ChatterTotals | undefined;
       return [

@@ -3,7 +3,8 @@
  * this process on the real clock takes M NEEDs through the whole protocol
  * (NEED, PROPOSE, ATTEST_PLAN, DECIDE, CLAIM, COMMIT, ATTEST, FINALIZE) with
  * signatures on, shows progress, and prints a summary ending in
- * `finalised: X/M`.
+ * `finalised: X/M`. With `--processes N` the nodes are N `run node`
+ * processes on libp2p deciding through etcd instead.
  *
  * @module
  */
@@ -20,6 +21,12 @@ export const RUN_SWARM_SPEC: CommandSpec = {
   name: "run swarm",
   summary: "Run a local swarm in this process and take NEEDs to FINAL through the whole protocol.",
   flags: {
+    processes: {
+      type: "string",
+      value: "N",
+      description: "Run N node processes on libp2p (127.0.0.1) deciding through etcd instead",
+      default: "0",
+    },
     nodes: {
       type: "string",
       value: "N",
@@ -36,13 +43,15 @@ export const RUN_SWARM_SPEC: CommandSpec = {
     etcd: {
       type: "string",
       value: "URLS",
-      description: "etcd client URLs, comma-separated",
+      description:
+        "etcd client URLs, comma-separated (with --processes: default a private etcd started and stopped here)",
       default: "http://127.0.0.1:2379",
     },
     "data-dir": {
       type: "string",
       value: "DIR",
-      description: "Keys, stores, audit logs and artifacts",
+      description:
+        "Keys, stores, audit logs and artifacts (with --processes: default a temporary dir)",
       default: "./.swarm",
     },
     "challenge-window-ms": {
@@ -72,8 +81,10 @@ export const RUN_SWARM_SPEC: CommandSpec = {
     },
     json: { type: "boolean", description: "Print the summary as JSON" },
   },
-  notes:
+  notes: [
     "With --consensus etcd an etcd must listen at --etcd (Debian: apt-get install etcd-server).",
+    "With --processes N the run needs the etcd binary (Debian etcd-server) unless --etcd is given.",
+  ].join("\n"),
 };
 
 /** What a swarm run did. */
@@ -96,6 +107,7 @@ export interface SwarmRunSummary {
 
 /** Runs the swarm; resolves with the exit code (1 unless every NEED was finalised). */
 export async function runSwarm(flags: ParsedFlags): Promise<number> {
+  const processes = integerFlag(flags, "processes", 0, 0, 64);
   const nodes = integerFlag(flags, "nodes", 3, 1, 64);
   const needs = integerFlag(flags, "needs", 200, 1, 1_000_000);
   const consensus = choiceFlag(flags, "consensus", ["kv", "etcd"] as const, "kv");
@@ -110,6 +122,7 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
   } catch (error) {
     throw new UsageError(`--op: ${(error as Error).message}`);
   }
+  if (processes > 0) return await runProcesses(flags, processes, needs, task);
   const swarm = await LocalSwarm.start({
     nodes,
     consensus,
@@ -146,6 +159,43 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
   progress.done();
   const summary = await summarise(swarm, outcomes, nodes, wallMs);
   await swarm.stop();
+  console.log(json ? JSON.stringify(summary) : renderSummary(summary));
+  return summary.finalised === needs ? 0 : 1;
+}
+
+async function runProcesses(
+  flags: ParsedFlags,
+  processes: number,
+  needs: number,
+  task: { op: string; rounds: number },
+): Promise<number> {
+  if (flags.consensus === "kv") {
+    throw new UsageError("--processes decides through etcd: --consensus kv is one process's store");
+  }
+  if (flags.nodes !== undefined) {
+    throw new UsageError("--processes N sets the node count: leave out --nodes");
+  }
+  const json = flags.json === true;
+  const { runSwarmProcesses } = await import("./_run_swarm_processes.ts");
+  const summary = await runSwarmProcesses({
+    processes,
+    needs,
+    task,
+    deadlineInMs: integerFlag(flags, "timeout-ms", 120_000, 1_000),
+    challengeWindowMs: integerFlag(flags, "challenge-window-ms", 500, 0, 3_600_000),
+    policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
+    etcdEndpoints: typeof flags.etcd === "string"
+      ? flags.etcd.split(",").map((url) => url.trim())
+      : undefined,
+    dataDir: typeof flags["data-dir"] === "string" ? flags["data-dir"] : undefined,
+    json,
+    onStarted: (etcd) => {
+      if (json) return;
+      console.log(
+        `swarm: ${processes} node processes on libp2p, ${needs} needs (${task.op} × ${task.rounds}), decide log ${etcd}`,
+      );
+    },
+  });
   console.log(json ? JSON.stringify(summary) : renderSummary(summary));
   return summary.finalised === needs ? 0 : 1;
 }

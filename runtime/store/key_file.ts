@@ -19,6 +19,8 @@ export const KEY_FILE_ERROR_CODES = {
   permissions: "E_KEY_FILE_PERMISSIONS",
   /** The file is not a seed file of the expected shape. */
   invalid: "E_KEY_FILE_INVALID",
+  /** Two key files of one node hold different keys. */
+  conflict: "E_KEY_FILE_CONFLICT",
 } as const;
 
 /** Raised for unsafe or unreadable key files. */
@@ -58,6 +60,19 @@ export async function loadOrCreateSeedFile(
   if (existing !== undefined) return existing;
   const seed = crypto.getRandomValues(new Uint8Array(seedBytes));
   const label = options?.label === undefined ? undefined : await options.label(seed);
+  return await writeSeedFile(path, seed, label);
+}
+
+/**
+ * Writes `seed` (with an optional `label`) to a new seed file at `path`,
+ * mode 0600, durably; when another process created the file first, theirs
+ * is loaded and returned instead.
+ */
+export async function writeSeedFile(
+  path: string,
+  seed: Uint8Array,
+  label?: string,
+): Promise<SeedFile> {
   const text = JSON.stringify({ v: 1, type: "ed25519-seed", seed: toBase64Url(seed), label }) +
     "\n";
   const temporary = `${path}.tmp-${crypto.randomUUID()}`;
@@ -76,7 +91,7 @@ export async function loadOrCreateSeedFile(
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     // Another process created it first: use theirs.
     await Deno.remove(temporary);
-    return (await loadSeedFile(path, seedBytes)) as SeedFile;
+    return (await loadSeedFile(path, seed.length)) as SeedFile;
   }
   await Deno.remove(temporary);
   return label === undefined ? { path, seed, created: true } : { path, seed, created: true, label };

@@ -64,10 +64,10 @@ export class InboundGuard {
       }
       for (const bytes of messages) {
         if (!this.#admit(peer)) continue;
-        chain = chain.then(async () => {
-          const { verdict, frame } = await this.check(bytes, peer, "direct");
+        const checked = this.check(bytes, peer, "direct");
+        chain = chain.then(() => checked).then(({ verdict, frame }) => {
           if (verdict === "accept" && frame !== undefined) deliver(frame);
-        });
+        }, () => {});
       }
     });
   }
@@ -91,13 +91,17 @@ export class InboundGuard {
       );
       return { verdict: "reject" };
     }
-    const verdict = hooks.ingress === undefined
+    const decision = hooks.ingress === undefined
       ? "accept"
       : await hooks.ingress(frame, { peer, node: hooks.nodeOf(peer) });
-    if (verdict === "reject") {
+    if (typeof decision !== "string") {
+      hooks.invalid(peer, decision.code, decision.message);
+      return { verdict: "reject", frame };
+    }
+    if (decision === "reject") {
       hooks.invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused the frame");
     }
-    return { verdict, frame };
+    return { verdict: decision, frame };
   }
 
   /** Forgets a disconnected peer's rate state. */

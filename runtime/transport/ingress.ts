@@ -24,8 +24,22 @@ export interface IngressSource {
   readonly node: string | undefined;
 }
 
+/**
+ * A rejection that says why: the `code` (e.g. `E_SIG_INVALID`) is what the
+ * transport counts and scores the peer under, instead of the generic
+ * `E_INGRESS_REJECTED`.
+ */
+export interface IngressRejection {
+  readonly verdict: "reject";
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What a validator answers: a verdict, or a rejection with its reason. */
+export type IngressDecision = IngressVerdict | IngressRejection;
+
 /** Decides whether an inbound frame is delivered. May be async (signature checks). */
 export type IngressValidator = (
   frame: Frame,
   source: IngressSource,
-) => IngressVerdict | Promise<IngressVerdict>;
+) => IngressDecision | Promise<IngressDecision>;

@@ -49,7 +49,9 @@ export interface Libp2pTransportOptions
 export type TransportEvent =
   | { type: "invalid-frame"; peer: string; code: string; message: string }
   | { type: "peer-banned"; peer: string; node: string | undefined; untilMs: number }
-  | { type: "node-bound"; node: string; peer: string };
+  | { type: "node-bound"; node: string; peer: string }
+  /** A peer said hello on a new connection (authenticated by noise): a peer joined or came back. */
+  | { type: "node-hello"; node: string; peer: string };
 
 /** Raised by `send` after `close`. */
 export class TransportClosedError extends SwarmError {

@@ -75,6 +75,7 @@ export class Libp2pTransport implements Transport {
   readonly #incarnation: Uint8Array = crypto.getRandomValues(new Uint8Array(8));
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #sequence = 0;
+  #gossipTail: Promise<void> = Promise.resolve();
   #handler: FrameHandler | undefined;
   #closed = false;
 
@@ -236,11 +237,26 @@ export class Libp2pTransport implements Transport {
     }
   }
 
-  /** Blocks (or unblocks) direct connections to peers: a transport-level partition gate. */
+  /**
+   * Blocks (or unblocks) every connection with `peers`: a transport-level
+   * partition gate. Blocked peers are hung up on and refused both ways;
+   * peers no longer blocked are dialed again, so a healed partition
+   * reconnects without waiting for discovery.
+   */
   setBlocked(peers: readonly string[]): void {
+    const unblocked = [...this.#blocked].filter((peer) => !peers.includes(peer));
     this.#blocked.clear();
     for (const peer of peers) this.#blocked.add(peer);
     for (const peer of peers) void this.node.hangUp(peerIdFromString(peer)).catch(() => {});
+    for (const peer of unblocked) {
+      if (this.scores.isBanned(peer)) continue;
+      void this.node.dial(peerIdFromString(peer)).catch(() => this.stats.count("dialFailures"));
+    }
+  }
+
+  /** Peers currently blocked by {@linkcode setBlocked}. */
+  blockedPeers(): string[] {
+    return [...this.#blocked];
   }
 
   /**
@@ -329,7 +345,11 @@ export class Libp2pTransport implements Transport {
     });
     node.services.pubsub.addEventListener("gossipsub:message", (event) => {
       const { msg, msgId, propagationSource } = event.detail;
-      void this.#ingestGossip(msg.topic, msg.data, msgId, propagationSource.toString());
+      // Checks run concurrently (signatures are async); deliveries keep arrival order.
+      const checked = this.#checkGossip(msg.topic, msg.data, msgId, propagationSource.toString());
+      this.#gossipTail = this.#gossipTail.then(() => checked).then((frame) =>
+        this.#deliverTopic(frame)
+      );
     });
     node.addEventListener("peer:identify", (event) => {
       if (event.detail.protocols.includes(RPC_PROTOCOL)) this.#sayHello(event.detail.peerId);
@@ -367,7 +387,13 @@ export class Libp2pTransport implements Transport {
     );
   }
 
-  async #ingestGossip(topic: string, data: Uint8Array, msgId: string, source: string) {
+  /** Checks one gossip message and tells gossipsub the verdict; resolves with the frame to deliver. */
+  async #checkGossip(
+    topic: string,
+    data: Uint8Array,
+    msgId: string,
+    source: string,
+  ): Promise<Frame | undefined> {
     const pubsub = this.node.services.pubsub as unknown as ValidationReporter;
     if (topic === ANNOUNCE_TOPIC) {
       const ok = this.#learnAnnouncement(data);
@@ -377,20 +403,27 @@ export class Libp2pTransport implements Transport {
         ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
       );
       if (!ok) this.#invalid(source, "E_ANNOUNCE_INVALID", "Malformed node announcement");
-      return;
+      return undefined;
     }
-    const verdict = await this.#inbound.check(data, source, "topic");
-    pubsub.reportMessageValidationResult(msgId, source, verdictResult(verdict.verdict));
-    const frame = verdict.frame;
-    if (verdict.verdict !== "accept" || frame === undefined || frame.kind !== "topic") return;
+    const checked = await this.#inbound.check(data, source, "topic").catch(() => ({
+      verdict: "ignore" as const,
+      frame: undefined,
+    }));
+    let verdict = checked.verdict;
+    const frame = checked.frame;
+    if (verdict === "accept" && frame?.kind === "topic") {
+      if (gossipTopicOf(frame.topic, this.#routing) !== topic) {
+        this.#invalid(source, "E_FRAME_MISROUTED", `Frame for ${frame.topic} came on ${topic}`);
+        verdict = "reject";
+      }
+    } else if (verdict === "accept") verdict = "reject";
+    pubsub.reportMessageValidationResult(msgId, source, verdictResult(verdict));
+    return verdict === "accept" ? frame : undefined;
+  }
+
+  #deliverTopic(frame: Frame | undefined): void {
+    if (frame === undefined || frame.kind !== "topic") return;
     if (!this.#topics.has(frame.topic) || this.#closed) return;
-    if (gossipTopicOf(frame.topic, this.#routing) !== topic) {
-      return this.#invalid(
-        source,
-        "E_FRAME_MISROUTED",
-        `Frame for ${frame.topic} came on ${topic}`,
-      );
-    }
     this.stats.count("topicDelivered");
     this.#handler?.onFrame(frame);
   }
@@ -481,6 +514,9 @@ export class Libp2pTransport implements Transport {
     }
     if (this.directory.bind(node, peer, true)) {
       this.#options.onEvent?.({ type: "node-bound", node, peer });
+    }
+    if (this.directory.peerOf(node) === peer) {
+      this.#options.onEvent?.({ type: "node-hello", node, peer });
     }
     this.#flushPending(false);
   }

@@ -1,28 +1,23 @@
 /**
- * A node's network identity: one Ed25519 key, persisted in the node's data
- * directory (owner-only, mode 0600), that is the node's libp2p PeerId. The
- * same key's raw 32-byte public key is what the node's `did:key` is derived
- * from, so the peer a connection authenticates (noise) and the signer of the
- * node's envelopes are provably one identity.
+ * A node's network identity: the libp2p form of the node's one Ed25519 key
+ * (`<data-dir>/identity.key`, see `runtime/store/node_key.ts`). The key is
+ * the node's libp2p PeerId, and the same seed is what its `did:key` is
+ * derived from, so the peer a connection authenticates (noise) and the
+ * signer of the node's envelopes are provably one identity.
  *
  * @module
  */
 
 import "./_deno_shim.ts";
-import {
-  generateKeyPair,
-  generateKeyPairFromSeed,
-  privateKeyFromProtobuf,
-  privateKeyToProtobuf,
-} from "@libp2p/crypto/keys";
+import { generateKeyPair, generateKeyPairFromSeed } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey, PeerId } from "@libp2p/interface";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import { SwarmError } from "../errors.ts";
+import { loadOrCreateNodeSeed, NODE_KEY_FILE } from "../store/node_key.ts";
 
-/** File name of the key inside the data directory. */
-export const NODE_KEY_FILE = "node.key";
+export { NODE_KEY_FILE };
 
-/** Raised for a key file that is missing, unreadable, too open or not an Ed25519 key. */
+/** Raised for a bad seed, or a PeerId that is not an Ed25519 key. */
 export class NodeIdentityError extends SwarmError {}
 
 /** A node's key pair and the ids derived from it. */
@@ -60,10 +55,11 @@ export async function identityFromSeed(seed: Uint8Array): Promise<NodeIdentity> 
 }
 
 /**
- * Loads the node's key from `dataDir`, creating it (mode 0600) on first run.
+ * Loads the node's key from `dataDir` (`identity.key`, migrating a legacy
+ * libp2p `node.key`), creating it (mode 0600) on first run.
  *
- * @throws {NodeIdentityError} `E_KEY_PERMISSIONS` when group or others may
- * read the file, `E_KEY_FORMAT` when it is not an Ed25519 libp2p key.
+ * @throws {KeyFileError} when the key file is too open, malformed, or in
+ * conflict with a legacy key file.
  *
  * @example
  * ```ts
@@ -72,50 +68,27 @@ export async function identityFromSeed(seed: Uint8Array): Promise<NodeIdentity> 
  * ```
  */
 export async function loadOrCreateIdentity(dataDir: string): Promise<NodeIdentity> {
-  const path = `${dataDir}/${NODE_KEY_FILE}`;
-  let bytes: Uint8Array;
-  try {
-    const info = await Deno.stat(path);
-    if (info.mode !== null && (info.mode & 0o077) !== 0) {
-      throw new NodeIdentityError(
-        "E_KEY_PERMISSIONS",
-        `Key file ${path} must be readable by its owner only (mode 0600), got mode ${
-          (info.mode & 0o777).toString(8)
-        }`,
-      );
-    }
-    bytes = await Deno.readFile(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    return await createIdentityFile(dataDir, path);
-  }
-  let key;
-  try {
-    key = privateKeyFromProtobuf(bytes);
-  } catch (error) {
-    throw new NodeIdentityError(
-      "E_KEY_FORMAT",
-      `Key file ${path} is not a libp2p private key: ${(error as Error).message}`,
-    );
-  }
-  if (key.type !== "Ed25519") {
-    throw new NodeIdentityError(
-      "E_KEY_FORMAT",
-      `Key file ${path} must hold an Ed25519 key, got ${key.type}`,
-    );
-  }
-  return identityOf(key);
+  return await identityFromSeed((await loadOrCreateNodeSeed(dataDir)).seed);
 }
 
-async function createIdentityFile(dataDir: string, path: string): Promise<NodeIdentity> {
-  await Deno.mkdir(dataDir, { recursive: true });
-  const identity = identityOf(await generateKeyPair("Ed25519"));
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeFile(temporary, privateKeyToProtobuf(identity.privateKey), {
-    mode: 0o600,
-    createNew: true,
-  });
-  await Deno.chmod(temporary, 0o600);
-  await Deno.rename(temporary, path);
-  return identity;
+/**
+ * The raw 32-byte Ed25519 public key a PeerId names: what a node's `did:key`
+ * is made of, so a connection's authenticated peer maps to a DID.
+ *
+ * @throws {NodeIdentityError} `E_PEER_ID` for a PeerId that is not an Ed25519 key.
+ */
+export function publicKeyOfPeer(peer: string): Uint8Array {
+  let key;
+  try {
+    key = peerIdFromString(peer).publicKey;
+  } catch (error) {
+    throw new NodeIdentityError("E_PEER_ID", `Invalid PeerId '${peer.slice(0, 80)}': ${error}`);
+  }
+  if (key === undefined || key.type !== "Ed25519") {
+    throw new NodeIdentityError(
+      "E_PEER_ID",
+      `PeerId ${peer.slice(0, 80)} is not an Ed25519 key (got ${key?.type ?? "no key"})`,
+    );
+  }
+  return key.raw.slice();
 }

@@ -1,0 +1,153 @@
+/**
+ * `run swarm --processes N`: the same run as the in-process `run swarm`,
+ * but every node is a separate `run node` process on libp2p deciding
+ * through etcd (a private etcd when `--etcd` is not given). NEEDs are posted
+ * round robin through the nodes' HTTP APIs, their outcomes polled from the
+ * same APIs, and the summary is the in-process one (ending `finalised: X/M`).
+ *
+ * @module
+ */
+
+import type { NeedStatus } from "../actors/requester.ts";
+import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
+import { ProgressBar } from "./progress.ts";
+import { evenLayout, ProcessSwarm } from "./_process_swarm.ts";
+import type { SwarmRunSummary } from "./run_swarm.ts";
+
+/** Settings of a multi-process protocol run. */
+export interface ProcessRunOptions {
+  readonly processes: number;
+  readonly needs: number;
+  readonly task: Omit<TaskSpec, "input">;
+  readonly deadlineInMs: number;
+  readonly challengeWindowMs: number;
+  readonly policy: boolean;
+  readonly etcdEndpoints: readonly string[] | undefined;
+  readonly dataDir: string | undefined;
+  readonly json: boolean;
+  /** Told once the swarm is up, with how it was started. */
+  readonly onStarted?: (etcd: string) => void;
+}
+
+/** Interval of outcome polls. */
+const POLL_MS = 250;
+
+/** Runs the swarm; resolves with the summary. */
+export async function runSwarmProcesses(options: ProcessRunOptions): Promise<SwarmRunSummary> {
+  const swarm = await ProcessSwarm.start({
+    layout: evenLayout(options.processes),
+    dataDir: options.dataDir,
+    etcdEndpoints: options.etcdEndpoints,
+    challengeWindowMs: options.challengeWindowMs,
+    policy: options.policy,
+  });
+  try {
+    options.onStarted?.(
+      options.etcdEndpoints === undefined
+        ? `private etcd at ${swarm.etcdEndpoints.join(",")}`
+        : `etcd at ${swarm.etcdEndpoints.join(",")}`,
+    );
+    const progress = new ProgressBar(options.needs, options.json);
+    const started = performance.now();
+    const posted = await postAll(swarm, options);
+    const outcomes = await untilSettled(swarm, posted, options, progress);
+    const wallMs = performance.now() - started;
+    progress.done();
+    return await summarise(swarm, [...outcomes.values()], options, wallMs);
+  } finally {
+    await swarm.stop();
+  }
+}
+
+/** Posts every NEED, round robin over the requesters; returns NEED id → node index. */
+async function postAll(
+  swarm: ProcessSwarm,
+  options: ProcessRunOptions,
+): Promise<Map<string, number>> {
+  const requesters = swarm.requesters;
+  const stamp = Date.now();
+  const ids = await Promise.all(
+    Array.from({ length: options.needs }, async (_, index) => {
+      const node = requesters[index % requesters.length];
+      const task = { ...options.task, input: `need ${index} at ${stamp}` } as TaskSpec;
+      return [await swarm.post(node, task, options.deadlineInMs), node] as const;
+    }),
+  );
+  return new Map(ids);
+}
+
+/** Polls the requesters until every posted NEED ended (or its deadline and a grace passed). */
+async function untilSettled(
+  swarm: ProcessSwarm,
+  posted: Map<string, number>,
+  options: ProcessRunOptions,
+  progress: ProgressBar,
+): Promise<Map<string, NeedStatus>> {
+  const ended = new Map<string, NeedStatus>();
+  const deadline = performance.now() + options.deadlineInMs + 30_000;
+  const nodes = [...new Set(posted.values())];
+  while (ended.size < posted.size && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const lists = await Promise.all(nodes.map((node) => swarm.needs(node).catch(() => [])));
+    for (const status of lists.flat()) {
+      if (status.status === "in-flight" || !posted.has(status.needId)) continue;
+      if (ended.has(status.needId)) continue;
+      ended.set(status.needId, status);
+      progress.tick(status.status === "final");
+    }
+  }
+  for (const needId of posted.keys()) {
+    if (!ended.has(needId)) {
+      ended.set(needId, { needId, status: "abandoned", postedAtMs: 0 });
+    }
+  }
+  return ended;
+}
+
+async function summarise(
+  swarm: ProcessSwarm,
+  outcomes: NeedStatus[],
+  options: ProcessRunOptions,
+  wallMs: number,
+): Promise<SwarmRunSummary> {
+  const healths = await Promise.all(
+    swarm.nodeIds.map((_, index) => swarm.health(index).catch(() => undefined)),
+  );
+  const latencies = outcomes.filter((outcome) => outcome.status === "final")
+    .map((outcome) => outcome.latencyMs ?? 0).sort((left, right) => left - right);
+  const at = (fraction: number) =>
+    latencies.length === 0
+      ? 0
+      : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * fraction))];
+  const sum = (pick: (health: Record<string, unknown>) => number) =>
+    healths.reduce((total, health) => total + (health === undefined ? 0 : pick(health)), 0);
+  const stats = (health: Record<string, unknown>) =>
+    health.stats as { emitted: number; accepted: number; rejected: Record<string, number> };
+  const decider = (health: Record<string, unknown>) =>
+    health.decider as { decided: number; conflicts: number };
+  const rejected: Record<string, number> = {};
+  for (const health of healths) {
+    if (health === undefined) continue;
+    for (const [code, count] of Object.entries(stats(health).rejected)) {
+      rejected[code] = (rejected[code] ?? 0) + count;
+    }
+  }
+  const finalised = outcomes.filter((outcome) => outcome.status === "final").length;
+  const expired = outcomes.filter((outcome) => outcome.status === "expired").length;
+  return {
+    nodes: options.processes,
+    needs: outcomes.length,
+    finalised,
+    expired,
+    other: outcomes.length - finalised - expired,
+    latencyMsP50: Math.round(at(0.5)),
+    latencyMsP95: Math.round(at(0.95)),
+    wallMs: Math.round(wallMs),
+    needsPerSecond: Math.round(finalised / (wallMs / 1000)),
+    decides: sum((health) => decider(health).decided),
+    conflicts: sum((health) => decider(health).conflicts),
+    envelopesSigned: sum((health) => stats(health).emitted),
+    envelopesAccepted: sum((health) => stats(health).accepted),
+    rejected,
+  };
+}
