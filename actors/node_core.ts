@@ -188,9 +188,6 @@ class NodeCore implements Behavior<CoreInput> {
       case "sync-request":
         if (sameAddress(message.replyTo, ctx.self)) return;
         return this.#answerSync(message);
-      case "resync":
-        ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
-        return;
       case "sync-reply":
         if (!Array.isArray(message.envelopes)) return this.#count("E_SYNC_REPLY");
         for (const bytes of message.envelopes.slice(0, SYNC_CHUNK_MAX)) {

@@ -96,9 +96,7 @@ export type CoreMessage =
     readonly threads?: readonly string[];
     readonly replyTo: ActorRef<CoreMessage>;
   }
-  | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] }
-  /** Ask peers again for every open thread (a peer joined, or a partition healed). */
-  | { readonly type: "resync" };
+  | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] };
 
 /** A hook that sees every message the core accepted (history for checkers, metrics). */
 export type AcceptedHook = (message: LifecycleMessage, nodeDid: string) => void;

@@ -3,11 +3,12 @@
  * announces it with CLAIM, runs the task, stores the output in the content
  * store and COMMITs it under the lease, heartbeating while it works.
  *
- * A committed task's lease is kept until the task is final (or its NEED
- * expires, or the task is reopened): released at commit, it would let a
- * bidder whose node has not yet heard this CLAIM take a second lease and
- * publish a second CLAIM, and nodes that saw the two CLAIMs in different
- * orders would disagree on who holds the task.
+ * A committed task's lease is kept until a while after the task is final
+ * (or until its NEED expires, or the task is reopened): released at commit,
+ * it would let a bidder whose node has not yet heard this CLAIM (a node
+ * that lags by seconds under load) take a second lease and publish a second
+ * CLAIM, and nodes that saw the two CLAIMs in different orders would
+ * disagree on who holds the task.
  *
  * Every step that waits (the lease, the store, the core) comes back as a
  * message, so a worker serves many tasks at once, up to its concurrency;
@@ -66,7 +67,8 @@ type WorkerMessage =
     readonly digest: string;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
-  | { readonly type: "heartbeat"; readonly taskId: string };
+  | { readonly type: "heartbeat"; readonly taskId: string }
+  | { readonly type: "release-final"; readonly taskId: string };
 
 /** Bidders per fresh task when the worker list is known. */
 const PREFERRED_BIDDERS = 2;
@@ -76,6 +78,9 @@ const BACKLOG_MAX = 100_000;
 
 /** Committed tasks whose lease is kept until they are final; beyond this, released at once. */
 const COMMITTED_MAX = 100_000;
+
+/** How long a final task's lease is kept (as long as nodes remember finished threads). */
+const FINAL_LEASE_RETENTION_MS = 60_000;
 
 /** Makes a worker behaviour. */
 export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
@@ -125,6 +130,11 @@ class Worker implements Behavior<WorkerMessage> {
         );
       case "heartbeat":
         return this.#heartbeat(ctx, message.taskId);
+      case "release-final": {
+        const job = this.#committed.get(message.taskId);
+        if (job !== undefined) this.#release(ctx, job);
+        return;
+      }
     }
   }
 
@@ -237,10 +247,18 @@ class Worker implements Behavior<WorkerMessage> {
     });
   }
 
-  /** Releases the leases of committed tasks that became final, expired or were reopened. */
+  /** Releases the leases of committed tasks that were reopened or expired, or (later) became final. */
   #settleCommitted(ctx: ActorContext<WorkerMessage>, effect: Effect): void {
     if (this.#committed.size === 0) return;
-    if (effect.type === "task-final" || effect.type === "task-ready") {
+    if (effect.type === "task-final" && this.#committed.has(effect.taskId)) {
+      ctx.schedule(
+        FINAL_LEASE_RETENTION_MS,
+        { type: "release-final", taskId: effect.taskId },
+        { key: `release:${effect.taskId}` },
+      );
+      return;
+    }
+    if (effect.type === "task-ready") {
       const job = this.#committed.get(effect.taskId);
       if (job !== undefined) this.#release(ctx, job);
       return;
@@ -252,7 +270,7 @@ class Worker implements Behavior<WorkerMessage> {
   }
 
   #release(ctx: ActorContext<WorkerMessage>, job: Job): void {
-    this.#committed.delete(job.taskId);
+    if (this.#committed.delete(job.taskId)) ctx.cancelSchedule(`release:${job.taskId}`);
     this.#config.decideLog.releaseLease(job.taskId, job.leaseId).catch((error) =>
       ctx.log.warn("lease release failed; the lease monitor will free it", {
         code: errorCode(error),

@@ -7,7 +7,7 @@
  *   requests) and fetches blocks it lacks from its peers, so a verifier
  *   reads the artifact a worker in another process committed;
  * - catching up: when a peer says hello (it joined, restarted, or a
- *   partition healed) the core asks its peers again for their open threads,
+ *   partition healed) the node asks that peer's core for its open threads,
  *   since gossipsub does not replay what a node missed;
  * - membership: the DID of every peer that says hello (derived from its
  *   authenticated libp2p key) is checked against the members file;
@@ -17,8 +17,8 @@
  */
 
 import { CID } from "multiformats/cid";
-import type { ActorRef } from "../runtime/actor.ts";
 import { SwarmError } from "../runtime/errors.ts";
+import { WireRef } from "../runtime/wire.ts";
 import { checkBlock, checkContentCid, type ContentStore } from "../runtime/store/content_store.ts";
 import type { BlockFetcher } from "../runtime/store/fetching_content_store.ts";
 import type {
@@ -29,7 +29,6 @@ import type {
 import { publicKeyOfPeer } from "../runtime/transport/node_identity.ts";
 import type { SignatureVerifier } from "../protocols/identity/identity.ts";
 import { didKeyFromPublicKey } from "../protocols/identity/did_key.ts";
-import type { CoreMessage } from "../actors/swarm_messages.ts";
 import { envelopeMessageId, swarmIngress } from "./_swarm_wire.ts";
 import { SWARM_CORE_PATH } from "./_node_swarm.ts";
 import type { SwarmMember } from "./_swarm_members.ts";
@@ -112,39 +111,63 @@ function firstValid<T>(promises: Promise<T | undefined>[]): Promise<T | undefine
 }
 
 /**
- * Asks the core to resync a little after peers say hello (debounced, so a
- * swarm forming or a partition healing costs one round of sync requests,
- * sent once gossipsub has exchanged subscriptions with the new peers).
+ * Catches the node up with peers that say hello: a sync request goes
+ * straight to each such peer's core (not to the whole swarm), answered with
+ * the envelopes of that peer's open threads. A node that just started
+ * learns what it missed this way (its boot-time request went out before it
+ * had peers), and so do both sides of a healed partition. Requests are
+ * batched a little (gossipsub needs a moment with a new peer) and sent to
+ * each peer at most once per `intervalMs`.
  */
 export class HelloResync {
-  readonly #core: ActorRef<CoreMessage>;
+  readonly #transport: Libp2pTransport;
   readonly #delayMs: number;
+  readonly #intervalMs: number;
+  readonly #pending = new Set<string>();
+  readonly #askedAtMs = new Map<string, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #resyncs = 0;
+  #requests = 0;
 
-  constructor(core: ActorRef<CoreMessage>, delayMs = 1_000) {
-    this.#core = core;
-    this.#delayMs = delayMs;
+  constructor(transport: Libp2pTransport, options: { delayMs?: number; intervalMs?: number } = {}) {
+    this.#transport = transport;
+    this.#delayMs = options.delayMs ?? 500;
+    this.#intervalMs = options.intervalMs ?? 2_000;
   }
 
-  /** A peer said hello. */
-  onHello(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#resyncs++;
-      this.#core.tell({ type: "resync" });
-    }, this.#delayMs);
+  /** Node `node` said hello. */
+  onHello(node: string): void {
+    if (node === this.#transport.nodeId) return;
+    this.#pending.add(node);
+    this.#timer ??= setTimeout(() => this.#flush(), this.#delayMs);
   }
 
-  /** Resyncs asked so far. */
-  get resyncs(): number {
-    return this.#resyncs;
+  /** Sync requests sent so far. */
+  get requests(): number {
+    return this.#requests;
   }
 
   close(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  #flush(): void {
+    this.#timer = undefined;
+    const self = this.#transport.nodeId;
+    const nowMs = performance.now();
+    for (const node of this.#pending) {
+      const last = this.#askedAtMs.get(node);
+      if (last !== undefined && nowMs - last < this.#intervalMs) continue;
+      this.#askedAtMs.set(node, nowMs);
+      this.#requests++;
+      this.#transport.send({
+        kind: "direct",
+        to: { node, path: SWARM_CORE_PATH },
+        from: { node: self, path: SWARM_CORE_PATH },
+        payload: { type: "sync-request", replyTo: new WireRef(self, SWARM_CORE_PATH) },
+      });
+    }
+    this.#pending.clear();
   }
 }
 

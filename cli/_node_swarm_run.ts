@@ -74,11 +74,11 @@ export async function startSwarmWorkload(
     signatureVerifier: options.verifier,
   });
   const resync = libp2p !== undefined && net !== undefined
-    ? new net.HelloResync(swarm.refs.core)
+    ? new net.HelloResync(libp2p)
     : undefined;
   let mismatches = 0;
   options.hooks.onHello = (event) => {
-    resync?.onHello();
+    resync?.onHello(event.node);
     const warning = options.members === undefined
       ? undefined
       : net?.memberMismatch(options.members, event);
@@ -101,10 +101,22 @@ export async function startSwarmWorkload(
       decider: swarm.deciderStats,
       signaturesVerifiedOnce: options.verifier.hits,
       blocks: fetching?.stats,
-      resyncs: resync?.resyncs,
+      syncRequests: resync?.requests,
       memberMismatches: mismatches,
       peers: libp2p?.connectedPeers().length,
       knownNodes: libp2p?.directory.nodes().sort(),
+      gossipScores: libp2p === undefined ? undefined : Object.fromEntries(
+        libp2p.connectedPeers().map((peer) => [
+          libp2p.directory.nodeOf(peer) ?? peer,
+          Math.round(gossipScore(libp2p, peer) * 10) / 10,
+        ]),
+      ),
+      peerScores: libp2p === undefined ? undefined : Object.fromEntries(
+        libp2p.peerScores().map((view) => [
+          libp2p.directory.nodeOf(view.peer) ?? view.peer,
+          Math.round(view.score),
+        ]),
+      ),
     }),
     admin: partition === undefined ? undefined : {
       partition: (targets) => partition.block(targets),
@@ -129,4 +141,10 @@ export async function startSwarmWorkload(
     },
     close: () => swarm.close(),
   };
+}
+
+/** Gossipsub's own score of a peer (the router has it; its type does not say so). */
+function gossipScore(libp2p: Libp2pTransport, peer: string): number {
+  return (libp2p.node.services.pubsub as unknown as { getScore(peer: string): number })
+    .getScore(peer);
 }

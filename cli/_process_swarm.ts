@@ -179,7 +179,8 @@ export class ProcessSwarm {
 
   async #startAll(): Promise<void> {
     await this.#startNode(0);
-    for (let index = 1; index < this.nodeIds.length; index++) await this.#startNode(index);
+    const others = this.nodeIds.map((_, index) => index).slice(1);
+    await Promise.all(others.map((index) => this.#startNode(index)));
     await this.#untilConnected(
       this.nodeIds.map((_, index) => index),
       this.#options.readyTimeoutMs ?? 60_000,
@@ -190,9 +191,17 @@ export class ProcessSwarm {
     const node = this.nodeIds[index];
     const process = NodeProcess.start(node, this.#args(index));
     this.#processes[index] = process;
-    const ready = await process.waitFor(`${node} is ready`, (line) => line.event === "ready");
+    const ready = await process.waitFor(
+      `${node} is ready`,
+      (line) => line.event === "ready",
+      this.#options.readyTimeoutMs ?? 60_000,
+    );
     if (index === 0) this.#bootstrap = ready.addrs as string[];
-    const swarm = await process.waitFor(`${node} runs the swarm`, (line) => line.event === "swarm");
+    const swarm = await process.waitFor(
+      `${node} runs the swarm`,
+      (line) => line.event === "swarm",
+      this.#options.readyTimeoutMs ?? 60_000,
+    );
     this.#ports[index] = swarm.http as number;
   }
 

@@ -10,8 +10,8 @@
  * - **Ingress.** Every inbound frame is checked before delivery:
  *   shard-topic frames must carry a well-formed envelope of a thread of
  *   that shard with a valid signature, sync requests must be well formed,
- *   and the only direct frames allowed are sync replies to the node core,
- *   carrying only well-formed signed envelopes.
+ *   and the only direct frames allowed are sync requests and replies to
+ *   the node core, the replies carrying only well-formed signed envelopes.
  *   A failure is a rejection with the envelope error's code, so the peer
  *   that sent it is scored down and, past the threshold, banned; gossipsub
  *   does not forward it.
@@ -119,7 +119,8 @@ export class CachingSignatureVerifier extends SignatureVerifier {
 /**
  * The ingress validator of a swarm node: shard-topic frames must carry a
  * signed envelope, sync-topic frames a sync request, and the only direct
- * frame a peer may send is a sync reply to a node core (at `corePath`).
+ * frames a peer may send are sync requests and replies to the node core
+ * (at `corePath`).
  * Anything else a peer sends to this node's actors — an `emit` to the core,
  * say, which would make this node sign a peer's words — is rejected.
  */
@@ -131,15 +132,16 @@ export function swarmIngress(verifier: SignatureVerifier, corePath: string): Ing
       return "ignore";
     }
     const payload = frame.payload;
-    if (frame.to.path !== corePath || !isRecord(payload) || payload.type !== "sync-reply") {
+    const type = isRecord(payload) ? payload.type : undefined;
+    if (frame.to.path !== corePath || (type !== "sync-reply" && type !== "sync-request")) {
       return reject(
         "E_SWARM_FRAME",
-        `Peers may send only sync replies to ${corePath}, got a frame for ${
+        `Peers may send only sync requests and replies to ${corePath}, got a frame for ${
           frame.to.path.slice(0, 80)
         }`,
       );
     }
-    return checkSyncReply(payload, verifier);
+    return type === "sync-request" ? checkSyncRequest(payload) : checkSyncReply(payload, verifier);
   };
 }
 

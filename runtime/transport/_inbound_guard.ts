@@ -11,7 +11,7 @@
 
 import type { Stream } from "@libp2p/interface";
 import { errorCode } from "../errors.ts";
-import { decodeFrame } from "./frame_codec.ts";
+import { decodeFrame, type TopicOrigin } from "./frame_codec.ts";
 import type { IngressValidator, IngressVerdict } from "./ingress.ts";
 import { LengthPrefixedDecoder } from "./length_prefix.ts";
 import { TokenBucket } from "./_token_bucket.ts";
@@ -38,6 +38,8 @@ export interface InboundGuardHooks {
 export interface CheckedFrame {
   readonly verdict: IngressVerdict;
   readonly frame?: Frame;
+  /** The publisher's numbering of a topic frame. */
+  readonly origin?: TopicOrigin;
 }
 
 /** Guards one node's inbound frames. */
@@ -77,8 +79,9 @@ export class InboundGuard {
     const hooks = this.#hooks;
     if (hooks.isBanned(peer)) return { verdict: "ignore" };
     let frame: Frame;
+    let origin: TopicOrigin | undefined;
     try {
-      frame = decodeFrame(bytes, hooks.frameBytesMax).frame;
+      ({ frame, origin } = decodeFrame(bytes, hooks.frameBytesMax));
     } catch (error) {
       hooks.invalid(peer, errorCode(error), (error as Error).message);
       return { verdict: "reject" };
@@ -89,19 +92,19 @@ export class InboundGuard {
         "E_FRAME_MISROUTED",
         `A ${frame.kind} frame arrived on the ${expected} path`,
       );
-      return { verdict: "reject" };
+      return { verdict: "reject", origin };
     }
     const decision = hooks.ingress === undefined
       ? "accept"
       : await hooks.ingress(frame, { peer, node: hooks.nodeOf(peer) });
     if (typeof decision !== "string") {
       hooks.invalid(peer, decision.code, decision.message);
-      return { verdict: "reject", frame };
+      return { verdict: "reject", frame, origin };
     }
     if (decision === "reject") {
       hooks.invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused the frame");
     }
-    return { verdict: decision, frame };
+    return { verdict: decision, frame, origin };
   }
 
   /** Forgets a disconnected peer's rate state. */

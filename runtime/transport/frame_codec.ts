@@ -38,9 +38,10 @@ const KIND_TOPIC = 1;
 
 /**
  * Extra fields a topic frame carries on a real network: who published it,
- * that publisher's incarnation and a per-incarnation sequence number. They
- * make two publications of equal payloads distinct messages, so gossipsub's
- * content-hash message ids deduplicate copies, never repeats.
+ * that publisher's incarnation and a sequence number (per incarnation and
+ * gossip topic). They make two publications of equal payloads distinct
+ * messages, so content-hash message ids deduplicate copies, never repeats,
+ * and they let a receiver restore each publisher's order.
  */
 export interface TopicOrigin {
   readonly node: string;

@@ -148,9 +148,14 @@ function gossipOptions(options: SwarmNodeOptions): Partial<GossipsubOpts> {
       appSpecificWeight: 1,
       // Every peer of a one-host swarm shares 127.0.0.1: colocation must not count.
       IPColocationFactorWeight: 0,
-      behaviourPenaltyWeight: -10,
-      behaviourPenaltyThreshold: 6,
-      behaviourPenaltyDecay: 0.9,
+      // Broken IWANT promises are what a busy or restarting peer looks like, not an
+      // attack: a mild, fast-decaying penalty, forgotten soon after a peer leaves, so
+      // a node that restarts (same PeerId) is not graylisted and cut off on return.
+      // Bad frames are scored by the transport itself (the app score above).
+      behaviourPenaltyWeight: -1,
+      behaviourPenaltyThreshold: 10,
+      behaviourPenaltyDecay: 0.8,
+      retainScore: 10_000,
     },
     scoreThresholds: {
       gossipThreshold: -20,

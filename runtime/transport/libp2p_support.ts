@@ -37,6 +37,11 @@ export interface Libp2pTransportOptions
   readonly pingIntervalMs?: number;
   /** Interval of node announcements. Default 3,000 ms. */
   readonly announceIntervalMs?: number;
+  /**
+   * Longest a topic frame waits for its publisher's earlier frames (gossip
+   * can bring a missed frame late). Default 1,500 ms.
+   */
+  readonly reorderHoldMs?: number;
   /** Timeout of requests (and of stream opening). Default 5,000 ms. */
   readonly requestTimeoutMs?: number;
   /** Checks every inbound frame before delivery (envelope verification plugs in here). */

@@ -34,6 +34,7 @@ import { NodeDirectory } from "./node_directory.ts";
 import { InboundGuard } from "./_inbound_guard.ts";
 import { OutboundChannel } from "./_outbound.ts";
 import { ParkedFrames } from "./_parked_frames.ts";
+import { type FrameOrigin, OriginOrder } from "./_origin_order.ts";
 import { PeerScoreBook, type PeerScoreView } from "./peer_score.ts";
 import { callRpc, RPC_PROTOCOL, RpcError, type RpcHandler, serveRpc } from "./_rpc.ts";
 import { gossipTopicOf, type ThreadRouting } from "./topics.ts";
@@ -52,6 +53,13 @@ import {
 } from "./libp2p_support.ts";
 
 export { FRAMES_PROTOCOL, type Libp2pTransportOptions, TransportClosedError, type TransportEvent };
+
+function hexOf(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Hellos tried per new connection before giving up (announcements still bind the node). */
+const HELLO_ATTEMPTS_MAX = 5;
 
 /** A node's endpoint on a libp2p network. */
 export class Libp2pTransport implements Transport {
@@ -74,7 +82,9 @@ export class Libp2pTransport implements Transport {
   readonly #inbound: InboundGuard;
   readonly #incarnation: Uint8Array = crypto.getRandomValues(new Uint8Array(8));
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  #sequence = 0;
+  /** Next sequence number per gossip topic this node publishes on. */
+  readonly #sequences = new Map<string, number>();
+  readonly #order: OriginOrder<Frame>;
   #gossipTail: Promise<void> = Promise.resolve();
   #handler: FrameHandler | undefined;
   #closed = false;
@@ -88,6 +98,16 @@ export class Libp2pTransport implements Transport {
     this.#frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
     this.#routing = options.threadRouting ?? "sharded";
     this.directory = new NodeDirectory(options.nodeId, node.peerId.toString());
+    this.#order = new OriginOrder<Frame>({
+      holdMs: options.reorderHoldMs ?? 1_500,
+      originsMax: 65_536,
+      heldMax: 4_096,
+      deliver: (frame) => this.#deliverTopic(frame),
+      count: (what) =>
+        this.stats.count(what === "reordered" ? "topicReordered" : "topicGapsSkipped"),
+      nowMs: () => performance.now(),
+      later: (delayMs, action) => this.#later(delayMs, action),
+    });
     this.#inbound = new InboundGuard({
       nodeId: options.nodeId,
       frameBytesMax: this.#frameBytesMax,
@@ -345,11 +365,12 @@ export class Libp2pTransport implements Transport {
     });
     node.services.pubsub.addEventListener("gossipsub:message", (event) => {
       const { msg, msgId, propagationSource } = event.detail;
-      // Checks run concurrently (signatures are async); deliveries keep arrival order.
+      // Checks run concurrently (signatures are async); deliveries keep arrival order,
+      // then each publisher's order (gossip may bring a missed frame after later ones).
       const checked = this.#checkGossip(msg.topic, msg.data, msgId, propagationSource.toString());
-      this.#gossipTail = this.#gossipTail.then(() => checked).then((frame) =>
-        this.#deliverTopic(frame)
-      );
+      this.#gossipTail = this.#gossipTail.then(() => checked).then(
+        ({ frame, origin }) => this.#order.push(origin, frame),
+      ).catch(() => void this.stats.count("deliveryErrors"));
     });
     node.addEventListener("peer:identify", (event) => {
       if (event.detail.protocols.includes(RPC_PROTOCOL)) this.#sayHello(event.detail.peerId);
@@ -369,31 +390,38 @@ export class Libp2pTransport implements Transport {
     node.services.pubsub.subscribe(ANNOUNCE_TOPIC);
     this.#every(this.#options.announceIntervalMs ?? 3_000, () => this.#announce());
     this.#every(this.#options.pingIntervalMs ?? 5_000, () => this.#pingAll());
+    this.#every(2_000, () => this.#rejoin());
     this.#every(1_000, () => this.#flushPending(true));
   }
 
   // ---- topics -------------------------------------------------------------
 
   #publish(frame: Frame & { kind: "topic" }): void {
-    const origin: TopicOrigin = {
-      node: this.nodeId,
-      incarnation: this.#incarnation,
-      sequence: this.#sequence++,
-    };
-    const bytes = encodeFrame(frame, origin);
+    const gossip = gossipTopicOf(frame.topic, this.#routing);
+    const bytes = encodeFrame(frame, this.#originOn(gossip));
     this.stats.count("topicSent");
-    this.node.services.pubsub.publish(gossipTopicOf(frame.topic, this.#routing), bytes).catch(
+    this.node.services.pubsub.publish(gossip, bytes).catch(
       () => this.stats.count("publishFailures"),
     );
   }
 
-  /** Checks one gossip message and tells gossipsub the verdict; resolves with the frame to deliver. */
+  /** This node as the origin of its next frame on gossip topic `gossip`. */
+  #originOn(gossip: string): TopicOrigin {
+    const sequence = this.#sequences.get(gossip) ?? 0;
+    this.#sequences.set(gossip, sequence + 1);
+    return { node: this.nodeId, incarnation: this.#incarnation, sequence };
+  }
+
+  /**
+   * Checks one gossip message and tells gossipsub the verdict; resolves with
+   * the frame to deliver (if any) and its place in its publisher's order.
+   */
   async #checkGossip(
     topic: string,
     data: Uint8Array,
     msgId: string,
     source: string,
-  ): Promise<Frame | undefined> {
+  ): Promise<{ frame: Frame | undefined; origin: FrameOrigin | undefined }> {
     const pubsub = this.node.services.pubsub as unknown as ValidationReporter;
     if (topic === ANNOUNCE_TOPIC) {
       const ok = this.#learnAnnouncement(data);
@@ -403,11 +431,12 @@ export class Libp2pTransport implements Transport {
         ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
       );
       if (!ok) this.#invalid(source, "E_ANNOUNCE_INVALID", "Malformed node announcement");
-      return undefined;
+      return { frame: undefined, origin: undefined };
     }
     const checked = await this.#inbound.check(data, source, "topic").catch(() => ({
       verdict: "ignore" as const,
       frame: undefined,
+      origin: undefined,
     }));
     let verdict = checked.verdict;
     const frame = checked.frame;
@@ -418,7 +447,11 @@ export class Libp2pTransport implements Transport {
       }
     } else if (verdict === "accept") verdict = "reject";
     pubsub.reportMessageValidationResult(msgId, source, verdictResult(verdict));
-    return verdict === "accept" ? frame : undefined;
+    const origin = checked.origin === undefined ? undefined : {
+      key: `${checked.origin.node}|${hexOf(checked.origin.incarnation)}|${topic}`,
+      sequence: checked.origin.sequence,
+    };
+    return { frame: verdict === "accept" ? frame : undefined, origin };
   }
 
   #deliverTopic(frame: Frame | undefined): void {
@@ -493,11 +526,21 @@ export class Libp2pTransport implements Transport {
 
   // ---- directory ----------------------------------------------------------
 
-  #sayHello(peerId: PeerId): void {
+  /**
+   * Says hello to a newly identified peer; a failed hello (the peer may be
+   * busy starting) is retried with backoff while the peer stays connected.
+   */
+  #sayHello(peerId: PeerId, attempt = 0): void {
     const peer = peerId.toString();
     this.requestPeer(peer, "hello", this.#hello(), { timeoutMs: 5_000 })
       .then((body) => this.#learnHello(peer, body))
-      .catch(() => this.stats.count("helloFailures"));
+      .catch(() => {
+        this.stats.count("helloFailures");
+        if (attempt + 1 >= HELLO_ATTEMPTS_MAX) return;
+        this.#later(250 * 2 ** attempt, () => {
+          if (this.connectedPeers().includes(peer)) this.#sayHello(peerId, attempt + 1);
+        });
+      });
   }
 
   #hello(): WireValue {
@@ -527,14 +570,9 @@ export class Libp2pTransport implements Transport {
       peer: this.peerId,
       addrs: this.addresses,
     });
-    const origin = {
-      node: this.nodeId,
-      incarnation: this.#incarnation,
-      sequence: this.#sequence++,
-    };
     const bytes = encodeFrame(
       { kind: "topic", topic: ANNOUNCE_TOPIC, from: undefined, payload },
-      origin,
+      this.#originOn(ANNOUNCE_TOPIC),
     );
     this.node.services.pubsub.publish(ANNOUNCE_TOPIC, bytes).catch(() => {});
   }
@@ -546,9 +584,11 @@ export class Libp2pTransport implements Transport {
       announcement = parseAnnouncement(decodeFrame(data, 64 * 1024).frame.payload, this.network);
       if (announcement === undefined) return false;
       if (announcement === "foreign" || announcement.peer === this.peerId) return true;
-      const peerId = peerIdFromString(announcement.peer);
+      const peer = announcement.peer;
       const multiaddrs = announcement.addrs.map((address) => multiaddr(address));
-      void this.node.peerStore.merge(peerId, { multiaddrs }).catch(() => {});
+      void this.node.peerStore.merge(peerIdFromString(peer), { multiaddrs })
+        .then(() => this.#dialAnnounced(peer))
+        .catch(() => {});
     } catch {
       return false;
     }
@@ -561,6 +601,30 @@ export class Libp2pTransport implements Transport {
     }
     this.#flushPending(false);
     return true;
+  }
+
+  /**
+   * Dials the bootstrap nodes again while this node has no peer at all: a
+   * first dial can fail (the bootstrap node was busy starting), and the
+   * bootstrap discovery does not try twice.
+   */
+  #rejoin(): void {
+    if (this.#closed || this.node.getConnections().length > 0) return;
+    for (const address of this.#options.bootstrap ?? []) {
+      void this.node.dial(multiaddr(address)).catch(() => this.stats.count("dialFailures"));
+    }
+  }
+
+  /**
+   * Dials a peer known only from an announcement, while this node has room
+   * (under half its connection limit): a small swarm becomes a full mesh,
+   * a large one keeps the rest for peers that dial in.
+   */
+  #dialAnnounced(peer: string): void {
+    const room = (this.#options.maxConnections ?? 64) / 2;
+    if (this.#closed || this.#refuses(peer) || this.connectedPeers().includes(peer)) return;
+    if (this.node.getConnections().length >= room) return;
+    void this.node.dial(peerIdFromString(peer)).catch(() => this.stats.count("dialFailures"));
   }
 
   // ---- scoring ------------------------------------------------------------

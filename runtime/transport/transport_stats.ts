@@ -21,7 +21,10 @@ export type TransportCounter =
   | "helloFailures"
   | "foreignPeers"
   | "relayedStreams"
-  | "relayFailures";
+  | "relayFailures"
+  | "deliveryErrors"
+  | "topicReordered"
+  | "topicGapsSkipped";
 
 /** Counters of one transport. */
 export class TransportStats {
