@@ -27,6 +27,7 @@ import {
 } from "../protocols/envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
 import { committeeFor } from "../protocols/committee.ts";
+import { Economy, type ParticipantRegistry } from "../protocols/economics/mod.ts";
 import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
 import {
   isLifecycleVerb,
@@ -73,6 +74,12 @@ export interface NodeCoreConfig {
   readonly sweepIntervalMs?: number;
   /** Finished threads are forgotten after this long. Default 60,000 ms. */
   readonly finishedRetentionMs?: number;
+  /**
+   * The credit economy: with a registry of participants, the core keeps a
+   * ledger in its store, escrows bounties and bonds, pays and slashes, and
+   * pins committees; without, it runs the protocol without credit.
+   */
+  readonly economics?: { readonly registry: ParticipantRegistry };
 }
 
 /** Where nodes ask each other for envelopes they missed. */
@@ -112,6 +119,7 @@ class NodeCore implements Behavior<CoreMessage> {
   readonly #syncRequestedAtMs = new Map<string, number>();
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
+  #economy: Economy | undefined;
   #epoch = 0;
   /** Set by the bootstrap monitor; starts in bootstrap when verifiers are few. */
   #bootstrap: boolean;
@@ -133,6 +141,14 @@ class NodeCore implements Behavior<CoreMessage> {
     this.#clock = await LamportClock.open(ctx.store);
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
     this.#epoch = await this.#config.decideLog.currentEpoch();
+    if (this.#config.economics !== undefined) {
+      this.#economy = new Economy({
+        params: this.#config.params,
+        registry: this.#config.economics.registry,
+        verifiers: this.#config.verifiers,
+      });
+      await this.#economy.open(ctx.store);
+    }
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
     // Catch up on whatever is still open: this node may be restarting after a crash.
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
@@ -170,6 +186,9 @@ class NodeCore implements Behavior<CoreMessage> {
       case "stats":
         message.replyTo.tell(this.#stats());
         return;
+      case "ledger":
+        message.replyTo.tell(this.#economy?.query(message.query, ctx.nowMs()));
+        return;
       case "sweep":
         this.#sweep(ctx);
         ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
@@ -198,7 +217,13 @@ class NodeCore implements Behavior<CoreMessage> {
     const signer = this.#signer as EnvelopeSigner;
     let envelope: SignedEnvelope;
     try {
-      const payload = parsePayload(request.kind, request.payload);
+      const stamped = this.#economy?.stamp(
+        request.kind,
+        this.#threads.get(request.thread),
+        request.payload,
+        this.#view(ctx, request.thread),
+      ) ?? request.payload;
+      const payload = parsePayload(request.kind, stamped);
       this.#dryRun(ctx, {
         id: "pending",
         kind: request.kind,
@@ -291,17 +316,17 @@ class NodeCore implements Behavior<CoreMessage> {
       return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
     }
     let transition;
+    const before = this.#threads.get(message.thread);
+    const view = this.#view(ctx, message.thread);
     try {
-      transition = reduce(
-        this.#threads.get(message.thread),
-        message,
-        this.#view(ctx, message.thread),
-      );
+      transition = reduce(before, message, view);
+      this.#economy?.admit(message, before, transition, view);
     } catch (error) {
       if (isParkable(error)) return this.#park(ctx, message, bytes, error);
       return this.#count(errorCode(error));
     }
     this.#threads.set(message.thread, transition.thread);
+    this.#economy?.apply(message, before, transition, view);
     if (!this.#archive.add(message.thread, message.id, bytes)) this.#count("E_ARCHIVE_FULL");
     this.#accepted++;
     if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
@@ -313,8 +338,10 @@ class NodeCore implements Behavior<CoreMessage> {
   /** Refuses a local message this node would not accept (throws). */
   #dryRun(ctx: ActorContext<CoreMessage>, message: LifecycleMessage): void {
     if (message.kind === "RECONCILE") return;
+    const before = this.#threads.get(message.thread);
+    const view: ReduceView = { ...this.#view(ctx, message.thread), origin: "local" };
     try {
-      reduce(this.#threads.get(message.thread), message, this.#view(ctx, message.thread));
+      this.#economy?.admit(message, before, reduce(before, message, view), view);
     } catch (error) {
       if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
     }
@@ -416,10 +443,14 @@ class NodeCore implements Behavior<CoreMessage> {
     for (const [thread, requestedMs] of this.#syncRequestedAtMs) {
       if (nowMs - requestedMs >= SYNC_REQUEST_INTERVAL_MS) this.#syncRequestedAtMs.delete(thread);
     }
+    this.#economy?.sweep(nowMs);
+    // The decider expires a NEED for everyone (INVALIDATE); alone, only after a grace.
+    const expiryMs = nowMs - this.#config.params.needExpiryGraceMs;
     for (const [needId, thread] of this.#threads) {
-      const expired = expireIfDue(thread, nowMs);
+      const expired = expireIfDue(thread, expiryMs);
       if (expired === undefined) continue;
       this.#threads.set(needId, expired);
+      this.#economy?.expiredLocally(needId, nowMs);
       this.#dispatch(ctx, { type: "need-expired", needId }, expired);
     }
     const retention = this.#config.finishedRetentionMs ?? 60_000;
@@ -452,6 +483,7 @@ class NodeCore implements Behavior<CoreMessage> {
       parked: this.#parking.size,
       threads: this.#threads.size,
       finalNeeds: this.#finalNeeds,
+      economics: this.#economy?.stats(),
     };
   }
 }

@@ -11,7 +11,13 @@
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
 import { type ContentStore } from "../runtime/store/content_store.ts";
 import { committeeFor } from "../protocols/committee.ts";
-import type { CommitState, TaskState, ThreadState } from "../protocols/lifecycle/state.ts";
+import {
+  type CommitState,
+  planCommitteeOf,
+  resultCommitteeOf,
+  type TaskState,
+  type ThreadState,
+} from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { checkTaskSpec, runWork, sha256Hex } from "../protocols/work.ts";
 import { CID } from "multiformats/cid";
@@ -41,8 +47,14 @@ type VerifierMessage = RoleEvent | {
 /** Makes a verifier behaviour. */
 export function verifier(config: VerifierConfig): Behavior<VerifierMessage> {
   let bootstrap = true;
-  const onCommittee = (kind: "plan" | "result", subject: string) =>
-    committeeFor(kind, subject, config.verifiers, config.params, bootstrap).includes(config.did);
+  // A committee pinned in the thread (by the NEED, the DECIDE or an INVALIDATE) is the committee.
+  const onCommittee = (
+    kind: "plan" | "result",
+    subject: string,
+    pinned: readonly string[] | undefined,
+  ) =>
+    (pinned ?? committeeFor(kind, subject, config.verifiers, config.params, bootstrap))
+      .includes(config.did);
   return {
     preStart(ctx) {
       config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
@@ -55,11 +67,15 @@ export function verifier(config: VerifierConfig): Behavior<VerifierMessage> {
       }
       if (message.type !== "effect") return;
       const { effect, thread } = message;
-      if (effect.type === "proposal-received" && onCommittee("plan", effect.needId)) {
+      if (
+        effect.type === "proposal-received" &&
+        onCommittee("plan", effect.needId, planCommitteeOf(thread))
+      ) {
         return votePlan(config, thread, effect.proposalId);
       }
-      if (effect.type === "commit-received" && onCommittee("result", effect.taskId)) {
-        const task = thread.tasks.get(effect.taskId) as TaskState;
+      if (effect.type !== "commit-received") return;
+      const task = thread.tasks.get(effect.taskId) as TaskState;
+      if (onCommittee("result", effect.taskId, resultCommitteeOf(thread, task))) {
         const commit = task.commits.get(effect.commitId) as CommitState;
         checkCommit(ctx, config, thread, task, commit);
       }

@@ -114,6 +114,10 @@ class Worker implements Behavior<WorkerMessage> {
     if (event.effect.type !== "task-ready") return;
     const task = event.thread.tasks.get(event.effect.taskId);
     if (task === undefined || (task.status !== "DECIDED" && task.status !== "DRAFT")) return;
+    // A worker whose result on this task was invalidated leaves the redo to others.
+    for (const commit of task.commits.values()) {
+      if (commit.invalidated === true && commit.worker === this.#config.did) return;
+    }
     const preferred = this.#config.workers === undefined || task.status === "DRAFT" ||
       selectCommittee(`work:${task.taskId}`, this.#config.workers, PREFERRED_BIDDERS).includes(
         this.#config.did,

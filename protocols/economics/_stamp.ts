@@ -1,0 +1,92 @@
+/**
+ * Stamping a ruling (private to the economy): the decider's node fills in
+ * the economic consequences of an INVALIDATE from its own ledger, so that
+ * every node applies the same amounts and seats the same new committee.
+ *
+ * @module
+ */
+
+import type { ReduceView } from "../lifecycle/reducer.ts";
+import type { ChallengeState, ThreadState } from "../lifecycle/state.ts";
+import { toMicro } from "./amounts.ts";
+import type { Ledger } from "./ledger.ts";
+import { policySlashShare } from "./payouts.ts";
+import { stakeSlashOf } from "./_settle.ts";
+
+/** What stamping reads. */
+export interface StampContext {
+  readonly ledger: Ledger;
+  readonly verifierCount: number;
+  /** The committee for a subject, leaving out `exclude`. */
+  readonly select: (subject: string, size: number, exclude: readonly string[]) => string[];
+}
+
+/**
+ * Completes an INVALIDATE of a challenge: the votes the decider saw, and for
+ * UPHELD the slashes (50 % of each passing attester's stake, plus the
+ * worker's for a policy breach), the challenger's reward (2× its bond, 4× in
+ * bootstrap) and the reopened task's K_result (K + 2, or min(active, 2K)
+ * after repeated upholds) and committee (never a slashed attester or the
+ * worker). Fields already present are kept.
+ */
+export function stampInvalidate(
+  record: Record<string, unknown>,
+  thread: ThreadState,
+  view: ReduceView,
+  context: StampContext,
+): Record<string, unknown> {
+  const challenge = thread.challenges?.get(String(record.challengeId));
+  const task = thread.tasks.get(String(record.taskId));
+  const commit = task?.commits.get(String(record.commitId));
+  if (challenge === undefined || task === undefined || commit === undefined) return record;
+  const economics = view.params.economics;
+  const severity = typeof record.severity === "number" ? record.severity : 0;
+  const base = {
+    severity,
+    attesters: [...commit.tally.approvals],
+    dissenters: [...commit.tally.rejections],
+    kResult: task.kResult,
+    committee: [] as string[],
+    slashes: [] as { account: string; amount: number }[],
+    reward: 0,
+  };
+  if (record.verdict !== "UPHELD") return { ...base, ...record };
+  const slashes = commit.tally.approvals
+    .map((account) => ({
+      account,
+      amount: stakeSlashOf(context.ledger, account, economics.attesterSlashShare),
+    }))
+    .filter((slash) => slash.account !== commit.worker);
+  if (challenge.proofType === "POLICY_BREACH" && severity > 0) {
+    slashes.push({
+      account: commit.worker,
+      amount: stakeSlashOf(context.ledger, commit.worker, policySlashShare(severity, economics)),
+    });
+  }
+  const upholds = (task.upholds ?? 0) + 1;
+  const active = context.verifierCount;
+  const raised = upholds >= economics.repeatedUpholds
+    ? Math.min(active, 2 * task.kResult)
+    : Math.min(active, task.kResult + 2);
+  const excluded = [...slashes.map((slash) => slash.account), commit.worker];
+  const subject = `result:${task.taskId}#${upholds}`;
+  const size = Math.min(active, raised + 1);
+  const chosen = context.select(subject, size, excluded);
+  // With too few unslashed verifiers left, the slashed ones serve again rather than nobody.
+  const committee = chosen.length > 0 ? chosen : context.select(subject, size, [commit.worker]);
+  return {
+    ...base,
+    slashes: slashes.filter((slash) => slash.amount > 0),
+    reward: rewardOf(challenge, view),
+    kResult: Math.max(1, Math.min(raised, committee.length)),
+    committee,
+    ...record,
+  };
+}
+
+function rewardOf(challenge: ChallengeState, view: ReduceView): number {
+  const economics = view.params.economics;
+  const multiplier = economics.challengeRewardMultiplier *
+    (view.bootstrap ? economics.bootstrapRewardMultiplier : 1);
+  return toMicro(challenge.bond * multiplier);
+}
