@@ -75,10 +75,14 @@ export function verifier(config: VerifierConfig): Behavior<VerifierMessage> {
       }
       if (effect.type !== "commit-received") return;
       const task = thread.tasks.get(effect.taskId) as TaskState;
-      if (onCommittee("result", effect.taskId, resultCommitteeOf(thread, task))) {
-        const commit = task.commits.get(effect.commitId) as CommitState;
-        checkCommit(ctx, config, thread, task, commit);
-      }
+      const committee = resultCommitteeOf(thread, task) ??
+        committeeFor("result", effect.taskId, config.verifiers, config.params, bootstrap);
+      const commit = task.commits.get(effect.commitId) as CommitState;
+      // An honest verifier leaves its own result to the others when they can make the quorum.
+      const others = committee.filter((member) => member !== commit.worker).length;
+      const own = commit.worker === config.did && !config.approveEverything &&
+        others >= task.kResult;
+      if (committee.includes(config.did) && !own) checkCommit(ctx, config, thread, task, commit);
     },
   };
 

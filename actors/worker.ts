@@ -42,6 +42,9 @@ interface Candidate {
   readonly needId: string;
   readonly taskId: string;
   readonly spec: TaskSpec;
+  /** Reopened (DRAFT) tasks are retried when their old lease is still being released. */
+  readonly reopened?: boolean;
+  readonly attempt?: number;
 }
 
 interface Job extends Candidate {
@@ -59,10 +62,15 @@ type WorkerMessage =
     readonly digest: string;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
-  | { readonly type: "heartbeat"; readonly taskId: string };
+  | { readonly type: "heartbeat"; readonly taskId: string }
+  | { readonly type: "rebid"; readonly candidate: Candidate };
 
 /** Bidders per fresh task when the worker list is known. */
 const PREFERRED_BIDDERS = 2;
+
+/** Tries at a reopened task whose previous lease is still held, and the pause between them. */
+const REBID_ATTEMPTS_MAX = 5;
+const REBID_DELAY_MS = 200;
 
 /** Ready tasks waiting for a free slot; beyond this they are left to other workers. */
 const BACKLOG_MAX = 100_000;
@@ -107,6 +115,9 @@ class Worker implements Behavior<WorkerMessage> {
         return this.#finish(ctx, message.job, true);
       case "heartbeat":
         return this.#heartbeat(ctx, message.taskId);
+      case "rebid":
+        if (this.#jobs.size < this.#concurrency) return this.#start(ctx, message.candidate);
+        return;
     }
   }
 
@@ -123,7 +134,12 @@ class Worker implements Behavior<WorkerMessage> {
         this.#config.did,
       );
     if (!preferred) return;
-    const candidate = { needId: event.effect.needId, taskId: task.taskId, spec: task.spec };
+    const candidate = {
+      needId: event.effect.needId,
+      taskId: task.taskId,
+      spec: task.spec,
+      reopened: task.status === "DRAFT",
+    };
     if (this.#jobs.size < this.#concurrency) return this.#start(ctx, candidate);
     if (this.#backlog.length - this.#backlogHead >= BACKLOG_MAX) {
       return ctx.log.warn("worker backlog full", { taskId: task.taskId });
@@ -148,7 +164,19 @@ class Worker implements Behavior<WorkerMessage> {
   }
 
   #claim(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
-    if (!outcome.ok || outcome.value.status !== "granted") return this.#finish(ctx, job, false);
+    if (!outcome.ok || outcome.value.status !== "granted") {
+      this.#finish(ctx, job, false);
+      // The worker that lost a reopened task may not have released its lease yet: try again.
+      const attempt = (job.attempt ?? 0) + 1;
+      if (outcome.ok && job.reopened && attempt < REBID_ATTEMPTS_MAX) {
+        const { needId, taskId, spec, reopened } = job;
+        ctx.schedule(REBID_DELAY_MS, {
+          type: "rebid",
+          candidate: { needId, taskId, spec, reopened, attempt },
+        });
+      }
+      return;
+    }
     const lease = outcome.value.lease;
     ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
       type: "emit",

@@ -25,6 +25,7 @@ import { FileFrameLogDirectory } from "../runtime/store/file_frame_log.ts";
 import { SignedAuditLog } from "../protocols/audit/mod.ts";
 import { Identity, simulationIdentity } from "../protocols/identity/mod.ts";
 import type { LifecycleVerb, PayloadOf, TaskSpec } from "../protocols/lifecycle/payloads.ts";
+import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import type {
   BountyClass,
   LedgerAnswer,
@@ -32,7 +33,7 @@ import type {
   ParticipantEntry,
 } from "../protocols/economics/mod.ts";
 import type { SwarmParams } from "../protocols/params.ts";
-import type { NeedOutcome, RequesterMessage } from "../actors/requester.ts";
+import type { NeedOutcome, NeedStatus, RequesterMessage } from "../actors/requester.ts";
 import type { AcceptedHook, CoreMessage, CoreStats, EmitResult } from "../actors/swarm_messages.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import {
@@ -214,6 +215,24 @@ export class LocalSwarm {
     return await node.system.ask<CoreMessage, EmitResult>(
       node.refs.core,
       (replyTo) => ({ type: "emit", kind, thread, payload, replyTo }) as CoreMessage,
+    );
+  }
+
+  /** The NEEDs node `index` posted: in flight and recently ended. */
+  async needs(index: number): Promise<NeedStatus[]> {
+    const node = this.#running(index);
+    return await node.system.ask<RequesterMessage, NeedStatus[]>(
+      node.refs.requester as ActorRef<RequesterMessage>,
+      (replyTo) => ({ type: "list", replyTo }),
+    );
+  }
+
+  /** The thread of a NEED as node `index` sees it. */
+  async thread(index: number, needId: string): Promise<ThreadState | undefined> {
+    const node = this.#running(index);
+    return await node.system.ask<CoreMessage, ThreadState | undefined>(
+      node.refs.core,
+      (replyTo) => ({ type: "thread", needId, replyTo }),
     );
   }
 

@@ -23,7 +23,8 @@ export interface StampContext {
 
 /**
  * Completes an INVALIDATE of a challenge: the votes the decider saw, and for
- * UPHELD the slashes (50 % of each passing attester's stake, plus the
+ * UPHELD the slashes (50 % of each passing attester's stake, the worker's
+ * included when it attested its own result, plus the policy share of the
  * worker's for a policy breach), the challenger's reward (2× its bond, 4× in
  * bootstrap) and the reopened task's K_result (K + 2, or min(active, 2K)
  * after repeated upholds) and committee (never a slashed attester or the
@@ -51,24 +52,29 @@ export function stampInvalidate(
     reward: 0,
   };
   if (record.verdict !== "UPHELD") return { ...base, ...record };
-  const slashes = commit.tally.approvals
+  // Every attester of the invalid result is slashed, the worker too when it attested its own;
+  // a policy breach adds the policy share to the worker's slash.
+  const shareOf = (account: string) => {
+    const attested = commit.tally.approvals.includes(account) ? economics.attesterSlashShare : 0;
+    const breach = account === commit.worker && challenge.proofType === "POLICY_BREACH" &&
+        severity > 0
+      ? policySlashShare(severity, economics)
+      : 0;
+    return Math.min(1, attested + breach);
+  };
+  const liable = [...new Set([...commit.tally.approvals, commit.worker])];
+  const slashes = liable
     .map((account) => ({
       account,
-      amount: stakeSlashOf(context.ledger, account, economics.attesterSlashShare),
+      amount: stakeSlashOf(context.ledger, account, shareOf(account)),
     }))
-    .filter((slash) => slash.account !== commit.worker);
-  if (challenge.proofType === "POLICY_BREACH" && severity > 0) {
-    slashes.push({
-      account: commit.worker,
-      amount: stakeSlashOf(context.ledger, commit.worker, policySlashShare(severity, economics)),
-    });
-  }
+    .filter((slash) => slash.amount > 0);
   const upholds = (task.upholds ?? 0) + 1;
   const active = context.verifierCount;
   const raised = upholds >= economics.repeatedUpholds
     ? Math.min(active, 2 * task.kResult)
     : Math.min(active, task.kResult + 2);
-  const excluded = [...slashes.map((slash) => slash.account), commit.worker];
+  const excluded = liable;
   const subject = `result:${task.taskId}#${upholds}`;
   const size = Math.min(active, raised + 1);
   const chosen = context.select(subject, size, excluded);
@@ -76,7 +82,7 @@ export function stampInvalidate(
   const committee = chosen.length > 0 ? chosen : context.select(subject, size, [commit.worker]);
   return {
     ...base,
-    slashes: slashes.filter((slash) => slash.amount > 0),
+    slashes,
     reward: rewardOf(challenge, view),
     kResult: Math.max(1, Math.min(raised, committee.length)),
     committee,

@@ -357,9 +357,10 @@ export class Economy {
     this.#count(this.#rulings, `${ruling.verdict}:${ruling.code}`);
     this.#settle(settleChallenge(thread, ruling, atMs, context), bondEscrowId(ruling.challengeId));
     if (ruling.verdict !== "UPHELD") return;
-    const worker = thread.tasks.get(ruling.taskId)?.commits.get(ruling.commitId)?.worker;
     for (const slash of ruling.slashes) {
-      if (slash.account !== worker) this.reputation.failedAttestation(slash.account, atMs);
+      if (ruling.attesters.includes(slash.account)) {
+        this.reputation.failedAttestation(slash.account, atMs);
+      }
     }
     const challenger = thread.challenges?.get(ruling.challengeId)?.challenger;
     if (challenger !== undefined) this.reputation.upheldChallenge(challenger, atMs);

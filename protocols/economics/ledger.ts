@@ -66,6 +66,11 @@ export class Ledger {
     return this.#ops.has(opId);
   }
 
+  /** The operation applied under an id. */
+  operation(opId: string): LedgerOp | undefined {
+    return this.#ops.get(opId);
+  }
+
   /**
    * Applies one operation. Returns its journal entry, or undefined when the
    * same operation (same id and effect; its time may differ) was applied before. Throws {@linkcode LedgerError} (and
@@ -244,9 +249,9 @@ const AMOUNT_FIELDS: Record<LedgerOp["type"], readonly string[]> = {
   TRANSFER: ["amount"],
   BURN: ["amount"],
   STAKE: ["amount"],
-  UNSTAKE: ["amount", "releaseAtMs"],
+  UNSTAKE: ["amount"],
   WITHDRAW: [],
-  ESCROW: ["amount", "holdUntilMs"],
+  ESCROW: ["amount"],
   RELEASE: ["burned"],
   REFUND: [],
   SLASH: ["burned"],
@@ -261,6 +266,15 @@ function checkOpShape(op: LedgerOp): void {
   }
   if (typeof op.atMs !== "number" || !Number.isFinite(op.atMs)) {
     throw new LedgerError("E_LEDGER_OP", `Operation ${op.opId} needs a finite atMs`);
+  }
+  for (const field of ["holdUntilMs", "releaseAtMs"]) {
+    const value = (op as unknown as Record<string, unknown>)[field];
+    if (field in op && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) {
+      throw new LedgerError(
+        "E_LEDGER_OP",
+        `Operation ${op.opId} field ${field} must be a time >= 0`,
+      );
+    }
   }
   for (const field of AMOUNT_FIELDS[op.type]) {
     const value = (op as unknown as Record<string, unknown>)[field];

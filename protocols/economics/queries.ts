@@ -48,14 +48,23 @@ export interface AccountAnswer {
   readonly history: readonly LedgerEntry[];
 }
 
-/** The escrows of a NEED or task, in credits, with any blocked payouts. */
+/** The escrows of a NEED or task, in credits, with any blocked payouts (credits too). */
 export interface EscrowsAnswer {
   readonly kind: "escrows";
   readonly subject: string;
   readonly escrows: readonly (Omit<Escrow, "amount"> & {
     readonly amount: number;
+    /** How it was settled: who got what and what burned (absent while held). */
+    readonly settlement: EscrowSettlement | undefined;
     readonly blocked: readonly BlockedPayout[];
   })[];
+}
+
+/** An escrow's settlement, in credits. */
+export interface EscrowSettlement {
+  readonly type: "RELEASE" | "REFUND" | "SLASH";
+  readonly payouts: readonly { readonly to: string; readonly amount: number }[];
+  readonly burned: number;
 }
 
 /** Any answer. */
@@ -130,6 +139,24 @@ export class EconomyQueries {
     };
   }
 
+  #settlement(escrow: Escrow): EscrowSettlement | undefined {
+    const op = escrow.settledBy === undefined ? undefined : this.ledger.operation(escrow.settledBy);
+    if (op === undefined) return undefined;
+    if (op.type === "REFUND") {
+      return {
+        type: "REFUND",
+        payouts: [{ to: escrow.payer, amount: toCredits(escrow.amount) }],
+        burned: 0,
+      };
+    }
+    if (op.type !== "RELEASE" && op.type !== "SLASH") return undefined;
+    return {
+      type: op.type,
+      payouts: op.payouts.map((payout) => ({ to: payout.to, amount: toCredits(payout.amount) })),
+      burned: toCredits(op.burned),
+    };
+  }
+
   #escrows(subject: string): EscrowsAnswer {
     return {
       kind: "escrows",
@@ -137,7 +164,11 @@ export class EconomyQueries {
       escrows: this.ledger.escrowsOf(subject).map((escrow) => ({
         ...escrow,
         amount: toCredits(escrow.amount),
-        blocked: this.blocked.get(escrow.escrowId) ?? [],
+        settlement: this.#settlement(escrow),
+        blocked: (this.blocked.get(escrow.escrowId) ?? []).map((payout) => ({
+          ...payout,
+          amount: toCredits(payout.amount),
+        })),
       })),
     };
   }
