@@ -41,7 +41,9 @@ import {
 } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
+import type { CommitGate } from "../policies/commit_gate.ts";
 import type { IngressGate } from "../policies/ingress_gate.ts";
+import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
 import type { PreflightGate } from "../policies/preflight_gate.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
 import { envelopeView } from "./_policy_view.ts";
@@ -91,6 +93,10 @@ export interface NodeCoreConfig {
 export interface NodePolicy {
   readonly preflight: PreflightGate;
   readonly ingress: IngressGate;
+  /** The thread budgets the ingress gate keeps; this node's own envelopes are counted in it too. */
+  readonly budgets: ThreadBudgetLedger;
+  /** Used by the node's verifier. */
+  readonly commit: CommitGate;
 }
 
 /** Where nodes ask each other for envelopes they missed. */
@@ -316,7 +322,8 @@ class NodeCore implements Behavior<CoreInput> {
       epoch: request.epoch,
       capsule: this.#config.policyHash,
     });
-    const verdict = preflight.check(view, this.#facts(draft));
+    const usage = this.#config.policy?.budgets.usage(draft.thread);
+    const verdict = preflight.check(view, { ...this.#facts(draft), usage });
     if (!verdict.allowed) {
       throw new ProtocolPolicyDenied(`Policy denies ${draft.kind}: ${verdict.reasons.join(", ")}`);
     }
@@ -367,6 +374,13 @@ class NodeCore implements Behavior<CoreInput> {
       }
     }
     this.#emitted++;
+    this.#config.policy?.budgets.record(
+      envelopeView(message, {
+        payloadBytes: envelope.payloadSize,
+        epoch: envelope.epoch,
+        capsule: envelope.policy,
+      }),
+    );
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
     this.#audit(ctx, envelope, "out");
     this.#apply(ctx, message, envelope.bytes);

@@ -62,7 +62,17 @@ export interface SwarmNodeConfig {
   /** Filled in by the decider, for summaries. */
   readonly deciderStats?: DeciderStats;
   /** Test hooks for byzantine behaviour. */
-  readonly byzantine?: { readonly approveEverything?: boolean; readonly wrongOutput?: boolean };
+  readonly byzantine?: ByzantineHooks;
+}
+
+/** Test hooks that make a node misbehave on purpose. */
+export interface ByzantineHooks {
+  /** The verifier approves every plan and result without checking. */
+  readonly approveEverything?: boolean;
+  /** The worker commits a wrong output. */
+  readonly wrongOutput?: boolean;
+  /** The worker claims less cost than the work took. */
+  readonly understateTelemetry?: boolean;
 }
 
 /** References to a node's actors. */
@@ -117,6 +127,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             params: config.params,
             cas: config.cas,
             policyHash: config.policyHash,
+            commitGate: config.policy?.commit,
             approveEverything: config.byzantine?.approveEverything,
           }), { name: "verifier", mailbox: { capacity: 1_000_000 } });
       }
@@ -132,6 +143,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
               Math.floor(config.params.leaseTtlMinMs / 3),
             workers: config.workers,
             wrongOutput: config.byzantine?.wrongOutput,
+            understateTelemetry: config.byzantine?.understateTelemetry,
           }), { name: "worker", mailbox: { capacity: 1_000_000 } });
       }
       if (roles.deciderBuckets !== undefined && roles.deciderBuckets.length > 0) {

@@ -30,6 +30,7 @@ import type { NeedOutcome, RequesterMessage } from "../actors/requester.ts";
 import type { AcceptedHook, CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import {
+  type ByzantineHooks,
   SWARM_NODE_SUPERVISION,
   swarmNode,
   type SwarmNodeMessage,
@@ -55,6 +56,8 @@ export interface LocalSwarmOptions {
   readonly verbose?: boolean;
   /** Sees every message each node accepts. */
   readonly onAccepted?: AcceptedHook;
+  /** Misbehaviour by node index (tests). */
+  readonly byzantine?: Readonly<Record<number, ByzantineHooks>>;
 }
 
 interface LocalNode {
@@ -169,6 +172,13 @@ export class LocalSwarm {
     );
   }
 
+  /** The actor system of a running node (tests reach into it). */
+  system(index: number): ActorSystem {
+    const node = this.#nodes[index];
+    if (node === undefined) throw new Error(`Node ${index} is not running`);
+    return node.system;
+  }
+
   /** Kills a node (its actors stop, its stores stay) and boots it again from its data directory. */
   async restart(index: number): Promise<void> {
     await this.#stopNode(index);
@@ -230,6 +240,7 @@ export class LocalSwarm {
         audit,
         onAccepted: options.onAccepted,
         deciderStats: this.#shared.deciderStats,
+        byzantine: options.byzantine?.[index],
       }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
     const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
       parent,
