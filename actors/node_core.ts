@@ -2,44 +2,53 @@
  * The node core: the one actor per node that speaks the wire protocol.
  *
  * Egress: roles ask it to emit; it checks the message against the
- * lifecycle first (a message this node would refuse is never sent), signs
- * it once with the node's identity and Lamport clock, publishes it on the
- * thread's shard topic, logs it, and applies it locally. Ingress: every
- * envelope from a peer is verified once per node (signature, kind, size,
- * policy hash, replay window), its payload validated, logged, and applied.
- * Applying means running the pure lifecycle reducer on the thread and
- * telling the roles the effects. Messages that arrive before what they refer
- * to are parked and retried; every refusal is counted by its code.
+ * lifecycle (a message this node would refuse is never sent), signs it once
+ * with the node's identity and Lamport clock, publishes it on the thread's
+ * shard topic, logs it, and applies it locally. Ingress: every envelope from
+ * a peer is verified once per node (signature, kind, size, policy hash,
+ * replay window), its payload validated, logged, and applied. Signing and
+ * verifying run concurrently but take effect in arrival order
+ * ({@linkcode OrderedSteps}), so the core never idles on one signature.
+ * Applying means running the pure lifecycle reducer (`ThreadBook`) and
+ * telling the roles the effects. Messages that arrive early are parked and
+ * retried; every refusal is counted by its code. Peers that missed
+ * envelopes (a restart, a late join) ask for them on the sync topic.
  *
  * @module
  */
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
-import { errorCode, errorMessage } from "../runtime/errors.ts";
+import type { Settled } from "../runtime/env.ts";
+import { errorCode, errorMessage, SwarmError } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
-import { type AuditLog } from "../protocols/audit/mod.ts";
+import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
+  encodedPayloadSize,
   EnvelopeSigner,
   LamportClock,
+  type PayloadMap,
   ReplayCache,
   type SignedEnvelope,
   verifyEnvelope,
+  type VerifyResult,
 } from "../protocols/envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
-import { committeeFor } from "../protocols/committee.ts";
 import { Economy, type ParticipantRegistry } from "../protocols/economics/mod.ts";
-import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
 import {
   isLifecycleVerb,
   type LifecycleMessage,
   type LifecycleVerb,
   parsePayload,
 } from "../protocols/lifecycle/payloads.ts";
-import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
-import { ParkingLot } from "./_parking_lot.ts";
-import { ThreadArchive } from "./_thread_archive.ts";
+import type { CommitGate } from "../policies/commit_gate.ts";
+import type { IngressGate } from "../policies/ingress_gate.ts";
+import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
+import type { PreflightGate } from "../policies/preflight_gate.ts";
+import { OrderedSteps, type Step } from "./_ordered_steps.ts";
+import { envelopeView } from "./_policy_view.ts";
+import { type Outcome, ThreadBook } from "./_thread_book.ts";
 import type {
   AcceptedHook,
   CoreMessage,
@@ -66,6 +75,11 @@ export interface NodeCoreConfig {
   readonly bootstrap?: boolean;
   /** Sees every accepted message (history for checkers). */
   readonly onAccepted?: AcceptedHook;
+  /**
+   * The policy gates: preflight before this node publishes, ingress before it
+   * applies a peer's envelope. Their capsule hash must be `policyHash`.
+   */
+  readonly policy?: NodePolicy;
   /** Most parked messages. Default 10,000. */
   readonly parkingCapacity?: number;
   /** A parked message is dropped after this long. Default 30,000 ms. */
@@ -80,6 +94,16 @@ export interface NodeCoreConfig {
    * pins committees; without, it runs the protocol without credit.
    */
   readonly economics?: { readonly registry: ParticipantRegistry };
+}
+
+/** The policy gates a node runs. */
+export interface NodePolicy {
+  readonly preflight: PreflightGate;
+  readonly ingress: IngressGate;
+  /** The thread budgets the ingress gate keeps; this node's own envelopes are counted in it too. */
+  readonly budgets: ThreadBudgetLedger;
+  /** Used by the node's verifier. */
+  readonly commit: CommitGate;
 }
 
 /** Where nodes ask each other for envelopes they missed. */
@@ -104,84 +128,105 @@ export function nodeCore(config: NodeCoreConfig): Behavior<CoreMessage> {
   return new NodeCore(config);
 }
 
-class NodeCore implements Behavior<CoreMessage> {
+/** Work waiting for its turn: an envelope being signed or being verified. */
+type Pending =
+  | {
+    readonly kind: "emit";
+    readonly request: EmitRequest;
+    readonly signed: Settled<SignedEnvelope>;
+    /** Book version when the request was checked; the check is repeated only if it moved. */
+    readonly checkedAt: number;
+  }
+  | { readonly kind: "ingress"; readonly verified: Settled<VerifyResult> };
+
+/** Internal message: a signature or verification finished. */
+interface StepDone {
+  readonly type: "step-done";
+  readonly step: Step<Pending>;
+  readonly pending: Pending;
+}
+
+type CoreInput = CoreMessage | StepDone;
+
+class NodeCore implements Behavior<CoreInput> {
   readonly #config: NodeCoreConfig;
-  readonly #threads = new Map<string, ThreadState>();
-  readonly #finishedAtMs = new Map<string, number>();
+  readonly #book: ThreadBook;
+  readonly #economy: Economy | undefined;
   readonly #roles: ActorRef<RoleEvent>[] = [];
-  readonly #highestFence = new Map<number, number>();
   readonly #rejected = new Map<string, number>();
-  readonly #committees = new Map<string, ReadonlySet<string>>();
-  readonly #verifiers: ReadonlySet<string>;
   readonly #replay = new ReplayCache();
-  readonly #parking: ParkingLot;
-  readonly #archive = new ThreadArchive();
+  readonly #steps = new OrderedSteps<Pending>();
   readonly #syncRequestedAtMs = new Map<string, number>();
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
-  #economy: Economy | undefined;
-  #epoch = 0;
-  /** Set by the bootstrap monitor; starts in bootstrap when verifiers are few. */
-  #bootstrap: boolean;
   #emitted = 0;
   #accepted = 0;
   #finalNeeds = 0;
 
   constructor(config: NodeCoreConfig) {
     this.#config = config;
-    this.#verifiers = new Set(config.verifiers);
-    this.#parking = new ParkingLot(config.parkingCapacity ?? 10_000);
-    this.#bootstrap = config.bootstrap ?? true;
+    this.#economy = config.economics === undefined ? undefined : new Economy({
+      params: config.params,
+      registry: config.economics.registry,
+      verifiers: config.verifiers,
+    });
+    this.#book = new ThreadBook({
+      economy: this.#economy,
+      params: config.params,
+      verifiers: config.verifiers,
+      bootstrap: config.bootstrap ?? true,
+      parkingCapacity: config.parkingCapacity ?? 10_000,
+      parkedTtlMs: config.parkedTtlMs ?? 30_000,
+      finishedRetentionMs: config.finishedRetentionMs ?? 60_000,
+    });
   }
 
-  async preStart(ctx: ActorContext<CoreMessage>): Promise<void> {
+  async preStart(ctx: ActorContext<CoreInput>): Promise<void> {
     // Subscribe first: envelopes that arrive while the clock opens wait in the mailbox.
     for (let bucket = 0; bucket < SHARD_TOPICS; bucket++) ctx.subscribe(`/swarm/shard/${bucket}`);
     ctx.subscribe(SYNC_TOPIC);
     this.#clock = await LamportClock.open(ctx.store);
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
-    this.#epoch = await this.#config.decideLog.currentEpoch();
-    if (this.#config.economics !== undefined) {
-      this.#economy = new Economy({
-        params: this.#config.params,
-        registry: this.#config.economics.registry,
-        verifiers: this.#config.verifiers,
-      });
-      await this.#economy.open(ctx.store);
-    }
+    this.#book.epoch = await this.#config.decideLog.currentEpoch();
+    await this.#economy?.open(ctx.store);
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
     // Catch up on whatever is still open: this node may be restarting after a crash.
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
   }
 
-  async receive(ctx: ActorContext<CoreMessage>, message: CoreMessage): Promise<void> {
+  receive(ctx: ActorContext<CoreInput>, message: CoreInput): void {
     switch (message.type) {
       case "envelope":
         if (ctx.sender !== undefined && sameAddress(ctx.sender, ctx.self)) return;
-        return await this.#ingress(ctx, message.bytes, false);
+        return this.#ingress(ctx, message.bytes, false);
+      case "emit":
+        return this.#emit(ctx, message);
+      case "step-done":
+        for (const pending of this.#steps.settle(message.step, message.pending)) {
+          this.#complete(ctx, pending);
+        }
+        return;
       case "sync-request":
         if (sameAddress(message.replyTo, ctx.self)) return;
         return this.#answerSync(message);
       case "sync-reply":
         if (!Array.isArray(message.envelopes)) return this.#count("E_SYNC_REPLY");
         for (const bytes of message.envelopes.slice(0, SYNC_CHUNK_MAX)) {
-          await this.#ingress(ctx, bytes, true);
+          this.#ingress(ctx, bytes, true);
         }
         return;
-      case "emit":
-        return await this.#emit(ctx, message);
       case "watch":
         this.#roles.push(message.role);
         message.role.tell({
           type: "core-ready",
           did: this.#config.identity.did,
-          epoch: this.#epoch,
-          bootstrap: this.#bootstrap,
-          core: ctx.self,
+          epoch: this.#book.epoch,
+          bootstrap: this.#book.bootstrap,
+          core: ctx.self as ActorRef<CoreMessage>,
         });
         return;
       case "thread":
-        message.replyTo.tell(this.#threads.get(message.needId));
+        message.replyTo.tell(this.#book.thread(message.needId));
         return;
       case "stats":
         message.replyTo.tell(this.#stats());
@@ -194,14 +239,12 @@ class NodeCore implements Behavior<CoreMessage> {
         ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
         return;
       case "retry":
-        return this.#retryParked(ctx, message.thread);
+        return this.#settle(ctx, this.#book.retry(message.thread, ctx.nowMs()));
       case "set-epoch":
-        this.#setEpoch(message.epoch);
-        return;
+        return this.#setEpoch(message.epoch);
       case "set-bootstrap":
-        if (this.#bootstrap === message.bootstrap) return;
-        this.#committees.clear();
-        this.#bootstrap = message.bootstrap;
+        if (this.#book.bootstrap === message.bootstrap) return;
+        this.#book.bootstrap = message.bootstrap;
         for (const role of this.#roles) {
           role.tell({ type: "bootstrap", bootstrap: message.bootstrap });
         }
@@ -213,26 +256,17 @@ class NodeCore implements Behavior<CoreMessage> {
     }
   }
 
-  async #emit(ctx: ActorContext<CoreMessage>, request: EmitRequest): Promise<void> {
+  /** Checks a local message now and starts signing it; it takes effect in submission order. */
+  #emit(ctx: ActorContext<CoreInput>, request: EmitRequest): void {
     const signer = this.#signer as EnvelopeSigner;
-    let envelope: SignedEnvelope;
+    let signing: Promise<SignedEnvelope>;
     try {
-      const stamped = this.#economy?.stamp(
-        request.kind,
-        this.#threads.get(request.thread),
-        request.payload,
-        this.#view(ctx, request.thread),
-      ) ?? request.payload;
+      const stamped = this.#book.stamp(request.kind, request.thread, request.payload, ctx.nowMs());
       const payload = parsePayload(request.kind, stamped);
-      this.#dryRun(ctx, {
-        id: "pending",
-        kind: request.kind,
-        thread: request.thread,
-        sender: signer.did,
-        lamport: 1,
-        payload,
-      });
-      envelope = await signer.sign({
+      const draft = draftMessage(request, signer.did, payload);
+      if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs());
+      this.#preflight(draft, request, ctx.nowMs());
+      signing = signer.sign({
         kind: request.kind,
         thread: request.thread,
         payload: payload as never,
@@ -241,19 +275,147 @@ class NodeCore implements Behavior<CoreMessage> {
         fence: request.fence,
       }, ctx);
     } catch (error) {
-      this.#count(errorCode(error));
-      request.replyTo?.tell({
-        type: "refused",
-        code: errorCode(error),
-        message: errorMessage(error),
-        kind: request.kind,
+      return this.#refuse(request, error);
+    }
+    const step = this.#steps.push();
+    const checkedAt = this.#book.version;
+    ctx.pipeToSelf(signing, (signed) => ({
+      type: "step-done",
+      step,
+      pending: { kind: "emit", request, signed, checkedAt },
+    }));
+  }
+
+  /** Starts verifying a peer's envelope; it takes effect in arrival order. */
+  #ingress(ctx: ActorContext<CoreInput>, bytes: unknown, fromSync: boolean): void {
+    if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
+    const verifying = verifyEnvelope(bytes, {
+      policy: this.#config.policyHash,
+      // Envelopes re-sent by a sync are legitimately seen twice; they are deduplicated by id instead.
+      replay: fromSync ? undefined : this.#replay,
+      nowNs: ctx.now(),
+      verifier: this.#config.signatureVerifier,
+    });
+    const step = this.#steps.push();
+    ctx.pipeToSelf(
+      verifying,
+      (verified) => ({ type: "step-done", step, pending: { kind: "ingress", verified } }),
+    );
+  }
+
+  /** Applies finished work in order. */
+  #complete(ctx: ActorContext<CoreInput>, pending: Pending): void {
+    if (pending.kind === "emit") return this.#publish(ctx, pending);
+    if (!pending.verified.ok) return this.#count(errorCode(pending.verified.error));
+    const verified = pending.verified.value;
+    if (!verified.ok) {
+      this.#count(verified.error.code);
+      ctx.log.warn("refused envelope", {
+        code: verified.error.code,
+        reason: verified.error.message,
       });
       return;
     }
+    const envelope = verified.envelope;
+    if (this.#book.knows(envelope.thread, envelope.id)) return;
+    this.#clock?.observe(envelope.lamport).catch((error) => this.#count(errorCode(error)));
+    if (!isLifecycleVerb(envelope.kind)) return this.#count("E_KIND_UNSUPPORTED");
+    let message: LifecycleMessage;
+    try {
+      message = toMessage(envelope, envelope.kind, parsePayload(envelope.kind, envelope.payload));
+    } catch (error) {
+      return this.#count(errorCode(error));
+    }
+    if (!this.#admit(ctx, message, envelope)) return;
+    this.#audit(ctx, envelope, "in");
+    this.#apply(ctx, message, envelope.bytes);
+  }
+
+  /** Sender-side policy check; throws `E_POLICY_DENIED` so the message is never signed. */
+  #preflight(draft: LifecycleMessage, request: EmitRequest, nowMs: number): void {
+    const preflight = this.#config.policy?.preflight;
+    if (preflight === undefined) return;
+    const bytes = payloadSizeEstimate(draft.payload);
+    const view = envelopeView(draft, {
+      payloadBytes: bytes,
+      epoch: request.epoch,
+      capsule: this.#config.policyHash,
+    });
+    const usage = this.#config.policy?.budgets.usage(draft.thread);
+    const verdict = preflight.check(view, { ...this.#facts(draft, true, nowMs), usage });
+    if (!verdict.allowed) {
+      throw new ProtocolPolicyDenied(`Policy denies ${draft.kind}: ${verdict.reasons.join(", ")}`);
+    }
+  }
+
+  /** Receive-side policy check: a denied envelope is dropped, counted and logged by the gate. */
+  #admit(
+    ctx: ActorContext<CoreInput>,
+    message: LifecycleMessage,
+    envelope: SignedEnvelope,
+  ): boolean {
+    const ingress = this.#config.policy?.ingress;
+    if (ingress === undefined) return true;
+    const view = envelopeView(message, {
+      payloadBytes: envelope.payloadSize,
+      epoch: envelope.epoch,
+      capsule: envelope.policy,
+    });
+    const verdict = ingress.admit(view, this.#facts(message, false, ctx.nowMs()));
+    if (verdict.delivered) return true;
+    this.#count(verdict.code);
+    ctx.log.warn("policy refused envelope", {
+      code: verdict.code,
+      reasons: verdict.reasons,
+      kind: message.kind,
+    });
+    return false;
+  }
+
+  /** What only this node knows about a message, for the policy rules; `own`: a local message. */
+  #facts(message: LifecycleMessage, own: boolean, nowMs: number) {
+    const { taskId, commitId } = message.payload as { taskId?: string; commitId?: string };
+    if (message.kind === "ATTEST") {
+      return {
+        committeeMember: this.#book.mayAttest(message.thread, taskId ?? "", message.sender),
+      };
+    }
+    if (message.kind !== "CHALLENGE") return {};
+    return {
+      nowMs: Math.floor(nowMs),
+      challengeWindow: this.#book.challengeWindow(
+        message.thread,
+        taskId ?? "",
+        commitId ?? "",
+        own,
+      ),
+    };
+  }
+
+  /** Publishes a signed local envelope unless the thread moved on in the meantime. */
+  #publish(ctx: ActorContext<CoreInput>, pending: Extract<Pending, { kind: "emit" }>): void {
+    const { request, signed } = pending;
+    if (!signed.ok) return this.#refuse(request, signed.error);
+    const envelope = signed.value;
+    const message = toMessage(envelope, request.kind);
+    if (request.kind !== "RECONCILE" && pending.checkedAt !== this.#book.version) {
+      try {
+        this.#book.dryRun(message, ctx.nowMs());
+      } catch (error) {
+        return this.#refuse(request, error);
+      }
+    }
     this.#emitted++;
+    this.#config.policy?.budgets.record(
+      envelopeView(message, {
+        payloadBytes: envelope.payloadSize,
+        epoch: envelope.epoch,
+        capsule: envelope.policy,
+      }),
+    );
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
     this.#audit(ctx, envelope, "out");
-    this.#accept(ctx, toMessage(envelope, request.kind), envelope.bytes);
+    this.#apply(ctx, message, envelope.bytes);
     request.replyTo?.tell({
       type: "emitted",
       id: envelope.id,
@@ -262,211 +424,104 @@ class NodeCore implements Behavior<CoreMessage> {
     });
   }
 
-  /**
-   * Verifies and applies an envelope from a peer. Envelopes re-sent by a
-   * sync skip the replay cache (they are legitimately seen twice) and are
-   * deduplicated by id instead.
-   */
-  async #ingress(ctx: ActorContext<CoreMessage>, bytes: unknown, fromSync: boolean): Promise<void> {
-    if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
-    const result = await verifyEnvelope(bytes, {
-      policy: this.#config.policyHash,
-      replay: fromSync ? undefined : this.#replay,
-      nowNs: ctx.now(),
-      verifier: this.#config.signatureVerifier,
-    });
-    if (!result.ok) {
-      this.#count(result.error.code);
-      ctx.log.warn("refused envelope", { code: result.error.code, reason: result.error.message });
-      return;
+  #apply(ctx: ActorContext<CoreInput>, message: LifecycleMessage, bytes: Uint8Array): void {
+    if (message.kind === "RECONCILE") {
+      return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
     }
-    const envelope = result.envelope;
-    if (
-      this.#archive.has(envelope.thread, envelope.id) ||
-      this.#parking.holds(envelope.thread, envelope.id)
-    ) {
-      return;
+    this.#settle(ctx, this.#book.apply(message, bytes, ctx.nowMs()));
+  }
+
+  /** Acts on outcomes: counts refusals, schedules retries, asks for missing threads, tells the roles. */
+  #settle(ctx: ActorContext<CoreInput>, outcomes: readonly Outcome[]): void {
+    for (const outcome of outcomes) {
+      if (outcome.status === "rejected") {
+        this.#count(outcome.code);
+        continue;
+      }
+      if (outcome.status === "parked") {
+        for (const dropped of outcome.dropped) this.#count(`${dropped.code}:dropped`);
+        const { error, message } = outcome;
+        if (error.retryAtMs !== undefined) {
+          ctx.schedule(Math.max(0, error.retryAtMs - ctx.nowMs()), {
+            type: "retry",
+            thread: message.thread,
+          });
+        }
+        if (error.code === "E_UNKNOWN_NEED") this.#requestThread(ctx, message.thread);
+        continue;
+      }
+      this.#accepted++;
+      this.#config.onAccepted?.(outcome.message, this.#config.identity.did);
+      for (const effect of outcome.effects) this.#dispatch(ctx, effect, outcome.thread);
     }
-    await (this.#clock as LamportClock).observe(envelope.lamport);
-    if (!isLifecycleVerb(envelope.kind)) return this.#count("E_KIND_UNSUPPORTED");
-    let message: LifecycleMessage;
-    try {
-      message = toMessage(envelope, envelope.kind, parsePayload(envelope.kind, envelope.payload));
-    } catch (error) {
-      return this.#count(errorCode(error));
+  }
+
+  #dispatch(ctx: ActorContext<CoreInput>, effect: Effect, thread: ThreadState): void {
+    if (effect.type === "need-final" || effect.type === "need-expired") {
+      this.#book.finished(effect.needId, ctx.nowMs());
+      if (effect.type === "need-final") this.#finalNeeds++;
     }
-    this.#audit(ctx, envelope, "in");
-    this.#accept(ctx, message, envelope.bytes);
+    for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
   }
 
   /** Sends a peer the envelopes of the threads it asks for (every open thread by default). */
   #answerSync(request: Extract<CoreMessage, { type: "sync-request" }>): void {
-    const threads = request.threads ??
-      [...this.#threads.values()].filter((thread) =>
-        thread.phase === "OPEN" || thread.phase === "DECIDED"
-      )
-        .map((thread) => thread.needId);
-    const chunks = this.#archive.chunks(threads.slice(0, SYNC_THREADS_MAX), SYNC_CHUNK_MAX);
-    for (const envelopes of chunks) request.replyTo.tell({ type: "sync-reply", envelopes });
-  }
-
-  /** Applies a message; parks it when it came too early; counts refusals. */
-  #accept(ctx: ActorContext<CoreMessage>, message: LifecycleMessage, bytes: Uint8Array): void {
-    if (message.kind === "RECONCILE") {
-      return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
+    const threads = (request.threads ?? this.#book.openThreads()).slice(0, SYNC_THREADS_MAX);
+    for (const envelopes of this.#book.archived(threads, SYNC_CHUNK_MAX)) {
+      request.replyTo.tell({ type: "sync-reply", envelopes });
     }
-    let transition;
-    const before = this.#threads.get(message.thread);
-    const view = this.#view(ctx, message.thread);
-    try {
-      transition = reduce(before, message, view);
-      this.#economy?.admit(message, before, transition, view);
-    } catch (error) {
-      if (isParkable(error)) return this.#park(ctx, message, bytes, error);
-      return this.#count(errorCode(error));
-    }
-    this.#threads.set(message.thread, transition.thread);
-    this.#economy?.apply(message, before, transition, view);
-    if (!this.#archive.add(message.thread, message.id, bytes)) this.#count("E_ARCHIVE_FULL");
-    this.#accepted++;
-    if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
-    this.#config.onAccepted?.(message, this.#config.identity.did);
-    for (const effect of transition.effects) this.#dispatch(ctx, effect, transition.thread);
-    if (this.#parking.has(message.thread)) this.#retryParked(ctx, message.thread);
-  }
-
-  /** Refuses a local message this node would not accept (throws). */
-  #dryRun(ctx: ActorContext<CoreMessage>, message: LifecycleMessage): void {
-    if (message.kind === "RECONCILE") return;
-    const before = this.#threads.get(message.thread);
-    const view: ReduceView = { ...this.#view(ctx, message.thread), origin: "local" };
-    try {
-      this.#economy?.admit(message, before, reduce(before, message, view), view);
-    } catch (error) {
-      if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
-    }
-  }
-
-  #park(
-    ctx: ActorContext<CoreMessage>,
-    message: LifecycleMessage,
-    bytes: Uint8Array,
-    error: ProtocolError,
-  ): void {
-    const parkedAtMs = ctx.nowMs();
-    for (const dropped of this.#parking.park({ message, bytes, code: error.code, parkedAtMs })) {
-      this.#count(`${dropped.code}:dropped`);
-    }
-    if (error.retryAtMs !== undefined) {
-      ctx.schedule(Math.max(0, error.retryAtMs - parkedAtMs), {
-        type: "retry",
-        thread: message.thread,
-      });
-    }
-    if (error.code === "E_UNKNOWN_NEED") this.#requestThread(ctx, message.thread, parkedAtMs);
   }
 
   /** Asks peers for a thread this node has not heard of (at most once per interval). */
-  #requestThread(ctx: ActorContext<CoreMessage>, thread: string, nowMs: number): void {
+  #requestThread(ctx: ActorContext<CoreInput>, thread: string): void {
+    const nowMs = ctx.nowMs();
     const last = this.#syncRequestedAtMs.get(thread);
     if (last !== undefined && nowMs - last < SYNC_REQUEST_INTERVAL_MS) return;
     this.#syncRequestedAtMs.set(thread, nowMs);
     ctx.publish(SYNC_TOPIC, { type: "sync-request", threads: [thread], replyTo: ctx.self });
   }
 
-  #retryParked(ctx: ActorContext<CoreMessage>, thread: string): void {
-    for (const parked of this.#parking.take(thread)) {
-      this.#accept(ctx, parked.message, parked.bytes);
-    }
-  }
-
-  #dispatch(ctx: ActorContext<CoreMessage>, effect: Effect, thread: ThreadState): void {
-    if (effect.type === "need-final" || effect.type === "need-expired") {
-      this.#finishedAtMs.set(effect.needId, ctx.nowMs());
-      if (effect.type === "need-final") this.#finalNeeds++;
-    }
-    for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
-  }
-
-  #view(ctx: ActorContext<CoreMessage>, thread: string): ReduceView {
-    const active = this.#verifiers;
-    return {
-      nowMs: ctx.nowMs(),
-      params: this.#config.params,
-      epoch: this.#epoch,
-      bootstrap: this.#bootstrap,
-      activeVerifiers: active,
-      highestFence: this.#highestFence.get(bucketOf(thread)),
-      isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
-      isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
-    };
-  }
-
-  /** The committee of a subject, cached (bounded). */
-  #committee(kind: "plan" | "result", subject: string): ReadonlySet<string> {
-    const key = `${kind}:${subject}`;
-    const cached = this.#committees.get(key);
-    if (cached !== undefined) return cached;
-    const members = new Set(
-      committeeFor(kind, subject, this.#verifiers, this.#config.params, this.#bootstrap),
-    );
-    if (this.#committees.size >= 100_000) this.#committees.clear();
-    this.#committees.set(key, members);
-    return members;
-  }
-
-  #noteFence(message: LifecycleMessage<"DECIDE">): void {
-    const bucket = bucketOf(message.thread);
-    if ((this.#highestFence.get(bucket) ?? 0) < message.payload.fence) {
-      this.#highestFence.set(bucket, message.payload.fence);
-    }
-  }
-
   #reconcile(message: LifecycleMessage<"RECONCILE">): void {
     const { fromEpoch, toEpoch } = message.payload;
-    if (toEpoch <= this.#epoch || fromEpoch > this.#epoch) return this.#count("E_STALE_EPOCH");
+    if (toEpoch <= this.#book.epoch || fromEpoch > this.#book.epoch) {
+      return this.#count("E_STALE_EPOCH");
+    }
     this.#setEpoch(toEpoch);
   }
 
   #setEpoch(epoch: number): void {
-    if (epoch <= this.#epoch) return;
-    this.#epoch = epoch;
+    if (epoch <= this.#book.epoch) return;
+    this.#book.epoch = epoch;
     for (const role of this.#roles) role.tell({ type: "epoch", epoch });
   }
 
-  /** Expires parked messages and overdue needs; forgets old finished threads. */
-  #sweep(ctx: ActorContext<CoreMessage>): void {
+  #sweep(ctx: ActorContext<CoreInput>): void {
     const nowMs = ctx.nowMs();
-    for (const expired of this.#parking.expire(nowMs - (this.#config.parkedTtlMs ?? 30_000))) {
-      this.#count(expired.code);
+    const { expiredParked, expiredNeeds } = this.#book.sweep(nowMs);
+    for (const parked of expiredParked) this.#count(parked.code);
+    for (const thread of expiredNeeds) {
+      this.#dispatch(ctx, { type: "need-expired", needId: thread.needId }, thread);
     }
     for (const [thread, requestedMs] of this.#syncRequestedAtMs) {
       if (nowMs - requestedMs >= SYNC_REQUEST_INTERVAL_MS) this.#syncRequestedAtMs.delete(thread);
     }
-    this.#economy?.sweep(nowMs);
-    // The decider expires a NEED for everyone (INVALIDATE); alone, only after a grace.
-    const expiryMs = nowMs - this.#config.params.needExpiryGraceMs;
-    for (const [needId, thread] of this.#threads) {
-      const expired = expireIfDue(thread, expiryMs);
-      if (expired === undefined) continue;
-      this.#threads.set(needId, expired);
-      this.#economy?.expiredLocally(needId, nowMs);
-      this.#dispatch(ctx, { type: "need-expired", needId }, expired);
-    }
-    const retention = this.#config.finishedRetentionMs ?? 60_000;
-    for (const [needId, finishedMs] of this.#finishedAtMs) {
-      if (nowMs - finishedMs < retention) continue;
-      this.#finishedAtMs.delete(needId);
-      this.#threads.delete(needId);
-      this.#archive.forget(needId);
-    }
   }
 
-  #audit(ctx: ActorContext<CoreMessage>, envelope: SignedEnvelope, direction: "in" | "out"): void {
+  #audit(ctx: ActorContext<CoreInput>, envelope: SignedEnvelope, direction: "in" | "out"): void {
     // Appends are batched by the log; only a failure comes back, as a message.
     this.#config.audit?.append(envelope, direction).catch((error) =>
       ctx.self.tell({ type: "audit-failed", reason: errorMessage(error) })
     );
+  }
+
+  #refuse(request: EmitRequest, error: unknown): void {
+    this.#count(errorCode(error));
+    request.replyTo?.tell({
+      type: "refused",
+      code: errorCode(error),
+      message: errorMessage(error),
+      kind: request.kind,
+    });
   }
 
   #count(code: string): void {
@@ -476,16 +531,39 @@ class NodeCore implements Behavior<CoreMessage> {
   #stats(): CoreStats {
     return {
       did: this.#config.identity.did,
-      epoch: this.#epoch,
+      epoch: this.#book.epoch,
       emitted: this.#emitted,
       accepted: this.#accepted,
       rejected: Object.fromEntries(this.#rejected),
-      parked: this.#parking.size,
-      threads: this.#threads.size,
+      parked: this.#book.parked,
+      threads: this.#book.size,
       finalNeeds: this.#finalNeeds,
       economics: this.#economy?.stats(),
     };
   }
+}
+
+/** Raised when preflight policy refuses a local message. */
+class ProtocolPolicyDenied extends SwarmError {
+  constructor(message: string) {
+    super("E_POLICY_DENIED", message);
+  }
+}
+
+/** Encoded size of a payload, as the sender's preflight sees it. */
+function payloadSizeEstimate(payload: unknown): number {
+  return encodedPayloadSize(payload as PayloadMap);
+}
+
+function draftMessage(request: EmitRequest, sender: string, payload: unknown): LifecycleMessage {
+  return {
+    id: "pending",
+    kind: request.kind,
+    thread: request.thread,
+    sender,
+    lamport: 1,
+    payload: payload as never,
+  };
 }
 
 function toMessage(

@@ -21,7 +21,7 @@ import { bootstrapMonitor } from "./bootstrap_monitor.ts";
 import { challenger, type ChallengerStats } from "./challenger.ts";
 import { decider, type DeciderStats } from "./decider.ts";
 import { epochManager, type EpochManagerMessage } from "./epoch_manager.ts";
-import { nodeCore } from "./node_core.ts";
+import { nodeCore, type NodePolicy } from "./node_core.ts";
 import { planner } from "./planner.ts";
 import { requester, type RequesterMessage } from "./requester.ts";
 import type { AcceptedHook, CoreMessage } from "./swarm_messages.ts";
@@ -47,10 +47,14 @@ export interface SwarmNodeConfig {
   readonly roles: SwarmRoles;
   readonly verifiers: readonly string[];
   readonly workers?: readonly string[];
+  /** Every planner of the swarm; with it, two preferred planners propose per NEED. */
+  readonly planners?: readonly string[];
   readonly decideLog: DecideLog;
   readonly cas: ContentStore;
   readonly params: SwarmParams;
   readonly policyHash: string;
+  /** Policy gates for the core; their capsule hash must be `policyHash`. */
+  readonly policy?: NodePolicy;
   readonly audit?: AuditLog;
   readonly signatureVerifier?: SignatureVerifier;
   readonly leaseTtlMs?: number;
@@ -72,12 +76,19 @@ export interface SwarmNodeConfig {
   /** Filled in by the challenger. */
   readonly challengerStats?: ChallengerStats;
   /** Test hooks for byzantine behaviour. */
-  readonly byzantine?: {
-    readonly approveEverything?: boolean;
-    readonly wrongOutput?: boolean;
-    /** Challenge every result audited, right or wrong. */
-    readonly challengeEverything?: boolean;
-  };
+  readonly byzantine?: ByzantineHooks;
+}
+
+/** Test hooks that make a node misbehave on purpose. */
+export interface ByzantineHooks {
+  /** The verifier approves every plan and result without checking. */
+  readonly approveEverything?: boolean;
+  /** The worker commits a wrong output. */
+  readonly wrongOutput?: boolean;
+  /** The worker claims less cost than the work took. */
+  readonly understateTelemetry?: boolean;
+  /** The challenger challenges every result it audits, right or wrong. */
+  readonly challengeEverything?: boolean;
 }
 
 /**
@@ -120,12 +131,23 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           signatureVerifier: config.signatureVerifier,
           onAccepted: config.onAccepted,
           bootstrap: config.bootstrap,
+          policy: config.policy,
           economics: registry === undefined ? undefined : { registry },
         }), { name: "core", mailbox: { capacity: 1_000_000 } });
       const did = config.identity.did;
       const { roles } = config;
       if (roles.planner) {
-        ctx.spawn(() => planner({ core, name: config.nodeId }), { name: "planner" });
+        ctx.spawn(
+          () =>
+            planner({
+              core,
+              name: config.nodeId,
+              did,
+              params: config.params,
+              planners: config.planners,
+            }),
+          { name: "planner" },
+        );
       }
       if (roles.verifier) {
         ctx.spawn(() =>
@@ -136,6 +158,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             params: config.params,
             cas: config.cas,
             policyHash: config.policyHash,
+            commitGate: config.policy?.commit,
             approveEverything: config.byzantine?.approveEverything,
           }), { name: "verifier", mailbox: { capacity: 1_000_000 } });
       }
@@ -151,6 +174,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
               Math.floor(config.params.leaseTtlMinMs / 3),
             workers: config.workers,
             wrongOutput: config.byzantine?.wrongOutput,
+            understateTelemetry: config.byzantine?.understateTelemetry,
           }), { name: "worker", mailbox: { capacity: 1_000_000 } });
       }
       if (roles.deciderBuckets !== undefined && roles.deciderBuckets.length > 0) {

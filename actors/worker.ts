@@ -17,8 +17,9 @@ import type { ContentStore } from "../runtime/store/content_store.ts";
 import type { DecideLog, LeaseOutcome } from "../runtime/store/decide_log.ts";
 import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import { selectCommittee } from "../protocols/committee.ts";
+import { rejectedWorker } from "../protocols/lifecycle/lease.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
-import { runWork, sha256Hex } from "../protocols/work.ts";
+import { runWork, sha256Hex, telemetryOf, type WorkTelemetry } from "../protocols/work.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a worker. */
@@ -36,6 +37,8 @@ export interface WorkerConfig {
   readonly concurrency?: number;
   /** Test hook: commit a wrong output (a byzantine worker). */
   readonly wrongOutput?: boolean;
+  /** Test hook: claim a tenth of the cost the work really took (caught by the commit gate). */
+  readonly understateTelemetry?: boolean;
 }
 
 interface Candidate {
@@ -60,6 +63,7 @@ type WorkerMessage =
     readonly job: Job;
     readonly cid: Settled<string>;
     readonly digest: string;
+    readonly telemetry: WorkTelemetry;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
   | { readonly type: "heartbeat"; readonly taskId: string }
@@ -125,10 +129,7 @@ class Worker implements Behavior<WorkerMessage> {
     if (event.effect.type !== "task-ready") return;
     const task = event.thread.tasks.get(event.effect.taskId);
     if (task === undefined || (task.status !== "DECIDED" && task.status !== "DRAFT")) return;
-    // A worker whose result on this task was invalidated leaves the redo to others.
-    for (const commit of task.commits.values()) {
-      if (commit.invalidated === true && commit.worker === this.#config.did) return;
-    }
+    if (rejectedWorker(task, this.#config.did)) return;
     const preferred = this.#config.workers === undefined || task.status === "DRAFT" ||
       selectCommittee(`work:${task.taskId}`, this.#config.workers, PREFERRED_BIDDERS).includes(
         this.#config.did,
@@ -207,7 +208,11 @@ class Worker implements Behavior<WorkerMessage> {
     const stored = this.#config.cas.put(new TextEncoder().encode(output)).then((cid) =>
       cid.toString()
     );
-    ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest }));
+    const measured = telemetryOf(done);
+    const telemetry = this.#config.understateTelemetry
+      ? { ...measured, costUnits: Math.max(1, Math.floor(measured.costUnits / 10)) }
+      : measured;
+    ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest, telemetry }));
   }
 
   #commit(
@@ -228,7 +233,7 @@ class Worker implements Behavior<WorkerMessage> {
         artifacts: [cid.value],
         outputDigest: message.digest,
         verifyBounty: 1,
-        telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+        telemetry: message.telemetry,
       },
     }), (result) => ({ type: "committed", job, result }));
   }

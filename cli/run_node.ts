@@ -96,6 +96,12 @@ export const RUN_NODE_SPEC: CommandSpec = {
       description: "swarm: challenge window before FINALIZE",
       default: "2000",
     },
+    policy: {
+      type: "string",
+      value: "on|off",
+      description: "swarm: run the Cedar policy gates",
+      default: "on",
+    },
     peers: {
       type: "string",
       value: "IDS",
@@ -188,6 +194,7 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
         ? flags.etcd.split(",").map((url) => url.trim())
         : [],
       challengeWindowMs,
+      policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
     })
     : undefined;
   const api = swarm !== undefined && httpPort > 0

@@ -1,0 +1,318 @@
+/**
+ * The node's book of threads: the lifecycle state of every NEED it knows,
+ * the view the reducer runs under (epoch, bootstrap, committees, fences),
+ * messages parked because they came too early, and the archive of accepted
+ * envelopes peers may ask for; with an economy, every message also passes
+ * the economy's checks and moves its ledger. No actor context: the core
+ * feeds it messages and the time, and acts on what it returns.
+ *
+ * @module
+ */
+
+import { bucketOf } from "../runtime/store/decide_log.ts";
+import { committeeFor } from "../protocols/committee.ts";
+import type { Economy } from "../protocols/economics/mod.ts";
+import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
+import type { LifecycleMessage, LifecycleVerb } from "../protocols/lifecycle/payloads.ts";
+import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
+import { type Effect, resultCommitteeOf, type ThreadState } from "../protocols/lifecycle/state.ts";
+import type { SwarmParams } from "../protocols/params.ts";
+import { type Parked, ParkingLot } from "./_parking_lot.ts";
+import { ThreadArchive } from "./_thread_archive.ts";
+
+/** What happened to one message. */
+export type Outcome =
+  | {
+    readonly status: "accepted";
+    readonly message: LifecycleMessage;
+    readonly thread: ThreadState;
+    readonly effects: readonly Effect[];
+  }
+  | {
+    readonly status: "parked";
+    readonly message: LifecycleMessage;
+    readonly error: ProtocolError;
+    readonly dropped: readonly Parked[];
+  }
+  | { readonly status: "rejected"; readonly message: LifecycleMessage; readonly code: string };
+
+/** Settings of a thread book. */
+export interface ThreadBookConfig {
+  readonly params: SwarmParams;
+  readonly verifiers: readonly string[];
+  readonly bootstrap: boolean;
+  readonly parkingCapacity: number;
+  readonly parkedTtlMs: number;
+  readonly finishedRetentionMs: number;
+  /** The node's economy, when it runs one (ledger, stamping, funding checks). */
+  readonly economy?: Economy;
+}
+
+/** A window that never opens. */
+const CLOSED = { opensMs: 0, closesMs: 0 } as const;
+/** The end of time, as the policy counts it (2^48 − 1). */
+const WINDOW_END = 2 ** 48 - 1;
+
+/** Most committees cached; the cache is cleared when full. */
+const COMMITTEE_CACHE_MAX = 100_000;
+
+/** Thread states, parking and archive of one node. */
+export class ThreadBook {
+  readonly #config: ThreadBookConfig;
+  readonly #threads = new Map<string, ThreadState>();
+  readonly #finishedAtMs = new Map<string, number>();
+  readonly #highestFence = new Map<number, number>();
+  readonly #committees = new Map<string, ReadonlySet<string>>();
+  readonly #verifiers: ReadonlySet<string>;
+  readonly #parking: ParkingLot;
+  readonly #archive = new ThreadArchive();
+  #bootstrap: boolean;
+  #archiveOverflows = 0;
+  #version = 0;
+  epoch = 0;
+
+  constructor(config: ThreadBookConfig) {
+    this.#config = config;
+    this.#verifiers = new Set(config.verifiers);
+    this.#bootstrap = config.bootstrap;
+    this.#parking = new ParkingLot(config.parkingCapacity);
+  }
+
+  /** Whether the swarm is in bootstrap mode (K = 1). */
+  get bootstrap(): boolean {
+    return this.#bootstrap;
+  }
+
+  set bootstrap(bootstrap: boolean) {
+    if (bootstrap !== this.#bootstrap) this.#committees.clear();
+    this.#bootstrap = bootstrap;
+  }
+
+  /** Messages waiting for what they refer to. */
+  get parked(): number {
+    return this.#parking.size;
+  }
+
+  /** Accepted envelopes not archived because their thread's archive was full. */
+  get archiveOverflows(): number {
+    return this.#archiveOverflows;
+  }
+
+  /** Threads in memory. */
+  get size(): number {
+    return this.#threads.size;
+  }
+
+  /** A thread's state. */
+  thread(needId: string): ThreadState | undefined {
+    return this.#threads.get(needId);
+  }
+
+  /** Whether `did` sits on the plan committee of a NEED or the result committee of a task. */
+  onCommittee(kind: "plan" | "result", subject: string, did: string): boolean {
+    return this.#committee(kind, subject).has(did);
+  }
+
+  /**
+   * For the ingress policy: whether `did` may attest task `taskId` of NEED
+   * `needId` — its pinned committee, else the drawn one. While the task is
+   * unknown the answer is yes: the reducer checks membership again when it
+   * applies the ATTEST (parking it until the task is known).
+   */
+  mayAttest(needId: string, taskId: string, did: string): boolean {
+    const thread = this.#threads.get(needId);
+    const task = thread?.tasks.get(taskId);
+    if (thread === undefined || task === undefined) return true;
+    const pinned = resultCommitteeOf(thread, task);
+    return pinned !== undefined ? pinned.includes(did) : this.#committee("result", taskId).has(did);
+  }
+
+  /**
+   * For the policy: the window in which a CHALLENGE of `commitId` may come.
+   * `strict` (this node's own challenge): the commit's T_challenge as this
+   * node sees it. Otherwise (a peer's): until the NEED's deadline, because
+   * the decider rules on T_challenge for everyone, so that every node holds
+   * the same bonds; an unknown thread is left to the reducer.
+   */
+  challengeWindow(
+    needId: string,
+    taskId: string,
+    commitId: string,
+    strict: boolean,
+  ): { readonly opensMs: number; readonly closesMs: number } {
+    const thread = this.#threads.get(needId);
+    if (thread === undefined) return strict ? CLOSED : { opensMs: 0, closesMs: WINDOW_END };
+    if (!strict) return { opensMs: 0, closesMs: Math.ceil(thread.need.deadlineMs) };
+    const task = thread.tasks.get(taskId);
+    if (task?.status !== "VERIFIED" || task.verifiedCommit !== commitId) return CLOSED;
+    const closesMs = Math.ceil(task.finalizeAfterMs ?? 0);
+    return { opensMs: Math.max(0, closesMs - this.#config.params.challengeWindowMs), closesMs };
+  }
+
+  /** Fills the fields of an outgoing payload that come from the node's economy. */
+  stamp(kind: LifecycleVerb, thread: string, payload: unknown, nowMs: number): unknown {
+    const economy = this.#config.economy;
+    if (economy === undefined) return payload;
+    return economy.stamp(kind, this.#threads.get(thread), payload, this.#view(thread, nowMs));
+  }
+
+  /** Whether the envelope `id` of `thread` was accepted or is parked. */
+  knows(thread: string, id: string): boolean {
+    return this.#archive.has(thread, id) || this.#parking.holds(thread, id);
+  }
+
+  /** Increases whenever a message is applied; unchanged means a dry run still holds. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Throws the refusal a message would get now; "too early for the window" is not a refusal. */
+  dryRun(message: LifecycleMessage, nowMs: number): void {
+    const before = this.#threads.get(message.thread);
+    const view: ReduceView = { ...this.#view(message.thread, nowMs), origin: "local" };
+    try {
+      this.#config.economy?.admit(message, before, reduce(before, message, view), view);
+    } catch (error) {
+      if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
+    }
+  }
+
+  /**
+   * Applies a message; on success also retries what was parked on its
+   * thread. Returns every outcome in order (the message's first).
+   */
+  apply(message: LifecycleMessage, bytes: Uint8Array, nowMs: number): Outcome[] {
+    const outcomes: Outcome[] = [];
+    this.#applyOne(message, bytes, nowMs, outcomes);
+    return outcomes;
+  }
+
+  /** Retries everything parked on a thread (its window may have opened). */
+  retry(thread: string, nowMs: number): Outcome[] {
+    const outcomes: Outcome[] = [];
+    for (const parked of this.#parking.take(thread)) {
+      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes);
+    }
+    return outcomes;
+  }
+
+  /** Threads still open (not final, not expired), for peers catching up. */
+  openThreads(): string[] {
+    const open: string[] = [];
+    for (const thread of this.#threads.values()) {
+      if (thread.phase === "OPEN" || thread.phase === "DECIDED") open.push(thread.needId);
+    }
+    return open;
+  }
+
+  /** Archived envelopes of `threads` in chunks. */
+  archived(threads: readonly string[], chunkSize: number): Uint8Array[][] {
+    return this.#archive.chunks(threads, chunkSize);
+  }
+
+  /** Notes that a NEED ended, so its thread is forgotten after the retention. */
+  finished(needId: string, nowMs: number): void {
+    this.#finishedAtMs.set(needId, nowMs);
+  }
+
+  /**
+   * Housekeeping: drops parked messages past their time, expires NEEDs past
+   * their deadline (and grace: the decider normally expires them for
+   * everyone with INVALIDATE), forgets finished threads past the retention.
+   */
+  sweep(nowMs: number): { readonly expiredParked: Parked[]; readonly expiredNeeds: ThreadState[] } {
+    const expiredParked = this.#parking.expire(nowMs - this.#config.parkedTtlMs);
+    const expiredNeeds: ThreadState[] = [];
+    const economy = this.#config.economy;
+    economy?.sweep(nowMs);
+    const expiryMs = nowMs - this.#config.params.needExpiryGraceMs;
+    for (const [needId, thread] of this.#threads) {
+      const expired = expireIfDue(thread, expiryMs);
+      if (expired === undefined) continue;
+      this.#threads.set(needId, expired);
+      this.#version++;
+      economy?.expiredLocally(needId, nowMs);
+      expiredNeeds.push(expired);
+    }
+    for (const [needId, finishedMs] of this.#finishedAtMs) {
+      if (nowMs - finishedMs < this.#config.finishedRetentionMs) continue;
+      this.#finishedAtMs.delete(needId);
+      this.#threads.delete(needId);
+      this.#archive.forget(needId);
+    }
+    return { expiredParked, expiredNeeds };
+  }
+
+  #applyOne(
+    message: LifecycleMessage,
+    bytes: Uint8Array,
+    nowMs: number,
+    outcomes: Outcome[],
+  ): void {
+    let transition;
+    const before = this.#threads.get(message.thread);
+    const view = this.#view(message.thread, nowMs);
+    try {
+      transition = reduce(before, message, view);
+      this.#config.economy?.admit(message, before, transition, view);
+    } catch (error) {
+      if (isParkable(error)) {
+        const dropped = this.#parking.park({ message, bytes, code: error.code, parkedAtMs: nowMs });
+        outcomes.push({ status: "parked", message, error, dropped });
+      } else {
+        outcomes.push({
+          status: "rejected",
+          message,
+          code: error instanceof ProtocolError ? error.code : "E_UNKNOWN",
+        });
+      }
+      return;
+    }
+    this.#threads.set(message.thread, transition.thread);
+    this.#config.economy?.apply(message, before, transition, view);
+    this.#version++;
+    if (!this.#archive.add(message.thread, message.id, bytes)) this.#archiveOverflows++;
+    if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
+    outcomes.push({
+      status: "accepted",
+      message,
+      thread: transition.thread,
+      effects: transition.effects,
+    });
+    for (const parked of this.#parking.take(message.thread)) {
+      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes);
+    }
+  }
+
+  #view(thread: string, nowMs: number): ReduceView {
+    return {
+      nowMs,
+      params: this.#config.params,
+      epoch: this.epoch,
+      bootstrap: this.#bootstrap,
+      activeVerifiers: this.#verifiers,
+      highestFence: this.#highestFence.get(bucketOf(thread)),
+      isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
+      isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
+    };
+  }
+
+  #committee(kind: "plan" | "result", subject: string): ReadonlySet<string> {
+    const key = `${kind}:${subject}`;
+    const cached = this.#committees.get(key);
+    if (cached !== undefined) return cached;
+    const members = new Set(
+      committeeFor(kind, subject, this.#verifiers, this.#config.params, this.#bootstrap),
+    );
+    if (this.#committees.size >= COMMITTEE_CACHE_MAX) this.#committees.clear();
+    this.#committees.set(key, members);
+    return members;
+  }
+
+  #noteFence(message: LifecycleMessage<"DECIDE">): void {
+    const bucket = bucketOf(message.thread);
+    if ((this.#highestFence.get(bucket) ?? 0) < message.payload.fence) {
+      this.#highestFence.set(bucket, message.payload.fence);
+    }
+  }
+}
