@@ -145,8 +145,12 @@ export class ThreadBook {
     if (!strict) return { opensMs: 0, closesMs: Math.ceil(thread.need.deadlineMs) };
     const task = thread.tasks.get(taskId);
     if (task?.status !== "VERIFIED" || task.verifiedCommit !== commitId) return CLOSED;
-    const closesMs = Math.ceil(task.finalizeAfterMs ?? 0);
-    return { opensMs: Math.max(0, closesMs - this.#config.params.challengeWindowMs), closesMs };
+    const finalizeAfterMs = task.finalizeAfterMs ?? 0;
+    // Whole milliseconds for the policy, rounded outward so the window never shrinks.
+    return {
+      opensMs: Math.max(0, Math.floor(finalizeAfterMs - this.#config.params.challengeWindowMs)),
+      closesMs: Math.ceil(finalizeAfterMs),
+    };
   }
 
   /** Fills the fields of an outgoing payload that come from the node's economy. */

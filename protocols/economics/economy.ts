@@ -234,7 +234,7 @@ export class Economy {
         if (before === undefined) this.#fold(escrowNeed(thread, atMs, view.params.economics));
         return;
       case "CHALLENGE":
-        return this.#onChallenge(message, thread, atMs, view);
+        return this.#onChallenge(message, thread, atMs);
       case "INVALIDATE":
         return this.#onInvalidate(message as LifecycleMessage<"INVALIDATE">, thread, atMs, context);
       case "FINALIZE":
@@ -331,15 +331,11 @@ export class Economy {
     };
   }
 
-  #onChallenge(
-    message: LifecycleMessage,
-    thread: ThreadState,
-    atMs: number,
-    view: ReduceView,
-  ): void {
+  #onChallenge(message: LifecycleMessage, thread: ThreadState, atMs: number): void {
     const challenge = thread.challenges?.get(message.id);
     if (challenge === undefined || challenge.challengeId !== message.id) return;
-    if (view.origin === "local") this.#limiter.admit(message.sender, atMs);
+    // Every challenge counts toward its challenger's rate; only its own node refuses on it.
+    this.#limiter.admit(message.sender, atMs);
     this.#fold(escrowBond(thread, challenge, atMs));
   }
 

@@ -9,7 +9,7 @@
  * - Mechanical proofs are checked: SCHEMA_VIOLATION against the operation's
  *   declared output schema, MISSING_CITATION against the content store,
  *   OUTPUT_MISMATCH by re-running the deterministic task, POLICY_BREACH
- *   against the NEED's budget. A proof that holds is UPHELD, else REJECTED.
+ *   by re-measuring the telemetry the commit claimed. A proof that holds is UPHELD, else REJECTED.
  * - SEMANTIC_CONTRADICTION cannot be checked by a machine: UNPROVEN.
  *
  * @module
@@ -17,7 +17,13 @@
 
 import type { ChallengeVerdict } from "../lifecycle/payloads.ts";
 import type { ChallengeState, CommitState, TaskState, ThreadState } from "../lifecycle/state.ts";
-import { outputMatchesSchema, runWork, sha256Hex } from "../work.ts";
+import {
+  outputMatchesSchema,
+  runWork,
+  sha256Hex,
+  telemetryOf,
+  type WorkTelemetry,
+} from "../work.ts";
 import { MECHANICAL_PROOFS } from "./bonds.ts";
 import type { EconomicsParams } from "./params.ts";
 
@@ -91,7 +97,7 @@ export function judgeChallenge(
     case "OUTPUT_MISMATCH":
       return outputMismatch(task, commit, text);
     default:
-      return policyBreach(thread, commit);
+      return policyBreach(task, commit);
   }
 }
 
@@ -107,13 +113,30 @@ function outputMismatch(task: TaskState, commit: CommitState, text: string | und
   return rejected("E_PROOF_NOT_SHOWN");
 }
 
-/** The one policy a machine can check here: a commit must not cost more than the NEED's budget. */
-function policyBreach(thread: ThreadState, commit: CommitState): Judgement {
-  const budget = thread.need.budget;
-  const cost = commit.telemetry.costUnits;
-  if (cost <= budget) return rejected("E_PROOF_NOT_SHOWN");
-  const overrun = budget === 0 ? 10 : Math.ceil(((cost - budget) / budget) * 10);
-  return upheld(Math.min(10, Math.max(1, overrun)));
+/**
+ * The policy a machine can check here: a commit must not understate its
+ * telemetry (cost, time, memory) against a re-run of the deterministic
+ * task; severity grows with the worst understatement, 1 per 10 %.
+ */
+function policyBreach(task: TaskState, commit: CommitState): Judgement {
+  let measured: WorkTelemetry;
+  try {
+    measured = telemetryOf(runWork(task.spec));
+  } catch {
+    return { verdict: "UNPROVEN", code: "E_PROOF_UNCHECKABLE", severity: 0 };
+  }
+  const claimed = commit.telemetry;
+  const worst = Math.max(
+    understatement(measured.costUnits, claimed.costUnits),
+    understatement(measured.timeMs, claimed.timeMs),
+    understatement(measured.memoryBytes, claimed.memoryBytes),
+  );
+  if (worst <= 0) return rejected("E_PROOF_NOT_SHOWN");
+  return upheld(Math.min(10, Math.max(1, Math.ceil(worst * 10))));
+}
+
+function understatement(measured: number, claimed: number): number {
+  return measured <= 0 || claimed >= measured ? 0 : (measured - claimed) / measured;
 }
 
 function upheld(severity: number): Judgement {

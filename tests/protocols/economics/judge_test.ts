@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { admissibility, judgeChallenge } from "../../../protocols/economics/judge.ts";
 import { economicsParams, type ProofType } from "../../../protocols/economics/params.ts";
 import type { CommitState, TaskState, ThreadState } from "../../../protocols/lifecycle/state.ts";
-import { runWork } from "../../../protocols/work.ts";
+import { runWork, telemetryOf } from "../../../protocols/work.ts";
 import { challengeOf, Driver, TASK_ID } from "./_fixtures.ts";
 
 const PARAMS = economicsParams();
@@ -61,12 +61,13 @@ Deno.test("SCHEMA_VIOLATION checks the operation's declared output schema; MISSI
   assert.equal(rule("MISSING_CITATION", right).verdict, "REJECTED");
 });
 
-Deno.test("POLICY_BREACH is upheld with a severity when the commit cost more than the budget", () => {
+Deno.test("POLICY_BREACH is upheld with a severity when the commit understated its telemetry", () => {
   const driver = new Driver();
   driver.toVerified();
   const thread = driver.thread as ThreadState;
   const task = thread.tasks.get(TASK_ID) as TaskState;
-  const commit = task.commits.get("commit-1") as CommitState;
+  const measured = telemetryOf(runWork(task.spec));
+  const commit = { ...(task.commits.get("commit-1") as CommitState), telemetry: measured };
   const challenge = {
     ...challengeOf("did:c"),
     proofType: "POLICY_BREACH" as const,
@@ -77,8 +78,11 @@ Deno.test("POLICY_BREACH is upheld with a severity when the commit cost more tha
     judgeChallenge(challenge, thread, task, commit, fetched, PARAMS).verdict,
     "REJECTED",
   );
-  const overrun = { ...commit, telemetry: { ...commit.telemetry, costUnits: 30 } }; // budget 20
-  const ruling = judgeChallenge(challenge, thread, task, overrun, fetched, PARAMS);
+  const understated = {
+    ...commit,
+    telemetry: { ...measured, memoryBytes: measured.memoryBytes / 2 },
+  };
+  const ruling = judgeChallenge(challenge, thread, task, understated, fetched, PARAMS);
   assert.deepEqual([ruling.verdict, ruling.severity], ["UPHELD", 5]);
 });
 
