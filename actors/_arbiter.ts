@@ -93,14 +93,12 @@ export class Arbiter {
     if (late !== undefined) return this.#rule(thread, challenge, late);
     const judgement: Judgement = !message.fetched.ok || this.#cas === undefined
       ? { verdict: "UNPROVEN", code: "E_PROOF_UNFETCHABLE", severity: 0 }
-      : judgeChallenge(
-        challenge,
-        thread,
+      : judgeChallenge(challenge, {
         task,
         commit,
-        message.fetched.value,
-        this.#params.economics,
-      );
+        fetched: message.fetched.value,
+        params: this.#params.economics,
+      });
     this.#rule(thread, challenge, judgement);
   }
 

@@ -16,7 +16,7 @@
  */
 
 import type { ChallengeVerdict } from "../lifecycle/payloads.ts";
-import type { ChallengeState, CommitState, TaskState, ThreadState } from "../lifecycle/state.ts";
+import type { ChallengeState, CommitState, TaskState } from "../lifecycle/state.ts";
 import {
   outputMatchesSchema,
   runWork,
@@ -44,6 +44,14 @@ export interface FetchedProof {
   readonly artifacts: ReadonlyMap<string, Uint8Array | undefined>;
 }
 
+/** What a ruling reads besides the challenge. */
+export interface JudgeInput {
+  readonly task: TaskState;
+  readonly commit: CommitState;
+  readonly fetched: FetchedProof;
+  readonly params: EconomicsParams;
+}
+
 /** Whether a challenge may be ruled on its merits at all (window, rate, target). */
 export function admissibility(
   challenge: ChallengeState,
@@ -64,17 +72,11 @@ export function admissibility(
  *
  * @example
  * ```ts
- * const { verdict } = judgeChallenge(challenge, thread, task, commit, fetched, economics);
+ * const { verdict } = judgeChallenge(challenge, { task, commit, fetched, params: economics });
  * ```
  */
-export function judgeChallenge(
-  challenge: ChallengeState,
-  thread: ThreadState,
-  task: TaskState,
-  commit: CommitState,
-  fetched: FetchedProof,
-  params: EconomicsParams,
-): Judgement {
+export function judgeChallenge(challenge: ChallengeState, input: JudgeInput): Judgement {
+  const { task, commit, fetched, params } = input;
   const evidence = fetched.evidence;
   if (evidence === undefined || evidence.length !== challenge.evidenceBytes) {
     return rejected("E_PROOF_MALFORMED");

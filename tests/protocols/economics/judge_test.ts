@@ -31,15 +31,18 @@ function rule(
   output: string | undefined,
   options: { digest?: string; evidence?: number } = {},
 ) {
-  const { thread, task, commit } = verified(output ?? "", options.digest);
+  const { task, commit } = verified(output ?? "", options.digest);
   const challenge = { ...challengeOf("did:challenger"), proofType, evidenceBytes: 5 };
   const evidence = options.evidence === undefined
     ? encode("proof")
     : new Uint8Array(options.evidence);
-  return judgeChallenge(challenge, thread, task, commit, {
-    evidence,
-    artifacts: new Map([["bafy-out", output === undefined ? undefined : encode(output)]]),
-  }, PARAMS);
+  const artifacts = new Map([["bafy-out", output === undefined ? undefined : encode(output)]]);
+  return judgeChallenge(challenge, {
+    task,
+    commit,
+    fetched: { evidence, artifacts },
+    params: PARAMS,
+  });
 }
 
 Deno.test("OUTPUT_MISMATCH is upheld when re-running the task gives another digest, rejected when it matches", () => {
@@ -75,25 +78,28 @@ Deno.test("POLICY_BREACH is upheld with a severity when the commit understated i
   };
   const fetched = { evidence: new Uint8Array(1), artifacts: new Map() };
   assert.equal(
-    judgeChallenge(challenge, thread, task, commit, fetched, PARAMS).verdict,
+    judgeChallenge(challenge, { task, commit, fetched, params: PARAMS }).verdict,
     "REJECTED",
   );
   const understated = {
     ...commit,
     telemetry: { ...measured, memoryBytes: measured.memoryBytes / 2 },
   };
-  const ruling = judgeChallenge(challenge, thread, task, understated, fetched, PARAMS);
+  const ruling = judgeChallenge(challenge, {
+    task,
+    commit: understated,
+    fetched,
+    params: PARAMS,
+  });
   assert.deepEqual([ruling.verdict, ruling.severity], ["UPHELD", 5]);
 });
 
 Deno.test("evidence that is missing or not the declared size is malformed; semantic proofs are unproven", () => {
   assert.equal(rule("OUTPUT_MISMATCH", "x", { evidence: 6 }).code, "E_PROOF_MALFORMED");
-  const { thread, task, commit } = verified("x");
+  const { task, commit } = verified("x");
   const challenge = { ...challengeOf("did:c"), evidenceBytes: 5 };
-  const missing = judgeChallenge(challenge, thread, task, commit, {
-    evidence: undefined,
-    artifacts: new Map(),
-  }, PARAMS);
+  const fetched = { evidence: undefined, artifacts: new Map() };
+  const missing = judgeChallenge(challenge, { task, commit, fetched, params: PARAMS });
   assert.deepEqual([missing.verdict, missing.code], ["REJECTED", "E_PROOF_MALFORMED"]);
   assert.equal(rule("SEMANTIC_CONTRADICTION", "x").verdict, "UNPROVEN");
 });
