@@ -6,6 +6,9 @@
  * @module
  */
 
+import { committeeSize } from "../committee.ts";
+import { planQuorum, resultQuorum } from "../consensus/quorum.ts";
+import type { LifecycleVerb } from "../lifecycle/payloads.ts";
 import type { ReduceView } from "../lifecycle/reducer.ts";
 import type { ChallengeState, ThreadState } from "../lifecycle/state.ts";
 import { toMicro } from "./amounts.ts";
@@ -19,6 +22,39 @@ export interface StampContext {
   readonly verifierCount: number;
   /** The committee for a subject, leaving out `exclude`. */
   readonly select: (subject: string, size: number, exclude: readonly string[]) => string[];
+}
+
+/**
+ * Fills the fields of an outgoing payload that come from the node's
+ * economy: the plan committee of a NEED, the result committee of a DECIDE,
+ * the consequences of an INVALIDATE of a challenge. Fields already present
+ * are kept; other payloads pass through.
+ */
+export function stampPayload(
+  kind: LifecycleVerb,
+  thread: ThreadState | undefined,
+  payload: unknown,
+  view: ReduceView,
+  context: StampContext,
+): unknown {
+  if (typeof payload !== "object" || payload === null) return payload;
+  const record = payload as Record<string, unknown>;
+  const count = context.verifierCount;
+  const pinned = (quorum: number, subject: string) => {
+    const committee = context.select(subject, committeeSize(quorum, count), []);
+    return committee.length === 0 ? payload : { ...record, committee };
+  };
+  const unpinned = record.committee === undefined && typeof record.needId === "string";
+  if (kind === "NEED" && unpinned) {
+    return pinned(planQuorum(count, view.bootstrap, view.params), `plan:${record.needId}`);
+  }
+  if (kind === "DECIDE" && unpinned) {
+    return pinned(resultQuorum(count, view.bootstrap, view.params), `result:${record.needId}`);
+  }
+  if (kind === "INVALIDATE" && record.target === "CHALLENGE" && thread !== undefined) {
+    return stampInvalidate(record, thread, view, context);
+  }
+  return payload;
 }
 
 /**

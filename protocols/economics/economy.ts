@@ -22,8 +22,6 @@
 
 import { errorCode } from "../../runtime/errors.ts";
 import type { Store } from "../../runtime/store/store.ts";
-import { planQuorum, resultQuorum } from "../consensus/quorum.ts";
-import { committeeSize } from "../committee.ts";
 import { ProtocolError } from "../lifecycle/errors.ts";
 import type { LifecycleMessage, LifecycleVerb } from "../lifecycle/payloads.ts";
 import type { ReduceView } from "../lifecycle/reducer.ts";
@@ -42,7 +40,7 @@ import {
   type SettleContext,
   slashHeartbeat,
 } from "./_settle.ts";
-import { stampInvalidate } from "./_stamp.ts";
+import { stampPayload } from "./_stamp.ts";
 import { EconomyQueries, type LedgerAnswer, type LedgerQuery } from "./queries.ts";
 import { LedgerJournal } from "./journal.ts";
 import { Ledger } from "./ledger.ts";
@@ -50,6 +48,7 @@ import type { LedgerOp } from "./ledger_types.ts";
 import type { BlockedPayout } from "./payouts.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import type { ParticipantRegistry } from "./registry.ts";
+import { RecencyBook } from "./recency.ts";
 import { ReputationBook } from "./reputation.ts";
 import { diversityViolations, type SelectionCandidate, selectWeighted } from "./selection.ts";
 
@@ -86,7 +85,7 @@ export class Economy {
   readonly reputation: ReputationBook;
   readonly #config: EconomyConfig;
   readonly #verifiers: ReadonlySet<string>;
-  readonly #lastSeenMs = new Map<string, number>();
+  readonly #recency: RecencyBook;
   readonly #limiter: RateLimiter;
   readonly #rulings = new Map<string, number>();
   readonly #ledgerErrors = new Map<string, number>();
@@ -98,6 +97,7 @@ export class Economy {
     this.#config = config;
     this.#verifiers = new Set(config.verifiers);
     this.reputation = new ReputationBook(config.params.economics);
+    this.#recency = new RecencyBook(config.params.economics);
     const economics = config.params.economics;
     this.#limiter = new RateLimiter({
       max: economics.challengeRateMax,
@@ -154,28 +154,12 @@ export class Economy {
     payload: unknown,
     view: ReduceView,
   ): unknown {
-    if (typeof payload !== "object" || payload === null) return payload;
-    const record = payload as Record<string, unknown>;
-    const count = this.#verifiers.size;
-    if (kind === "NEED" && record.committee === undefined && typeof record.needId === "string") {
-      const size = committeeSize(planQuorum(count, view.bootstrap, view.params), count);
-      const committee = this.committee(`plan:${record.needId}`, size, view.nowMs);
-      return committee.length === 0 ? payload : { ...record, committee };
-    }
-    if (kind === "DECIDE" && record.committee === undefined && typeof record.needId === "string") {
-      const size = committeeSize(resultQuorum(count, view.bootstrap, view.params), count);
-      const committee = this.committee(`result:${record.needId}`, size, view.nowMs);
-      return committee.length === 0 ? payload : { ...record, committee };
-    }
-    if (kind === "INVALIDATE" && record.target === "CHALLENGE" && thread !== undefined) {
-      return stampInvalidate(record, thread, view, {
-        ledger: this.ledger,
-        verifierCount: count,
-        select: (subject, size, exclude) =>
-          this.committee(subject, size, view.nowMs, new Set(exclude)),
-      });
-    }
-    return payload;
+    return stampPayload(kind, thread, payload, view, {
+      ledger: this.ledger,
+      verifierCount: this.#verifiers.size,
+      select: (subject, size, exclude) =>
+        this.committee(subject, size, view.nowMs, new Set(exclude)),
+    });
   }
 
   /**
@@ -229,7 +213,7 @@ export class Economy {
     switch (message.kind) {
       case "ATTEST":
       case "ATTEST_PLAN":
-        return this.#seen(message.sender, atMs);
+        return this.#recency.seen(message.sender, atMs);
       case "NEED":
         if (before === undefined) this.#fold(escrowNeed(thread, atMs, view.params.economics));
         return;
@@ -293,7 +277,7 @@ export class Economy {
         did,
         stake: this.ledger.account(did).stake,
         reputation: this.reputation.get(did, nowMs),
-        recency: this.#recency(did, nowMs),
+        recency: this.#recency.factor(did, nowMs),
         org: meta.org,
         asn: meta.asn,
         region: meta.region,
@@ -399,13 +383,12 @@ export class Economy {
 
   #checkCaps(committee: readonly string[], what: string): void {
     const members = committee.map((did) => this.#config.registry.meta(did));
-    const violations = diversityViolations(members, this.#config.params.economics);
-    if (violations.length > 0) {
-      throw new ProtocolError(
-        "E_COMMITTEE_INVALID",
-        `${what} pins a committee that breaks the diversity caps: ${violations[0]}`,
-      );
-    }
+    const violation = diversityViolations(members, this.#config.params.economics)[0];
+    if (violation === undefined) return;
+    throw new ProtocolError(
+      "E_COMMITTEE_INVALID",
+      `${what} pins a committee that breaks the diversity caps: ${violation}`,
+    );
   }
 
   #fold(op: LedgerOp): void {
@@ -415,19 +398,6 @@ export class Economy {
     } catch (error) {
       this.#count(this.#ledgerErrors, errorCode(error));
     }
-  }
-
-  #seen(did: string, nowMs: number): void {
-    this.#lastSeenMs.set(did, nowMs);
-  }
-
-  #recency(did: string, nowMs: number): number {
-    const economics = this.#config.params.economics;
-    const seen = this.#lastSeenMs.get(did);
-    if (seen === undefined) return economics.recencyUnseen;
-    const age = nowMs - seen;
-    if (age <= economics.recencyWindowMs) return 1;
-    return Math.max(economics.recencyFloor, economics.recencyWindowMs / age);
   }
 
   #count(counts: Map<string, number>, key: string): void {

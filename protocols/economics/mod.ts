@@ -19,6 +19,7 @@ export * from "./params.ts";
 export * from "./payouts.ts";
 export * from "./queries.ts";
 export * from "./rate_limiter.ts";
+export * from "./recency.ts";
 export * from "./registry.ts";
 export * from "./reputation.ts";
 export * from "./selection.ts";
