@@ -9,6 +9,7 @@
  */
 
 import type { NeedOutcome } from "../actors/requester.ts";
+import type { LedgerSummary } from "../protocols/economics/mod.ts";
 import { swarmParams } from "../protocols/params.ts";
 import { checkTaskSpec, WORK_OPERATIONS } from "../protocols/work.ts";
 import { choiceFlag, type CommandSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
@@ -92,6 +93,18 @@ export interface SwarmRunSummary {
   readonly envelopesSigned: number;
   readonly envelopesAccepted: number;
   readonly rejected: Readonly<Record<string, number>>;
+  /** The credit economy after the run, as every node's ledger reports it. */
+  readonly ledger?: LedgerRunSummary;
+}
+
+/** What the nodes' ledgers say after a run. */
+export interface LedgerRunSummary {
+  /** Credits. */
+  readonly supply: number;
+  readonly burned: number;
+  readonly escrowsHeld: number;
+  /** Nodes whose ledger digest equals node 0's, and whose supply invariant holds. */
+  readonly nodesAgreeing: number;
 }
 
 /** Runs the swarm; resolves with the exit code (1 unless every NEED was finalised). */
@@ -157,6 +170,7 @@ async function summarise(
   wallMs: number,
 ): Promise<SwarmRunSummary> {
   const stats = await swarm.stats();
+  const ledger = await ledgerSummary(swarm, nodes);
   const latencies = outcomes.filter((outcome) => outcome.status === "final").map((outcome) =>
     outcome.latencyMs
   )
@@ -188,7 +202,32 @@ async function summarise(
     envelopesSigned: stats.reduce((sum, each) => sum + each.emitted, 0),
     envelopesAccepted: stats.reduce((sum, each) => sum + each.accepted, 0),
     rejected,
+    ledger,
   };
+}
+
+/** Node 0's ledger totals and how many nodes agree with it (waiting up to 2 s for stragglers). */
+async function ledgerSummary(swarm: LocalSwarm, nodes: number) {
+  const deadline = performance.now() + 2_000;
+  for (;;) {
+    const summaries = (await Promise.all(
+      Array.from({ length: nodes }, (_, index) => swarm.ledger(index, { kind: "summary" })),
+    )).filter((answer): answer is LedgerSummary => answer?.kind === "summary");
+    const first = summaries[0];
+    if (first === undefined) return undefined;
+    const agreeing = summaries.filter((each) =>
+      each.digest === first.digest && each.invariant === "ok"
+    ).length;
+    if ((agreeing === nodes && first.escrowsHeld === 0) || performance.now() > deadline) {
+      return {
+        supply: first.supply,
+        burned: first.burned,
+        escrowsHeld: first.escrowsHeld,
+        nodesAgreeing: agreeing,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** The summary as a table, ending with `finalised: X/M`. */
@@ -208,6 +247,14 @@ export function renderSummary(summary: SwarmRunSummary): string {
     ],
     ["refused (counted)", rejected],
   ];
+  const ledger = summary.ledger;
+  if (ledger !== undefined) {
+    rows.push([
+      "ledger",
+      `supply ${ledger.supply} · burned ${ledger.burned} · escrows held ${ledger.escrowsHeld} · ` +
+      `${ledger.nodesAgreeing}/${summary.nodes} nodes agree`,
+    ]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return [
     ...rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`),
