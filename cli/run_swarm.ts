@@ -14,6 +14,7 @@ import { swarmParams } from "../protocols/params.ts";
 import { checkTaskSpec, WORK_OPERATIONS } from "../protocols/work.ts";
 import { choiceFlag, type CommandSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 import { LocalSwarm } from "./local_swarm.ts";
+import { participantsFor, readParticipantsFile } from "./participants_file.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** Flags of `run swarm`. */
@@ -71,6 +72,12 @@ export const RUN_SWARM_SPEC: CommandSpec = {
       description: "Run the Cedar policy gates (preflight and ingress) on every node",
       default: "on",
     },
+    participants: {
+      type: "string",
+      value: "FILE",
+      description:
+        "JSON list of economy participants (org, asn, region, entity, genesis) by node index",
+    },
     json: { type: "boolean", description: "Print the summary as JSON" },
   },
   notes:
@@ -123,6 +130,18 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
   } catch (error) {
     throw new UsageError(`--op: ${(error as Error).message}`);
   }
+  const params = swarmParams({
+    challengeWindowMs: integerFlag(flags, "challenge-window-ms", 500, 0, 3_600_000),
+  });
+  const participantsFile = typeof flags.participants === "string"
+    ? await readParticipantsFile(flags.participants)
+    : undefined;
+  if (participantsFile !== undefined) {
+    // Validate against placeholder DIDs now, so a bad file is a usage error before anything starts.
+    const placeholders = Array.from({ length: nodes }, (_, index) => `did:placeholder:${index}`);
+    const byNode = participantsFile.filter((entry) => entry?.did === undefined);
+    participantsFor(byNode, placeholders, params.economics);
+  }
   const swarm = await LocalSwarm.start({
     nodes,
     consensus,
@@ -131,9 +150,10 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
       ? flags.etcd.split(",").map((url) => url.trim())
       : undefined,
     dataDir: typeof flags["data-dir"] === "string" ? flags["data-dir"] : "./.swarm",
-    params: swarmParams({
-      challengeWindowMs: integerFlag(flags, "challenge-window-ms", 500, 0, 3_600_000),
-    }),
+    params,
+    participants: participantsFile === undefined
+      ? undefined
+      : (dids) => participantsFor(participantsFile, dids, params.economics),
   });
   const json = flags.json === true;
   if (!json) {
