@@ -194,6 +194,11 @@ class NodeCore implements Behavior<CoreInput> {
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
   }
 
+  /** Writes out the ledger entries still queued, so a clean stop loses none. */
+  async postStop(): Promise<void> {
+    await this.#economy?.flush();
+  }
+
   receive(ctx: ActorContext<CoreInput>, message: CoreInput): void {
     switch (message.type) {
       case "envelope":

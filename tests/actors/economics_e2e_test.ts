@@ -326,3 +326,30 @@ Deno.test("bad input is refused with its typed code, counted, and costs the send
     await settled(swarm, 3);
   });
 });
+
+Deno.test("a node restarted from its data directory folds its ledger journal back and agrees with the others", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "can-swarm-ledger-" });
+  try {
+    await withSwarm({ dataDir }, async (swarm) => {
+      const first = await Promise.all(
+        Array.from(
+          { length: 6 },
+          (_, index) => swarm.post({ op: "reverse", input: `before ${index}`, rounds: 1 }),
+        ),
+      );
+      assert.ok(first.every((outcome) => outcome.status === "final"));
+      const before = await settled(swarm, 3);
+      assert.ok(before.operations > 12);
+      await swarm.restart(1);
+      const replayed = await swarm.ledger(1, { kind: "summary" }) as LedgerSummary;
+      assert.equal(replayed.digest, before.digest, "the journal folds back to the same ledger");
+      assert.equal(replayed.operations, before.operations);
+      const second = await swarm.post({ op: "reverse", input: "after", rounds: 1 }, { node: 1 });
+      assert.equal(second.status, "final");
+      const after = await settled(swarm, 3);
+      assert.equal(after.supply, before.supply, "genesis was not minted again");
+    });
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
