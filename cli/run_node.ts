@@ -168,6 +168,8 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const json = flags.json === true;
   const print = (report: NodeReport) =>
     console.log(json ? JSON.stringify(report) : renderReport(report));
+  // Listen for SIGINT/SIGTERM from the start: a signal during start-up still stops cleanly.
+  const stopped = waitForStop(durationMs);
   await Deno.mkdir(dataDir, { recursive: true });
   const network = await openTransport(nodeId, dataDir, settings, json);
   const env = await RealEnv.open({
@@ -219,7 +221,7 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     await untilPeersReady(network.libp2p, chatterOptions.nodes);
     workers.start();
   }
-  await waitForStop(durationMs);
+  await stopped;
   await api?.close();
   await system.terminate();
   await swarm?.close();
