@@ -100,6 +100,7 @@ export function participantRegistry(config: SwarmNodeConfig): ParticipantRegistr
   if (config.participants === false) return undefined;
   const entries = config.participants ??
     [...new Set([...config.verifiers, ...(config.workers ?? []), config.identity.did])]
+      .filter((did) => did.startsWith("did:"))
       .map((did) => ({ did }));
   return ParticipantRegistry.from(entries, config.params.economics);
 }
