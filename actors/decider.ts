@@ -1,9 +1,12 @@
 /**
  * The shard decider: owns a set of the 256 decide buckets. For the needs in
  * its buckets it writes each DECIDE through the decide log (fenced by its
- * bucket tokens and the epoch) and publishes it, finalizes verified results
- * once their challenge window has passed, and, as the lease monitor,
- * releases leases that expired without a commit.
+ * bucket tokens and the epoch) and publishes it, rules on challenges
+ * (INVALIDATE, see `_arbiter.ts`), finalizes verified results once their
+ * challenge window has passed and no challenge is pending, expires NEEDs
+ * whose deadline passed (INVALIDATE of the NEED, so every node refunds the
+ * escrow on the same message), and, as the lease monitor, releases leases
+ * that expired without a commit.
  *
  * @module
  */
@@ -18,7 +21,10 @@ import {
   type DecideRecord,
   type FenceToken,
 } from "../runtime/store/decide_log.ts";
+import type { ContentStore } from "../runtime/store/content_store.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import { type SwarmParams, swarmParams } from "../protocols/params.ts";
+import { Arbiter, type ProofFetched } from "./_arbiter.ts";
 import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a shard decider. */
@@ -30,6 +36,12 @@ export interface DeciderConfig {
   readonly buckets: readonly number[];
   /** Slack after a lease's expiry before it is released (clock skew). Default 1,000 ms. */
   readonly leaseGraceMs?: number;
+  /** Protocol parameters (challenge rules); default the defaults. */
+  readonly params?: SwarmParams;
+  /** Where the evidence of challenges and the artifacts they dispute are read. */
+  readonly cas?: ContentStore;
+  /** How often NEED deadlines are checked. Default 1,000 ms. */
+  readonly expiryCheckMs?: number;
 }
 
 type DeciderMessage =
@@ -43,6 +55,8 @@ type DeciderMessage =
     readonly taskId: string;
     readonly leaseId: string;
   }
+  | ProofFetched
+  | { readonly type: "expiry-check" }
   | {
     readonly type: "released";
     readonly needId: string;
@@ -66,6 +80,8 @@ export function decider(
   const owned = new Set(config.buckets);
   const fences = new Map<number, number>();
   const threads = new Map<string, ThreadState>();
+  const arbiter = new Arbiter(config.core, config.params ?? swarmParams(), config.cas);
+  const expiring = new Set<string>();
   const pending: Extract<RoleEvent, { type: "effect" }>[] = [];
   let epoch = 0;
   let ready = false;
@@ -119,12 +135,14 @@ export function decider(
   };
 
   const finalize = (needId: string, taskId: string) => {
-    const task = threads.get(needId)?.tasks.get(taskId);
+    const thread = threads.get(needId);
+    const task = thread?.tasks.get(taskId);
     if (task === undefined || task.status !== "VERIFIED" || task.verifiedCommit === undefined) {
       return;
     }
     const commit = task.commits.get(task.verifiedCommit);
-    if (commit === undefined) return;
+    // A pending challenge holds the FINALIZE back; its ruling triggers it again.
+    if (commit === undefined || arbiter.blocks(thread as ThreadState, commit.commitId)) return;
     config.core.tell({
       type: "emit",
       kind: "FINALIZE",
@@ -185,10 +203,37 @@ export function decider(
       case "lease-ended":
         ctx.cancelSchedule(`lease:${effect.taskId}`);
         return;
+      case "challenge-opened":
+        return arbiter.opened(ctx, thread, effect.challengeId, (fetched) => fetched);
+      case "challenge-withdrawn":
+        return arbiter.withdrawn(thread, effect.challengeId);
+      case "challenge-resolved": {
+        const task = thread.tasks.get(effect.taskId);
+        if (task?.status === "VERIFIED" && ctx.nowMs() >= (task.finalizeAfterMs ?? Infinity)) {
+          finalize(effect.needId, effect.taskId);
+        }
+        return;
+      }
       case "need-final":
       case "need-expired":
         threads.delete(effect.needId);
+        expiring.delete(effect.needId);
         return;
+    }
+  };
+
+  /** Expires the NEEDs of this decider's buckets whose deadline has passed. */
+  const expireDue = (nowMs: number) => {
+    for (const [needId, thread] of threads) {
+      if (expiring.has(needId) || nowMs < thread.need.deadlineMs) continue;
+      if (thread.phase !== "OPEN" && thread.phase !== "DECIDED") continue;
+      expiring.add(needId);
+      config.core.tell({
+        type: "emit",
+        kind: "INVALIDATE",
+        thread: needId,
+        payload: { target: "NEED", needId, code: "E_DEADLINE" },
+      });
     }
   };
 
@@ -199,6 +244,7 @@ export function decider(
         config.buckets.map((bucket) => config.decideLog.acquireFence(bucket, config.did)),
       );
       ctx.pipeToSelf(tokens, (result) => ({ type: "fenced", tokens: result }));
+      ctx.schedule(config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, { key: "expiry" });
     },
     receive(ctx, message) {
       switch (message.type) {
@@ -219,6 +265,14 @@ export function decider(
           return publishDecision(ctx, message);
         case "finalize":
           return finalize(message.needId, message.taskId);
+        case "proof-fetched":
+          return arbiter.fetched(threads.get(message.needId), message);
+        case "expiry-check":
+          expireDue(ctx.nowMs());
+          ctx.schedule(config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, {
+            key: "expiry",
+          });
+          return;
         case "check-lease":
           return checkLease(ctx, message);
         case "released":

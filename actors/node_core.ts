@@ -33,6 +33,7 @@ import {
   type VerifyResult,
 } from "../protocols/envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
+import { Economy, type ParticipantRegistry } from "../protocols/economics/mod.ts";
 import {
   isLifecycleVerb,
   type LifecycleMessage,
@@ -41,7 +42,9 @@ import {
 } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
+import type { CommitGate } from "../policies/commit_gate.ts";
 import type { IngressGate } from "../policies/ingress_gate.ts";
+import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
 import type { PreflightGate } from "../policies/preflight_gate.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
 import { envelopeView } from "./_policy_view.ts";
@@ -85,12 +88,22 @@ export interface NodeCoreConfig {
   readonly sweepIntervalMs?: number;
   /** Finished threads are forgotten after this long. Default 60,000 ms. */
   readonly finishedRetentionMs?: number;
+  /**
+   * The credit economy: with a registry of participants, the core keeps a
+   * ledger in its store, escrows bounties and bonds, pays and slashes, and
+   * pins committees; without, it runs the protocol without credit.
+   */
+  readonly economics?: { readonly registry: ParticipantRegistry };
 }
 
 /** The policy gates a node runs. */
 export interface NodePolicy {
   readonly preflight: PreflightGate;
   readonly ingress: IngressGate;
+  /** The thread budgets the ingress gate keeps; this node's own envelopes are counted in it too. */
+  readonly budgets: ThreadBudgetLedger;
+  /** Used by the node's verifier. */
+  readonly commit: CommitGate;
 }
 
 /** Where nodes ask each other for envelopes they missed. */
@@ -138,6 +151,7 @@ type CoreInput = CoreMessage | StepDone;
 class NodeCore implements Behavior<CoreInput> {
   readonly #config: NodeCoreConfig;
   readonly #book: ThreadBook;
+  readonly #economy: Economy | undefined;
   readonly #roles: ActorRef<RoleEvent>[] = [];
   readonly #rejected = new Map<string, number>();
   readonly #replay = new ReplayCache();
@@ -151,7 +165,13 @@ class NodeCore implements Behavior<CoreInput> {
 
   constructor(config: NodeCoreConfig) {
     this.#config = config;
+    this.#economy = config.economics === undefined ? undefined : new Economy({
+      params: config.params,
+      registry: config.economics.registry,
+      verifiers: config.verifiers,
+    });
     this.#book = new ThreadBook({
+      economy: this.#economy,
       params: config.params,
       verifiers: config.verifiers,
       bootstrap: config.bootstrap ?? true,
@@ -168,9 +188,15 @@ class NodeCore implements Behavior<CoreInput> {
     this.#clock = await LamportClock.open(ctx.store);
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
     this.#book.epoch = await this.#config.decideLog.currentEpoch();
+    await this.#economy?.open(ctx.store);
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
     // Catch up on whatever is still open: this node may be restarting after a crash.
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
+  }
+
+  /** Writes out the ledger entries still queued, so a clean stop loses none. */
+  async postStop(): Promise<void> {
+    await this.#economy?.flush();
   }
 
   receive(ctx: ActorContext<CoreInput>, message: CoreInput): void {
@@ -210,6 +236,9 @@ class NodeCore implements Behavior<CoreInput> {
       case "stats":
         message.replyTo.tell(this.#stats());
         return;
+      case "ledger":
+        message.replyTo.tell(this.#economy?.query(message.query, ctx.nowMs()));
+        return;
       case "sweep":
         this.#sweep(ctx);
         ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
@@ -237,10 +266,11 @@ class NodeCore implements Behavior<CoreInput> {
     const signer = this.#signer as EnvelopeSigner;
     let signing: Promise<SignedEnvelope>;
     try {
-      const payload = parsePayload(request.kind, request.payload);
+      const stamped = this.#book.stamp(request.kind, request.thread, request.payload, ctx.nowMs());
+      const payload = parsePayload(request.kind, stamped);
       const draft = draftMessage(request, signer.did, payload);
       if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs());
-      this.#preflight(draft, request);
+      this.#preflight(draft, request, ctx.nowMs());
       signing = signer.sign({
         kind: request.kind,
         thread: request.thread,
@@ -307,7 +337,7 @@ class NodeCore implements Behavior<CoreInput> {
   }
 
   /** Sender-side policy check; throws `E_POLICY_DENIED` so the message is never signed. */
-  #preflight(draft: LifecycleMessage, request: EmitRequest): void {
+  #preflight(draft: LifecycleMessage, request: EmitRequest, nowMs: number): void {
     const preflight = this.#config.policy?.preflight;
     if (preflight === undefined) return;
     const bytes = payloadSizeEstimate(draft.payload);
@@ -316,7 +346,8 @@ class NodeCore implements Behavior<CoreInput> {
       epoch: request.epoch,
       capsule: this.#config.policyHash,
     });
-    const verdict = preflight.check(view, this.#facts(draft));
+    const usage = this.#config.policy?.budgets.usage(draft.thread);
+    const verdict = preflight.check(view, { ...this.#facts(draft, true, nowMs), usage });
     if (!verdict.allowed) {
       throw new ProtocolPolicyDenied(`Policy denies ${draft.kind}: ${verdict.reasons.join(", ")}`);
     }
@@ -335,7 +366,7 @@ class NodeCore implements Behavior<CoreInput> {
       epoch: envelope.epoch,
       capsule: envelope.policy,
     });
-    const verdict = ingress.admit(view, this.#facts(message));
+    const verdict = ingress.admit(view, this.#facts(message, false, ctx.nowMs()));
     if (verdict.delivered) return true;
     this.#count(verdict.code);
     ctx.log.warn("policy refused envelope", {
@@ -346,11 +377,24 @@ class NodeCore implements Behavior<CoreInput> {
     return false;
   }
 
-  /** What only this node knows about a message, for the policy rules. */
-  #facts(message: LifecycleMessage) {
-    if (message.kind !== "ATTEST") return {};
-    const taskId = (message.payload as { taskId: string }).taskId;
-    return { committeeMember: this.#book.onCommittee("result", taskId, message.sender) };
+  /** What only this node knows about a message, for the policy rules; `own`: a local message. */
+  #facts(message: LifecycleMessage, own: boolean, nowMs: number) {
+    const { taskId, commitId } = message.payload as { taskId?: string; commitId?: string };
+    if (message.kind === "ATTEST") {
+      return {
+        committeeMember: this.#book.mayAttest(message.thread, taskId ?? "", message.sender),
+      };
+    }
+    if (message.kind !== "CHALLENGE") return {};
+    return {
+      nowMs: Math.floor(nowMs),
+      challengeWindow: this.#book.challengeWindow(
+        message.thread,
+        taskId ?? "",
+        commitId ?? "",
+        own,
+      ),
+    };
   }
 
   /** Publishes a signed local envelope unless the thread moved on in the meantime. */
@@ -367,6 +411,13 @@ class NodeCore implements Behavior<CoreInput> {
       }
     }
     this.#emitted++;
+    this.#config.policy?.budgets.record(
+      envelopeView(message, {
+        payloadBytes: envelope.payloadSize,
+        epoch: envelope.epoch,
+        capsule: envelope.policy,
+      }),
+    );
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
     this.#audit(ctx, envelope, "out");
     this.#apply(ctx, message, envelope.bytes);
@@ -492,6 +543,7 @@ class NodeCore implements Behavior<CoreInput> {
       parked: this.#book.parked,
       threads: this.#book.size,
       finalNeeds: this.#finalNeeds,
+      economics: this.#economy?.stats(),
     };
   }
 }

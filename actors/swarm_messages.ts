@@ -16,6 +16,7 @@ import type {
   PayloadOf,
 } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import type { EconomyStats, LedgerAnswer, LedgerQuery } from "../protocols/economics/mod.ts";
 
 /** What a role asks the core to sign and publish. */
 export interface EmitRequest<V extends LifecycleVerb = LifecycleVerb> {
@@ -72,6 +73,8 @@ export interface CoreStats {
   readonly parked: number;
   readonly threads: number;
   readonly finalNeeds: number;
+  /** The ledger's counters, when the node runs the economy. */
+  readonly economics?: EconomyStats;
 }
 
 /** Everything the core understands. */
@@ -85,6 +88,12 @@ export type CoreMessage =
     readonly replyTo: ActorRef<ThreadState | undefined>;
   }
   | { readonly type: "stats"; readonly replyTo: ActorRef<CoreStats> }
+  | {
+    /** A read-only ledger query; undefined when the node runs no economy. */
+    readonly type: "ledger";
+    readonly query: LedgerQuery;
+    readonly replyTo: ActorRef<LedgerAnswer | undefined>;
+  }
   | { readonly type: "sweep" }
   | { readonly type: "retry"; readonly thread: string }
   | { readonly type: "set-epoch"; readonly epoch: number }

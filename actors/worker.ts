@@ -24,8 +24,9 @@ import type { ContentStore } from "../runtime/store/content_store.ts";
 import type { DecideLog, LeaseOutcome } from "../runtime/store/decide_log.ts";
 import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import { selectCommittee } from "../protocols/committee.ts";
+import { rejectedWorker } from "../protocols/lifecycle/lease.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
-import { runWork, sha256Hex } from "../protocols/work.ts";
+import { runWork, sha256Hex, telemetryOf, type WorkTelemetry } from "../protocols/work.ts";
 import type { Effect } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 
@@ -44,12 +45,17 @@ export interface WorkerConfig {
   readonly concurrency?: number;
   /** Test hook: commit a wrong output (a byzantine worker). */
   readonly wrongOutput?: boolean;
+  /** Test hook: claim a tenth of the cost the work really took (caught by the commit gate). */
+  readonly understateTelemetry?: boolean;
 }
 
 interface Candidate {
   readonly needId: string;
   readonly taskId: string;
   readonly spec: TaskSpec;
+  /** Reopened (DRAFT) tasks are retried when their old lease is still being released. */
+  readonly reopened?: boolean;
+  readonly attempt?: number;
 }
 
 interface Job extends Candidate {
@@ -65,13 +71,19 @@ type WorkerMessage =
     readonly job: Job;
     readonly cid: Settled<string>;
     readonly digest: string;
+    readonly telemetry: WorkTelemetry;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
   | { readonly type: "heartbeat"; readonly taskId: string }
-  | { readonly type: "release-final"; readonly taskId: string };
+  | { readonly type: "release-final"; readonly taskId: string }
+  | { readonly type: "rebid"; readonly candidate: Candidate };
 
 /** Bidders per fresh task when the worker list is known. */
 const PREFERRED_BIDDERS = 2;
+
+/** Tries at a reopened task whose previous lease is still held, and the pause between them. */
+const REBID_ATTEMPTS_MAX = 5;
+const REBID_DELAY_MS = 200;
 
 /** Ready tasks waiting for a free slot; beyond this they are left to other workers. */
 const BACKLOG_MAX = 100_000;
@@ -135,6 +147,9 @@ class Worker implements Behavior<WorkerMessage> {
         if (job !== undefined) this.#release(ctx, job);
         return;
       }
+      case "rebid":
+        if (this.#jobs.size < this.#concurrency) return this.#start(ctx, message.candidate);
+        return;
     }
   }
 
@@ -142,12 +157,18 @@ class Worker implements Behavior<WorkerMessage> {
     if (event.effect.type !== "task-ready") return;
     const task = event.thread.tasks.get(event.effect.taskId);
     if (task === undefined || (task.status !== "DECIDED" && task.status !== "DRAFT")) return;
+    if (rejectedWorker(task, this.#config.did)) return;
     const preferred = this.#config.workers === undefined || task.status === "DRAFT" ||
       selectCommittee(`work:${task.taskId}`, this.#config.workers, PREFERRED_BIDDERS).includes(
         this.#config.did,
       );
     if (!preferred) return;
-    const candidate = { needId: event.effect.needId, taskId: task.taskId, spec: task.spec };
+    const candidate = {
+      needId: event.effect.needId,
+      taskId: task.taskId,
+      spec: task.spec,
+      reopened: task.status === "DRAFT",
+    };
     if (this.#jobs.size < this.#concurrency) return this.#start(ctx, candidate);
     if (this.#backlog.length - this.#backlogHead >= BACKLOG_MAX) {
       return ctx.log.warn("worker backlog full", { taskId: task.taskId });
@@ -172,7 +193,19 @@ class Worker implements Behavior<WorkerMessage> {
   }
 
   #claim(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
-    if (!outcome.ok || outcome.value.status !== "granted") return this.#finish(ctx, job, false);
+    if (!outcome.ok || outcome.value.status !== "granted") {
+      this.#finish(ctx, job, false);
+      // The worker that lost a reopened task may not have released its lease yet: try again.
+      const attempt = (job.attempt ?? 0) + 1;
+      if (outcome.ok && job.reopened && attempt < REBID_ATTEMPTS_MAX) {
+        const { needId, taskId, spec, reopened } = job;
+        ctx.schedule(REBID_DELAY_MS, {
+          type: "rebid",
+          candidate: { needId, taskId, spec, reopened, attempt },
+        });
+      }
+      return;
+    }
     const lease = outcome.value.lease;
     ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
       type: "emit",
@@ -203,7 +236,11 @@ class Worker implements Behavior<WorkerMessage> {
     const stored = this.#config.cas.put(new TextEncoder().encode(output)).then((cid) =>
       cid.toString()
     );
-    ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest }));
+    const measured = telemetryOf(done);
+    const telemetry = this.#config.understateTelemetry
+      ? { ...measured, costUnits: Math.max(1, Math.floor(measured.costUnits / 10)) }
+      : measured;
+    ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest, telemetry }));
   }
 
   #commit(
@@ -224,7 +261,7 @@ class Worker implements Behavior<WorkerMessage> {
         artifacts: [cid.value],
         outputDigest: message.digest,
         verifyBounty: 1,
-        telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+        telemetry: message.telemetry,
       },
     }), (result) => ({ type: "committed", job, result }));
   }

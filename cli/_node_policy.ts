@@ -10,6 +10,7 @@ import { readCedarWasm } from "../runtime/cedar_wasm_file.ts";
 import {
   basePolicySources,
   CedarEngine,
+  CommitGate,
   fixedPolicy,
   IngressGate,
   loadCedarRuntime,
@@ -40,10 +41,15 @@ export function loadBasePolicy(): Promise<LoadedPolicy> {
     return {
       capsuleHash,
       engine,
-      gates: (log) => ({
-        preflight: new PreflightGate(source),
-        ingress: new IngressGate(source, { ledger: new ThreadBudgetLedger(), log }),
-      }),
+      gates: (log) => {
+        const budgets = new ThreadBudgetLedger();
+        return {
+          preflight: new PreflightGate(source),
+          ingress: new IngressGate(source, { ledger: budgets, log }),
+          commit: new CommitGate(source),
+          budgets,
+        };
+      },
     };
   })();
   return loading;

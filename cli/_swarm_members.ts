@@ -24,10 +24,16 @@ import { DECIDE_BUCKETS } from "../runtime/store/decide_log.ts";
 import { publicKeyFromDidKey } from "../protocols/identity/did_key.ts";
 
 /** A role a node plays. Deciding is given separately, as a bucket share. */
-export type SwarmRole = "planner" | "verifier" | "worker" | "requester";
+export type SwarmRole = "planner" | "verifier" | "worker" | "requester" | "challenger";
 
 /** Every role, in display order. */
-export const SWARM_ROLES: readonly SwarmRole[] = ["planner", "verifier", "worker", "requester"];
+export const SWARM_ROLES: readonly SwarmRole[] = [
+  "planner",
+  "verifier",
+  "worker",
+  "requester",
+  "challenger",
+];
 
 /** One member of a swarm. */
 export interface SwarmMember {

@@ -151,6 +151,8 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const json = flags.json === true;
   const print = (report: NodeReport) =>
     console.log(json ? JSON.stringify(report) : renderReport(report));
+  // Listen for SIGINT/SIGTERM from the start: a signal during start-up still stops cleanly.
+  const stop = stopRequest();
   const key = await loadNodeIdentity(dataDir);
   const members = swarmSettingsRead?.membersPath === undefined
     ? undefined
@@ -199,7 +201,8 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     await untilPeersReady(network.libp2p, chatterOptions.nodes);
     workers.start();
   }
-  await waitForStop(durationMs);
+  stop.arm(durationMs);
+  await stop.stopped;
   await swarm?.stopServing();
   await system.terminate();
   await swarm?.close();
@@ -309,17 +312,29 @@ function renderReport(report: NodeReport): string {
   }
 }
 
-/** Resolves on SIGINT, SIGTERM or after `durationMs` (when > 0). */
-function waitForStop(durationMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = () => {
-      for (const signal of signals) Deno.removeSignalListener(signal, stop);
-      if (timer !== undefined) clearTimeout(timer);
-      resolve();
-    };
-    for (const signal of signals) Deno.addSignalListener(signal, stop);
-    if (durationMs > 0) timer = setTimeout(stop, durationMs);
-  });
+/** A stop request: SIGINT or SIGTERM at any time, or a duration counted from when the node is up. */
+interface StopRequest {
+  readonly stopped: Promise<void>;
+  /** Starts the duration (when > 0); call once the node is up. */
+  arm(durationMs: number): void;
+}
+
+/** Listens for SIGINT and SIGTERM from now on. */
+function stopRequest(): StopRequest {
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let resolveStop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (resolveStop = resolve));
+  const stop = () => {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    if (timer !== undefined) clearTimeout(timer);
+    resolveStop();
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  return {
+    stopped,
+    arm: (durationMs) => {
+      if (durationMs > 0) timer = setTimeout(stop, durationMs);
+    },
+  };
 }

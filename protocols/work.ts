@@ -38,6 +38,56 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   uppercase: (input) => input.toUpperCase(),
 };
 
+/** The declared output schema of each operation: what a well-formed output looks like. */
+const OUTPUT_SCHEMAS: Readonly<Record<string, (output: string) => boolean>> = {
+  sha256: (output) => /^[0-9a-f]{64}$/.test(output),
+  reverse: () => true,
+  "sort-words": (output) => {
+    const words = output.split(" ");
+    return (output === "" || words.every((word) => word.length > 0 && !/\s/.test(word))) &&
+      words.every((word, index) => index === 0 || words[index - 1] <= word);
+  },
+  "word-count": (output) => /^(0|[1-9][0-9]*)$/.test(output),
+  uppercase: (output) => output === output.toUpperCase(),
+};
+
+/**
+ * Whether an output fits its operation's declared output schema (a
+ * SCHEMA_VIOLATION challenge is upheld when it does not).
+ *
+ * @example
+ * ```ts
+ * outputMatchesSchema("sha256", "not hex"); // false
+ * ```
+ */
+export function outputMatchesSchema(op: string, output: string): boolean {
+  const schema = OUTPUT_SCHEMAS[op];
+  return schema !== undefined && schema(output);
+}
+
+/** Resource telemetry of a piece of work, as a COMMIT claims it and a verifier measures it. */
+export interface WorkTelemetry {
+  readonly costUnits: number;
+  readonly timeMs: number;
+  readonly memoryBytes: number;
+}
+
+/** Cost units the reference machine does per millisecond, for time estimates. */
+export const WORK_UNITS_PER_MS = 1_000;
+
+/**
+ * The telemetry of a result, derived from the work itself rather than from
+ * a stopwatch, so a worker's honest claim and a verifier's measurement agree
+ * on any machine and in simulation.
+ */
+export function telemetryOf(result: WorkResult): WorkTelemetry {
+  return {
+    costUnits: result.costUnits,
+    timeMs: Math.max(1, Math.ceil(result.costUnits / WORK_UNITS_PER_MS)),
+    memoryBytes: Math.max(1, result.output.length * 2),
+  };
+}
+
 /** Operation names the catalogue knows. */
 export const WORK_OPERATIONS: readonly string[] = Object.keys(OPERATIONS);
 

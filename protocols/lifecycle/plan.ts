@@ -8,11 +8,13 @@
  */
 
 import { addVote, EMPTY_TALLY, planQuorum, resultQuorum } from "../consensus/quorum.ts";
+import { checkBounty, checkCommittee } from "./_checks.ts";
 import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage, PatchOp } from "./payloads.ts";
 import {
   type Effect,
   type LifecycleView,
+  planCommitteeOf,
   type ProposalState,
   requirementsMet,
   type TaskState,
@@ -54,6 +56,11 @@ export function onNeed(
       `NEED ${need.needId} bounty ${need.bounty} exceeds its budget ${need.budget}`,
     );
   }
+  checkBounty(need, view);
+  const committee = need.committee === undefined
+    ? undefined
+    : checkCommittee(need.committee, view, `NEED ${need.needId}`);
+  const kPlan = planQuorum(view.activeVerifiers.size, view.bootstrap, view.params);
   const opened: ThreadState = {
     needId: need.needId,
     need,
@@ -62,7 +69,7 @@ export function onNeed(
     phase: "OPEN",
     proposals: new Map(),
     quorumProposal: undefined,
-    kPlan: planQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
+    kPlan: committee === undefined ? kPlan : Math.min(kPlan, committee.length),
     decision: undefined,
     tasks: new Map(),
   };
@@ -134,7 +141,11 @@ export function onAttestPlan(
   if (!view.activeVerifiers.has(message.sender)) {
     throw new ProtocolError("E_NOT_VERIFIER", `${message.sender} is not an active verifier`);
   }
-  if (view.isPlanCommitteeMember?.(vote.needId, message.sender) === false) {
+  const pinned = planCommitteeOf(current);
+  const member = pinned === undefined
+    ? view.isPlanCommitteeMember?.(vote.needId, message.sender) !== false
+    : pinned.includes(message.sender);
+  if (!member) {
     throw new ProtocolError(
       "E_NOT_COMMITTEE_MEMBER",
       `${message.sender} is not on the plan committee of ${vote.needId}`,
@@ -202,12 +213,16 @@ export function onDecide(
     throw new ProtocolError("E_UNKNOWN_PROPOSAL", `Proposal ${decision.proposalId} is unknown`);
   }
   checkApprovers(decision.approvers, decision.kPlan, Math.max(current.kPlan, 1), proposal, view);
+  const resultCommittee = decision.committee === undefined
+    ? undefined
+    : checkCommittee(decision.committee, view, `DECIDE for ${decision.needId}`);
   const { needId, proposalId, epoch, lamport, kPlan, decider, fence, decidedAtMs } = decision;
+  const pinned: ThreadState = { ...current, resultCommittee };
   const decided: ThreadState = {
-    ...current,
+    ...pinned,
     phase: "DECIDED",
     decision: { needId, proposalId, epoch, lamport, kPlan, decider, fence, decidedAtMs },
-    tasks: applyPatch(current.tasks, proposal.patch, view),
+    tasks: applyPatch(pinned, proposal.patch, view),
   };
   const effects: Effect[] = [{ type: "need-decided", needId, proposalId }];
   for (const task of decided.tasks.values()) {
@@ -240,7 +255,7 @@ export function onUpdatePlan(
     );
   }
   checkPatch(update.patch, new Set(current.tasks.keys()), view.params.tasksPerProposalMax);
-  const updated = { ...current, tasks: applyPatch(current.tasks, update.patch, view) };
+  const updated = { ...current, tasks: applyPatch(current, update.patch, view) };
   const effects: Effect[] = [];
   for (const op of update.patch) {
     const task = updated.tasks.get(op.taskId) as TaskState;
@@ -359,12 +374,14 @@ function hasCycle(edges: ReadonlyMap<string, readonly string[]>): boolean {
 }
 
 function applyPatch(
-  tasks: ReadonlyMap<string, TaskState>,
+  thread: ThreadState,
   patch: readonly PatchOp[],
   view: LifecycleView,
 ): Map<string, TaskState> {
-  const next = new Map(tasks);
-  const kResult = resultQuorum(view.activeVerifiers.size, view.bootstrap, view.params);
+  const next = new Map(thread.tasks);
+  const quorum = resultQuorum(view.activeVerifiers.size, view.bootstrap, view.params);
+  const committee = thread.resultCommittee;
+  const kResult = committee === undefined ? quorum : Math.min(quorum, committee.length);
   for (const op of patch) {
     if (op.op !== "ADD_TASK") continue;
     next.set(op.taskId, {

@@ -17,6 +17,7 @@ import {
   type CommitState,
   type Effect,
   type LifecycleView,
+  resultCommitteeOf,
   type TaskState,
   type ThreadState,
   type Transition,
@@ -98,8 +99,17 @@ export function onAttest(
       `ATTEST for ${attest.taskId} arrived after it was finalised`,
     );
   }
-  const member = view.isResultCommitteeMember?.(attest.taskId, message.sender) ??
-    view.activeVerifiers.has(message.sender);
+  if (commit.invalidated === true) {
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `ATTEST for ${attest.commitId}, which a challenge invalidated`,
+    );
+  }
+  const pinned = resultCommitteeOf(current, task);
+  const member = pinned !== undefined
+    ? pinned.includes(message.sender)
+    : view.isResultCommitteeMember?.(attest.taskId, message.sender) ??
+      view.activeVerifiers.has(message.sender);
   if (!member) {
     throw new ProtocolError(
       "E_NOT_COMMITTEE_MEMBER",
@@ -172,7 +182,11 @@ export function onFinalize(
     );
   }
   checkAttesters(finalize.attesters, finalize.kResult, task, commit);
-  const finalTask: TaskState = { ...task, status: "FINAL" };
+  const finalTask: TaskState = {
+    ...task,
+    status: "FINAL",
+    finalAttesters: finalize.attesters,
+  };
   const next = withTask(current, finalTask);
   const effects: Effect[] = [{
     type: "task-final",

@@ -1,21 +1,9 @@
 // Proves the CLI: help everywhere, exit code 2 with a clear message on bad input, reproducible sim output, and working run commands.
 import assert from "node:assert/strict";
+import { runCli } from "./_cli.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const cli = (...args: string[]) =>
+  runCli(["--allow-read", "--allow-write", "--allow-env", "--allow-net"], args);
 
 Deno.test("help is printed for the CLI and for every command, with exit code 0", async () => {
   const overview = await cli("--help");
@@ -121,6 +109,48 @@ Deno.test("run node keeps its boot count in its data directory across restarts",
     assert.match(first.stdout, /boot #1/);
     assert.match(second.stdout, /boot #2/);
     assert.match(second.stdout, /node node-0 stopped/);
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});
+
+Deno.test("run swarm --participants applies organisations and genesis from a file, and refuses a bad one with exit 2", async () => {
+  const directory = await Deno.makeTempDir();
+  try {
+    const file = `${directory}/participants.json`;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify([
+        { node: 0, org: "acme", region: "eu" },
+        { node: 1, org: "acme" },
+        { node: 2, genesisBalance: 1_000, genesisStake: 100 },
+      ]),
+    );
+    const args = ["run", "swarm", "--nodes", "3", "--needs", "6", "--challenge-window-ms", "50"];
+    const result = await cli(...args, "--data-dir", `${directory}/swarm`, "--participants", file);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /ledger\s+supply 20001000 · burned 0 · escrows held 0 · 3\/3 nodes agree/,
+    );
+    const bad: [string, RegExp][] = [
+      [JSON.stringify([{ node: 7, org: "x" }]), /names node 7, the swarm has 3/],
+      [JSON.stringify([{ node: 0, org: "" }]), /field org/],
+      [JSON.stringify({ node: 0 }), /must hold a JSON list/],
+      ["not json", /is not JSON/],
+    ];
+    for (const [content, message] of bad) {
+      await Deno.writeTextFile(file, content);
+      const refused = await cli(
+        ...args,
+        "--data-dir",
+        `${directory}/swarm`,
+        "--participants",
+        file,
+      );
+      assert.equal(refused.code, 2, content);
+      assert.match(refused.stderr, message);
+    }
   } finally {
     await Deno.remove(directory, { recursive: true });
   }
