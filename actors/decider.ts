@@ -135,6 +135,7 @@ export function decider(
   };
 
   const finalize = (needId: string, taskId: string) => {
+    if (!mine(needId)) return;
     const thread = threads.get(needId);
     const task = thread?.tasks.get(taskId);
     if (task === undefined || task.status !== "VERIFIED" || task.verifiedCommit === undefined) {
@@ -161,7 +162,9 @@ export function decider(
     ctx: ActorContext<DeciderMessage>,
     message: Extract<DeciderMessage, { type: "check-lease" }>,
   ) => {
-    const task = threads.get(message.needId)?.tasks.get(message.taskId);
+    const task = mine(message.needId)
+      ? threads.get(message.needId)?.tasks.get(message.taskId)
+      : undefined;
     if (task?.status !== "CLAIMED" || task.lease?.leaseId !== message.leaseId) return;
     const released = config.decideLog.releaseLease(message.taskId, message.leaseId);
     const { needId, taskId, leaseId } = message;
@@ -171,12 +174,28 @@ export function decider(
     );
   };
 
+  /**
+   * Whether another decider holds a newer fence of this thread's bucket (it
+   * decided the thread with it): then this decider has lost the bucket and
+   * steps down from it, so a deposed decider neither finalizes, rules nor
+   * releases leases there (DECIDE itself is refused by the log's fence).
+   */
+  const deposed = (ctx: ActorContext<DeciderMessage>, thread: ThreadState): boolean => {
+    const bucket = bucketOf(thread.needId);
+    const decision = thread.decision;
+    if (decision === undefined || decision.fence <= (fences.get(bucket) ?? Infinity)) return false;
+    owned.delete(bucket);
+    fences.delete(bucket);
+    ctx.log.warn("deposed from a bucket", { bucket, fence: decision.fence });
+    return true;
+  };
+
   const onEffect = (
     ctx: ActorContext<DeciderMessage>,
     event: Extract<RoleEvent, { type: "effect" }>,
   ) => {
     const { effect, thread } = event;
-    if (!mine(effect.needId)) return;
+    if (!mine(effect.needId) || deposed(ctx, thread)) return;
     threads.set(effect.needId, thread);
     switch (effect.type) {
       case "plan-quorum":

@@ -58,32 +58,46 @@ export function serveBlocks(transport: Libp2pTransport, local: ContentStore): vo
 }
 
 /**
- * Fetches a block from the node's peers: asks every known node at once and
- * takes the first answer that hashes to the CID; tries `attempts` times,
- * backing off, since a block may be asked for before its holder is known.
+ * Fetches a block from the node's peers: asks the known nodes in a random
+ * order, two at a time, and takes the first answer that hashes to the CID;
+ * goes round `attempts` times, backing off, since a block may be asked for
+ * before its holder is known or while it is busy. Asking everyone at once
+ * would multiply the streams every holder serves by the swarm's size.
  */
 export function networkBlockFetcher(
   transport: Libp2pTransport,
-  options: { attempts?: number; timeoutMs?: number } = {},
+  options: { attempts?: number; timeoutMs?: number; fanOut?: number } = {},
 ): BlockFetcher {
   const attempts = options.attempts ?? 4;
-  const timeoutMs = options.timeoutMs ?? 2_000;
+  const timeoutMs = options.timeoutMs ?? 3_000;
+  const fanOut = options.fanOut ?? 2;
+  const ask = (node: string, cid: CID) =>
+    transport.request(node, BLOCK_METHOD, cid.toString(), { timeoutMs }).then(
+      (reply) => validBlock(cid, reply),
+      () => undefined,
+    );
   return async (cid) => {
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const nodes = transport.directory.nodes().filter((node) => node !== transport.nodeId);
-      const found = await firstValid(
-        nodes.map((node) =>
-          transport.request(node, BLOCK_METHOD, cid.toString(), { timeoutMs }).then(
-            (reply) => validBlock(cid, reply),
-            () => undefined,
-          )
-        ),
+      const nodes = shuffled(
+        transport.directory.nodes().filter((node) => node !== transport.nodeId),
       );
-      if (found !== undefined) return found;
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      for (let next = 0; next < nodes.length; next += fanOut) {
+        const wave = nodes.slice(next, next + fanOut).map((node) => ask(node, cid));
+        const found = await firstValid(wave);
+        if (found !== undefined) return found;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
     }
     return undefined;
   };
+}
+
+function shuffled<T>(items: T[]): T[] {
+  for (let index = items.length - 1; index > 0; index--) {
+    const other = Math.floor(Math.random() * (index + 1));
+    [items[index], items[other]] = [items[other], items[index]];
+  }
+  return items;
 }
 
 function validBlock(cid: CID, reply: unknown): Uint8Array | undefined {

@@ -111,6 +111,7 @@ export async function startSwarmWorkload(
           Math.round(gossipScore(libp2p, peer) * 10) / 10,
         ]),
       ),
+      transport: libp2p?.stats.snapshot(),
       peerScores: libp2p === undefined ? undefined : Object.fromEntries(
         libp2p.peerScores().map((view) => [
           libp2p.directory.nodeOf(view.peer) ?? view.peer,

@@ -198,7 +198,13 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   };
   system.spawn(() => nodeStatus({ heartbeatMs, onHeartbeat }), { name: "status" });
   if (workers !== undefined) {
-    await untilPeersReady(network.libp2p, chatterOptions.nodes);
+    // A stop request ends the wait: a node must exit on SIGTERM even before its peers came.
+    let stopping = false;
+    const stopped = stop.stopped.then(() => void (stopping = true));
+    await Promise.race([
+      untilPeersReady(network.libp2p, chatterOptions.nodes, () => stopping),
+      stopped,
+    ]);
     workers.start();
   }
   stop.arm(durationMs);
@@ -237,14 +243,22 @@ async function openTransport(
   return { transport: libp2p, libp2p };
 }
 
-/** Waits (up to 30 s) until the chatter nodes are known and subscribed to the news topic. */
-async function untilPeersReady(libp2p: Libp2pTransport | undefined, nodes: string[]) {
+/**
+ * Waits (up to 30 s, or until a stop is requested) until the chatter nodes
+ * are known and subscribed to the news topic.
+ */
+async function untilPeersReady(
+  libp2p: Libp2pTransport | undefined,
+  nodes: string[],
+  stopping: () => boolean,
+) {
   if (libp2p === undefined) return;
   const deadline = performance.now() + 30_000;
   try {
     await libp2p.whenKnown(nodes, 30_000);
     while (
-      libp2p.topicPeers(CHATTER_TOPIC).length < nodes.length - 1 && performance.now() < deadline
+      libp2p.topicPeers(CHATTER_TOPIC).length < nodes.length - 1 &&
+      performance.now() < deadline && !stopping()
     ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -275,6 +289,7 @@ async function statusReport(
     chatter: sample === undefined ? undefined : await sample(),
     swarm,
     peers: libp2p?.connectedPeers().length,
+    connected: libp2p?.connectedPeers().map((peer) => libp2p.directory.nodeOf(peer) ?? peer).sort(),
     knownNodes: libp2p?.directory.nodes().sort(),
     transport: libp2p?.stats.snapshot(),
     backlog: libp2p?.backlog(),

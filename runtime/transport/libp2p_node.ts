@@ -148,13 +148,13 @@ function gossipOptions(options: SwarmNodeOptions): Partial<GossipsubOpts> {
       appSpecificWeight: 1,
       // Every peer of a one-host swarm shares 127.0.0.1: colocation must not count.
       IPColocationFactorWeight: 0,
-      // Broken IWANT promises are what a busy or restarting peer looks like, not an
-      // attack: a mild, fast-decaying penalty, forgotten soon after a peer leaves, so
-      // a node that restarts (same PeerId) is not graylisted and cut off on return.
-      // Bad frames are scored by the transport itself (the app score above).
-      behaviourPenaltyWeight: -1,
-      behaviourPenaltyThreshold: 10,
-      behaviourPenaltyDecay: 0.8,
+      // No behaviour penalty (P7): broken IWANT promises are what a busy or a
+      // killed peer looks like, and the penalty (squared in the count) outlived a
+      // restart (same PeerId) and graylisted the node — cut off from gossip both
+      // ways. Misbehaviour is scored by the transport itself (the app score above,
+      // with disconnection and bans), and scores are forgotten soon after a peer
+      // leaves.
+      behaviourPenaltyWeight: 0,
       retainScore: 10_000,
     },
     scoreThresholds: {

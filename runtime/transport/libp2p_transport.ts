@@ -58,6 +58,9 @@ function hexOf(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** Peer score from which gossipsub treats a peer as healthy (app score 0). */
+const HEALTHY_SCORE = 80;
+
 /** Hellos tried per new connection before giving up (announcements still bind the node). */
 const HELLO_ATTEMPTS_MAX = 5;
 
@@ -136,9 +139,14 @@ export class Libp2pTransport implements Transport {
     const node = await createSwarmLibp2p({
       ...options,
       pubsubMessageBytesMax: options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT,
-      // Our score (0-100, 100 = clean) as gossipsub's application score P5: 0 for a clean
-      // peer, -20 (below the gossip threshold) at 60, -40 (no publishing to it) at 20.
-      appScore: (peer) => scores.isBanned(peer) ? -1_000 : (scores.score(peer) - 100) / 2,
+      // Our score (0-100, 100 = clean) as gossipsub's application score P5: 0 for a
+      // healthy peer (80 and up: some slow pings or failed requests under load), so it
+      // stays in the mesh (gossipsub keeps only peers scoring >= 0 there); below, -20
+      // (no gossip) at 40 and -40 (no publishing to it) at 0; -1,000 while banned.
+      appScore: (peer) => {
+        if (scores.isBanned(peer)) return -1_000;
+        return Math.min(0, (scores.score(peer) - HEALTHY_SCORE) / 2);
+      },
       gater: {
         denyDialPeer: (peer) => gate.refuses(peer.toString()),
         denyInboundEncryptedConnection: (peer, connection) =>
@@ -356,7 +364,8 @@ export class Libp2pTransport implements Transport {
       },
     );
     await node.handle(RPC_PROTOCOL, (stream, connection) => this.#serve(stream, connection), {
-      maxInboundStreams: 64,
+      maxInboundStreams: 256,
+      maxOutboundStreams: 256,
       runOnLimitedConnection: true,
     });
     this.handle("hello", (body, caller) => {
@@ -400,7 +409,12 @@ export class Libp2pTransport implements Transport {
     const gossip = gossipTopicOf(frame.topic, this.#routing);
     const bytes = encodeFrame(frame, this.#originOn(gossip));
     this.stats.count("topicSent");
-    this.node.services.pubsub.publish(gossip, bytes).catch(
+    this.node.services.pubsub.publish(gossip, bytes).then(
+      (result) => {
+        if (result.recipients.length === 0 && this.node.getConnections().length > 0) {
+          this.stats.count("topicUnheard");
+        }
+      },
       () => this.stats.count("publishFailures"),
     );
   }

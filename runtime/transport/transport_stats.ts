@@ -24,7 +24,8 @@ export type TransportCounter =
   | "relayFailures"
   | "deliveryErrors"
   | "topicReordered"
-  | "topicGapsSkipped";
+  | "topicGapsSkipped"
+  | "topicUnheard";
 
 /** Counters of one transport. */
 export class TransportStats {

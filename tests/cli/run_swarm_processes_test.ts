@@ -63,7 +63,11 @@ Deno.test({
       assert.equal(conflicts, 0, "and met no conflicting one");
       const restarted = healths[VERIFIER];
       assert.equal((restarted.knownNodes as string[]).length, 5, "the restarted verifier is back");
-      assert.equal(restarted.peers, 4, "and connected to every node");
+      assert.equal(
+        restarted.peers,
+        4,
+        `and connected to every node: ${JSON.stringify(restarted.peerScores)}`,
+      );
 
       const log = await EtcdDecideLog.connect({ endpoints: etcd.endpoints });
       try {
@@ -92,7 +96,7 @@ Deno.test({
     } finally {
       await swarm?.stop();
       await etcd.stop();
-      console.error("DATADIR", dataDir); // await Deno.remove(dataDir, { recursive: true });
+      await Deno.remove(dataDir, { recursive: true });
     }
   },
 });
