@@ -74,7 +74,9 @@ export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
   roles: {
     type: "string",
     value: "LIST",
-    description: `swarm: roles this node plays: all, or some of ${SWARM_ROLES.join(",")}`,
+    description: `swarm: roles this node plays: all, or some of ${
+      SWARM_ROLES.join(",")
+    } (with --members: its entry's)`,
     default: "all",
   },
   buckets: {
@@ -106,6 +108,8 @@ export interface SwarmSettings {
   readonly etcdEndpoints: readonly string[];
   readonly membersPath: string | undefined;
   readonly roles: readonly SwarmRole[];
+  /** Whether `--roles` was given (else the roles are the members file's, or all). */
+  readonly rolesGiven: boolean;
   readonly buckets: readonly number[];
   readonly challengeWindowMs: number;
   /** Run the Cedar policy gates. */
@@ -123,10 +127,36 @@ export function swarmSettings(flags: ParsedFlags): SwarmSettings {
     etcdEndpoints: string("etcd", "http://127.0.0.1:2379").split(",").map((url) => url.trim()),
     membersPath: typeof flags.members === "string" ? flags.members : undefined,
     roles: usage(() => parseRoles(string("roles", "all"))),
+    rolesGiven: typeof flags.roles === "string",
     buckets: usage(() => parseBuckets(string("buckets", "all"))),
     challengeWindowMs: integerFlag(flags, "challenge-window-ms", 2_000, 0, 3_600_000),
     policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
   };
+}
+
+/**
+ * The settings with this node's roles as the members file lists them: the
+ * file is what every other node assumes (committees, preferred planners and
+ * workers), so a node plays exactly its listed roles. Without `--roles` they
+ * are taken from the file; a `--roles` that disagrees with it is refused.
+ *
+ * @throws {UsageError} naming both role lists.
+ */
+export function withMemberRoles(
+  settings: SwarmSettings,
+  members: readonly SwarmMember[],
+  nodeId: string,
+): SwarmSettings {
+  const listed = members.find((member) => member.node === nodeId)?.roles;
+  if (listed === undefined) return settings;
+  if (!settings.rolesGiven) return { ...settings, roles: listed };
+  if (listed.join(",") !== settings.roles.join(",")) {
+    throw new UsageError(
+      `--roles ${settings.roles.join(",")} disagrees with the members file, which lists ` +
+        `${nodeId} as ${listed.join(",") || "no roles"}; leave out --roles to take the file's`,
+    );
+  }
+  return settings;
 }
 
 /** Runs a flag parser, turning its error into a usage error (exit code 2). */

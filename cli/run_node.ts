@@ -38,7 +38,7 @@ import {
   startNetwork,
 } from "./_node_network.ts";
 import { CHATTER_TOPIC, type ChatterTotals, spawnNodeChatter } from "./_node_workload.ts";
-import { SWARM_FLAGS, swarmSettings } from "./_node_swarm.ts";
+import { SWARM_FLAGS, swarmSettings, withMemberRoles } from "./_node_swarm.ts";
 import { startSwarmWorkload } from "./_node_swarm_run.ts";
 import { checkSelf, loadMembers } from "./_swarm_members.ts";
 import { CachingSignatureVerifier } from "./_swarm_wire.ts";
@@ -136,7 +136,7 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const durationMs = integerFlag(flags, "duration-ms", 0, 0);
   const settings = networkSettings(flags);
   const workload = choiceFlag(flags, "workload", ["swarm", "chatter", "none"] as const, "swarm");
-  const swarmSettingsRead = workload === "swarm" ? swarmSettings(flags) : undefined;
+  let swarmSettingsRead = workload === "swarm" ? swarmSettings(flags) : undefined;
   if (swarmSettingsRead?.admin && settings.transport !== "libp2p") {
     throw new UsageError("--admin controls the network: it needs --transport libp2p");
   }
@@ -157,7 +157,10 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const members = swarmSettingsRead?.membersPath === undefined
     ? undefined
     : await loadMembers(swarmSettingsRead.membersPath);
-  if (members !== undefined) checkSelf(members, nodeId, key.identity.did);
+  if (members !== undefined) {
+    checkSelf(members, nodeId, key.identity.did);
+    swarmSettingsRead = withMemberRoles(swarmSettingsRead!, members, nodeId);
+  }
   const verifier = new CachingSignatureVerifier();
   const hooks: NetworkHooks = {};
   const network = await openTransport(nodeId, key.seed, settings, {

@@ -1,6 +1,9 @@
 // Proves `run node` refuses bad network flags with a clear message and exit code 2, before starting anything.
 import assert from "node:assert/strict";
 import { main } from "../../main.ts";
+import { swarmSettings, withMemberRoles } from "../../cli/_node_swarm.ts";
+import { SWARM_ROLES, writeMembers } from "../../cli/_swarm_members.ts";
+import { loadNodeIdentity } from "../../cli/node_identity.ts";
 
 async function exitCodeAndError(args: string[]): Promise<[number, string]> {
   const errors: string[] = [];
@@ -30,5 +33,28 @@ Deno.test("run node refuses an unknown transport, bad multiaddrs and bad switche
     const [code, error] = await exitCodeAndError(["run", "node", ...flags]);
     assert.equal(code, 2, `${flags.join(" ")} → ${error}`);
     assert.match(error, message);
+  }
+});
+
+Deno.test("run node plays the roles the members file lists, and refuses a --roles that disagrees with exit code 2", async () => {
+  const directory = await Deno.makeTempDir();
+  try {
+    const dataDir = `${directory}/n0`;
+    const { identity } = await loadNodeIdentity(dataDir);
+    const members = `${directory}/members.json`;
+    await writeMembers(members, [{ node: "n0", did: identity.did, roles: ["verifier"] }]);
+    const base = ["run", "node", "--node-id", "n0", "--data-dir", dataDir, "--members", members];
+    const [code, error] = await exitCodeAndError([...base, "--roles", "worker,verifier"]);
+    assert.equal(code, 2, error);
+    assert.match(error, /--roles verifier,worker disagrees with the members file.*n0 as verifier/);
+
+    const settings = swarmSettings({ members });
+    assert.deepEqual(settings.roles, SWARM_ROLES, "all roles without a members file");
+    const file = [{ node: "n0", did: identity.did, roles: ["verifier"] as const }];
+    assert.deepEqual(withMemberRoles(settings, file, "n0").roles, ["verifier"]);
+    const given = swarmSettings({ members, roles: "verifier" });
+    assert.deepEqual(withMemberRoles(given, file, "n0").roles, ["verifier"], "an agreeing --roles");
+  } finally {
+    await Deno.remove(directory, { recursive: true });
   }
 });
