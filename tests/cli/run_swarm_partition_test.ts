@@ -42,6 +42,7 @@ Deno.test({
         challengeWindowMs: 300,
         admin: true,
       });
+      await assertAdminRefusesBadInput(swarm);
       await swarm.partition([SIDE_A, SIDE_B]);
       for (const index of [...SIDE_A, ...SIDE_B]) {
         const side = SIDE_A.includes(index) ? SIDE_A : SIDE_B;
@@ -116,4 +117,23 @@ async function untilHealth(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The partition route answers bad bodies and unknown nodes with typed errors, blocking nothing. */
+async function assertAdminRefusesBadInput(swarm: ProcessSwarm): Promise<void> {
+  const cases: [unknown, number, string][] = [
+    [{ block: "node-3" }, 400, "E_HTTP_FIELD"],
+    [{ block: [3] }, 400, "E_HTTP_FIELD"],
+    [{ block: ["node-9"] }, 400, "E_PARTITION_UNKNOWN_NODE"],
+  ];
+  for (const [body, status, code] of cases) {
+    const response = await fetch(`${swarm.url(0)}/admin/partition`, {
+      method: "POST",
+      body: JSON.stringify(body),
+    });
+    assert.equal(response.status, status, JSON.stringify(body));
+    assert.equal((await response.json()).error?.code, code, JSON.stringify(body));
+  }
+  const state = await (await fetch(`${swarm.url(0)}/admin/partition`)).json();
+  assert.deepEqual(state.blocked, [], "nothing was blocked");
 }

@@ -6,6 +6,7 @@ import {
   NODE_KEY_FILE,
   NodeIdentityError,
 } from "../../../runtime/transport/node_identity.ts";
+import { KeyFileError } from "../../../runtime/store/key_file.ts";
 
 Deno.test("loadOrCreateIdentity() creates a 0600 key once and reloads the same PeerId", async () => {
   const dir = await Deno.makeTempDir();
@@ -31,7 +32,7 @@ Deno.test("loadOrCreateIdentity() refuses a key file others can read", async () 
     await Deno.chmod(`${dir}/${NODE_KEY_FILE}`, 0o644);
     await assert.rejects(
       () => loadOrCreateIdentity(dir),
-      (error) => error instanceof NodeIdentityError && error.code === "E_KEY_PERMISSIONS",
+      (error) => error instanceof KeyFileError && error.code === "E_KEY_FILE_PERMISSIONS",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -44,7 +45,7 @@ Deno.test("loadOrCreateIdentity() refuses a file that is not a key", async () =>
     await Deno.writeFile(`${dir}/${NODE_KEY_FILE}`, new Uint8Array([1, 2, 3]), { mode: 0o600 });
     await assert.rejects(
       () => loadOrCreateIdentity(dir),
-      (error) => error instanceof NodeIdentityError && error.code === "E_KEY_FORMAT",
+      (error) => error instanceof KeyFileError && error.code === "E_KEY_FILE_INVALID",
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
