@@ -25,7 +25,7 @@ import { nodeCore, type NodePolicy } from "./node_core.ts";
 import { planner } from "./planner.ts";
 import { requester, type RequesterMessage } from "./requester.ts";
 import type { AcceptedHook, CoreMessage } from "./swarm_messages.ts";
-import { verifier } from "./verifier.ts";
+import { verifier, type VerifierStats } from "./verifier.ts";
 import { worker } from "./worker.ts";
 
 /** Which roles a node plays. */
@@ -75,6 +75,8 @@ export interface SwarmNodeConfig {
   readonly auditShare?: number;
   /** Filled in by the challenger. */
   readonly challengerStats?: ChallengerStats;
+  /** Filled in by the verifier. */
+  readonly verifierStats?: VerifierStats;
   /** Test hooks for byzantine behaviour. */
   readonly byzantine?: ByzantineHooks;
 }
@@ -89,6 +91,8 @@ export interface ByzantineHooks {
   readonly understateTelemetry?: boolean;
   /** The challenger challenges every result it audits, right or wrong. */
   readonly challengeEverything?: boolean;
+  /** The verifier attests with a forged evaluation digest. */
+  readonly forgeEvalDigest?: boolean;
 }
 
 /**
@@ -161,7 +165,8 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             policyHash: config.policyHash,
             commitGate: config.policy?.commit,
             approveEverything: config.byzantine?.approveEverything,
-          }), { name: "verifier", mailbox: { capacity: 1_000_000 } });
+            forgeEvalDigest: config.byzantine?.forgeEvalDigest,
+          }, config.verifierStats), { name: "verifier", mailbox: { capacity: 1_000_000 } });
       }
       if (roles.worker) {
         ctx.spawn(() =>

@@ -36,6 +36,7 @@ import type { SwarmParams } from "../protocols/params.ts";
 import type { NeedOutcome, NeedStatus, RequesterMessage } from "../actors/requester.ts";
 import type { AcceptedHook, CoreMessage, CoreStats, EmitResult } from "../actors/swarm_messages.ts";
 import type { DeciderStats } from "../actors/decider.ts";
+import type { VerifierStats } from "../actors/verifier.ts";
 import {
   type ByzantineHooks,
   SWARM_NODE_SUPERVISION,
@@ -93,6 +94,7 @@ interface Shared {
   readonly hub: InProcHub;
   readonly identities: readonly Identity[];
   readonly deciderStats: DeciderStats;
+  readonly verifierStats: VerifierStats;
   readonly policy: LoadedPolicy | undefined;
 }
 
@@ -122,6 +124,7 @@ export class LocalSwarm {
       hub: new InProcHub(),
       identities: await Promise.all(nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId))),
       deciderStats: { decided: 0, conflicts: 0, failures: 0 },
+      verifierStats: { attested: 0, compared: 0, divergences: 0 },
       policy: options.policy === false ? undefined : await loadBasePolicy(),
     });
     for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
@@ -137,6 +140,11 @@ export class LocalSwarm {
   /** DECIDE counters of all deciders. */
   get deciderStats(): Readonly<DeciderStats> {
     return this.#shared.deciderStats;
+  }
+
+  /** ATTEST counters of all verifiers, with the evaluation digests found diverging. */
+  get verifierStats(): Readonly<VerifierStats> {
+    return this.#shared.verifierStats;
   }
 
   /** The decide log shared by the deciders. */
@@ -314,6 +322,7 @@ export class LocalSwarm {
       audit,
       onAccepted: options.onAccepted,
       deciderStats: this.#shared.deciderStats,
+      verifierStats: this.#shared.verifierStats,
       byzantine: options.byzantine?.[index],
       participants: options.participants?.(dids),
       auditShare: options.auditShare,
