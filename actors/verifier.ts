@@ -37,8 +37,8 @@ export interface VerifierConfig {
   readonly verifiers: ReadonlySet<string>;
   readonly params: SwarmParams;
   readonly cas: ContentStore;
-  /** Policy capsule hash, mixed into evaluation digests. */
-  readonly policyHash: string;
+  /** Hash of the policy capsule in force now, mixed into evaluation digests. */
+  readonly capsule: () => string;
   /** With policy on: the commit gate that checks claimed against measured telemetry. */
   readonly commitGate?: CommitGate;
   /** Test hook: approve everything without checking (a byzantine verifier). */
@@ -229,7 +229,7 @@ class Verifier implements Behavior<VerifierMessage> {
       commitId: commit.commitId,
     };
     if (this.#config.approveEverything) {
-      const evalDigest = sha256Hex(`${commit.commitId}|pass|${this.#config.policyHash}`);
+      const evalDigest = sha256Hex(`${commit.commitId}|pass|${this.#config.capsule()}`);
       ctx.self.tell({ ...base, pass: true, evalDigest });
       return;
     }
@@ -242,7 +242,7 @@ class Verifier implements Behavior<VerifierMessage> {
       return {
         pass,
         evalDigest: gate.evalDigest ??
-          sha256Hex(`${commit.commitId}|${pass ? "pass" : "fail"}|${this.#config.policyHash}`),
+          sha256Hex(`${commit.commitId}|${pass ? "pass" : "fail"}|${this.#config.capsule()}`),
       };
     });
     ctx.pipeToSelf(
@@ -281,7 +281,7 @@ class Verifier implements Behavior<VerifierMessage> {
     };
     const view = envelopeView(message, {
       payloadBytes: encodedPayloadSize(payload as unknown as PayloadMap),
-      capsule: this.#config.policyHash,
+      capsule: this.#config.capsule(),
     });
     return gate.evaluate(view, {
       cost: actual.costUnits,

@@ -37,6 +37,13 @@ import type { NeedOutcome, NeedStatus, RequesterMessage } from "../actors/reques
 import type { AcceptedHook, CoreMessage, CoreStats, EmitResult } from "../actors/swarm_messages.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import type { VerifierStats } from "../actors/verifier.ts";
+import type {
+  CapsuleDistributorMessage,
+  CapsuleDistributorStatus,
+} from "../actors/capsule_distributor.ts";
+import type { EpochManagerMessage } from "../actors/epoch_manager.ts";
+import type { CapsulePackage } from "../policies/capsule.ts";
+import type { Settled } from "../runtime/env.ts";
 import {
   type ByzantineHooks,
   SWARM_NODE_SUPERVISION,
@@ -74,6 +81,11 @@ export interface LocalSwarmOptions {
   readonly participants?: (dids: readonly string[]) => readonly ParticipantEntry[];
   /** Share of verified results each node's challenger audits. Default 0.1. */
   readonly auditShare?: number;
+  /**
+   * DIDs whose signed policy capsules the nodes install (with policy on);
+   * default none, so every node keeps the genesis capsule.
+   */
+  readonly capsuleAuthors?: readonly string[];
   /** Adjusts one node's configuration before it boots (roles, byzantine hooks). */
   readonly configure?: (index: number, config: SwarmNodeConfig) => SwarmNodeConfig;
 }
@@ -209,6 +221,41 @@ export class LocalSwarm {
     );
   }
 
+  /** Has node `index` offer a signed policy capsule to the swarm (it installs it too). */
+  announceCapsule(index: number, capsule: CapsulePackage): void {
+    this.#capsules(index).tell({ type: "announce", package: capsule });
+  }
+
+  /** Node `index`'s capsule in force, the capsules it has staged, and its refusals. */
+  async capsuleStatus(index: number): Promise<CapsuleDistributorStatus> {
+    return await this.#running(index).system.ask<
+      CapsuleDistributorMessage,
+      CapsuleDistributorStatus
+    >(this.#capsules(index), (replyTo) => ({ type: "status", replyTo }));
+  }
+
+  /**
+   * Has node `index` advance the swarm's epoch through the decide log and
+   * announce it with RECONCILE; resolves to the new epoch.
+   */
+  async advanceEpoch(index: number): Promise<number> {
+    const node = this.#running(index);
+    const result = await node.system.ask<EpochManagerMessage, Settled<number>>(
+      node.refs.epochManager,
+      (replyTo) => ({ type: "reconcile", replyTo }),
+    );
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
+  #capsules(index: number): ActorRef<CapsuleDistributorMessage> {
+    const capsules = this.#running(index).refs.capsules;
+    if (capsules === undefined) {
+      throw new Error(`Node ${index} runs no capsule distributor (policy is off)`);
+    }
+    return capsules;
+  }
+
   /** The actor system of a running node (tests reach into it). */
   system(index: number): ActorSystem {
     return this.#running(index).system;
@@ -319,6 +366,10 @@ export class LocalSwarm {
       params: options.params,
       policyHash: this.#shared.policy?.capsuleHash ?? POLICY_NONE,
       policy: this.#shared.policy?.gates(),
+      capsules: this.#shared.policy === undefined ? undefined : {
+        runtime: this.#shared.policy.runtime,
+        trustedAuthors: options.capsuleAuthors ?? [],
+      },
       audit,
       onAccepted: options.onAccepted,
       deciderStats: this.#shared.deciderStats,
