@@ -6,8 +6,9 @@
  * reports the epoch boundary it waits for. Bad offers are counted and
  * logged; nothing a peer sends can fail the actor.
  *
- * Offers travel on {@linkcode CAPSULE_TOPIC}; the envelope layer will wrap
- * them in signed envelopes like every other message. The topic is heard by a
+ * Offers travel on {@linkcode CAPSULE_TOPIC} as the author's signed
+ * package (signature over the canonical body, content-addressed by its
+ * hash), so any node can relay one and none can alter it. The topic is heard by a
  * child actor that forwards only offers, so a peer can never reach the
  * distributor's local commands (`epoch`, `announce`, `status`).
  *
@@ -27,6 +28,7 @@ import type { CapsuleRegistry } from "../policies/capsule_registry.ts";
 import type { CedarRuntime } from "../policies/cedar_runtime.ts";
 import type { ConformanceSuite } from "../policies/conformance.ts";
 import { toHex } from "../policies/hash.ts";
+import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** The topic capsule offers are published on. */
 export const CAPSULE_TOPIC = "/swarm/policy/capsules";
@@ -57,8 +59,9 @@ export interface CapsuleDistributorStatus {
   readonly rejected: Readonly<Record<string, number>>;
 }
 
-/** Messages of the distributor. */
+/** Messages of the distributor (and, when it watches a node core, the core's role events). */
 export type CapsuleDistributorMessage =
+  | Exclude<RoleEvent, { type: "epoch" }>
   | { readonly type: "announce"; readonly package: CapsulePackage }
   | { readonly type: "capsule-offer"; readonly package: unknown }
   | { readonly type: "epoch"; readonly epoch: number }
@@ -75,6 +78,11 @@ export interface CapsuleDistributorConfig {
   readonly runtime: CedarRuntime;
   readonly verify: SignatureVerifier;
   readonly trustedAuthors: ReadonlySet<string>;
+  /**
+   * The node's core: when given, the distributor watches it and switches
+   * capsules at the epochs the core reaches (RECONCILE, or a local advance).
+   */
+  readonly core?: ActorRef<CoreMessage>;
   /** This node's conformance suite; default the shipped one. */
   readonly suite?: ConformanceSuite;
   /** Receives a {@linkcode CapsuleSwitched} at every switch. */
@@ -180,9 +188,15 @@ export function capsuleDistributor(
     preStart(ctx) {
       const parent = ctx.self;
       ctx.spawn(() => offerListener(parent), { name: "offers" });
+      config.core?.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
     },
     receive(ctx, message) {
       switch (message.type) {
+        case "core-ready":
+          return epoch(ctx, message.epoch);
+        case "effect":
+        case "bootstrap":
+          return;
         case "announce":
           // Local subscribers (this node's listener included) receive the offer too.
           return ctx.publish(CAPSULE_TOPIC, { type: "capsule-offer", package: message.package });

@@ -46,6 +46,7 @@ import type { CommitGate } from "../policies/commit_gate.ts";
 import type { IngressGate } from "../policies/ingress_gate.ts";
 import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
 import type { PreflightGate } from "../policies/preflight_gate.ts";
+import type { CapsuleRegistry } from "../policies/capsule_registry.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
 import { envelopeView } from "./_policy_view.ts";
 import { type Outcome, ThreadBook } from "./_thread_book.ts";
@@ -64,7 +65,10 @@ export interface NodeCoreConfig {
   readonly params: SwarmParams;
   /** DIDs of the active verifiers of the swarm. */
   readonly verifiers: readonly string[];
-  /** Hash of the policy capsule this node runs; envelopes under another are refused. */
+  /**
+   * Hash of the policy capsule this node runs without policy gates;
+   * envelopes under another are refused. With `policy`, its capsules name it.
+   */
   readonly policyHash: string;
   readonly audit?: AuditLog;
   readonly signatureVerifier?: SignatureVerifier;
@@ -77,7 +81,7 @@ export interface NodeCoreConfig {
   readonly onAccepted?: AcceptedHook;
   /**
    * The policy gates: preflight before this node publishes, ingress before it
-   * applies a peer's envelope. Their capsule hash must be `policyHash`.
+   * applies a peer's envelope, under the capsule in force.
    */
   readonly policy?: NodePolicy;
   /** Most parked messages. Default 10,000. */
@@ -98,6 +102,12 @@ export interface NodeCoreConfig {
 
 /** The policy gates a node runs. */
 export interface NodePolicy {
+  /**
+   * The capsules of the node: the one in force names every envelope's
+   * `policy`, and only envelopes under it are accepted. The node's capsule
+   * distributor switches it at epoch boundaries.
+   */
+  readonly capsules: CapsuleRegistry;
   readonly preflight: PreflightGate;
   readonly ingress: IngressGate;
   /** The thread budgets the ingress gate keeps; this node's own envelopes are counted in it too. */
@@ -261,6 +271,11 @@ class NodeCore implements Behavior<CoreInput> {
     }
   }
 
+  /** Hash of the policy capsule in force: envelopes are signed and accepted under it. */
+  #capsule(): string {
+    return this.#config.policy?.capsules.current().capsuleHash ?? this.#config.policyHash;
+  }
+
   /** Checks a local message now and starts signing it; it takes effect in submission order. */
   #emit(ctx: ActorContext<CoreInput>, request: EmitRequest): void {
     const signer = this.#signer as EnvelopeSigner;
@@ -275,7 +290,7 @@ class NodeCore implements Behavior<CoreInput> {
         kind: request.kind,
         thread: request.thread,
         payload: payload as never,
-        policy: this.#config.policyHash,
+        policy: this.#capsule(),
         epoch: request.epoch,
         fence: request.fence,
       }, ctx);
@@ -295,7 +310,7 @@ class NodeCore implements Behavior<CoreInput> {
   #ingress(ctx: ActorContext<CoreInput>, bytes: unknown, fromSync: boolean): void {
     if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
     const verifying = verifyEnvelope(bytes, {
-      policy: this.#config.policyHash,
+      policy: this.#capsule(),
       // Envelopes re-sent by a sync are legitimately seen twice; they are deduplicated by id instead.
       replay: fromSync ? undefined : this.#replay,
       nowNs: ctx.now(),
@@ -344,7 +359,7 @@ class NodeCore implements Behavior<CoreInput> {
     const view = envelopeView(draft, {
       payloadBytes: bytes,
       epoch: request.epoch,
-      capsule: this.#config.policyHash,
+      capsule: this.#capsule(),
     });
     const usage = this.#config.policy?.budgets.usage(draft.thread);
     const verdict = preflight.check(view, { ...this.#facts(draft, true, nowMs), usage });

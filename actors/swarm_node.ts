@@ -9,15 +9,17 @@
  * @module
  */
 
-import type { ActorRef, Behavior } from "../runtime/actor.ts";
+import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
 import type { ContentStore } from "../runtime/store/content_store.ts";
 import type { DecideLog } from "../runtime/store/decide_log.ts";
 import type { AuditLog } from "../protocols/audit/mod.ts";
 import type { BootstrapTransition } from "../protocols/consensus/bootstrap.ts";
-import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
+import { type Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
+import type { CedarRuntime } from "../policies/cedar_runtime.ts";
 import { type ParticipantEntry, ParticipantRegistry } from "../protocols/economics/mod.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { bootstrapMonitor } from "./bootstrap_monitor.ts";
+import { capsuleDistributor, type CapsuleDistributorMessage } from "./capsule_distributor.ts";
 import { challenger, type ChallengerStats } from "./challenger.ts";
 import { decider, type DeciderStats } from "./decider.ts";
 import { epochManager, type EpochManagerMessage } from "./epoch_manager.ts";
@@ -25,7 +27,7 @@ import { nodeCore, type NodePolicy } from "./node_core.ts";
 import { planner } from "./planner.ts";
 import { requester, type RequesterMessage } from "./requester.ts";
 import type { AcceptedHook, CoreMessage } from "./swarm_messages.ts";
-import { verifier } from "./verifier.ts";
+import { verifier, type VerifierStats } from "./verifier.ts";
 import { worker } from "./worker.ts";
 
 /** Which roles a node plays. */
@@ -75,6 +77,17 @@ export interface SwarmNodeConfig {
   readonly auditShare?: number;
   /** Filled in by the challenger. */
   readonly challengerStats?: ChallengerStats;
+  /** Filled in by the verifier. */
+  readonly verifierStats?: VerifierStats;
+  /**
+   * With `policy`: run a capsule distributor that installs capsules signed by
+   * these authors and switches to them at their epoch. Without, the node
+   * keeps its genesis capsule.
+   */
+  readonly capsules?: {
+    readonly runtime: CedarRuntime;
+    readonly trustedAuthors: readonly string[];
+  };
   /** Test hooks for byzantine behaviour. */
   readonly byzantine?: ByzantineHooks;
 }
@@ -89,6 +102,8 @@ export interface ByzantineHooks {
   readonly understateTelemetry?: boolean;
   /** The challenger challenges every result it audits, right or wrong. */
   readonly challengeEverything?: boolean;
+  /** The verifier attests with a forged evaluation digest. */
+  readonly forgeEvalDigest?: boolean;
 }
 
 /**
@@ -110,6 +125,8 @@ export interface SwarmNodeRefs {
   readonly core: ActorRef<CoreMessage>;
   readonly requester: ActorRef<RequesterMessage> | undefined;
   readonly epochManager: ActorRef<EpochManagerMessage>;
+  /** The capsule distributor, when the node runs one. */
+  readonly capsules: ActorRef<CapsuleDistributorMessage> | undefined;
 }
 
 /** Messages of the node parent. */
@@ -119,6 +136,20 @@ export type SwarmNodeMessage = { readonly type: "refs"; readonly replyTo: ActorR
 export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
   let refs: SwarmNodeRefs | undefined;
   const registry = participantRegistry(config);
+  const distributor = (ctx: ActorContext<SwarmNodeMessage>, core: ActorRef<CoreMessage>) => {
+    const registry = config.policy?.capsules;
+    if (registry === undefined || config.capsules === undefined) return undefined;
+    const { runtime, trustedAuthors } = config.capsules;
+    const signatures = config.signatureVerifier ?? new SignatureVerifier();
+    return ctx.spawn(() =>
+      capsuleDistributor({
+        registry,
+        runtime,
+        trustedAuthors: new Set(trustedAuthors),
+        verify: (did, bytes, signature) => signatures.verify(did, signature, bytes),
+        core,
+      }), { name: "capsules" });
+  };
   return {
     preStart(ctx) {
       const core = ctx.spawn(() =>
@@ -158,10 +189,11 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             verifiers: new Set(config.verifiers),
             params: config.params,
             cas: config.cas,
-            policyHash: config.policyHash,
+            capsule: () => config.policy?.capsules.current().capsuleHash ?? config.policyHash,
             commitGate: config.policy?.commit,
             approveEverything: config.byzantine?.approveEverything,
-          }), { name: "verifier", mailbox: { capacity: 1_000_000 } });
+            forgeEvalDigest: config.byzantine?.forgeEvalDigest,
+          }, config.verifierStats), { name: "verifier", mailbox: { capacity: 1_000_000 } });
       }
       if (roles.worker) {
         ctx.spawn(() =>
@@ -222,7 +254,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           mailbox: { capacity: 1_000_000 },
         })
         : undefined;
-      refs = { core, requester: front, epochManager: epochs };
+      refs = { core, requester: front, epochManager: epochs, capsules: distributor(ctx, core) };
     },
     receive(_ctx, message) {
       if (refs !== undefined) message.replyTo.tell(refs);

@@ -19,6 +19,7 @@ import { encodedPayloadSize, type PayloadMap } from "../protocols/envelope/mod.t
 import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
 import {
   type CommitState,
+  type Effect,
   planCommitteeOf,
   resultCommitteeOf,
   type TaskState,
@@ -36,12 +37,24 @@ export interface VerifierConfig {
   readonly verifiers: ReadonlySet<string>;
   readonly params: SwarmParams;
   readonly cas: ContentStore;
-  /** Policy capsule hash, mixed into evaluation digests. */
-  readonly policyHash: string;
+  /** Hash of the policy capsule in force now, mixed into evaluation digests. */
+  readonly capsule: () => string;
   /** With policy on: the commit gate that checks claimed against measured telemetry. */
   readonly commitGate?: CommitGate;
   /** Test hook: approve everything without checking (a byzantine verifier). */
   readonly approveEverything?: boolean;
+  /** Test hook: attest the right verdict with a forged evaluation digest. */
+  readonly forgeEvalDigest?: boolean;
+}
+
+/** What a verifier did; shared by a swarm's verifiers for summaries and health. */
+export interface VerifierStats {
+  /** Commits this verifier checked and attested. */
+  attested: number;
+  /** Other attesters' ATTESTs compared with this verifier's own evaluation digest. */
+  compared: number;
+  /** Of those, ATTESTs whose verdict or evaluation digest differed from this verifier's. */
+  divergences: number;
 }
 
 /** A verifier's verdict on a commit, with the evaluation digest it attests. */
@@ -56,17 +69,36 @@ interface Checked {
 
 type VerifierMessage = RoleEvent | Checked;
 
-/** Makes a verifier behaviour. */
-export function verifier(config: VerifierConfig): Behavior<VerifierMessage> {
-  return new Verifier(config);
+/**
+ * Makes a verifier behaviour. `stats` is filled in as it goes (pass a shared
+ * object to sum several verifiers).
+ */
+export function verifier(
+  config: VerifierConfig,
+  stats: VerifierStats = { attested: 0, compared: 0, divergences: 0 },
+): Behavior<VerifierMessage> {
+  return new Verifier(config, stats);
+}
+
+/** Verdict and digest a verifier reached, or others attested, for one commit. */
+interface Digests {
+  own?: { readonly pass: boolean; readonly evalDigest: string };
+  /** Other attesters' verdicts and digests, until this verifier's own is known. */
+  readonly others: Map<string, { readonly pass: boolean; readonly evalDigest: string }>;
 }
 
 class Verifier implements Behavior<VerifierMessage> {
   readonly #config: VerifierConfig;
+  readonly #stats: VerifierStats;
+  /** Digests of commits this verifier checks, by commit id, until the NEED ends. */
+  readonly #digests = new Map<string, Digests>();
+  /** Commit ids in `#digests` by NEED, to forget them when it ends. */
+  readonly #commitsOf = new Map<string, Set<string>>();
   #bootstrap = true;
 
-  constructor(config: VerifierConfig) {
+  constructor(config: VerifierConfig, stats: VerifierStats) {
     this.#config = config;
+    this.#stats = stats;
   }
 
   preStart(ctx: ActorContext<VerifierMessage>): void {
@@ -74,13 +106,17 @@ class Verifier implements Behavior<VerifierMessage> {
   }
 
   receive(ctx: ActorContext<VerifierMessage>, message: VerifierMessage): void {
-    if (message.type === "checked") return this.#attest(message);
+    if (message.type === "checked") return this.#attest(ctx, message);
     if (message.type === "core-ready" || message.type === "bootstrap") {
       this.#bootstrap = message.bootstrap;
       return;
     }
     if (message.type !== "effect") return;
     const { effect, thread } = message;
+    if (effect.type === "attested") return this.#compare(ctx, effect);
+    if (effect.type === "need-final" || effect.type === "need-expired") {
+      return this.#forget(effect.needId);
+    }
     if (
       effect.type === "proposal-received" &&
       this.#committee("plan", effect.needId, planCommitteeOf(thread)).includes(this.#config.did)
@@ -96,8 +132,63 @@ class Verifier implements Behavior<VerifierMessage> {
     const own = commit.worker === this.#config.did && !this.#config.approveEverything &&
       others >= task.kResult;
     if (committee.includes(this.#config.did) && !own) {
+      this.#digestsOf(effect.needId, effect.commitId);
       this.#checkCommit(ctx, thread, task, commit);
     }
+  }
+
+  /** The digest record of a commit this verifier checks (made on first use). */
+  #digestsOf(needId: string, commitId: string): Digests {
+    let digests = this.#digests.get(commitId);
+    if (digests === undefined) {
+      digests = { others: new Map() };
+      this.#digests.set(commitId, digests);
+      const commits = this.#commitsOf.get(needId) ?? new Set<string>();
+      this.#commitsOf.set(needId, commits.add(commitId));
+    }
+    return digests;
+  }
+
+  /**
+   * Compares another attester's verdict and evaluation digest with this
+   * verifier's own for the same commit (DESIGN.md §6): every honest verifier
+   * evaluates the same canonical input under the same capsule, so a different
+   * digest means another policy, other telemetry, or a forged digest. A
+   * divergence is counted and logged; the quorum decides the result.
+   */
+  #compare(ctx: ActorContext<VerifierMessage>, attested: Extract<Effect, { type: "attested" }>) {
+    if (attested.attester === this.#config.did) return;
+    const digests = this.#digests.get(attested.commitId);
+    if (digests === undefined) return; // not a commit this verifier checks
+    const theirs = { pass: attested.pass, evalDigest: attested.evalDigest };
+    if (digests.own === undefined) {
+      digests.others.set(attested.attester, theirs);
+      return;
+    }
+    this.#judge(ctx, attested.commitId, digests.own, attested.attester, theirs);
+  }
+
+  #judge(
+    ctx: ActorContext<VerifierMessage>,
+    commitId: string,
+    own: { readonly pass: boolean; readonly evalDigest: string },
+    attester: string,
+    theirs: { readonly pass: boolean; readonly evalDigest: string },
+  ): void {
+    this.#stats.compared++;
+    if (own.pass === theirs.pass && own.evalDigest === theirs.evalDigest) return;
+    this.#stats.divergences++;
+    ctx.log.warn("evaluation digest diverges", {
+      commitId,
+      attester,
+      theirs: `${theirs.pass ? "pass" : "fail"} ${theirs.evalDigest.slice(0, 16)}`,
+      ours: `${own.pass ? "pass" : "fail"} ${own.evalDigest.slice(0, 16)}`,
+    });
+  }
+
+  #forget(needId: string): void {
+    for (const commitId of this.#commitsOf.get(needId) ?? []) this.#digests.delete(commitId);
+    this.#commitsOf.delete(needId);
   }
 
   /** The committee pinned in the thread (by the NEED, the DECIDE or an INVALIDATE), else drawn. */
@@ -138,7 +229,7 @@ class Verifier implements Behavior<VerifierMessage> {
       commitId: commit.commitId,
     };
     if (this.#config.approveEverything) {
-      const evalDigest = sha256Hex(`${commit.commitId}|pass|${this.#config.policyHash}`);
+      const evalDigest = sha256Hex(`${commit.commitId}|pass|${this.#config.capsule()}`);
       ctx.self.tell({ ...base, pass: true, evalDigest });
       return;
     }
@@ -151,7 +242,7 @@ class Verifier implements Behavior<VerifierMessage> {
       return {
         pass,
         evalDigest: gate.evalDigest ??
-          sha256Hex(`${commit.commitId}|${pass ? "pass" : "fail"}|${this.#config.policyHash}`),
+          sha256Hex(`${commit.commitId}|${pass ? "pass" : "fail"}|${this.#config.capsule()}`),
       };
     });
     ctx.pipeToSelf(
@@ -190,7 +281,7 @@ class Verifier implements Behavior<VerifierMessage> {
     };
     const view = envelopeView(message, {
       payloadBytes: encodedPayloadSize(payload as unknown as PayloadMap),
-      capsule: this.#config.policyHash,
+      capsule: this.#config.capsule(),
     });
     return gate.evaluate(view, {
       cost: actual.costUnits,
@@ -199,8 +290,18 @@ class Verifier implements Behavior<VerifierMessage> {
     });
   }
 
-  #attest(checked: Checked): void {
+  #attest(ctx: ActorContext<VerifierMessage>, checked: Checked): void {
     const verdict = checked.pass ? "pass" : "fail";
+    this.#stats.attested++;
+    const digests = this.#digests.get(checked.commitId);
+    if (digests !== undefined && checked.evalDigest !== "error") {
+      const own = { pass: checked.pass, evalDigest: checked.evalDigest };
+      digests.own = own;
+      for (const [attester, theirs] of digests.others) {
+        this.#judge(ctx, checked.commitId, own, attester, theirs);
+      }
+      digests.others.clear();
+    }
     this.#config.core.tell({
       type: "emit",
       kind: "ATTEST",
@@ -210,7 +311,9 @@ class Verifier implements Behavior<VerifierMessage> {
         taskId: checked.taskId,
         commitId: checked.commitId,
         verdict,
-        evalDigest: checked.evalDigest,
+        evalDigest: this.#config.forgeEvalDigest === true
+          ? sha256Hex(`forged|${checked.evalDigest}`)
+          : checked.evalDigest,
       },
     });
   }

@@ -1,7 +1,9 @@
 /**
  * The policy a node runs: the shipped base Cedar policy on the Cedar wasm
- * engine, loaded once per process and shared by the nodes in it, each with
- * its own preflight and ingress gates (and thread budgets).
+ * engine, loaded once per process as the genesis capsule. Each node gets its
+ * own capsule registry (the genesis capsule in force, newer ones staged by
+ * its capsule distributor until their epoch) and its own preflight, ingress
+ * and commit gates reading the policy in force from that registry.
  *
  * @module
  */
@@ -9,23 +11,28 @@
 import { readCedarWasm } from "../runtime/cedar_wasm_file.ts";
 import {
   basePolicySources,
+  CapsuleRegistry,
   CedarEngine,
+  type CedarRuntime,
   CommitGate,
-  fixedPolicy,
+  genesisCapsule,
   IngressGate,
+  type InstalledCapsule,
   loadCedarRuntime,
   PreflightGate,
-  sha256Hex,
   ThreadBudgetLedger,
 } from "../policies/mod.ts";
 import type { NodePolicy } from "../actors/node_core.ts";
 
 /** A loaded policy and the hash envelopes under it carry. */
 export interface LoadedPolicy {
-  /** Hash of the engine and policy: what every envelope's `policy` field names. */
+  /** Hash of the genesis capsule: what every envelope's `policy` field names until a switch. */
   readonly capsuleHash: string;
   readonly engine: CedarEngine;
-  /** Fresh gates for one node. */
+  /** The Cedar engine, for loading capsules received later. */
+  readonly runtime: CedarRuntime;
+  readonly genesis: InstalledCapsule;
+  /** Fresh gates and capsule registry for one node. */
   gates(log?: (message: string, fields: Record<string, unknown>) => void): NodePolicy;
 }
 
@@ -36,17 +43,20 @@ export function loadBasePolicy(): Promise<LoadedPolicy> {
   loading ??= (async () => {
     const runtime = await loadCedarRuntime(await readCedarWasm());
     const engine = await CedarEngine.load(runtime, basePolicySources());
-    const capsuleHash = await sha256Hex(`${engine.engineHash}\n${engine.policyHash}`);
-    const source = fixedPolicy(engine, capsuleHash);
+    const genesis = await genesisCapsule(engine);
     return {
-      capsuleHash,
+      capsuleHash: genesis.hash,
       engine,
+      runtime,
+      genesis,
       gates: (log) => {
+        const capsules = new CapsuleRegistry(genesis);
         const budgets = new ThreadBudgetLedger();
         return {
-          preflight: new PreflightGate(source),
-          ingress: new IngressGate(source, { ledger: budgets, log }),
-          commit: new CommitGate(source),
+          capsules,
+          preflight: new PreflightGate(capsules),
+          ingress: new IngressGate(capsules, { ledger: budgets, log }),
+          commit: new CommitGate(capsules),
           budgets,
         };
       },

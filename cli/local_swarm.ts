@@ -36,6 +36,14 @@ import type { SwarmParams } from "../protocols/params.ts";
 import type { NeedOutcome, NeedStatus, RequesterMessage } from "../actors/requester.ts";
 import type { AcceptedHook, CoreMessage, CoreStats, EmitResult } from "../actors/swarm_messages.ts";
 import type { DeciderStats } from "../actors/decider.ts";
+import type { VerifierStats } from "../actors/verifier.ts";
+import type {
+  CapsuleDistributorMessage,
+  CapsuleDistributorStatus,
+} from "../actors/capsule_distributor.ts";
+import type { EpochManagerMessage } from "../actors/epoch_manager.ts";
+import type { CapsulePackage } from "../policies/capsule.ts";
+import type { Settled } from "../runtime/env.ts";
 import {
   type ByzantineHooks,
   SWARM_NODE_SUPERVISION,
@@ -76,6 +84,11 @@ export interface LocalSwarmOptions {
   readonly participants?: (dids: readonly string[]) => readonly ParticipantEntry[];
   /** Share of verified results each node's challenger audits. Default 0.1. */
   readonly auditShare?: number;
+  /**
+   * DIDs whose signed policy capsules the nodes install (with policy on);
+   * default none, so every node keeps the genesis capsule.
+   */
+  readonly capsuleAuthors?: readonly string[];
   /** Adjusts one node's configuration before it boots (roles, byzantine hooks). */
   readonly configure?: (index: number, config: SwarmNodeConfig) => SwarmNodeConfig;
 }
@@ -96,6 +109,7 @@ interface Shared {
   readonly hub: InProcHub;
   readonly identities: readonly Identity[];
   readonly deciderStats: DeciderStats;
+  readonly verifierStats: VerifierStats;
   readonly policy: LoadedPolicy | undefined;
 }
 
@@ -125,6 +139,7 @@ export class LocalSwarm {
       hub: new InProcHub(),
       identities: await Promise.all(nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId))),
       deciderStats: { decided: 0, conflicts: 0, failures: 0 },
+      verifierStats: { attested: 0, compared: 0, divergences: 0 },
       policy: options.policy === false ? undefined : await loadBasePolicy(),
     });
     for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
@@ -140,6 +155,11 @@ export class LocalSwarm {
   /** DECIDE counters of all deciders. */
   get deciderStats(): Readonly<DeciderStats> {
     return this.#shared.deciderStats;
+  }
+
+  /** ATTEST counters of all verifiers, with the evaluation digests found diverging. */
+  get verifierStats(): Readonly<VerifierStats> {
+    return this.#shared.verifierStats;
   }
 
   /** The decide log shared by the deciders. */
@@ -202,6 +222,41 @@ export class LocalSwarm {
         )
       ),
     );
+  }
+
+  /** Has node `index` offer a signed policy capsule to the swarm (it installs it too). */
+  announceCapsule(index: number, capsule: CapsulePackage): void {
+    this.#capsules(index).tell({ type: "announce", package: capsule });
+  }
+
+  /** Node `index`'s capsule in force, the capsules it has staged, and its refusals. */
+  async capsuleStatus(index: number): Promise<CapsuleDistributorStatus> {
+    return await this.#running(index).system.ask<
+      CapsuleDistributorMessage,
+      CapsuleDistributorStatus
+    >(this.#capsules(index), (replyTo) => ({ type: "status", replyTo }));
+  }
+
+  /**
+   * Has node `index` advance the swarm's epoch through the decide log and
+   * announce it with RECONCILE; resolves to the new epoch.
+   */
+  async advanceEpoch(index: number): Promise<number> {
+    const node = this.#running(index);
+    const result = await node.system.ask<EpochManagerMessage, Settled<number>>(
+      node.refs.epochManager,
+      (replyTo) => ({ type: "reconcile", replyTo }),
+    );
+    if (!result.ok) throw result.error;
+    return result.value;
+  }
+
+  #capsules(index: number): ActorRef<CapsuleDistributorMessage> {
+    const capsules = this.#running(index).refs.capsules;
+    if (capsules === undefined) {
+      throw new Error(`Node ${index} runs no capsule distributor (policy is off)`);
+    }
+    return capsules;
   }
 
   /** The actor system of a running node (tests reach into it). */
@@ -314,9 +369,14 @@ export class LocalSwarm {
       params: options.params,
       policyHash: this.#shared.policy?.capsuleHash ?? POLICY_NONE,
       policy: this.#shared.policy?.gates(),
+      capsules: this.#shared.policy === undefined ? undefined : {
+        runtime: this.#shared.policy.runtime,
+        trustedAuthors: options.capsuleAuthors ?? [],
+      },
       audit,
       onAccepted: options.onAccepted,
       deciderStats: this.#shared.deciderStats,
+      verifierStats: this.#shared.verifierStats,
       byzantine: options.byzantine?.[index],
       participants: options.participants?.(dids),
       auditShare: options.auditShare,

@@ -108,6 +108,10 @@ export interface SwarmRunSummary {
   readonly needsPerSecond: number;
   readonly decides: number;
   readonly conflicts: number;
+  /** ATTESTs the verifiers sent. */
+  readonly attests: number;
+  /** ATTESTs whose verdict or evaluation digest differed from another verifier's own. */
+  readonly digestDivergences: number;
   readonly envelopesSigned: number;
   readonly envelopesAccepted: number;
   readonly rejected: Readonly<Record<string, number>>;
@@ -272,6 +276,8 @@ async function summarise(
     needsPerSecond: Math.round(finalised / (wallMs / 1000)),
     decides: swarm.deciderStats.decided,
     conflicts: swarm.deciderStats.conflicts,
+    attests: swarm.verifierStats.attested,
+    digestDivergences: swarm.verifierStats.divergences,
     envelopesSigned: stats.reduce((sum, each) => sum + each.emitted, 0),
     envelopesAccepted: stats.reduce((sum, each) => sum + each.accepted, 0),
     rejected,
@@ -314,6 +320,7 @@ export function renderSummary(summary: SwarmRunSummary): string {
     ["latency NEED→FINAL", `p50 ${summary.latencyMsP50} ms · p95 ${summary.latencyMsP95} ms`],
     ["throughput", `${summary.needsPerSecond} needs/s over ${summary.wallMs} ms`],
     ["decides / conflicts", `${summary.decides} / ${summary.conflicts}`],
+    ["attests / digest divergences", `${summary.attests} / ${summary.digestDivergences}`],
     [
       "envelopes",
       `${summary.envelopesSigned} signed · ${summary.envelopesAccepted} accepted (all nodes)`,

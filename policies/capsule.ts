@@ -123,7 +123,42 @@ export async function createCapsule(
 ): Promise<CapsulePackage> {
   const report = runConformance(engine, options.suite ?? BASE_CONFORMANCE_SUITE);
   if (report.failed.length > 0) throw conformanceError(report);
-  const body: CapsuleBody = {
+  const body = bodyOf(engine, report, options.activationEpoch ?? 0, options.signer.did);
+  return await signCapsule(body, engine.sources, options.signer);
+}
+
+/** The author named by genesis capsules. */
+export const GENESIS_AUTHOR = "genesis";
+
+/**
+ * The capsule a node starts with: the policy it ships with, on its engine,
+ * in force from epoch 0. It is installed locally, never received, so it
+ * needs no signature; every node with the same engine, policy and suite
+ * computes the same body and so the same hash. Throws
+ * `E_CAPSULE_CONFORMANCE` when the engine fails the suite.
+ *
+ * @example
+ * ```ts
+ * const registry = new CapsuleRegistry(await genesisCapsule(engine));
+ * ```
+ */
+export async function genesisCapsule(
+  engine: PolicyEngine,
+  suite: ConformanceSuite = BASE_CONFORMANCE_SUITE,
+): Promise<InstalledCapsule> {
+  const conformance = runConformance(engine, suite);
+  if (conformance.failed.length > 0) throw conformanceError(conformance);
+  const body = bodyOf(engine, conformance, 0, GENESIS_AUTHOR);
+  return { hash: await capsuleHash(body), body, engine, conformance };
+}
+
+function bodyOf(
+  engine: PolicyEngine,
+  report: ConformanceReport,
+  activationEpoch: number,
+  author: string,
+): CapsuleBody {
+  return {
     v: CAPSULE_VERSION,
     engine: engine.engineName,
     engineHash: engine.engineHash,
@@ -132,10 +167,9 @@ export async function createCapsule(
     schemaVersion: engine.sources.schemaVersion,
     policyHash: engine.policyHash,
     conformance: report.passed,
-    activationEpoch: options.activationEpoch ?? 0,
-    author: options.signer.did,
+    activationEpoch,
+    author,
   };
-  return await signCapsule(body, engine.sources, options.signer);
 }
 
 /** Signs `body` as is (no conformance run); for tools and tests that build bodies by hand. */

@@ -126,6 +126,15 @@ export function onAttest(
   }
   const commits = new Map(task.commits).set(commit.commitId, { ...commit, tally: vote.tally });
   const updated: TaskState = { ...task, commits };
+  const attested: Effect = {
+    type: "attested",
+    needId: attest.needId,
+    taskId: attest.taskId,
+    commitId: commit.commitId,
+    attester: message.sender,
+    pass,
+    evalDigest: attest.evalDigest,
+  };
   if (vote.completedQuorum && task.status === "COMMITTED") {
     const finalizeAfterMs = view.nowMs + view.params.challengeWindowMs;
     return {
@@ -135,7 +144,7 @@ export function onAttest(
         verifiedCommit: commit.commitId,
         finalizeAfterMs,
       }),
-      effects: [{
+      effects: [attested, {
         type: "result-quorum",
         needId: attest.needId,
         taskId: attest.taskId,
@@ -146,8 +155,11 @@ export function onAttest(
   }
   const rejected = !pass && vote.tally.rejections.length >= task.kResult &&
     task.status === "COMMITTED";
-  if (rejected) return reopenRejected(current, updated, attest.needId);
-  return { thread: withTask(current, updated), effects: [] };
+  if (rejected) {
+    const reopened = reopenRejected(current, updated, attest.needId);
+    return { thread: reopened.thread, effects: [attested, ...reopened.effects] };
+  }
+  return { thread: withTask(current, updated), effects: [attested] };
 }
 
 /** FINALIZE: after the challenge window, the verified commit becomes the task's result. */

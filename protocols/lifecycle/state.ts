@@ -162,6 +162,16 @@ export type Effect =
     readonly commitId: string;
   }
   | {
+    /** An ATTEST was counted: its verdict and evaluation digest, for verifiers to compare. */
+    readonly type: "attested";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly commitId: string;
+    readonly attester: string;
+    readonly pass: boolean;
+    readonly evalDigest: string;
+  }
+  | {
     readonly type: "result-quorum";
     readonly needId: string;
     readonly taskId: string;

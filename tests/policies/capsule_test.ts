@@ -5,6 +5,8 @@ import {
   capsuleHash,
   type CapsulePackage,
   createCapsule,
+  GENESIS_AUTHOR,
+  genesisCapsule,
   type InstalledCapsule,
   signCapsule,
   verifyCapsule,
@@ -100,6 +102,23 @@ Deno.test("a signed capsule whose policy fails the conformance suite is refused"
   await assert.rejects(() => createCapsule(loose, { signer: author }), {
     code: "E_CAPSULE_CONFORMANCE",
   });
+});
+
+Deno.test("the genesis capsule is the same on every node, in force from epoch 0, and refuses a failing policy", async () => {
+  const genesis = await genesisCapsule(engine);
+  const again = await genesisCapsule(await baseEngine());
+  assert.equal(genesis.hash, again.hash, "reproducible from the same engine and policy");
+  assert.equal(genesis.hash, await capsuleHash(genesis.body));
+  assert.equal(genesis.body.author, GENESIS_AUTHOR);
+  assert.equal(genesis.body.activationEpoch, 0);
+  assert.deepEqual(genesis.conformance.failed, []);
+  assert.notEqual(genesis.hash, await capsuleHash(pkg.body), "a signed capsule is another capsule");
+  const loose = await CedarEngine.load(runtime, {
+    policyText: PERMISSIVE,
+    schemaText: BASE_SCHEMA_TEXT,
+    schemaVersion: SCHEMA_VERSION,
+  });
+  await assert.rejects(() => genesisCapsule(loose), { code: "E_CAPSULE_CONFORMANCE" });
 });
 
 Deno.test("a capsule claiming conformance vectors this node lacks is refused", async () => {

@@ -28,7 +28,20 @@ Deno.test("a NEED becomes FINAL through PROPOSE, ATTEST_PLAN, DECIDE, CLAIM, COM
     "commit-received",
   ]);
   const quorum = driver.attest(VERIFIERS.slice(0, 3));
-  assert.deepEqual(quorum, [{
+  assert.deepEqual(
+    quorum.slice(0, 3),
+    VERIFIERS.slice(0, 3).map((attester) => ({
+      type: "attested",
+      needId: NEED_ID,
+      taskId: TASK_ID,
+      commitId: "commit-1",
+      attester,
+      pass: true,
+      evalDigest: "digest",
+    })),
+    "every counted ATTEST is told with its verdict and digest",
+  );
+  assert.deepEqual(quorum.slice(3), [{
     type: "result-quorum",
     needId: NEED_ID,
     taskId: TASK_ID,
@@ -350,7 +363,12 @@ Deno.test("K_result failing attestations reject the commit and reopen the task",
   driver.claim();
   driver.commit();
   const effects = driver.attest(VERIFIERS.slice(0, 3), "fail");
-  assert.deepEqual(effects.map((effect) => effect.type), ["task-ready"]);
+  assert.deepEqual(effects.map((effect) => effect.type), [
+    "attested",
+    "attested",
+    "attested",
+    "task-ready",
+  ]);
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT");
   rejects("E_WORKER_REJECTED", () => driver.claim("did:worker", "lease-3"));
   driver.claim("did:worker-2", "lease-2");
