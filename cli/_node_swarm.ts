@@ -18,6 +18,7 @@ import { SignedAuditLog } from "../protocols/audit/mod.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
 import { swarmParams } from "../protocols/params.ts";
 import type { DeciderStats } from "../actors/decider.ts";
+import type { VerifierStats } from "../actors/verifier.ts";
 import {
   SWARM_NODE_SUPERVISION,
   swarmNode,
@@ -187,6 +188,7 @@ export interface NodeSwarm {
   readonly refs: SwarmNodeRefs;
   readonly did: string;
   readonly deciderStats: DeciderStats;
+  readonly verifierStats: VerifierStats;
   close(): Promise<void>;
 }
 
@@ -209,6 +211,7 @@ export async function startNodeSwarm(
   const cas = options.cas ?? await FileContentStore.open(`${options.dataDir}/cas`);
   const policy = settings.policy ? await loadBasePolicy() : undefined;
   const deciderStats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 };
+  const verifierStats: VerifierStats = { attested: 0, compared: 0, divergences: 0 };
   const plays = (role: SwarmRole) => settings.roles.includes(role);
   const parent = system.spawn<SwarmNodeMessage>(() =>
     swarmNode({
@@ -235,6 +238,7 @@ export async function startNodeSwarm(
       audit,
       signatureVerifier: options.signatureVerifier,
       deciderStats,
+      verifierStats,
     }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
   const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
     parent,
@@ -247,6 +251,7 @@ export async function startNodeSwarm(
     refs,
     did: identity.did,
     deciderStats,
+    verifierStats,
     close: async () => {
       await audit.close();
       await decideLog.close();

@@ -99,6 +99,7 @@ export async function startSwarmWorkload(
       roles: settings.roles,
       buckets: settings.buckets.length,
       decider: swarm.deciderStats,
+      verifier: swarm.verifierStats,
       signaturesVerifiedOnce: options.verifier.hits,
       blocks: fetching?.stats,
       syncRequests: resync?.requests,

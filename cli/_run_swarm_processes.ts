@@ -125,6 +125,8 @@ async function summarise(
     health.stats as { emitted: number; accepted: number; rejected: Record<string, number> };
   const decider = (health: Record<string, unknown>) =>
     health.decider as { decided: number; conflicts: number };
+  const verifier = (health: Record<string, unknown>) =>
+    health.verifier as { attested: number; divergences: number };
   const rejected: Record<string, number> = {};
   for (const health of healths) {
     if (health === undefined) continue;
@@ -146,6 +148,8 @@ async function summarise(
     needsPerSecond: Math.round(finalised / (wallMs / 1000)),
     decides: sum((health) => decider(health).decided),
     conflicts: sum((health) => decider(health).conflicts),
+    attests: sum((health) => verifier(health).attested),
+    digestDivergences: sum((health) => verifier(health).divergences),
     envelopesSigned: sum((health) => stats(health).emitted),
     envelopesAccepted: sum((health) => stats(health).accepted),
     rejected,

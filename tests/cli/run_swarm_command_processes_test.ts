@@ -11,6 +11,7 @@ Deno.test("run swarm --processes 3 takes every NEED to FINAL across processes an
     assert.match(result.stdout, /swarm: 3 node processes on libp2p, 12 needs/);
     assert.match(result.stdout, /private etcd at http:\/\/127\.0\.0\.1:\d+/);
     assert.match(result.stdout, /decides \/ conflicts\s+12 \/ 0/);
+    assert.match(result.stdout, /attests \/ digest divergences\s+[1-9]\d* \/ 0/);
     assert.match(result.stdout, /finalised: 12\/12\n?$/);
     for (const node of ["node-0", "node-1", "node-2"]) {
       const audit = [...Deno.readDirSync(`${directory}/${node}/audit`)];
