@@ -64,6 +64,23 @@ export class ParkingLot {
     return this.#byThread.has(thread);
   }
 
+  /**
+   * Threads on which a message has waited since `cutoffMs` or earlier for
+   * something other than its time window (at most `limit`, oldest maps
+   * first): what the message waits for was probably lost on the way.
+   */
+  stalled(cutoffMs: number, limit: number): string[] {
+    const threads: string[] = [];
+    for (const [thread, list] of this.#byThread) {
+      if (threads.length >= limit) break;
+      const waiting = list.some((entry) =>
+        entry.parkedAtMs <= cutoffMs && entry.code !== "E_WINDOW_OPEN"
+      );
+      if (waiting) threads.push(thread);
+    }
+    return threads;
+  }
+
   /** Removes and returns entries parked at or before `cutoffMs`. */
   expire(cutoffMs: number): Parked[] {
     const expired: Parked[] = [];

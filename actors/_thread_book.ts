@@ -200,6 +200,11 @@ export class ThreadBook {
     return outcomes;
   }
 
+  /** Threads with a message parked since `cutoffMs` for a message that has not come (at most `limit`). */
+  stalled(cutoffMs: number, limit: number): string[] {
+    return this.#parking.stalled(cutoffMs, limit);
+  }
+
   /** Threads still open (not final, not expired), for peers catching up. */
   openThreads(): string[] {
     const open: string[] = [];

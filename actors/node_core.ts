@@ -88,6 +88,13 @@ export interface NodeCoreConfig {
   readonly parkingCapacity?: number;
   /** A parked message is dropped after this long. Default 30,000 ms. */
   readonly parkedTtlMs?: number;
+  /**
+   * A message parked this long for a message that has not come (a DECIDE a
+   * CLAIM refers to, say) makes the node ask its peers for the thread:
+   * gossip may lose a message, and nothing else would resend it. Default
+   * 2,000 ms.
+   */
+  readonly parkedRepairMs?: number;
   /** Interval of the housekeeping sweep. Default 1,000 ms. */
   readonly sweepIntervalMs?: number;
   /** Finished threads are forgotten after this long. Default 60,000 ms. */
@@ -124,6 +131,8 @@ const SYNC_CHUNK_MAX = 256;
 const SYNC_THREADS_MAX = 10_000;
 /** A node asks for the same unknown thread at most this often. */
 const SYNC_REQUEST_INTERVAL_MS = 2_000;
+/** Most stalled threads a node asks its peers for per sweep. */
+const STALLED_REPAIRS_MAX = 64;
 
 /** Number of shard topics; a thread's topic is its decide bucket. */
 export const SHARD_TOPICS = 256;
@@ -524,6 +533,10 @@ class NodeCore implements Behavior<CoreInput> {
     }
     for (const [thread, requestedMs] of this.#syncRequestedAtMs) {
       if (nowMs - requestedMs >= SYNC_REQUEST_INTERVAL_MS) this.#syncRequestedAtMs.delete(thread);
+    }
+    const cutoffMs = nowMs - (this.#config.parkedRepairMs ?? 2_000);
+    for (const thread of this.#book.stalled(cutoffMs, STALLED_REPAIRS_MAX)) {
+      this.#requestThread(ctx, thread);
     }
   }
 

@@ -1,4 +1,4 @@
-// Proves the node core refuses each bad envelope at ingress with its own code, counts it, and loses nothing: the thread still completes.
+// Proves the node core refuses each bad envelope at ingress with its own code, counts it, and loses nothing: the thread still completes, and a message stalled for a lost one makes it ask its peers for the thread.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
@@ -9,7 +9,7 @@ import { committeeFor } from "../../protocols/committee.ts";
 import type { LifecycleVerb, PayloadOf } from "../../protocols/lifecycle/payloads.ts";
 import type { ThreadState } from "../../protocols/lifecycle/state.ts";
 import { swarmParams } from "../../protocols/params.ts";
-import { nodeCore } from "../../actors/node_core.ts";
+import { nodeCore, SYNC_TOPIC } from "../../actors/node_core.ts";
 import type { CoreMessage, CoreStats } from "../../actors/swarm_messages.ts";
 import { simNode } from "../_sim_node.ts";
 import { loadBasePolicy, type LoadedPolicy } from "../../cli/_node_policy.ts";
@@ -285,4 +285,39 @@ Deno.test("with policy gates, ingress drops a peer's envelope the policy denies,
   assert.notEqual(policy.capsuleHash, POLICY);
   await send("PROPOSE", proposal("other-capsule", 5), people.planner, {}, POLICY);
   assert.equal((await stats()).rejected.E_POLICY_MISMATCH, 1, "an envelope under another capsule");
+});
+
+Deno.test("a message parked for one that never came makes the core ask its peers for the thread", async () => {
+  const { people, node, send, stats, verifiers } = await fixture();
+  const heard: { threads?: string[] }[] = [];
+  node.simulation.addNode("peer", (system) => {
+    system.spawn<{ threads?: string[] }>(() => ({
+      preStart: (ctx) => ctx.subscribe(SYNC_TOPIC),
+      receive: (_ctx, message) => void heard.push(message),
+    }), { name: "listener" });
+  });
+  await node.advance(10);
+  const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  await send("NEED", {
+    needId: NEED,
+    epoch: 0,
+    requires: [],
+    produces: ["digest"],
+    budget: 10,
+    bounty: 5,
+    deadlineMs: nowMs + 600_000,
+    task: { op: "reverse", input: "abc", rounds: 1 },
+  }, people.requester);
+  const member = committeeFor("plan", NEED, new Set(verifiers), PARAMS, false)[0];
+  const voter = people.verifiers.find((identity) => identity.did === member) as Identity;
+  // The PROPOSE this vote is about was lost on the way.
+  await send("ATTEST_PLAN", { needId: NEED, proposalId: "lost", verdict: "approve" }, voter);
+  assert.equal((await stats()).parked, 1);
+  const asked = () => heard.filter((request) => request.threads?.includes(NEED)).length;
+  await node.advance(1_000);
+  assert.equal(asked(), 0, "not while a late message may still come");
+  await node.advance(2_500);
+  assert.equal(asked(), 1, "the core asked its peers for the thread");
+  await node.advance(1_000);
+  assert.equal(asked(), 1, "at most once per interval");
 });
