@@ -65,6 +65,8 @@ export class ThreadBook {
   readonly #committees = new Map<string, ReadonlySet<string>>();
   readonly #verifiers: ReadonlySet<string>;
   readonly #parking: ParkingLot;
+  /** When each open thread last accepted a message, oldest first. */
+  readonly #progressAtMs = new Map<string, number>();
   readonly #archive = new ThreadArchive();
   #bootstrap: boolean;
   #archiveOverflows = 0;
@@ -205,6 +207,20 @@ export class ThreadBook {
     return this.#parking.stalled(cutoffMs, limit);
   }
 
+  /**
+   * Open threads that accepted no message since `cutoffMs`, longest idle
+   * first (at most `limit`): a message may have been lost on the way.
+   */
+  idle(cutoffMs: number, limit: number): { readonly thread: string; readonly sinceMs: number }[] {
+    const idle: { thread: string; sinceMs: number }[] = [];
+    for (const [thread, sinceMs] of this.#progressAtMs) {
+      if (sinceMs > cutoffMs || idle.length >= limit) break;
+      const phase = this.#threads.get(thread)?.phase;
+      if (phase === "OPEN" || phase === "DECIDED") idle.push({ thread, sinceMs });
+    }
+    return idle;
+  }
+
   /** Threads still open (not final, not expired), for peers catching up. */
   openThreads(): string[] {
     const open: string[] = [];
@@ -222,6 +238,7 @@ export class ThreadBook {
   /** Notes that a NEED ended, so its thread is forgotten after the retention. */
   finished(needId: string, nowMs: number): void {
     this.#finishedAtMs.set(needId, nowMs);
+    this.#progressAtMs.delete(needId);
   }
 
   /**
@@ -247,6 +264,7 @@ export class ThreadBook {
       if (nowMs - finishedMs < this.#config.finishedRetentionMs) continue;
       this.#finishedAtMs.delete(needId);
       this.#threads.delete(needId);
+      this.#progressAtMs.delete(needId);
       this.#archive.forget(needId);
     }
     return { expiredParked, expiredNeeds };
@@ -278,6 +296,9 @@ export class ThreadBook {
       return;
     }
     this.#threads.set(message.thread, transition.thread);
+    // Delete first so the map stays ordered by last progress, oldest first.
+    this.#progressAtMs.delete(message.thread);
+    this.#progressAtMs.set(message.thread, nowMs);
     this.#config.economy?.apply(message, before, transition, view);
     this.#version++;
     if (!this.#archive.add(message.thread, message.id, bytes)) this.#archiveOverflows++;

@@ -95,6 +95,14 @@ export interface NodeCoreConfig {
    * 2,000 ms.
    */
   readonly parkedRepairMs?: number;
+  /**
+   * An open thread that accepted no message for this long makes the node ask
+   * its peers for it (then again after twice as long, up to a minute): the
+   * message that would move it on (a FINALIZE, say) may have been lost, and
+   * nothing parks for a message that is not followed by another. Default
+   * 5,000 ms.
+   */
+  readonly idleRepairMs?: number;
   /** Interval of the housekeeping sweep. Default 1,000 ms. */
   readonly sweepIntervalMs?: number;
   /** Finished threads are forgotten after this long. Default 60,000 ms. */
@@ -131,8 +139,10 @@ const SYNC_CHUNK_MAX = 256;
 const SYNC_THREADS_MAX = 10_000;
 /** A node asks for the same unknown thread at most this often. */
 const SYNC_REQUEST_INTERVAL_MS = 2_000;
-/** Most stalled threads a node asks its peers for per sweep. */
+/** Most stalled (or idle) threads a node asks its peers for per sweep. */
 const STALLED_REPAIRS_MAX = 64;
+/** Longest gap between two requests for a thread that stays idle. */
+const IDLE_REPAIR_GAP_MAX_MS = 60_000;
 
 /** Number of shard topics; a thread's topic is its decide bucket. */
 export const SHARD_TOPICS = 256;
@@ -181,6 +191,8 @@ class NodeCore implements Behavior<CoreInput> {
   #emitted = 0;
   #accepted = 0;
   #finalNeeds = 0;
+  /** Idle threads asked for: since when idle, when asked, the gap to the next ask. */
+  readonly #idleAsked = new Map<string, { sinceMs: number; atMs: number; gapMs: number }>();
 
   constructor(config: NodeCoreConfig) {
     this.#config = config;
@@ -536,6 +548,23 @@ class NodeCore implements Behavior<CoreInput> {
     }
     const cutoffMs = nowMs - (this.#config.parkedRepairMs ?? 2_000);
     for (const thread of this.#book.stalled(cutoffMs, STALLED_REPAIRS_MAX)) {
+      this.#requestThread(ctx, thread);
+    }
+    this.#repairIdle(ctx, nowMs);
+  }
+
+  /** Asks peers for threads that stopped moving, backing off per thread while they stay idle. */
+  #repairIdle(ctx: ActorContext<CoreInput>, nowMs: number): void {
+    const idleMs = this.#config.idleRepairMs ?? 5_000;
+    for (const [thread, asked] of this.#idleAsked) {
+      if (nowMs - asked.atMs > IDLE_REPAIR_GAP_MAX_MS * 2) this.#idleAsked.delete(thread);
+    }
+    for (const { thread, sinceMs } of this.#book.idle(nowMs - idleMs, STALLED_REPAIRS_MAX)) {
+      const asked = this.#idleAsked.get(thread);
+      const fresh = asked === undefined || asked.sinceMs !== sinceMs;
+      if (!fresh && nowMs - asked.atMs < asked.gapMs) continue;
+      const gapMs = fresh ? idleMs : Math.min(asked.gapMs * 2, IDLE_REPAIR_GAP_MAX_MS);
+      this.#idleAsked.set(thread, { sinceMs, atMs: nowMs, gapMs });
       this.#requestThread(ctx, thread);
     }
   }

@@ -321,3 +321,38 @@ Deno.test("a message parked for one that never came makes the core ask its peers
   await node.advance(1_000);
   assert.equal(asked(), 1, "at most once per interval");
 });
+
+Deno.test("an open thread that stops moving makes the core ask its peers for it, less often the longer it idles", async () => {
+  const { people, node, send } = await fixture();
+  const heard: { threads?: string[] }[] = [];
+  node.simulation.addNode("peer", (system) => {
+    system.spawn<{ threads?: string[] }>(() => ({
+      preStart: (ctx) => ctx.subscribe(SYNC_TOPIC),
+      receive: (_ctx, message) => void heard.push(message),
+    }), { name: "listener" });
+  });
+  await node.advance(10);
+  const startMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  await send("NEED", {
+    needId: NEED,
+    epoch: 0,
+    requires: [],
+    produces: ["digest"],
+    budget: 10,
+    bounty: 5,
+    deadlineMs: startMs + 600_000,
+    task: { op: "reverse", input: "abc", rounds: 1 },
+  }, people.requester);
+  const asked = () => heard.filter((request) => request.threads?.includes(NEED)).length;
+  const at = async (seconds: number) => {
+    const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+    await node.advance(startMs + seconds * 1_000 - nowMs);
+    return asked();
+  };
+  assert.equal(await at(4), 0, "a thread may rest a while");
+  assert.equal(await at(7), 1, "idle for 5 s: the core asks");
+  assert.equal(await at(9), 1);
+  assert.equal(await at(12), 2, "5 s later, again");
+  assert.equal(await at(19), 2, "then after 10 s");
+  assert.equal(await at(23), 3);
+});
