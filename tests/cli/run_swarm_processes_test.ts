@@ -48,7 +48,9 @@ Deno.test({
       const notFinal = [...outcomes.values()].filter((outcome) => outcome.status !== "final");
       if (notFinal.length > 0) console.error(await describeThreads(swarm, notFinal.slice(0, 3)));
       assert.deepEqual(notFinal, [], "every NEED is FINAL");
-      await new Promise((resolve) => setTimeout(resolve, 500)); // last FINALIZEs reach every node
+      // Every surviving node reaches the same end (it saw every NEED's FINALIZE).
+      const survivors = LAYOUT.map((_, index) => index).filter((index) => index !== VERIFIER);
+      await untilEveryNodeFinal(swarm, survivors, 100);
 
       const healths = await Promise.all(swarm.nodeIds.map((_, index) => swarm!.health(index)));
       const decided = healths.reduce(
@@ -84,11 +86,11 @@ Deno.test({
 
       const audited = await readAuditLogs(dataDir, LAYOUT.map((_, index) => `node-${index}`));
       assertDecidedAndFinalisedOnce(audited, [...posted.keys()]);
-      const survivors = audited.filter((entry) => entry.node !== `node-${VERIFIER}`);
-      const decidesPerNode = recordsPerNode(survivors, "DECIDE", (entry) => entry.thread);
+      const survived = audited.filter((entry) => entry.node !== `node-${VERIFIER}`);
+      const decidesPerNode = recordsPerNode(survived, "DECIDE", (entry) => entry.thread);
       assert.equal(decidesPerNode.size, 4 * 100, "every surviving node logged every DECIDE");
       assert.ok([...decidesPerNode.values()].every((count) => count === 1), "each once");
-      const finalizesPerNode = recordsPerNode(survivors, "FINALIZE", (entry) => entry.taskId!);
+      const finalizesPerNode = recordsPerNode(survived, "FINALIZE", (entry) => entry.taskId!);
       assert.ok(
         [...finalizesPerNode.values()].every((count) => count === 1),
         "no node logged a FINALIZE twice",
@@ -118,5 +120,31 @@ async function untilFinalCount(
     if (final >= count) return final;
     if (performance.now() > deadline) throw new Error(`only ${final} NEEDs final in time`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits (20 s at most) until each of the nodes `indexes` has seen `count` NEEDs become final. */
+async function untilEveryNodeFinal(
+  swarm: ProcessSwarm,
+  indexes: readonly number[],
+  count: number,
+): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    const healths = await Promise.all(indexes.map((index) => swarm.health(index)));
+    const finals = healths.map((health) => (health.stats as { finalNeeds: number }).finalNeeds);
+    if (finals.every((final) => final >= count)) return;
+    if (performance.now() > deadline) {
+      const detail = healths.map((health, at) => ({
+        node: indexes[at],
+        finalNeeds: finals[at],
+        rejected: (health.stats as { rejected: unknown }).rejected,
+        parked: (health.stats as { parked: number }).parked,
+        syncRequests: health.syncRequests,
+        transport: health.transport,
+      }));
+      throw new Error(`not every node saw ${count} NEEDs final: ${JSON.stringify(detail)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
