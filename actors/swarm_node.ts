@@ -79,6 +79,8 @@ export interface SwarmNodeConfig {
   readonly challengerStats?: ChallengerStats;
   /** Filled in by the verifier. */
   readonly verifierStats?: VerifierStats;
+  /** The verifier's waits before rechecking a commit whose artifact was out of reach. */
+  readonly artifactRecheckMs?: readonly number[];
   /**
    * With `policy`: run a capsule distributor that installs capsules signed by
    * these authors and switches to them at their epoch. Without, the node
@@ -191,6 +193,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             cas: config.cas,
             capsule: () => config.policy?.capsules.current().capsuleHash ?? config.policyHash,
             commitGate: config.policy?.commit,
+            artifactRecheckMs: config.artifactRecheckMs,
             approveEverything: config.byzantine?.approveEverything,
             forgeEvalDigest: config.byzantine?.forgeEvalDigest,
           }, config.verifierStats), { name: "verifier", mailbox: { capacity: 1_000_000 } });

@@ -41,6 +41,13 @@ export interface VerifierConfig {
   readonly capsule: () => string;
   /** With policy on: the commit gate that checks claimed against measured telemetry. */
   readonly commitGate?: CommitGate;
+  /**
+   * Waits before checking again a commit whose artifact could not be read,
+   * one per recheck (default none: an absent artifact fails at once). When
+   * artifacts come over a network, a block the worker holds may be out of
+   * reach for a moment; failing the commit then would be a wrong verdict.
+   */
+  readonly artifactRecheckMs?: readonly number[];
   /** Test hook: approve everything without checking (a byzantine verifier). */
   readonly approveEverything?: boolean;
   /** Test hook: attest the right verdict with a forged evaluation digest. */
@@ -65,9 +72,22 @@ interface Checked {
   readonly commitId: string;
   readonly pass: boolean;
   readonly evalDigest: string;
+  /** The artifact could not be read (absent, or out of reach for now). */
+  readonly artifactMissing?: boolean;
+  /** Rechecks done before this check. */
+  readonly attempt: number;
 }
 
-type VerifierMessage = RoleEvent | Checked;
+/** Check a commit again (its artifact was out of reach). */
+interface Recheck {
+  readonly type: "recheck";
+  readonly thread: ThreadState;
+  readonly taskId: string;
+  readonly commitId: string;
+  readonly attempt: number;
+}
+
+type VerifierMessage = RoleEvent | Checked | Recheck;
 
 /**
  * Makes a verifier behaviour. `stats` is filled in as it goes (pass a shared
@@ -106,7 +126,8 @@ class Verifier implements Behavior<VerifierMessage> {
   }
 
   receive(ctx: ActorContext<VerifierMessage>, message: VerifierMessage): void {
-    if (message.type === "checked") return this.#attest(ctx, message);
+    if (message.type === "checked") return this.#onChecked(ctx, message);
+    if (message.type === "recheck") return this.#recheck(ctx, message);
     if (message.type === "core-ready" || message.type === "bootstrap") {
       this.#bootstrap = message.bootstrap;
       return;
@@ -186,6 +207,24 @@ class Verifier implements Behavior<VerifierMessage> {
     });
   }
 
+  /** Attests a verdict, unless the artifact was out of reach and a recheck is left. */
+  #onChecked(ctx: ActorContext<VerifierMessage>, checked: Checked): void {
+    const delays = this.#config.artifactRecheckMs ?? [];
+    if (checked.artifactMissing !== true || checked.attempt >= delays.length) {
+      return this.#attest(ctx, checked);
+    }
+    const { thread, taskId, commitId } = checked;
+    const attempt = checked.attempt + 1;
+    ctx.schedule(delays[checked.attempt], { type: "recheck", thread, taskId, commitId, attempt });
+  }
+
+  #recheck(ctx: ActorContext<VerifierMessage>, message: Recheck): void {
+    if (!this.#digests.has(message.commitId)) return; // its NEED ended meanwhile
+    const task = message.thread.tasks.get(message.taskId) as TaskState;
+    const commit = task.commits.get(message.commitId) as CommitState;
+    this.#checkCommit(ctx, message.thread, task, commit, message.attempt);
+  }
+
   #forget(needId: string): void {
     for (const commitId of this.#commitsOf.get(needId) ?? []) this.#digests.delete(commitId);
     this.#commitsOf.delete(needId);
@@ -221,12 +260,14 @@ class Verifier implements Behavior<VerifierMessage> {
     thread: ThreadState,
     task: TaskState,
     commit: CommitState,
+    attempt = 0,
   ): void {
     const base = {
       type: "checked" as const,
       thread,
       taskId: task.taskId,
       commitId: commit.commitId,
+      attempt,
     };
     if (this.#config.approveEverything) {
       const evalDigest = sha256Hex(`${commit.commitId}|pass|${this.#config.capsule()}`);
@@ -238,9 +279,10 @@ class Verifier implements Behavior<VerifierMessage> {
       artifactHolds(this.#config.cas, commit),
       this.#gate(thread, task, commit, rerun === undefined ? undefined : telemetryOf(rerun)),
     ]).then(([artifact, gate]) => {
-      const pass = artifact && rerun?.digest === commit.outputDigest && gate.allowed;
+      const pass = artifact === "holds" && rerun?.digest === commit.outputDigest && gate.allowed;
       return {
         pass,
+        artifactMissing: artifact === "unread",
         evalDigest: gate.evalDigest ??
           sha256Hex(`${commit.commitId}|${pass ? "pass" : "fail"}|${this.#config.capsule()}`),
       };
@@ -328,15 +370,23 @@ function isRunnable(spec: Parameters<typeof checkTaskSpec>[0]): boolean {
   }
 }
 
-/** Whether the commit's artifact is in the content store and hashes to its digest. */
-async function artifactHolds(cas: ContentStore, commit: CommitState): Promise<boolean> {
-  if (commit.artifacts.length === 0) return false;
+/**
+ * Whether the commit's artifact is in the content store and hashes to its
+ * digest: "holds", "differs" (no artifact, a bad CID, other bytes) or
+ * "unread" (the store has no such block, or could not reach it).
+ */
+async function artifactHolds(
+  cas: ContentStore,
+  commit: CommitState,
+): Promise<"holds" | "differs" | "unread"> {
+  if (commit.artifacts.length === 0) return "differs";
   let cid: CID;
   try {
     cid = CID.parse(commit.artifacts[0]);
   } catch {
-    return false;
+    return "differs";
   }
   const bytes = await cas.get(cid);
-  return bytes !== undefined && sha256Hex(new TextDecoder().decode(bytes)) === commit.outputDigest;
+  if (bytes === undefined) return "unread";
+  return sha256Hex(new TextDecoder().decode(bytes)) === commit.outputDigest ? "holds" : "differs";
 }

@@ -179,6 +179,8 @@ export interface NodeSwarmOptions {
   readonly members?: readonly SwarmMember[];
   /** Content store; default files in the data directory. */
   readonly cas?: ContentStore;
+  /** The verifier's waits before rechecking a commit whose artifact was out of reach. */
+  readonly artifactRecheckMs?: readonly number[];
   /** Shared with the transport's ingress, so each signature is verified once. */
   readonly signatureVerifier?: SignatureVerifier;
 }
@@ -239,6 +241,7 @@ export async function startNodeSwarm(
       signatureVerifier: options.signatureVerifier,
       deciderStats,
       verifierStats,
+      artifactRecheckMs: options.artifactRecheckMs,
     }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
   const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
     parent,

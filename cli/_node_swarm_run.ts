@@ -41,6 +41,9 @@ export interface SwarmWorkloadOptions {
   ) => void;
 }
 
+/** Waits of a verifier before checking again a commit whose artifact no peer gave it. */
+const ARTIFACT_RECHECK_MS = [1_000, 2_000, 4_000] as const;
+
 /** A running protocol workload. */
 export interface SwarmWorkload {
   readonly core: ActorRef<CoreMessage>;
@@ -71,6 +74,8 @@ export async function startSwarmWorkload(
     settings,
     members: options.members,
     cas,
+    // Artifacts come from peers: one out of reach for a moment is checked again, not failed.
+    artifactRecheckMs: fetching === undefined ? undefined : ARTIFACT_RECHECK_MS,
     signatureVerifier: options.verifier,
   });
   const resync = libp2p !== undefined && net !== undefined
