@@ -2,7 +2,7 @@
  * The CAN Swarm command line.
  *
  *   can-swarm run node | run swarm | run chatter | sim | chaos | replay | identity | bench | policy check
- *             | policy eval | plan export | plan import | plan verify | help
+ *             | policy eval | policy capsule | plan export | plan import | plan verify | help
  *
  * Every command takes `--help`. A bad command line prints a clear error and
  * exits with code 2; a failed run exits with 1.
@@ -38,6 +38,7 @@ import {
   policyCheckCommand,
   policyEvalCommand,
 } from "./cli/policy_command.ts";
+import { POLICY_CAPSULE_SPEC, policyCapsuleCommand } from "./cli/policy_capsule_command.ts";
 import { BENCH_SPEC, benchCommand } from "./tools/bench/bench_command.ts";
 import { errorMessage } from "./runtime/errors.ts";
 
@@ -60,6 +61,7 @@ const COMMANDS: Record<string, Command> = {
   bench: { spec: BENCH_SPEC, run: benchCommand },
   "policy check": { spec: POLICY_CHECK_SPEC, run: policyCheckCommand },
   "policy eval": { spec: POLICY_EVAL_SPEC, run: policyEvalCommand },
+  "policy capsule": { spec: POLICY_CAPSULE_SPEC, run: policyCapsuleCommand },
   "plan export": { spec: PLAN_EXPORT_SPEC, run: planExport },
   "plan import": { spec: PLAN_IMPORT_SPEC, run: planImport },
   "plan verify": { spec: PLAN_VERIFY_SPEC, run: planVerify },
@@ -71,11 +73,11 @@ Usage: can-swarm <command> [options]
 
 Commands:
 ${
-  Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(14)}${spec.summary}`).join(
+  Object.entries(COMMANDS).map(([name, { spec }]) => `  ${name.padEnd(16)}${spec.summary}`).join(
     "\n",
   )
 }
-  help          Show this overview, or the help of a command: help <command>
+  help            Show this overview, or the help of a command: help <command>
 
 Run 'can-swarm <command> --help' for a command's options.`;
 

@@ -3,8 +3,10 @@
  * installs the ones it receives. An offer is verified off the actor's turn
  * (signature, texts, engine, conformance; `verifyCapsule`), staged in the
  * node's {@linkcode CapsuleRegistry}, and put in force when the node
- * reports the epoch boundary it waits for. Bad offers are counted and
- * logged; nothing a peer sends can fail the actor.
+ * reports the epoch boundary it waits for. Staged capsules are kept in the
+ * node's store and verified again after a restart, so a node that was away
+ * when the swarm switched comes back under the capsule in force. Bad offers
+ * are counted and logged; nothing a peer sends can fail the actor.
  *
  * Offers travel on {@linkcode CAPSULE_TOPIC} as the author's signed
  * package (signature over the canonical body, content-addressed by its
@@ -18,6 +20,7 @@
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
 import type { Settled } from "../runtime/env.ts";
 import { errorCode, errorMessage } from "../runtime/errors.ts";
+import type { StoreEntry } from "../runtime/store/store.ts";
 import {
   type CapsulePackage,
   type InstalledCapsule,
@@ -32,6 +35,12 @@ import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** The topic capsule offers are published on. */
 export const CAPSULE_TOPIC = "/swarm/policy/capsules";
+
+/** Where a node keeps the capsules it staged, so a restart recovers them. */
+export const CAPSULE_STORE_PREFIX = ["capsules"] as const;
+
+/** Most kept capsules read back at start. */
+const KEPT_MAX = 64;
 
 /** The message published on {@linkcode CAPSULE_TOPIC}. */
 export interface CapsuleOffer {
@@ -70,7 +79,11 @@ export type CapsuleDistributorMessage =
     readonly type: "verified";
     readonly key: string;
     readonly result: Settled<InstalledCapsule>;
-  };
+    /** The package, to keep in the store; absent for capsules read back from it. */
+    readonly keep?: CapsulePackage;
+  }
+  | { readonly type: "restored"; readonly result: Settled<StoreEntry<unknown>[]> }
+  | { readonly type: "kept"; readonly hash: string; readonly result: Settled<string> };
 
 /** What the distributor needs from its node. */
 export interface CapsuleDistributorConfig {
@@ -125,8 +138,12 @@ export function capsuleDistributor(
     if (seen.size > seenMax) seen.delete(seen.values().next().value as string);
   };
 
-  const offer = (ctx: ActorContext<CapsuleDistributorMessage>, value: unknown) => {
-    counts.received++;
+  const offer = (
+    ctx: ActorContext<CapsuleDistributorMessage>,
+    value: unknown,
+    restoring = false,
+  ) => {
+    if (!restoring) counts.received++;
     const signature = (value as { signature?: unknown } | null)?.signature;
     const key = signature instanceof Uint8Array ? toHex(signature.subarray(0, 64)) : undefined;
     if (key !== undefined && (seen.has(key) || inFlight.has(key))) return;
@@ -141,28 +158,50 @@ export function capsuleDistributor(
     });
     const token = key ?? "malformed";
     if (key !== undefined) inFlight.add(key);
-    ctx.pipeToSelf(verifying, (result) => ({ type: "verified", key: token, result }));
+    const keep = restoring ? undefined : value as CapsulePackage;
+    ctx.pipeToSelf(verifying, (result) => ({ type: "verified", key: token, result, keep }));
   };
 
   const verified = (
     ctx: ActorContext<CapsuleDistributorMessage>,
     key: string,
     result: Settled<InstalledCapsule>,
+    keep: CapsulePackage | undefined,
   ) => {
     inFlight.delete(key);
     if (!result.ok) return reject(ctx, result.error);
     remember(key);
+    const capsule = result.value;
     try {
-      if (config.registry.stage(result.value) === "staged") {
+      const outcome = keep === undefined
+        ? config.registry.restore(capsule)
+        : config.registry.stage(capsule);
+      if (outcome === "staged") {
         counts.staged++;
         ctx.log.info("policy capsule staged", {
-          capsule: result.value.hash,
-          activationEpoch: result.value.body.activationEpoch,
+          capsule: capsule.hash,
+          activationEpoch: capsule.body.activationEpoch,
         });
+      }
+      if (outcome === "active") {
+        ctx.log.info("policy capsule restored in force", { capsule: capsule.hash });
+      }
+      if (outcome === "staged" && keep !== undefined) {
+        const kept = ctx.store.set([...CAPSULE_STORE_PREFIX, capsule.hash], keep);
+        ctx.pipeToSelf(kept, (stored) => ({ type: "kept", hash: capsule.hash, result: stored }));
       }
     } catch (error) {
       reject(ctx, error);
     }
+  };
+
+  /** Verifies again the capsules this node kept before a restart. */
+  const restore = (
+    ctx: ActorContext<CapsuleDistributorMessage>,
+    result: Settled<StoreEntry<unknown>[]>,
+  ) => {
+    if (!result.ok) return reject(ctx, result.error);
+    for (const entry of result.value) offer(ctx, entry.value, true);
   };
 
   const epoch = (ctx: ActorContext<CapsuleDistributorMessage>, value: number) => {
@@ -189,6 +228,8 @@ export function capsuleDistributor(
       const parent = ctx.self;
       ctx.spawn(() => offerListener(parent), { name: "offers" });
       config.core?.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+      const kept = ctx.store.list([...CAPSULE_STORE_PREFIX], { limit: KEPT_MAX });
+      ctx.pipeToSelf(kept, (result) => ({ type: "restored", result }));
     },
     receive(ctx, message) {
       switch (message.type) {
@@ -203,7 +244,12 @@ export function capsuleDistributor(
         case "capsule-offer":
           return offer(ctx, message.package);
         case "verified":
-          return verified(ctx, message.key, message.result);
+          return verified(ctx, message.key, message.result, message.keep);
+        case "restored":
+          return restore(ctx, message.result);
+        case "kept":
+          if (!message.result.ok) reject(ctx, message.result.error);
+          return;
         case "epoch":
           return epoch(ctx, message.epoch);
         case "status":

@@ -29,7 +29,8 @@ import {
 } from "../policies/mod.ts";
 import { type CommandSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 
-const POLICY_FLAGS: CommandSpec["flags"] = {
+/** Flags that choose a policy: template, schema and parameters. */
+export const POLICY_FLAGS: CommandSpec["flags"] = {
   policy: {
     type: "string",
     value: "FILE",
@@ -76,7 +77,8 @@ export const POLICY_EVAL_SPEC: CommandSpec = {
   },
 };
 
-async function loadEngine(flags: ParsedFlags): Promise<CedarEngine> {
+/** Loads the policy the flags name (or the shipped one) into the Cedar engine. */
+export async function loadPolicyEngine(flags: ParsedFlags): Promise<CedarEngine> {
   const parameters: Partial<PolicyParameters> = {
     payloadBytesMax: integerFlag(flags, "payload-bytes-max", 1_048_576, 0),
     threadMessagesMax: integerFlag(flags, "thread-messages-max", 10_000, 0),
@@ -104,7 +106,7 @@ async function readText(path: string): Promise<string> {
 }
 
 /** Prints a load error with Cedar's diagnostics; resolves with the exit code. */
-function reportLoadError(error: unknown): number {
+export function reportLoadError(error: unknown): number {
   if (!(error instanceof PolicyLoadError)) throw error;
   console.log(
     JSON.stringify(
@@ -120,7 +122,7 @@ function reportLoadError(error: unknown): number {
 export async function policyCheckCommand(flags: ParsedFlags): Promise<number> {
   let engine: CedarEngine;
   try {
-    engine = await loadEngine(flags);
+    engine = await loadPolicyEngine(flags);
   } catch (error) {
     return reportLoadError(error);
   }
@@ -156,7 +158,7 @@ export async function policyEvalCommand(flags: ParsedFlags): Promise<number> {
   }
   let engine: CedarEngine;
   try {
-    engine = await loadEngine(flags);
+    engine = await loadPolicyEngine(flags);
   } catch (error) {
     return reportLoadError(error);
   }

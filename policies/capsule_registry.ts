@@ -89,6 +89,25 @@ export class CapsuleRegistry implements PolicySource {
   }
 
   /**
+   * Takes back a capsule this node verified before it restarted: in force at
+   * once when it is newer than the one in force and its activation epoch has
+   * come (the swarm switched while the node was away), staged when its epoch
+   * is still ahead, ignored when older than the one in force.
+   */
+  restore(capsule: InstalledCapsule): StageOutcome | "active" | "stale" {
+    const activation = capsule.body.activationEpoch;
+    if (capsule.hash === this.#active.hash || this.#pending.has(capsule.hash)) return "duplicate";
+    if (activation <= this.#active.body.activationEpoch) return "stale";
+    if (activation > this.#epoch) return this.stage(capsule);
+    for (const [hash, waiting] of this.#pending) {
+      if (waiting.body.activationEpoch <= activation) this.#pending.delete(hash);
+    }
+    this.#active = capsule;
+    this.#activePolicy = { engine: capsule.engine, capsuleHash: capsule.hash };
+    return "active";
+  }
+
+  /**
    * The node entered `epoch`. Puts in force the newest waiting capsule whose
    * activation epoch has come, drops older waiting ones, and returns the new
    * capsule (undefined when nothing changed). Epochs never go back.

@@ -20,6 +20,7 @@
 
 export * from "./capsule.ts";
 export * from "./capsule_registry.ts";
+export * from "./capsule_json.ts";
 export * from "./cedar_engine.ts";
 export * from "./cedar_runtime.ts";
 export * from "./commit_gate.ts";

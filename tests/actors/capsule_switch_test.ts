@@ -1,4 +1,4 @@
-// Proves a running swarm installs a policy capsule signed by a trusted author, switches every node to it at the next epoch boundary and keeps finishing NEEDs under it, while capsules from untrusted authors are refused and counted.
+// Proves a running swarm installs a policy capsule signed by a trusted author, switches every node to it at the next epoch boundary and keeps finishing NEEDs under it (a restarted node comes back under it), while capsules from untrusted authors are refused and counted.
 import assert from "node:assert/strict";
 import { decode } from "@ipld/dag-cbor";
 import { LocalSwarm } from "../../cli/local_swarm.ts";
@@ -57,10 +57,12 @@ Deno.test("a trusted capsule comes into force on every node at the epoch boundar
   const author = await simulationIdentity("capsule-test", "operator");
   const stranger = await simulationIdentity("capsule-test", "stranger");
   const { genesis } = await loadBasePolicy();
+  const dataDir = await Deno.makeTempDir({ prefix: "can-swarm-capsules-" });
   const swarm = await LocalSwarm.start({
     nodes: NODES,
     params: swarmParams({ challengeWindowMs: 100 }),
     consensus: "kv",
+    dataDir,
     capsuleAuthors: [author.did],
   });
   try {
@@ -95,7 +97,15 @@ Deno.test("a trusted capsule comes into force on every node at the epoch boundar
       [staged.pending[0]],
       "every envelope of a later NEED names the new capsule",
     );
+
+    await swarm.restart(2);
+    await untilTrue(
+      async () => (await swarm.capsuleStatus(2)).activeHash === staged.pending[0],
+      10_000,
+    );
+    await finishNeeds(swarm, "after restart", 5);
   } finally {
     await swarm.stop();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

@@ -1,10 +1,14 @@
-// Proves `policy check` and `policy eval` work end to end, and that a digest computed in another process (another wasm instance) matches this one's.
+// Proves `policy check`, `policy eval` and `policy capsule` work end to end, and that a digest computed in another process (another wasm instance) matches this one's.
 
 import assert from "node:assert/strict";
 import { runCli } from "./_cli.ts";
 import { CommitGate } from "../../policies/commit_gate.ts";
 import { fixedPolicy } from "../../policies/policy_source.ts";
-import { baseEngine, view } from "../policies/_helpers.ts";
+import { baseEngine, cedarRuntime, view } from "../policies/_helpers.ts";
+import { verifyCapsule } from "../../policies/capsule.ts";
+import { capsuleFromJson } from "../../policies/capsule_json.ts";
+import { SignatureVerifier } from "../../protocols/identity/mod.ts";
+import { loadNodeIdentity } from "../../cli/node_identity.ts";
 
 const cli = (...args: string[]) => runCli(["--allow-read", "--allow-env"], args);
 
@@ -48,5 +52,34 @@ Deno.test("policy check passes the shipped policy and refuses a policy file with
     assert.equal((await cli("policy", "check", "--payload-bytes-max", "lots")).code, 2);
   } finally {
     await Deno.remove(file);
+  }
+});
+
+Deno.test("policy capsule signs a capsule as the data directory's node that verifies for that author", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "can-swarm-capsule-" });
+  try {
+    const write = (...args: string[]) =>
+      runCli(["--allow-read", "--allow-write", "--allow-env"], ["policy", "capsule", ...args]);
+    const run = await write("--data-dir", dir, "--activation-epoch", "3", "--out", `${dir}/c.json`);
+    assert.equal(run.code, 0, run.stderr);
+    const pkg = capsuleFromJson(JSON.parse(await Deno.readTextFile(`${dir}/c.json`)));
+    const author = (await loadNodeIdentity(dir)).identity;
+    assert.equal(pkg.body.author, author.did);
+    assert.equal(pkg.body.activationEpoch, 3);
+    const signatures = new SignatureVerifier();
+    const installed = await verifyCapsule(pkg, {
+      runtime: await cedarRuntime(),
+      verify: (did, bytes, signature) => signatures.verify(did, signature, bytes),
+      trustedAuthors: new Set([author.did]),
+    });
+    assert.equal(installed.engine.policyHash, (await baseEngine()).policyHash);
+
+    const missing = await write("--data-dir", dir);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--activation-epoch N is required/);
+    const genesis = await write("--data-dir", dir, "--activation-epoch", "0");
+    assert.equal(genesis.code, 2, "epoch 0 belongs to the genesis capsule");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

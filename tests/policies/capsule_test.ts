@@ -224,3 +224,20 @@ Deno.test("the registry refuses stale capsules, overflow and epochs going back",
   );
   assert.throws(() => registry.advanceEpoch(3), { code: "E_CAPSULE_EPOCH" });
 });
+
+Deno.test("restore() puts a due capsule in force at once, stages one still ahead, ignores older ones", async () => {
+  const [genesis, due, ahead] = await Promise.all([
+    installed(0),
+    installed(2, 2_000_000),
+    installed(7, 3_000_000),
+  ]);
+  const registry = new CapsuleRegistry(genesis, { epoch: 4 });
+  assert.equal(registry.restore(ahead), "staged");
+  assert.equal(registry.restore(due), "active", "the swarm switched at epoch 2 while away");
+  assert.equal(registry.current().capsuleHash, due.hash);
+  assert.equal(registry.epoch, 4, "restoring does not move the epoch");
+  assert.equal(registry.restore(due), "duplicate");
+  assert.equal(registry.restore(genesis), "stale");
+  assert.deepEqual(registry.pending.map((capsule) => capsule.hash), [ahead.hash]);
+  assert.equal(registry.advanceEpoch(7), ahead);
+});
