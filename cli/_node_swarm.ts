@@ -15,7 +15,11 @@ import { StoreDecideLog } from "../runtime/store/store_decide_log.ts";
 import { FileContentStore } from "../runtime/store/file_content_store.ts";
 import { FileFrameLogDirectory } from "../runtime/store/file_frame_log.ts";
 import { SignedAuditLog } from "../protocols/audit/mod.ts";
-import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
+import {
+  type Identity,
+  publicKeyFromDidKey,
+  type SignatureVerifier,
+} from "../protocols/identity/mod.ts";
 import { swarmParams } from "../protocols/params.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import type { VerifierStats } from "../actors/verifier.ts";
@@ -98,6 +102,11 @@ export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
     description: "swarm: run the Cedar policy gates",
     default: "on",
   },
+  "capsule-authors": {
+    type: "string",
+    value: "DIDS",
+    description: "swarm: DIDs whose signed policy capsules this node installs (comma-separated)",
+  },
 };
 
 /** The protocol workload's settings, read from the flags. */
@@ -115,6 +124,8 @@ export interface SwarmSettings {
   readonly challengeWindowMs: number;
   /** Run the Cedar policy gates. */
   readonly policy: boolean;
+  /** DIDs whose capsules the node installs. */
+  readonly capsuleAuthors: readonly string[];
 }
 
 /** Reads and checks the workload flags. */
@@ -132,6 +143,7 @@ export function swarmSettings(flags: ParsedFlags): SwarmSettings {
     buckets: usage(() => parseBuckets(string("buckets", "all"))),
     challengeWindowMs: integerFlag(flags, "challenge-window-ms", 2_000, 0, 3_600_000),
     policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
+    capsuleAuthors: usage(() => parseDids(string("capsule-authors", ""))),
   };
 }
 
@@ -158,6 +170,13 @@ export function withMemberRoles(
     );
   }
   return settings;
+}
+
+/** A comma-separated list of `did:key`s (empty for none); throws for one that is not. */
+function parseDids(text: string): string[] {
+  const dids = text.split(",").map((did) => did.trim()).filter((did) => did !== "");
+  for (const did of dids) publicKeyFromDidKey(did);
+  return dids;
 }
 
 /** Runs a flag parser, turning its error into a usage error (exit code 2). */
@@ -237,6 +256,9 @@ export async function startNodeSwarm(
       params: swarmParams({ challengeWindowMs: settings.challengeWindowMs }),
       policyHash: policy?.capsuleHash ?? POLICY_NONE,
       policy: policy?.gates(),
+      capsules: policy === undefined
+        ? undefined
+        : { runtime: policy.runtime, trustedAuthors: settings.capsuleAuthors },
       audit,
       signatureVerifier: options.signatureVerifier,
       deciderStats,

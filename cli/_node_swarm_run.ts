@@ -125,6 +125,7 @@ export async function startSwarmWorkload(
         ]),
       ),
     }),
+    policy: { system, capsules: swarm.refs.capsules, epochManager: swarm.refs.epochManager },
     admin: partition === undefined ? undefined : {
       partition: (targets) => partition.block(targets),
       partitionState: () => partition.state(),

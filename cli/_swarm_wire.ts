@@ -12,6 +12,7 @@
  *   that shard with a valid signature, sync requests must be well formed,
  *   and the only direct frames allowed are sync requests and replies to
  *   the node core, the replies carrying only well-formed signed envelopes.
+ *   Capsule offers must carry a well-formed capsule package.
  *   A failure is a rejection with the envelope error's code, so the peer
  *   that sent it is scored down and, past the threshold, banned; gossipsub
  *   does not forward it.
@@ -37,6 +38,8 @@ import {
 } from "../protocols/envelope/mod.ts";
 import { SignatureVerifier } from "../protocols/identity/identity.ts";
 import { shardTopic, SYNC_TOPIC } from "../actors/node_core.ts";
+import { CAPSULE_TOPIC } from "../actors/capsule_distributor.ts";
+import { decodeCapsulePackage } from "../policies/capsule.ts";
 
 /** Prefix of the shard topics the node core publishes envelopes on. */
 const SHARD_PREFIX = "/swarm/shard/";
@@ -129,6 +132,7 @@ export function swarmIngress(verifier: SignatureVerifier, corePath: string): Ing
     if (frame.kind === "topic") {
       if (frame.topic.startsWith(SHARD_PREFIX)) return checkEnvelopeFrame(frame, verifier);
       if (frame.topic === SYNC_TOPIC) return checkSyncRequest(frame.payload);
+      if (frame.topic === CAPSULE_TOPIC) return checkCapsuleOffer(frame.payload);
       return "ignore";
     }
     const payload = frame.payload;
@@ -201,6 +205,23 @@ async function checkSyncReply(
   const checks = await Promise.all(envelopes.map((bytes) => checkedEnvelope(bytes, verifier)));
   for (const checked of checks) {
     if (typeof checked !== "object" || "verdict" in checked) return checked;
+  }
+  return "accept";
+}
+
+/**
+ * A capsule offer must be `{type:"capsule-offer", package}` with a
+ * well-formed package; its author and signature are the distributor's to
+ * check (it knows which authors this node trusts).
+ */
+function checkCapsuleOffer(payload: WireValue): IngressDecision {
+  if (!isRecord(payload) || payload.type !== "capsule-offer") {
+    return reject("E_CAPSULE_MALFORMED", 'A capsule offer must be {type:"capsule-offer", package}');
+  }
+  try {
+    decodeCapsulePackage(payload.package);
+  } catch (error) {
+    return reject(errorCode(error), (error as Error).message);
   }
   return "accept";
 }

@@ -9,6 +9,7 @@
  *   GET  /ledger                  supply, burned, accounts, held escrows, state digest, invariant
  *   GET  /ledger/accounts/{did}   balance, stake, escrowed, unbonding, reputation, history (?limit=)
  *   GET  /ledger/escrows/{id}     escrows of a NEED or task, with blocked payouts
+ *   GET  /policy, POST /policy/capsules, POST /epoch   capsules (see `_http_policy.ts`)
  *
  * With an admin target (`run node --admin`, for partition tests):
  *
@@ -21,7 +22,8 @@
  */
 
 import type { ActorRef } from "../runtime/actor.ts";
-import { errorCode, SwarmError } from "../runtime/errors.ts";
+import { errorCode } from "../runtime/errors.ts";
+import { HttpApiError } from "./_http_error.ts";
 import type { ActorSystem } from "../runtime/system.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import {
@@ -33,16 +35,12 @@ import {
 import { checkTaskSpec } from "../protocols/work.ts";
 import type { NeedStatus, RequesterMessage } from "../actors/requester.ts";
 import type { CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
+import { advanceEpoch, type HttpPolicyTarget, offerCapsule, policyStatus } from "./_http_policy.ts";
 
 /** Largest accepted request body. */
 export const HTTP_BODY_MAX_BYTES = 64 * 1024;
 
-/** Raised for bad requests; carries the HTTP status. */
-export class HttpApiError extends SwarmError {
-  constructor(readonly status: number, code: string, message: string) {
-    super(code, message);
-  }
-}
+export { HttpApiError } from "./_http_error.ts";
 
 /** What the API talks to. */
 export interface HttpApiTarget {
@@ -56,6 +54,8 @@ export interface HttpApiTarget {
   readonly health?: () => Record<string, unknown>;
   /** The partition gate, served under /admin when given. */
   readonly admin?: HttpAdmin;
+  /** The policy routes (/policy, /policy/capsules, /epoch), when given. */
+  readonly policy?: HttpPolicyTarget;
 }
 
 /** What /admin/partition drives. */
@@ -103,6 +103,9 @@ export async function handle(target: HttpApiTarget, request: Request): Promise<R
     if (parts[0] === "admin" && target.admin !== undefined) {
       return await admin(target.admin, request, parts);
     }
+    if ((parts[0] === "policy" || parts[0] === "epoch") && target.policy !== undefined) {
+      return await policy(target.policy, request, parts);
+    }
     if (parts[0] === "ledger") {
       return json(200, await ledger(target, ledgerQuery(parts, url)), request, "GET");
     }
@@ -124,7 +127,8 @@ export async function handle(target: HttpApiTarget, request: Request): Promise<R
   }
 }
 
-function json(status: number, body: unknown, request: Request, method: string): Response {
+/** Throws `E_HTTP_METHOD` (405) unless the request uses `method`. */
+function allow(request: Request, method: string): void {
   if (request.method !== method) {
     throw new HttpApiError(
       405,
@@ -132,6 +136,10 @@ function json(status: number, body: unknown, request: Request, method: string): 
       `${request.method} is not allowed here; use ${method}`,
     );
   }
+}
+
+function json(status: number, body: unknown, request: Request, method: string): Response {
+  allow(request, method);
   return new Response(JSON.stringify(body), {
     status,
     headers: { "content-type": "application/json" },
@@ -165,6 +173,24 @@ async function admin(target: HttpAdmin, request: Request, parts: string[]): Prom
     if (error instanceof HttpApiError) throw error;
     throw new HttpApiError(400, errorCode(error), (error as Error).message);
   }
+}
+
+async function policy(
+  target: HttpPolicyTarget,
+  request: Request,
+  parts: string[],
+): Promise<Response> {
+  const route = parts.join("/");
+  if (route === "policy") return json(200, await policyStatus(target), request, "GET");
+  if (route === "policy/capsules") {
+    allow(request, "POST");
+    return json(202, await offerCapsule(target, await readBody(request)), request, "POST");
+  }
+  if (route === "epoch") {
+    allow(request, "POST");
+    return json(200, await advanceEpoch(target), request, "POST");
+  }
+  throw new HttpApiError(404, "E_HTTP_NOT_FOUND", `No route /${route}`);
 }
 
 function requesterOf(target: HttpApiTarget): ActorRef<RequesterMessage> {

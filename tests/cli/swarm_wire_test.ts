@@ -1,4 +1,4 @@
-// Proves a swarm node's wire rules: gossipsub message ids are envelope CIDs (same envelope, same id, whoever publishes it), and ingress rejects malformed, misrouted, badly signed or unexpected frames with typed codes while signatures are verified once.
+// Proves a swarm node's wire rules: gossipsub message ids are envelope CIDs (same envelope, same id, whoever publishes it), and ingress rejects malformed, misrouted, badly signed or unexpected frames (capsule offers included) with typed codes while signatures are verified once.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
@@ -14,6 +14,9 @@ import type { IngressDecision } from "../../runtime/transport/ingress.ts";
 import type { Frame } from "../../runtime/transport/transport.ts";
 import { WireRef, type WireValue } from "../../runtime/wire.ts";
 import { testFields, testIdentity } from "../protocols/_fixtures.ts";
+import { CAPSULE_TOPIC } from "../../actors/capsule_distributor.ts";
+import { createCapsule } from "../../policies/capsule.ts";
+import { baseEngine, TestKeys } from "../policies/_helpers.ts";
 
 const CORE = "/user/core";
 const SOURCE = { node: "node-9", peer: "12D3KooWtest" };
@@ -138,3 +141,24 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
 function sha256(bytes: Uint8Array): Uint8Array {
   return Uint8Array.from(createHash("sha256").update(bytes).digest());
 }
+
+Deno.test("swarm ingress accepts well-formed capsule offers and rejects malformed ones", async () => {
+  const pkg = await createCapsule(await baseEngine(), {
+    signer: await new TestKeys().signer("did:key:z6MkAuthor"),
+    activationEpoch: 1,
+  });
+  const offer = { type: "capsule-offer", package: pkg as unknown as WireValue };
+  assert.equal(await decide(topicFrame(CAPSULE_TOPIC, offer)), "accept");
+  const cases: [WireValue, string][] = [
+    ["hello", "E_CAPSULE_MALFORMED"],
+    [{ type: "capsule-offer" }, "E_CAPSULE_MALFORMED"],
+    [
+      { type: "capsule-offer", package: { ...pkg, policyText: 7 } } as unknown as WireValue,
+      "E_CAPSULE_MALFORMED",
+    ],
+  ];
+  for (const [payload, code] of cases) {
+    assert.equal(codeOf(await decide(topicFrame(CAPSULE_TOPIC, payload))), code);
+  }
+  assert.equal(await decide(topicFrame("/swarm/other", "anything")), "ignore");
+});
