@@ -32,10 +32,15 @@ export interface DeciderConfig {
   readonly leaseGraceMs?: number;
 }
 
-type DeciderMessage =
+/** Messages of a shard decider. */
+export type DeciderMessage =
   | RoleEvent
   | { readonly type: "fenced"; readonly tokens: Settled<FenceToken[]> }
-  | { readonly type: "decided"; readonly outcome: Settled<DecideOutcome> }
+  | { readonly type: "decided"; readonly needId: string; readonly outcome: Settled<DecideOutcome> }
+  /** Take ownership of more buckets (a failover, or AP membership during a partition). */
+  | { readonly type: "take-buckets"; readonly buckets: readonly number[] }
+  /** Give up buckets (another decider owns them now). */
+  | { readonly type: "drop-buckets"; readonly buckets: readonly number[] }
   | { readonly type: "finalize"; readonly needId: string; readonly taskId: string }
   | {
     readonly type: "check-lease";
@@ -89,7 +94,10 @@ export function decider(
       fence,
       decidedAtMs: ctx.nowMs(),
     };
-    ctx.pipeToSelf(config.decideLog.tryDecide(record), (outcome) => ({ type: "decided", outcome }));
+    ctx.pipeToSelf(
+      config.decideLog.tryDecide(record),
+      (outcome) => ({ type: "decided", needId: effect.needId, outcome }),
+    );
   };
 
   const publishDecision = (
@@ -208,9 +216,25 @@ export function decider(
           return;
         case "fenced":
           if (!message.tokens.ok) throw message.tokens.error;
-          for (const token of message.tokens.value) fences.set(token.bucket, token.token);
+          for (const token of message.tokens.value) {
+            if (owned.has(token.bucket)) fences.set(token.bucket, token.token);
+          }
           ready = true;
           for (const event of pending.splice(0)) onEffect(ctx, event);
+          return;
+        case "take-buckets": {
+          for (const bucket of message.buckets) owned.add(bucket);
+          const tokens = Promise.all(
+            message.buckets.map((bucket) => config.decideLog.acquireFence(bucket, config.did)),
+          );
+          ctx.pipeToSelf(tokens, (result) => ({ type: "fenced", tokens: result }));
+          return;
+        }
+        case "drop-buckets":
+          for (const bucket of message.buckets) {
+            owned.delete(bucket);
+            fences.delete(bucket);
+          }
           return;
         case "effect":
           if (!ready) return void pending.push(message);

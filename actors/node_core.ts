@@ -35,6 +35,7 @@ import {
   parsePayload,
 } from "../protocols/lifecycle/payloads.ts";
 import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
+import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { ParkingLot } from "./_parking_lot.ts";
@@ -43,6 +44,7 @@ import type {
   AcceptedHook,
   CoreMessage,
   CoreStats,
+  EffectHook,
   EmitRequest,
   RoleEvent,
 } from "./swarm_messages.ts";
@@ -65,6 +67,12 @@ export interface NodeCoreConfig {
   readonly bootstrap?: boolean;
   /** Sees every accepted message (history for checkers). */
   readonly onAccepted?: AcceptedHook;
+  /** Sees every effect the lifecycle produces (history for checkers). */
+  readonly onEffect?: EffectHook;
+  /** `cp` (default): a NEED's decision is final; `ap`: a higher decision supersedes a lower one. */
+  readonly decideMode?: "cp" | "ap";
+  /** Deliberately broken protocol rules, for mutation tests only. */
+  readonly mutations?: ProtocolMutations;
   /** Most parked messages. Default 10,000. */
   readonly parkingCapacity?: number;
   /** A parked message is dropped after this long. Default 30,000 ms. */
@@ -358,6 +366,7 @@ class NodeCore implements Behavior<CoreMessage> {
       this.#finishedAtMs.set(effect.needId, ctx.nowMs());
       if (effect.type === "need-final") this.#finalNeeds++;
     }
+    this.#config.onEffect?.(effect, thread, this.#config.identity.did);
     for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
   }
 
@@ -372,6 +381,8 @@ class NodeCore implements Behavior<CoreMessage> {
       highestFence: this.#highestFence.get(bucketOf(thread)),
       isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
       isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
+      decideMode: this.#config.decideMode,
+      mutations: this.#config.mutations,
     };
   }
 

@@ -100,3 +100,6 @@ export type CoreMessage =
 
 /** A hook that sees every message the core accepted (history for checkers, metrics). */
 export type AcceptedHook = (message: LifecycleMessage, nodeDid: string) => void;
+
+/** A hook that sees every effect the lifecycle produced on a node, with the thread after it. */
+export type EffectHook = (effect: Effect, thread: ThreadState, nodeDid: string) => void;

@@ -17,12 +17,13 @@ import type { BootstrapTransition } from "../protocols/consensus/bootstrap.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { bootstrapMonitor } from "./bootstrap_monitor.ts";
-import { decider, type DeciderStats } from "./decider.ts";
+import { decider, type DeciderMessage, type DeciderStats } from "./decider.ts";
 import { epochManager, type EpochManagerMessage } from "./epoch_manager.ts";
 import { nodeCore } from "./node_core.ts";
 import { planner } from "./planner.ts";
 import { requester, type RequesterMessage } from "./requester.ts";
-import type { AcceptedHook, CoreMessage } from "./swarm_messages.ts";
+import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
+import type { AcceptedHook, CoreMessage, EffectHook } from "./swarm_messages.ts";
 import { verifier } from "./verifier.ts";
 import { worker } from "./worker.ts";
 
@@ -54,6 +55,12 @@ export interface SwarmNodeConfig {
   /** Initial bootstrap mode; default true. */
   readonly bootstrap?: boolean;
   readonly onAccepted?: AcceptedHook;
+  /** Sees every lifecycle effect on this node (simulation histories). */
+  readonly onEffect?: EffectHook;
+  /** `cp` (default) or `ap` decide mode (see `NodeCoreConfig.decideMode`). */
+  readonly decideMode?: "cp" | "ap";
+  /** Deliberately broken protocol rules, for mutation tests only. */
+  readonly mutations?: ProtocolMutations;
   readonly onBootstrapTransition?: (transition: BootstrapTransition) => void;
   /** Filled in by the decider, for summaries. */
   readonly deciderStats?: DeciderStats;
@@ -66,6 +73,8 @@ export interface SwarmNodeRefs {
   readonly core: ActorRef<CoreMessage>;
   readonly requester: ActorRef<RequesterMessage> | undefined;
   readonly epochManager: ActorRef<EpochManagerMessage>;
+  /** The shard decider, on nodes that own buckets. */
+  readonly decider?: ActorRef<DeciderMessage>;
 }
 
 /** Messages of the node parent. */
@@ -86,6 +95,9 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           audit: config.audit,
           signatureVerifier: config.signatureVerifier,
           onAccepted: config.onAccepted,
+          onEffect: config.onEffect,
+          decideMode: config.decideMode,
+          mutations: config.mutations,
           bootstrap: config.bootstrap,
         }), { name: "core", mailbox: { capacity: 1_000_000 } });
       const did = config.identity.did;
@@ -119,8 +131,9 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             wrongOutput: config.byzantine?.wrongOutput,
           }), { name: "worker", mailbox: { capacity: 1_000_000 } });
       }
+      let shard: ActorRef<DeciderMessage> | undefined;
       if (roles.deciderBuckets !== undefined && roles.deciderBuckets.length > 0) {
-        ctx.spawn(
+        shard = ctx.spawn(
           () =>
             decider(
               { core, did, decideLog: config.decideLog, buckets: roles.deciderBuckets ?? [] },
@@ -145,7 +158,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           mailbox: { capacity: 1_000_000 },
         })
         : undefined;
-      refs = { core, requester: front, epochManager: epochs };
+      refs = { core, requester: front, epochManager: epochs, decider: shard };
     },
     receive(_ctx, message) {
       if (refs !== undefined) message.replyTo.tell(refs);

@@ -9,6 +9,7 @@
 
 import { addVote, EMPTY_TALLY, planQuorum, resultQuorum } from "../consensus/quorum.ts";
 import { ProtocolError } from "./errors.ts";
+import { mutatedQuorum } from "./mutations.ts";
 import type { LifecycleMessage, PatchOp } from "./payloads.ts";
 import {
   type Effect,
@@ -62,7 +63,10 @@ export function onNeed(
     phase: "OPEN",
     proposals: new Map(),
     quorumProposal: undefined,
-    kPlan: planQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
+    kPlan: mutatedQuorum(
+      planQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
+      view.mutations,
+    ),
     decision: undefined,
     tasks: new Map(),
   };
@@ -264,6 +268,7 @@ function checkDecisionFencing(
   decision: LifecycleMessage<"DECIDE">["payload"],
   view: LifecycleView & { readonly highestFence?: number },
 ): void {
+  if (view.mutations?.fencingOff === true) return;
   if (decision.epoch !== view.epoch) {
     throw new ProtocolError(
       "E_STALE_EPOCH",
@@ -364,7 +369,10 @@ function applyPatch(
   view: LifecycleView,
 ): Map<string, TaskState> {
   const next = new Map(tasks);
-  const kResult = resultQuorum(view.activeVerifiers.size, view.bootstrap, view.params);
+  const kResult = mutatedQuorum(
+    resultQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
+    view.mutations,
+  );
   for (const op of patch) {
     if (op.op !== "ADD_TASK") continue;
     next.set(op.taskId, {

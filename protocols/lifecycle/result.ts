@@ -39,7 +39,7 @@ export function onCommit(
     );
   }
   const lease = requireHolder(task, commit.leaseId, message.sender);
-  if (view.nowMs > lease.expiresAtMs) {
+  if (view.nowMs > lease.expiresAtMs && view.mutations?.leaseCheckOff !== true) {
     throw new ProtocolError(
       "E_LEASE_EXPIRED",
       `COMMIT under lease ${lease.leaseId} that expired at ${lease.expiresAtMs}`,

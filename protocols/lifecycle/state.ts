@@ -12,6 +12,7 @@
 import type { DecideRecord } from "../../runtime/store/decide_log.ts";
 import type { SwarmParams } from "../params.ts";
 import type { Tally } from "../consensus/quorum.ts";
+import type { ProtocolMutations } from "./mutations.ts";
 import type { NeedPayload, PatchOp, TaskSpec, Telemetry } from "./payloads.ts";
 
 /** Task states in their protocol order (DESIGN.md §5). */
@@ -160,6 +161,13 @@ export interface LifecycleView {
   readonly isResultCommitteeMember?: (taskId: string, did: string) => boolean;
   /** Whether `did` may vote on the plans of `needId` (its committee); default: any active verifier. */
   readonly isPlanCommitteeMember?: (needId: string, did: string) => boolean;
+  /**
+   * How a second decision for a NEED is treated: `cp` (default) refuses it;
+   * `ap` lets a higher (epoch, lamport, decider) supersede the current one.
+   */
+  readonly decideMode?: "cp" | "ap";
+  /** Deliberately broken rules, for mutation tests only; absent in production. */
+  readonly mutations?: ProtocolMutations;
 }
 
 /** The outcome of a transition. */
