@@ -5,6 +5,12 @@
  * once their challenge window has passed, and, as the lease monitor,
  * releases leases that expired without a commit.
  *
+ * A decision the log could not take (unreachable from a minority side, a
+ * stale epoch after a RECONCILE) is retried with backoff while the NEED is
+ * still open; a stale fence means another decider owns the bucket now, so
+ * the bucket is given up. What it finalizes is kept in the node's store, so
+ * a restarted decider finalizes a task with the same record again.
+ *
  * @module
  */
 
@@ -18,7 +24,14 @@ import {
   type DecideRecord,
   type FenceToken,
 } from "../runtime/store/decide_log.ts";
+import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import {
+  checkLease,
+  freeRejected,
+  leaseCheckAfter,
+  type LeaseMonitorMessage,
+} from "./_lease_monitor.ts";
 import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a shard decider. */
@@ -35,26 +48,22 @@ export interface DeciderConfig {
 /** Messages of a shard decider. */
 export type DeciderMessage =
   | RoleEvent
-  | { readonly type: "fenced"; readonly tokens: Settled<FenceToken[]> }
+  | LeaseMonitorMessage
+  | {
+    readonly type: "fenced";
+    readonly buckets: readonly number[];
+    readonly tokens: Settled<FenceToken[]>;
+  }
   | { readonly type: "decided"; readonly needId: string; readonly outcome: Settled<DecideOutcome> }
   /** Take ownership of more buckets (a failover, or AP membership during a partition). */
   | { readonly type: "take-buckets"; readonly buckets: readonly number[] }
   /** Give up buckets (another decider owns them now). */
   | { readonly type: "drop-buckets"; readonly buckets: readonly number[] }
+  | { readonly type: "retry-decide"; readonly needId: string }
+  | { readonly type: "retry-publish"; readonly record: DecideRecord; readonly attempt: number }
+  | { readonly type: "epoch-read"; readonly needId: string; readonly epoch: Settled<number> }
   | { readonly type: "finalize"; readonly needId: string; readonly taskId: string }
-  | {
-    readonly type: "check-lease";
-    readonly needId: string;
-    readonly taskId: string;
-    readonly leaseId: string;
-  }
-  | {
-    readonly type: "released";
-    readonly needId: string;
-    readonly taskId: string;
-    readonly leaseId: string;
-    readonly ok: boolean;
-  };
+  | { readonly type: "finalize-ready"; readonly payload: Settled<FinalizePayload> };
 
 /** Counters of a decider. */
 export interface DeciderStats {
@@ -63,114 +72,137 @@ export interface DeciderStats {
   failures: number;
 }
 
+/** Attempts at one decision before the decider leaves it (with backoff, about two minutes). */
+const DECIDE_ATTEMPTS_MAX = 30;
+/** Backoff of decide retries: the first pause, and the longest. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 5_000;
+/** Attempts at publishing a decision whose votes this node has not all seen yet. */
+const PUBLISH_ATTEMPTS_MAX = 10;
+
+/** A plan quorum this decider still has to turn into a decision. */
+interface PendingDecision {
+  readonly proposalId: string;
+  readonly kPlan: number;
+  readonly lamport: number;
+  attempt: number;
+}
+
+/** Where a finalized record is kept, so a restart finalizes the same one. */
+const finalizedKey = (taskId: string) => ["decider", "finalized", taskId];
+
 /** Makes a shard decider behaviour. */
 export function decider(
   config: DeciderConfig,
   stats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 },
 ): Behavior<DeciderMessage> {
-  const owned = new Set(config.buckets);
-  const fences = new Map<number, number>();
-  const threads = new Map<string, ThreadState>();
-  const pending: Extract<RoleEvent, { type: "effect" }>[] = [];
-  let epoch = 0;
-  let ready = false;
-  const mine = (needId: string) => owned.has(bucketOf(needId));
+  return new Decider(config, stats);
+}
 
-  const decide = (
-    ctx: ActorContext<DeciderMessage>,
-    effect: Extract<Effect, { type: "plan-quorum" }>,
-    thread: ThreadState,
-  ) => {
-    const proposal = thread.proposals.get(effect.proposalId);
-    const fence = fences.get(bucketOf(effect.needId));
-    if (proposal === undefined || fence === undefined) return;
-    const record: DecideRecord = {
-      needId: effect.needId,
-      proposalId: effect.proposalId,
-      epoch,
-      lamport: effect.lamport + 1,
-      kPlan: effect.kPlan,
-      decider: config.did,
-      fence,
-      decidedAtMs: ctx.nowMs(),
-    };
-    ctx.pipeToSelf(
-      config.decideLog.tryDecide(record),
-      (outcome) => ({ type: "decided", needId: effect.needId, outcome }),
-    );
-  };
+class Decider implements Behavior<DeciderMessage> {
+  readonly #config: DeciderConfig;
+  readonly #stats: DeciderStats;
+  readonly #owned: Set<number>;
+  readonly #fences = new Map<number, number>();
+  readonly #threads = new Map<string, ThreadState>();
+  readonly #quorums = new Map<string, PendingDecision>();
+  readonly #pending: Extract<RoleEvent, { type: "effect" }>[] = [];
+  #epoch = 0;
+  #ready = false;
 
-  const publishDecision = (
-    ctx: ActorContext<DeciderMessage>,
-    message: Extract<DeciderMessage, { type: "decided" }>,
-  ) => {
-    if (!message.outcome.ok) {
-      stats.failures++;
-      return ctx.log.warn("decide failed", { code: errorCode(message.outcome.error) });
+  constructor(config: DeciderConfig, stats: DeciderStats) {
+    this.#config = config;
+    this.#stats = stats;
+    this.#owned = new Set(config.buckets);
+  }
+
+  preStart(ctx: ActorContext<DeciderMessage>): void {
+    this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+    this.#fence(ctx, this.#config.buckets);
+  }
+
+  receive(ctx: ActorContext<DeciderMessage>, message: DeciderMessage): void {
+    switch (message.type) {
+      case "core-ready":
+      case "epoch":
+        this.#epoch = Math.max(this.#epoch, message.epoch);
+        return;
+      case "fenced":
+        return this.#fenced(ctx, message);
+      case "take-buckets":
+        for (const bucket of message.buckets) this.#owned.add(bucket);
+        return this.#fence(ctx, message.buckets);
+      case "drop-buckets":
+        for (const bucket of message.buckets) this.#relinquish(bucket);
+        return;
+      case "effect":
+        if (!this.#ready) return void this.#pending.push(message);
+        return this.#onEffect(ctx, message);
+      case "retry-decide":
+        return this.#attempt(ctx, message.needId);
+      case "epoch-read":
+        if (message.epoch.ok) this.#epoch = Math.max(this.#epoch, message.epoch.value);
+        return this.#attempt(ctx, message.needId);
+      case "decided":
+        return this.#decided(ctx, message);
+      case "retry-publish":
+        return this.#publish(ctx, message.record, message.attempt);
+      case "finalize":
+        return this.#finalize(ctx, message.needId, message.taskId);
+      case "finalize-ready":
+        if (!message.payload.ok) return;
+        this.#config.core.tell({
+          type: "emit",
+          kind: "FINALIZE",
+          thread: message.payload.value.needId,
+          payload: message.payload.value,
+        });
+        return;
+      case "check-lease":
+      case "released":
+        return checkLease(ctx, this.#config, this.#threads, message);
     }
-    const outcome = message.outcome.value;
-    if (outcome.status === "conflict") {
-      stats.conflicts++;
-      if (outcome.existing.decider !== config.did) return;
-    } else stats.decided++;
-    const record = outcome.status === "conflict" ? outcome.existing : outcome.record;
-    const approvers = threads.get(record.needId)?.proposals.get(record.proposalId)?.tally.approvals;
-    if (approvers === undefined) return;
-    config.core.tell({
-      type: "emit",
-      kind: "DECIDE",
-      thread: record.needId,
-      epoch: record.epoch,
-      fence: record.fence,
-      payload: { ...record, approvers: [...approvers] },
-    });
-  };
+  }
 
-  const finalize = (needId: string, taskId: string) => {
-    const task = threads.get(needId)?.tasks.get(taskId);
-    if (task === undefined || task.status !== "VERIFIED" || task.verifiedCommit === undefined) {
-      return;
+  /** Acquires fence tokens for `buckets`, retrying while the decide log is out of reach. */
+  #fence(ctx: ActorContext<DeciderMessage>, buckets: readonly number[]): void {
+    const log = this.#config.decideLog;
+    const tokens = Promise.all(buckets.map((bucket) => log.acquireFence(bucket, this.#config.did)));
+    ctx.pipeToSelf(tokens, (result) => ({ type: "fenced", buckets, tokens: result }));
+  }
+
+  #fenced(ctx: ActorContext<DeciderMessage>, message: Extract<DeciderMessage, { type: "fenced" }>) {
+    if (message.tokens.ok) {
+      for (const token of message.tokens.value) {
+        if (this.#owned.has(token.bucket)) this.#fences.set(token.bucket, token.token);
+      }
+    } else {
+      ctx.log.warn("fencing failed; retrying", { code: errorCode(message.tokens.error) });
+      const buckets = message.buckets.filter((bucket) => this.#owned.has(bucket));
+      ctx.schedule(RETRY_MAX_MS * (0.5 + ctx.random()), { type: "take-buckets", buckets });
     }
-    const commit = task.commits.get(task.verifiedCommit);
-    if (commit === undefined) return;
-    config.core.tell({
-      type: "emit",
-      kind: "FINALIZE",
-      thread: needId,
-      payload: {
-        needId,
-        taskId,
-        commitId: commit.commitId,
-        attesters: [...commit.tally.approvals],
-        kResult: task.kResult,
-      },
-    });
-  };
+    if (!this.#ready) {
+      this.#ready = true;
+      for (const event of this.#pending.splice(0)) this.#onEffect(ctx, event);
+    }
+    for (const needId of this.#quorums.keys()) this.#attempt(ctx, needId);
+  }
 
-  const checkLease = (
-    ctx: ActorContext<DeciderMessage>,
-    message: Extract<DeciderMessage, { type: "check-lease" }>,
-  ) => {
-    const task = threads.get(message.needId)?.tasks.get(message.taskId);
-    if (task?.status !== "CLAIMED" || task.lease?.leaseId !== message.leaseId) return;
-    const released = config.decideLog.releaseLease(message.taskId, message.leaseId);
-    const { needId, taskId, leaseId } = message;
-    ctx.pipeToSelf(
-      released,
-      (result) => ({ type: "released", needId, taskId, leaseId, ok: result.ok && result.value }),
-    );
-  };
+  #relinquish(bucket: number): void {
+    this.#owned.delete(bucket);
+    this.#fences.delete(bucket);
+  }
 
-  const onEffect = (
-    ctx: ActorContext<DeciderMessage>,
-    event: Extract<RoleEvent, { type: "effect" }>,
-  ) => {
+  #onEffect(ctx: ActorContext<DeciderMessage>, event: Extract<RoleEvent, { type: "effect" }>) {
     const { effect, thread } = event;
-    if (!mine(effect.needId)) return;
-    threads.set(effect.needId, thread);
+    if (!this.#owned.has(bucketOf(effect.needId))) return;
+    this.#threads.set(effect.needId, thread);
     switch (effect.type) {
       case "plan-quorum":
-        return decide(ctx, effect, thread);
+        return this.#onQuorum(ctx, effect);
+      case "need-decided":
+        this.#quorums.delete(effect.needId);
+        return;
       case "result-quorum":
         ctx.schedule(Math.max(0, effect.finalizeAfterMs - ctx.nowMs()), {
           type: "finalize",
@@ -179,87 +211,131 @@ export function decider(
         });
         return;
       case "lease-granted":
-        ctx.schedule(
-          Math.max(0, effect.expiresAtMs - ctx.nowMs()) + (config.leaseGraceMs ?? 1_000),
-          {
-            type: "check-lease",
-            needId: effect.needId,
-            taskId: effect.taskId,
-            leaseId: effect.leaseId,
-          },
-          { key: `lease:${effect.taskId}` },
-        );
-        return;
-      case "lease-ended":
-        ctx.cancelSchedule(`lease:${effect.taskId}`);
-        return;
+        return leaseCheckAfter(ctx, this.#config, effect);
+      case "task-ready":
+        return freeRejected(ctx, this.#config, this.#threads, effect);
       case "need-final":
       case "need-expired":
-        threads.delete(effect.needId);
+        this.#threads.delete(effect.needId);
+        this.#quorums.delete(effect.needId);
         return;
     }
-  };
+  }
 
-  return {
-    preStart(ctx) {
-      config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
-      const tokens = Promise.all(
-        config.buckets.map((bucket) => config.decideLog.acquireFence(bucket, config.did)),
-      );
-      ctx.pipeToSelf(tokens, (result) => ({ type: "fenced", tokens: result }));
-    },
-    receive(ctx, message) {
-      switch (message.type) {
-        case "core-ready":
-        case "epoch":
-          epoch = message.epoch;
-          return;
-        case "fenced":
-          if (!message.tokens.ok) throw message.tokens.error;
-          for (const token of message.tokens.value) {
-            if (owned.has(token.bucket)) fences.set(token.bucket, token.token);
-          }
-          ready = true;
-          for (const event of pending.splice(0)) onEffect(ctx, event);
-          return;
-        case "take-buckets": {
-          for (const bucket of message.buckets) owned.add(bucket);
-          const tokens = Promise.all(
-            message.buckets.map((bucket) => config.decideLog.acquireFence(bucket, config.did)),
-          );
-          ctx.pipeToSelf(tokens, (result) => ({ type: "fenced", tokens: result }));
-          return;
-        }
-        case "drop-buckets":
-          for (const bucket of message.buckets) {
-            owned.delete(bucket);
-            fences.delete(bucket);
-          }
-          return;
-        case "effect":
-          if (!ready) return void pending.push(message);
-          return onEffect(ctx, message);
-        case "decided":
-          return publishDecision(ctx, message);
-        case "finalize":
-          return finalize(message.needId, message.taskId);
-        case "check-lease":
-          return checkLease(ctx, message);
-        case "released":
-          if (!message.ok) return;
-          config.core.tell({
-            type: "emit",
-            kind: "RELEASE",
-            thread: message.needId,
-            payload: {
-              needId: message.needId,
-              taskId: message.taskId,
-              leaseId: message.leaseId,
-              reason: "expired",
-            },
-          });
-          return;
+  #onQuorum(ctx: ActorContext<DeciderMessage>, effect: Extract<Effect, { type: "plan-quorum" }>) {
+    const { proposalId, kPlan, lamport } = effect;
+    this.#quorums.set(effect.needId, { proposalId, kPlan, lamport, attempt: 0 });
+    this.#attempt(ctx, effect.needId);
+  }
+
+  /** Tries to write the pending decision of `needId` (if it is still wanted and fenced). */
+  #attempt(ctx: ActorContext<DeciderMessage>, needId: string): void {
+    const pending = this.#quorums.get(needId);
+    if (pending === undefined) return;
+    const bucket = bucketOf(needId);
+    const thread = this.#threads.get(needId);
+    if (!this.#owned.has(bucket) || thread?.phase !== "OPEN") {
+      return void this.#quorums.delete(needId);
+    }
+    const fence = this.#fences.get(bucket);
+    if (fence === undefined) return; // tried again once the bucket is fenced
+    const record: DecideRecord = {
+      needId,
+      proposalId: pending.proposalId,
+      epoch: this.#epoch,
+      lamport: pending.lamport + 1,
+      kPlan: pending.kPlan,
+      decider: this.#config.did,
+      fence,
+      decidedAtMs: ctx.nowMs(),
+    };
+    ctx.pipeToSelf(
+      this.#config.decideLog.tryDecide(record),
+      (outcome) => ({ type: "decided", needId, outcome }),
+    );
+  }
+
+  #decided(
+    ctx: ActorContext<DeciderMessage>,
+    message: Extract<DeciderMessage, { type: "decided" }>,
+  ) {
+    const { needId, outcome } = message;
+    if (!outcome.ok) return this.#failed(ctx, needId, outcome.error);
+    this.#quorums.delete(needId);
+    if (outcome.value.status === "conflict") {
+      this.#stats.conflicts++;
+      // A decision of this decider's own (an earlier incarnation's) may never have been published.
+      if (outcome.value.existing.decider === this.#config.did) {
+        this.#publish(ctx, outcome.value.existing, 0);
       }
-    },
-  };
+      return;
+    }
+    this.#stats.decided++;
+    this.#publish(ctx, outcome.value.record, 0);
+  }
+
+  #failed(ctx: ActorContext<DeciderMessage>, needId: string, error: unknown): void {
+    this.#stats.failures++;
+    const code = errorCode(error);
+    ctx.log.warn("decide failed", { needId, code });
+    const pending = this.#quorums.get(needId);
+    if (pending === undefined) return;
+    if (code === "E_STALE_FENCE") {
+      // Another decider holds this bucket now: leave its needs to it.
+      this.#relinquish(bucketOf(needId));
+      return void this.#quorums.delete(needId);
+    }
+    if (++pending.attempt >= DECIDE_ATTEMPTS_MAX) return void this.#quorums.delete(needId);
+    if (code === "E_STALE_EPOCH") {
+      const epoch = this.#config.decideLog.currentEpoch();
+      return ctx.pipeToSelf(epoch, (result) => ({ type: "epoch-read", needId, epoch: result }));
+    }
+    const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** pending.attempt);
+    ctx.schedule(delayMs * (0.5 + ctx.random()), { type: "retry-decide", needId });
+  }
+
+  /** Publishes a written decision once this node has seen the votes that carry it. */
+  #publish(ctx: ActorContext<DeciderMessage>, record: DecideRecord, attempt: number): void {
+    const tally = this.#threads.get(record.needId)?.proposals.get(record.proposalId)?.tally;
+    const approvers = tally?.approvals ?? [];
+    if (approvers.length < record.kPlan) {
+      if (attempt + 1 < PUBLISH_ATTEMPTS_MAX) {
+        ctx.schedule(RETRY_MAX_MS / 5, { type: "retry-publish", record, attempt: attempt + 1 });
+      }
+      return;
+    }
+    this.#config.core.tell({
+      type: "emit",
+      kind: "DECIDE",
+      thread: record.needId,
+      epoch: record.epoch,
+      fence: record.fence,
+      payload: { ...record, approvers: [...approvers] },
+    });
+  }
+
+  /** Finalizes a verified task with the record kept in the store (made and kept the first time). */
+  #finalize(ctx: ActorContext<DeciderMessage>, needId: string, taskId: string): void {
+    const task = this.#threads.get(needId)?.tasks.get(taskId);
+    if (task === undefined || task.status !== "VERIFIED" || task.verifiedCommit === undefined) {
+      return;
+    }
+    const commit = task.commits.get(task.verifiedCommit);
+    if (commit === undefined) return;
+    const fresh: FinalizePayload = {
+      needId,
+      taskId,
+      commitId: commit.commitId,
+      attesters: [...commit.tally.approvals],
+      kResult: task.kResult,
+    };
+    const key = finalizedKey(taskId);
+    const store = ctx.store;
+    const payload = store.get<FinalizePayload>(key).then(async (kept) => {
+      if (kept !== undefined && kept.value.commitId === fresh.commitId) return kept.value;
+      await store.set(key, fresh);
+      return fresh;
+    });
+    ctx.pipeToSelf(payload, (result) => ({ type: "finalize-ready", payload: result }));
+  }
 }

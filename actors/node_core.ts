@@ -19,6 +19,7 @@ import { errorCode, errorMessage } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
 import { type AuditLog } from "../protocols/audit/mod.ts";
 import {
+  envelopeCid,
   EnvelopeSigner,
   LamportClock,
   ReplayCache,
@@ -38,6 +39,12 @@ import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/red
 import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
+import {
+  DECIDE_CHECKS_MAX,
+  DECIDE_RECHECK_MS,
+  DecideConfirmations,
+  judgeDecide,
+} from "./_decide_confirmation.ts";
 import { ParkingLot } from "./_parking_lot.ts";
 import { ThreadArchive } from "./_thread_archive.ts";
 import type {
@@ -92,6 +99,11 @@ const SYNC_THREADS_MAX = 10_000;
 /** A node asks for the same unknown thread at most this often. */
 const SYNC_REQUEST_INTERVAL_MS = 2_000;
 
+/** Ids of accepted envelopes remembered, so sync replies skip them cheaply. */
+const ACCEPTED_IDS_MAX = 65_536;
+/** Envelope ids remembered as audited, so a re-delivery (a sync) is not logged twice. */
+const AUDITED_IDS_MAX = 65_536;
+
 /** Number of shard topics; a thread's topic is its decide bucket. */
 export const SHARD_TOPICS = 256;
 
@@ -118,6 +130,11 @@ class NodeCore implements Behavior<CoreMessage> {
   readonly #parking: ParkingLot;
   readonly #archive = new ThreadArchive();
   readonly #syncRequestedAtMs = new Map<string, number>();
+  /** Ids of envelopes already in the audit log (insertion order: oldest first). */
+  readonly #audited = new Set<string>();
+  /** Ids of envelopes accepted, so a sync reply skips them before verifying (oldest first). */
+  readonly #acceptedIds = new Set<string>();
+  readonly #confirmations = new DecideConfirmations(10_000);
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
   #epoch = 0;
@@ -195,6 +212,10 @@ class NodeCore implements Behavior<CoreMessage> {
           role.tell({ type: "bootstrap", bootstrap: message.bootstrap });
         }
         return;
+      case "decide-checked":
+        return this.#decideChecked(ctx, message);
+      case "decide-recheck":
+        return this.#checkDecide(ctx, message.id);
       case "audit-failed":
         this.#count("E_AUDIT");
         ctx.log.error("audit append failed", { reason: message.reason });
@@ -207,7 +228,7 @@ class NodeCore implements Behavior<CoreMessage> {
     let envelope: SignedEnvelope;
     try {
       const payload = parsePayload(request.kind, request.payload);
-      this.#dryRun(ctx, {
+      this.#dryRun(ctx, request.kind === "DECIDE", {
         id: "pending",
         kind: request.kind,
         thread: request.thread,
@@ -236,7 +257,8 @@ class NodeCore implements Behavior<CoreMessage> {
     this.#emitted++;
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
     this.#audit(ctx, envelope, "out");
-    this.#accept(ctx, toMessage(envelope, request.kind), envelope.bytes);
+    // This node's decider emits a DECIDE only after writing it to the log.
+    this.#accept(ctx, toMessage(envelope, request.kind), envelope.bytes, request.kind === "DECIDE");
     request.replyTo?.tell({
       type: "emitted",
       id: envelope.id,
@@ -252,6 +274,8 @@ class NodeCore implements Behavior<CoreMessage> {
    */
   async #ingress(ctx: ActorContext<CoreMessage>, bytes: unknown, fromSync: boolean): Promise<void> {
     if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
+    // A sync reply repeats what this node mostly has already: skip those before verifying.
+    if (fromSync && this.#acceptedIds.has(envelopeCid(bytes).toString())) return;
     const result = await verifyEnvelope(bytes, {
       policy: this.#config.policyHash,
       replay: fromSync ? undefined : this.#replay,
@@ -266,7 +290,7 @@ class NodeCore implements Behavior<CoreMessage> {
     const envelope = result.envelope;
     if (
       this.#archive.has(envelope.thread, envelope.id) ||
-      this.#parking.holds(envelope.thread, envelope.id)
+      this.#parking.holds(envelope.thread, envelope.id) || this.#confirmations.has(envelope.id)
     ) {
       return;
     }
@@ -279,7 +303,44 @@ class NodeCore implements Behavior<CoreMessage> {
       return this.#count(errorCode(error));
     }
     this.#audit(ctx, envelope, "in");
-    this.#accept(ctx, message, envelope.bytes);
+    if (message.kind !== "DECIDE") return this.#accept(ctx, message, envelope.bytes);
+    if (!this.#confirmations.add(message as LifecycleMessage<"DECIDE">, envelope.bytes)) {
+      return this.#count("E_DECIDE_BACKLOG");
+    }
+    this.#checkDecide(ctx, envelope.id);
+  }
+
+  /** Asks the decide log whether it holds a DECIDE under confirmation. */
+  #checkDecide(ctx: ActorContext<CoreMessage>, id: string): void {
+    const pending = this.#confirmations.get(id);
+    if (pending === undefined) return;
+    pending.attempts++;
+    const logged = this.#config.decideLog.getDecide(pending.message.payload.needId);
+    ctx.pipeToSelf(logged, (result) => ({ type: "decide-checked", id, logged: result }));
+  }
+
+  /** Accepts a DECIDE the log confirmed; refuses one it contradicts; retries when unreachable. */
+  #decideChecked(
+    ctx: ActorContext<CoreMessage>,
+    checked: Extract<CoreMessage, { type: "decide-checked" }>,
+  ): void {
+    const pending = this.#confirmations.get(checked.id);
+    if (pending === undefined) return;
+    if (!checked.logged.ok) {
+      if (pending.attempts < DECIDE_CHECKS_MAX) {
+        ctx.schedule(DECIDE_RECHECK_MS, { type: "decide-recheck", id: checked.id });
+        return;
+      }
+      this.#confirmations.delete(checked.id);
+      return this.#count("E_DECIDE_UNCONFIRMED");
+    }
+    this.#confirmations.delete(checked.id);
+    const verdict = judgeDecide(checked.logged.value, pending.message);
+    if (verdict === "unwritten") return this.#count("E_DECIDE_UNWRITTEN");
+    if (verdict === "contradicted") return this.#count("E_DECIDE_CONFLICT");
+    // The log is at this decision's epoch at least: a node that missed a RECONCILE catches up.
+    this.#setEpoch(pending.message.payload.epoch);
+    this.#accept(ctx, pending.message, pending.bytes, true);
   }
 
   /** Sends a peer the envelopes of the threads it asks for (every open thread by default). */
@@ -294,23 +355,32 @@ class NodeCore implements Behavior<CoreMessage> {
   }
 
   /** Applies a message; parks it when it came too early; counts refusals. */
-  #accept(ctx: ActorContext<CoreMessage>, message: LifecycleMessage, bytes: Uint8Array): void {
+  #accept(
+    ctx: ActorContext<CoreMessage>,
+    message: LifecycleMessage,
+    bytes: Uint8Array,
+    confirmed = false,
+  ): void {
     if (message.kind === "RECONCILE") {
-      return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
+      return this.#reconcile(ctx, message as LifecycleMessage<"RECONCILE">);
     }
     let transition;
     try {
       transition = reduce(
         this.#threads.get(message.thread),
         message,
-        this.#view(ctx, message.thread),
+        { ...this.#view(ctx, message.thread), decisionConfirmed: confirmed },
       );
     } catch (error) {
-      if (isParkable(error)) return this.#park(ctx, message, bytes, error);
+      if (isParkable(error)) return this.#park(ctx, message, bytes, error, confirmed);
       return this.#count(errorCode(error));
     }
     this.#threads.set(message.thread, transition.thread);
     if (!this.#archive.add(message.thread, message.id, bytes)) this.#count("E_ARCHIVE_FULL");
+    this.#acceptedIds.add(message.id);
+    if (this.#acceptedIds.size > ACCEPTED_IDS_MAX) {
+      this.#acceptedIds.delete(this.#acceptedIds.values().next().value as string);
+    }
     this.#accepted++;
     if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
     this.#config.onAccepted?.(message, this.#config.identity.did);
@@ -319,10 +389,11 @@ class NodeCore implements Behavior<CoreMessage> {
   }
 
   /** Refuses a local message this node would not accept (throws). */
-  #dryRun(ctx: ActorContext<CoreMessage>, message: LifecycleMessage): void {
+  #dryRun(ctx: ActorContext<CoreMessage>, confirmed: boolean, message: LifecycleMessage): void {
     if (message.kind === "RECONCILE") return;
     try {
-      reduce(this.#threads.get(message.thread), message, this.#view(ctx, message.thread));
+      const view = { ...this.#view(ctx, message.thread), decisionConfirmed: confirmed };
+      reduce(this.#threads.get(message.thread), message, view);
     } catch (error) {
       if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
     }
@@ -333,9 +404,11 @@ class NodeCore implements Behavior<CoreMessage> {
     message: LifecycleMessage,
     bytes: Uint8Array,
     error: ProtocolError,
+    confirmed: boolean,
   ): void {
     const parkedAtMs = ctx.nowMs();
-    for (const dropped of this.#parking.park({ message, bytes, code: error.code, parkedAtMs })) {
+    const entry = { message, bytes, code: error.code, parkedAtMs, confirmed };
+    for (const dropped of this.#parking.park(entry)) {
       this.#count(`${dropped.code}:dropped`);
     }
     if (error.retryAtMs !== undefined) {
@@ -357,7 +430,7 @@ class NodeCore implements Behavior<CoreMessage> {
 
   #retryParked(ctx: ActorContext<CoreMessage>, thread: string): void {
     for (const parked of this.#parking.take(thread)) {
-      this.#accept(ctx, parked.message, parked.bytes);
+      this.#accept(ctx, parked.message, parked.bytes, parked.confirmed === true);
     }
   }
 
@@ -406,10 +479,16 @@ class NodeCore implements Behavior<CoreMessage> {
     }
   }
 
-  #reconcile(message: LifecycleMessage<"RECONCILE">): void {
-    const { fromEpoch, toEpoch } = message.payload;
-    if (toEpoch <= this.#epoch || fromEpoch > this.#epoch) return this.#count("E_STALE_EPOCH");
+  /**
+   * RECONCILE marks a partition heal: the epoch moves on, and this node asks
+   * its peers for every open thread, catching up on what the other side did
+   * (in AP mode, the winning decisions of orphaned NEEDs among them).
+   */
+  #reconcile(ctx: ActorContext<CoreMessage>, message: LifecycleMessage<"RECONCILE">): void {
+    const { toEpoch } = message.payload;
+    if (toEpoch < this.#epoch) return this.#count("E_STALE_EPOCH");
     this.#setEpoch(toEpoch);
+    ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
   }
 
   #setEpoch(epoch: number): void {
@@ -443,10 +522,18 @@ class NodeCore implements Behavior<CoreMessage> {
   }
 
   #audit(ctx: ActorContext<CoreMessage>, envelope: SignedEnvelope, direction: "in" | "out"): void {
-    // Appends are batched by the log; only a failure comes back, as a message.
-    this.#config.audit?.append(envelope, direction).catch((error) =>
-      ctx.self.tell({ type: "audit-failed", reason: errorMessage(error) })
-    );
+    const audit = this.#config.audit;
+    if (audit === undefined) return;
+    // A refused or expired envelope can come back in a sync reply: it is logged once.
+    if (this.#audited.has(envelope.id)) return;
+    this.#audited.add(envelope.id);
+    if (this.#audited.size > AUDITED_IDS_MAX) {
+      this.#audited.delete(this.#audited.values().next().value as string);
+    }
+    // Appends are batched by the log; only a failure comes back, as a message. After a
+    // restart, envelopes delivered again are not logged twice (appendOnce).
+    const appended = audit.appendOnce?.(envelope, direction) ?? audit.append(envelope, direction);
+    appended.catch((error) => ctx.self.tell({ type: "audit-failed", reason: errorMessage(error) }));
   }
 
   #count(code: string): void {

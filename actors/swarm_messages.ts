@@ -10,6 +10,8 @@
  */
 
 import type { ActorRef } from "../runtime/actor.ts";
+import type { Settled } from "../runtime/env.ts";
+import type { DecideRecord } from "../runtime/store/decide_log.ts";
 import type {
   LifecycleMessage,
   LifecycleVerb,
@@ -96,7 +98,15 @@ export type CoreMessage =
     readonly threads?: readonly string[];
     readonly replyTo: ActorRef<CoreMessage>;
   }
-  | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] };
+  | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] }
+  /** Internal: the decide log's answer about a DECIDE under confirmation. */
+  | {
+    readonly type: "decide-checked";
+    readonly id: string;
+    readonly logged: Settled<DecideRecord | undefined>;
+  }
+  /** Internal: check a DECIDE under confirmation again (the log was out of reach). */
+  | { readonly type: "decide-recheck"; readonly id: string };
 
 /** A hook that sees every message the core accepted (history for checkers, metrics). */
 export type AcceptedHook = (message: LifecycleMessage, nodeDid: string) => void;

@@ -1,7 +1,11 @@
 /**
  * The worker: bids for ready tasks by taking a lease in the decide log,
  * announces it with CLAIM, runs the task, stores the output in the content
- * store and COMMITs it under the lease, heartbeating while it works.
+ * store and COMMITs it under the lease, heartbeating while it works. The
+ * decide log is the authority on the lease: a heartbeat is announced only
+ * once the log renewed it, a result is committed only once the log confirms
+ * the lease is still this worker's, and a committed lease is kept until it
+ * runs out, so no lagging worker can claim the task again meanwhile.
  *
  * Every step that waits (the lease, the store, the core) comes back as a
  * message, so a worker serves many tasks at once, up to its concurrency;
@@ -19,6 +23,7 @@ import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import { selectCommittee } from "../protocols/committee.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
 import { runWork, sha256Hex } from "../protocols/work.ts";
+import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a worker. */
@@ -42,6 +47,10 @@ interface Candidate {
   readonly needId: string;
   readonly taskId: string;
   readonly spec: TaskSpec;
+  /** Bids made for this task so far (retries after a refusal). */
+  readonly attempt: number;
+  /** The task was reopened (DRAFT): its previous lease may still be on its way out. */
+  readonly reopened: boolean;
 }
 
 interface Job extends Candidate {
@@ -58,14 +67,39 @@ type WorkerMessage =
     readonly cid: Settled<string>;
     readonly digest: string;
   }
+  | {
+    readonly type: "confirmed";
+    readonly job: Job;
+    readonly cid: string;
+    readonly digest: string;
+    readonly held: Settled<boolean>;
+  }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
-  | { readonly type: "heartbeat"; readonly taskId: string };
+  | { readonly type: "heartbeat"; readonly taskId: string }
+  | {
+    readonly type: "renewed";
+    readonly job: Job;
+    readonly expiresAtMs: number;
+    readonly held: Settled<boolean>;
+  }
+  | { readonly type: "rebid"; readonly candidate: Candidate }
+  | {
+    readonly type: "rechecked";
+    readonly candidate: Candidate;
+    readonly thread: Settled<ThreadState | undefined>;
+  }
+  | { readonly type: "epoch-read"; readonly epoch: Settled<number> };
 
 /** Bidders per fresh task when the worker list is known. */
 const PREFERRED_BIDDERS = 2;
 
 /** Ready tasks waiting for a free slot; beyond this they are left to other workers. */
 const BACKLOG_MAX = 100_000;
+
+/** Bids per task before this worker leaves it to others. */
+const BID_ATTEMPTS_MAX = 8;
+/** First pause before a bid is retried; it doubles with every attempt. */
+const REBID_BASE_MS = 500;
 
 /** Makes a worker behaviour. */
 export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
@@ -93,7 +127,7 @@ class Worker implements Behavior<WorkerMessage> {
     switch (message.type) {
       case "core-ready":
       case "epoch":
-        this.#epoch = message.epoch;
+        this.#epoch = Math.max(this.#epoch, message.epoch);
         return;
       case "effect":
         return this.#bid(ctx, message);
@@ -102,11 +136,35 @@ class Worker implements Behavior<WorkerMessage> {
       case "claimed":
         return this.#work(ctx, message.job, message.result);
       case "stored":
+        return this.#confirm(ctx, message);
+      case "confirmed":
         return this.#commit(ctx, message);
       case "committed":
-        return this.#finish(ctx, message.job, true);
+        // The lease stays in the decide log until it runs out: nobody may claim this task again
+        // unless its result is rejected (then the lease monitor frees it).
+        return this.#finish(ctx, message.job, "keep");
       case "heartbeat":
         return this.#heartbeat(ctx, message.taskId);
+      case "renewed":
+        return this.#renewed(ctx, message);
+      case "rebid":
+        return ctx.ask<CoreMessage, ThreadState | undefined>(
+          this.#config.core,
+          (replyTo) => ({ type: "thread", needId: message.candidate.needId, replyTo }),
+          (thread) => ({ type: "rechecked", candidate: message.candidate, thread }),
+        );
+      case "rechecked": {
+        const task = message.thread.ok
+          ? message.thread.value?.tasks.get(message.candidate.taskId)
+          : undefined;
+        if (task?.status === "DECIDED" || task?.status === "DRAFT") {
+          this.#enqueue(ctx, message.candidate);
+        }
+        return;
+      }
+      case "epoch-read":
+        if (message.epoch.ok) this.#epoch = Math.max(this.#epoch, message.epoch.value);
+        return;
     }
   }
 
@@ -119,10 +177,19 @@ class Worker implements Behavior<WorkerMessage> {
         this.#config.did,
       );
     if (!preferred) return;
-    const candidate = { needId: event.effect.needId, taskId: task.taskId, spec: task.spec };
+    this.#enqueue(ctx, {
+      needId: event.effect.needId,
+      taskId: task.taskId,
+      spec: task.spec,
+      attempt: 0,
+      reopened: task.status === "DRAFT",
+    });
+  }
+
+  #enqueue(ctx: ActorContext<WorkerMessage>, candidate: Candidate): void {
     if (this.#jobs.size < this.#concurrency) return this.#start(ctx, candidate);
     if (this.#backlog.length - this.#backlogHead >= BACKLOG_MAX) {
-      return ctx.log.warn("worker backlog full", { taskId: task.taskId });
+      return ctx.log.warn("worker backlog full", { taskId: candidate.taskId });
     }
     this.#backlog.push(candidate);
   }
@@ -144,7 +211,10 @@ class Worker implements Behavior<WorkerMessage> {
   }
 
   #claim(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
-    if (!outcome.ok || outcome.value.status !== "granted") return this.#finish(ctx, job, false);
+    if (!outcome.ok || outcome.value.status !== "granted") {
+      this.#finish(ctx, job, "none");
+      return this.#rebidLater(ctx, job, outcome);
+    }
     const lease = outcome.value.lease;
     ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
       type: "emit",
@@ -164,8 +234,34 @@ class Worker implements Behavior<WorkerMessage> {
     }), (result) => ({ type: "claimed", job, result }));
   }
 
+  /**
+   * Retries a refused bid later while the task stays open: after a failure
+   * of the decide log (unreachable, stale epoch), or when a reopened task's
+   * old lease is still being freed. A fresh task held by another worker is
+   * left to it: if that worker fails, the lease monitor reopens the task.
+   */
+  #rebidLater(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
+    if (job.attempt + 1 >= BID_ATTEMPTS_MAX) return;
+    if (outcome.ok && !job.reopened) return;
+    if (!outcome.ok && errorCode(outcome.error) === "E_STALE_EPOCH") {
+      ctx.pipeToSelf(this.#config.decideLog.currentEpoch(), (epoch) => ({
+        type: "epoch-read",
+        epoch,
+      }));
+    }
+    const delayMs = REBID_BASE_MS * 2 ** job.attempt * (0.5 + ctx.random());
+    const candidate: Candidate = {
+      needId: job.needId,
+      taskId: job.taskId,
+      spec: job.spec,
+      attempt: job.attempt + 1,
+      reopened: job.reopened,
+    };
+    ctx.schedule(delayMs, { type: "rebid", candidate });
+  }
+
   #work(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
-    if (!result.ok || result.value.type !== "emitted") return this.#finish(ctx, job, true);
+    if (!result.ok || result.value.type !== "emitted") return this.#finish(ctx, job, "release");
     ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId: job.taskId }, {
       key: `heartbeat:${job.taskId}`,
     });
@@ -178,12 +274,35 @@ class Worker implements Behavior<WorkerMessage> {
     ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest }));
   }
 
-  #commit(
+  /** Confirms the lease is still this worker's in the decide log before committing under it. */
+  #confirm(
     ctx: ActorContext<WorkerMessage>,
     message: Extract<WorkerMessage, { type: "stored" }>,
   ): void {
-    const { job, cid } = message;
-    if (!cid.ok) return this.#finish(ctx, job, true);
+    const { job, cid, digest } = message;
+    if (!cid.ok || !this.#jobs.has(job.taskId)) return this.#finish(ctx, job, "release");
+    const held = this.#config.decideLog.renewLease(
+      job.taskId,
+      job.leaseId,
+      ctx.nowMs() + this.#config.leaseTtlMs,
+    );
+    ctx.pipeToSelf(
+      held,
+      (result) => ({ type: "confirmed", job, cid: cid.value, digest, held: result }),
+    );
+  }
+
+  #commit(
+    ctx: ActorContext<WorkerMessage>,
+    message: Extract<WorkerMessage, { type: "confirmed" }>,
+  ): void {
+    const { job } = message;
+    if (!this.#jobs.has(job.taskId)) return;
+    if (!message.held.ok || !message.held.value) {
+      // Lost (released as expired) or unreachable: committing now could overlap another lease.
+      ctx.log.warn("lease not confirmed; result abandoned", { taskId: job.taskId });
+      return this.#finish(ctx, job, message.held.ok ? "none" : "release");
+    }
     ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
       type: "emit",
       kind: "COMMIT",
@@ -193,7 +312,7 @@ class Worker implements Behavior<WorkerMessage> {
         needId: job.needId,
         taskId: job.taskId,
         leaseId: job.leaseId,
-        artifacts: [cid.value],
+        artifacts: [message.cid],
         outputDigest: message.digest,
         verifyBounty: 1,
         telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
@@ -201,29 +320,53 @@ class Worker implements Behavior<WorkerMessage> {
     }), (result) => ({ type: "committed", job, result }));
   }
 
+  /** Renews the lease in the decide log first; only a renewed lease is announced by HEARTBEAT. */
   #heartbeat(ctx: ActorContext<WorkerMessage>, taskId: string): void {
     const job = this.#jobs.get(taskId);
     if (job === undefined) return;
     const expiresAtMs = ctx.nowMs() + this.#config.leaseTtlMs;
-    this.#config.decideLog.renewLease(taskId, job.leaseId, expiresAtMs).catch((error) =>
-      ctx.log.warn("lease renewal failed", { taskId, code: errorCode(error) })
-    );
-    this.#config.core.tell({
-      type: "emit",
-      kind: "HEARTBEAT",
-      thread: job.needId,
-      payload: { needId: job.needId, taskId, leaseId: job.leaseId, expiresAtMs },
-    });
+    const held = this.#config.decideLog.renewLease(taskId, job.leaseId, expiresAtMs);
+    ctx.pipeToSelf(held, (result) => ({ type: "renewed", job, expiresAtMs, held: result }));
     ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId }, {
       key: `heartbeat:${taskId}`,
     });
   }
 
-  /** Ends a job (releasing its lease when it had one) and starts waiting ones. */
-  #finish(ctx: ActorContext<WorkerMessage>, job: Job, leased: boolean): void {
-    this.#jobs.delete(job.taskId);
-    if (leased) {
-      ctx.cancelSchedule(`heartbeat:${job.taskId}`);
+  #renewed(ctx: ActorContext<WorkerMessage>, message: Extract<WorkerMessage, { type: "renewed" }>) {
+    const { job } = message;
+    if (this.#jobs.get(job.taskId) !== job) return;
+    if (!message.held.ok) {
+      return ctx.log.warn("lease renewal failed", {
+        taskId: job.taskId,
+        code: errorCode(message.held.error),
+      });
+    }
+    if (!message.held.value) {
+      ctx.log.warn("lease lost; task abandoned", { taskId: job.taskId });
+      return this.#finish(ctx, job, "none");
+    }
+    this.#config.core.tell({
+      type: "emit",
+      kind: "HEARTBEAT",
+      thread: job.needId,
+      payload: {
+        needId: job.needId,
+        taskId: job.taskId,
+        leaseId: job.leaseId,
+        expiresAtMs: message.expiresAtMs,
+      },
+    });
+  }
+
+  /**
+   * Ends a job and starts waiting ones. `release` gives the lease back (the
+   * work failed), `keep` leaves it to run out (the result is committed),
+   * `none` means there is no lease of this worker's to give back.
+   */
+  #finish(ctx: ActorContext<WorkerMessage>, job: Job, lease: "release" | "keep" | "none"): void {
+    if (this.#jobs.get(job.taskId) === job) this.#jobs.delete(job.taskId);
+    if (lease !== "none") ctx.cancelSchedule(`heartbeat:${job.taskId}`);
+    if (lease === "release") {
       this.#config.decideLog.releaseLease(job.taskId, job.leaseId).catch((error) =>
         ctx.log.warn("lease release failed; the lease monitor will free it", {
           code: errorCode(error),

@@ -1,12 +1,15 @@
 /**
  * A canonical text form of any message, for the trace hash: keys sorted,
- * bigints and bytes spelled out, actor references by address, so equal
+ * bigints and bytes spelled out (long byte arrays by length and a 64-bit
+ * digest), actor references by address, so equal
  * messages always render identically and different ones differently.
  *
  * @module
  */
 
 const DEPTH_MAX = 32;
+/** Byte arrays up to this length are spelled out in hex; longer ones by length and digest. */
+const BYTES_SPELLED_MAX = 32;
 
 /**
  * Renders `value` canonically.
@@ -40,7 +43,9 @@ export function canonicalString(value: unknown, depth = 0): string {
 
 function objectString(value: object | null, depth: number): string {
   if (value === null) return "null";
-  if (value instanceof Uint8Array) return `0x${hex(value)}`;
+  if (value instanceof Uint8Array) {
+    return value.length <= BYTES_SPELLED_MAX ? `0x${hex(value)}` : bytesDigest(value);
+  }
   if (Array.isArray(value)) {
     let text = "[";
     for (let index = 0; index < value.length; index++) {
@@ -78,6 +83,24 @@ function objectString(value: object | null, depth: number): string {
     }`;
   }
   return text + "}";
+}
+
+/**
+ * A long byte array as its length and a 64-bit FNV-1a digest (two 32-bit
+ * lanes): equal bytes render equally, different ones differ but for a
+ * 2^-64 chance, at a fraction of the cost of hex (traces carry every
+ * envelope a node receives).
+ */
+function bytesDigest(bytes: Uint8Array): string {
+  let low = 0x811c9dc5;
+  let high = 0xcbf29ce4 ^ bytes.length;
+  for (let index = 0; index < bytes.length; index++) {
+    low = Math.imul(low ^ bytes[index], 0x01000193);
+    high = Math.imul(high ^ bytes[index] ^ (low >>> 24), 0x01000193);
+  }
+  return `bytes(${bytes.length}:${(high >>> 0).toString(16).padStart(8, "0")}${
+    (low >>> 0).toString(16).padStart(8, "0")
+  })`;
 }
 
 function hex(bytes: Uint8Array): string {

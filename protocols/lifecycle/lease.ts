@@ -11,6 +11,7 @@
 import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
+import { refuseOrphaned } from "./supersede.ts";
 import {
   type Effect,
   type Lease,
@@ -33,8 +34,10 @@ export function onClaim(
   const task = requireTask(current, claim.taskId);
   const leaseChecks = view.mutations?.leaseCheckOff !== true;
   if (leaseChecks && task.status !== "DECIDED" && task.status !== "DRAFT") {
+    // Leases come from the decide log one at a time: a CLAIM for a busy task was granted after
+    // a reopen (RELEASE, YIELD, rejection) this node has not seen yet, unless the task is final.
     throw new ProtocolError(
-      "E_TASK_CLAIMED",
+      task.status === "FINAL" ? "E_TASK_CLAIMED" : "E_TASK_BUSY",
       `Task ${claim.taskId} is ${task.status}, not open for claims`,
     );
   }
@@ -125,6 +128,7 @@ export function onLeaseEnd(
   const end = message.payload;
   const current = requireThread(thread, end.needId);
   const task = requireTask(current, end.taskId);
+  requireKnownLease(task, end.leaseId);
   if (task.status !== "CLAIMED" || task.lease?.leaseId !== end.leaseId) {
     throw new ProtocolError(
       "E_BAD_STATE",
@@ -150,9 +154,24 @@ export function onLeaseEnd(
 export function requireTask(thread: ThreadState, taskId: string): TaskState {
   const task = thread.tasks.get(taskId);
   if (task === undefined) {
+    refuseOrphaned(thread, taskId);
     throw new ProtocolError("E_UNKNOWN_TASK", `Task ${taskId} is unknown in ${thread.needId}`);
   }
   return task;
+}
+
+/**
+ * `E_UNKNOWN_LEASE` (parkable) for a lease this node has not seen claimed:
+ * neither the live lease nor one a commit was made under. Its CLAIM may still
+ * be on its way (peers' messages are not causally ordered).
+ */
+export function requireKnownLease(task: TaskState, leaseId: string): void {
+  if (task.lease?.leaseId === leaseId || task.status === "FINAL") return;
+  for (const commit of task.commits.values()) if (commit.leaseId === leaseId) return;
+  throw new ProtocolError(
+    "E_UNKNOWN_LEASE",
+    `Lease ${leaseId} on ${task.taskId} is unknown (its CLAIM has not arrived)`,
+  );
 }
 
 /** The live lease when `sender` holds `leaseId`. */

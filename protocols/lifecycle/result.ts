@@ -12,7 +12,7 @@ import { addVote, EMPTY_TALLY } from "../consensus/quorum.ts";
 import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
-import { requireHolder, requireTask } from "./lease.ts";
+import { requireHolder, requireKnownLease, requireTask } from "./lease.ts";
 import {
   type CommitState,
   type Effect,
@@ -32,6 +32,7 @@ export function onCommit(
   const commit = message.payload;
   const current = requireThread(thread, commit.needId);
   const task = requireTask(current, commit.taskId);
+  requireKnownLease(task, commit.leaseId);
   if (task.status !== "CLAIMED") {
     throw new ProtocolError(
       "E_BAD_STATE",
@@ -116,7 +117,10 @@ export function onAttest(
   }
   const commits = new Map(task.commits).set(commit.commitId, { ...commit, tally: vote.tally });
   const updated: TaskState = { ...task, commits };
-  if (vote.completedQuorum && task.status === "COMMITTED") {
+  // Only votes on the task's latest commit move it: a late vote on a rejected earlier commit
+  // must not reopen (or verify) the task under the commit that replaced it.
+  const latest = [...task.commits.keys()].at(-1) === commit.commitId;
+  if (vote.completedQuorum && task.status === "COMMITTED" && latest) {
     const finalizeAfterMs = view.nowMs + view.params.challengeWindowMs;
     return {
       thread: withTask(current, {
@@ -135,7 +139,7 @@ export function onAttest(
     };
   }
   const rejected = !pass && vote.tally.rejections.length >= task.kResult &&
-    task.status === "COMMITTED";
+    task.status === "COMMITTED" && latest;
   if (rejected) return reopenRejected(current, updated, attest.needId);
   return { thread: withTask(current, updated), effects: [] };
 }

@@ -95,6 +95,17 @@ export interface ThreadState {
   readonly kPlan: number;
   readonly decision: DecideRecord | undefined;
   readonly tasks: ReadonlyMap<string, TaskState>;
+  /** AP mode: decisions a higher one superseded, with the tasks they had. */
+  readonly orphaned?: readonly OrphanedDecision[];
+}
+
+/** A decision superseded in AP mode (an orphaned branch). */
+export interface OrphanedDecision {
+  readonly record: DecideRecord;
+  /** Epoch of the decision that superseded it. */
+  readonly orphanedByEpoch: number;
+  /** Its tasks, whose messages are refused from now on. */
+  readonly taskIds: readonly string[];
 }
 
 /** What a transition asks the node's actors to do. */
@@ -110,6 +121,13 @@ export type Effect =
     readonly lamport: number;
   }
   | { readonly type: "need-decided"; readonly needId: string; readonly proposalId: string }
+  | {
+    /** AP mode: a higher decision replaced this node's; the old one is an orphaned branch. */
+    readonly type: "need-superseded";
+    readonly needId: string;
+    readonly orphanedProposalId: string;
+    readonly proposalId: string;
+  }
   | { readonly type: "task-ready"; readonly needId: string; readonly taskId: string }
   | {
     readonly type: "lease-granted";

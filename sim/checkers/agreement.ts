@@ -15,7 +15,8 @@ import { type CheckContext, type Checker, type CheckResult, Findings } from "./c
 export const AGREEMENT: Checker = {
   id: "A",
   name: "agreement on final results",
-  description: "No task is finalized for two different commits, and no NEED is FINAL under two decisions.",
+  description:
+    "No task is finalized for two different commits, and no NEED is FINAL under two decisions.",
   check(context: CheckContext): CheckResult {
     const findings = new Findings(this);
     const finalized = new Map<string, AcceptedEvent>();

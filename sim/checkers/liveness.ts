@@ -16,7 +16,8 @@ import { type CheckContext, type Checker, type CheckResult, Findings } from "./c
 export const LIVENESS: Checker = {
   id: "L",
   name: "liveness after the final heal",
-  description: "Every posted NEED is FINAL or EXPIRED within the bound after the last nemesis ends.",
+  description:
+    "Every posted NEED is FINAL or EXPIRED within the bound after the last nemesis ends.",
   check(context: CheckContext): CheckResult {
     const findings = new Findings(this);
     const { history, scenario } = context;
@@ -31,7 +32,9 @@ export const LIVENESS: Checker = {
     }
     const posts = history.ofType("accepted").filter((event) => event.message.kind === "NEED");
     for (const event of posts) {
-      if (history.nodeOf(event.message.sender) !== event.node) heardElsewhere.add(event.message.thread);
+      if (history.nodeOf(event.message.sender) !== event.node) {
+        heardElsewhere.add(event.message.thread);
+      }
     }
     for (const event of posts) {
       if (history.nodeOf(event.message.sender) !== event.node) continue;

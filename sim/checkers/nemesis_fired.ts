@@ -46,7 +46,9 @@ export const NEMESES_FIRED: Checker = {
         problem("the epoch did not advance within 60 s");
       }
       if (spec.kind === "failover") {
-        const takers = context.plans.filter((plan) => plan.decider && !start.nodes.includes(plan.id))
+        const takers = context.plans.filter((plan) =>
+          plan.decider && !start.nodes.includes(plan.id)
+        )
           .map((plan) => plan.id);
         if (!after("fence", takers)) problem("no decider fenced the buckets it took over");
       }

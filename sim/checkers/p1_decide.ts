@@ -34,7 +34,11 @@ export const P1_SINGLE_DECIDE: Checker = {
 };
 
 /** At most one write per NEED (per replica in AP). */
-function checkWrites(writes: readonly DecideWrite[], findings: Findings, perReplica: boolean): void {
+function checkWrites(
+  writes: readonly DecideWrite[],
+  findings: Findings,
+  perReplica: boolean,
+): void {
   const first = new Map<string, DecideWrite>();
   for (const write of writes) {
     const key = perReplica ? `${write.replica}\u0000${write.record.needId}` : write.record.needId;

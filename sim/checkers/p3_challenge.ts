@@ -48,7 +48,8 @@ export const P3_CHALLENGES: Checker = {
       findings.checked++;
       if (commits.get(payload.commitId)?.valid !== true) continue;
       findings.add({
-        message: `${event.node} accepted an INVALIDATE of commit ${payload.commitId}, a valid result`,
+        message:
+          `${event.node} accepted an INVALIDATE of commit ${payload.commitId}, a valid result`,
         needId: event.message.thread,
         evidence: [event.seq],
       });

@@ -35,7 +35,13 @@ export const P6_QUORUM: Checker = {
       if (message.kind === "DECIDE") {
         seen.add(message.id);
         const decision = message.payload as DecideRecord & { approvers: readonly string[] };
-        const members = committeeFor("plan", decision.needId, verifiers, params, scenario.bootstrap);
+        const members = committeeFor(
+          "plan",
+          decision.needId,
+          verifiers,
+          params,
+          scenario.bootstrap,
+        );
         checkBackers(context, findings, event, {
           what: `DECIDE of ${decision.needId}`,
           backers: decision.approvers,
@@ -46,7 +52,13 @@ export const P6_QUORUM: Checker = {
       } else if (message.kind === "FINALIZE") {
         seen.add(message.id);
         const finalize = (message as LifecycleMessage<"FINALIZE">).payload;
-        const members = committeeFor("result", finalize.taskId, verifiers, params, scenario.bootstrap);
+        const members = committeeFor(
+          "result",
+          finalize.taskId,
+          verifiers,
+          params,
+          scenario.bootstrap,
+        );
         checkBackers(context, findings, event, {
           what: `FINALIZE of ${finalize.taskId}`,
           backers: finalize.attesters,
@@ -56,7 +68,10 @@ export const P6_QUORUM: Checker = {
         });
       }
     }
-    return findings.result("nothing was decided or finalized", `K_plan ${kPlan}, K_result ${kResult}`);
+    return findings.result(
+      "nothing was decided or finalized",
+      `K_plan ${kPlan}, K_result ${kResult}`,
+    );
   },
 };
 

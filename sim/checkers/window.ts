@@ -20,12 +20,22 @@ export function violationWindow(history: History, violation: Violation): History
     event !== undefined
   );
   if (evidence.length === 0) return [];
-  const fromNs = evidence.reduce((min, event) => event.timeNs < min ? event.timeNs : min, evidence[0].timeNs);
-  const toNs = evidence.reduce((max, event) => event.timeNs > max ? event.timeNs : max, evidence[0].timeNs);
+  const fromNs = evidence.reduce(
+    (min, event) => event.timeNs < min ? event.timeNs : min,
+    evidence[0].timeNs,
+  );
+  const toNs = evidence.reduce(
+    (max, event) => event.timeNs > max ? event.timeNs : max,
+    evidence[0].timeNs,
+  );
   const about = violation.needId === undefined ? evidence : history.forNeed(violation.needId);
   const inside = about.filter((event) => event.timeNs >= fromNs && event.timeNs <= toNs);
   const faults = history.ofType("nemesis").filter((event) => event.timeNs <= toNs);
-  const merged = [...new Map([...inside, ...evidence, ...activeFaults(faults, fromNs)].map((event) => [event.seq, event])).values()]
+  const merged = [
+    ...new Map(
+      [...inside, ...evidence, ...activeFaults(faults, fromNs)].map((event) => [event.seq, event]),
+    ).values(),
+  ]
     .sort((left, right) => left.seq - right.seq);
   return trim(merged, new Set(violation.evidence));
 }
@@ -64,7 +74,9 @@ export function renderEvent(history: History, event: HistoryEvent): string {
   switch (event.type) {
     case "accepted": {
       const { message } = event;
-      return `${time}  ${event.node.padEnd(10)} accepted ${message.kind} from ${who(message.sender)} ` +
+      return `${time}  ${event.node.padEnd(10)} accepted ${message.kind} from ${
+        who(message.sender)
+      } ` +
         summarise(message.payload as unknown as Record<string, unknown>, who);
     }
     case "effect":
@@ -84,9 +96,13 @@ export function renderEvent(history: History, event: HistoryEvent): string {
       return `${time}  ${node.padEnd(10)} decide-log ${op} ${detail} → ${outcome} [${replica}]`;
     }
     case "nemesis":
-      return `${time}  ${"nemesis".padEnd(10)} #${event.nemesis} ${event.kind} ${event.phase}: ${event.detail}`;
+      return `${time}  ${
+        "nemesis".padEnd(10)
+      } #${event.nemesis} ${event.kind} ${event.phase}: ${event.detail}`;
     case "merge":
-      return `${time}  ${"ap-merge".padEnd(10)} ${event.winners.length} winners, ${event.orphaned.length} orphaned`;
+      return `${time}  ${
+        "ap-merge".padEnd(10)
+      } ${event.winners.length} winners, ${event.orphaned.length} orphaned`;
     case "ledger":
       return `${time}  ${event.node.padEnd(10)} ledger supply ${event.totalSupply}`;
   }
@@ -100,7 +116,9 @@ function summarise(payload: Record<string, unknown>, who: (did: string) => strin
   if (typeof payload.decider === "string") parts.push(`decider=${who(payload.decider)}`);
   for (const key of ["approvers", "attesters"]) {
     const list = payload[key];
-    if (Array.isArray(list)) parts.push(`${key}=[${list.map((did) => who(String(did))).join(",")}]`);
+    if (Array.isArray(list)) {
+      parts.push(`${key}=[${list.map((did) => who(String(did))).join(",")}]`);
+    }
   }
   return parts.join(" ");
 }

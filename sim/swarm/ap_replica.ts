@@ -28,7 +28,7 @@ import {
   StaleFenceError,
 } from "../../runtime/store/decide_log.ts";
 import { leaseOutcome, settledOutcome } from "../../runtime/store/store_decide_log.ts";
-import { type MergeResult, mergeOnHeal } from "../../protocols/consensus/merge.ts";
+import { mergeOnHeal, type MergeResult } from "../../protocols/consensus/merge.ts";
 
 /** The outcome of merging replicas. */
 export interface ReplicaMerge {

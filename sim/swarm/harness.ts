@@ -167,13 +167,16 @@ export class SwarmHarness implements NemesisHost {
     for (let bucket = 0; bucket < DECIDE_BUCKETS; bucket++) {
       this.#owner.set(bucket, deciders[bucket % deciders.length]);
     }
-    for (const plan of plans) this.simulation.addNode(plan.id, (system) => this.#boot(system, plan));
+    for (const plan of plans) {
+      this.simulation.addNode(plan.id, (system) => this.#boot(system, plan));
+    }
     for (const id of this.extraNodes) {
       const identity = await simulationIdentity(this.seed, id);
       this.history.nameDid(identity.did, id);
       this.simulation.addNode(id, (system) => {
         system.spawn(
-          () => spammer({ identity, policyHash: SIM_POLICY, perSecond: 20, stats: this.spammerStats }),
+          () =>
+            spammer({ identity, policyHash: SIM_POLICY, perSecond: 20, stats: this.spammerStats }),
           { name: "spammer" },
         );
       });

@@ -57,26 +57,29 @@ export type LogOutcome =
   | "forced";
 
 /** A call a node made to the decide service. */
-export type LogEvent = EventBase & {
-  readonly type: "log";
-  readonly node: string;
-  /** Which replica served it (`cp`, or an AP side). */
-  readonly replica: string;
-  readonly outcome: LogOutcome;
-  /** The service's epoch when the call was served. */
-  readonly logEpoch: number;
-} & (
-  | { readonly op: "decide"; readonly record: DecideRecord; readonly logFence: number }
-  | { readonly op: "fence"; readonly bucket: number; readonly token: number }
-  | { readonly op: "epoch"; readonly from: number; readonly to: number }
-  | { readonly op: "lease"; readonly lease: LeaseRecord }
-  | {
-    readonly op: "renew" | "release";
-    readonly taskId: string;
-    readonly leaseId: string;
-    readonly expiresAtMs?: number;
+export type LogEvent =
+  & EventBase
+  & {
+    readonly type: "log";
+    readonly node: string;
+    /** Which replica served it (`cp`, or an AP side). */
+    readonly replica: string;
+    readonly outcome: LogOutcome;
+    /** The service's epoch when the call was served. */
+    readonly logEpoch: number;
   }
-);
+  & (
+    | { readonly op: "decide"; readonly record: DecideRecord; readonly logFence: number }
+    | { readonly op: "fence"; readonly bucket: number; readonly token: number }
+    | { readonly op: "epoch"; readonly from: number; readonly to: number }
+    | { readonly op: "lease"; readonly lease: LeaseRecord }
+    | {
+      readonly op: "renew" | "release";
+      readonly taskId: string;
+      readonly leaseId: string;
+      readonly expiresAtMs?: number;
+    }
+  );
 
 /** A nemesis started, ended, or could not act. */
 export interface NemesisEvent extends EventBase {

@@ -59,7 +59,7 @@ export function scheduleNemeses(host: NemesisHost, specs: readonly NemesisSpec[]
       record(host, index, spec, "start", started.detail, started.nodes);
       if (started.undo === undefined) return;
       active.set(index, { nodes: started.nodes, undo: started.undo });
-      if (isNodeFault(spec)) for (const node of started.nodes) busy.set(node, index);
+      if (isNodeFault(spec)) { for (const node of started.nodes) busy.set(node, index); }
     });
     if (!("durationMs" in spec)) return;
     host.simulation.at(spec.atMs + spec.durationMs, `nemesis ${spec.kind} end`, () => {
@@ -310,7 +310,9 @@ function skew(
   clock.driftPpm += spec.driftPpm;
   return {
     nodes: [node],
-    detail: `${node} clock ${spec.offsetMs >= 0 ? "+" : ""}${spec.offsetMs} ms, drift ${spec.driftPpm} ppm`,
+    detail: `${node} clock ${
+      spec.offsetMs >= 0 ? "+" : ""
+    }${spec.offsetMs} ms, drift ${spec.driftPpm} ppm`,
     undo: () => {
       clock.offsetNs = before.offsetNs;
       clock.driftPpm = before.driftPpm;

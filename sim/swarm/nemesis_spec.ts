@@ -143,7 +143,9 @@ export function checkNemesisSpec(spec: NemesisSpec, runMs: number): NemesisSpec 
       return spec;
     case "clock-skew":
       if (spec.offsetMs === 0 && spec.driftPpm === 0) {
-        throw new NemesisSpecError("Clock skew with no offset and no drift would be a silent no-op");
+        throw new NemesisSpecError(
+          "Clock skew with no offset and no drift would be a silent no-op",
+        );
       }
       if (Math.abs(spec.driftPpm) > 1_000_000 || !Number.isFinite(spec.offsetMs)) {
         throw new NemesisSpecError("Clock drift must be within ±1,000,000 ppm");

@@ -9,7 +9,12 @@
 
 import { nsToMs } from "../../runtime/env.ts";
 import type { FrameLogDirectory } from "../../runtime/store/frame_log.ts";
-import { type CheckContext, type CheckerRegistry, type CheckResult, standardCheckers } from "../checkers/mod.ts";
+import {
+  type CheckContext,
+  type CheckerRegistry,
+  type CheckResult,
+  standardCheckers,
+} from "../checkers/mod.ts";
 import type { NetworkStats } from "../network.ts";
 import type { RunSummary } from "../scheduler.ts";
 import { SIM_POLICY, SwarmHarness } from "./harness.ts";
