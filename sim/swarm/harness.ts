@@ -144,6 +144,10 @@ export class SwarmHarness implements NemesisHost {
     this.runtimes.get(to)?.refs?.decider?.tell({ type: "take-buckets", buckets });
   }
 
+  bucketCount(node: string): number {
+    return this.#bucketsOf(node).length;
+  }
+
   advanceEpoch(node: string): void {
     this.#reconcile(node, []);
   }

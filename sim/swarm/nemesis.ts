@@ -35,6 +35,8 @@ export interface NemesisHost {
   onHeal(): void;
   /** Moves the decide buckets of decider `from` to decider `to`. */
   failover(from: string, to: string): void;
+  /** How many decide buckets `node` owns now. */
+  bucketCount(node: string): number;
   /** Asks `node` to advance the epoch. */
   advanceEpoch(node: string): void;
 }
@@ -323,8 +325,11 @@ function skew(
 
 function failover(host: NemesisHost, busy: Map<string, number>): Started | string {
   const deciders = available(host, busy).filter((node) => host.plays(node, "decider"));
-  if (deciders.length < 2) return "failover needs two deciders that are up and free";
-  const from = deciders[host.random.int(deciders.length)];
+  const owners = deciders.filter((node) => host.bucketCount(node) > 0);
+  if (deciders.length < 2 || owners.length === 0) {
+    return "failover needs a decider with buckets and another decider, both up and free";
+  }
+  const from = owners[host.random.int(owners.length)];
   const others = deciders.filter((node) => node !== from);
   const to = others[host.random.int(others.length)];
   host.simulation.pause(from);
