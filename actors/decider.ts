@@ -23,6 +23,8 @@ import {
   type DecideOutcome,
   type DecideRecord,
   type FenceToken,
+  sameDecision,
+  type StaleFenceError,
 } from "../runtime/store/decide_log.ts";
 import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
@@ -86,6 +88,8 @@ interface PendingDecision {
   readonly kPlan: number;
   readonly lamport: number;
   attempt: number;
+  /** A write is on its way to the log (one at a time). */
+  writing?: boolean;
 }
 
 /** Where a finalized record is kept, so a restart finalizes the same one. */
@@ -231,7 +235,7 @@ class Decider implements Behavior<DeciderMessage> {
   /** Tries to write the pending decision of `needId` (if it is still wanted and fenced). */
   #attempt(ctx: ActorContext<DeciderMessage>, needId: string): void {
     const pending = this.#quorums.get(needId);
-    if (pending === undefined) return;
+    if (pending === undefined || pending.writing === true) return;
     const bucket = bucketOf(needId);
     const thread = this.#threads.get(needId);
     if (!this.#owned.has(bucket) || thread?.phase !== "OPEN") {
@@ -239,6 +243,7 @@ class Decider implements Behavior<DeciderMessage> {
     }
     const fence = this.#fences.get(bucket);
     if (fence === undefined) return; // tried again once the bucket is fenced
+    pending.writing = true;
     const record: DecideRecord = {
       needId,
       proposalId: pending.proposalId,
@@ -260,17 +265,31 @@ class Decider implements Behavior<DeciderMessage> {
     message: Extract<DeciderMessage, { type: "decided" }>,
   ) {
     const { needId, outcome } = message;
+    const pending = this.#quorums.get(needId);
+    if (pending !== undefined) pending.writing = false;
     if (!outcome.ok) return this.#failed(ctx, needId, outcome.error);
     this.#quorums.delete(needId);
     if (outcome.value.status === "conflict") {
       this.#stats.conflicts++;
-      // A decision of this decider's own (an earlier incarnation's) may never have been published.
-      if (outcome.value.existing.decider === this.#config.did) {
-        this.#publish(ctx, outcome.value.existing, 0);
+      // A decision of this decider's own (an earlier incarnation's) may never have been
+      // published; once this node holds it, it was.
+      const existing = outcome.value.existing;
+      const held = this.#threads.get(needId)?.decision;
+      if (existing.decider === this.#config.did && !(held && sameDecision(held, existing))) {
+        this.#publish(ctx, existing, 0);
       }
       return;
     }
     this.#stats.decided++;
+    if (outcome.value.status === "decided" && ctx.buggify("decider.spurious-retry")) {
+      // Rare path: the write is retried as if its answer had been lost (it must be idempotent).
+      const record = outcome.value.record;
+      this.#quorums.set(needId, { ...record, attempt: 0 });
+      return ctx.pipeToSelf(
+        this.#config.decideLog.tryDecide(record),
+        (again) => ({ type: "decided", needId, outcome: again }),
+      );
+    }
     this.#publish(ctx, outcome.value.record, 0);
   }
 
@@ -280,7 +299,10 @@ class Decider implements Behavior<DeciderMessage> {
     ctx.log.warn("decide failed", { needId, code });
     const pending = this.#quorums.get(needId);
     if (pending === undefined) return;
-    if (code === "E_STALE_FENCE") {
+    if (
+      code === "E_STALE_FENCE" &&
+      (error as StaleFenceError).given === this.#fences.get(bucketOf(needId))
+    ) {
       // Another decider holds this bucket now: leave its needs to it.
       this.#relinquish(bucketOf(needId));
       return void this.#quorums.delete(needId);
@@ -296,6 +318,14 @@ class Decider implements Behavior<DeciderMessage> {
 
   /** Publishes a written decision once this node has seen the votes that carry it. */
   #publish(ctx: ActorContext<DeciderMessage>, record: DecideRecord, attempt: number): void {
+    if (attempt === 0 && ctx.buggify("decider.late-publish")) {
+      // Rare path: the decision is written but announced late (a slow network, a GC pause).
+      return void ctx.schedule(1_000 + ctx.random() * 2_000, {
+        type: "retry-publish",
+        record,
+        attempt: 1,
+      });
+    }
     const tally = this.#threads.get(record.needId)?.proposals.get(record.proposalId)?.tally;
     const approvers = tally?.approvals ?? [];
     if (approvers.length < record.kPlan) {

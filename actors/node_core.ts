@@ -196,6 +196,8 @@ class NodeCore implements Behavior<CoreMessage> {
         message.replyTo.tell(this.#stats());
         return;
       case "sweep":
+        // Rare path: the core crashes; the node's supervisor restarts it and every role with it.
+        if (ctx.buggify("core.crash")) throw new Error("BUGGIFY: the node core crashed");
         this.#sweep(ctx);
         ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
         return;

@@ -36,6 +36,8 @@ type VerifierMessage = RoleEvent | {
   readonly taskId: string;
   readonly commitId: string;
   readonly pass: boolean;
+  /** Set once BUGGIFY slowed this check down. */
+  readonly slowed?: boolean;
 };
 
 /** Makes a verifier behaviour. */
@@ -48,7 +50,13 @@ export function verifier(config: VerifierConfig): Behavior<VerifierMessage> {
       config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
     },
     receive(ctx, message) {
-      if (message.type === "checked") return attest(config, message);
+      if (message.type === "checked") {
+        if (message.slowed !== true && ctx.buggify("verifier.slow-check")) {
+          // Rare path: a re-run takes seconds; the result quorum must wait or do without it.
+          return void ctx.schedule(ctx.random() * 5_000, { ...message, slowed: true });
+        }
+        return attest(config, message);
+      }
       if (message.type === "core-ready" || message.type === "bootstrap") {
         bootstrap = message.bootstrap;
         return;

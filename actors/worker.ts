@@ -66,6 +66,8 @@ type WorkerMessage =
     readonly job: Job;
     readonly cid: Settled<string>;
     readonly digest: string;
+    /** Set once BUGGIFY slowed this job down (it is slowed at most once). */
+    readonly slowed?: boolean;
   }
   | {
     readonly type: "confirmed";
@@ -136,6 +138,11 @@ class Worker implements Behavior<WorkerMessage> {
       case "claimed":
         return this.#work(ctx, message.job, message.result);
       case "stored":
+        if (message.slowed !== true && ctx.buggify("worker.slow-work")) {
+          // Rare path: the work takes long, possibly past the lease (which must then be lost).
+          const delayMs = ctx.random() * 1.5 * this.#config.leaseTtlMs;
+          return void ctx.schedule(delayMs, { ...message, slowed: true });
+        }
         return this.#confirm(ctx, message);
       case "confirmed":
         return this.#commit(ctx, message);
@@ -324,6 +331,12 @@ class Worker implements Behavior<WorkerMessage> {
   #heartbeat(ctx: ActorContext<WorkerMessage>, taskId: string): void {
     const job = this.#jobs.get(taskId);
     if (job === undefined) return;
+    if (ctx.buggify("worker.skip-heartbeat")) {
+      // Rare path: a heartbeat goes missing (a GC pause, a slow disk).
+      return void ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId }, {
+        key: `heartbeat:${taskId}`,
+      });
+    }
     const expiresAtMs = ctx.nowMs() + this.#config.leaseTtlMs;
     const held = this.#config.decideLog.renewLease(taskId, job.leaseId, expiresAtMs);
     ctx.pipeToSelf(held, (result) => ({ type: "renewed", job, expiresAtMs, held: result }));

@@ -46,6 +46,12 @@ export const SIM_RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     description: "Keep only these faults of the schedule (indices, or 'none')",
   },
   buggify: { type: "boolean", description: "Enable BUGGIFY fault points" },
+  mutation: {
+    type: "string",
+    value: "NAME",
+    description: "Break one protocol rule to see the checkers catch it: " +
+      "quorum-one-short, fencing-off, lease-check-off",
+  },
   repeat: { type: "boolean", description: "Run each seed twice and require the same trace hash" },
   shrink: {
     type: "boolean",

@@ -14,6 +14,8 @@ import {
   runChatterSimulation,
 } from "../sim/scenarios/run_chatter.ts";
 import {
+  type MutationName,
+  MUTATIONS,
   type RunRecipe,
   scenarioOf,
   type ScenarioOverrides,
@@ -97,6 +99,9 @@ export function runOptionsOf(
     buggify: flags.buggify === true ? true : undefined,
     durationMs: flags.duration === undefined ? undefined : durationFlag(flags, "duration"),
     nemeses: flags.nemeses === undefined ? undefined : nemesisList(String(flags.nemeses)),
+    mutation: flags.mutation === undefined
+      ? undefined
+      : choiceFlag(flags, "mutation", Object.keys(MUTATIONS) as MutationName[], "fencing-off"),
   };
   return {
     knobs,

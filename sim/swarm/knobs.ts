@@ -11,6 +11,7 @@
  */
 
 import type { Random } from "../../runtime/env.ts";
+import type { ProtocolMutations } from "../../protocols/lifecycle/mutations.ts";
 import { SeededRandom } from "../seeded_random.ts";
 import type { NemesisSpec } from "./nemesis_spec.ts";
 import { PARTITION_SHAPES } from "./nemesis_spec.ts";
@@ -29,7 +30,19 @@ export interface ScenarioOverrides {
   readonly durationMs?: number;
   /** Keeps only these nemeses (by index in the schedule). */
   readonly nemeses?: readonly number[];
+  /** A deliberately broken protocol rule (proving the checkers bite). */
+  readonly mutation?: MutationName;
 }
+
+/** The protocol mutations, by their command-line names. */
+export const MUTATIONS = {
+  "quorum-one-short": { quorumOneShort: true },
+  "fencing-off": { fencingOff: true },
+  "lease-check-off": { leaseCheckOff: true },
+} as const satisfies Record<string, ProtocolMutations>;
+
+/** The name of a mutation. */
+export type MutationName = keyof typeof MUTATIONS;
 
 /** The scenario with its knobs drawn for `seed` (swarm testing). */
 export function randomizeScenario(base: SwarmScenario, seed: number): SwarmScenario {
@@ -42,6 +55,8 @@ export function randomizeScenario(base: SwarmScenario, seed: number): SwarmScena
   );
   const resized = resize(base, nodes);
   const factor = 0.5 + random.float();
+  // A failover needs a second decider to take the buckets over.
+  const decidersMin = base.nemeses.some((nemesis) => nemesis.kind === "failover") ? 2 : 1;
   const latencyMaxMs = between(random, 2, 25);
   const scaled = scaleLoad(resized, {
     needsPerSecond: round(base.load.needsPerSecond * factor),
@@ -53,7 +68,7 @@ export function randomizeScenario(base: SwarmScenario, seed: number): SwarmScena
       planners: between(random, 1, Math.min(4, nodes)),
       verifiers: between(random, Math.max(nodes - 1, base.byzantine.approveEverything + 1), nodes),
       workers: between(random, Math.max(2, base.byzantine.wrongOutput + 1), nodes),
-      deciders: between(random, 1, Math.min(4, nodes)),
+      deciders: between(random, decidersMin, Math.max(decidersMin, Math.min(4, nodes))),
       requesters: between(random, 1, nodes),
     },
     link: { latencyMinMs: 1, latencyMaxMs },
@@ -74,6 +89,9 @@ export function overrideScenario(base: SwarmScenario, overrides: ScenarioOverrid
   }
   if (overrides.mode !== undefined) scenario = { ...scenario, mode: overrides.mode };
   if (overrides.buggify !== undefined) scenario = { ...scenario, buggify: overrides.buggify };
+  if (overrides.mutation !== undefined) {
+    scenario = { ...scenario, mutations: MUTATIONS[overrides.mutation] };
+  }
   if (overrides.nemeses !== undefined) {
     const keep = new Set(overrides.nemeses);
     scenario = { ...scenario, nemeses: scenario.nemeses.filter((_, index) => keep.has(index)) };

@@ -35,6 +35,7 @@ export function replayCommand(recipe: RunRecipe): string {
   if (overrides.nemeses !== undefined) {
     parts.push(`--nemeses ${overrides.nemeses.join(",") || "none"}`);
   }
+  if (overrides.mutation !== undefined) parts.push(`--mutation ${overrides.mutation}`);
   return parts.join(" ");
 }
 
