@@ -9,10 +9,11 @@
  */
 
 import type { ActorContext, ActorRef } from "../runtime/actor.ts";
+import type { Settled } from "../runtime/env.ts";
 import { errorCode } from "../runtime/errors.ts";
 import type { DecideLog } from "../runtime/store/decide_log.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
-import type { CoreMessage } from "./swarm_messages.ts";
+import type { CoreMessage, EmitResult } from "./swarm_messages.ts";
 
 /** Messages of the lease monitor. */
 export type LeaseMonitorMessage =
@@ -28,7 +29,20 @@ export type LeaseMonitorMessage =
     readonly taskId: string;
     readonly leaseId: string;
     readonly ok: boolean;
+    /** RELEASE announcements tried so far. */
+    readonly attempt?: number;
+  }
+  | {
+    readonly type: "release-announced";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly leaseId: string;
+    readonly result: Settled<EmitResult>;
+    readonly attempt: number;
   };
+
+/** Tries at announcing a RELEASE the node refused (its clock says the lease is still live). */
+const ANNOUNCE_ATTEMPTS_MAX = 10;
 
 /** What the monitor needs of its decider. */
 export interface LeaseMonitorConfig {
@@ -52,7 +66,7 @@ export function leaseCheckAfter<M>(
   );
 }
 
-/** Handles a lease check, or the outcome of a release it asked for. */
+/** Handles a lease check, the outcome of a release it asked for, or of its announcement. */
 export function checkLease<M>(
   ctx: ActorContext<M | LeaseMonitorMessage>,
   config: LeaseMonitorConfig,
@@ -61,18 +75,32 @@ export function checkLease<M>(
 ): void {
   const { needId, taskId, leaseId } = message;
   if (message.type === "released") {
-    if (!message.ok) return;
-    config.core.tell({
-      type: "emit",
-      kind: "RELEASE",
-      thread: needId,
-      payload: { needId, taskId, leaseId, reason: "expired" },
-    });
+    if (message.ok) announceRelease(ctx, config, needId, taskId, leaseId, message.attempt ?? 0);
+    return;
+  }
+  if (message.type === "release-announced") {
+    const refused = !message.result.ok || message.result.value.type !== "emitted";
+    if (refused && message.attempt + 1 < ANNOUNCE_ATTEMPTS_MAX) {
+      const retry = { type: "released" as const, needId, taskId, leaseId, ok: true };
+      ctx.schedule(config.leaseGraceMs ?? 1_000, { ...retry, attempt: message.attempt + 1 });
+    }
     return;
   }
   const task = threads.get(needId)?.tasks.get(taskId);
+  const claimed = task?.status === "CLAIMED" && task.lease?.leaseId === leaseId;
+  if (claimed && ctx.nowMs() <= (task.lease?.expiresAtMs ?? 0)) {
+    // This node's clock moved (skew, a correction) since the check was set: not yet expired here.
+    return leaseCheckAfter(ctx, config, {
+      type: "lease-granted",
+      needId,
+      taskId,
+      holder: task.lease?.holder ?? "",
+      leaseId,
+      expiresAtMs: task.lease?.expiresAtMs ?? 0,
+    });
+  }
   const released = config.decideLog.releaseLease(taskId, leaseId);
-  if (task?.status !== "CLAIMED" || task.lease?.leaseId !== leaseId) {
+  if (!claimed) {
     return void released.catch((error) =>
       ctx.log.warn("lease cleanup failed", { taskId, code: errorCode(error) })
     );
@@ -81,6 +109,24 @@ export function checkLease<M>(
     released,
     (result) => ({ type: "released", needId, taskId, leaseId, ok: result.ok && result.value }),
   );
+}
+
+/** Announces a released lease with RELEASE; a refusal (a clock behind) is retried. */
+function announceRelease<M>(
+  ctx: ActorContext<M | LeaseMonitorMessage>,
+  config: LeaseMonitorConfig,
+  needId: string,
+  taskId: string,
+  leaseId: string,
+  attempt: number,
+): void {
+  ctx.ask<CoreMessage, EmitResult>(config.core, (replyTo) => ({
+    type: "emit",
+    kind: "RELEASE",
+    thread: needId,
+    replyTo,
+    payload: { needId, taskId, leaseId, reason: "expired" },
+  }), (result) => ({ type: "release-announced", needId, taskId, leaseId, result, attempt }));
 }
 
 /** A rejected result reopens its task: the leases its commits were made under are freed now. */

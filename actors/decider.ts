@@ -65,7 +65,7 @@ export type DeciderMessage =
   | { readonly type: "retry-publish"; readonly record: DecideRecord; readonly attempt: number }
   | { readonly type: "epoch-read"; readonly needId: string; readonly epoch: Settled<number> }
   | { readonly type: "finalize"; readonly needId: string; readonly taskId: string }
-  | { readonly type: "finalize-ready"; readonly payload: Settled<FinalizePayload> };
+  | { readonly type: "finalize-ready"; readonly payload: Settled<FinalizePayload | undefined> };
 
 /** Counters of a decider. */
 export interface DeciderStats {
@@ -154,7 +154,7 @@ class Decider implements Behavior<DeciderMessage> {
       case "finalize":
         return this.#finalize(ctx, message.needId, message.taskId);
       case "finalize-ready":
-        if (!message.payload.ok) return;
+        if (!message.payload.ok || message.payload.value === undefined) return;
         this.#config.core.tell({
           type: "emit",
           kind: "FINALIZE",
@@ -164,6 +164,7 @@ class Decider implements Behavior<DeciderMessage> {
         return;
       case "check-lease":
       case "released":
+      case "release-announced":
         return checkLease(ctx, this.#config, this.#threads, message);
     }
   }
@@ -362,7 +363,11 @@ class Decider implements Behavior<DeciderMessage> {
     const key = finalizedKey(taskId);
     const store = ctx.store;
     const payload = store.get<FinalizePayload>(key).then(async (kept) => {
-      if (kept !== undefined && kept.value.commitId === fresh.commitId) return kept.value;
+      // Once finalized, always the same record: a stale view after a restart must not
+      // finalize the task again for another commit.
+      if (kept !== undefined) {
+        return kept.value.commitId === fresh.commitId ? kept.value : undefined;
+      }
       await store.set(key, fresh);
       return fresh;
     });

@@ -197,7 +197,9 @@ class NodeCore implements Behavior<CoreMessage> {
         return;
       case "sweep":
         // Rare path: the core crashes; the node's supervisor restarts it and every role with it.
-        if (ctx.buggify("core.crash")) throw new Error("BUGGIFY: the node core crashed");
+        if (ctx.buggify("core.crash") && ctx.random() < 0.1) {
+          throw new Error("BUGGIFY: the node core crashed");
+        }
         this.#sweep(ctx);
         ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
         return;
@@ -345,13 +347,14 @@ class NodeCore implements Behavior<CoreMessage> {
     this.#accept(ctx, pending.message, pending.bytes, true);
   }
 
-  /** Sends a peer the envelopes of the threads it asks for (every open thread by default). */
+  /**
+   * Sends a peer the envelopes of the threads it asks for; by default every
+   * thread this node still holds, finished ones included: a peer that
+   * rebuilds a thread from another's stale copy must also hear from the
+   * nodes that saw it end, or it would act on a NEED long FINAL.
+   */
   #answerSync(request: Extract<CoreMessage, { type: "sync-request" }>): void {
-    const threads = request.threads ??
-      [...this.#threads.values()].filter((thread) =>
-        thread.phase === "OPEN" || thread.phase === "DECIDED"
-      )
-        .map((thread) => thread.needId);
+    const threads = request.threads ?? [...this.#threads.keys()];
     const chunks = this.#archive.chunks(threads.slice(0, SYNC_THREADS_MAX), SYNC_CHUNK_MAX);
     for (const envelopes of chunks) request.replyTo.tell({ type: "sync-reply", envelopes });
   }

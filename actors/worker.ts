@@ -139,8 +139,15 @@ class Worker implements Behavior<WorkerMessage> {
         return this.#work(ctx, message.job, message.result);
       case "stored":
         if (message.slowed !== true && ctx.buggify("worker.slow-work")) {
-          // Rare path: the work takes long, possibly past the lease (which must then be lost).
-          const delayMs = ctx.random() * 1.5 * this.#config.leaseTtlMs;
+          // Rare path: the work takes long (the heartbeats keep the lease alive meanwhile).
+          const delayMs = ctx.random() * 0.5 * this.#config.leaseTtlMs;
+          return void ctx.schedule(delayMs, { ...message, slowed: true });
+        }
+        if (message.slowed !== true && ctx.buggify("worker.stall")) {
+          // Rare path: the worker stalls past its lease (no heartbeats): the lease monitor must
+          // release the task, and this worker must find its lease gone and not commit.
+          ctx.cancelSchedule(`heartbeat:${message.job.taskId}`);
+          const delayMs = 1.2 * this.#config.leaseTtlMs;
           return void ctx.schedule(delayMs, { ...message, slowed: true });
         }
         return this.#confirm(ctx, message);

@@ -36,9 +36,11 @@ export const LIVENESS: Checker = {
         heardElsewhere.add(event.message.thread);
       }
     }
+    const judged = new Set<string>();
     for (const event of posts) {
       if (history.nodeOf(event.message.sender) !== event.node) continue;
-      if (!heardElsewhere.has(event.message.thread)) continue;
+      if (!heardElsewhere.has(event.message.thread) || judged.has(event.message.thread)) continue;
+      judged.add(event.message.thread); // the first post counts, not a restarted node's replay
       const needId = event.message.thread;
       const dueNs = (event.timeNs > healNs ? event.timeNs : healNs) + boundNs;
       if (dueNs > context.endNs) continue; // cannot be judged in this run

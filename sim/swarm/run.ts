@@ -167,7 +167,10 @@ function needStats(history: History, unposted: number) {
   for (const event of history.ofType("accepted")) {
     if (event.message.kind !== "NEED") continue;
     if (history.nodeOf(event.message.sender) !== event.node) continue;
-    posted.set(event.message.thread, { node: event.node, timeNs: event.timeNs });
+    // A restarted requester accepts its own NEED again from a peer: the first time is the post.
+    if (!posted.has(event.message.thread)) {
+      posted.set(event.message.thread, { node: event.node, timeNs: event.timeNs });
+    }
   }
   const final = new Set<string>();
   const expired = new Set<string>();
