@@ -65,6 +65,11 @@ export type DeciderMessage =
   | { readonly type: "retry-publish"; readonly record: DecideRecord; readonly attempt: number }
   | { readonly type: "epoch-read"; readonly needId: string; readonly epoch: Settled<number> }
   | { readonly type: "finalize"; readonly needId: string; readonly taskId: string }
+  | {
+    readonly type: "adopt";
+    readonly buckets: readonly number[];
+    readonly threads: Settled<readonly ThreadState[]>;
+  }
   | { readonly type: "finalize-ready"; readonly payload: Settled<FinalizePayload | undefined> };
 
 /** Counters of a decider. */
@@ -133,9 +138,20 @@ class Decider implements Behavior<DeciderMessage> {
         return;
       case "fenced":
         return this.#fenced(ctx, message);
-      case "take-buckets":
+      case "take-buckets": {
+        const fresh = message.buckets.filter((bucket) => !this.#owned.has(bucket));
         for (const bucket of message.buckets) this.#owned.add(bucket);
-        return this.#fence(ctx, message.buckets);
+        this.#fence(ctx, message.buckets);
+        if (fresh.length === 0) return;
+        // The previous owner's timers (lease checks, finalizations) are not ours: adopt its work.
+        return ctx.ask<CoreMessage, readonly ThreadState[]>(
+          this.#config.core,
+          (replyTo) => ({ type: "open-threads", replyTo }),
+          (threads) => ({ type: "adopt", buckets: fresh, threads }),
+        );
+      }
+      case "adopt":
+        return this.#adopt(ctx, message);
       case "drop-buckets":
         for (const bucket of message.buckets) this.#relinquish(bucket);
         return;
@@ -191,6 +207,33 @@ class Decider implements Behavior<DeciderMessage> {
       for (const event of this.#pending.splice(0)) this.#onEffect(ctx, event);
     }
     for (const needId of this.#quorums.keys()) this.#attempt(ctx, needId);
+  }
+
+  /** Takes over the open threads of buckets this decider just took: their quorums, leases, results. */
+  #adopt(ctx: ActorContext<DeciderMessage>, message: Extract<DeciderMessage, { type: "adopt" }>) {
+    if (!message.threads.ok) return;
+    const buckets = new Set(message.buckets);
+    for (const thread of message.threads.value) {
+      const needId = thread.needId;
+      if (!buckets.has(bucketOf(needId)) || !this.#owned.has(bucketOf(needId))) continue;
+      this.#threads.set(needId, thread);
+      if (thread.phase === "OPEN" && thread.quorumProposal !== undefined) {
+        const pending = { proposalId: thread.quorumProposal, kPlan: thread.kPlan, lamport: 1 };
+        this.#quorums.set(needId, { ...pending, attempt: 0 });
+        this.#attempt(ctx, needId);
+      }
+      for (const task of thread.tasks.values()) {
+        if (task.status === "CLAIMED" && task.lease !== undefined) {
+          const { leaseId, holder, expiresAtMs } = task.lease;
+          const lease = { needId, taskId: task.taskId, leaseId, holder, expiresAtMs };
+          leaseCheckAfter(ctx, this.#config, { type: "lease-granted", ...lease });
+        }
+        if (task.status === "VERIFIED" && task.finalizeAfterMs !== undefined) {
+          const finalize = { type: "finalize" as const, needId, taskId: task.taskId };
+          ctx.schedule(Math.max(0, task.finalizeAfterMs - ctx.nowMs()), finalize);
+        }
+      }
+    }
   }
 
   #relinquish(bucket: number): void {

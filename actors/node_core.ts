@@ -192,6 +192,13 @@ class NodeCore implements Behavior<CoreMessage> {
       case "thread":
         message.replyTo.tell(this.#threads.get(message.needId));
         return;
+      case "open-threads":
+        message.replyTo.tell(
+          [...this.#threads.values()].filter((thread) =>
+            thread.phase === "OPEN" || thread.phase === "DECIDED"
+          ),
+        );
+        return;
       case "stats":
         message.replyTo.tell(this.#stats());
         return;

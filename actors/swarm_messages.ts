@@ -87,6 +87,8 @@ export type CoreMessage =
     readonly replyTo: ActorRef<ThreadState | undefined>;
   }
   | { readonly type: "stats"; readonly replyTo: ActorRef<CoreStats> }
+  /** The threads still open (OPEN or DECIDED): a decider that takes over buckets adopts them. */
+  | { readonly type: "open-threads"; readonly replyTo: ActorRef<readonly ThreadState[]> }
   | { readonly type: "sweep" }
   | { readonly type: "retry"; readonly thread: string }
   | { readonly type: "set-epoch"; readonly epoch: number }

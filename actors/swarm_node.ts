@@ -64,6 +64,12 @@ export interface SwarmNodeConfig {
   readonly onBootstrapTransition?: (transition: BootstrapTransition) => void;
   /** Filled in by the decider, for summaries. */
   readonly deciderStats?: DeciderStats;
+  /**
+   * Asked by the decider at every (re)start for the buckets it owns now (a
+   * membership service that moves buckets on failover); without it the
+   * decider owns `roles.deciderBuckets`.
+   */
+  readonly bucketAssignment?: () => readonly number[];
   /** Test hooks for byzantine behaviour. */
   readonly byzantine?: { readonly approveEverything?: boolean; readonly wrongOutput?: boolean };
 }
@@ -132,11 +138,17 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           }), { name: "worker", mailbox: { capacity: 1_000_000 } });
       }
       let shard: ActorRef<DeciderMessage> | undefined;
-      if (roles.deciderBuckets !== undefined && roles.deciderBuckets.length > 0) {
+      const assignment = config.bucketAssignment;
+      if ((roles.deciderBuckets?.length ?? 0) > 0 || assignment !== undefined) {
         shard = ctx.spawn(
           () =>
             decider(
-              { core, did, decideLog: config.decideLog, buckets: roles.deciderBuckets ?? [] },
+              {
+                core,
+                did,
+                decideLog: config.decideLog,
+                buckets: assignment?.() ?? roles.deciderBuckets ?? [],
+              },
               config.deciderStats,
             ),
           { name: "decider", mailbox: { capacity: 1_000_000 } },

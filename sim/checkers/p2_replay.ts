@@ -2,8 +2,10 @@
  * P2, replay. Replaying every node's audit log re-verifies it (hash chain,
  * node and envelope signatures, Lamport order, no duplicates), every
  * FINALIZE a node accepted is in its log byte for byte (same envelope id),
- * every node's log holds the same FINALIZE record for a task, and, when the
- * run was repeated, the repeat produced the same trace hash.
+ * the FINALIZE records in all logs name one result per task (a task can be
+ * finalized by two envelopes — a restarted or replaced decider announcing it
+ * again, with the attesters it saw — but never for two commits), and, when
+ * the run was repeated, the repeat produced the same trace hash.
  *
  * @module
  */
@@ -102,7 +104,8 @@ function collectFinalize(frame: Uint8Array, finals: Finals): void {
   const payload = envelope.payload as { taskId?: unknown };
   const taskId = String(payload.taskId);
   const records = finals.get(taskId) ?? new Map<string, string>();
-  records.set(envelope.id, canonicalString(envelope.payload));
+  const { commitId, needId } = envelope.payload as { commitId?: unknown; needId?: unknown };
+  records.set(envelope.id, canonicalString({ needId, taskId, commitId }));
   finals.set(taskId, records);
 }
 
@@ -124,7 +127,7 @@ function checkAccepted(context: CheckContext, byNode: Map<string, Finals>, findi
   }
 }
 
-/** All nodes' logs hold the same FINALIZE content for a task. */
+/** All nodes' logs finalize a task for the same commit. */
 function checkAgreement(byNode: Map<string, Finals>, findings: Findings): void {
   const contents = new Map<string, Map<string, string>>();
   for (const [node, finals] of byNode) {
@@ -138,7 +141,7 @@ function checkAgreement(byNode: Map<string, Finals>, findings: Findings): void {
     findings.checked++;
     if (seen.size <= 1) continue;
     findings.add({
-      message: `Audit logs hold ${seen.size} different FINALIZE records for ${taskId} ` +
+      message: `Audit logs finalize ${taskId} for ${seen.size} different results ` +
         `(first seen at ${[...seen.values()].join(", ")})`,
       evidence: [],
     });

@@ -4,7 +4,9 @@
  * under expired on that node's clock. (c) A task is claimed again only after
  * it was reopened: a second CLAIM while the first lease's work still stands
  * (claimed or committed, not released, yielded or rejected) puts two
- * workers on one task, whatever each node saw first.
+ * workers on one task, whatever each node saw first. A reopen is a
+ * `task-ready` that left the task in DRAFT on some node (a fresh decision's
+ * `task-ready`, DECIDED, replayed to a restarted node, is not one).
  *
  * @module
  */
@@ -87,18 +89,19 @@ function checkCommits(context: CheckContext, findings: Findings): void {
 function checkReclaims(context: CheckContext, findings: Findings): void {
   const lastClaim = new Map<string, AcceptedEvent>();
   const reopenedAfter = new Map<string, number>();
-  const claimedOn = new Set<string>();
+  const made = new Set<string>();
   for (const event of context.history.events) {
-    if (isReopen(event, claimedOn)) {
-      const taskId = (event as { effect: { taskId: string } }).effect.taskId;
-      reopenedAfter.set(taskId, event.seq);
+    if (isReopen(event)) {
+      reopenedAfter.set((event as { effect: { taskId: string } }).effect.taskId, event.seq);
       continue;
     }
     if (event.type !== "accepted" || event.message.kind !== "CLAIM") continue;
     const claim = (event.message as LifecycleMessage<"CLAIM">).payload;
-    claimedOn.add(`${event.node}\u0000${claim.taskId}`);
-    // A CLAIM is made where its sender accepts it; other nodes only learn of it.
+    // A CLAIM is made where its sender first accepts it; other nodes (and the sender again,
+    // restarted and catching up) only learn of it.
     if (context.history.nodeOf(event.message.sender) !== event.node) continue;
+    if (made.has(event.message.id)) continue;
+    made.add(event.message.id);
     findings.checked++;
     const previous = lastClaim.get(claim.taskId);
     lastClaim.set(claim.taskId, event);
@@ -116,8 +119,8 @@ function checkReclaims(context: CheckContext, findings: Findings): void {
   }
 }
 
-/** A `task-ready` effect on a node that had seen the task claimed: the task was reopened. */
-function isReopen(event: HistoryEvent, claimedOn: ReadonlySet<string>): boolean {
+/** A `task-ready` effect that left its task in DRAFT: the task was reopened. */
+function isReopen(event: HistoryEvent): boolean {
   return event.type === "effect" && event.effect.type === "task-ready" &&
-    claimedOn.has(`${event.node}\u0000${event.effect.taskId}`);
+    event.taskStatus === "DRAFT";
 }

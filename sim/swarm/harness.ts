@@ -220,6 +220,9 @@ export class SwarmHarness implements NemesisHost {
         requester: plan.requester,
         deciderBuckets: this.#bucketsOf(plan.id),
       },
+      bucketAssignment: plan.decider
+        ? () => [...this.#bucketsOf(plan.id), ...(this.#lent.get(plan.id) ?? [])]
+        : undefined,
       verifiers: dids((each) => each.verifier),
       workers: dids((each) => each.worker),
       decideLog: this.service.forNode(plan.id),
@@ -241,6 +244,7 @@ export class SwarmHarness implements NemesisHost {
           effect,
           phase: thread.phase,
           decision: thread.decision,
+          taskStatus: "taskId" in effect ? thread.tasks.get(effect.taskId)?.status : undefined,
         }),
     };
   }

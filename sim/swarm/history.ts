@@ -9,7 +9,7 @@
 
 import type { DecideRecord, LeaseRecord } from "../../runtime/store/decide_log.ts";
 import type { LifecycleMessage } from "../../protocols/lifecycle/payloads.ts";
-import type { Effect, NeedPhase } from "../../protocols/lifecycle/state.ts";
+import type { Effect, NeedPhase, TaskStatus } from "../../protocols/lifecycle/state.ts";
 
 /** Fields every event has. */
 interface EventBase {
@@ -38,6 +38,8 @@ export interface EffectEvent extends EventBase {
   readonly phase: NeedPhase;
   /** The NEED's decision after the transition, if any. */
   readonly decision: DecideRecord | undefined;
+  /** For task effects: the task's status after the transition (a `task-ready` in DRAFT is a reopen). */
+  readonly taskStatus?: TaskStatus;
 }
 
 /** Outcome of a decide-log call as the simulated service saw it. */

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { SWARM_PARAMS_DEFAULT } from "../../protocols/params.ts";
 import type { NemesisSpec } from "./nemesis_spec.ts";
 import type { SwarmScenario, TaskShape } from "./scenario.ts";
 
@@ -23,8 +24,19 @@ export const TASK_SHAPES_DEFAULT: readonly TaskShape[] = [
 const LOAD_START_MS = 500;
 /** Default length of the load phase. */
 export const LOAD_MS_DEFAULT = 20_000;
-/** Liveness bound: a lease TTL (60 s), its release grace, a challenge window and slack. */
-const LIVENESS_BOUND_MS = 90_000;
+/**
+ * The liveness bound a scenario can promise: a worker that died holding a
+ * lease costs a lease TTL (plus the monitor's grace) before the task is
+ * claimed again; its successor's work (up to half a TTL more when BUGGIFY
+ * slows work down) and the challenge window follow; 20 s of slack covers
+ * the rest.
+ */
+export function livenessBound(scenario: Pick<SwarmScenario, "params" | "buggify">): number {
+  const leaseTtlMs = scenario.params.leaseTtlMinMs ?? SWARM_PARAMS_DEFAULT.leaseTtlMinMs;
+  const challengeMs = scenario.params.challengeWindowMs ?? SWARM_PARAMS_DEFAULT.challengeWindowMs;
+  const slowWorkMs = scenario.buggify ? leaseTtlMs / 2 : 0;
+  return Math.round(leaseTtlMs + 1_000 + slowWorkMs + challengeMs + 20_000);
+}
 
 /** A scenario from the defaults of every field. */
 function scenario(
@@ -58,20 +70,24 @@ function scenario(
     bootstrap: false,
     buggify: false,
     audit: false,
-    livenessBoundMs: LIVENESS_BOUND_MS,
+    livenessBoundMs: 0,
     organisations: nodes,
     ...fields,
   };
   return withDuration(base);
 }
 
-/** The run lasts until the liveness bound after the last fault can be judged, plus slack. */
+/**
+ * Derives the liveness bound from the scenario's timings, and the run's
+ * length: until that bound after the last fault can be judged, plus slack.
+ */
 export function withDuration(base: SwarmScenario): SwarmScenario {
   let lastMs = base.load.startMs + base.load.loadMs;
   for (const nemesis of base.nemeses) {
     lastMs = Math.max(lastMs, nemesis.atMs + ("durationMs" in nemesis ? nemesis.durationMs : 0));
   }
-  return { ...base, durationMs: lastMs + base.livenessBoundMs + 5_000 };
+  const livenessBoundMs = livenessBound(base);
+  return { ...base, livenessBoundMs, durationMs: lastMs + livenessBoundMs + 5_000 };
 }
 
 /** `at(0.25)`: a quarter of the way into the default load. */

@@ -180,7 +180,7 @@ function claim(recorder: Recorder, node: number, leaseId: string, sender = node)
     cost: 1,
     etaMs: 1,
     heartbeatIntervalMs: 20_000,
-  }, node);
+  }, sender);
 }
 
 function commit(recorder: Recorder, node: number, leaseId: string, sender = node, id?: string) {
@@ -243,6 +243,7 @@ Deno.test("P5 flags overlapping leases, a commit after expiry, and a second clai
     effect: { type: "task-ready", needId: NEED, taskId: "t1" },
     phase: "DECIDED",
     decision: undefined,
+    taskStatus: "DRAFT",
   });
   claim(reopened, 2, "b");
   assert.equal((await verdict(P5_LEASES, reopened)).status, "pass");

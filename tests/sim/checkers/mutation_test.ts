@@ -1,11 +1,6 @@
 // Proves the checkers bite: with a broken quorum rule, fencing off, or lease checks off, the matching property fails within a few seeds, while the same runs without the mutation hold.
 import assert from "node:assert/strict";
-import {
-  type MutationName,
-  MUTATIONS,
-  runSwarmSimulation,
-  scenarioOf,
-} from "../../../sim/swarm/mod.ts";
+import { type MutationName, runSwarmSimulation, scenarioOf } from "../../../sim/swarm/mod.ts";
 
 /** Seeds a mutation gets to be caught in (a checker that needs more is too weak). */
 const SEEDS_MAX = 3;
