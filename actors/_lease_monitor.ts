@@ -1,9 +1,10 @@
 /**
  * The decider's lease monitor: at each lease's expiry (plus grace) a task
  * still CLAIMED under it is released in the decide log and reopened with
- * RELEASE; a lease that outlived its task's claim (a committed result keeps
- * its lease until it runs out) is freed quietly; and a rejected result's
- * lease is freed at once, so the reopened task can be claimed again.
+ * RELEASE. A lease a result was committed under stays in the log — a
+ * tombstone that stops any worker with a stale view from running the task
+ * again — unless the result is rejected: then it is freed at once, so the
+ * reopened task can be claimed again.
  *
  * @module
  */
@@ -99,12 +100,16 @@ export function checkLease<M>(
       expiresAtMs: task.lease?.expiresAtMs ?? 0,
     });
   }
-  const released = config.decideLog.releaseLease(taskId, leaseId);
   if (!claimed) {
-    return void released.catch((error) =>
+    // A lease whose work stands (committed, verified, final — or a thread this decider has
+    // forgotten because it ended) stays in the log for good: it keeps a worker acting on a
+    // stale copy of the thread from executing the task again. Only a reopened task frees it.
+    if (task?.status !== "DRAFT" && task?.status !== "DECIDED") return;
+    return void config.decideLog.releaseLease(taskId, leaseId).catch((error) =>
       ctx.log.warn("lease cleanup failed", { taskId, code: errorCode(error) })
     );
   }
+  const released = config.decideLog.releaseLease(taskId, leaseId);
   ctx.pipeToSelf(
     released,
     (result) => ({ type: "released", needId, taskId, leaseId, ok: result.ok && result.value }),

@@ -19,8 +19,8 @@ const BYTES_SPELLED_MAX = 32;
  * canonicalString({ b: 1n, a: [true] }); // '{"a":[true],"b":1n}'
  * ```
  */
-export function canonicalString(value: unknown, depth = 0): string {
-  if (depth > DEPTH_MAX) return "…";
+export function canonicalString(value: unknown, depth = 0, depthMax = DEPTH_MAX): string {
+  if (depth > depthMax) return "…";
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
@@ -37,11 +37,11 @@ export function canonicalString(value: unknown, depth = 0): string {
     case "function":
       return `fn(${value.name})`;
     default:
-      return objectString(value as object | null, depth);
+      return objectString(value as object | null, depth, depthMax);
   }
 }
 
-function objectString(value: object | null, depth: number): string {
+function objectString(value: object | null, depth: number, depthMax: number): string {
   if (value === null) return "null";
   if (value instanceof Uint8Array) {
     return value.length <= BYTES_SPELLED_MAX ? `0x${hex(value)}` : bytesDigest(value);
@@ -50,7 +50,7 @@ function objectString(value: object | null, depth: number): string {
     let text = "[";
     for (let index = 0; index < value.length; index++) {
       if (index > 0) text += ",";
-      text += canonicalString(value[index], depth + 1);
+      text += canonicalString(value[index], depth + 1, depthMax);
     }
     return text + "]";
   }
@@ -62,12 +62,14 @@ function objectString(value: object | null, depth: number): string {
   }
   if (value instanceof Map) {
     const entries = [...value.entries()].map(([key, item]) =>
-      `${canonicalString(key, depth + 1)}=>${canonicalString(item, depth + 1)}`
+      `${canonicalString(key, depth + 1, depthMax)}=>${canonicalString(item, depth + 1, depthMax)}`
     ).sort();
     return `Map{${entries.join(",")}}`;
   }
   if (value instanceof Set) {
-    return `Set{${[...value].map((item) => canonicalString(item, depth + 1)).sort().join(",")}}`;
+    return `Set{${
+      [...value].map((item) => canonicalString(item, depth + 1, depthMax)).sort().join(",")
+    }}`;
   }
   if (value instanceof Error) return `${value.name}(${JSON.stringify(value.message)})`;
   const prototype = Object.getPrototypeOf(value);
@@ -79,7 +81,7 @@ function objectString(value: object | null, depth: number): string {
     if (index > 0) text += ",";
     const key = keys[index];
     text += `${JSON.stringify(key)}:${
-      canonicalString((value as Record<string, unknown>)[key], depth + 1)
+      canonicalString((value as Record<string, unknown>)[key], depth + 1, depthMax)
     }`;
   }
   return text + "}";

@@ -36,10 +36,20 @@ import { planArrivals } from "./load.ts";
 import { type NemesisHost, scheduleNemeses } from "./nemesis.ts";
 import type { NodeTarget } from "./nemesis_spec.ts";
 import type { SwarmScenario } from "./scenario.ts";
+import { SharedSignatureVerifier } from "./shared_verifier.ts";
 import { spammer, type SpammerStats } from "./spammer.ts";
 
 /** The policy hash every simulated node runs under. */
 export const SIM_POLICY = "sim-policy";
+
+/** Options of {@linkcode SwarmHarness.create}. */
+export interface HarnessOptions {
+  /**
+   * Nodes share signature verdicts (default true): the same run, faster. Off,
+   * every node verifies every envelope itself, as real nodes do.
+   */
+  readonly shareVerification?: boolean;
+}
 
 /** One protocol node and what outlives its crashes. */
 export interface SwarmNodeRuntime {
@@ -63,6 +73,8 @@ export class SwarmHarness implements NemesisHost {
   readonly params: SwarmParams;
   readonly service: DecideService;
   readonly cas = new MemoryContentStore();
+  /** One verification per signed envelope for the whole run (see `shared_verifier.ts`). */
+  readonly verifier: SharedSignatureVerifier | undefined;
   readonly runtimes = new Map<string, SwarmNodeRuntime>();
   readonly spammerStats: SpammerStats = {};
   readonly nodes: readonly string[];
@@ -77,8 +89,9 @@ export class SwarmHarness implements NemesisHost {
   /** NEEDs the load could not post (every requester was down). */
   unposted = 0;
 
-  private constructor(scenario: SwarmScenario, seed: number) {
+  private constructor(scenario: SwarmScenario, seed: number, options: HarnessOptions) {
     this.scenario = scenario;
+    this.verifier = options.shareVerification === false ? undefined : new SharedSignatureVerifier();
     this.seed = seed;
     this.baseLink = linkOptions(scenario.link);
     this.simulation = new Simulation({ seed, link: scenario.link, buggify: scenario.buggify });
@@ -97,8 +110,12 @@ export class SwarmHarness implements NemesisHost {
   }
 
   /** Builds the swarm of `scenario` for `seed`: identities, nodes, spammers, load, nemeses. */
-  static async create(scenario: SwarmScenario, seed: number): Promise<SwarmHarness> {
-    const harness = new SwarmHarness(scenario, seed);
+  static async create(
+    scenario: SwarmScenario,
+    seed: number,
+    options: HarnessOptions = {},
+  ): Promise<SwarmHarness> {
+    const harness = new SwarmHarness(scenario, seed, options);
     await harness.#cast();
     harness.#scheduleLoad();
     scheduleNemeses(harness, scenario.nemeses);
@@ -230,6 +247,7 @@ export class SwarmHarness implements NemesisHost {
       params: this.params,
       policyHash: SIM_POLICY,
       audit: runtime.audit,
+      signatureVerifier: this.verifier,
       bootstrap: this.scenario.bootstrap,
       decideMode: this.scenario.mode,
       mutations: this.scenario.mutations,

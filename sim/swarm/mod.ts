@@ -24,6 +24,7 @@ export * from "./run.ts";
 export * from "./shrink.ts";
 export * from "./report_text.ts";
 export * from "./report_html.ts";
-export { SIM_POLICY, SwarmHarness } from "./harness.ts";
+export { type HarnessOptions, SIM_POLICY, SwarmHarness } from "./harness.ts";
+export { SharedSignatureVerifier } from "./shared_verifier.ts";
 export { DecideService, DecideUnavailableError } from "./decide_service.ts";
 export { ApReplica } from "./ap_replica.ts";

@@ -32,6 +32,8 @@ export interface SwarmRunOptions {
   readonly checkers?: CheckerRegistry;
   /** Runs the seed a second time and requires the same trace hash (part of P2). */
   readonly repeat?: boolean;
+  /** Nodes share signature verdicts (default true; see `shared_verifier.ts`). */
+  readonly shareVerification?: boolean;
 }
 
 /** NEED counts of a run. */
@@ -80,8 +82,9 @@ export interface SwarmRunResult {
  */
 export async function runSwarmSimulation(options: SwarmRunOptions): Promise<SwarmRunResult> {
   const scenario = checkSwarmScenario(options.scenario);
-  const first = await execute(scenario, options.seed, options.onTraceLine);
-  const again = options.repeat === true ? await execute(scenario, options.seed) : undefined;
+  const share = options.shareVerification;
+  const first = await execute(scenario, options.seed, share, options.onTraceLine);
+  const again = options.repeat === true ? await execute(scenario, options.seed, share) : undefined;
   const registry = options.checkers ?? standardCheckers({
     traceHashes: () => ({ first: first.traceHash, again: again?.traceHash }),
   });
@@ -104,9 +107,10 @@ interface Execution {
 async function execute(
   scenario: SwarmScenario,
   seed: number,
+  shareVerification: boolean | undefined,
   onTraceLine?: (line: string) => void,
 ): Promise<Execution> {
-  const harness = await SwarmHarness.create(scenario, seed);
+  const harness = await SwarmHarness.create(scenario, seed, { shareVerification });
   harness.simulation.scheduler.trace.onLine = onTraceLine;
   const started = performance.now();
   const summary = await harness.simulation.run(scenario.durationMs);
