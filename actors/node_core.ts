@@ -2,51 +2,60 @@
  * The node core: the one actor per node that speaks the wire protocol.
  *
  * Egress: roles ask it to emit; it checks the message against the
- * lifecycle first (a message this node would refuse is never sent), signs
- * it once with the node's identity and Lamport clock, publishes it on the
- * thread's shard topic, logs it, and applies it locally. Ingress: every
- * envelope from a peer is verified once per node (signature, kind, size,
- * policy hash, replay window), its payload validated, logged, and applied.
- * Applying means running the pure lifecycle reducer on the thread and
- * telling the roles the effects. Messages that arrive before what they refer
- * to are parked and retried; every refusal is counted by its code.
+ * lifecycle (a message this node would refuse is never sent), signs it once
+ * with the node's identity and Lamport clock, publishes it on the thread's
+ * shard topic, logs it, and applies it locally. Ingress: every envelope from
+ * a peer is verified once per node (signature, kind, size, policy hash,
+ * replay window), its payload validated, logged, and applied. Signing and
+ * verifying run concurrently but take effect in arrival order
+ * ({@linkcode OrderedSteps}), so the core never idles on one signature.
+ * Applying means running the pure lifecycle reducer (`ThreadBook`) and
+ * telling the roles the effects. Messages that arrive early are parked and
+ * retried; every refusal is counted by its code. Peers that missed
+ * envelopes (a restart, a late join) ask for them on the sync topic.
  *
  * @module
  */
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
-import { errorCode, errorMessage } from "../runtime/errors.ts";
+import type { Settled } from "../runtime/env.ts";
+import { errorCode, errorMessage, SwarmError } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
-import { type AuditLog } from "../protocols/audit/mod.ts";
+import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
+  encodedPayloadSize,
   envelopeCid,
   EnvelopeSigner,
   LamportClock,
+  type PayloadMap,
   ReplayCache,
   type SignedEnvelope,
   verifyEnvelope,
+  type VerifyResult,
 } from "../protocols/envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
-import { committeeFor } from "../protocols/committee.ts";
-import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
 import {
   isLifecycleVerb,
   type LifecycleMessage,
   type LifecycleVerb,
   parsePayload,
 } from "../protocols/lifecycle/payloads.ts";
-import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
 import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
+import type { CommitGate } from "../policies/commit_gate.ts";
+import type { IngressGate } from "../policies/ingress_gate.ts";
+import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
+import type { PreflightGate } from "../policies/preflight_gate.ts";
 import {
   DECIDE_CHECKS_MAX,
   DECIDE_RECHECK_MS,
   DecideConfirmations,
   judgeDecide,
 } from "./_decide_confirmation.ts";
-import { ParkingLot } from "./_parking_lot.ts";
-import { ThreadArchive } from "./_thread_archive.ts";
+import { OrderedSteps, type Step } from "./_ordered_steps.ts";
+import { envelopeView } from "./_policy_view.ts";
+import { type Outcome, ThreadBook } from "./_thread_book.ts";
 import type {
   AcceptedHook,
   CoreMessage,
@@ -80,6 +89,11 @@ export interface NodeCoreConfig {
   readonly decideMode?: "cp" | "ap";
   /** Deliberately broken protocol rules, for mutation tests only. */
   readonly mutations?: ProtocolMutations;
+  /**
+   * The policy gates: preflight before this node publishes, ingress before it
+   * applies a peer's envelope. Their capsule hash must be `policyHash`.
+   */
+  readonly policy?: NodePolicy;
   /** Most parked messages. Default 10,000. */
   readonly parkingCapacity?: number;
   /** A parked message is dropped after this long. Default 30,000 ms. */
@@ -88,6 +102,16 @@ export interface NodeCoreConfig {
   readonly sweepIntervalMs?: number;
   /** Finished threads are forgotten after this long. Default 60,000 ms. */
   readonly finishedRetentionMs?: number;
+}
+
+/** The policy gates a node runs. */
+export interface NodePolicy {
+  readonly preflight: PreflightGate;
+  readonly ingress: IngressGate;
+  /** The thread budgets the ingress gate keeps; this node's own envelopes are counted in it too. */
+  readonly budgets: ThreadBudgetLedger;
+  /** Used by the node's verifier. */
+  readonly commit: CommitGate;
 }
 
 /** Where nodes ask each other for envelopes they missed. */
@@ -99,8 +123,6 @@ const SYNC_THREADS_MAX = 10_000;
 /** A node asks for the same unknown thread at most this often. */
 const SYNC_REQUEST_INTERVAL_MS = 2_000;
 
-/** Ids of accepted envelopes remembered, so sync replies skip them cheaply. */
-const ACCEPTED_IDS_MAX = 65_536;
 /** Envelope ids remembered as audited, so a re-delivery (a sync) is not logged twice. */
 const AUDITED_IDS_MAX = 65_536;
 
@@ -117,88 +139,110 @@ export function nodeCore(config: NodeCoreConfig): Behavior<CoreMessage> {
   return new NodeCore(config);
 }
 
-class NodeCore implements Behavior<CoreMessage> {
+/** Work waiting for its turn: an envelope being signed or being verified. */
+type Pending =
+  | {
+    readonly kind: "emit";
+    readonly request: EmitRequest;
+    readonly signed: Settled<SignedEnvelope>;
+    /** Book version when the request was checked; the check is repeated only if it moved. */
+    readonly checkedAt: number;
+  }
+  | { readonly kind: "ingress"; readonly verified: Settled<VerifyResult> };
+
+/** Internal message: a signature or verification finished. */
+interface StepDone {
+  readonly type: "step-done";
+  readonly step: Step<Pending>;
+  readonly pending: Pending;
+}
+
+type CoreInput = CoreMessage | StepDone;
+
+class NodeCore implements Behavior<CoreInput> {
   readonly #config: NodeCoreConfig;
-  readonly #threads = new Map<string, ThreadState>();
-  readonly #finishedAtMs = new Map<string, number>();
+  readonly #book: ThreadBook;
   readonly #roles: ActorRef<RoleEvent>[] = [];
-  readonly #highestFence = new Map<number, number>();
   readonly #rejected = new Map<string, number>();
-  readonly #committees = new Map<string, ReadonlySet<string>>();
-  readonly #verifiers: ReadonlySet<string>;
   readonly #replay = new ReplayCache();
-  readonly #parking: ParkingLot;
-  readonly #archive = new ThreadArchive();
+  readonly #steps = new OrderedSteps<Pending>();
   readonly #syncRequestedAtMs = new Map<string, number>();
   /** Ids of envelopes already in the audit log (insertion order: oldest first). */
   readonly #audited = new Set<string>();
-  /** Ids of envelopes accepted, so a sync reply skips them before verifying (oldest first). */
-  readonly #acceptedIds = new Set<string>();
   readonly #confirmations = new DecideConfirmations(10_000);
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
-  #epoch = 0;
-  /** Set by the bootstrap monitor; starts in bootstrap when verifiers are few. */
-  #bootstrap: boolean;
   #emitted = 0;
   #accepted = 0;
   #finalNeeds = 0;
 
   constructor(config: NodeCoreConfig) {
     this.#config = config;
-    this.#verifiers = new Set(config.verifiers);
-    this.#parking = new ParkingLot(config.parkingCapacity ?? 10_000);
-    this.#bootstrap = config.bootstrap ?? true;
+    this.#book = new ThreadBook({
+      params: config.params,
+      verifiers: config.verifiers,
+      bootstrap: config.bootstrap ?? true,
+      parkingCapacity: config.parkingCapacity ?? 10_000,
+      parkedTtlMs: config.parkedTtlMs ?? 30_000,
+      finishedRetentionMs: config.finishedRetentionMs ?? 60_000,
+      decideMode: config.decideMode,
+      mutations: config.mutations,
+    });
   }
 
-  async preStart(ctx: ActorContext<CoreMessage>): Promise<void> {
+  async preStart(ctx: ActorContext<CoreInput>): Promise<void> {
     // Subscribe first: envelopes that arrive while the clock opens wait in the mailbox.
     for (let bucket = 0; bucket < SHARD_TOPICS; bucket++) ctx.subscribe(`/swarm/shard/${bucket}`);
     ctx.subscribe(SYNC_TOPIC);
     this.#clock = await LamportClock.open(ctx.store);
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
-    this.#epoch = await this.#config.decideLog.currentEpoch();
+    this.#book.epoch = await this.#config.decideLog.currentEpoch();
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
     // Catch up on whatever is still open: this node may be restarting after a crash.
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
   }
 
-  async receive(ctx: ActorContext<CoreMessage>, message: CoreMessage): Promise<void> {
+  receive(ctx: ActorContext<CoreInput>, message: CoreInput): void {
     switch (message.type) {
       case "envelope":
         if (ctx.sender !== undefined && sameAddress(ctx.sender, ctx.self)) return;
-        return await this.#ingress(ctx, message.bytes, false);
+        return this.#ingress(ctx, message.bytes, false);
+      case "emit":
+        return this.#emit(ctx, message);
+      case "step-done":
+        for (const pending of this.#steps.settle(message.step, message.pending)) {
+          this.#complete(ctx, pending);
+        }
+        return;
       case "sync-request":
         if (sameAddress(message.replyTo, ctx.self)) return;
         return this.#answerSync(message);
       case "sync-reply":
         if (!Array.isArray(message.envelopes)) return this.#count("E_SYNC_REPLY");
         for (const bytes of message.envelopes.slice(0, SYNC_CHUNK_MAX)) {
-          await this.#ingress(ctx, bytes, true);
+          this.#ingress(ctx, bytes, true);
         }
         return;
-      case "emit":
-        return await this.#emit(ctx, message);
       case "watch":
         this.#roles.push(message.role);
         message.role.tell({
           type: "core-ready",
           did: this.#config.identity.did,
-          epoch: this.#epoch,
-          bootstrap: this.#bootstrap,
-          core: ctx.self,
+          epoch: this.#book.epoch,
+          bootstrap: this.#book.bootstrap,
+          core: ctx.self as ActorRef<CoreMessage>,
         });
         return;
       case "thread":
-        message.replyTo.tell(this.#threads.get(message.needId));
+        message.replyTo.tell(this.#book.thread(message.needId));
         return;
       case "open-threads":
-        message.replyTo.tell(
-          [...this.#threads.values()].filter((thread) =>
-            thread.phase === "OPEN" || thread.phase === "DECIDED"
-          ),
-        );
+        message.replyTo.tell(this.#book.openThreadStates());
         return;
+      case "decide-checked":
+        return this.#decideChecked(ctx, message);
+      case "decide-recheck":
+        return this.#checkDecide(ctx, message.id);
       case "stats":
         message.replyTo.tell(this.#stats());
         return;
@@ -211,22 +255,16 @@ class NodeCore implements Behavior<CoreMessage> {
         ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
         return;
       case "retry":
-        return this.#retryParked(ctx, message.thread);
+        return this.#settle(ctx, this.#book.retry(message.thread, ctx.nowMs()));
       case "set-epoch":
-        this.#setEpoch(message.epoch);
-        return;
+        return this.#setEpoch(message.epoch);
       case "set-bootstrap":
-        if (this.#bootstrap === message.bootstrap) return;
-        this.#committees.clear();
-        this.#bootstrap = message.bootstrap;
+        if (this.#book.bootstrap === message.bootstrap) return;
+        this.#book.bootstrap = message.bootstrap;
         for (const role of this.#roles) {
           role.tell({ type: "bootstrap", bootstrap: message.bootstrap });
         }
         return;
-      case "decide-checked":
-        return this.#decideChecked(ctx, message);
-      case "decide-recheck":
-        return this.#checkDecide(ctx, message.id);
       case "audit-failed":
         this.#count("E_AUDIT");
         ctx.log.error("audit append failed", { reason: message.reason });
@@ -234,20 +272,18 @@ class NodeCore implements Behavior<CoreMessage> {
     }
   }
 
-  async #emit(ctx: ActorContext<CoreMessage>, request: EmitRequest): Promise<void> {
+  /** Checks a local message now and starts signing it; it takes effect in submission order. */
+  #emit(ctx: ActorContext<CoreInput>, request: EmitRequest): void {
     const signer = this.#signer as EnvelopeSigner;
-    let envelope: SignedEnvelope;
+    let signing: Promise<SignedEnvelope>;
     try {
       const payload = parsePayload(request.kind, request.payload);
-      this.#dryRun(ctx, request.kind === "DECIDE", {
-        id: "pending",
-        kind: request.kind,
-        thread: request.thread,
-        sender: signer.did,
-        lamport: 1,
-        payload,
-      });
-      envelope = await signer.sign({
+      const draft = draftMessage(request, signer.did, payload);
+      // This node's decider emits a DECIDE only after writing it to the decide log.
+      const confirmed = request.kind === "DECIDE";
+      if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs(), confirmed);
+      this.#preflight(draft, request);
+      signing = signer.sign({
         kind: request.kind,
         thread: request.thread,
         payload: payload as never,
@@ -256,56 +292,54 @@ class NodeCore implements Behavior<CoreMessage> {
         fence: request.fence,
       }, ctx);
     } catch (error) {
-      this.#count(errorCode(error));
-      request.replyTo?.tell({
-        type: "refused",
-        code: errorCode(error),
-        message: errorMessage(error),
-        kind: request.kind,
-      });
-      return;
+      return this.#refuse(request, error);
     }
-    this.#emitted++;
-    ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
-    this.#audit(ctx, envelope, "out");
-    // This node's decider emits a DECIDE only after writing it to the log.
-    this.#accept(ctx, toMessage(envelope, request.kind), envelope.bytes, request.kind === "DECIDE");
-    request.replyTo?.tell({
-      type: "emitted",
-      id: envelope.id,
-      kind: request.kind,
-      thread: request.thread,
-    });
+    const step = this.#steps.push();
+    const checkedAt = this.#book.version;
+    ctx.pipeToSelf(signing, (signed) => ({
+      type: "step-done",
+      step,
+      pending: { kind: "emit", request, signed, checkedAt },
+    }));
   }
 
-  /**
-   * Verifies and applies an envelope from a peer. Envelopes re-sent by a
-   * sync skip the replay cache (they are legitimately seen twice) and are
-   * deduplicated by id instead.
-   */
-  async #ingress(ctx: ActorContext<CoreMessage>, bytes: unknown, fromSync: boolean): Promise<void> {
+  /** Starts verifying a peer's envelope; it takes effect in arrival order. */
+  #ingress(ctx: ActorContext<CoreInput>, bytes: unknown, fromSync: boolean): void {
     if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
     // A sync reply repeats what this node mostly has already: skip those before verifying.
-    if (fromSync && this.#acceptedIds.has(envelopeCid(bytes).toString())) return;
-    const result = await verifyEnvelope(bytes, {
+    if (fromSync && this.#book.acceptedLately(envelopeCid(bytes).toString())) return;
+    const verifying = verifyEnvelope(bytes, {
       policy: this.#config.policyHash,
+      // Envelopes re-sent by a sync are legitimately seen twice; they are deduplicated by id instead.
       replay: fromSync ? undefined : this.#replay,
       nowNs: ctx.now(),
       verifier: this.#config.signatureVerifier,
     });
-    if (!result.ok) {
-      this.#count(result.error.code);
-      ctx.log.warn("refused envelope", { code: result.error.code, reason: result.error.message });
+    const step = this.#steps.push();
+    ctx.pipeToSelf(
+      verifying,
+      (verified) => ({ type: "step-done", step, pending: { kind: "ingress", verified } }),
+    );
+  }
+
+  /** Applies finished work in order. */
+  #complete(ctx: ActorContext<CoreInput>, pending: Pending): void {
+    if (pending.kind === "emit") return this.#publish(ctx, pending);
+    if (!pending.verified.ok) return this.#count(errorCode(pending.verified.error));
+    const verified = pending.verified.value;
+    if (!verified.ok) {
+      this.#count(verified.error.code);
+      ctx.log.warn("refused envelope", {
+        code: verified.error.code,
+        reason: verified.error.message,
+      });
       return;
     }
-    const envelope = result.envelope;
-    if (
-      this.#archive.has(envelope.thread, envelope.id) ||
-      this.#parking.holds(envelope.thread, envelope.id) || this.#confirmations.has(envelope.id)
-    ) {
+    const envelope = verified.envelope;
+    if (this.#book.knows(envelope.thread, envelope.id) || this.#confirmations.has(envelope.id)) {
       return;
     }
-    await (this.#clock as LamportClock).observe(envelope.lamport);
+    this.#clock?.observe(envelope.lamport).catch((error) => this.#count(errorCode(error)));
     if (!isLifecycleVerb(envelope.kind)) return this.#count("E_KIND_UNSUPPORTED");
     let message: LifecycleMessage;
     try {
@@ -313,8 +347,9 @@ class NodeCore implements Behavior<CoreMessage> {
     } catch (error) {
       return this.#count(errorCode(error));
     }
+    if (!this.#admit(ctx, message, envelope)) return;
     this.#audit(ctx, envelope, "in");
-    if (message.kind !== "DECIDE") return this.#accept(ctx, message, envelope.bytes);
+    if (message.kind !== "DECIDE") return this.#apply(ctx, message, envelope.bytes);
     if (!this.#confirmations.add(message as LifecycleMessage<"DECIDE">, envelope.bytes)) {
       return this.#count("E_DECIDE_BACKLOG");
     }
@@ -322,7 +357,7 @@ class NodeCore implements Behavior<CoreMessage> {
   }
 
   /** Asks the decide log whether it holds a DECIDE under confirmation. */
-  #checkDecide(ctx: ActorContext<CoreMessage>, id: string): void {
+  #checkDecide(ctx: ActorContext<CoreInput>, id: string): void {
     const pending = this.#confirmations.get(id);
     if (pending === undefined) return;
     pending.attempts++;
@@ -332,7 +367,7 @@ class NodeCore implements Behavior<CoreMessage> {
 
   /** Accepts a DECIDE the log confirmed; refuses one it contradicts; retries when unreachable. */
   #decideChecked(
-    ctx: ActorContext<CoreMessage>,
+    ctx: ActorContext<CoreInput>,
     checked: Extract<CoreMessage, { type: "decide-checked" }>,
   ): void {
     const pending = this.#confirmations.get(checked.id);
@@ -351,7 +386,134 @@ class NodeCore implements Behavior<CoreMessage> {
     if (verdict === "contradicted") return this.#count("E_DECIDE_CONFLICT");
     // The log is at this decision's epoch at least: a node that missed a RECONCILE catches up.
     this.#setEpoch(pending.message.payload.epoch);
-    this.#accept(ctx, pending.message, pending.bytes, true);
+    this.#apply(ctx, pending.message, pending.bytes, true);
+  }
+
+  /** Sender-side policy check; throws `E_POLICY_DENIED` so the message is never signed. */
+  #preflight(draft: LifecycleMessage, request: EmitRequest): void {
+    const preflight = this.#config.policy?.preflight;
+    if (preflight === undefined) return;
+    const bytes = payloadSizeEstimate(draft.payload);
+    const view = envelopeView(draft, {
+      payloadBytes: bytes,
+      epoch: request.epoch,
+      capsule: this.#config.policyHash,
+    });
+    const usage = this.#config.policy?.budgets.usage(draft.thread);
+    const verdict = preflight.check(view, { ...this.#facts(draft), usage });
+    if (!verdict.allowed) {
+      throw new ProtocolPolicyDenied(`Policy denies ${draft.kind}: ${verdict.reasons.join(", ")}`);
+    }
+  }
+
+  /** Receive-side policy check: a denied envelope is dropped, counted and logged by the gate. */
+  #admit(
+    ctx: ActorContext<CoreInput>,
+    message: LifecycleMessage,
+    envelope: SignedEnvelope,
+  ): boolean {
+    const ingress = this.#config.policy?.ingress;
+    if (ingress === undefined) return true;
+    const view = envelopeView(message, {
+      payloadBytes: envelope.payloadSize,
+      epoch: envelope.epoch,
+      capsule: envelope.policy,
+    });
+    const verdict = ingress.admit(view, this.#facts(message));
+    if (verdict.delivered) return true;
+    this.#count(verdict.code);
+    ctx.log.warn("policy refused envelope", {
+      code: verdict.code,
+      reasons: verdict.reasons,
+      kind: message.kind,
+    });
+    return false;
+  }
+
+  /** What only this node knows about a message, for the policy rules. */
+  #facts(message: LifecycleMessage) {
+    if (message.kind !== "ATTEST") return {};
+    const taskId = (message.payload as { taskId: string }).taskId;
+    return { committeeMember: this.#book.onCommittee("result", taskId, message.sender) };
+  }
+
+  /** Publishes a signed local envelope unless the thread moved on in the meantime. */
+  #publish(ctx: ActorContext<CoreInput>, pending: Extract<Pending, { kind: "emit" }>): void {
+    const { request, signed } = pending;
+    if (!signed.ok) return this.#refuse(request, signed.error);
+    const envelope = signed.value;
+    const message = toMessage(envelope, request.kind);
+    const confirmed = request.kind === "DECIDE";
+    if (request.kind !== "RECONCILE" && pending.checkedAt !== this.#book.version) {
+      try {
+        this.#book.dryRun(message, ctx.nowMs(), confirmed);
+      } catch (error) {
+        return this.#refuse(request, error);
+      }
+    }
+    this.#emitted++;
+    this.#config.policy?.budgets.record(
+      envelopeView(message, {
+        payloadBytes: envelope.payloadSize,
+        epoch: envelope.epoch,
+        capsule: envelope.policy,
+      }),
+    );
+    ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
+    this.#audit(ctx, envelope, "out");
+    this.#apply(ctx, message, envelope.bytes, confirmed);
+    request.replyTo?.tell({
+      type: "emitted",
+      id: envelope.id,
+      kind: request.kind,
+      thread: request.thread,
+    });
+  }
+
+  #apply(
+    ctx: ActorContext<CoreInput>,
+    message: LifecycleMessage,
+    bytes: Uint8Array,
+    confirmed = false,
+  ): void {
+    if (message.kind === "RECONCILE") {
+      return this.#reconcile(ctx, message as LifecycleMessage<"RECONCILE">);
+    }
+    this.#settle(ctx, this.#book.apply(message, bytes, ctx.nowMs(), confirmed));
+  }
+
+  /** Acts on outcomes: counts refusals, schedules retries, asks for missing threads, tells the roles. */
+  #settle(ctx: ActorContext<CoreInput>, outcomes: readonly Outcome[]): void {
+    for (const outcome of outcomes) {
+      if (outcome.status === "rejected") {
+        this.#count(outcome.code);
+        continue;
+      }
+      if (outcome.status === "parked") {
+        for (const dropped of outcome.dropped) this.#count(`${dropped.code}:dropped`);
+        const { error, message } = outcome;
+        if (error.retryAtMs !== undefined) {
+          ctx.schedule(Math.max(0, error.retryAtMs - ctx.nowMs()), {
+            type: "retry",
+            thread: message.thread,
+          });
+        }
+        if (error.code === "E_UNKNOWN_NEED") this.#requestThread(ctx, message.thread);
+        continue;
+      }
+      this.#accepted++;
+      this.#config.onAccepted?.(outcome.message, this.#config.identity.did);
+      for (const effect of outcome.effects) this.#dispatch(ctx, effect, outcome.thread);
+    }
+  }
+
+  #dispatch(ctx: ActorContext<CoreInput>, effect: Effect, thread: ThreadState): void {
+    if (effect.type === "need-final" || effect.type === "need-expired") {
+      this.#book.finished(effect.needId, ctx.nowMs());
+      if (effect.type === "need-final") this.#finalNeeds++;
+    }
+    this.#config.onEffect?.(effect, thread, this.#config.identity.did);
+    for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
   }
 
   /**
@@ -361,179 +523,52 @@ class NodeCore implements Behavior<CoreMessage> {
    * nodes that saw it end, or it would act on a NEED long FINAL.
    */
   #answerSync(request: Extract<CoreMessage, { type: "sync-request" }>): void {
-    const threads = request.threads ?? [...this.#threads.keys()];
-    const chunks = this.#archive.chunks(threads.slice(0, SYNC_THREADS_MAX), SYNC_CHUNK_MAX);
-    for (const envelopes of chunks) request.replyTo.tell({ type: "sync-reply", envelopes });
-  }
-
-  /** Applies a message; parks it when it came too early; counts refusals. */
-  #accept(
-    ctx: ActorContext<CoreMessage>,
-    message: LifecycleMessage,
-    bytes: Uint8Array,
-    confirmed = false,
-  ): void {
-    if (message.kind === "RECONCILE") {
-      return this.#reconcile(ctx, message as LifecycleMessage<"RECONCILE">);
+    const threads = (request.threads ?? this.#book.threadIds()).slice(0, SYNC_THREADS_MAX);
+    for (const envelopes of this.#book.archived(threads, SYNC_CHUNK_MAX)) {
+      request.replyTo.tell({ type: "sync-reply", envelopes });
     }
-    let transition;
-    try {
-      transition = reduce(
-        this.#threads.get(message.thread),
-        message,
-        { ...this.#view(ctx, message.thread), decisionConfirmed: confirmed },
-      );
-    } catch (error) {
-      if (isParkable(error)) return this.#park(ctx, message, bytes, error, confirmed);
-      return this.#count(errorCode(error));
-    }
-    this.#threads.set(message.thread, transition.thread);
-    if (!this.#archive.add(message.thread, message.id, bytes)) this.#count("E_ARCHIVE_FULL");
-    this.#acceptedIds.add(message.id);
-    if (this.#acceptedIds.size > ACCEPTED_IDS_MAX) {
-      this.#acceptedIds.delete(this.#acceptedIds.values().next().value as string);
-    }
-    this.#accepted++;
-    if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
-    this.#config.onAccepted?.(message, this.#config.identity.did);
-    for (const effect of transition.effects) this.#dispatch(ctx, effect, transition.thread);
-    if (this.#parking.has(message.thread)) this.#retryParked(ctx, message.thread);
-  }
-
-  /** Refuses a local message this node would not accept (throws). */
-  #dryRun(ctx: ActorContext<CoreMessage>, confirmed: boolean, message: LifecycleMessage): void {
-    if (message.kind === "RECONCILE") return;
-    try {
-      const view = { ...this.#view(ctx, message.thread), decisionConfirmed: confirmed };
-      reduce(this.#threads.get(message.thread), message, view);
-    } catch (error) {
-      if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
-    }
-  }
-
-  #park(
-    ctx: ActorContext<CoreMessage>,
-    message: LifecycleMessage,
-    bytes: Uint8Array,
-    error: ProtocolError,
-    confirmed: boolean,
-  ): void {
-    const parkedAtMs = ctx.nowMs();
-    const entry = { message, bytes, code: error.code, parkedAtMs, confirmed };
-    for (const dropped of this.#parking.park(entry)) {
-      this.#count(`${dropped.code}:dropped`);
-    }
-    if (error.retryAtMs !== undefined) {
-      ctx.schedule(Math.max(0, error.retryAtMs - parkedAtMs), {
-        type: "retry",
-        thread: message.thread,
-      });
-    }
-    if (error.code === "E_UNKNOWN_NEED") this.#requestThread(ctx, message.thread, parkedAtMs);
   }
 
   /** Asks peers for a thread this node has not heard of (at most once per interval). */
-  #requestThread(ctx: ActorContext<CoreMessage>, thread: string, nowMs: number): void {
+  #requestThread(ctx: ActorContext<CoreInput>, thread: string): void {
+    const nowMs = ctx.nowMs();
     const last = this.#syncRequestedAtMs.get(thread);
     if (last !== undefined && nowMs - last < SYNC_REQUEST_INTERVAL_MS) return;
     this.#syncRequestedAtMs.set(thread, nowMs);
     ctx.publish(SYNC_TOPIC, { type: "sync-request", threads: [thread], replyTo: ctx.self });
   }
 
-  #retryParked(ctx: ActorContext<CoreMessage>, thread: string): void {
-    for (const parked of this.#parking.take(thread)) {
-      this.#accept(ctx, parked.message, parked.bytes, parked.confirmed === true);
-    }
-  }
-
-  #dispatch(ctx: ActorContext<CoreMessage>, effect: Effect, thread: ThreadState): void {
-    if (effect.type === "need-final" || effect.type === "need-expired") {
-      this.#finishedAtMs.set(effect.needId, ctx.nowMs());
-      if (effect.type === "need-final") this.#finalNeeds++;
-    }
-    this.#config.onEffect?.(effect, thread, this.#config.identity.did);
-    for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
-  }
-
-  #view(ctx: ActorContext<CoreMessage>, thread: string): ReduceView {
-    const active = this.#verifiers;
-    return {
-      nowMs: ctx.nowMs(),
-      params: this.#config.params,
-      epoch: this.#epoch,
-      bootstrap: this.#bootstrap,
-      activeVerifiers: active,
-      highestFence: this.#highestFence.get(bucketOf(thread)),
-      isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
-      isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
-      decideMode: this.#config.decideMode,
-      mutations: this.#config.mutations,
-    };
-  }
-
-  /** The committee of a subject, cached (bounded). */
-  #committee(kind: "plan" | "result", subject: string): ReadonlySet<string> {
-    const key = `${kind}:${subject}`;
-    const cached = this.#committees.get(key);
-    if (cached !== undefined) return cached;
-    const members = new Set(
-      committeeFor(kind, subject, this.#verifiers, this.#config.params, this.#bootstrap),
-    );
-    if (this.#committees.size >= 100_000) this.#committees.clear();
-    this.#committees.set(key, members);
-    return members;
-  }
-
-  #noteFence(message: LifecycleMessage<"DECIDE">): void {
-    const bucket = bucketOf(message.thread);
-    if ((this.#highestFence.get(bucket) ?? 0) < message.payload.fence) {
-      this.#highestFence.set(bucket, message.payload.fence);
-    }
-  }
-
   /**
    * RECONCILE marks a partition heal: the epoch moves on, and this node asks
-   * its peers for every open thread, catching up on what the other side did
-   * (in AP mode, the winning decisions of orphaned NEEDs among them).
+   * its peers for every thread they hold, catching up on what the other side
+   * did (in AP mode, the winning decisions of orphaned NEEDs among them).
    */
-  #reconcile(ctx: ActorContext<CoreMessage>, message: LifecycleMessage<"RECONCILE">): void {
+  #reconcile(ctx: ActorContext<CoreInput>, message: LifecycleMessage<"RECONCILE">): void {
     const { toEpoch } = message.payload;
-    if (toEpoch < this.#epoch) return this.#count("E_STALE_EPOCH");
+    if (toEpoch < this.#book.epoch) return this.#count("E_STALE_EPOCH");
     this.#setEpoch(toEpoch);
-    ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
+    ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self as ActorRef<CoreMessage> });
   }
 
   #setEpoch(epoch: number): void {
-    if (epoch <= this.#epoch) return;
-    this.#epoch = epoch;
+    if (epoch <= this.#book.epoch) return;
+    this.#book.epoch = epoch;
     for (const role of this.#roles) role.tell({ type: "epoch", epoch });
   }
 
-  /** Expires parked messages and overdue needs; forgets old finished threads. */
-  #sweep(ctx: ActorContext<CoreMessage>): void {
+  #sweep(ctx: ActorContext<CoreInput>): void {
     const nowMs = ctx.nowMs();
-    for (const expired of this.#parking.expire(nowMs - (this.#config.parkedTtlMs ?? 30_000))) {
-      this.#count(expired.code);
+    const { expiredParked, expiredNeeds } = this.#book.sweep(nowMs);
+    for (const parked of expiredParked) this.#count(parked.code);
+    for (const thread of expiredNeeds) {
+      this.#dispatch(ctx, { type: "need-expired", needId: thread.needId }, thread);
     }
     for (const [thread, requestedMs] of this.#syncRequestedAtMs) {
       if (nowMs - requestedMs >= SYNC_REQUEST_INTERVAL_MS) this.#syncRequestedAtMs.delete(thread);
     }
-    for (const [needId, thread] of this.#threads) {
-      const expired = expireIfDue(thread, nowMs);
-      if (expired === undefined) continue;
-      this.#threads.set(needId, expired);
-      this.#dispatch(ctx, { type: "need-expired", needId }, expired);
-    }
-    const retention = this.#config.finishedRetentionMs ?? 60_000;
-    for (const [needId, finishedMs] of this.#finishedAtMs) {
-      if (nowMs - finishedMs < retention) continue;
-      this.#finishedAtMs.delete(needId);
-      this.#threads.delete(needId);
-      this.#archive.forget(needId);
-    }
   }
 
-  #audit(ctx: ActorContext<CoreMessage>, envelope: SignedEnvelope, direction: "in" | "out"): void {
+  #audit(ctx: ActorContext<CoreInput>, envelope: SignedEnvelope, direction: "in" | "out"): void {
     const audit = this.#config.audit;
     if (audit === undefined) return;
     // A refused or expired envelope can come back in a sync reply: it is logged once.
@@ -548,6 +583,16 @@ class NodeCore implements Behavior<CoreMessage> {
     appended.catch((error) => ctx.self.tell({ type: "audit-failed", reason: errorMessage(error) }));
   }
 
+  #refuse(request: EmitRequest, error: unknown): void {
+    this.#count(errorCode(error));
+    request.replyTo?.tell({
+      type: "refused",
+      code: errorCode(error),
+      message: errorMessage(error),
+      kind: request.kind,
+    });
+  }
+
   #count(code: string): void {
     this.#rejected.set(code, (this.#rejected.get(code) ?? 0) + 1);
   }
@@ -555,15 +600,38 @@ class NodeCore implements Behavior<CoreMessage> {
   #stats(): CoreStats {
     return {
       did: this.#config.identity.did,
-      epoch: this.#epoch,
+      epoch: this.#book.epoch,
       emitted: this.#emitted,
       accepted: this.#accepted,
       rejected: Object.fromEntries(this.#rejected),
-      parked: this.#parking.size,
-      threads: this.#threads.size,
+      parked: this.#book.parked,
+      threads: this.#book.size,
       finalNeeds: this.#finalNeeds,
     };
   }
+}
+
+/** Raised when preflight policy refuses a local message. */
+class ProtocolPolicyDenied extends SwarmError {
+  constructor(message: string) {
+    super("E_POLICY_DENIED", message);
+  }
+}
+
+/** Encoded size of a payload, as the sender's preflight sees it. */
+function payloadSizeEstimate(payload: unknown): number {
+  return encodedPayloadSize(payload as PayloadMap);
+}
+
+function draftMessage(request: EmitRequest, sender: string, payload: unknown): LifecycleMessage {
+  return {
+    id: "pending",
+    kind: request.kind,
+    thread: request.thread,
+    sender,
+    lamport: 1,
+    payload: payload as never,
+  };
 }
 
 function toMessage(

@@ -19,7 +19,7 @@ import type { SwarmParams } from "../protocols/params.ts";
 import { bootstrapMonitor } from "./bootstrap_monitor.ts";
 import { decider, type DeciderMessage, type DeciderStats } from "./decider.ts";
 import { epochManager, type EpochManagerMessage } from "./epoch_manager.ts";
-import { nodeCore } from "./node_core.ts";
+import { nodeCore, type NodePolicy } from "./node_core.ts";
 import { planner } from "./planner.ts";
 import { requester, type RequesterMessage } from "./requester.ts";
 import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
@@ -44,10 +44,14 @@ export interface SwarmNodeConfig {
   readonly roles: SwarmRoles;
   readonly verifiers: readonly string[];
   readonly workers?: readonly string[];
+  /** Every planner of the swarm; with it, two preferred planners propose per NEED. */
+  readonly planners?: readonly string[];
   readonly decideLog: DecideLog;
   readonly cas: ContentStore;
   readonly params: SwarmParams;
   readonly policyHash: string;
+  /** Policy gates for the core; their capsule hash must be `policyHash`. */
+  readonly policy?: NodePolicy;
   readonly audit?: AuditLog;
   readonly signatureVerifier?: SignatureVerifier;
   readonly leaseTtlMs?: number;
@@ -71,7 +75,17 @@ export interface SwarmNodeConfig {
    */
   readonly bucketAssignment?: () => readonly number[];
   /** Test hooks for byzantine behaviour. */
-  readonly byzantine?: { readonly approveEverything?: boolean; readonly wrongOutput?: boolean };
+  readonly byzantine?: ByzantineHooks;
+}
+
+/** Test hooks that make a node misbehave on purpose. */
+export interface ByzantineHooks {
+  /** The verifier approves every plan and result without checking. */
+  readonly approveEverything?: boolean;
+  /** The worker commits a wrong output. */
+  readonly wrongOutput?: boolean;
+  /** The worker claims less cost than the work took. */
+  readonly understateTelemetry?: boolean;
 }
 
 /** References to a node's actors. */
@@ -105,11 +119,22 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           decideMode: config.decideMode,
           mutations: config.mutations,
           bootstrap: config.bootstrap,
+          policy: config.policy,
         }), { name: "core", mailbox: { capacity: 1_000_000 } });
       const did = config.identity.did;
       const { roles } = config;
       if (roles.planner) {
-        ctx.spawn(() => planner({ core, name: config.nodeId }), { name: "planner" });
+        ctx.spawn(
+          () =>
+            planner({
+              core,
+              name: config.nodeId,
+              did,
+              params: config.params,
+              planners: config.planners,
+            }),
+          { name: "planner" },
+        );
       }
       if (roles.verifier) {
         ctx.spawn(() =>
@@ -120,6 +145,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             params: config.params,
             cas: config.cas,
             policyHash: config.policyHash,
+            commitGate: config.policy?.commit,
             approveEverything: config.byzantine?.approveEverything,
           }), { name: "verifier", mailbox: { capacity: 1_000_000 } });
       }
@@ -135,6 +161,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
               Math.floor(config.params.leaseTtlMinMs / 3),
             workers: config.workers,
             wrongOutput: config.byzantine?.wrongOutput,
+            understateTelemetry: config.byzantine?.understateTelemetry,
           }), { name: "worker", mailbox: { capacity: 1_000_000 } });
       }
       let shard: ActorRef<DeciderMessage> | undefined;

@@ -2,19 +2,25 @@
  * The verifier: votes on plans and attests results, when it sits on the
  * committee. A plan passes if its tasks are known operations within the
  * NEED's budget. A result passes if its artifact is in the content store,
- * hashes to the committed digest, and re-running the task gives the same
- * digest (so a wrong output is caught, OUTPUT_MISMATCH).
+ * hashes to the committed digest, re-running the task gives the same digest
+ * (so a wrong output is caught, OUTPUT_MISMATCH), and — with policy on —
+ * the commit gate finds the claimed telemetry not understated against what
+ * the verifier measured; the gate's evaluation digest goes into the ATTEST.
  *
  * @module
  */
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
-import { type ContentStore } from "../runtime/store/content_store.ts";
+import type { ContentStore } from "../runtime/store/content_store.ts";
+import { CID } from "multiformats/cid";
+import type { CommitGate } from "../policies/commit_gate.ts";
 import { committeeFor } from "../protocols/committee.ts";
+import { encodedPayloadSize, type PayloadMap } from "../protocols/envelope/mod.ts";
+import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
 import type { CommitState, TaskState, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
-import { checkTaskSpec, runWork, sha256Hex } from "../protocols/work.ts";
-import { CID } from "multiformats/cid";
+import { checkTaskSpec, runWork, sha256Hex, telemetryOf } from "../protocols/work.ts";
+import { envelopeView } from "./_policy_view.ts";
 import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a verifier. */
@@ -26,11 +32,14 @@ export interface VerifierConfig {
   readonly cas: ContentStore;
   /** Policy capsule hash, mixed into evaluation digests. */
   readonly policyHash: string;
+  /** With policy on: the commit gate that checks claimed against measured telemetry. */
+  readonly commitGate?: CommitGate;
   /** Test hook: approve everything without checking (a byzantine verifier). */
   readonly approveEverything?: boolean;
 }
 
-type VerifierMessage = RoleEvent | {
+/** A verifier's verdict on a commit, with the evaluation digest it attests. */
+interface Checked {
   readonly type: "checked";
   readonly thread: ThreadState;
   readonly taskId: string;
@@ -38,52 +47,157 @@ type VerifierMessage = RoleEvent | {
   readonly pass: boolean;
   /** Set once BUGGIFY slowed this check down. */
   readonly slowed?: boolean;
-};
+  readonly evalDigest: string;
+}
+
+type VerifierMessage = RoleEvent | Checked;
 
 /** Makes a verifier behaviour. */
 export function verifier(config: VerifierConfig): Behavior<VerifierMessage> {
-  let bootstrap = true;
-  const onCommittee = (kind: "plan" | "result", subject: string) =>
-    committeeFor(kind, subject, config.verifiers, config.params, bootstrap).includes(config.did);
-  return {
-    preStart(ctx) {
-      config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
-    },
-    receive(ctx, message) {
-      if (message.type === "checked") {
-        if (message.slowed !== true && ctx.buggify("verifier.slow-check")) {
-          // Rare path: a re-run takes seconds; the result quorum must wait or do without it.
-          return void ctx.schedule(ctx.random() * 5_000, { ...message, slowed: true });
-        }
-        return attest(config, message);
-      }
-      if (message.type === "core-ready" || message.type === "bootstrap") {
-        bootstrap = message.bootstrap;
-        return;
-      }
-      if (message.type !== "effect") return;
-      const { effect, thread } = message;
-      if (effect.type === "proposal-received" && onCommittee("plan", effect.needId)) {
-        return votePlan(config, thread, effect.proposalId);
-      }
-      if (effect.type === "commit-received" && onCommittee("result", effect.taskId)) {
-        const task = thread.tasks.get(effect.taskId) as TaskState;
-        const commit = task.commits.get(effect.commitId) as CommitState;
-        checkCommit(ctx, config, thread, task, commit);
-      }
-    },
-  };
+  return new Verifier(config);
+}
 
-  function votePlan(config: VerifierConfig, thread: ThreadState, proposalId: string): void {
+class Verifier implements Behavior<VerifierMessage> {
+  readonly #config: VerifierConfig;
+  #bootstrap = true;
+
+  constructor(config: VerifierConfig) {
+    this.#config = config;
+  }
+
+  preStart(ctx: ActorContext<VerifierMessage>): void {
+    this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+  }
+
+  receive(ctx: ActorContext<VerifierMessage>, message: VerifierMessage): void {
+    if (message.type === "checked") {
+      if (message.slowed !== true && ctx.buggify("verifier.slow-check")) {
+        // Rare path: a re-run takes seconds; the result quorum must wait or do without it.
+        return void ctx.schedule(ctx.random() * 5_000, { ...message, slowed: true });
+      }
+      return this.#attest(message);
+    }
+    if (message.type === "core-ready" || message.type === "bootstrap") {
+      this.#bootstrap = message.bootstrap;
+      return;
+    }
+    if (message.type !== "effect") return;
+    const { effect, thread } = message;
+    if (effect.type === "proposal-received" && this.#onCommittee("plan", effect.needId)) {
+      return this.#votePlan(thread, effect.proposalId);
+    }
+    if (effect.type === "commit-received" && this.#onCommittee("result", effect.taskId)) {
+      const task = thread.tasks.get(effect.taskId) as TaskState;
+      this.#checkCommit(ctx, thread, task, task.commits.get(effect.commitId) as CommitState);
+    }
+  }
+
+  #onCommittee(kind: "plan" | "result", subject: string): boolean {
+    const { verifiers, params, did } = this.#config;
+    return committeeFor(kind, subject, verifiers, params, this.#bootstrap).includes(did);
+  }
+
+  #votePlan(thread: ThreadState, proposalId: string): void {
     const proposal = thread.proposals.get(proposalId);
     if (proposal === undefined) return;
-    const sound = config.approveEverything === true || (proposal.cost <= thread.need.budget &&
+    const sound = this.#config.approveEverything === true || (proposal.cost <= thread.need.budget &&
       proposal.patch.every((op) => op.op !== "ADD_TASK" || isRunnable(op.spec)));
-    config.core.tell({
+    this.#config.core.tell({
       type: "emit",
       kind: "ATTEST_PLAN",
       thread: thread.needId,
       payload: { needId: thread.needId, proposalId, verdict: sound ? "approve" : "reject" },
+    });
+  }
+
+  /** Re-runs the work now, then fetches the artifact and asks the commit gate off the actor's turn. */
+  #checkCommit(
+    ctx: ActorContext<VerifierMessage>,
+    thread: ThreadState,
+    task: TaskState,
+    commit: CommitState,
+  ): void {
+    const base = {
+      type: "checked" as const,
+      thread,
+      taskId: task.taskId,
+      commitId: commit.commitId,
+    };
+    if (this.#config.approveEverything) {
+      const evalDigest = sha256Hex(`${commit.commitId}|pass|${this.#config.policyHash}`);
+      ctx.self.tell({ ...base, pass: true, evalDigest });
+      return;
+    }
+    const rerun = isRunnable(task.spec) ? runWork(task.spec) : undefined;
+    const verdict = Promise.all([
+      artifactHolds(this.#config.cas, commit),
+      this.#gate(thread, task, commit, rerun === undefined ? undefined : telemetryOf(rerun)),
+    ]).then(([artifact, gate]) => {
+      const pass = artifact && rerun?.digest === commit.outputDigest && gate.allowed;
+      return {
+        pass,
+        evalDigest: gate.evalDigest ??
+          sha256Hex(`${commit.commitId}|${pass ? "pass" : "fail"}|${this.#config.policyHash}`),
+      };
+    });
+    ctx.pipeToSelf(
+      verdict,
+      (result) =>
+        result.ok ? { ...base, ...result.value } : { ...base, pass: false, evalDigest: "error" },
+    );
+  }
+
+  /** The commit gate's decision, or allowed without a digest when policy is off. */
+  #gate(
+    thread: ThreadState,
+    task: TaskState,
+    commit: CommitState,
+    actual: ReturnType<typeof telemetryOf> | undefined,
+  ): Promise<{ allowed: boolean; evalDigest?: string }> {
+    const gate = this.#config.commitGate;
+    if (gate === undefined) return Promise.resolve({ allowed: true });
+    if (actual === undefined) return Promise.resolve({ allowed: false });
+    const payload = {
+      needId: thread.needId,
+      taskId: task.taskId,
+      leaseId: commit.leaseId,
+      artifacts: commit.artifacts,
+      outputDigest: commit.outputDigest,
+      verifyBounty: commit.verifyBounty,
+      telemetry: commit.telemetry,
+    };
+    const message: LifecycleMessage<"COMMIT"> = {
+      id: commit.commitId,
+      kind: "COMMIT",
+      thread: thread.needId,
+      sender: commit.worker,
+      lamport: 1,
+      payload,
+    };
+    const view = envelopeView(message, {
+      payloadBytes: encodedPayloadSize(payload as unknown as PayloadMap),
+      capsule: this.#config.policyHash,
+    });
+    return gate.evaluate(view, {
+      cost: actual.costUnits,
+      timeMs: actual.timeMs,
+      memoryBytes: actual.memoryBytes,
+    });
+  }
+
+  #attest(checked: Checked): void {
+    const verdict = checked.pass ? "pass" : "fail";
+    this.#config.core.tell({
+      type: "emit",
+      kind: "ATTEST",
+      thread: checked.thread.needId,
+      payload: {
+        needId: checked.thread.needId,
+        taskId: checked.taskId,
+        commitId: checked.commitId,
+        verdict,
+        evalDigest: checked.evalDigest,
+      },
     });
   }
 }
@@ -97,31 +211,8 @@ function isRunnable(spec: Parameters<typeof checkTaskSpec>[0]): boolean {
   }
 }
 
-/** Fetches the artifact and re-runs the task, off the actor's turn; the verdict comes back as a message. */
-function checkCommit(
-  ctx: ActorContext<VerifierMessage>,
-  config: VerifierConfig,
-  thread: ThreadState,
-  task: TaskState,
-  commit: CommitState,
-): void {
-  const verdict = config.approveEverything
-    ? Promise.resolve(true)
-    : resultHolds(config.cas, task, commit);
-  ctx.pipeToSelf(verdict, (result) => ({
-    type: "checked",
-    thread,
-    taskId: task.taskId,
-    commitId: commit.commitId,
-    pass: result.ok && result.value,
-  }));
-}
-
-async function resultHolds(
-  cas: ContentStore,
-  task: TaskState,
-  commit: CommitState,
-): Promise<boolean> {
+/** Whether the commit's artifact is in the content store and hashes to its digest. */
+async function artifactHolds(cas: ContentStore, commit: CommitState): Promise<boolean> {
   if (commit.artifacts.length === 0) return false;
   let cid: CID;
   try {
@@ -130,27 +221,5 @@ async function resultHolds(
     return false;
   }
   const bytes = await cas.get(cid);
-  if (bytes === undefined) return false;
-  const output = new TextDecoder().decode(bytes);
-  if (sha256Hex(output) !== commit.outputDigest) return false;
-  return isRunnable(task.spec) && runWork(task.spec).digest === commit.outputDigest;
-}
-
-function attest(
-  config: VerifierConfig,
-  checked: Extract<VerifierMessage, { type: "checked" }>,
-): void {
-  const verdict = checked.pass ? "pass" : "fail";
-  config.core.tell({
-    type: "emit",
-    kind: "ATTEST",
-    thread: checked.thread.needId,
-    payload: {
-      needId: checked.thread.needId,
-      taskId: checked.taskId,
-      commitId: checked.commitId,
-      verdict,
-      evalDigest: sha256Hex(`${checked.commitId}|${verdict}|${config.policyHash}`),
-    },
-  });
+  return bytes !== undefined && sha256Hex(new TextDecoder().decode(bytes)) === commit.outputDigest;
 }

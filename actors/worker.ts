@@ -21,8 +21,9 @@ import type { ContentStore } from "../runtime/store/content_store.ts";
 import type { DecideLog, LeaseOutcome } from "../runtime/store/decide_log.ts";
 import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import { selectCommittee } from "../protocols/committee.ts";
+import { rejectedWorker } from "../protocols/lifecycle/lease.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
-import { runWork, sha256Hex } from "../protocols/work.ts";
+import { runWork, sha256Hex, telemetryOf, type WorkTelemetry } from "../protocols/work.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 
@@ -41,6 +42,8 @@ export interface WorkerConfig {
   readonly concurrency?: number;
   /** Test hook: commit a wrong output (a byzantine worker). */
   readonly wrongOutput?: boolean;
+  /** Test hook: claim a tenth of the cost the work really took (caught by the commit gate). */
+  readonly understateTelemetry?: boolean;
 }
 
 interface Candidate {
@@ -66,6 +69,7 @@ type WorkerMessage =
     readonly job: Job;
     readonly cid: Settled<string>;
     readonly digest: string;
+    readonly telemetry: WorkTelemetry;
     /** Set once BUGGIFY slowed this job down (it is slowed at most once). */
     readonly slowed?: boolean;
   }
@@ -74,6 +78,7 @@ type WorkerMessage =
     readonly job: Job;
     readonly cid: string;
     readonly digest: string;
+    readonly telemetry: WorkTelemetry;
     readonly held: Settled<boolean>;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
@@ -186,6 +191,7 @@ class Worker implements Behavior<WorkerMessage> {
     if (event.effect.type !== "task-ready") return;
     const task = event.thread.tasks.get(event.effect.taskId);
     if (task === undefined || (task.status !== "DECIDED" && task.status !== "DRAFT")) return;
+    if (rejectedWorker(task, this.#config.did)) return;
     const preferred = this.#config.workers === undefined || task.status === "DRAFT" ||
       selectCommittee(`work:${task.taskId}`, this.#config.workers, PREFERRED_BIDDERS).includes(
         this.#config.did,
@@ -285,7 +291,11 @@ class Worker implements Behavior<WorkerMessage> {
     const stored = this.#config.cas.put(new TextEncoder().encode(output)).then((cid) =>
       cid.toString()
     );
-    ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest }));
+    const measured = telemetryOf(done);
+    const telemetry = this.#config.understateTelemetry
+      ? { ...measured, costUnits: Math.max(1, Math.floor(measured.costUnits / 10)) }
+      : measured;
+    ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest, telemetry }));
   }
 
   /** Confirms the lease is still this worker's in the decide log before committing under it. */
@@ -293,7 +303,7 @@ class Worker implements Behavior<WorkerMessage> {
     ctx: ActorContext<WorkerMessage>,
     message: Extract<WorkerMessage, { type: "stored" }>,
   ): void {
-    const { job, cid, digest } = message;
+    const { job, cid, digest, telemetry } = message;
     if (!cid.ok || !this.#jobs.has(job.taskId)) return this.#finish(ctx, job, "release");
     const held = this.#config.decideLog.renewLease(
       job.taskId,
@@ -302,7 +312,7 @@ class Worker implements Behavior<WorkerMessage> {
     );
     ctx.pipeToSelf(
       held,
-      (result) => ({ type: "confirmed", job, cid: cid.value, digest, held: result }),
+      (result) => ({ type: "confirmed", job, cid: cid.value, digest, telemetry, held: result }),
     );
   }
 
@@ -329,7 +339,7 @@ class Worker implements Behavior<WorkerMessage> {
         artifacts: [message.cid],
         outputDigest: message.digest,
         verifyBounty: 1,
-        telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+        telemetry: message.telemetry,
       },
     }), (result) => ({ type: "committed", job, result }));
   }

@@ -22,6 +22,7 @@ import {
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
 import { connectEtcd, POLICY_NONE } from "./local_swarm.ts";
+import { loadBasePolicy } from "./_node_policy.ts";
 
 /** Settings of a node's protocol workload. */
 export interface NodeSwarmOptions {
@@ -31,6 +32,8 @@ export interface NodeSwarmOptions {
   readonly consensus: "kv" | "etcd";
   readonly etcdEndpoints: readonly string[];
   readonly challengeWindowMs: number;
+  /** Run the Cedar policy gates. */
+  readonly policy: boolean;
   /** DIDs of the swarm's verifiers and workers; default this node alone. */
   readonly peers?: readonly string[];
 }
@@ -56,6 +59,7 @@ export async function startNodeSwarm(
   );
   const members = options.peers ?? [options.identity.did];
   const cas = await FileContentStore.open(`${options.dataDir}/cas`);
+  const policy = options.policy ? await loadBasePolicy() : undefined;
   const parent = system.spawn<SwarmNodeMessage>(() =>
     swarmNode({
       nodeId: options.nodeId,
@@ -72,7 +76,8 @@ export async function startNodeSwarm(
       decideLog,
       cas,
       params: swarmParams({ challengeWindowMs: options.challengeWindowMs }),
-      policyHash: POLICY_NONE,
+      policyHash: policy?.capsuleHash ?? POLICY_NONE,
+      policy: policy?.gates(),
       audit,
     }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
   const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(

@@ -30,12 +30,14 @@ import type { NeedOutcome, RequesterMessage } from "../actors/requester.ts";
 import type { AcceptedHook, CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import {
+  type ByzantineHooks,
   SWARM_NODE_SUPERVISION,
   swarmNode,
   type SwarmNodeMessage,
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
 import { loadNodeIdentity } from "./node_identity.ts";
+import { loadBasePolicy, type LoadedPolicy } from "./_node_policy.ts";
 
 /** Options of {@linkcode LocalSwarm.start}. */
 export interface LocalSwarmOptions {
@@ -46,14 +48,16 @@ export interface LocalSwarmOptions {
   /** `kv` (embedded Deno KV) or `etcd`. */
   readonly consensus: "kv" | "etcd";
   readonly etcdEndpoints?: readonly string[];
-  /** Policy capsule hash stamped on envelopes. */
-  readonly policyHash?: string;
+  /** Run the base Cedar policy's preflight and ingress gates on every node. Default true. */
+  readonly policy?: boolean;
   /** Write per-node audit logs (needs `dataDir`). Default true with a data dir. */
   readonly audit?: boolean;
   /** Print actor warnings to stderr. */
   readonly verbose?: boolean;
   /** Sees every message each node accepts. */
   readonly onAccepted?: AcceptedHook;
+  /** Misbehaviour by node index (tests). */
+  readonly byzantine?: Readonly<Record<number, ByzantineHooks>>;
 }
 
 interface LocalNode {
@@ -72,6 +76,7 @@ interface Shared {
   readonly hub: InProcHub;
   readonly identities: readonly Identity[];
   readonly deciderStats: DeciderStats;
+  readonly policy: LoadedPolicy | undefined;
 }
 
 /** The default policy hash when no capsule is configured. */
@@ -100,6 +105,7 @@ export class LocalSwarm {
       hub: new InProcHub(),
       identities: await Promise.all(nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId))),
       deciderStats: { decided: 0, conflicts: 0, failures: 0 },
+      policy: options.policy === false ? undefined : await loadBasePolicy(),
     });
     for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
     await swarm.stats(); // every core has finished starting once it answers
@@ -166,6 +172,13 @@ export class LocalSwarm {
     );
   }
 
+  /** The actor system of a running node (tests reach into it). */
+  system(index: number): ActorSystem {
+    const node = this.#nodes[index];
+    if (node === undefined) throw new Error(`Node ${index} is not running`);
+    return node.system;
+  }
+
   /** Kills a node (its actors stop, its stores stay) and boots it again from its data directory. */
   async restart(index: number): Promise<void> {
     await this.#stopNode(index);
@@ -218,13 +231,16 @@ export class LocalSwarm {
         },
         verifiers: dids,
         workers: dids,
+        planners: dids,
         decideLog: this.#shared.decideLog,
         cas: this.#shared.cas,
         params: options.params,
-        policyHash: options.policyHash ?? POLICY_NONE,
+        policyHash: this.#shared.policy?.capsuleHash ?? POLICY_NONE,
+        policy: this.#shared.policy?.gates(),
         audit,
         onAccepted: options.onAccepted,
         deciderStats: this.#shared.deciderStats,
+        byzantine: options.byzantine?.[index],
       }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
     const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
       parent,

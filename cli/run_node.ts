@@ -96,6 +96,12 @@ export const RUN_NODE_SPEC: CommandSpec = {
       description: "swarm: challenge window before FINALIZE",
       default: "2000",
     },
+    policy: {
+      type: "string",
+      value: "on|off",
+      description: "swarm: run the Cedar policy gates",
+      default: "on",
+    },
     peers: {
       type: "string",
       value: "IDS",
@@ -162,6 +168,8 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const json = flags.json === true;
   const print = (report: NodeReport) =>
     console.log(json ? JSON.stringify(report) : renderReport(report));
+  // Listen for SIGINT/SIGTERM from the start: a signal during start-up still stops cleanly.
+  const stopped = waitForStop(durationMs);
   await Deno.mkdir(dataDir, { recursive: true });
   const network = await openTransport(nodeId, dataDir, settings, json);
   const env = await RealEnv.open({
@@ -188,6 +196,7 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
         ? flags.etcd.split(",").map((url) => url.trim())
         : [],
       challengeWindowMs,
+      policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
     })
     : undefined;
   const api = swarm !== undefined && httpPort > 0
@@ -212,7 +221,7 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     await untilPeersReady(network.libp2p, chatterOptions.nodes);
     workers.start();
   }
-  await waitForStop(durationMs);
+  await stopped;
   await api?.close();
   await system.terminate();
   await swarm?.close();

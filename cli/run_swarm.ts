@@ -64,6 +64,12 @@ export const RUN_SWARM_SPEC: CommandSpec = {
       description: "Deadline of each NEED",
       default: "120000",
     },
+    policy: {
+      type: "string",
+      value: "on|off",
+      description: "Run the Cedar policy gates (preflight and ingress) on every node",
+      default: "on",
+    },
     json: { type: "boolean", description: "Print the summary as JSON" },
   },
   notes:
@@ -93,6 +99,7 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
   const nodes = integerFlag(flags, "nodes", 3, 1, 64);
   const needs = integerFlag(flags, "needs", 200, 1, 1_000_000);
   const consensus = choiceFlag(flags, "consensus", ["kv", "etcd"] as const, "kv");
+  const policy = choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on";
   const task = {
     op: typeof flags.op === "string" ? flags.op : "sha256",
     input: "",
@@ -106,6 +113,7 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
   const swarm = await LocalSwarm.start({
     nodes,
     consensus,
+    policy,
     etcdEndpoints: typeof flags.etcd === "string"
       ? flags.etcd.split(",").map((url) => url.trim())
       : undefined,

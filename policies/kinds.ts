@@ -6,28 +6,13 @@
  * @module
  */
 
-/** Every verb of the coordination protocol, in protocol order. */
-export const POLICY_KINDS = [
-  "NEED",
-  "PROPOSE",
-  "ATTEST_PLAN",
-  "DECIDE",
-  "CLAIM",
-  "HEARTBEAT",
-  "YIELD",
-  "RELEASE",
-  "COMMIT",
-  "ATTEST",
-  "CHALLENGE",
-  "INVALIDATE",
-  "FINALIZE",
-  "UPDATE_PLAN",
-  "RECONCILE",
-  "CHECKPOINT",
-] as const;
+import { type Verb, VERBS } from "../protocols/envelope/verbs.ts";
+
+/** Every verb of the coordination protocol, in protocol order: each is a Cedar action. */
+export const POLICY_KINDS: readonly Verb[] = VERBS;
 
 /** One protocol verb. */
-export type PolicyKind = typeof POLICY_KINDS[number];
+export type PolicyKind = Verb;
 
 /** The shape of context a kind carries (see `schema.cedarschema`). */
 export type ContextShape = "base" | "cost" | "commit" | "attest" | "challenge";

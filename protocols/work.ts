@@ -38,6 +38,29 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   uppercase: (input) => input.toUpperCase(),
 };
 
+/** Resource telemetry of a piece of work, as a COMMIT claims it and a verifier measures it. */
+export interface WorkTelemetry {
+  readonly costUnits: number;
+  readonly timeMs: number;
+  readonly memoryBytes: number;
+}
+
+/** Cost units the reference machine does per millisecond, for time estimates. */
+export const WORK_UNITS_PER_MS = 1_000;
+
+/**
+ * The telemetry of a result, derived from the work itself rather than from
+ * a stopwatch, so a worker's honest claim and a verifier's measurement agree
+ * on any machine and in simulation.
+ */
+export function telemetryOf(result: WorkResult): WorkTelemetry {
+  return {
+    costUnits: result.costUnits,
+    timeMs: Math.max(1, Math.ceil(result.costUnits / WORK_UNITS_PER_MS)),
+    memoryBytes: Math.max(1, result.output.length * 2),
+  };
+}
+
 /** Operation names the catalogue knows. */
 export const WORK_OPERATIONS: readonly string[] = Object.keys(OPERATIONS);
 

@@ -15,6 +15,7 @@
 
 import * as dagCbor from "@ipld/dag-cbor";
 import type { EnvelopeFields, Payload } from "./types.ts";
+import { encodePlain } from "./_plain_cbor.ts";
 
 /** Envelope keys in DAG-CBOR order: by length, then bytewise. */
 export const CANONICAL_KEY_ORDER = [
@@ -104,9 +105,12 @@ export function isSignedForm(
   return true;
 }
 
-/** Encodes a payload (inline map or CID link) with the DAG-CBOR library. */
+/**
+ * Encodes a payload (inline map or CID link): plain data on the fast path,
+ * anything else (bytes, CIDs, bigints) with the DAG-CBOR library.
+ */
 export function encodePayload(payload: Payload): Uint8Array {
-  return dagCbor.encode(payload);
+  return encodePlain(payload) ?? dagCbor.encode(payload);
 }
 
 type Value =

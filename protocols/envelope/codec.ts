@@ -17,7 +17,7 @@ import { asEnvelope, checkEnvelopeRecord, describe } from "./_schema.ts";
 import { type FastDecoded, fastDecodeEnvelope } from "./_fast_decode.ts";
 import { SignedEnvelopeRecord } from "./_signed.ts";
 import { ENVELOPE_ERROR_CODES, EnvelopeError } from "./errors.ts";
-import type { Envelope, SignedEnvelope } from "./types.ts";
+import type { Envelope, PayloadMap, SignedEnvelope } from "./types.ts";
 
 /** Default cap on an inline payload's encoded size: 64 KiB. */
 export const PAYLOAD_MAX_BYTES_DEFAULT = 64 * 1024;
@@ -173,4 +173,9 @@ export function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
   if (left.length !== right.length) return false;
   for (let index = 0; index < left.length; index++) if (left[index] !== right[index]) return false;
   return true;
+}
+
+/** Bytes a payload takes in an envelope, before any move to the content store. */
+export function encodedPayloadSize(payload: PayloadMap): number {
+  return encodePayload(payload).length;
 }

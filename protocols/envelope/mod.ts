@@ -31,6 +31,7 @@ export { envelopeCid, toHex } from "./_signed.ts";
 export {
   decodeEnvelope,
   type DecodeOptions,
+  encodedPayloadSize,
   encodeEnvelope,
   ENVELOPE_OVERHEAD_MAX_BYTES,
   equalBytes,

@@ -35,6 +35,7 @@ export type ProtocolErrorCode =
   | "E_UNKNOWN_LEASE"
   | "E_LEASE_TTL"
   | "E_NOT_LEASE_HOLDER"
+  | "E_WORKER_REJECTED"
   | "E_LEASE_EXPIRED"
   | "E_NO_ARTIFACT"
   | "E_UNKNOWN_COMMIT"

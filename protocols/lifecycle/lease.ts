@@ -41,6 +41,12 @@ export function onClaim(
       `Task ${claim.taskId} is ${task.status}, not open for claims`,
     );
   }
+  if (rejectedWorker(task, message.sender)) {
+    throw new ProtocolError(
+      "E_WORKER_REJECTED",
+      `${message.sender} already had a result for ${claim.taskId} rejected`,
+    );
+  }
   if (!requirementsMet(current, task)) {
     throw new ProtocolError(
       "E_TASK_NOT_READY",
@@ -148,6 +154,14 @@ export function onLeaseEnd(
     { type: "task-ready", needId: end.needId, taskId: end.taskId },
   ];
   return { thread: reopened, effects };
+}
+
+/** Whether `worker` committed a result for `task` that its committee rejected. */
+export function rejectedWorker(task: TaskState, worker: string): boolean {
+  for (const commit of task.commits.values()) {
+    if (commit.worker === worker && commit.tally.rejections.length >= task.kResult) return true;
+  }
+  return false;
 }
 
 /** The task, or `E_UNKNOWN_TASK` (parkable: its DECIDE may still be on its way). */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { DecideRecord } from "../../runtime/store/decide_log.ts";
 import { ProtocolError } from "./errors.ts";
 
 /** A unit of deterministic work, re-executable by verifiers. */
@@ -62,15 +63,7 @@ export interface AttestPlanPayload {
 }
 
 /** DECIDE: the decision written through the decide log, with the approvers that carried it. */
-export interface DecidePayload {
-  readonly needId: string;
-  readonly proposalId: string;
-  readonly epoch: number;
-  readonly lamport: number;
-  readonly kPlan: number;
-  readonly decider: string;
-  readonly fence: number;
-  readonly decidedAtMs: number;
+export interface DecidePayload extends DecideRecord {
   readonly approvers: readonly string[];
 }
 

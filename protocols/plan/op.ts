@@ -12,6 +12,7 @@
  * @module
  */
 
+import { TASK_STATES } from "../lifecycle/state.ts";
 import { PlanOpInvalidError } from "./errors.ts";
 
 /** The verbs of the plan op-log. */
@@ -27,15 +28,8 @@ export const PLAN_OP_KINDS = [
 /** One of {@linkcode PLAN_OP_KINDS}. */
 export type PlanOpKind = typeof PLAN_OP_KINDS[number];
 
-/** Task states, in their forward order (DESIGN.md §5). */
-export const TASK_STATES = [
-  "DRAFT",
-  "DECIDED",
-  "CLAIMED",
-  "COMMITTED",
-  "VERIFIED",
-  "FINAL",
-] as const;
+/** Task states, in their forward order (DESIGN.md §5): the lifecycle's. */
+export { TASK_STATES };
 
 /** One of {@linkcode TASK_STATES}. */
 export type TaskState = typeof TASK_STATES[number];

@@ -128,9 +128,17 @@ export class DecideContentionError extends SwarmError {
   }
 }
 
-/** The bucket of a need: the first byte of sha256(needId). */
+const bucketCache = new Map<string, number>();
+const BUCKET_CACHE_MAX = 100_000;
+
+/** The bucket of a need: the first byte of sha256(needId). Memoised: it is on every message's path. */
 export function bucketOf(needId: string): number {
-  return createHash("sha256").update(needId).digest()[0];
+  let bucket = bucketCache.get(needId);
+  if (bucket !== undefined) return bucket;
+  bucket = createHash("sha256").update(needId).digest()[0];
+  if (bucketCache.size >= BUCKET_CACHE_MAX) bucketCache.clear();
+  bucketCache.set(needId, bucket);
+  return bucket;
 }
 
 /** Whether two records are the same decision (an idempotent retry). */

@@ -28,11 +28,19 @@ const EPOCH_KEY: StoreKey = ["swarm", "epoch"];
 const fenceKey = (bucket: number): StoreKey => ["swarm", "fence", bucket];
 const decideKey = (needId: string): StoreKey => ["swarm", "decide", bucketOf(needId), needId];
 const leaseKey = (taskId: string): StoreKey => ["swarm", "lease", taskId];
+const EPOCH_ID = "epoch";
+const fenceId = (bucket: number) => `fence:${bucket}`;
 
 /** A {@linkcode DecideLog} on any store with atomic compare-and-set. */
 export class StoreDecideLog implements DecideLog {
   readonly #store: Store;
   readonly #ownsStore: boolean;
+  /**
+   * The last entries seen of the epoch key and the fence keys (null = absent).
+   * Writes are attempted against them first, in one atomic commit; when one
+   * is out of date the commit fails and the slow path reads everything again.
+   */
+  readonly #known = new Map<string, StoreEntry<unknown> | null>();
 
   /** @param ownsStore close the store when the log closes */
   constructor(store: Store, ownsStore = false) {
@@ -44,12 +52,32 @@ export class StoreDecideLog implements DecideLog {
     checkDecideRecord(record);
     const key = decideKey(record.needId);
     const bucket = bucketOf(record.needId);
+    const knownEpoch = this.#known.get(EPOCH_ID) as StoreEntry<number> | null | undefined;
+    const knownFence = this.#known.get(fenceId(bucket)) as
+      | StoreEntry<{ token: number }>
+      | null
+      | undefined;
+    if (
+      knownEpoch !== undefined && knownFence !== undefined &&
+      record.epoch === (knownEpoch?.value ?? 0) && record.fence === (knownFence?.value.token ?? 0)
+    ) {
+      const fast = await this.#store.commit({
+        checks: [versionCheck(EPOCH_KEY, knownEpoch), versionCheck(fenceKey(bucket), knownFence), {
+          key,
+          version: null,
+        }],
+        sets: [{ key, value: record }],
+      });
+      if (fast.ok) return { status: "decided", record };
+    }
     for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
       const [epoch, fence, existing] = await Promise.all([
         this.#store.get<number>(EPOCH_KEY),
         this.#store.get<{ token: number }>(fenceKey(bucket)),
         this.#store.get<DecideRecord>(key),
       ]);
+      this.#known.set(EPOCH_ID, epoch ?? null);
+      this.#known.set(fenceId(bucket), fence ?? null);
       if (existing !== undefined) return settledOutcome(record, existing.value);
       checkFencing(record, bucket, epoch, fence);
       const result = await this.#store.commit({
@@ -81,6 +109,7 @@ export class StoreDecideLog implements DecideLog {
       sets: [{ key: EPOCH_KEY, value: from + 1 }],
     });
     if (!result.ok) throw new StaleEpochError(from, await this.currentEpoch());
+    this.#known.set(EPOCH_ID, { key: EPOCH_KEY, value: from + 1, version: result.version });
     return from + 1;
   }
 
@@ -93,18 +122,36 @@ export class StoreDecideLog implements DecideLog {
         checks: [versionCheck(fenceKey(bucket), entry)],
         sets: [{ key: fenceKey(bucket), value: { token, holder } }],
       });
-      if (result.ok) return { bucket, token, holder };
+      if (!result.ok) continue;
+      this.#known.set(fenceId(bucket), {
+        key: fenceKey(bucket),
+        value: { token, holder },
+        version: result.version,
+      });
+      return { bucket, token, holder };
     }
     throw new DecideContentionError(`fence of bucket ${bucket}`, DECIDE_ATTEMPTS_MAX);
   }
 
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
     checkLeaseRecord(lease);
+    const knownEpoch = this.#known.get(EPOCH_ID) as StoreEntry<number> | null | undefined;
+    if (knownEpoch !== undefined && lease.epoch === (knownEpoch?.value ?? 0)) {
+      const fast = await this.#store.commit({
+        checks: [versionCheck(EPOCH_KEY, knownEpoch), {
+          key: leaseKey(lease.taskId),
+          version: null,
+        }],
+        sets: [{ key: leaseKey(lease.taskId), value: lease }],
+      });
+      if (fast.ok) return { status: "granted", lease };
+    }
     for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
       const [epoch, existing] = await Promise.all([
         this.#store.get<number>(EPOCH_KEY),
         this.#store.get<LeaseRecord>(leaseKey(lease.taskId)),
       ]);
+      this.#known.set(EPOCH_ID, epoch ?? null);
       if (existing !== undefined) return leaseOutcome(lease, existing.value);
       const currentEpoch = epoch?.value ?? 0;
       if (lease.epoch !== currentEpoch) throw new StaleEpochError(lease.epoch, currentEpoch);
@@ -146,7 +193,7 @@ export class StoreDecideLog implements DecideLog {
   }
 }
 
-function versionCheck(key: StoreKey, entry: StoreEntry<unknown> | undefined) {
+function versionCheck(key: StoreKey, entry: StoreEntry<unknown> | null | undefined) {
   return { key, version: entry?.version ?? null };
 }
 

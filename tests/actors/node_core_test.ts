@@ -13,6 +13,8 @@ import { swarmParams } from "../../protocols/params.ts";
 import { nodeCore } from "../../actors/node_core.ts";
 import type { CoreMessage, CoreStats } from "../../actors/swarm_messages.ts";
 import { simNode } from "../_sim_node.ts";
+import { loadBasePolicy, type LoadedPolicy } from "../../cli/_node_policy.ts";
+import type { EmitResult } from "../../actors/swarm_messages.ts";
 
 const PARAMS = swarmParams({ challengeWindowMs: 1_000 });
 const POLICY = "policy-under-test";
@@ -42,7 +44,7 @@ async function cast(): Promise<Cast> {
 }
 
 /** A core on a simulated node, fed envelopes as a peer would send them. */
-async function fixture() {
+async function fixture(options: { policy?: LoadedPolicy } = {}) {
   const people = await cast();
   const node = await simNode();
   const verifiers = people.verifiers.map((identity) => identity.did);
@@ -53,7 +55,8 @@ async function fixture() {
       decideLog,
       params: PARAMS,
       verifiers,
-      policyHash: POLICY,
+      policyHash: options.policy?.capsuleHash ?? POLICY,
+      policy: options.policy?.gates(),
       bootstrap: false,
     }), { name: "core" });
   await node.advance(1);
@@ -63,6 +66,7 @@ async function fixture() {
     payload: PayloadOf[V],
     from: Identity,
     overrides: { policy?: string; epoch?: number; fence?: number } = {},
+    capsule = options.policy?.capsuleHash ?? POLICY,
   ) => {
     const envelope = await signEnvelope({
       v: 1,
@@ -73,7 +77,7 @@ async function fixture() {
       ts: 0n,
       nonce: crypto.getRandomValues(new Uint8Array(16)),
       payload: payload as never,
-      policy: overrides.policy ?? POLICY,
+      policy: overrides.policy ?? capsule,
       ...(overrides.epoch === undefined ? {} : { epoch: overrides.epoch }),
       ...(overrides.fence === undefined ? {} : { fence: overrides.fence }),
     }, from);
@@ -93,7 +97,7 @@ async function fixture() {
   const stats = () => ask<CoreStats>((replyTo) => ({ type: "stats", replyTo }));
   const thread = () =>
     ask<ThreadState | undefined>((replyTo) => ({ type: "thread", needId: NEED, replyTo }));
-  return { people, node, send, sendBytes, stats, thread, verifiers, decideLog };
+  return { people, node, core, send, sendBytes, stats, thread, verifiers, decideLog };
 }
 
 /** The node itself is a bystander identity, not one of the cast. */
@@ -247,4 +251,52 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
     "VERIFIED",
     "nothing good was lost on the way",
   );
+});
+
+Deno.test("with policy gates, ingress drops a peer's envelope the policy denies, and preflight refuses the same locally", async () => {
+  const policy = await loadBasePolicy();
+  const { people, node, core, send, stats, thread } = await fixture({ policy });
+  const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  await send("NEED", {
+    needId: NEED,
+    epoch: 0,
+    requires: [],
+    produces: ["digest"],
+    budget: 5_000_000,
+    bounty: 5,
+    deadlineMs: nowMs + 600_000,
+    task: { op: "reverse", input: "abc", rounds: 1 },
+  }, people.requester);
+  const proposal = (proposalId: string, cost: number) => ({
+    needId: NEED,
+    proposalId,
+    ballot: 1,
+    patch: [{
+      op: "ADD_TASK" as const,
+      taskId: `${proposalId}-t`,
+      spec: { op: "reverse", input: "abc", rounds: 1 },
+    }],
+    cost,
+    etaMs: 10,
+    shardDependencies: [],
+  });
+  await send("PROPOSE", proposal("too-costly", 2_000_000), people.planner);
+  assert.equal((await stats()).rejected.E_POLICY_DENIED, 1, "over the per-message cost cap");
+  await send("PROPOSE", proposal("fine", 5), people.planner);
+  assert.deepEqual([...(await thread())?.proposals.keys() ?? []], ["fine"]);
+
+  const reply = node.system.ask<CoreMessage, EmitResult>(core, (replyTo) => ({
+    type: "emit",
+    kind: "PROPOSE",
+    thread: NEED,
+    payload: proposal("mine", 2_000_000),
+    replyTo,
+  }));
+  await node.advance(1);
+  const refused = await reply;
+  assert.equal(refused.type === "refused" && refused.code, "E_POLICY_DENIED");
+  assert.equal((await stats()).emitted, 0, "nothing denied was published");
+  assert.notEqual(policy.capsuleHash, POLICY);
+  await send("PROPOSE", proposal("other-capsule", 5), people.planner, {}, POLICY);
+  assert.equal((await stats()).rejected.E_POLICY_MISMATCH, 1, "an envelope under another capsule");
 });

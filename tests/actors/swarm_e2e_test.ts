@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { LocalSwarm, type LocalSwarmOptions } from "../../cli/local_swarm.ts";
 import type { LifecycleMessage } from "../../protocols/lifecycle/payloads.ts";
 import { swarmParams } from "../../protocols/params.ts";
-import { startEtcd } from "../_etcd.ts";
+import { startEtcd } from "../../tools/etcd_server.ts";
 
 /** Every message each node accepted, by node DID. */
 class History {
@@ -164,5 +164,47 @@ Deno.test("a verifier node killed and restarted mid-run loses and duplicates no 
   } finally {
     await swarm.stop();
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("the commit gate catches a worker that understates its telemetry; honest workers finish the needs", async () => {
+  const history = new History();
+  const swarm = await LocalSwarm.start({
+    nodes: 3,
+    params: PARAMS,
+    consensus: "kv",
+    onAccepted: history.hook,
+    byzantine: { 0: { understateTelemetry: true } },
+  });
+  try {
+    const outcomes = await runNeeds(swarm, 30);
+    assert.deepEqual(outcomes.filter((outcome) => outcome.status !== "final"), []);
+    const cheater = swarm.dids[0];
+    const commitsBy = new Map<string, string>();
+    for (const { message } of history.accepted) {
+      if (message.kind === "COMMIT") commitsBy.set(message.id, message.sender);
+    }
+    const verdicts = history.accepted.filter(({ message }) => message.kind === "ATTEST")
+      .map(({ message }) =>
+        message.payload as { commitId: string; verdict: string; evalDigest: string }
+      );
+    const onCheater = verdicts.filter((verdict) => commitsBy.get(verdict.commitId) === cheater);
+    assert.ok(onCheater.length > 0, "the cheating worker committed some tasks");
+    assert.ok(
+      onCheater.every((verdict) => verdict.verdict === "fail"),
+      "every one of them was failed",
+    );
+    assert.ok(
+      verdicts.every((verdict) => /^[0-9a-f]{64}$/.test(verdict.evalDigest)),
+      "ATTESTs carry the gate's digest",
+    );
+    const finalized = history.accepted.filter(({ message }) => message.kind === "FINALIZE")
+      .map(({ message }) => commitsBy.get((message.payload as { commitId: string }).commitId));
+    assert.ok(
+      finalized.length > 0 && finalized.every((worker) => worker !== cheater),
+      "only honest results became final",
+    );
+  } finally {
+    await swarm.stop();
   }
 });

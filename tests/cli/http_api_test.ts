@@ -1,6 +1,6 @@
 // Proves a `run node` process serves its HTTP API: a NEED posted with POST /needs becomes FINAL, and bad requests get typed JSON errors.
 import assert from "node:assert/strict";
-import { freePort } from "../_etcd.ts";
+import { freePort } from "../../tools/etcd_server.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 

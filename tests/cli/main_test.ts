@@ -1,21 +1,9 @@
 // Proves the CLI: help everywhere, exit code 2 with a clear message on bad input, reproducible sim output, and working run commands.
 import assert from "node:assert/strict";
+import { runCli } from "./_cli.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-net", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const cli = (...args: string[]) =>
+  runCli(["--allow-read", "--allow-write", "--allow-env", "--allow-net"], args);
 
 Deno.test("help is printed for the CLI and for every command, with exit code 0", async () => {
   const overview = await cli("--help");

@@ -1,25 +1,12 @@
 // Proves `policy check` and `policy eval` work end to end, and that a digest computed in another process (another wasm instance) matches this one's.
 
 import assert from "node:assert/strict";
+import { runCli } from "./_cli.ts";
 import { CommitGate } from "../../policies/commit_gate.ts";
 import { fixedPolicy } from "../../policies/policy_source.ts";
 import { baseEngine, view } from "../policies/_helpers.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-env", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const cli = (...args: string[]) => runCli(["--allow-read", "--allow-env"], args);
 
 Deno.test("policy eval in another process reproduces this process's evaluation digest", async () => {
   const engine = await baseEngine();

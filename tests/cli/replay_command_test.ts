@@ -1,25 +1,12 @@
 // Proves `can-swarm replay` and `can-swarm identity` from the outside: exit codes, precise violations, JSON, key files.
 import assert from "node:assert/strict";
+import { runCli } from "./_cli.ts";
 import { auditLogName } from "../../protocols/audit/mod.ts";
 import { FileFrameLogDirectory } from "../../runtime/store/file_frame_log.ts";
 import { scanFrames } from "../../runtime/store/frame_log.ts";
 import { writeAuditThread } from "../../tools/bench/_audit_thread.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cli(permissions: string[], ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+const cli = (permissions: string[], ...args: string[]) => runCli(permissions, args);
 
 const replay = (...args: string[]) => cli(["--allow-read"], "replay", ...args);
 

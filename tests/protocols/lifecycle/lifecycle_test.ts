@@ -354,6 +354,7 @@ Deno.test("K_result failing attestations reject the commit and reopen the task",
   const effects = driver.attest(VERIFIERS.slice(0, 3), "fail");
   assert.deepEqual(effects.map((effect) => effect.type), ["task-ready"]);
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT");
+  rejects("E_WORKER_REJECTED", () => driver.claim("did:worker", "lease-3"));
   driver.claim("did:worker-2", "lease-2");
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "CLAIMED");
 });

@@ -13,7 +13,7 @@ import { StoreDecideLog } from "../../../runtime/store/store_decide_log.ts";
 import { EtcdDecideLog } from "../../../runtime/store/etcd_decide_log.ts";
 import { DenoKvStore } from "../../../runtime/store/deno_kv_store.ts";
 import { MemoryStore } from "../../../runtime/store/memory_store.ts";
-import { startEtcd } from "../../_etcd.ts";
+import { startEtcd } from "../../../tools/etcd_server.ts";
 import { ApReplica } from "../../../sim/swarm/ap_replica.ts";
 
 let needCounter = 0;
@@ -230,4 +230,35 @@ Deno.test("needs spread over all 256 buckets evenly", () => {
   assert.ok(counts.every((count) => count > 0), "every bucket is used");
   assert.ok(chiSquare < 350, `chi-square ${chiSquare.toFixed(1)} for 255 degrees of freedom`);
   assert.equal(bucketOf("need-1"), bucketOf("need-1"));
+});
+
+Deno.test("two decide logs over one store never trust each other's cached fences", async () => {
+  const store = new MemoryStore();
+  const [left, right] = [new StoreDecideLog(store), new StoreDecideLog(store)];
+  const needId = "shared-need";
+  const old = await left.acquireFence(bucketOf(needId), "left");
+  const record: DecideRecord = {
+    needId,
+    proposalId: "p",
+    epoch: 0,
+    lamport: 1,
+    kPlan: 1,
+    decider: "left",
+    fence: old.token,
+    decidedAtMs: 0,
+  };
+  const newer = await right.acquireFence(bucketOf(needId), "right");
+  await assert.rejects(
+    left.tryDecide(record),
+    (error: StaleFenceError) => error.code === "E_STALE_FENCE",
+  );
+  await right.advanceEpoch(0);
+  await assert.rejects(
+    left.tryDecide({ ...record, fence: newer.token }),
+    (error: StaleEpochError) => error.code === "E_STALE_EPOCH",
+  );
+  assert.equal(
+    (await left.tryDecide({ ...record, fence: newer.token, epoch: 1 })).status,
+    "decided",
+  );
 });

@@ -1,4 +1,4 @@
-// Test helper: real etcd servers (Debian's etcd-server) on free loopback ports, always stopped.
+// Real etcd servers (Debian's etcd-server) on free loopback ports, for tests and benchmarks; always stopped by the caller.
 import { Etcd3 } from "etcd3";
 
 /** A running etcd member. */

@@ -1,0 +1,298 @@
+/**
+ * The node's book of threads: the lifecycle state of every NEED it knows,
+ * the view the reducer runs under (epoch, bootstrap, committees, fences),
+ * messages parked because they came too early, and the archive of accepted
+ * envelopes peers may ask for. No I/O and no actor context: the core feeds
+ * it messages and the time, and acts on what it returns.
+ *
+ * @module
+ */
+
+import { bucketOf } from "../runtime/store/decide_log.ts";
+import { committeeFor } from "../protocols/committee.ts";
+import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
+import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
+import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
+import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
+import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import type { SwarmParams } from "../protocols/params.ts";
+import { type Parked, ParkingLot } from "./_parking_lot.ts";
+import { ThreadArchive } from "./_thread_archive.ts";
+
+/** What happened to one message. */
+export type Outcome =
+  | {
+    readonly status: "accepted";
+    readonly message: LifecycleMessage;
+    readonly thread: ThreadState;
+    readonly effects: readonly Effect[];
+  }
+  | {
+    readonly status: "parked";
+    readonly message: LifecycleMessage;
+    readonly error: ProtocolError;
+    readonly dropped: readonly Parked[];
+  }
+  | { readonly status: "rejected"; readonly message: LifecycleMessage; readonly code: string };
+
+/** Settings of a thread book. */
+export interface ThreadBookConfig {
+  readonly params: SwarmParams;
+  readonly verifiers: readonly string[];
+  readonly bootstrap: boolean;
+  readonly parkingCapacity: number;
+  readonly parkedTtlMs: number;
+  readonly finishedRetentionMs: number;
+  /** `cp` (default): a NEED's decision is final; `ap`: a higher decision supersedes a lower one. */
+  readonly decideMode?: "cp" | "ap";
+  /** Deliberately broken protocol rules, for mutation tests only. */
+  readonly mutations?: ProtocolMutations;
+}
+
+/** Ids of accepted envelopes remembered, so sync replies can be skipped before verifying. */
+const ACCEPTED_IDS_MAX = 65_536;
+
+/** Most committees cached; the cache is cleared when full. */
+const COMMITTEE_CACHE_MAX = 100_000;
+
+/** Thread states, parking and archive of one node. */
+export class ThreadBook {
+  readonly #config: ThreadBookConfig;
+  readonly #threads = new Map<string, ThreadState>();
+  readonly #finishedAtMs = new Map<string, number>();
+  readonly #highestFence = new Map<number, number>();
+  readonly #committees = new Map<string, ReadonlySet<string>>();
+  readonly #verifiers: ReadonlySet<string>;
+  readonly #parking: ParkingLot;
+  readonly #archive = new ThreadArchive();
+  /** Ids of accepted envelopes (insertion order: oldest first), bounded. */
+  readonly #acceptedIds = new Set<string>();
+  #bootstrap: boolean;
+  #archiveOverflows = 0;
+  #version = 0;
+  epoch = 0;
+
+  constructor(config: ThreadBookConfig) {
+    this.#config = config;
+    this.#verifiers = new Set(config.verifiers);
+    this.#bootstrap = config.bootstrap;
+    this.#parking = new ParkingLot(config.parkingCapacity);
+  }
+
+  /** Whether the swarm is in bootstrap mode (K = 1). */
+  get bootstrap(): boolean {
+    return this.#bootstrap;
+  }
+
+  set bootstrap(bootstrap: boolean) {
+    if (bootstrap !== this.#bootstrap) this.#committees.clear();
+    this.#bootstrap = bootstrap;
+  }
+
+  /** Messages waiting for what they refer to. */
+  get parked(): number {
+    return this.#parking.size;
+  }
+
+  /** Accepted envelopes not archived because their thread's archive was full. */
+  get archiveOverflows(): number {
+    return this.#archiveOverflows;
+  }
+
+  /** Threads in memory. */
+  get size(): number {
+    return this.#threads.size;
+  }
+
+  /** A thread's state. */
+  thread(needId: string): ThreadState | undefined {
+    return this.#threads.get(needId);
+  }
+
+  /** Whether `did` sits on the plan committee of a NEED or the result committee of a task. */
+  onCommittee(kind: "plan" | "result", subject: string, did: string): boolean {
+    return this.#committee(kind, subject).has(did);
+  }
+
+  /** Whether the envelope `id` was accepted lately (any thread; bounded memory). */
+  acceptedLately(id: string): boolean {
+    return this.#acceptedIds.has(id);
+  }
+
+  /** Whether the envelope `id` of `thread` was accepted or is parked. */
+  knows(thread: string, id: string): boolean {
+    return this.#archive.has(thread, id) || this.#parking.holds(thread, id);
+  }
+
+  /** Increases whenever a message is applied; unchanged means a dry run still holds. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * Throws the refusal a message would get now; "too early for the window" is
+   * not a refusal. `confirmed`: a DECIDE the decide log holds.
+   */
+  dryRun(message: LifecycleMessage, nowMs: number, confirmed = false): void {
+    try {
+      const view = { ...this.#view(message.thread, nowMs), decisionConfirmed: confirmed };
+      reduce(this.#threads.get(message.thread), message, view);
+    } catch (error) {
+      if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
+    }
+  }
+
+  /**
+   * Applies a message; on success also retries what was parked on its
+   * thread. Returns every outcome in order (the message's first).
+   * `confirmed`: a DECIDE the decide log holds (its epoch and fence were
+   * checked when it was written).
+   */
+  apply(message: LifecycleMessage, bytes: Uint8Array, nowMs: number, confirmed = false): Outcome[] {
+    const outcomes: Outcome[] = [];
+    this.#applyOne(message, bytes, nowMs, outcomes, confirmed);
+    return outcomes;
+  }
+
+  /** Retries everything parked on a thread (its window may have opened). */
+  retry(thread: string, nowMs: number): Outcome[] {
+    const outcomes: Outcome[] = [];
+    for (const parked of this.#parking.take(thread)) {
+      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes, parked.confirmed === true);
+    }
+    return outcomes;
+  }
+
+  /** Threads still open (not final, not expired), for peers catching up. */
+  openThreads(): string[] {
+    return this.openThreadStates().map((thread) => thread.needId);
+  }
+
+  /** The states of the threads still open. */
+  openThreadStates(): ThreadState[] {
+    const open: ThreadState[] = [];
+    for (const thread of this.#threads.values()) {
+      if (thread.phase === "OPEN" || thread.phase === "DECIDED") open.push(thread);
+    }
+    return open;
+  }
+
+  /** Every thread held (finished ones until their retention ends). */
+  threadIds(): string[] {
+    return [...this.#threads.keys()];
+  }
+
+  /** Archived envelopes of `threads` in chunks. */
+  archived(threads: readonly string[], chunkSize: number): Uint8Array[][] {
+    return this.#archive.chunks(threads, chunkSize);
+  }
+
+  /** Notes that a NEED ended, so its thread is forgotten after the retention. */
+  finished(needId: string, nowMs: number): void {
+    this.#finishedAtMs.set(needId, nowMs);
+  }
+
+  /**
+   * Housekeeping: drops parked messages past their time, expires NEEDs past
+   * their deadline, forgets finished threads past the retention.
+   */
+  sweep(nowMs: number): { readonly expiredParked: Parked[]; readonly expiredNeeds: ThreadState[] } {
+    const expiredParked = this.#parking.expire(nowMs - this.#config.parkedTtlMs);
+    const expiredNeeds: ThreadState[] = [];
+    for (const [needId, thread] of this.#threads) {
+      const expired = expireIfDue(thread, nowMs);
+      if (expired === undefined) continue;
+      this.#threads.set(needId, expired);
+      this.#version++;
+      expiredNeeds.push(expired);
+    }
+    for (const [needId, finishedMs] of this.#finishedAtMs) {
+      if (nowMs - finishedMs < this.#config.finishedRetentionMs) continue;
+      this.#finishedAtMs.delete(needId);
+      this.#threads.delete(needId);
+      this.#archive.forget(needId);
+    }
+    return { expiredParked, expiredNeeds };
+  }
+
+  #applyOne(
+    message: LifecycleMessage,
+    bytes: Uint8Array,
+    nowMs: number,
+    outcomes: Outcome[],
+    confirmed = false,
+  ): void {
+    let transition;
+    try {
+      transition = reduce(
+        this.#threads.get(message.thread),
+        message,
+        { ...this.#view(message.thread, nowMs), decisionConfirmed: confirmed },
+      );
+    } catch (error) {
+      if (isParkable(error)) {
+        const entry = { message, bytes, code: error.code, parkedAtMs: nowMs, confirmed };
+        const dropped = this.#parking.park(entry);
+        outcomes.push({ status: "parked", message, error, dropped });
+      } else {
+        outcomes.push({
+          status: "rejected",
+          message,
+          code: error instanceof ProtocolError ? error.code : "E_UNKNOWN",
+        });
+      }
+      return;
+    }
+    this.#threads.set(message.thread, transition.thread);
+    this.#version++;
+    if (!this.#archive.add(message.thread, message.id, bytes)) this.#archiveOverflows++;
+    this.#acceptedIds.add(message.id);
+    if (this.#acceptedIds.size > ACCEPTED_IDS_MAX) {
+      this.#acceptedIds.delete(this.#acceptedIds.values().next().value as string);
+    }
+    if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
+    outcomes.push({
+      status: "accepted",
+      message,
+      thread: transition.thread,
+      effects: transition.effects,
+    });
+    for (const parked of this.#parking.take(message.thread)) {
+      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes, parked.confirmed === true);
+    }
+  }
+
+  #view(thread: string, nowMs: number): ReduceView {
+    return {
+      nowMs,
+      params: this.#config.params,
+      epoch: this.epoch,
+      bootstrap: this.#bootstrap,
+      activeVerifiers: this.#verifiers,
+      highestFence: this.#highestFence.get(bucketOf(thread)),
+      isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
+      isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
+      decideMode: this.#config.decideMode,
+      mutations: this.#config.mutations,
+    };
+  }
+
+  #committee(kind: "plan" | "result", subject: string): ReadonlySet<string> {
+    const key = `${kind}:${subject}`;
+    const cached = this.#committees.get(key);
+    if (cached !== undefined) return cached;
+    const members = new Set(
+      committeeFor(kind, subject, this.#verifiers, this.#config.params, this.#bootstrap),
+    );
+    if (this.#committees.size >= COMMITTEE_CACHE_MAX) this.#committees.clear();
+    this.#committees.set(key, members);
+    return members;
+  }
+
+  #noteFence(message: LifecycleMessage<"DECIDE">): void {
+    const bucket = bucketOf(message.thread);
+    if ((this.#highestFence.get(bucket) ?? 0) < message.payload.fence) {
+      this.#highestFence.set(bucket, message.payload.fence);
+    }
+  }
+}

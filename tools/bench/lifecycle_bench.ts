@@ -1,0 +1,147 @@
+/**
+ * Full-lifecycle throughput with signatures on: NEEDs taken to FINAL through
+ * every verb (NEED, PROPOSE, ATTEST_PLAN, DECIDE, CLAIM, COMMIT, ATTEST,
+ * FINALIZE), on one node hosting all roles and on a three-node in-process
+ * swarm, with Deno KV deciding.
+ *
+ * The same run measures bare WebCrypto Ed25519 sign and verify on envelope-
+ * sized messages, and from them the signature-bound ceiling: the rate at
+ * which the process could do nothing but the signatures a NEED needs
+ * (envelopes signed per NEED × sign cost + envelopes verified per NEED ×
+ * verify cost, summed over the nodes sharing this process). The tracked
+ * figure is achieved ÷ ceiling.
+ *
+ * Run: `deno task bench:lifecycle [--needs N] [--rounds N]`
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { LocalSwarm } from "../../cli/local_swarm.ts";
+import { swarmParams } from "../../protocols/params.ts";
+
+interface Signatures {
+  readonly signUs: number;
+  readonly verifyUs: number;
+}
+
+/** Bare Ed25519 sign and verify cost (µs, one at a time, as the core awaits them). */
+async function signatureCost(operations: number): Promise<Signatures> {
+  const keys = await crypto.subtle.generateKey("Ed25519", false, [
+    "sign",
+    "verify",
+  ]) as CryptoKeyPair;
+  const message = new Uint8Array(420).map((_, index) => index);
+  const signature = await crypto.subtle.sign("Ed25519", keys.privateKey, message);
+  const time = async (operation: () => Promise<unknown>) => {
+    for (let index = 0; index < 200; index++) await operation();
+    const started = performance.now();
+    for (let index = 0; index < operations; index++) await operation();
+    return ((performance.now() - started) * 1000) / operations;
+  };
+  return {
+    signUs: await time(() => crypto.subtle.sign("Ed25519", keys.privateKey, message)),
+    verifyUs: await time(() => crypto.subtle.verify("Ed25519", keys.publicKey, signature, message)),
+  };
+}
+
+/** One swarm: posts all NEEDs at once, `rounds` times; reports the best round. */
+async function swarmRun(
+  nodes: number,
+  needs: number,
+  rounds: number,
+  signatures: Signatures,
+  policy: boolean,
+) {
+  const swarm = await LocalSwarm.start({
+    nodes,
+    policy,
+    params: swarmParams({ challengeWindowMs: 0 }),
+    consensus: "kv",
+  });
+  try {
+    let best = { needsPerSecond: 0, final: 0 };
+    let before = await swarm.stats();
+    let perNeed = { signed: 0, verified: 0 };
+    for (let round = 0; round < rounds; round++) {
+      const started = performance.now();
+      const outcomes = await Promise.all(
+        Array.from(
+          { length: needs },
+          (_, index) =>
+            swarm.post({ op: "sha256", input: `round ${round} need ${index}`, rounds: 1 }, {
+              deadlineInMs: 300_000,
+            }),
+        ),
+      );
+      const wallMs = performance.now() - started;
+      const final = outcomes.filter((outcome) => outcome.status === "final").length;
+      const after = await swarm.stats();
+      const emitted = after.reduce(
+        (sum, each, index) => sum + each.emitted - before[index].emitted,
+        0,
+      );
+      const accepted = after.reduce(
+        (sum, each, index) => sum + each.accepted - before[index].accepted,
+        0,
+      );
+      perNeed = { signed: emitted / needs, verified: (accepted - emitted) / needs };
+      before = after;
+      const needsPerSecond = final / (wallMs / 1000);
+      if (needsPerSecond > best.needsPerSecond) best = { needsPerSecond, final };
+    }
+    const costUs = perNeed.signed * signatures.signUs + perNeed.verified * signatures.verifyUs;
+    const ceiling = 1e6 / costUs;
+    return {
+      nodes,
+      policyGates: policy,
+      needs,
+      finalInBestRound: best.final,
+      needsPerSecond: Math.round(best.needsPerSecond),
+      envelopesSignedPerNeed: Number(perNeed.signed.toFixed(2)),
+      envelopesVerifiedPerNeed: Number(perNeed.verified.toFixed(2)),
+      signatureBoundCeilingNeedsPerSecond: Math.round(ceiling),
+      shareOfCeiling: Number((best.needsPerSecond / ceiling).toFixed(3)),
+    };
+  } finally {
+    await swarm.stop();
+  }
+}
+
+/** Runs the lifecycle benchmark. */
+export async function runLifecycleBench(
+  needs: number,
+  rounds: number,
+): Promise<Record<string, unknown>> {
+  const signatures = await signatureCost(5_000);
+  return {
+    benchmark: "lifecycle",
+    signatures: {
+      signUs: Number(signatures.signUs.toFixed(1)),
+      verifyUs: Number(signatures.verifyUs.toFixed(1)),
+    },
+    oneNodeAllRoles: await swarmRun(1, needs, rounds, signatures, false),
+    oneNodeAllRolesWithPolicy: await swarmRun(1, Math.ceil(needs / 3), rounds, signatures, true),
+    threeNodesInProcess: await swarmRun(3, Math.ceil(needs / 3), rounds, signatures, false),
+    threeNodesInProcessWithPolicy: await swarmRun(
+      3,
+      Math.ceil(needs / 10),
+      rounds,
+      signatures,
+      true,
+    ),
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      needs: { type: "string", default: "3000" },
+      rounds: { type: "string", default: "3" },
+    },
+  });
+  console.log(
+    JSON.stringify(await runLifecycleBench(Number(values.needs), Number(values.rounds)), null, 2),
+  );
+}
