@@ -10,7 +10,9 @@
  * @module
  */
 
-import { type DecideRecord, sameDecision } from "../runtime/store/decide_log.ts";
+import type { ActorContext } from "../runtime/actor.ts";
+import type { Settled } from "../runtime/env.ts";
+import { type DecideLog, type DecideRecord, sameDecision } from "../runtime/store/decide_log.ts";
 import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
 
 /** What the log says about a DECIDE. */
@@ -44,12 +46,31 @@ export const DECIDE_CHECKS_MAX = 120;
 /** Pause between checks while the log is out of reach. */
 export const DECIDE_RECHECK_MS = 1_000;
 
+/** Messages the confirmation sends to its actor (the node core). */
+export type ConfirmationMessage =
+  | {
+    readonly type: "decide-checked";
+    readonly id: string;
+    readonly logged: Settled<DecideRecord | undefined>;
+  }
+  | { readonly type: "decide-recheck"; readonly id: string };
+
+/** What the core does with a judged DECIDE. */
+export interface ConfirmationSink {
+  /** The log holds the DECIDE: apply it. */
+  accept(message: LifecycleMessage<"DECIDE">, bytes: Uint8Array): void;
+  /** Counts a refusal by its code. */
+  count(code: string): void;
+}
+
 /** DECIDEs under confirmation, by envelope id; bounded (overflow refuses new ones). */
 export class DecideConfirmations {
   readonly #pending = new Map<string, PendingDecide>();
   readonly #capacity: number;
+  readonly #log: DecideLog;
 
-  constructor(capacity: number) {
+  constructor(log: DecideLog, capacity: number) {
+    this.#log = log;
     this.#capacity = capacity;
   }
 
@@ -58,20 +79,44 @@ export class DecideConfirmations {
     return this.#pending.has(id);
   }
 
-  /** Starts confirming a DECIDE; false when too many wait already. */
-  add(message: LifecycleMessage<"DECIDE">, bytes: Uint8Array): boolean {
-    if (this.#pending.size >= this.#capacity) return false;
+  /** Starts confirming a DECIDE; refuses it (`E_DECIDE_BACKLOG`) when too many wait already. */
+  start(
+    ctx: ActorContext<ConfirmationMessage>,
+    message: LifecycleMessage<"DECIDE">,
+    bytes: Uint8Array,
+    sink: ConfirmationSink,
+  ): void {
+    if (this.#pending.size >= this.#capacity) return sink.count("E_DECIDE_BACKLOG");
     this.#pending.set(message.id, { message, bytes, attempts: 0 });
-    return true;
+    this.check(ctx, message.id);
   }
 
-  /** The DECIDE `id`, if it waits. */
-  get(id: string): PendingDecide | undefined {
-    return this.#pending.get(id);
+  /** Asks the decide log about the DECIDE `id`; the answer comes back as `decide-checked`. */
+  check(ctx: ActorContext<ConfirmationMessage>, id: string): void {
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    pending.attempts++;
+    const logged = this.#log.getDecide(pending.message.payload.needId);
+    ctx.pipeToSelf(logged, (result) => ({ type: "decide-checked", id, logged: result }));
   }
 
-  /** Stops confirming the DECIDE `id`. */
-  delete(id: string): void {
-    this.#pending.delete(id);
+  /** Judges the log's answer: accept, refuse, or ask again later when the log was out of reach. */
+  checked(
+    ctx: ActorContext<ConfirmationMessage>,
+    answer: Extract<ConfirmationMessage, { type: "decide-checked" }>,
+    sink: ConfirmationSink,
+  ): void {
+    const pending = this.#pending.get(answer.id);
+    if (pending === undefined) return;
+    if (!answer.logged.ok && pending.attempts < DECIDE_CHECKS_MAX) {
+      ctx.schedule(DECIDE_RECHECK_MS, { type: "decide-recheck", id: answer.id });
+      return;
+    }
+    this.#pending.delete(answer.id);
+    if (!answer.logged.ok) return sink.count("E_DECIDE_UNCONFIRMED");
+    const verdict = judgeDecide(answer.logged.value, pending.message);
+    if (verdict === "unwritten") return sink.count("E_DECIDE_UNWRITTEN");
+    if (verdict === "contradicted") return sink.count("E_DECIDE_CONFLICT");
+    sink.accept(pending.message, pending.bytes);
   }
 }

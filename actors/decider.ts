@@ -28,6 +28,7 @@ import {
 } from "../runtime/store/decide_log.ts";
 import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import { finalizeRecord } from "./_finalizer.ts";
 import {
   checkLease,
   freeRejected,
@@ -96,9 +97,6 @@ interface PendingDecision {
   /** A write is on its way to the log (one at a time). */
   writing?: boolean;
 }
-
-/** Where a finalized record is kept, so a restart finalizes the same one. */
-const finalizedKey = (taskId: string) => ["decider", "finalized", taskId];
 
 /** Makes a shard decider behaviour. */
 export function decider(
@@ -390,30 +388,8 @@ class Decider implements Behavior<DeciderMessage> {
 
   /** Finalizes a verified task with the record kept in the store (made and kept the first time). */
   #finalize(ctx: ActorContext<DeciderMessage>, needId: string, taskId: string): void {
-    const task = this.#threads.get(needId)?.tasks.get(taskId);
-    if (task === undefined || task.status !== "VERIFIED" || task.verifiedCommit === undefined) {
-      return;
-    }
-    const commit = task.commits.get(task.verifiedCommit);
-    if (commit === undefined) return;
-    const fresh: FinalizePayload = {
-      needId,
-      taskId,
-      commitId: commit.commitId,
-      attesters: [...commit.tally.approvals],
-      kResult: task.kResult,
-    };
-    const key = finalizedKey(taskId);
-    const store = ctx.store;
-    const payload = store.get<FinalizePayload>(key).then(async (kept) => {
-      // Once finalized, always the same record: a stale view after a restart must not
-      // finalize the task again for another commit.
-      if (kept !== undefined) {
-        return kept.value.commitId === fresh.commitId ? kept.value : undefined;
-      }
-      await store.set(key, fresh);
-      return fresh;
-    });
+    const payload = finalizeRecord(ctx.store, this.#threads.get(needId), taskId);
+    if (payload === undefined) return;
     ctx.pipeToSelf(payload, (result) => ({ type: "finalize-ready", payload: result }));
   }
 }

@@ -47,12 +47,7 @@ import type { CommitGate } from "../policies/commit_gate.ts";
 import type { IngressGate } from "../policies/ingress_gate.ts";
 import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
 import type { PreflightGate } from "../policies/preflight_gate.ts";
-import {
-  DECIDE_CHECKS_MAX,
-  DECIDE_RECHECK_MS,
-  DecideConfirmations,
-  judgeDecide,
-} from "./_decide_confirmation.ts";
+import { type ConfirmationSink, DecideConfirmations } from "./_decide_confirmation.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
 import { envelopeView } from "./_policy_view.ts";
 import { type Outcome, ThreadBook } from "./_thread_book.ts";
@@ -169,7 +164,7 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #syncRequestedAtMs = new Map<string, number>();
   /** Ids of envelopes already in the audit log (insertion order: oldest first). */
   readonly #audited = new Set<string>();
-  readonly #confirmations = new DecideConfirmations(10_000);
+  readonly #confirmations: DecideConfirmations;
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
   #emitted = 0;
@@ -188,6 +183,7 @@ class NodeCore implements Behavior<CoreInput> {
       decideMode: config.decideMode,
       mutations: config.mutations,
     });
+    this.#confirmations = new DecideConfirmations(config.decideLog, 10_000);
   }
 
   async preStart(ctx: ActorContext<CoreInput>): Promise<void> {
@@ -240,9 +236,9 @@ class NodeCore implements Behavior<CoreInput> {
         message.replyTo.tell(this.#book.openThreadStates());
         return;
       case "decide-checked":
-        return this.#decideChecked(ctx, message);
+        return this.#confirmations.checked(ctx, message, this.#sinkFor(ctx));
       case "decide-recheck":
-        return this.#checkDecide(ctx, message.id);
+        return this.#confirmations.check(ctx, message.id);
       case "stats":
         message.replyTo.tell(this.#stats());
         return;
@@ -350,43 +346,19 @@ class NodeCore implements Behavior<CoreInput> {
     if (!this.#admit(ctx, message, envelope)) return;
     this.#audit(ctx, envelope, "in");
     if (message.kind !== "DECIDE") return this.#apply(ctx, message, envelope.bytes);
-    if (!this.#confirmations.add(message as LifecycleMessage<"DECIDE">, envelope.bytes)) {
-      return this.#count("E_DECIDE_BACKLOG");
-    }
-    this.#checkDecide(ctx, envelope.id);
+    const decide = message as LifecycleMessage<"DECIDE">;
+    this.#confirmations.start(ctx, decide, envelope.bytes, this.#sinkFor(ctx));
   }
 
-  /** Asks the decide log whether it holds a DECIDE under confirmation. */
-  #checkDecide(ctx: ActorContext<CoreInput>, id: string): void {
-    const pending = this.#confirmations.get(id);
-    if (pending === undefined) return;
-    pending.attempts++;
-    const logged = this.#config.decideLog.getDecide(pending.message.payload.needId);
-    ctx.pipeToSelf(logged, (result) => ({ type: "decide-checked", id, logged: result }));
-  }
-
-  /** Accepts a DECIDE the log confirmed; refuses one it contradicts; retries when unreachable. */
-  #decideChecked(
-    ctx: ActorContext<CoreInput>,
-    checked: Extract<CoreMessage, { type: "decide-checked" }>,
-  ): void {
-    const pending = this.#confirmations.get(checked.id);
-    if (pending === undefined) return;
-    if (!checked.logged.ok) {
-      if (pending.attempts < DECIDE_CHECKS_MAX) {
-        ctx.schedule(DECIDE_RECHECK_MS, { type: "decide-recheck", id: checked.id });
-        return;
-      }
-      this.#confirmations.delete(checked.id);
-      return this.#count("E_DECIDE_UNCONFIRMED");
-    }
-    this.#confirmations.delete(checked.id);
-    const verdict = judgeDecide(checked.logged.value, pending.message);
-    if (verdict === "unwritten") return this.#count("E_DECIDE_UNWRITTEN");
-    if (verdict === "contradicted") return this.#count("E_DECIDE_CONFLICT");
-    // The log is at this decision's epoch at least: a node that missed a RECONCILE catches up.
-    this.#setEpoch(pending.message.payload.epoch);
-    this.#apply(ctx, pending.message, pending.bytes, true);
+  /** Confirmed DECIDEs are applied; the log is at their epoch at least, so this node is too. */
+  #sinkFor(ctx: ActorContext<CoreInput>): ConfirmationSink {
+    return {
+      accept: (message, bytes) => {
+        this.#setEpoch(message.payload.epoch);
+        this.#apply(ctx, message, bytes, true);
+      },
+      count: (code) => this.#count(code),
+    };
   }
 
   /** Sender-side policy check; throws `E_POLICY_DENIED` so the message is never signed. */

@@ -10,8 +10,7 @@
  */
 
 import type { ActorRef } from "../runtime/actor.ts";
-import type { Settled } from "../runtime/env.ts";
-import type { DecideRecord } from "../runtime/store/decide_log.ts";
+import type { ConfirmationMessage } from "./_decide_confirmation.ts";
 import type {
   LifecycleMessage,
   LifecycleVerb,
@@ -101,14 +100,8 @@ export type CoreMessage =
     readonly replyTo: ActorRef<CoreMessage>;
   }
   | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] }
-  /** Internal: the decide log's answer about a DECIDE under confirmation. */
-  | {
-    readonly type: "decide-checked";
-    readonly id: string;
-    readonly logged: Settled<DecideRecord | undefined>;
-  }
-  /** Internal: check a DECIDE under confirmation again (the log was out of reach). */
-  | { readonly type: "decide-recheck"; readonly id: string };
+  /** Internal: the decide log's answers about DECIDEs under confirmation. */
+  | ConfirmationMessage;
 
 /** A hook that sees every message the core accepted (history for checkers, metrics). */
 export type AcceptedHook = (message: LifecycleMessage, nodeDid: string) => void;

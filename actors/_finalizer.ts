@@ -1,0 +1,50 @@
+/**
+ * The decider's finalization record: what it finalizes a verified task
+ * with is kept in the node's store, so a decider that restarts — and may
+ * rebuild the task from a peer's stale copy — finalizes the task again only
+ * with the same commit, never another (DESIGN.md §9: a node restarts
+ * without losing a finalized record).
+ *
+ * @module
+ */
+
+import type { Store, StoreKey } from "../runtime/store/store.ts";
+import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
+import type { ThreadState } from "../protocols/lifecycle/state.ts";
+
+/** Where a finalized record is kept. */
+export function finalizedKey(taskId: string): StoreKey {
+  return ["decider", "finalized", taskId];
+}
+
+/**
+ * The FINALIZE payload for a verified task: the kept record when there is
+ * one for the same commit, else a fresh one (kept first). Resolves to
+ * undefined when a record for another commit is kept; returns undefined at
+ * once when the task is not verified in `thread`.
+ */
+export function finalizeRecord(
+  store: Store,
+  thread: ThreadState | undefined,
+  taskId: string,
+): Promise<FinalizePayload | undefined> | undefined {
+  const task = thread?.tasks.get(taskId);
+  if (thread === undefined || task?.status !== "VERIFIED" || task.verifiedCommit === undefined) {
+    return undefined;
+  }
+  const commit = task.commits.get(task.verifiedCommit);
+  if (commit === undefined) return undefined;
+  const fresh: FinalizePayload = {
+    needId: thread.needId,
+    taskId,
+    commitId: commit.commitId,
+    attesters: [...commit.tally.approvals],
+    kResult: task.kResult,
+  };
+  const key = finalizedKey(taskId);
+  return store.get<FinalizePayload>(key).then(async (kept) => {
+    if (kept !== undefined) return kept.value.commitId === fresh.commitId ? kept.value : undefined;
+    await store.set(key, fresh);
+    return fresh;
+  });
+}
