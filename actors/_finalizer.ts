@@ -1,9 +1,12 @@
 /**
- * The decider's finalization record: what it finalizes a verified task
- * with is kept in the node's store, so a decider that restarts — and may
- * rebuild the task from a peer's stale copy — finalizes the task again only
- * with the same commit, never another (DESIGN.md §9: a node restarts
- * without losing a finalized record).
+ * The decider's kept records. What it finalizes a verified task with is
+ * kept in the node's store, so a decider that restarts — and may rebuild
+ * the task from a peer's stale copy — finalizes the task again only with the
+ * same commit, never another (DESIGN.md §9: a node restarts without losing a
+ * finalized record). The result committee its DECIDE seated is kept too: a
+ * restarted decider re-announcing the decision seats the same committee
+ * rather than drawing a new one from its current ledger (nodes holding
+ * different copies would otherwise accept different attesters).
  *
  * @module
  */
@@ -47,4 +50,29 @@ export function finalizeRecord(
     await store.set(key, fresh);
     return fresh;
   });
+}
+
+/** Where the result committee of a decision is kept. */
+export function committeeKey(needId: string): StoreKey {
+  return ["decider", "committee", needId];
+}
+
+/** Keeps the result committee `thread`'s decision seated, when this decider made it (first one kept). */
+export async function keepCommittee(
+  store: Store,
+  thread: ThreadState,
+  decider: string,
+): Promise<void> {
+  const committee = thread.resultCommittee;
+  if (thread.decision?.decider !== decider || committee === undefined) return;
+  const key = committeeKey(thread.needId);
+  if ((await store.get(key)) === undefined) await store.set(key, [...committee]);
+}
+
+/** The result committee kept for the decision of `needId`, if any. */
+export async function keptCommittee(
+  store: Store,
+  needId: string,
+): Promise<readonly string[] | undefined> {
+  return (await store.get<string[]>(committeeKey(needId)))?.value;
 }

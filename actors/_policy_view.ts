@@ -43,6 +43,8 @@ function payloadFacts(message: LifecycleMessage): PayloadFacts {
         },
       };
     }
+    case "CHALLENGE":
+      return { proofType: (message.payload as PayloadOf["CHALLENGE"]).proofType };
     default:
       return {};
   }

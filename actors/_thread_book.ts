@@ -2,19 +2,21 @@
  * The node's book of threads: the lifecycle state of every NEED it knows,
  * the view the reducer runs under (epoch, bootstrap, committees, fences),
  * messages parked because they came too early, and the archive of accepted
- * envelopes peers may ask for. No I/O and no actor context: the core feeds
- * it messages and the time, and acts on what it returns.
+ * envelopes peers may ask for; with an economy, every message also passes
+ * the economy's checks and moves its ledger. No actor context: the core
+ * feeds it messages and the time, and acts on what it returns.
  *
  * @module
  */
 
 import { bucketOf } from "../runtime/store/decide_log.ts";
 import { committeeFor } from "../protocols/committee.ts";
+import type { Economy } from "../protocols/economics/mod.ts";
 import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
-import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
+import type { LifecycleMessage, LifecycleVerb } from "../protocols/lifecycle/payloads.ts";
 import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
 import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
-import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import { type Effect, resultCommitteeOf, type ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { type Parked, ParkingLot } from "./_parking_lot.ts";
 import { ThreadArchive } from "./_thread_archive.ts";
@@ -43,6 +45,8 @@ export interface ThreadBookConfig {
   readonly parkingCapacity: number;
   readonly parkedTtlMs: number;
   readonly finishedRetentionMs: number;
+  /** The node's economy, when it runs one (ledger, stamping, funding checks). */
+  readonly economy?: Economy;
   /** `cp` (default): a NEED's decision is final; `ap`: a higher decision supersedes a lower one. */
   readonly decideMode?: "cp" | "ap";
   /** Deliberately broken protocol rules, for mutation tests only. */
@@ -51,6 +55,11 @@ export interface ThreadBookConfig {
 
 /** Ids of accepted envelopes remembered, so sync replies can be skipped before verifying. */
 const ACCEPTED_IDS_MAX = 65_536;
+
+/** A window that never opens. */
+const CLOSED = { opensMs: 0, closesMs: 0 } as const;
+/** The end of time, as the policy counts it (2^48 − 1). */
+const WINDOW_END = 2 ** 48 - 1;
 
 /** Most committees cached; the cache is cleared when full. */
 const COMMITTEE_CACHE_MAX = 100_000;
@@ -119,6 +128,53 @@ export class ThreadBook {
     return this.#acceptedIds.has(id);
   }
 
+  /**
+   * For the ingress policy: whether `did` may attest task `taskId` of NEED
+   * `needId` — its pinned committee, else the drawn one. While the task is
+   * unknown the answer is yes: the reducer checks membership again when it
+   * applies the ATTEST (parking it until the task is known).
+   */
+  mayAttest(needId: string, taskId: string, did: string): boolean {
+    const thread = this.#threads.get(needId);
+    const task = thread?.tasks.get(taskId);
+    if (thread === undefined || task === undefined) return true;
+    const pinned = resultCommitteeOf(thread, task);
+    return pinned !== undefined ? pinned.includes(did) : this.#committee("result", taskId).has(did);
+  }
+
+  /**
+   * For the policy: the window in which a CHALLENGE of `commitId` may come.
+   * `strict` (this node's own challenge): the commit's T_challenge as this
+   * node sees it. Otherwise (a peer's): until the NEED's deadline, because
+   * the decider rules on T_challenge for everyone, so that every node holds
+   * the same bonds; an unknown thread is left to the reducer.
+   */
+  challengeWindow(
+    needId: string,
+    taskId: string,
+    commitId: string,
+    strict: boolean,
+  ): { readonly opensMs: number; readonly closesMs: number } {
+    const thread = this.#threads.get(needId);
+    if (thread === undefined) return strict ? CLOSED : { opensMs: 0, closesMs: WINDOW_END };
+    if (!strict) return { opensMs: 0, closesMs: Math.ceil(thread.need.deadlineMs) };
+    const task = thread.tasks.get(taskId);
+    if (task?.status !== "VERIFIED" || task.verifiedCommit !== commitId) return CLOSED;
+    const finalizeAfterMs = task.finalizeAfterMs ?? 0;
+    // Whole milliseconds for the policy, rounded outward so the window never shrinks.
+    return {
+      opensMs: Math.max(0, Math.floor(finalizeAfterMs - this.#config.params.challengeWindowMs)),
+      closesMs: Math.ceil(finalizeAfterMs),
+    };
+  }
+
+  /** Fills the fields of an outgoing payload that come from the node's economy. */
+  stamp(kind: LifecycleVerb, thread: string, payload: unknown, nowMs: number): unknown {
+    const economy = this.#config.economy;
+    if (economy === undefined) return payload;
+    return economy.stamp(kind, this.#threads.get(thread), payload, this.#view(thread, nowMs));
+  }
+
   /** Whether the envelope `id` of `thread` was accepted or is parked. */
   knows(thread: string, id: string): boolean {
     return this.#archive.has(thread, id) || this.#parking.holds(thread, id);
@@ -134,9 +190,14 @@ export class ThreadBook {
    * not a refusal. `confirmed`: a DECIDE the decide log holds.
    */
   dryRun(message: LifecycleMessage, nowMs: number, confirmed = false): void {
+    const before = this.#threads.get(message.thread);
+    const view: ReduceView = {
+      ...this.#view(message.thread, nowMs),
+      origin: "local",
+      decisionConfirmed: confirmed,
+    };
     try {
-      const view = { ...this.#view(message.thread, nowMs), decisionConfirmed: confirmed };
-      reduce(this.#threads.get(message.thread), message, view);
+      this.#config.economy?.admit(message, before, reduce(before, message, view), view);
     } catch (error) {
       if (!(error instanceof ProtocolError && error.code === "E_WINDOW_OPEN")) throw error;
     }
@@ -194,16 +255,21 @@ export class ThreadBook {
 
   /**
    * Housekeeping: drops parked messages past their time, expires NEEDs past
-   * their deadline, forgets finished threads past the retention.
+   * their deadline (and grace: the decider normally expires them for
+   * everyone with INVALIDATE), forgets finished threads past the retention.
    */
   sweep(nowMs: number): { readonly expiredParked: Parked[]; readonly expiredNeeds: ThreadState[] } {
     const expiredParked = this.#parking.expire(nowMs - this.#config.parkedTtlMs);
     const expiredNeeds: ThreadState[] = [];
+    const economy = this.#config.economy;
+    economy?.sweep(nowMs);
+    const expiryMs = nowMs - this.#config.params.needExpiryGraceMs;
     for (const [needId, thread] of this.#threads) {
-      const expired = expireIfDue(thread, nowMs);
+      const expired = expireIfDue(thread, expiryMs);
       if (expired === undefined) continue;
       this.#threads.set(needId, expired);
       this.#version++;
+      economy?.expiredLocally(needId, nowMs);
       expiredNeeds.push(expired);
     }
     for (const [needId, finishedMs] of this.#finishedAtMs) {
@@ -223,12 +289,11 @@ export class ThreadBook {
     confirmed = false,
   ): void {
     let transition;
+    const before = this.#threads.get(message.thread);
+    const view: ReduceView = { ...this.#view(message.thread, nowMs), decisionConfirmed: confirmed };
     try {
-      transition = reduce(
-        this.#threads.get(message.thread),
-        message,
-        { ...this.#view(message.thread, nowMs), decisionConfirmed: confirmed },
-      );
+      transition = reduce(before, message, view);
+      this.#config.economy?.admit(message, before, transition, view);
     } catch (error) {
       if (isParkable(error)) {
         const entry = { message, bytes, code: error.code, parkedAtMs: nowMs, confirmed };
@@ -244,6 +309,7 @@ export class ThreadBook {
       return;
     }
     this.#threads.set(message.thread, transition.thread);
+    this.#config.economy?.apply(message, before, transition, view);
     this.#version++;
     if (!this.#archive.add(message.thread, message.id, bytes)) this.#archiveOverflows++;
     this.#acceptedIds.add(message.id);

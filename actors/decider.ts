@@ -1,9 +1,12 @@
 /**
  * The shard decider: owns a set of the 256 decide buckets. For the needs in
  * its buckets it writes each DECIDE through the decide log (fenced by its
- * bucket tokens and the epoch) and publishes it, finalizes verified results
- * once their challenge window has passed, and, as the lease monitor,
- * releases leases that expired without a commit.
+ * bucket tokens and the epoch) and publishes it, rules on challenges
+ * (INVALIDATE, see `_arbiter.ts`), finalizes verified results once their
+ * challenge window has passed and no challenge is pending, expires NEEDs
+ * whose deadline passed (INVALIDATE of the NEED, so every node refunds the
+ * escrow on the same message), and, as the lease monitor, releases leases
+ * that expired without a commit.
  *
  * A decision the log could not take (unreachable from a minority side, a
  * stale epoch after a RECONCILE) is retried with backoff while the NEED is
@@ -26,9 +29,12 @@ import {
   sameDecision,
   type StaleFenceError,
 } from "../runtime/store/decide_log.ts";
+import type { ContentStore } from "../runtime/store/content_store.ts";
 import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
-import { finalizeRecord } from "./_finalizer.ts";
+import { type SwarmParams, swarmParams } from "../protocols/params.ts";
+import { Arbiter, type ProofFetched } from "./_arbiter.ts";
+import { finalizeRecord, keepCommittee, keptCommittee } from "./_finalizer.ts";
 import {
   checkLease,
   freeRejected,
@@ -46,6 +52,12 @@ export interface DeciderConfig {
   readonly buckets: readonly number[];
   /** Slack after a lease's expiry before it is released (clock skew). Default 1,000 ms. */
   readonly leaseGraceMs?: number;
+  /** Protocol parameters (challenge rules); default the defaults. */
+  readonly params?: SwarmParams;
+  /** Where the evidence of challenges and the artifacts they dispute are read. */
+  readonly cas?: ContentStore;
+  /** How often NEED deadlines are checked. Default 1,000 ms. */
+  readonly expiryCheckMs?: number;
 }
 
 /** Messages of a shard decider. */
@@ -64,6 +76,12 @@ export type DeciderMessage =
   | { readonly type: "drop-buckets"; readonly buckets: readonly number[] }
   | { readonly type: "retry-decide"; readonly needId: string }
   | { readonly type: "retry-publish"; readonly record: DecideRecord; readonly attempt: number }
+  | {
+    readonly type: "publish-ready";
+    readonly record: DecideRecord;
+    readonly approvers: readonly string[];
+    readonly committee: Settled<readonly string[] | undefined>;
+  }
   | { readonly type: "epoch-read"; readonly needId: string; readonly epoch: Settled<number> }
   | { readonly type: "finalize"; readonly needId: string; readonly taskId: string }
   | {
@@ -71,7 +89,9 @@ export type DeciderMessage =
     readonly buckets: readonly number[];
     readonly threads: Settled<readonly ThreadState[]>;
   }
-  | { readonly type: "finalize-ready"; readonly payload: Settled<FinalizePayload | undefined> };
+  | { readonly type: "finalize-ready"; readonly payload: Settled<FinalizePayload | undefined> }
+  | ProofFetched
+  | { readonly type: "expiry-check" };
 
 /** Counters of a decider. */
 export interface DeciderStats {
@@ -114,6 +134,9 @@ class Decider implements Behavior<DeciderMessage> {
   readonly #threads = new Map<string, ThreadState>();
   readonly #quorums = new Map<string, PendingDecision>();
   readonly #pending: Extract<RoleEvent, { type: "effect" }>[] = [];
+  readonly #arbiter: Arbiter;
+  /** NEEDs whose expiry this decider announced (INVALIDATE of the NEED). */
+  readonly #expiring = new Set<string>();
   #epoch = 0;
   #ready = false;
 
@@ -121,11 +144,13 @@ class Decider implements Behavior<DeciderMessage> {
     this.#config = config;
     this.#stats = stats;
     this.#owned = new Set(config.buckets);
+    this.#arbiter = new Arbiter(config.core, config.params ?? swarmParams(), config.cas);
   }
 
   preStart(ctx: ActorContext<DeciderMessage>): void {
     this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
     this.#fence(ctx, this.#config.buckets);
+    ctx.schedule(this.#config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, { key: "expiry" });
   }
 
   receive(ctx: ActorContext<DeciderMessage>, message: DeciderMessage): void {
@@ -165,8 +190,33 @@ class Decider implements Behavior<DeciderMessage> {
         return this.#decided(ctx, message);
       case "retry-publish":
         return this.#publish(ctx, message.record, message.attempt);
+      case "publish-ready": {
+        // The committee seated the first time, if this decision was announced before.
+        const committee = message.committee.ok ? message.committee.value : undefined;
+        this.#config.core.tell({
+          type: "emit",
+          kind: "DECIDE",
+          thread: message.record.needId,
+          epoch: message.record.epoch,
+          fence: message.record.fence,
+          payload: {
+            ...message.record,
+            approvers: [...message.approvers],
+            ...(committee === undefined ? {} : { committee: [...committee] }),
+          },
+        });
+        return;
+      }
       case "finalize":
         return this.#finalize(ctx, message.needId, message.taskId);
+      case "proof-fetched":
+        return this.#arbiter.fetched(this.#threads.get(message.needId), message);
+      case "expiry-check":
+        this.#expireDue(ctx.nowMs());
+        ctx.schedule(this.#config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, {
+          key: "expiry",
+        });
+        return;
       case "finalize-ready":
         if (!message.payload.ok || message.payload.value === undefined) return;
         this.#config.core.tell({
@@ -248,6 +298,9 @@ class Decider implements Behavior<DeciderMessage> {
         return this.#onQuorum(ctx, effect);
       case "need-decided":
         this.#quorums.delete(effect.needId);
+        keepCommittee(ctx.store, thread, this.#config.did).catch((error) =>
+          ctx.log.warn("keeping the committee failed", { code: errorCode(error) })
+        );
         return;
       case "result-quorum":
         ctx.schedule(Math.max(0, effect.finalizeAfterMs - ctx.nowMs()), {
@@ -260,10 +313,22 @@ class Decider implements Behavior<DeciderMessage> {
         return leaseCheckAfter(ctx, this.#config, effect);
       case "task-ready":
         return freeRejected(ctx, this.#config, this.#threads, effect);
+      case "challenge-opened":
+        return this.#arbiter.opened(ctx, thread, effect.challengeId, (fetched) => fetched);
+      case "challenge-withdrawn":
+        return this.#arbiter.withdrawn(thread, effect.challengeId);
+      case "challenge-resolved": {
+        const task = thread.tasks.get(effect.taskId);
+        if (task?.status === "VERIFIED" && ctx.nowMs() >= (task.finalizeAfterMs ?? Infinity)) {
+          this.#finalize(ctx, effect.needId, effect.taskId);
+        }
+        return;
+      }
       case "need-final":
       case "need-expired":
         this.#threads.delete(effect.needId);
         this.#quorums.delete(effect.needId);
+        this.#expiring.delete(effect.needId);
         return;
     }
   }
@@ -376,19 +441,39 @@ class Decider implements Behavior<DeciderMessage> {
       }
       return;
     }
-    this.#config.core.tell({
-      type: "emit",
-      kind: "DECIDE",
-      thread: record.needId,
-      epoch: record.epoch,
-      fence: record.fence,
-      payload: { ...record, approvers: [...approvers] },
-    });
+    const approved = [...approvers];
+    ctx.pipeToSelf(
+      keptCommittee(ctx.store, record.needId),
+      (committee) => ({ type: "publish-ready", record, approvers: approved, committee }),
+    );
   }
 
-  /** Finalizes a verified task with the record kept in the store (made and kept the first time). */
+  /** Expires the NEEDs of this decider's buckets whose deadline has passed. */
+  #expireDue(nowMs: number): void {
+    for (const [needId, thread] of this.#threads) {
+      if (this.#expiring.has(needId) || nowMs < thread.need.deadlineMs) continue;
+      if (thread.phase !== "OPEN" && thread.phase !== "DECIDED") continue;
+      this.#expiring.add(needId);
+      this.#config.core.tell({
+        type: "emit",
+        kind: "INVALIDATE",
+        thread: needId,
+        payload: { target: "NEED", needId, code: "E_DEADLINE" },
+      });
+    }
+  }
+
+  /**
+   * Finalizes a verified task with the record kept in the store (made and
+   * kept the first time); a pending challenge holds it back (its ruling
+   * triggers it again).
+   */
   #finalize(ctx: ActorContext<DeciderMessage>, needId: string, taskId: string): void {
-    const payload = finalizeRecord(ctx.store, this.#threads.get(needId), taskId);
+    const thread = this.#threads.get(needId);
+    const commitId = thread?.tasks.get(taskId)?.verifiedCommit;
+    if (thread === undefined || commitId === undefined) return;
+    if (this.#arbiter.blocks(thread, commitId)) return;
+    const payload = finalizeRecord(ctx.store, thread, taskId);
     if (payload === undefined) return;
     ctx.pipeToSelf(payload, (result) => ({ type: "finalize-ready", payload: result }));
   }

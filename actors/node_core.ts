@@ -34,6 +34,7 @@ import {
   type VerifyResult,
 } from "../protocols/envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
+import { Economy, type ParticipantRegistry } from "../protocols/economics/mod.ts";
 import {
   isLifecycleVerb,
   type LifecycleMessage,
@@ -97,6 +98,12 @@ export interface NodeCoreConfig {
   readonly sweepIntervalMs?: number;
   /** Finished threads are forgotten after this long. Default 60,000 ms. */
   readonly finishedRetentionMs?: number;
+  /**
+   * The credit economy: with a registry of participants, the core keeps a
+   * ledger in its store, escrows bounties and bonds, pays and slashes, and
+   * pins committees; without, it runs the protocol without credit.
+   */
+  readonly economics?: { readonly registry: ParticipantRegistry };
 }
 
 /** The policy gates a node runs. */
@@ -157,6 +164,7 @@ type CoreInput = CoreMessage | StepDone;
 class NodeCore implements Behavior<CoreInput> {
   readonly #config: NodeCoreConfig;
   readonly #book: ThreadBook;
+  readonly #economy: Economy | undefined;
   readonly #roles: ActorRef<RoleEvent>[] = [];
   readonly #rejected = new Map<string, number>();
   readonly #replay = new ReplayCache();
@@ -173,7 +181,13 @@ class NodeCore implements Behavior<CoreInput> {
 
   constructor(config: NodeCoreConfig) {
     this.#config = config;
+    this.#economy = config.economics === undefined ? undefined : new Economy({
+      params: config.params,
+      registry: config.economics.registry,
+      verifiers: config.verifiers,
+    });
     this.#book = new ThreadBook({
+      economy: this.#economy,
       params: config.params,
       verifiers: config.verifiers,
       bootstrap: config.bootstrap ?? true,
@@ -193,9 +207,15 @@ class NodeCore implements Behavior<CoreInput> {
     this.#clock = await LamportClock.open(ctx.store);
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
     this.#book.epoch = await this.#config.decideLog.currentEpoch();
+    await this.#economy?.open(ctx.store);
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
     // Catch up on whatever is still open: this node may be restarting after a crash.
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
+  }
+
+  /** Writes out the ledger entries still queued, so a clean stop loses none. */
+  async postStop(): Promise<void> {
+    await this.#economy?.flush();
   }
 
   receive(ctx: ActorContext<CoreInput>, message: CoreInput): void {
@@ -242,6 +262,9 @@ class NodeCore implements Behavior<CoreInput> {
       case "stats":
         message.replyTo.tell(this.#stats());
         return;
+      case "ledger":
+        message.replyTo.tell(this.#economy?.query(message.query, ctx.nowMs()));
+        return;
       case "sweep":
         // Rare path: the core crashes; the node's supervisor restarts it and every role with it.
         if (ctx.buggify("core.crash") && ctx.random() < 0.1) {
@@ -273,12 +296,13 @@ class NodeCore implements Behavior<CoreInput> {
     const signer = this.#signer as EnvelopeSigner;
     let signing: Promise<SignedEnvelope>;
     try {
-      const payload = parsePayload(request.kind, request.payload);
+      const stamped = this.#book.stamp(request.kind, request.thread, request.payload, ctx.nowMs());
+      const payload = parsePayload(request.kind, stamped);
       const draft = draftMessage(request, signer.did, payload);
       // This node's decider emits a DECIDE only after writing it to the decide log.
       const confirmed = request.kind === "DECIDE";
       if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs(), confirmed);
-      this.#preflight(draft, request);
+      this.#preflight(draft, request, ctx.nowMs());
       signing = signer.sign({
         kind: request.kind,
         thread: request.thread,
@@ -362,7 +386,7 @@ class NodeCore implements Behavior<CoreInput> {
   }
 
   /** Sender-side policy check; throws `E_POLICY_DENIED` so the message is never signed. */
-  #preflight(draft: LifecycleMessage, request: EmitRequest): void {
+  #preflight(draft: LifecycleMessage, request: EmitRequest, nowMs: number): void {
     const preflight = this.#config.policy?.preflight;
     if (preflight === undefined) return;
     const bytes = payloadSizeEstimate(draft.payload);
@@ -372,7 +396,7 @@ class NodeCore implements Behavior<CoreInput> {
       capsule: this.#config.policyHash,
     });
     const usage = this.#config.policy?.budgets.usage(draft.thread);
-    const verdict = preflight.check(view, { ...this.#facts(draft), usage });
+    const verdict = preflight.check(view, { ...this.#facts(draft, true, nowMs), usage });
     if (!verdict.allowed) {
       throw new ProtocolPolicyDenied(`Policy denies ${draft.kind}: ${verdict.reasons.join(", ")}`);
     }
@@ -391,7 +415,7 @@ class NodeCore implements Behavior<CoreInput> {
       epoch: envelope.epoch,
       capsule: envelope.policy,
     });
-    const verdict = ingress.admit(view, this.#facts(message));
+    const verdict = ingress.admit(view, this.#facts(message, false, ctx.nowMs()));
     if (verdict.delivered) return true;
     this.#count(verdict.code);
     ctx.log.warn("policy refused envelope", {
@@ -402,11 +426,24 @@ class NodeCore implements Behavior<CoreInput> {
     return false;
   }
 
-  /** What only this node knows about a message, for the policy rules. */
-  #facts(message: LifecycleMessage) {
-    if (message.kind !== "ATTEST") return {};
-    const taskId = (message.payload as { taskId: string }).taskId;
-    return { committeeMember: this.#book.onCommittee("result", taskId, message.sender) };
+  /** What only this node knows about a message, for the policy rules; `own`: a local message. */
+  #facts(message: LifecycleMessage, own: boolean, nowMs: number) {
+    const { taskId, commitId } = message.payload as { taskId?: string; commitId?: string };
+    if (message.kind === "ATTEST") {
+      return {
+        committeeMember: this.#book.mayAttest(message.thread, taskId ?? "", message.sender),
+      };
+    }
+    if (message.kind !== "CHALLENGE") return {};
+    return {
+      nowMs: Math.floor(nowMs),
+      challengeWindow: this.#book.challengeWindow(
+        message.thread,
+        taskId ?? "",
+        commitId ?? "",
+        own,
+      ),
+    };
   }
 
   /** Publishes a signed local envelope unless the thread moved on in the meantime. */
@@ -579,6 +616,7 @@ class NodeCore implements Behavior<CoreInput> {
       parked: this.#book.parked,
       threads: this.#book.size,
       finalNeeds: this.#finalNeeds,
+      economics: this.#economy?.stats(),
     };
   }
 }

@@ -8,6 +8,7 @@
 import type { ActorRef, Behavior } from "../runtime/actor.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
 import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
+import type { BountyClass } from "../protocols/economics/mod.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 
 /** How a NEED ended, for the one who posted it. */
@@ -19,6 +20,8 @@ export interface NeedOutcome {
   readonly latencyMs: number;
   /** Why it was refused, for `refused`. */
   readonly reason?: string;
+  /** The refusal's error code, for `refused` (e.g. `E_INSUFFICIENT_FUNDS`). */
+  readonly code?: string;
 }
 
 /** A request to post a NEED. */
@@ -29,6 +32,8 @@ export interface PostNeed {
   readonly budget: number;
   /** Relative deadline. */
   readonly deadlineInMs: number;
+  /** Caps the bounty and scales challenge bonds; default SIMPLE. */
+  readonly bountyClass?: BountyClass;
   /** Told the NEED id as soon as it is posted. */
   readonly postedTo?: ActorRef<string>;
   /** Told the outcome. */
@@ -111,6 +116,7 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
             bounty: message.bounty,
             deadlineMs: ctx.nowMs() + message.deadlineInMs,
             task: message.task,
+            ...(message.bountyClass === undefined ? {} : { bountyClass: message.bountyClass }),
           },
         }), (result) => ({ type: "posted", needId, result: result.ok ? result.value : undefined }));
         return;
@@ -129,7 +135,8 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
         const reason = message.result?.type === "refused"
           ? message.result.message
           : "the core did not answer";
-        return finish(message.needId, "refused", ctx.nowMs(), reason);
+        const code = message.result?.type === "refused" ? message.result.code : "E_NO_ANSWER";
+        return finish(message.needId, "refused", ctx.nowMs(), reason, code);
       }
       if (message.type === "core-ready" || message.type === "epoch") {
         epoch = message.epoch;
@@ -148,6 +155,7 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
     status: NeedOutcome["status"],
     nowMs: number,
     reason?: string,
+    code?: string,
   ): void {
     const entry = waiting.get(needId);
     if (entry === undefined) return;
@@ -155,6 +163,6 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
     const latencyMs = nowMs - entry.postedAtMs;
     recent.unshift({ needId, status, postedAtMs: entry.postedAtMs, latencyMs });
     if (recent.length > RECENT_MAX) recent.pop();
-    entry.replyTo?.tell({ needId, status, latencyMs, reason });
+    entry.replyTo?.tell({ needId, status, latencyMs, reason, code });
   }
 }

@@ -17,6 +17,7 @@ import type {
   PayloadOf,
 } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import type { EconomyStats, LedgerAnswer, LedgerQuery } from "../protocols/economics/mod.ts";
 
 /** What a role asks the core to sign and publish. */
 export interface EmitRequest<V extends LifecycleVerb = LifecycleVerb> {
@@ -73,6 +74,8 @@ export interface CoreStats {
   readonly parked: number;
   readonly threads: number;
   readonly finalNeeds: number;
+  /** The ledger's counters, when the node runs the economy. */
+  readonly economics?: EconomyStats;
 }
 
 /** Everything the core understands. */
@@ -88,6 +91,12 @@ export type CoreMessage =
   | { readonly type: "stats"; readonly replyTo: ActorRef<CoreStats> }
   /** The threads still open (OPEN or DECIDED): a decider that takes over buckets adopts them. */
   | { readonly type: "open-threads"; readonly replyTo: ActorRef<readonly ThreadState[]> }
+  | {
+    /** A read-only ledger query; undefined when the node runs no economy. */
+    readonly type: "ledger";
+    readonly query: LedgerQuery;
+    readonly replyTo: ActorRef<LedgerAnswer | undefined>;
+  }
   | { readonly type: "sweep" }
   | { readonly type: "retry"; readonly thread: string }
   | { readonly type: "set-epoch"; readonly epoch: number }

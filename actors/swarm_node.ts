@@ -15,8 +15,10 @@ import type { DecideLog } from "../runtime/store/decide_log.ts";
 import type { AuditLog } from "../protocols/audit/mod.ts";
 import type { BootstrapTransition } from "../protocols/consensus/bootstrap.ts";
 import type { Identity, SignatureVerifier } from "../protocols/identity/mod.ts";
+import { type ParticipantEntry, ParticipantRegistry } from "../protocols/economics/mod.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { bootstrapMonitor } from "./bootstrap_monitor.ts";
+import { challenger, type ChallengerStats } from "./challenger.ts";
 import { decider, type DeciderMessage, type DeciderStats } from "./decider.ts";
 import { epochManager, type EpochManagerMessage } from "./epoch_manager.ts";
 import { nodeCore, type NodePolicy } from "./node_core.ts";
@@ -35,6 +37,8 @@ export interface SwarmRoles {
   /** Buckets this node decides (and finalizes, and monitors leases for). */
   readonly deciderBuckets?: readonly number[];
   readonly requester?: boolean;
+  /** Audit a share of verified results and challenge wrong ones. */
+  readonly challenger?: boolean;
 }
 
 /** Everything a swarm node needs. */
@@ -74,6 +78,16 @@ export interface SwarmNodeConfig {
    * decider owns `roles.deciderBuckets`.
    */
   readonly bucketAssignment?: () => readonly number[];
+  /**
+   * Participants of the economy (metadata and genesis). Default: every
+   * verifier, worker and this node, each its own organisation, with the
+   * genesis allocation of the economics parameters. `false` runs no economy.
+   */
+  readonly participants?: readonly ParticipantEntry[] | false;
+  /** Share of verified results the challenger audits (0..1). Default 0.1. */
+  readonly auditShare?: number;
+  /** Filled in by the challenger. */
+  readonly challengerStats?: ChallengerStats;
   /** Test hooks for byzantine behaviour. */
   readonly byzantine?: ByzantineHooks;
 }
@@ -86,6 +100,22 @@ export interface ByzantineHooks {
   readonly wrongOutput?: boolean;
   /** The worker claims less cost than the work took. */
   readonly understateTelemetry?: boolean;
+  /** The challenger challenges every result it audits, right or wrong. */
+  readonly challengeEverything?: boolean;
+}
+
+/**
+ * The registry a node's economy runs with: the configured participants, or
+ * every verifier, worker and the node itself with default metadata.
+ * Throws `E_REGISTRY` for a bad entry.
+ */
+export function participantRegistry(config: SwarmNodeConfig): ParticipantRegistry | undefined {
+  if (config.participants === false) return undefined;
+  const entries = config.participants ??
+    [...new Set([...config.verifiers, ...(config.workers ?? []), config.identity.did])]
+      .filter((did) => did.startsWith("did:"))
+      .map((did) => ({ did }));
+  return ParticipantRegistry.from(entries, config.params.economics);
 }
 
 /** References to a node's actors. */
@@ -103,6 +133,7 @@ export type SwarmNodeMessage = { readonly type: "refs"; readonly replyTo: ActorR
 /** Makes the node's parent behaviour; its children are the core and the roles. */
 export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
   let refs: SwarmNodeRefs | undefined;
+  const registry = participantRegistry(config);
   return {
     preStart(ctx) {
       const core = ctx.spawn(() =>
@@ -120,6 +151,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           mutations: config.mutations,
           bootstrap: config.bootstrap,
           policy: config.policy,
+          economics: registry === undefined ? undefined : { registry },
         }), { name: "core", mailbox: { capacity: 1_000_000 } });
       const did = config.identity.did;
       const { roles } = config;
@@ -175,11 +207,24 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
                 did,
                 decideLog: config.decideLog,
                 buckets: assignment?.() ?? roles.deciderBuckets ?? [],
+                params: config.params,
+                cas: config.cas,
               },
               config.deciderStats,
             ),
           { name: "decider", mailbox: { capacity: 1_000_000 } },
         );
+      }
+      if (roles.challenger) {
+        ctx.spawn(() =>
+          challenger({
+            core,
+            did,
+            cas: config.cas,
+            params: config.params,
+            auditShare: config.auditShare,
+            challengeEverything: config.byzantine?.challengeEverything,
+          }, config.challengerStats), { name: "challenger", mailbox: { capacity: 1_000_000 } });
       }
       ctx.spawn(() =>
         bootstrapMonitor({

@@ -17,7 +17,13 @@ import type { CommitGate } from "../policies/commit_gate.ts";
 import { committeeFor } from "../protocols/committee.ts";
 import { encodedPayloadSize, type PayloadMap } from "../protocols/envelope/mod.ts";
 import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
-import type { CommitState, TaskState, ThreadState } from "../protocols/lifecycle/state.ts";
+import {
+  type CommitState,
+  planCommitteeOf,
+  resultCommitteeOf,
+  type TaskState,
+  type ThreadState,
+} from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { checkTaskSpec, runWork, sha256Hex, telemetryOf } from "../protocols/work.ts";
 import { envelopeView } from "./_policy_view.ts";
@@ -83,18 +89,34 @@ class Verifier implements Behavior<VerifierMessage> {
     }
     if (message.type !== "effect") return;
     const { effect, thread } = message;
-    if (effect.type === "proposal-received" && this.#onCommittee("plan", effect.needId)) {
+    if (
+      effect.type === "proposal-received" &&
+      this.#committee("plan", effect.needId, planCommitteeOf(thread)).includes(this.#config.did)
+    ) {
       return this.#votePlan(thread, effect.proposalId);
     }
-    if (effect.type === "commit-received" && this.#onCommittee("result", effect.taskId)) {
-      const task = thread.tasks.get(effect.taskId) as TaskState;
-      this.#checkCommit(ctx, thread, task, task.commits.get(effect.commitId) as CommitState);
+    if (effect.type !== "commit-received") return;
+    const task = thread.tasks.get(effect.taskId) as TaskState;
+    const commit = task.commits.get(effect.commitId) as CommitState;
+    const committee = this.#committee("result", effect.taskId, resultCommitteeOf(thread, task));
+    // An honest verifier leaves its own result to the others when they can make the quorum.
+    const others = committee.filter((member) => member !== commit.worker).length;
+    const own = commit.worker === this.#config.did && !this.#config.approveEverything &&
+      others >= task.kResult;
+    if (committee.includes(this.#config.did) && !own) {
+      this.#checkCommit(ctx, thread, task, commit);
     }
   }
 
-  #onCommittee(kind: "plan" | "result", subject: string): boolean {
-    const { verifiers, params, did } = this.#config;
-    return committeeFor(kind, subject, verifiers, params, this.#bootstrap).includes(did);
+  /** The committee pinned in the thread (by the NEED, the DECIDE or an INVALIDATE), else drawn. */
+  #committee(
+    kind: "plan" | "result",
+    subject: string,
+    pinned: readonly string[] | undefined,
+  ): readonly string[] {
+    if (pinned !== undefined) return pinned;
+    const { verifiers, params } = this.#config;
+    return committeeFor(kind, subject, verifiers, params, this.#bootstrap);
   }
 
   #votePlan(thread: ThreadState, proposalId: string): void {

@@ -69,6 +69,7 @@ export async function startNodeSwarm(
         verifier: true,
         worker: true,
         requester: true,
+        challenger: true,
         deciderBuckets: Array.from({ length: DECIDE_BUCKETS }, (_, bucket) => bucket),
       },
       verifiers: members,

@@ -5,7 +5,10 @@
  *   GET  /health        node id, DID, epoch and core counters
  *   GET  /needs         NEEDs this node posted: in flight and recently ended
  *   GET  /needs/{id}    a thread as this node sees it (phase, tasks, decision)
- *   POST /needs         {"op","input","rounds"?,"bounty"?,"budget"?,"deadlineInMs"?} → 202 {"needId"}
+ *   POST /needs         {"op","input","rounds"?,"bounty"?,"budget"?,"deadlineInMs"?,"bountyClass"?} → 202 {"needId"}
+ *   GET  /ledger                  supply, burned, accounts, held escrows, state digest, invariant
+ *   GET  /ledger/accounts/{did}   balance, stake, escrowed, unbonding, reputation, history (?limit=)
+ *   GET  /ledger/escrows/{id}     escrows of a NEED or task, with blocked payouts
  *
  * Bad requests get a JSON error with a stable code and never reach the swarm.
  *
@@ -16,6 +19,12 @@ import type { ActorRef } from "../runtime/actor.ts";
 import { errorCode, SwarmError } from "../runtime/errors.ts";
 import type { ActorSystem } from "../runtime/system.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
+import {
+  BOUNTY_CLASSES,
+  type BountyClass,
+  type LedgerAnswer,
+  type LedgerQuery,
+} from "../protocols/economics/mod.ts";
 import { checkTaskSpec } from "../protocols/work.ts";
 import type { NeedStatus, RequesterMessage } from "../actors/requester.ts";
 import type { CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
@@ -74,6 +83,9 @@ export async function handle(target: HttpApiTarget, request: Request): Promise<R
     if (parts.length === 1 && parts[0] === "health") {
       return json(200, await health(target), request, "GET");
     }
+    if (parts[0] === "ledger") {
+      return json(200, await ledger(target, ledgerQuery(parts, url)), request, "GET");
+    }
     if (parts[0] !== "needs" || parts.length > 2) {
       throw new HttpApiError(404, "E_HTTP_NOT_FOUND", `No route ${url.pathname}`);
     }
@@ -112,6 +124,36 @@ async function health(target: HttpApiTarget) {
     (replyTo) => ({ type: "stats", replyTo }),
   );
   return { status: "ok", node: target.nodeId, did: target.did, stats };
+}
+
+/** The ledger query a path asks for; 404 for any other path under /ledger. */
+function ledgerQuery(parts: readonly string[], url: URL): LedgerQuery {
+  if (parts.length === 1) return { kind: "summary" };
+  const subject = parts.length === 3 ? decodeURIComponent(parts[2]) : "";
+  if (subject.length === 0 || subject.length > 4096) {
+    throw new HttpApiError(404, "E_HTTP_NOT_FOUND", `No route ${url.pathname}`);
+  }
+  if (parts[1] === "accounts") {
+    const raw = url.searchParams.get("limit") ?? "50";
+    const historyLimit = Number(raw);
+    if (!Number.isSafeInteger(historyLimit) || historyLimit < 0 || historyLimit > 256) {
+      throw new HttpApiError(400, "E_HTTP_FIELD", `Query limit must be an integer in [0, 256]`);
+    }
+    return { kind: "account", account: subject, historyLimit };
+  }
+  if (parts[1] === "escrows") return { kind: "escrows", subject };
+  throw new HttpApiError(404, "E_HTTP_NOT_FOUND", `No route ${url.pathname}`);
+}
+
+async function ledger(target: HttpApiTarget, query: LedgerQuery): Promise<LedgerAnswer> {
+  const answer = await target.system.ask<CoreMessage, LedgerAnswer | undefined>(
+    target.core,
+    (replyTo) => ({ type: "ledger", query, replyTo }),
+  );
+  if (answer === undefined) {
+    throw new HttpApiError(404, "E_HTTP_NO_LEDGER", "This node runs no economy");
+  }
+  return answer;
 }
 
 async function list(target: HttpApiTarget): Promise<NeedStatus[]> {
@@ -169,6 +211,14 @@ async function post(target: HttpApiTarget, request: Request): Promise<{ needId: 
     throw new HttpApiError(400, errorCode(error), (error as Error).message);
   }
   const budget = number("budget", 10, 1_000_000);
+  const bountyClass = body.bountyClass ?? "SIMPLE";
+  if (!BOUNTY_CLASSES.includes(bountyClass as BountyClass)) {
+    throw new HttpApiError(
+      400,
+      "E_HTTP_FIELD",
+      `Field bountyClass must be one of ${BOUNTY_CLASSES.join(", ")}`,
+    );
+  }
   const needId = await target.system.ask<RequesterMessage, string>(
     target.requester,
     (postedTo) => ({
@@ -177,6 +227,7 @@ async function post(target: HttpApiTarget, request: Request): Promise<{ needId: 
       budget,
       bounty: number("bounty", Math.min(5, budget), budget),
       deadlineInMs: number("deadlineInMs", 120_000, 86_400_000),
+      bountyClass: bountyClass as BountyClass,
       postedTo,
     }),
   );

@@ -24,15 +24,23 @@ import { MemoryContentStore } from "../runtime/store/memory_content_store.ts";
 import { FileFrameLogDirectory } from "../runtime/store/file_frame_log.ts";
 import { SignedAuditLog } from "../protocols/audit/mod.ts";
 import { Identity, simulationIdentity } from "../protocols/identity/mod.ts";
-import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
+import type { LifecycleVerb, PayloadOf, TaskSpec } from "../protocols/lifecycle/payloads.ts";
+import type { ThreadState } from "../protocols/lifecycle/state.ts";
+import type {
+  BountyClass,
+  LedgerAnswer,
+  LedgerQuery,
+  ParticipantEntry,
+} from "../protocols/economics/mod.ts";
 import type { SwarmParams } from "../protocols/params.ts";
-import type { NeedOutcome, RequesterMessage } from "../actors/requester.ts";
-import type { AcceptedHook, CoreMessage, CoreStats } from "../actors/swarm_messages.ts";
+import type { NeedOutcome, NeedStatus, RequesterMessage } from "../actors/requester.ts";
+import type { AcceptedHook, CoreMessage, CoreStats, EmitResult } from "../actors/swarm_messages.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import {
   type ByzantineHooks,
   SWARM_NODE_SUPERVISION,
   swarmNode,
+  type SwarmNodeConfig,
   type SwarmNodeMessage,
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
@@ -58,6 +66,15 @@ export interface LocalSwarmOptions {
   readonly onAccepted?: AcceptedHook;
   /** Misbehaviour by node index (tests). */
   readonly byzantine?: Readonly<Record<number, ByzantineHooks>>;
+  /**
+   * The economy's participants from the nodes' DIDs (metadata, genesis);
+   * default every node its own organisation with the default genesis.
+   */
+  readonly participants?: (dids: readonly string[]) => readonly ParticipantEntry[];
+  /** Share of verified results each node's challenger audits. Default 0.1. */
+  readonly auditShare?: number;
+  /** Adjusts one node's configuration before it boots (roles, byzantine hooks). */
+  readonly configure?: (index: number, config: SwarmNodeConfig) => SwarmNodeConfig;
 }
 
 interface LocalNode {
@@ -137,13 +154,24 @@ export class LocalSwarm {
     return this.#shared.identities.map((identity) => identity.did);
   }
 
-  /** Posts a NEED at the next running node (round robin) and resolves when it is final, expired or refused. */
+  /**
+   * Posts a NEED at the next running node (round robin), or at node `node`,
+   * and resolves when it is final, expired or refused.
+   */
   post(
     task: TaskSpec,
-    options: { bounty?: number; budget?: number; deadlineInMs?: number } = {},
+    options: {
+      bounty?: number;
+      budget?: number;
+      deadlineInMs?: number;
+      bountyClass?: BountyClass;
+      node?: number;
+    } = {},
   ): Promise<NeedOutcome> {
     const running = this.#nodes.filter((node): node is LocalNode => node !== undefined);
-    const node = running[this.#next++ % running.length];
+    const node = options.node === undefined
+      ? running[this.#next++ % running.length]
+      : this.#running(options.node);
     const deadlineInMs = options.deadlineInMs ?? 120_000;
     return node.system.ask<RequesterMessage, NeedOutcome>(
       node.refs.requester as ActorRef<RequesterMessage>,
@@ -153,6 +181,7 @@ export class LocalSwarm {
         bounty: options.bounty ?? 5,
         budget: options.budget ?? 10,
         deadlineInMs,
+        bountyClass: options.bountyClass,
         replyTo,
       }),
       { timeoutMs: deadlineInMs + 30_000 },
@@ -174,9 +203,54 @@ export class LocalSwarm {
 
   /** The actor system of a running node (tests reach into it). */
   system(index: number): ActorSystem {
+    return this.#running(index).system;
+  }
+
+  /** Asks node `index` a read-only ledger question. */
+  async ledger(index: number, query: LedgerQuery): Promise<LedgerAnswer | undefined> {
+    const node = this.#running(index);
+    return await node.system.ask<CoreMessage, LedgerAnswer | undefined>(
+      node.refs.core,
+      (replyTo) => ({ type: "ledger", query, replyTo }),
+    );
+  }
+
+  /** Has node `index` sign and publish a message, as its roles would (tests use it for hostile input). */
+  async emit<V extends LifecycleVerb>(
+    index: number,
+    kind: V,
+    thread: string,
+    payload: PayloadOf[V],
+  ): Promise<EmitResult> {
+    const node = this.#running(index);
+    return await node.system.ask<CoreMessage, EmitResult>(
+      node.refs.core,
+      (replyTo) => ({ type: "emit", kind, thread, payload, replyTo }) as CoreMessage,
+    );
+  }
+
+  /** The NEEDs node `index` posted: in flight and recently ended. */
+  async needs(index: number): Promise<NeedStatus[]> {
+    const node = this.#running(index);
+    return await node.system.ask<RequesterMessage, NeedStatus[]>(
+      node.refs.requester as ActorRef<RequesterMessage>,
+      (replyTo) => ({ type: "list", replyTo }),
+    );
+  }
+
+  /** The thread of a NEED as node `index` sees it. */
+  async thread(index: number, needId: string): Promise<ThreadState | undefined> {
+    const node = this.#running(index);
+    return await node.system.ask<CoreMessage, ThreadState | undefined>(
+      node.refs.core,
+      (replyTo) => ({ type: "thread", needId, replyTo }),
+    );
+  }
+
+  #running(index: number): LocalNode {
     const node = this.#nodes[index];
-    if (node === undefined) throw new Error(`Node ${index} is not running`);
-    return node.system;
+    if (node === undefined) throw new RangeError(`Node ${index} is not running`);
+    return node;
   }
 
   /** Kills a node (its actors stop, its stores stay) and boots it again from its data directory. */
@@ -218,30 +292,37 @@ export class LocalSwarm {
       ? new SignedAuditLog(await FileFrameLogDirectory.open(`${dir}/audit`), identities[index])
       : undefined;
     const dids = this.dids;
-    const parent = system.spawn<SwarmNodeMessage>(() =>
-      swarmNode({
-        nodeId,
-        identity: identities[index],
-        roles: {
-          planner: true,
-          verifier: true,
-          worker: true,
-          requester: true,
-          deciderBuckets: bucketsOf(index, options.nodes),
-        },
-        verifiers: dids,
-        workers: dids,
-        planners: dids,
-        decideLog: this.#shared.decideLog,
-        cas: this.#shared.cas,
-        params: options.params,
-        policyHash: this.#shared.policy?.capsuleHash ?? POLICY_NONE,
-        policy: this.#shared.policy?.gates(),
-        audit,
-        onAccepted: options.onAccepted,
-        deciderStats: this.#shared.deciderStats,
-        byzantine: options.byzantine?.[index],
-      }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
+    const base: SwarmNodeConfig = {
+      nodeId,
+      identity: identities[index],
+      roles: {
+        planner: true,
+        verifier: true,
+        worker: true,
+        requester: true,
+        challenger: true,
+        deciderBuckets: bucketsOf(index, options.nodes),
+      },
+      verifiers: dids,
+      workers: dids,
+      planners: dids,
+      decideLog: this.#shared.decideLog,
+      cas: this.#shared.cas,
+      params: options.params,
+      policyHash: this.#shared.policy?.capsuleHash ?? POLICY_NONE,
+      policy: this.#shared.policy?.gates(),
+      audit,
+      onAccepted: options.onAccepted,
+      deciderStats: this.#shared.deciderStats,
+      byzantine: options.byzantine?.[index],
+      participants: options.participants?.(dids),
+      auditShare: options.auditShare,
+    };
+    const config = options.configure?.(index, base) ?? base;
+    const parent = system.spawn<SwarmNodeMessage>(
+      () => swarmNode(config),
+      { name: "node", supervision: SWARM_NODE_SUPERVISION },
+    );
     const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
       parent,
       (replyTo) => ({ type: "refs", replyTo }),

@@ -169,7 +169,7 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
   const print = (report: NodeReport) =>
     console.log(json ? JSON.stringify(report) : renderReport(report));
   // Listen for SIGINT/SIGTERM from the start: a signal during start-up still stops cleanly.
-  const stopped = waitForStop(durationMs);
+  const stop = stopRequest();
   await Deno.mkdir(dataDir, { recursive: true });
   const network = await openTransport(nodeId, dataDir, settings, json);
   const env = await RealEnv.open({
@@ -221,7 +221,8 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     await untilPeersReady(network.libp2p, chatterOptions.nodes);
     workers.start();
   }
-  await stopped;
+  stop.arm(durationMs);
+  await stop.stopped;
   await api?.close();
   await system.terminate();
   await swarm?.close();
@@ -312,17 +313,29 @@ function renderReport(report: NodeReport): string {
   }
 }
 
-/** Resolves on SIGINT, SIGTERM or after `durationMs` (when > 0). */
-function waitForStop(durationMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = () => {
-      for (const signal of signals) Deno.removeSignalListener(signal, stop);
-      if (timer !== undefined) clearTimeout(timer);
-      resolve();
-    };
-    for (const signal of signals) Deno.addSignalListener(signal, stop);
-    if (durationMs > 0) timer = setTimeout(stop, durationMs);
-  });
+/** A stop request: SIGINT or SIGTERM at any time, or a duration counted from when the node is up. */
+interface StopRequest {
+  readonly stopped: Promise<void>;
+  /** Starts the duration (when > 0); call once the node is up. */
+  arm(durationMs: number): void;
+}
+
+/** Listens for SIGINT and SIGTERM from now on. */
+function stopRequest(): StopRequest {
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let resolveStop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (resolveStop = resolve));
+  const stop = () => {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    if (timer !== undefined) clearTimeout(timer);
+    resolveStop();
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  return {
+    stopped,
+    arm: (durationMs) => {
+      if (durationMs > 0) timer = setTimeout(stop, durationMs);
+    },
+  };
 }

@@ -9,10 +9,12 @@
  */
 
 import type { NeedOutcome } from "../actors/requester.ts";
+import type { LedgerSummary } from "../protocols/economics/mod.ts";
 import { swarmParams } from "../protocols/params.ts";
 import { checkTaskSpec, WORK_OPERATIONS } from "../protocols/work.ts";
 import { choiceFlag, type CommandSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 import { LocalSwarm } from "./local_swarm.ts";
+import { participantsFor, readParticipantsFile } from "./participants_file.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** Flags of `run swarm`. */
@@ -70,6 +72,12 @@ export const RUN_SWARM_SPEC: CommandSpec = {
       description: "Run the Cedar policy gates (preflight and ingress) on every node",
       default: "on",
     },
+    participants: {
+      type: "string",
+      value: "FILE",
+      description:
+        "JSON list of economy participants (org, asn, region, entity, genesis) by node index",
+    },
     json: { type: "boolean", description: "Print the summary as JSON" },
   },
   notes:
@@ -92,6 +100,18 @@ export interface SwarmRunSummary {
   readonly envelopesSigned: number;
   readonly envelopesAccepted: number;
   readonly rejected: Readonly<Record<string, number>>;
+  /** The credit economy after the run, as every node's ledger reports it. */
+  readonly ledger?: LedgerRunSummary;
+}
+
+/** What the nodes' ledgers say after a run. */
+export interface LedgerRunSummary {
+  /** Credits. */
+  readonly supply: number;
+  readonly burned: number;
+  readonly escrowsHeld: number;
+  /** Nodes whose ledger digest equals node 0's, and whose supply invariant holds. */
+  readonly nodesAgreeing: number;
 }
 
 /** Runs the swarm; resolves with the exit code (1 unless every NEED was finalised). */
@@ -110,6 +130,18 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
   } catch (error) {
     throw new UsageError(`--op: ${(error as Error).message}`);
   }
+  const params = swarmParams({
+    challengeWindowMs: integerFlag(flags, "challenge-window-ms", 500, 0, 3_600_000),
+  });
+  const participantsFile = typeof flags.participants === "string"
+    ? await readParticipantsFile(flags.participants)
+    : undefined;
+  if (participantsFile !== undefined) {
+    // Validate against placeholder DIDs now, so a bad file is a usage error before anything starts.
+    const placeholders = Array.from({ length: nodes }, (_, index) => `did:placeholder:${index}`);
+    const byNode = participantsFile.filter((entry) => entry?.did === undefined);
+    participantsFor(byNode, placeholders, params.economics);
+  }
   const swarm = await LocalSwarm.start({
     nodes,
     consensus,
@@ -118,9 +150,10 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
       ? flags.etcd.split(",").map((url) => url.trim())
       : undefined,
     dataDir: typeof flags["data-dir"] === "string" ? flags["data-dir"] : "./.swarm",
-    params: swarmParams({
-      challengeWindowMs: integerFlag(flags, "challenge-window-ms", 500, 0, 3_600_000),
-    }),
+    params,
+    participants: participantsFile === undefined
+      ? undefined
+      : (dids) => participantsFor(participantsFile, dids, params.economics),
   });
   const json = flags.json === true;
   if (!json) {
@@ -157,6 +190,7 @@ async function summarise(
   wallMs: number,
 ): Promise<SwarmRunSummary> {
   const stats = await swarm.stats();
+  const ledger = await ledgerSummary(swarm, nodes);
   const latencies = outcomes.filter((outcome) => outcome.status === "final").map((outcome) =>
     outcome.latencyMs
   )
@@ -188,7 +222,32 @@ async function summarise(
     envelopesSigned: stats.reduce((sum, each) => sum + each.emitted, 0),
     envelopesAccepted: stats.reduce((sum, each) => sum + each.accepted, 0),
     rejected,
+    ledger,
   };
+}
+
+/** Node 0's ledger totals and how many nodes agree with it (waiting up to 2 s for stragglers). */
+async function ledgerSummary(swarm: LocalSwarm, nodes: number) {
+  const deadline = performance.now() + 2_000;
+  for (;;) {
+    const summaries = (await Promise.all(
+      Array.from({ length: nodes }, (_, index) => swarm.ledger(index, { kind: "summary" })),
+    )).filter((answer): answer is LedgerSummary => answer?.kind === "summary");
+    const first = summaries[0];
+    if (first === undefined) return undefined;
+    const agreeing = summaries.filter((each) =>
+      each.digest === first.digest && each.invariant === "ok"
+    ).length;
+    if ((agreeing === nodes && first.escrowsHeld === 0) || performance.now() > deadline) {
+      return {
+        supply: first.supply,
+        burned: first.burned,
+        escrowsHeld: first.escrowsHeld,
+        nodesAgreeing: agreeing,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** The summary as a table, ending with `finalised: X/M`. */
@@ -208,6 +267,14 @@ export function renderSummary(summary: SwarmRunSummary): string {
     ],
     ["refused (counted)", rejected],
   ];
+  const ledger = summary.ledger;
+  if (ledger !== undefined) {
+    rows.push([
+      "ledger",
+      `supply ${ledger.supply} · burned ${ledger.burned} · escrows held ${ledger.escrowsHeld} · ` +
+      `${ledger.nodesAgreeing}/${summary.nodes} nodes agree`,
+    ]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return [
     ...rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`),

@@ -1,7 +1,12 @@
 /**
- * Committees: which verifiers vote on a plan or attest a result. Every node
- * computes the same committee from the same subject id and verifier set, by
- * rendezvous hashing, so committee membership needs no coordination.
+ * Committees: which verifiers vote on a plan or attest a result. A committee
+ * is drawn by `protocols/economics/selection.ts`: weighted by
+ * `sqrt(stake) × reputation × recency`, under diversity caps, and
+ * deterministic given the subject id, so every node that sees the same
+ * candidates picks the same committee. The node that opens a phase pins the
+ * committee in its message (the requester's NEED for the plan committee, the
+ * decider's DECIDE for the result committee), so nodes whose ledgers differ
+ * for a moment still agree on who may vote.
  *
  * Only committee members vote, which keeps the number of envelopes per task
  * proportional to the quorum rather than to the swarm size.
@@ -10,6 +15,8 @@
  */
 
 import { planQuorum, resultQuorum } from "./consensus/quorum.ts";
+import { MICRO_PER_CREDIT } from "./economics/amounts.ts";
+import { type SelectionCandidate, selectWeighted } from "./economics/selection.ts";
 import type { SwarmParams } from "./params.ts";
 import { sha256Hex } from "./work.ts";
 
@@ -44,7 +51,14 @@ export function committeeSize(quorum: number, verifierCount: number): number {
 
 /**
  * The plan committee of a NEED and the result committee of a task: quorum
- * plus a spare, drawn by rendezvous hashing from the active verifiers.
+ * plus a spare, drawn from the active verifiers by weighted, diversity-capped
+ * selection. Without `candidates` (stake, reputation, recency, metadata),
+ * every verifier weighs the same and is its own organisation.
+ *
+ * @example
+ * ```ts
+ * const members = committeeFor("plan", needId, verifiers, params, bootstrap, candidates);
+ * ```
  */
 export function committeeFor(
   kind: "plan" | "result",
@@ -52,9 +66,34 @@ export function committeeFor(
   verifiers: ReadonlySet<string>,
   params: SwarmParams,
   bootstrap: boolean,
+  candidates?: readonly SelectionCandidate[],
 ): string[] {
   const quorum = kind === "plan"
     ? planQuorum(verifiers.size, bootstrap, params)
     : resultQuorum(verifiers.size, bootstrap, params);
-  return selectCommittee(`${kind}:${subject}`, verifiers, committeeSize(quorum, verifiers.size));
+  const pool = candidates ?? uniformCandidates(verifiers, params);
+  return selectWeighted(
+    `${kind}:${subject}`,
+    pool.filter((candidate) => verifiers.has(candidate.did)),
+    committeeSize(quorum, verifiers.size),
+    params.economics,
+  );
+}
+
+/** Candidates of equal weight, each its own organisation, AS, region and entity. */
+export function uniformCandidates(
+  verifiers: Iterable<string>,
+  params: SwarmParams,
+): SelectionCandidate[] {
+  const stake = Math.max(1, params.economics.verifierStakeMin) * MICRO_PER_CREDIT;
+  return [...verifiers].map((did) => ({
+    did,
+    stake,
+    reputation: 1,
+    recency: 1,
+    org: `org:${did}`,
+    asn: `asn:${did}`,
+    region: `region:${did}`,
+    entity: did,
+  }));
 }

@@ -7,6 +7,12 @@
  */
 
 import { SwarmError } from "../runtime/errors.ts";
+import {
+  ECONOMICS_PARAMS_DEFAULT,
+  type EconomicsParams,
+  economicsParams,
+  type EconomicsParamsInput,
+} from "./economics/params.ts";
 
 /** Parameters of the coordination protocol. */
 export interface SwarmParams {
@@ -32,7 +38,20 @@ export interface SwarmParams {
   readonly challengeWindowMs: number;
   /** Tasks a single proposal may add. */
   readonly tasksPerProposalMax: number;
+  /**
+   * A node expires a NEED on its own only this long after its deadline; until
+   * then it waits for the bucket's decider to expire it (INVALIDATE), so every
+   * node settles the NEED's escrow the same way.
+   */
+  readonly needExpiryGraceMs: number;
+  /** The credit economy: bounties, stake, committees, challenges, slashing, reputation. */
+  readonly economics: EconomicsParams;
 }
+
+/** What {@linkcode swarmParams} accepts: any subset, with the economics section partial too. */
+export type SwarmParamsInput = Partial<Omit<SwarmParams, "economics">> & {
+  readonly economics?: EconomicsParamsInput;
+};
 
 /** Defaults (DESIGN.md §5). */
 export const SWARM_PARAMS_DEFAULT: SwarmParams = {
@@ -47,6 +66,8 @@ export const SWARM_PARAMS_DEFAULT: SwarmParams = {
   leaseTtlMaxMs: 24 * 60 * 60 * 1000,
   challengeWindowMs: 10_000,
   tasksPerProposalMax: 64,
+  needExpiryGraceMs: 30_000,
+  economics: ECONOMICS_PARAMS_DEFAULT,
 };
 
 /** Raised for an invalid parameter. */
@@ -69,6 +90,7 @@ const NON_NEGATIVE_DURATIONS = [
   "leaseTtlMinMs",
   "leaseTtlMaxMs",
   "challengeWindowMs",
+  "needExpiryGraceMs",
 ] as const;
 
 /**
@@ -79,10 +101,14 @@ const NON_NEGATIVE_DURATIONS = [
  * const params = swarmParams({ challengeWindowMs: 500 });
  * ```
  */
-export function swarmParams(partial: Partial<SwarmParams> = {}): SwarmParams {
+export function swarmParams(partial: SwarmParamsInput = {}): SwarmParams {
   const unknown = Object.keys(partial).filter((key) => !(key in SWARM_PARAMS_DEFAULT));
   if (unknown.length > 0) throw new ParamsError(`Unknown parameter ${unknown[0]}`);
-  const params = { ...SWARM_PARAMS_DEFAULT, ...partial };
+  const params: SwarmParams = {
+    ...SWARM_PARAMS_DEFAULT,
+    ...partial,
+    economics: economicsParams(partial.economics),
+  };
   for (const key of POSITIVE_INTEGERS) {
     if (!Number.isSafeInteger(params[key]) || params[key] < 1) {
       throw new ParamsError(

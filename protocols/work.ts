@@ -38,6 +38,33 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   uppercase: (input) => input.toUpperCase(),
 };
 
+/** The declared output schema of each operation: what a well-formed output looks like. */
+const OUTPUT_SCHEMAS: Readonly<Record<string, (output: string) => boolean>> = {
+  sha256: (output) => /^[0-9a-f]{64}$/.test(output),
+  reverse: () => true,
+  "sort-words": (output) => {
+    const words = output.split(" ");
+    return (output === "" || words.every((word) => word.length > 0 && !/\s/.test(word))) &&
+      words.every((word, index) => index === 0 || words[index - 1] <= word);
+  },
+  "word-count": (output) => /^(0|[1-9][0-9]*)$/.test(output),
+  uppercase: (output) => output === output.toUpperCase(),
+};
+
+/**
+ * Whether an output fits its operation's declared output schema (a
+ * SCHEMA_VIOLATION challenge is upheld when it does not).
+ *
+ * @example
+ * ```ts
+ * outputMatchesSchema("sha256", "not hex"); // false
+ * ```
+ */
+export function outputMatchesSchema(op: string, output: string): boolean {
+  const schema = OUTPUT_SCHEMAS[op];
+  return schema !== undefined && schema(output);
+}
+
 /** Resource telemetry of a piece of work, as a COMMIT claims it and a verifier measures it. */
 export interface WorkTelemetry {
   readonly costUnits: number;

@@ -36,12 +36,27 @@ export type ProtocolErrorCode =
   | "E_LEASE_TTL"
   | "E_NOT_LEASE_HOLDER"
   | "E_WORKER_REJECTED"
+  | "E_OWN_RESULT"
   | "E_LEASE_EXPIRED"
   | "E_NO_ARTIFACT"
   | "E_UNKNOWN_COMMIT"
   | "E_BAD_STATE"
   | "E_AWAITING_VOTES"
-  | "E_WINDOW_OPEN";
+  | "E_WINDOW_OPEN"
+  | "E_BOUNTY_CAP"
+  | "E_ESCROW_WINDOW"
+  | "E_INSUFFICIENT_FUNDS"
+  | "E_COMMITTEE_INVALID"
+  | "E_CHALLENGE_BOND"
+  | "E_CHALLENGE_WINDOW"
+  | "E_CHALLENGE_RATE"
+  | "E_EVIDENCE_TOO_LARGE"
+  | "E_PROOF_MALFORMED"
+  | "E_SELF_CHALLENGE"
+  | "E_UNKNOWN_CHALLENGE"
+  | "E_NOT_CHALLENGER"
+  | "E_CHALLENGE_RESOLVED"
+  | "E_NOT_ELIGIBLE";
 
 /** A message the lifecycle refuses. */
 export class ProtocolError extends SwarmError {
@@ -71,6 +86,9 @@ export const PARKABLE_CODES: ReadonlySet<ProtocolErrorCode> = new Set([
   // A lease message whose CLAIM, or the reopen before it, has not arrived yet.
   "E_TASK_BUSY",
   "E_UNKNOWN_LEASE",
+  // Credit the sender had when it sent may still be on its way to this node.
+  "E_INSUFFICIENT_FUNDS",
+  "E_UNKNOWN_CHALLENGE",
 ]);
 
 /** Whether an error only means the message came too early. */

@@ -156,10 +156,12 @@ export function onLeaseEnd(
   return { thread: reopened, effects };
 }
 
-/** Whether `worker` committed a result for `task` that its committee rejected. */
+/** Whether `worker` committed a result for `task` that its committee rejected or a challenge invalidated. */
 export function rejectedWorker(task: TaskState, worker: string): boolean {
   for (const commit of task.commits.values()) {
-    if (commit.worker === worker && commit.tally.rejections.length >= task.kResult) return true;
+    if (commit.worker !== worker) continue;
+    if (commit.invalidated === true || commit.rejected === true) return true;
+    if (commit.tally.rejections.length >= task.kResult) return true;
   }
   return false;
 }

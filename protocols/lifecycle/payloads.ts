@@ -8,7 +8,18 @@
  */
 
 import type { DecideRecord } from "../../runtime/store/decide_log.ts";
+import type { BountyClass, ProofType } from "../economics/params.ts";
+import {
+  CHALLENGE_VERDICTS,
+  type Field,
+  FIELD_CHECKS,
+  PAYLOAD_LIST_MAX,
+  PAYLOAD_STRING_MAX,
+  payloadError,
+} from "./_fields.ts";
 import { ProtocolError } from "./errors.ts";
+
+export { CHALLENGE_VERDICTS, PAYLOAD_LIST_MAX, PAYLOAD_STRING_MAX };
 
 /** A unit of deterministic work, re-executable by verifiers. */
 export interface TaskSpec {
@@ -42,6 +53,10 @@ export interface NeedPayload {
   /** Absolute node time (ms) after which the NEED expires. */
   readonly deadlineMs: number;
   readonly task: TaskSpec;
+  /** Caps the bounty and scales challenge bonds; default SIMPLE. */
+  readonly bountyClass?: BountyClass;
+  /** The plan committee, pinned by the requester's node at posting. */
+  readonly committee?: readonly string[];
 }
 
 /** PROPOSE: a planner's plan for a NEED. */
@@ -65,6 +80,8 @@ export interface AttestPlanPayload {
 /** DECIDE: the decision written through the decide log, with the approvers that carried it. */
 export interface DecidePayload extends DecideRecord {
   readonly approvers: readonly string[];
+  /** The result committee of the NEED's tasks, pinned by the decider. */
+  readonly committee?: readonly string[];
 }
 
 /** CLAIM: a worker took a lease on a task (the lease is already in the decide log). */
@@ -124,6 +141,71 @@ export interface FinalizePayload {
   readonly kResult: number;
 }
 
+/** CHALLENGE: a bonded claim that a commit is wrong, with typed proof (or its withdrawal). */
+export interface ChallengePayload {
+  readonly needId: string;
+  readonly taskId: string;
+  readonly commitId: string;
+  readonly proofType: ProofType;
+  /** CID of the evidence in the content store. */
+  readonly evidence: string;
+  /** Size of the evidence, at most the evidence limit (10 KB by default). */
+  readonly evidenceBytes: number;
+  /** Bond in credits: the proof type's base bond × the NEED's complexity multiplier. */
+  readonly bond: number;
+  /** When present, this message withdraws the challenge with this id (the challenger's own). */
+  readonly withdraws?: string;
+}
+
+/** How a challenge was resolved. */
+export type ChallengeVerdict = typeof CHALLENGE_VERDICTS[number];
+
+/** A stake slashed by an upheld challenge, in micro-credits. */
+export interface SlashPayload {
+  readonly account: string;
+  readonly amount: number;
+}
+
+/**
+ * INVALIDATE of a challenge: the decider's resolution. UPHELD invalidates
+ * the commit (the task reopens for a larger committee); any other verdict
+ * invalidates the challenge.
+ */
+export interface InvalidateChallengePayload {
+  readonly target: "CHALLENGE";
+  readonly needId: string;
+  readonly taskId: string;
+  readonly commitId: string;
+  readonly challengeId: string;
+  readonly verdict: ChallengeVerdict;
+  /** Why (an error code for REFUSED and REJECTED, `OK` for UPHELD). */
+  readonly code: string;
+  /** Severity 0..10 of a policy breach. */
+  readonly severity: number;
+  /** K_result for the reopened task (UPHELD), else the task's current K_result. */
+  readonly kResult: number;
+  /** The reopened task's committee (UPHELD), else empty. */
+  readonly committee: readonly string[];
+  /** The commit's approvals as the decider saw them (a rejected bond pays them and the worker). */
+  readonly attesters: readonly string[];
+  /** The commit's rejections as the decider saw them (they share the honest part of a slash). */
+  readonly dissenters: readonly string[];
+  /** Stake slashed from the attesters (and a policy-breaching worker). */
+  readonly slashes: readonly SlashPayload[];
+  /** The challenger's reward, micro-credits. */
+  readonly reward: number;
+}
+
+/** INVALIDATE of a NEED: its deadline passed before it was final; its escrow is refunded. */
+export interface InvalidateNeedPayload {
+  readonly target: "NEED";
+  readonly needId: string;
+  readonly code: string;
+}
+
+/** INVALIDATE: a decider's ruling on a challenge or on a lapsed NEED. */
+export type InvalidatePayload = InvalidateChallengePayload | InvalidateNeedPayload;
+
 /** UPDATE_PLAN: more plan operations for a decided NEED. */
 export interface UpdatePlanPayload {
   readonly needId: string;
@@ -162,6 +244,8 @@ export interface PayloadOf {
   COMMIT: CommitPayload;
   ATTEST: AttestPayload;
   FINALIZE: FinalizePayload;
+  CHALLENGE: ChallengePayload;
+  INVALIDATE: InvalidatePayload;
   UPDATE_PLAN: UpdatePlanPayload;
   RECONCILE: ReconcilePayload;
 }
@@ -169,24 +253,9 @@ export interface PayloadOf {
 /** The verbs the lifecycle handles. */
 export type LifecycleVerb = keyof PayloadOf;
 
-/** Limits on collections in payloads. */
-export const PAYLOAD_LIST_MAX = 256;
-/** Longest identifier or string field. */
-export const PAYLOAD_STRING_MAX = 4096;
+type Schema = Readonly<Record<string, Field>>;
 
-type Field =
-  | "string"
-  | "number"
-  | "integer"
-  | "strings"
-  | "integers"
-  | "spec"
-  | "patch"
-  | "telemetry"
-  | "planVerdict"
-  | "resultVerdict";
-
-const SCHEMAS: { readonly [V in LifecycleVerb]: Readonly<Record<string, Field>> } = {
+const SCHEMAS: { readonly [V in LifecycleVerb]: Schema } = {
   NEED: {
     needId: "string",
     epoch: "integer",
@@ -254,8 +323,41 @@ const SCHEMAS: { readonly [V in LifecycleVerb]: Readonly<Record<string, Field>> 
     attesters: "strings",
     kResult: "integer",
   },
+  CHALLENGE: {
+    needId: "string",
+    taskId: "string",
+    commitId: "string",
+    proofType: "proofType",
+    evidence: "string",
+    evidenceBytes: "integer",
+    bond: "number",
+  },
+  INVALIDATE: { target: "invalidateTarget", needId: "string", code: "string" },
   UPDATE_PLAN: { needId: "string", patch: "patch" },
   RECONCILE: { fromEpoch: "integer", toEpoch: "integer", orphaned: "strings" },
+};
+
+/** Fields a payload may leave out. */
+const OPTIONAL: { readonly [V in LifecycleVerb]?: Schema } = {
+  NEED: { bountyClass: "bountyClass", committee: "strings" },
+  DECIDE: { committee: "strings" },
+  CHALLENGE: { withdraws: "string" },
+};
+
+/** INVALIDATE of a challenge carries the resolution on top of the common fields. */
+const INVALIDATE_CHALLENGE: Schema = {
+  ...SCHEMAS.INVALIDATE,
+  taskId: "string",
+  commitId: "string",
+  challengeId: "string",
+  verdict: "challengeVerdict",
+  severity: "integer",
+  kResult: "integer",
+  committee: "strings",
+  attesters: "strings",
+  dissenters: "strings",
+  slashes: "slashes",
+  reward: "integer",
 };
 
 /** Whether `kind` is a verb this module validates. */
@@ -264,21 +366,27 @@ export function isLifecycleVerb(kind: string): kind is LifecycleVerb {
 }
 
 /**
- * Checks a payload against its verb's schema: every field present with the
- * right type, no extra fields, bounded lists and strings.
+ * Checks a payload against its verb's schema: every required field present
+ * with the right type, optional fields typed when present, no extra fields,
+ * bounded lists and strings.
  */
 export function parsePayload<V extends LifecycleVerb>(kind: V, payload: unknown): PayloadOf[V] {
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw payloadError(kind, "payload", "an object", payload);
   }
-  const schema = SCHEMAS[kind];
-  for (const key of Object.keys(payload)) {
-    if (!Object.hasOwn(schema, key)) {
+  const record = payload as Record<string, unknown>;
+  const schema = kind === "INVALIDATE" && record.target === "CHALLENGE"
+    ? INVALIDATE_CHALLENGE
+    : SCHEMAS[kind];
+  const optional: Schema = OPTIONAL[kind] ?? {};
+  for (const key of Object.keys(record)) {
+    if (!Object.hasOwn(schema, key) && !Object.hasOwn(optional, key)) {
       throw new ProtocolError("E_PAYLOAD", `${kind} payload has an unknown field ${key}`);
     }
   }
-  for (const [key, field] of Object.entries(schema)) {
-    checkField(kind, key, field, (payload as Record<string, unknown>)[key]);
+  for (const [key, field] of Object.entries(schema)) checkField(kind, key, field, record[key]);
+  for (const [key, field] of Object.entries(optional)) {
+    if (record[key] !== undefined) checkField(kind, key, field, record[key]);
   }
   return payload as PayloadOf[V];
 }
@@ -286,80 +394,4 @@ export function parsePayload<V extends LifecycleVerb>(kind: V, payload: unknown)
 function checkField(kind: string, key: string, field: Field, value: unknown): void {
   const ok = FIELD_CHECKS[field](value);
   if (ok !== true) throw payloadError(kind, key, ok, value);
-}
-
-const isString = (value: unknown) =>
-  typeof value === "string" && value.length > 0 && value.length <= PAYLOAD_STRING_MAX;
-const isNumber = (value: unknown) =>
-  typeof value === "number" && Number.isFinite(value) && value >= 0;
-const isInteger = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
-const isList = (value: unknown, item: (entry: unknown) => boolean) =>
-  Array.isArray(value) && value.length <= PAYLOAD_LIST_MAX && value.every(item);
-
-function isSpec(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const spec = value as Record<string, unknown>;
-  return Object.keys(spec).length === 3 && isString(spec.op) && typeof spec.input === "string" &&
-    spec.input.length <= PAYLOAD_STRING_MAX && isInteger(spec.rounds) &&
-    (spec.rounds as number) <= 1_000_000;
-}
-
-function isPatchOp(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const op = value as Record<string, unknown>;
-  if (op.op === "ADD_TASK") {
-    return Object.keys(op).length === 3 && isString(op.taskId) && isSpec(op.spec);
-  }
-  if (op.op === "REQUIRES") {
-    return Object.keys(op).length === 3 && isString(op.taskId) && isString(op.dependsOn);
-  }
-  return false;
-}
-
-function isTelemetry(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const telemetry = value as Record<string, unknown>;
-  return Object.keys(telemetry).length === 3 && isNumber(telemetry.costUnits) &&
-    isNumber(telemetry.timeMs) &&
-    isNumber(telemetry.memoryBytes);
-}
-
-const FIELD_CHECKS: Record<Field, (value: unknown) => true | string> = {
-  string: (value) =>
-    isString(value) || `a non-empty string of at most ${PAYLOAD_STRING_MAX} characters`,
-  number: (value) => isNumber(value) || "a finite number >= 0",
-  integer: (value) => isInteger(value) || "an integer >= 0",
-  strings: (value) => isList(value, isString) || `a list of at most ${PAYLOAD_LIST_MAX} strings`,
-  integers: (value) => isList(value, isInteger) || `a list of at most ${PAYLOAD_LIST_MAX} integers`,
-  spec: (value) => isSpec(value) || "a task spec {op, input, rounds}",
-  patch: (value) =>
-    isList(value, isPatchOp) || `a list of at most ${PAYLOAD_LIST_MAX} plan operations`,
-  telemetry: (value) => isTelemetry(value) || "telemetry {costUnits, timeMs, memoryBytes}",
-  planVerdict: (value) => value === "approve" || value === "reject" || '"approve" or "reject"',
-  resultVerdict: (value) => value === "pass" || value === "fail" || '"pass" or "fail"',
-};
-
-function payloadError(kind: string, key: string, expected: string, value: unknown): ProtocolError {
-  return new ProtocolError(
-    "E_PAYLOAD",
-    `${kind} payload field ${key} must be ${expected}, got ${describe(value)}`,
-  );
-}
-
-/** Names a peer-supplied value without calling anything on it (a hostile toString cannot run). */
-function describe(value: unknown): string {
-  switch (typeof value) {
-    case "string":
-      return JSON.stringify(value.slice(0, 40));
-    case "number":
-    case "boolean":
-    case "bigint":
-    case "undefined":
-      return String(value);
-    case "object":
-      if (value === null) return "null";
-      return Array.isArray(value) ? `a list of ${value.length}` : "an object";
-    default:
-      return `a ${typeof value}`;
-  }
 }

@@ -8,6 +8,7 @@
  */
 
 import { addVote, EMPTY_TALLY, planQuorum, resultQuorum } from "../consensus/quorum.ts";
+import { checkBounty, checkCommittee } from "./_checks.ts";
 import { ProtocolError } from "./errors.ts";
 import { mutatedQuorum } from "./mutations.ts";
 import { supersede, supersedes } from "./supersede.ts";
@@ -16,6 +17,7 @@ import type { LifecycleMessage, PatchOp } from "./payloads.ts";
 import {
   type Effect,
   type LifecycleView,
+  planCommitteeOf,
   type ProposalState,
   requirementsMet,
   type TaskState,
@@ -60,6 +62,14 @@ export function onNeed(
       `NEED ${need.needId} bounty ${need.bounty} exceeds its budget ${need.budget}`,
     );
   }
+  checkBounty(need, view);
+  const committee = need.committee === undefined
+    ? undefined
+    : checkCommittee(need.committee, view, `NEED ${need.needId}`);
+  const kPlan = mutatedQuorum(
+    planQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
+    view.mutations,
+  );
   const opened: ThreadState = {
     needId: need.needId,
     need,
@@ -68,10 +78,7 @@ export function onNeed(
     phase: "OPEN",
     proposals: new Map(),
     quorumProposal: undefined,
-    kPlan: mutatedQuorum(
-      planQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
-      view.mutations,
-    ),
+    kPlan: committee === undefined ? kPlan : Math.min(kPlan, committee.length),
     decision: undefined,
     tasks: new Map(),
   };
@@ -146,7 +153,11 @@ export function onAttestPlan(
   if (!view.activeVerifiers.has(message.sender)) {
     throw new ProtocolError("E_NOT_VERIFIER", `${message.sender} is not an active verifier`);
   }
-  if (view.isPlanCommitteeMember?.(vote.needId, message.sender) === false) {
+  const pinned = planCommitteeOf(current);
+  const member = pinned === undefined
+    ? view.isPlanCommitteeMember?.(vote.needId, message.sender) !== false
+    : pinned.includes(message.sender);
+  if (!member) {
     throw new ProtocolError(
       "E_NOT_COMMITTEE_MEMBER",
       `${message.sender} is not on the plan committee of ${vote.needId}`,
@@ -214,12 +225,17 @@ export function onDecide(
     throw new ProtocolError("E_UNKNOWN_PROPOSAL", `Proposal ${decision.proposalId} is unknown`);
   }
   checkApprovers(decision.approvers, decision.kPlan, Math.max(current.kPlan, 1), proposal, view);
+  const resultCommittee = decision.committee === undefined
+    ? undefined
+    : checkCommittee(decision.committee, view, `DECIDE for ${decision.needId}`);
   const { needId, proposalId, epoch, lamport, kPlan, decider, fence, decidedAtMs } = decision;
+  const pinned: ThreadState = { ...current, resultCommittee };
   const decided: ThreadState = {
-    ...current,
+    ...pinned,
     phase: "DECIDED",
     decision: { needId, proposalId, epoch, lamport, kPlan, decider, fence, decidedAtMs },
-    tasks: applyPatch(new Map(), proposal.patch, view),
+    // A superseding decision (AP) starts from no tasks: the lower decision's are orphaned.
+    tasks: applyPatch({ ...pinned, tasks: new Map() }, proposal.patch, view),
   };
   const effects: Effect[] = [{ type: "need-decided", needId, proposalId }];
   for (const task of decided.tasks.values()) {
@@ -255,7 +271,7 @@ export function onUpdatePlan(
     );
   }
   checkPatch(update.patch, new Set(current.tasks.keys()), view.params.tasksPerProposalMax);
-  const updated = { ...current, tasks: applyPatch(current.tasks, update.patch, view) };
+  const updated = { ...current, tasks: applyPatch(current, update.patch, view) };
   const effects: Effect[] = [];
   for (const op of update.patch) {
     const task = updated.tasks.get(op.taskId) as TaskState;
@@ -375,15 +391,17 @@ function hasCycle(edges: ReadonlyMap<string, readonly string[]>): boolean {
 }
 
 function applyPatch(
-  tasks: ReadonlyMap<string, TaskState>,
+  thread: ThreadState,
   patch: readonly PatchOp[],
   view: LifecycleView,
 ): Map<string, TaskState> {
-  const next = new Map(tasks);
-  const kResult = mutatedQuorum(
+  const next = new Map(thread.tasks);
+  const quorum = mutatedQuorum(
     resultQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
     view.mutations,
   );
+  const committee = thread.resultCommittee;
+  const kResult = committee === undefined ? quorum : Math.min(quorum, committee.length);
   for (const op of patch) {
     if (op.op !== "ADD_TASK") continue;
     next.set(op.taskId, {

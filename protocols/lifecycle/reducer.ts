@@ -12,6 +12,7 @@ import type { LifecycleMessage, LifecycleVerb } from "./payloads.ts";
 import { onAttestPlan, onDecide, onNeed, onPropose, onUpdatePlan } from "./plan.ts";
 import { onClaim, onHeartbeat, onLeaseEnd } from "./lease.ts";
 import { onAttest, onCommit, onFinalize } from "./result.ts";
+import { onChallenge, onInvalidate } from "./challenge.ts";
 import type { LifecycleView, ThreadState, Transition } from "./state.ts";
 
 /** Extra facts some verbs need from the node. */
@@ -65,6 +66,10 @@ export function reduce(
       return onAttest(thread, message as LifecycleMessage<"ATTEST">, view);
     case "FINALIZE":
       return onFinalize(thread, message as LifecycleMessage<"FINALIZE">, view);
+    case "CHALLENGE":
+      return onChallenge(thread, message as LifecycleMessage<"CHALLENGE">, view);
+    case "INVALIDATE":
+      return onInvalidate(thread, message as LifecycleMessage<"INVALIDATE">, view);
     default:
       throw new ProtocolError("E_BAD_STATE", `${message.kind} is not a thread message`);
   }

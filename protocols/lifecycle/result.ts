@@ -3,12 +3,14 @@
  * commit needs the live lease and an artifact; K_result passing attestations
  * from the task's committee verify it and open the challenge window; once
  * the window has passed, FINALIZE makes it final. K_result failing
- * attestations reject the commit and reopen the task.
+ * attestations, or enough that K_result passes are out of reach, reject the
+ * commit and reopen the task.
  *
  * @module
  */
 
 import { addVote, EMPTY_TALLY } from "../consensus/quorum.ts";
+import { committeeSize } from "../committee.ts";
 import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
@@ -17,6 +19,7 @@ import {
   type CommitState,
   type Effect,
   type LifecycleView,
+  resultCommitteeOf,
   type TaskState,
   type ThreadState,
   type Transition,
@@ -99,12 +102,30 @@ export function onAttest(
       `ATTEST for ${attest.taskId} arrived after it was finalised`,
     );
   }
-  const member = view.isResultCommitteeMember?.(attest.taskId, message.sender) ??
-    view.activeVerifiers.has(message.sender);
+  if (commit.invalidated === true) {
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `ATTEST for ${attest.commitId}, which a challenge invalidated`,
+    );
+  }
+  const pinned = resultCommitteeOf(current, task);
+  const member = pinned !== undefined
+    ? pinned.includes(message.sender)
+    : view.isResultCommitteeMember?.(attest.taskId, message.sender) ??
+      view.activeVerifiers.has(message.sender);
   if (!member) {
     throw new ProtocolError(
       "E_NOT_COMMITTEE_MEMBER",
       `${message.sender} is not on the committee of ${attest.taskId}`,
+    );
+  }
+  // A worker on the committee of its own task leaves its result to the others when
+  // they can make the quorum without it (then only they count as voters).
+  const voters = resultVoters(current, task, commit, view);
+  if (message.sender === commit.worker && voters.excludesWorker) {
+    throw new ProtocolError(
+      "E_OWN_RESULT",
+      `${message.sender} attested its own commit ${attest.commitId}`,
     );
   }
   const pass = attest.verdict === "pass";
@@ -138,10 +159,50 @@ export function onAttest(
       }],
     };
   }
-  const rejected = !pass && vote.tally.rejections.length >= task.kResult &&
+  // Rejected once the approvals can no longer reach the quorum (with a committee of
+  // quorum plus a spare, two rejections settle it): a byzantine approver among the
+  // voters must not leave the commit hanging between the two outcomes.
+  const hopeless = vote.tally.rejections.length > Math.max(0, voters.count - task.kResult);
+  const rejected = !pass && (vote.tally.rejections.length >= task.kResult || hopeless) &&
     task.status === "COMMITTED" && latest;
-  if (rejected) return reopenRejected(current, updated, attest.needId);
+  if (rejected) {
+    const marked = new Map(commits).set(commit.commitId, {
+      ...commit,
+      tally: vote.tally,
+      rejected: true,
+    });
+    return reopenRejected(current, { ...updated, commits: marked }, attest.needId);
+  }
   return { thread: withTask(current, updated), effects: [] };
+}
+
+/**
+ * Who votes on a commit: the task's committee, less the committing worker when the
+ * others can make the quorum without it.
+ */
+function resultVoters(
+  thread: ThreadState,
+  task: TaskState,
+  commit: CommitState,
+  view: LifecycleView,
+): { readonly count: number; readonly excludesWorker: boolean } {
+  const pinned = resultCommitteeOf(thread, task);
+  let members: number;
+  let workerMember: boolean;
+  if (pinned !== undefined) {
+    members = pinned.length;
+    workerMember = pinned.includes(commit.worker);
+  } else {
+    const drawn = view.isResultCommitteeMember !== undefined;
+    members = drawn
+      ? committeeSize(task.kResult, view.activeVerifiers.size)
+      : view.activeVerifiers.size;
+    workerMember = view.isResultCommitteeMember?.(task.taskId, commit.worker) ??
+      view.activeVerifiers.has(commit.worker);
+  }
+  const others = workerMember ? members - 1 : members;
+  const excludesWorker = workerMember && others >= task.kResult;
+  return { count: excludesWorker ? others : members, excludesWorker };
 }
 
 /** FINALIZE: after the challenge window, the verified commit becomes the task's result. */
@@ -176,7 +237,11 @@ export function onFinalize(
     );
   }
   checkAttesters(finalize.attesters, finalize.kResult, task, commit);
-  const finalTask: TaskState = { ...task, status: "FINAL" };
+  const finalTask: TaskState = {
+    ...task,
+    status: "FINAL",
+    finalAttesters: finalize.attesters,
+  };
   const next = withTask(current, finalTask);
   const effects: Effect[] = [{
     type: "task-final",

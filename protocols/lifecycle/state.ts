@@ -12,8 +12,9 @@
 import type { DecideRecord } from "../../runtime/store/decide_log.ts";
 import type { SwarmParams } from "../params.ts";
 import type { Tally } from "../consensus/quorum.ts";
+import type { ProofType } from "../economics/params.ts";
 import type { ProtocolMutations } from "./mutations.ts";
-import type { NeedPayload, PatchOp, TaskSpec, Telemetry } from "./payloads.ts";
+import type { ChallengeVerdict, NeedPayload, PatchOp, TaskSpec, Telemetry } from "./payloads.ts";
 
 /** Task states in their protocol order (DESIGN.md §5). */
 export const TASK_STATES = [
@@ -48,6 +49,10 @@ export interface CommitState {
   readonly verifyBounty: number;
   readonly tally: Tally;
   readonly committedAtMs: number;
+  /** Set when an upheld challenge invalidated this commit. */
+  readonly invalidated?: boolean;
+  /** Set when its failing attestations rejected it and reopened the task. */
+  readonly rejected?: boolean;
 }
 
 /** One task of a decided plan. */
@@ -66,6 +71,30 @@ export interface TaskState {
   readonly kResult: number;
   /** Added to K_result by upheld challenges. */
   readonly kResultRaise: number;
+  /** The committee after an upheld challenge (pinned by the INVALIDATE); else the NEED's. */
+  readonly committee?: readonly string[];
+  /** Upheld challenges so far. */
+  readonly upholds?: number;
+  /** The attesters the FINALIZE named (who the verify bounty pays). */
+  readonly finalAttesters?: readonly string[];
+}
+
+/** A challenge against a commit, and how it was resolved. */
+export interface ChallengeState {
+  readonly challengeId: string;
+  readonly challenger: string;
+  readonly taskId: string;
+  readonly commitId: string;
+  readonly proofType: ProofType;
+  readonly evidence: string;
+  readonly evidenceBytes: number;
+  /** Credits. */
+  readonly bond: number;
+  readonly openedAtMs: number;
+  /** The challenger asked to withdraw; the decider settles it. */
+  readonly withdrawRequested: boolean;
+  readonly verdict: ChallengeVerdict | undefined;
+  readonly code: string | undefined;
 }
 
 /** A planner's proposal and its votes. */
@@ -95,6 +124,10 @@ export interface ThreadState {
   readonly kPlan: number;
   readonly decision: DecideRecord | undefined;
   readonly tasks: ReadonlyMap<string, TaskState>;
+  /** The result committee pinned by the DECIDE. */
+  readonly resultCommittee?: readonly string[];
+  /** Challenges by id (the CHALLENGE envelope id). */
+  readonly challenges?: ReadonlyMap<string, ChallengeState>;
   /** AP mode: decisions a higher one superseded, with the tasks they had. */
   readonly orphaned?: readonly OrphanedDecision[];
 }
@@ -163,7 +196,26 @@ export type Effect =
     readonly commitId: string;
   }
   | { readonly type: "need-final"; readonly needId: string }
-  | { readonly type: "need-expired"; readonly needId: string };
+  | { readonly type: "need-expired"; readonly needId: string }
+  | {
+    readonly type: "challenge-opened";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly challengeId: string;
+  }
+  | {
+    readonly type: "challenge-withdrawn";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly challengeId: string;
+  }
+  | {
+    readonly type: "challenge-resolved";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly challengeId: string;
+    readonly verdict: ChallengeVerdict;
+  };
 
 /** What a transition needs to know about the node and the swarm. */
 export interface LifecycleView {
@@ -179,6 +231,12 @@ export interface LifecycleView {
   readonly isResultCommitteeMember?: (taskId: string, did: string) => boolean;
   /** Whether `did` may vote on the plans of `needId` (its committee); default: any active verifier. */
   readonly isPlanCommitteeMember?: (needId: string, did: string) => boolean;
+  /**
+   * `local` when the node checks a message it is about to send: checks that
+   * depend on this node's timing (a challenge's window, the challenger's
+   * rate) refuse it then; from peers they are left to the decider.
+   */
+  readonly origin?: "local" | "peer";
   /**
    * How a second decision for a NEED is treated: `cp` (default) refuses it;
    * `ap` lets a higher (epoch, lamport, decider) supersede the current one.
@@ -205,6 +263,19 @@ export function withTask(thread: ThreadState, task: TaskState): ThreadState {
   const tasks = new Map(thread.tasks);
   tasks.set(task.taskId, task);
   return { ...thread, tasks };
+}
+
+/** The plan committee pinned in the NEED, if any. */
+export function planCommitteeOf(thread: ThreadState): readonly string[] | undefined {
+  return thread.need.committee;
+}
+
+/** The result committee of a task: its own after an upheld challenge, else the NEED's. */
+export function resultCommitteeOf(
+  thread: ThreadState,
+  task: TaskState,
+): readonly string[] | undefined {
+  return task.committee ?? thread.resultCommittee;
 }
 
 /** Whether every requirement of `task` is FINAL. */

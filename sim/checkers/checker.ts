@@ -31,6 +31,16 @@ export interface CheckContext {
   readonly auditLogs: ReadonlyMap<string, FrameLogDirectory>;
   /** The policy hash nodes ran under (replays re-check it). */
   readonly policyHash: string;
+  /** Who each participant is (organisation, AS, region, linked entity), by DID. */
+  readonly participants: ReadonlyMap<string, ParticipantTraits>;
+}
+
+/** The attributes diversity caps apply to. */
+export interface ParticipantTraits {
+  readonly org: string;
+  readonly asn: string;
+  readonly region: string;
+  readonly entity: string;
 }
 
 /** One breach of a property. */

@@ -104,7 +104,9 @@ export function renderEvent(history: History, event: HistoryEvent): string {
         "ap-merge".padEnd(10)
       } ${event.winners.length} winners, ${event.orphaned.length} orphaned`;
     case "ledger":
-      return `${time}  ${event.node.padEnd(10)} ledger supply ${event.totalSupply}`;
+      return `${time}  ${
+        event.node.padEnd(10)
+      } ledger supply ${event.supply}, held ${event.held}, burned ${event.burned} (${event.invariant})`;
   }
 }
 

@@ -19,11 +19,17 @@ export interface NodePlan {
   readonly worker: boolean;
   readonly decider: boolean;
   readonly requester: boolean;
+  readonly challenger: boolean;
   /** A verifier that approves everything unchecked. */
   readonly approveEverything: boolean;
   /** A worker that commits tampered output. */
   readonly wrongOutput: boolean;
+  /** A challenger that challenges everything it audits. */
+  readonly frivolous: boolean;
   readonly organisation: string;
+  /** Autonomous system and region (diversity caps count them too). */
+  readonly asn: string;
+  readonly region: string;
 }
 
 /** Node id of protocol node `index`. */
@@ -55,14 +61,20 @@ export function castNodes(scenario: SwarmScenario): NodePlan[] {
     worker: holdsRole(index, nodes, roles.workers, 3),
     decider: holdsRole(index, nodes, roles.deciders, 0),
     requester: holdsRole(index, nodes, roles.requesters, 2),
+    challenger: holdsRole(index, nodes, roles.challengers, 4),
     approveEverything: false,
     wrongOutput: false,
+    frivolous: false,
     organisation: `org-${index % scenario.organisations}`,
+    asn: `as-${index % 4}`,
+    region: `region-${index % 3}`,
   }));
   const verifiers = plans.filter((plan) => plan.verifier).reverse();
   for (const plan of verifiers.slice(0, byzantine.approveEverything)) plan.approveEverything = true;
   const workers = plans.filter((plan) => plan.worker);
   for (const plan of workers.slice(0, byzantine.wrongOutput)) plan.wrongOutput = true;
+  const challengers = plans.filter((plan) => plan.challenger);
+  for (const plan of challengers.slice(0, byzantine.frivolousChallengers)) plan.frivolous = true;
   return plans;
 }
 
@@ -92,5 +104,6 @@ export function describeRoles(plan: NodePlan): string {
   if (plan.worker) parts.push(plan.wrongOutput ? "worker*" : "worker");
   if (plan.decider) parts.push("decider");
   if (plan.requester) parts.push("requester");
+  if (plan.challenger) parts.push(plan.frivolous ? "challenger*" : "challenger");
   return parts.join(" ");
 }

@@ -19,6 +19,12 @@ import { SignedAuditLog } from "../../protocols/audit/mod.ts";
 import { type Identity, simulationIdentity } from "../../protocols/identity/mod.ts";
 import { type SwarmParams, swarmParams } from "../../protocols/params.ts";
 import type { RequesterMessage } from "../../actors/requester.ts";
+import type { CoreMessage } from "../../actors/swarm_messages.ts";
+import type {
+  LedgerAnswer,
+  LedgerSummary,
+  ParticipantEntry,
+} from "../../protocols/economics/mod.ts";
 import {
   SWARM_NODE_SUPERVISION,
   swarmNode,
@@ -42,6 +48,9 @@ import { spammer, type SpammerStats } from "./spammer.ts";
 /** The policy hash every simulated node runs under. */
 export const SIM_POLICY = "sim-policy";
 
+/** Interval of the ledger probes. */
+const LEDGER_PROBE_MS = 10_000;
+
 /** Options of {@linkcode SwarmHarness.create}. */
 export interface HarnessOptions {
   /**
@@ -61,6 +70,8 @@ export interface SwarmNodeRuntime {
   audit: SignedAuditLog | undefined;
   /** References of the current incarnation, once it booted. */
   refs: SwarmNodeRefs | undefined;
+  /** The harness's probe on the current incarnation. */
+  probe?: ActorRef<ProbeMessage>;
 }
 
 /** A booted swarm on a simulation, ready to run. */
@@ -118,6 +129,7 @@ export class SwarmHarness implements NemesisHost {
     const harness = new SwarmHarness(scenario, seed, options);
     await harness.#cast();
     harness.#scheduleLoad();
+    harness.#scheduleLedgerProbes();
     scheduleNemeses(harness, scenario.nemeses);
     return harness;
   }
@@ -169,6 +181,17 @@ export class SwarmHarness implements NemesisHost {
     this.#reconcile(node, []);
   }
 
+  /** Every protocol node as a participant of the economy (the same list on every node). */
+  get participants(): ParticipantEntry[] {
+    return [...this.runtimes.values()].map(({ plan, identity }) => ({
+      did: identity.did,
+      org: plan.organisation,
+      asn: plan.asn,
+      region: plan.region,
+      entity: identity.did,
+    }));
+  }
+
   async #cast(): Promise<void> {
     const plans = castNodes(this.scenario);
     const identities = await Promise.all(
@@ -216,7 +239,15 @@ export class SwarmHarness implements NemesisHost {
       () => swarmNode(this.#nodeConfig(runtime)),
       { name: "node", supervision: SWARM_NODE_SUPERVISION },
     );
-    system.spawn(() => refsCollector(parent, (refs) => (runtime.refs = refs)), { name: "harness" });
+    runtime.probe = system.spawn(
+      () =>
+        nodeProbe(
+          parent,
+          (refs) => (runtime.refs = refs),
+          (summary) => this.#noteLedger(plan.id, summary),
+        ),
+      { name: "harness" },
+    );
   }
 
   #nodeConfig(runtime: SwarmNodeRuntime): SwarmNodeConfig {
@@ -235,6 +266,7 @@ export class SwarmHarness implements NemesisHost {
         verifier: plan.verifier,
         worker: plan.worker,
         requester: plan.requester,
+        challenger: plan.challenger,
         deciderBuckets: this.#bucketsOf(plan.id),
       },
       bucketAssignment: plan.decider
@@ -242,6 +274,8 @@ export class SwarmHarness implements NemesisHost {
         : undefined,
       verifiers: dids((each) => each.verifier),
       workers: dids((each) => each.worker),
+      planners: dids((each) => each.planner),
+      participants: this.participants,
       decideLog: this.service.forNode(plan.id),
       cas: this.cas,
       params: this.params,
@@ -251,7 +285,12 @@ export class SwarmHarness implements NemesisHost {
       bootstrap: this.scenario.bootstrap,
       decideMode: this.scenario.mode,
       mutations: this.scenario.mutations,
-      byzantine: { approveEverything: plan.approveEverything, wrongOutput: plan.wrongOutput },
+      auditShare: this.scenario.auditShare,
+      byzantine: {
+        approveEverything: plan.approveEverything,
+        wrongOutput: plan.wrongOutput,
+        challengeEverything: plan.frivolous,
+      },
       onAccepted: (message) =>
         void this.history.push({ type: "accepted", node: plan.id, nodeMs: nodeMs(), message }),
       onEffect: (effect, thread) =>
@@ -265,6 +304,32 @@ export class SwarmHarness implements NemesisHost {
           taskStatus: "taskId" in effect ? thread.tasks.get(effect.taskId)?.status : undefined,
         }),
     };
+  }
+
+  /** Asks every node for its ledger summary every 10 s and just before the run ends. */
+  #scheduleLedgerProbes(): void {
+    const probe = () => {
+      for (const runtime of this.runtimes.values()) {
+        if (this.simulation.node(runtime.plan.id).up) runtime.probe?.tell({ type: "ledger-probe" });
+      }
+    };
+    for (let atMs = LEDGER_PROBE_MS; atMs < this.scenario.durationMs; atMs += LEDGER_PROBE_MS) {
+      this.simulation.at(atMs, "ledger-probe", probe);
+    }
+    this.simulation.at(Math.max(0, this.scenario.durationMs - 50), "ledger-probe", probe);
+  }
+
+  #noteLedger(node: string, summary: LedgerSummary): void {
+    this.history.push({
+      type: "ledger",
+      node,
+      supply: summary.supply,
+      held: summary.held,
+      burned: summary.burned,
+      invariant: summary.invariant,
+      digest: summary.digest,
+      operations: summary.operations,
+    });
   }
 
   #scheduleLoad(): void {
@@ -354,16 +419,47 @@ export class SwarmHarness implements NemesisHost {
 }
 
 /** Asks a node's parent for its actor references and hands them to the harness. */
-function refsCollector(
+/** What the harness's probe on each node receives. */
+type ProbeMessage =
+  | { readonly type: "refs-reply"; readonly refs: SwarmNodeRefs }
+  | { readonly type: "ledger-probe" }
+  | { readonly type: "ledger-reply"; readonly answer: LedgerAnswer | undefined };
+
+/**
+ * The harness's actor on each node: collects the node's actor references
+ * and, when asked, the ledger summary of its core (for the ledger checker).
+ */
+function nodeProbe(
   parent: ActorRef<SwarmNodeMessage>,
   onRefs: (refs: SwarmNodeRefs) => void,
-): Behavior<SwarmNodeRefs> {
+  onLedger: (summary: LedgerSummary) => void,
+): Behavior<ProbeMessage> {
+  let core: ActorRef<CoreMessage> | undefined;
   return {
     preStart(ctx) {
-      parent.tell({ type: "refs", replyTo: ctx.self });
+      parent.tell({
+        type: "refs",
+        replyTo: ctx.self as unknown as ActorRef<SwarmNodeRefs>,
+      });
     },
-    receive(_ctx, refs) {
-      onRefs(refs);
+    receive(ctx, message) {
+      const refs = (message as { core?: unknown }).core !== undefined
+        ? message as unknown as SwarmNodeRefs
+        : undefined;
+      if (refs !== undefined) {
+        core = refs.core;
+        return onRefs(refs);
+      }
+      if (message.type === "ledger-probe" && core !== undefined) {
+        return ctx.ask<CoreMessage, LedgerAnswer | undefined>(
+          core,
+          (replyTo) => ({ type: "ledger", query: { kind: "summary" }, replyTo }),
+          (result) => ({ type: "ledger-reply", answer: result.ok ? result.value : undefined }),
+        );
+      }
+      if (message.type === "ledger-reply" && message.answer?.kind === "summary") {
+        onLedger(message.answer);
+      }
     },
   };
 }

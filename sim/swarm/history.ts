@@ -102,14 +102,19 @@ export interface MergeEvent extends EventBase {
   readonly orphaned: readonly { readonly record: DecideRecord; readonly orphanedByEpoch: number }[];
 }
 
-/** A fact about money (posted by the economics layer when it exists). */
+/** A node's ledger summary (credits), as its core reported it. */
 export interface LedgerEvent extends EventBase {
   readonly type: "ledger";
   readonly node: string;
-  readonly totalSupply: number;
-  readonly balances: number;
-  readonly locked: number;
+  readonly supply: number;
+  /** Balances, stakes, escrows and unbonding together. */
+  readonly held: number;
   readonly burned: number;
+  /** "ok", or why the ledger's own invariant check failed. */
+  readonly invariant: string;
+  /** Digest of every account's holdings: equal digests, equal ledgers. */
+  readonly digest: string;
+  readonly operations: number;
 }
 
 /** Any history event. */

@@ -70,6 +70,7 @@ export function randomizeScenario(base: SwarmScenario, seed: number): SwarmScena
       workers: between(random, Math.max(2, base.byzantine.wrongOutput + 1), nodes),
       deciders: between(random, decidersMin, Math.max(decidersMin, Math.min(4, nodes))),
       requesters: between(random, 1, nodes),
+      challengers: between(random, base.byzantine.frivolousChallengers, Math.min(3, nodes)),
     },
     link: { latencyMinMs: 1, latencyMaxMs },
     params: {
@@ -145,6 +146,7 @@ function resize(base: SwarmScenario, nodes: number): SwarmScenario {
       workers: roles.workers === base.nodes ? nodes : fit(roles.workers),
       deciders: fit(roles.deciders),
       requesters: fit(roles.requesters),
+      challengers: Math.min(nodes, roles.challengers),
     },
   };
 }

@@ -51,8 +51,9 @@ function scenario(
       workers: nodes,
       deciders: Math.min(3, nodes),
       requesters: Math.min(3, nodes),
+      challengers: Math.min(2, nodes),
     },
-    byzantine: { approveEverything: 0, wrongOutput: 0, spammers: 0 },
+    byzantine: { approveEverything: 0, wrongOutput: 0, spammers: 0, frivolousChallengers: 0 },
     mode: "cp",
     load: {
       needsPerSecond: 4,
@@ -72,6 +73,7 @@ function scenario(
     audit: false,
     livenessBoundMs: 0,
     organisations: nodes,
+    auditShare: 0.1,
     ...fields,
   };
   return withDuration(base);
@@ -172,9 +174,12 @@ export const SWARM_PRESETS: Readonly<Record<string, SwarmScenario>> = {
   }),
   byzantine: scenario({
     name: "byzantine",
-    description: "An approve-everything verifier, a wrong-output worker and a spammer",
+    description: "Approve-everything verifiers, wrong-output workers, a spammer and a " +
+      "frivolous challenger; honest challengers audit half of the results",
     nodes: 9,
-    byzantine: { approveEverything: 1, wrongOutput: 1, spammers: 1 },
+    roles: { planners: 3, verifiers: 9, workers: 9, deciders: 3, requesters: 3, challengers: 3 },
+    byzantine: { approveEverything: 3, wrongOutput: 2, spammers: 1, frivolousChallengers: 1 },
+    auditShare: 0.5,
     audit: true,
   }),
   failover: scenario({
@@ -192,7 +197,7 @@ export const SWARM_PRESETS: Readonly<Record<string, SwarmScenario>> = {
     description: "Partitions, crashes, pauses, skew, flaky links, a spammer and BUGGIFY together",
     nodes: 8,
     buggify: true,
-    byzantine: { approveEverything: 0, wrongOutput: 0, spammers: 1 },
+    byzantine: { approveEverything: 0, wrongOutput: 0, spammers: 1, frivolousChallengers: 0 },
     nemeses: [
       { kind: "partition", atMs: at(0.1), durationMs: 2_500, shape: "majority-minority" },
       { kind: "kill-restart", atMs: at(0.25), durationMs: 2_000, target: "any" },

@@ -139,6 +139,14 @@ async function execute(
     upNodes,
     auditLogs,
     policyHash: SIM_POLICY,
+    participants: new Map(
+      harness.participants.map((entry) => [entry.did, {
+        org: entry.org ?? entry.did,
+        asn: entry.asn ?? entry.did,
+        region: entry.region ?? entry.did,
+        entity: entry.entity ?? entry.did,
+      }]),
+    ),
   };
   const { needs, latenciesMs } = needStats(history, harness.unposted);
   return {

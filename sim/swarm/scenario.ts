@@ -27,6 +27,8 @@ export interface RoleCounts {
   readonly deciders: number;
   /** Nodes that post NEEDs. */
   readonly requesters: number;
+  /** Nodes that audit verified results and challenge wrong ones (0 for none). */
+  readonly challengers: number;
 }
 
 /** Byzantine agents of the run. */
@@ -37,6 +39,8 @@ export interface ByzantineCounts {
   readonly wrongOutput: number;
   /** Extra nodes that flood the swarm with junk, forged and late envelopes. */
   readonly spammers: number;
+  /** Challengers that challenge every result they audit, right or wrong. */
+  readonly frivolousChallengers: number;
 }
 
 /** One kind of task the load posts, with its share of the load. */
@@ -96,6 +100,8 @@ export interface SwarmScenario {
   readonly livenessBoundMs: number;
   /** Distinct organisations the nodes belong to (for the diversity part of P6). */
   readonly organisations: number;
+  /** Share of verified results each challenger audits (0..1). */
+  readonly auditShare: number;
   /** Deliberately broken protocol rules (mutation tests only). */
   readonly mutations?: ProtocolMutations;
 }
@@ -113,12 +119,23 @@ export function checkSwarmScenario(scenario: SwarmScenario): SwarmScenario {
   for (const [key, value] of Object.entries(positive)) requireInteger(key, value, 1);
   requireInteger("organisations", scenario.organisations, 1);
   for (const [role, count] of Object.entries(scenario.roles)) {
-    requireInteger(`roles.${role}`, count, 1, scenario.nodes);
+    requireInteger(`roles.${role}`, count, role === "challengers" ? 0 : 1, scenario.nodes);
+  }
+  if (!(scenario.auditShare >= 0 && scenario.auditShare <= 1)) {
+    throw new SwarmScenarioError(
+      `Scenario auditShare must be in [0, 1], got ${scenario.auditShare}`,
+    );
   }
   const byzantine = scenario.byzantine;
   requireInteger("byzantine.approveEverything", byzantine.approveEverything, 0);
   requireInteger("byzantine.wrongOutput", byzantine.wrongOutput, 0);
   requireInteger("byzantine.spammers", byzantine.spammers, 0, 16);
+  requireInteger(
+    "byzantine.frivolousChallengers",
+    byzantine.frivolousChallengers,
+    0,
+    scenario.roles.challengers,
+  );
   if (byzantine.approveEverything > scenario.roles.verifiers) {
     throw new SwarmScenarioError(
       `Scenario has ${byzantine.approveEverything} approve-everything verifiers but only ${scenario.roles.verifiers} verifiers`,

@@ -1,4 +1,4 @@
-// Proves a `run node` process serves its HTTP API: a NEED posted with POST /needs becomes FINAL, and bad requests get typed JSON errors.
+// Proves a `run node` process serves its HTTP API: a NEED posted with POST /needs becomes FINAL, its escrow shows in the read-only ledger routes, and bad requests get typed JSON errors.
 import assert from "node:assert/strict";
 import { freePort } from "../../tools/etcd_server.ts";
 
@@ -82,6 +82,7 @@ Deno.test("run node: POST /needs goes to FINAL, GET shows it, bad requests are r
       1,
       "refused requests posted nothing",
     );
+    await assertLedgerRoutes(base, health.did, needId);
   } finally {
     node.kill("SIGTERM");
     const output = await node.output();
@@ -89,3 +90,36 @@ Deno.test("run node: POST /needs goes to FINAL, GET shows it, bad requests are r
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+/** The ledger routes: totals, the node's account, the NEED's settled escrow, and refusals. */
+async function assertLedgerRoutes(base: string, did: string, needId: string) {
+  const summary = await (await fetch(`${base}/ledger`)).json();
+  assert.equal(summary.invariant, "ok");
+  assert.equal(summary.supply, 10_000_000, "genesis minted the default allocation");
+  assert.equal(summary.escrowsHeld, 0, "no escrow is stuck");
+  assert.match(summary.digest, /^[0-9a-f]{64}$/);
+  const account = await (await fetch(`${base}/ledger/accounts/${did}?limit=10`)).json();
+  assert.equal(account.stake, 1_000);
+  assert.equal(
+    account.balance,
+    9_999_000,
+    "a lone node pays itself nothing: its own payouts are blocked and refunded",
+  );
+  assert.ok(account.history.length >= 2 && account.history.length <= 10);
+  const escrows = await (await fetch(`${base}/ledger/escrows/${needId}`)).json();
+  assert.equal(escrows.escrows.length, 1);
+  assert.equal(escrows.escrows[0].status, "released");
+  assert.equal(escrows.escrows[0].amount, 6, "bounty 5 plus the 20 % verify bounty");
+  assert.ok(escrows.escrows[0].blocked.length >= 1);
+  const refusals: [string, RequestInit, number, string][] = [
+    [`/ledger/accounts/${did}?limit=lots`, {}, 400, "E_HTTP_FIELD"],
+    ["/ledger/balances/x", {}, 404, "E_HTTP_NOT_FOUND"],
+    ["/ledger/accounts", {}, 404, "E_HTTP_NOT_FOUND"],
+    ["/ledger", { method: "POST", body: "{}" }, 405, "E_HTTP_METHOD"],
+  ];
+  for (const [path, init, status, code] of refusals) {
+    const response = await fetch(`${base}${path}`, init);
+    assert.equal(response.status, status, path);
+    assert.equal((await response.json()).error.code, code);
+  }
+}

@@ -167,3 +167,45 @@ Deno.test("run node keeps its boot count in its data directory across restarts",
     await Deno.remove(directory, { recursive: true });
   }
 });
+
+Deno.test("run swarm --participants applies organisations and genesis from a file, and refuses a bad one with exit 2", async () => {
+  const directory = await Deno.makeTempDir();
+  try {
+    const file = `${directory}/participants.json`;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify([
+        { node: 0, org: "acme", region: "eu" },
+        { node: 1, org: "acme" },
+        { node: 2, genesisBalance: 1_000, genesisStake: 100 },
+      ]),
+    );
+    const args = ["run", "swarm", "--nodes", "3", "--needs", "6", "--challenge-window-ms", "50"];
+    const result = await cli(...args, "--data-dir", `${directory}/swarm`, "--participants", file);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(
+      result.stdout,
+      /ledger\s+supply 20001000 · burned 0 · escrows held 0 · 3\/3 nodes agree/,
+    );
+    const bad: [string, RegExp][] = [
+      [JSON.stringify([{ node: 7, org: "x" }]), /names node 7, the swarm has 3/],
+      [JSON.stringify([{ node: 0, org: "" }]), /field org/],
+      [JSON.stringify({ node: 0 }), /must hold a JSON list/],
+      ["not json", /is not JSON/],
+    ];
+    for (const [content, message] of bad) {
+      await Deno.writeTextFile(file, content);
+      const refused = await cli(
+        ...args,
+        "--data-dir",
+        `${directory}/swarm`,
+        "--participants",
+        file,
+      );
+      assert.equal(refused.code, 2, content);
+      assert.match(refused.stderr, message);
+    }
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});

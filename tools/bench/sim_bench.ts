@@ -31,7 +31,7 @@ export function benchScenario(loadMs: number, needsPerSecond: number): SwarmScen
     name: "bench",
     description: "10 nodes at 100 NEEDs/s, no faults",
     nodes: 10,
-    roles: { planners: 3, verifiers: 10, workers: 10, deciders: 4, requesters: 10 },
+    roles: { planners: 3, verifiers: 10, workers: 10, deciders: 4, requesters: 10, challengers: 2 },
     organisations: 10,
     audit: false,
     load: { ...base.load, needsPerSecond, loadMs },

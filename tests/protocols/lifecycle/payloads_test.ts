@@ -57,6 +57,8 @@ Deno.test("random junk never escapes as an untyped error (fuzz)", () => {
     "COMMIT",
     "ATTEST",
     "FINALIZE",
+    "CHALLENGE",
+    "INVALIDATE",
   ];
   fc.assert(
     fc.property(fc.constantFrom(...verbs), fc.anything(), (verb, junk) => {
@@ -70,4 +72,66 @@ Deno.test("random junk never escapes as an untyped error (fuzz)", () => {
   );
   assert.equal(isLifecycleVerb("NEED"), true);
   assert.equal(isLifecycleVerb("toString"), false);
+});
+
+Deno.test("CHALLENGE and INVALIDATE payloads: optional fields typed when present, INVALIDATE by target", () => {
+  const challenge = {
+    needId: "n",
+    taskId: "t",
+    commitId: "c",
+    proofType: "OUTPUT_MISMATCH",
+    evidence: "bafy",
+    evidenceBytes: 10,
+    bond: 100,
+  };
+  assert.deepEqual(parsePayload("CHALLENGE", challenge), challenge);
+  assert.deepEqual(parsePayload("CHALLENGE", { ...challenge, withdraws: "c1" }).withdraws, "c1");
+  const ruling = {
+    target: "CHALLENGE",
+    needId: "n",
+    taskId: "t",
+    commitId: "c",
+    challengeId: "c1",
+    verdict: "UPHELD",
+    code: "OK",
+    severity: 0,
+    kResult: 3,
+    committee: ["did:a"],
+    attesters: [],
+    dissenters: [],
+    slashes: [{ account: "did:b", amount: 5 }],
+    reward: 0,
+  };
+  assert.deepEqual(parsePayload("INVALIDATE", ruling), ruling);
+  const expiry = { target: "NEED", needId: "n", code: "E_DEADLINE" };
+  assert.deepEqual(parsePayload("INVALIDATE", expiry), expiry);
+  const need = {
+    needId: "n",
+    epoch: 0,
+    requires: [],
+    produces: [],
+    budget: 1,
+    bounty: 1,
+    deadlineMs: 1,
+    task: { op: "x", input: "", rounds: 1 },
+  };
+  assert.equal(parsePayload("NEED", { ...need, bountyClass: "CRITICAL" }).bountyClass, "CRITICAL");
+  const cases: [LifecycleVerb, unknown, RegExp][] = [
+    ["CHALLENGE", { ...challenge, proofType: "VIBES" }, /field proofType/],
+    ["CHALLENGE", { ...challenge, withdraws: 7 }, /field withdraws/],
+    ["INVALIDATE", { ...ruling, verdict: "MAYBE" }, /field verdict/],
+    ["INVALIDATE", { ...ruling, slashes: [{ account: "did:b", amount: -1 }] }, /field slashes/],
+    ["INVALIDATE", { ...expiry, slashes: [] }, /unknown field slashes/],
+    ["INVALIDATE", { ...expiry, target: "TASK" }, /field target/],
+    ["NEED", { ...need, bountyClass: "HUGE" }, /field bountyClass/],
+    ["NEED", { ...need, committee: [1] }, /field committee/],
+    ["DECIDE", { committee: "x" }, /field/],
+  ];
+  for (const [verb, payload, message] of cases) {
+    assert.throws(() => parsePayload(verb, payload), (error: unknown) => {
+      assert.ok(error instanceof ProtocolError && error.code === "E_PAYLOAD", String(error));
+      assert.match(error.message, message);
+      return true;
+    });
+  }
 });

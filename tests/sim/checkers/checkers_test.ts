@@ -84,6 +84,7 @@ function context(recorder: Recorder, scenario: SwarmScenario = SWARM_PRESETS.ste
     upNodes: new Set(VERIFIERS.map((_, index) => `node-${index}`)),
     auditLogs: new Map(),
     policyHash: "policy",
+    participants: new Map(),
   };
 }
 
@@ -376,31 +377,90 @@ Deno.test("P3 flags the invalidation of a valid result, and is skipped without c
     "commit-ok",
   );
   assert.equal((await verdict(P3_CHALLENGES, recorder)).status, "skipped");
-  recorder.accept(0, "INVALIDATE" as LifecycleVerb, { commitId: "commit-ok" } as never, 2);
-  assert.match((await verdict(P3_CHALLENGES, recorder)).violations[0].message, /a valid result/);
+  const invalidate = (ruling: Record<string, unknown>, id: string) =>
+    recorder.accept(
+      0,
+      "INVALIDATE" as LifecycleVerb,
+      {
+        target: "CHALLENGE",
+        needId: NEED,
+        taskId: "t1",
+        commitId: "commit-ok",
+        ...ruling,
+      } as never,
+      2,
+      id,
+    );
+  invalidate({ challengeId: "c1", verdict: "REJECTED", committee: [], slashes: [] }, "inv-1");
+  assert.equal((await verdict(P3_CHALLENGES, recorder)).status, "pass", "a rejected challenge");
+  invalidate({
+    challengeId: "c2",
+    verdict: "UPHELD",
+    committee: ["did:n1"],
+    slashes: [{ account: "did:n2", amount: 1 }],
+  }, "inv-2");
+  assert.match(
+    (await verdict(P3_CHALLENGES, recorder)).violations[0].message,
+    /Challenge c2 on commit commit-ok was upheld but the commit was a valid result/,
+  );
+  recorder.accept(0, "FINALIZE", {
+    needId: NEED,
+    taskId: "t1",
+    commitId: "commit-ok",
+    attesters: [],
+    kResult: 1,
+  }, 0);
+  const result = await verdict(P3_CHALLENGES, recorder);
+  assert.match(
+    result.violations[1].message,
+    /accepted a FINALIZE of commit commit-ok, which an upheld/,
+  );
 });
 
-Deno.test("the ledger invariant flags credit created from nothing, and is skipped without a ledger", async () => {
+Deno.test("the ledger flags credit created from nothing and nodes disagreeing; skipped without one", async () => {
   const recorder = new Recorder();
   assert.equal((await verdict(LEDGER_INVARIANT, recorder)).status, "skipped");
-  recorder.push({
-    type: "ledger",
-    node: "node-0",
-    totalSupply: 100,
-    balances: 60,
-    locked: 30,
-    burned: 10,
-  });
+  const snapshot = (node: string, held: number, digest = "d", operations = 5) =>
+    recorder.push({
+      type: "ledger",
+      node,
+      supply: 100,
+      held,
+      burned: 10,
+      invariant: "ok",
+      digest,
+      operations,
+    });
+  snapshot("node-0", 90);
+  snapshot("node-1", 90);
   assert.equal((await verdict(LEDGER_INVARIANT, recorder)).status, "pass");
-  recorder.push({
+  snapshot("node-2", 91);
+  assert.match((await verdict(LEDGER_INVARIANT, recorder)).violations[0].message, /= 101/);
+  const split = new Recorder();
+  split.push({
     type: "ledger",
     node: "node-0",
-    totalSupply: 100,
-    balances: 61,
-    locked: 30,
+    supply: 100,
+    held: 90,
     burned: 10,
+    invariant: "ok",
+    digest: "a",
+    operations: 5,
   });
-  assert.match((await verdict(LEDGER_INVARIANT, recorder)).violations[0].message, /= 101/);
+  split.push({
+    type: "ledger",
+    node: "node-1",
+    supply: 100,
+    held: 90,
+    burned: 10,
+    invariant: "ok",
+    digest: "b",
+    operations: 5,
+  });
+  assert.match(
+    (await verdict(LEDGER_INVARIANT, split)).violations[0].message,
+    /hold 2 different ledgers/,
+  );
 });
 
 Deno.test("N flags a scheduled nemesis that never fired or did nothing", async () => {

@@ -73,7 +73,7 @@ function everyFault(): SwarmScenario {
     ...base,
     name: "every-fault",
     nodes: 5,
-    roles: { planners: 2, verifiers: 5, workers: 5, deciders: 2, requesters: 2 },
+    roles: { planners: 2, verifiers: 5, workers: 5, deciders: 2, requesters: 2, challengers: 1 },
     organisations: 5,
     load: { ...base.load, needsPerSecond: 2, loadMs: 12_000 },
     nemeses,

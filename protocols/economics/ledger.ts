@@ -1,0 +1,311 @@
+/**
+ * The ledger: accounts and escrows folded from an append-only journal of
+ * operations. Each operation is checked whole before anything changes (an
+ * operation is applied entirely or not at all), is idempotent by its id, and
+ * is followed by the supply invariant:
+ *
+ *   total supply = Σ(balance + locked + unbonding) + burned,  locked = stake + escrowed
+ *
+ * An escrow is settled exactly once: released, refunded or slashed.
+ *
+ * @module
+ */
+
+import { assert } from "../../runtime/errors.ts";
+import { isAmount } from "./amounts.ts";
+import { applyEscrowOp, applyStakeOp } from "./_ledger_apply.ts";
+import { type AccountRecord, LedgerDraft } from "./_ledger_draft.ts";
+import {
+  type AccountView,
+  type Escrow,
+  type LedgerEntry,
+  LedgerError,
+  type LedgerOp,
+} from "./ledger_types.ts";
+
+export type { AccountRecord };
+
+/** Entries kept per account for history queries. */
+export const ACCOUNT_HISTORY_MAX = 256;
+
+/** Accounts and escrows folded from operations. */
+export class Ledger {
+  readonly #accounts = new Map<string, AccountRecord>();
+  readonly #escrows = new Map<string, Escrow>();
+  readonly #bySubject = new Map<string, string[]>();
+  readonly #ops = new Map<string, LedgerOp>();
+  readonly #history = new Map<string, LedgerEntry[]>();
+  #supply = 0;
+  #burned = 0;
+  /** Σ(balance + stake + escrowed + unbonding), kept from per-account differences. */
+  #held = 0;
+  #seq = 0;
+
+  /** Credit ever minted. */
+  get supply(): number {
+    return this.#supply;
+  }
+
+  /** Credit destroyed. */
+  get burned(): number {
+    return this.#burned;
+  }
+
+  /** Operations applied. */
+  get size(): number {
+    return this.#seq;
+  }
+
+  /** Number of accounts. */
+  get accountCount(): number {
+    return this.#accounts.size;
+  }
+
+  /** Whether an operation id was applied. */
+  has(opId: string): boolean {
+    return this.#ops.has(opId);
+  }
+
+  /** The operation applied under an id. */
+  operation(opId: string): LedgerOp | undefined {
+    return this.#ops.get(opId);
+  }
+
+  /**
+   * Applies one operation. Returns its journal entry, or undefined when the
+   * same operation (same id and effect; its time may differ) was applied before. Throws {@linkcode LedgerError} (and
+   * changes nothing) when it is invalid or reuses an id for another operation.
+   *
+   * @example
+   * ```ts
+   * ledger.apply({ type: "MINT", opId: "genesis:a", atMs: 0, to: "did:a", amount: 10 });
+   * ```
+   */
+  apply(op: LedgerOp): LedgerEntry | undefined {
+    const known = this.#ops.get(op?.opId);
+    if (known !== undefined) {
+      // When it happened may differ between derivations of one operation; what it does may not.
+      if (canonical({ ...known, atMs: 0 }) !== canonical({ ...op, atMs: 0 })) {
+        throw new LedgerError(
+          "E_LEDGER_OP_CONFLICT",
+          `Operation id ${op.opId} was already used for a different ${known.type}`,
+        );
+      }
+      return undefined;
+    }
+    checkOpShape(op);
+    const draft = new LedgerDraft(this);
+    stage(draft, op);
+    return this.#commit(draft, op);
+  }
+
+  /** One account's holdings (zero for an unknown account). */
+  account(id: string): AccountView {
+    const record = this.#accounts.get(id);
+    const { balance = 0, stake = 0, escrowed = 0, unbonding = 0 } = record ?? {};
+    return {
+      account: id,
+      balance,
+      stake,
+      escrowed,
+      unbonding,
+      locked: stake + escrowed,
+      unbondingQueue: [...(record?.queue ?? [])],
+    };
+  }
+
+  /** Every account id, sorted. */
+  accountIds(): string[] {
+    return [...this.#accounts.keys()].sort();
+  }
+
+  /** The live record of an account (read-only use). */
+  record(id: string): Readonly<AccountRecord> | undefined {
+    return this.#accounts.get(id);
+  }
+
+  /** One escrow. */
+  escrow(id: string): Escrow | undefined {
+    return this.#escrows.get(id);
+  }
+
+  /** Escrows of a NEED or a task, in opening order. */
+  escrowsOf(subject: string): Escrow[] {
+    return (this.#bySubject.get(subject) ?? []).map((id) => this.#escrows.get(id) as Escrow);
+  }
+
+  /** Every escrow (for audits and property tests). */
+  escrows(): IterableIterator<Escrow> {
+    return this.#escrows.values();
+  }
+
+  /** The latest entries that touched an account, newest first. */
+  history(account: string, limit = ACCOUNT_HISTORY_MAX): LedgerEntry[] {
+    return [...(this.#history.get(account) ?? [])].reverse().slice(0, limit);
+  }
+
+  /**
+   * Recomputes every total from scratch and checks the supply invariant,
+   * non-negative holdings and that each account's escrowed credit equals
+   * its held escrows. Throws `E_ASSERTION` when anything is off.
+   */
+  audit(): void {
+    let held = 0;
+    const escrowedBy = new Map<string, number>();
+    for (const escrow of this.#escrows.values()) {
+      if (escrow.status !== "held") continue;
+      escrowedBy.set(escrow.payer, (escrowedBy.get(escrow.payer) ?? 0) + escrow.amount);
+    }
+    for (const [id, account] of this.#accounts) {
+      checkRecord(id, account);
+      assert(
+        account.escrowed === (escrowedBy.get(id) ?? 0),
+        `Account ${id} records ${account.escrowed} escrowed, its held escrows sum to ${
+          escrowedBy.get(id) ?? 0
+        }`,
+      );
+      held += account.balance + account.stake + account.escrowed + account.unbonding;
+    }
+    assert(
+      this.#supply === held + this.#burned,
+      `Supply ${this.#supply} != held ${held} + burned ${this.#burned}`,
+    );
+  }
+
+  #commit(draft: LedgerDraft, op: LedgerOp): LedgerEntry {
+    let heldDelta = 0;
+    for (const [id, staged] of draft.accounts) {
+      checkRecord(id, staged);
+      const before = this.#accounts.get(id);
+      heldDelta += total(staged) - (before === undefined ? 0 : total(before));
+    }
+    const supply = this.#supply + draft.supplyDelta;
+    const burned = this.#burned + draft.burnedDelta;
+    const held = this.#held + heldDelta;
+    // The invariant, checked after every operation before it takes effect.
+    assert(
+      supply === held + burned,
+      `Operation ${op.opId} (${op.type}) breaks the supply invariant: ${supply} != ${held} + ${burned}`,
+    );
+    const entry: LedgerEntry = { seq: ++this.#seq, op };
+    for (const [id, staged] of draft.accounts) {
+      this.#accounts.set(id, staged);
+      this.#remember(id, entry);
+    }
+    for (const [id, escrow] of draft.escrows) {
+      if (!this.#escrows.has(id)) {
+        for (const subject of new Set([escrow.needId, escrow.taskId])) {
+          if (subject === undefined) continue;
+          const list = this.#bySubject.get(subject) ?? [];
+          list.push(id);
+          this.#bySubject.set(subject, list);
+        }
+      }
+      this.#escrows.set(id, escrow);
+    }
+    this.#supply = supply;
+    this.#burned = burned;
+    this.#held = held;
+    this.#ops.set(op.opId, op);
+    return entry;
+  }
+
+  #remember(account: string, entry: LedgerEntry): void {
+    const list = this.#history.get(account) ?? [];
+    list.push(entry);
+    if (list.length > ACCOUNT_HISTORY_MAX) list.shift();
+    this.#history.set(account, list);
+  }
+}
+
+function stage(draft: LedgerDraft, op: LedgerOp): void {
+  switch (op.type) {
+    case "MINT":
+      if (draft.ledger.supply + op.amount > Number.MAX_SAFE_INTEGER) {
+        throw new LedgerError("E_LEDGER_SUPPLY", `MINT ${op.opId} would overflow the supply`);
+      }
+      draft.account(op.to).balance += op.amount;
+      draft.supplyDelta += op.amount;
+      return;
+    case "TRANSFER":
+      draft.debit(op.from, op.amount, `TRANSFER ${op.opId}`);
+      draft.account(op.to).balance += op.amount;
+      return;
+    case "BURN":
+      draft.debit(op.from, op.amount, `BURN ${op.opId}`);
+      draft.burnedDelta += op.amount;
+      return;
+    case "STAKE":
+    case "UNSTAKE":
+    case "WITHDRAW":
+      return applyStakeOp(draft, op);
+    default:
+      return applyEscrowOp(draft, op);
+  }
+}
+
+const AMOUNT_FIELDS: Record<LedgerOp["type"], readonly string[]> = {
+  MINT: ["amount"],
+  TRANSFER: ["amount"],
+  BURN: ["amount"],
+  STAKE: ["amount"],
+  UNSTAKE: ["amount"],
+  WITHDRAW: [],
+  ESCROW: ["amount"],
+  RELEASE: ["burned"],
+  REFUND: [],
+  SLASH: ["burned"],
+};
+
+function checkOpShape(op: LedgerOp): void {
+  if (typeof op !== "object" || op === null || !Object.hasOwn(AMOUNT_FIELDS, op.type)) {
+    throw new LedgerError("E_LEDGER_OP", `Unknown ledger operation ${String(op?.type)}`);
+  }
+  if (typeof op.opId !== "string" || op.opId.length === 0) {
+    throw new LedgerError("E_LEDGER_OP", `Operation ${op.type} needs a non-empty opId`);
+  }
+  if (typeof op.atMs !== "number" || !Number.isFinite(op.atMs)) {
+    throw new LedgerError("E_LEDGER_OP", `Operation ${op.opId} needs a finite atMs`);
+  }
+  for (const field of ["holdUntilMs", "releaseAtMs"]) {
+    const value = (op as unknown as Record<string, unknown>)[field];
+    if (field in op && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) {
+      throw new LedgerError(
+        "E_LEDGER_OP",
+        `Operation ${op.opId} field ${field} must be a time >= 0`,
+      );
+    }
+  }
+  for (const field of AMOUNT_FIELDS[op.type]) {
+    const value = (op as unknown as Record<string, unknown>)[field];
+    if (!isAmount(value)) {
+      throw new LedgerError(
+        "E_LEDGER_AMOUNT",
+        `Operation ${op.opId} field ${field} must be an integer >= 0, got ${String(value)}`,
+      );
+    }
+  }
+}
+
+function checkRecord(id: string, account: AccountRecord): void {
+  for (const key of ["balance", "stake", "escrowed", "unbonding"] as const) {
+    assert(isAmount(account[key]), `Account ${id} ${key} must be an amount, got ${account[key]}`);
+  }
+  const queued = account.queue.reduce((sum, entry) => sum + entry.amount, 0);
+  assert(queued === account.unbonding, `Account ${id} unbonding ${account.unbonding} != ${queued}`);
+}
+
+function total(account: Readonly<AccountRecord>): number {
+  return account.balance + account.stake + account.escrowed + account.unbonding;
+}
+
+/** A stable rendering of an operation, to tell a duplicate from a conflict. */
+function canonical(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, item) =>
+      item !== null && typeof item === "object" && !Array.isArray(item)
+        ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : item,
+  );
+}
