@@ -41,7 +41,8 @@ export function finalizeRecord(
     needId: thread.needId,
     taskId,
     commitId: commit.commitId,
-    attesters: [...commit.tally.approvals],
+    // Sorted: two records naming the same attesters are the same record (and pay the same).
+    attesters: [...commit.tally.approvals].sort(),
     kResult: task.kResult,
   };
   const key = finalizedKey(taskId);

@@ -89,7 +89,13 @@ export type DeciderMessage =
     readonly buckets: readonly number[];
     readonly threads: Settled<readonly ThreadState[]>;
   }
-  | { readonly type: "finalize-ready"; readonly payload: Settled<FinalizePayload | undefined> }
+  | {
+    readonly type: "finalize-ready";
+    readonly needId: string;
+    readonly taskId: string;
+    /** The record to announce; "deposed" when a newer fence holds the bucket. */
+    readonly payload: Settled<FinalizePayload | "deposed" | undefined>;
+  }
   | ProofFetched
   | { readonly type: "expiry-check" };
 
@@ -218,14 +224,7 @@ class Decider implements Behavior<DeciderMessage> {
         });
         return;
       case "finalize-ready":
-        if (!message.payload.ok || message.payload.value === undefined) return;
-        this.#config.core.tell({
-          type: "emit",
-          kind: "FINALIZE",
-          thread: message.payload.value.needId,
-          payload: message.payload.value,
-        });
-        return;
+        return this.#finalizeReady(ctx, message);
       case "check-lease":
       case "released":
       case "release-announced":
@@ -284,9 +283,22 @@ class Decider implements Behavior<DeciderMessage> {
     }
   }
 
+  /**
+   * Gives a bucket up, with the work of its threads: timers already set
+   * (finalizations, lease checks, expiries) must not act for the new owner,
+   * who adopts the threads and finalizes them itself (two deciders
+   * finalizing one task with different attesters would pay different
+   * verifiers on different nodes).
+   */
   #relinquish(bucket: number): void {
     this.#owned.delete(bucket);
     this.#fences.delete(bucket);
+    for (const needId of [...this.#threads.keys()]) {
+      if (bucketOf(needId) !== bucket) continue;
+      this.#threads.delete(needId);
+      this.#quorums.delete(needId);
+      this.#expiring.delete(needId);
+    }
   }
 
   #onEffect(ctx: ActorContext<DeciderMessage>, event: Extract<RoleEvent, { type: "effect" }>) {
@@ -469,12 +481,50 @@ class Decider implements Behavior<DeciderMessage> {
    * triggers it again).
    */
   #finalize(ctx: ActorContext<DeciderMessage>, needId: string, taskId: string): void {
+    const bucket = bucketOf(needId);
+    if (!this.#owned.has(bucket)) return;
     const thread = this.#threads.get(needId);
     const commitId = thread?.tasks.get(taskId)?.verifiedCommit;
     if (thread === undefined || commitId === undefined) return;
     if (this.#arbiter.blocks(thread, commitId)) return;
-    const payload = finalizeRecord(ctx.store, thread, taskId);
-    if (payload === undefined) return;
-    ctx.pipeToSelf(payload, (result) => ({ type: "finalize-ready", payload: result }));
+    if (thread.tasks.get(taskId)?.status !== "VERIFIED") return;
+    const fence = this.#fences.get(bucket);
+    // A FINALIZE is a decision too: only the holder of the bucket's newest fence makes one (a
+    // zombie decider that was paused while another took its buckets must not, P4).
+    const payload: Promise<FinalizePayload | "deposed" | undefined> = fence === undefined
+      ? Promise.reject(new Error(`No fence for bucket ${bucket} yet`))
+      : this.#config.decideLog.currentFence(bucket).then(
+        (current): Promise<FinalizePayload | "deposed" | undefined> | "deposed" | undefined =>
+          current === fence ? finalizeRecord(ctx.store, thread, taskId) : "deposed",
+      );
+    ctx.pipeToSelf(
+      payload,
+      (result) => ({ type: "finalize-ready", needId, taskId, payload: result }),
+    );
+  }
+
+  /** Announces a finalization, gives up a bucket it was deposed from, retries when unsure. */
+  #finalizeReady(
+    ctx: ActorContext<DeciderMessage>,
+    message: Extract<DeciderMessage, { type: "finalize-ready" }>,
+  ): void {
+    const { needId, taskId, payload } = message;
+    if (!this.#owned.has(bucketOf(needId))) return;
+    if (!payload.ok) {
+      // The decide log is out of reach (or our fence is not back yet): try again later.
+      return void ctx.schedule(RETRY_MAX_MS * (0.5 + ctx.random()), {
+        type: "finalize",
+        needId,
+        taskId,
+      });
+    }
+    if (payload.value === "deposed") return this.#relinquish(bucketOf(needId));
+    if (payload.value === undefined) return;
+    this.#config.core.tell({
+      type: "emit",
+      kind: "FINALIZE",
+      thread: needId,
+      payload: payload.value,
+    });
   }
 }

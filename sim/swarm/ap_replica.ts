@@ -100,6 +100,13 @@ export class ApReplica implements DecideLog {
     });
   }
 
+  currentFence(bucket: number): Promise<number> {
+    return run(() => {
+      checkBucket(bucket);
+      return this.fenceNow(bucket);
+    });
+  }
+
   tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
     return run(() => {
       checkLeaseRecord(lease);

@@ -146,6 +146,7 @@ function cpBackend(): Backend {
       fences.set(bucket, Math.max(fences.get(bucket) ?? 0, token.token));
       return token;
     },
+    currentFence: (bucket) => log.currentFence(bucket),
     tryLease: (lease) => log.tryLease(lease),
     getLease: (taskId) => log.getLease(taskId),
     renewLease: (taskId, leaseId, expiresAtMs) => log.renewLease(taskId, leaseId, expiresAtMs),
@@ -207,6 +208,10 @@ class RecordingDecideLog implements DecideLog {
         return [acquired, "ok"];
       },
     );
+  }
+
+  async currentFence(bucket: number): Promise<number> {
+    return await this.service.backendFor(this.node).log.currentFence(bucket);
   }
 
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {

@@ -99,8 +99,14 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
 
   await t.step("a deposed decider's fence token is rejected with E_STALE_FENCE", async () => {
     const record = await freshRecord(log);
+    assert.equal(await log.currentFence(bucketOf(record.needId)), record.fence);
     const newer = await log.acquireFence(bucketOf(record.needId), "decider-b");
     assert.equal(newer.token, record.fence + 1);
+    assert.equal(
+      await log.currentFence(bucketOf(record.needId)),
+      newer.token,
+      "a deposed holder can tell",
+    );
     await assert.rejects(
       log.tryDecide(record),
       (error: StaleFenceError) => error.code === "E_STALE_FENCE",

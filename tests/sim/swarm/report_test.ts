@@ -106,7 +106,7 @@ Deno.test("byzantine agents are refused: the spammer's forgeries never count, wr
   assert.equal(spammerDecides.length, 0, "no forged DECIDE was accepted anywhere");
   assert.match(
     result.checks.find((check) => check.id === "P3")?.note ?? "",
-    /; 0 invalid results finalized$/,
+    /; 0 invalid results finalized unchallenged$/,
   );
 });
 
