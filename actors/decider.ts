@@ -70,8 +70,17 @@ export type DeciderMessage =
     readonly tokens: Settled<FenceToken[]>;
   }
   | { readonly type: "decided"; readonly needId: string; readonly outcome: Settled<DecideOutcome> }
-  /** Take ownership of more buckets (a failover, or AP membership during a partition). */
-  | { readonly type: "take-buckets"; readonly buckets: readonly number[] }
+  /**
+   * Take ownership of more buckets: a failover, or (`borrowed`) an AP side
+   * deciding for owners it cannot reach during a partition — it decides
+   * for them but leaves finalization (the payout) to the owner, after the
+   * heal, so the two sides never pay different attesters for one task.
+   */
+  | {
+    readonly type: "take-buckets";
+    readonly buckets: readonly number[];
+    readonly borrowed?: boolean;
+  }
   /** Give up buckets (another decider owns them now). */
   | { readonly type: "drop-buckets"; readonly buckets: readonly number[] }
   | { readonly type: "retry-decide"; readonly needId: string }
@@ -136,6 +145,8 @@ class Decider implements Behavior<DeciderMessage> {
   readonly #config: DeciderConfig;
   readonly #stats: DeciderStats;
   readonly #owned: Set<number>;
+  /** Owned buckets held only on loan (AP partition): decided here, finalized by their owner. */
+  readonly #borrowed = new Set<number>();
   readonly #fences = new Map<number, number>();
   readonly #threads = new Map<string, ThreadState>();
   readonly #quorums = new Map<string, PendingDecision>();
@@ -169,7 +180,11 @@ class Decider implements Behavior<DeciderMessage> {
         return this.#fenced(ctx, message);
       case "take-buckets": {
         const fresh = message.buckets.filter((bucket) => !this.#owned.has(bucket));
-        for (const bucket of message.buckets) this.#owned.add(bucket);
+        for (const bucket of message.buckets) {
+          this.#owned.add(bucket);
+          if (message.borrowed === true) this.#borrowed.add(bucket);
+          else this.#borrowed.delete(bucket);
+        }
         this.#fence(ctx, message.buckets);
         if (fresh.length === 0) return;
         // The previous owner's timers (lease checks, finalizations) are not ours: adopt its work.
@@ -293,6 +308,7 @@ class Decider implements Behavior<DeciderMessage> {
   #relinquish(bucket: number): void {
     this.#owned.delete(bucket);
     this.#fences.delete(bucket);
+    this.#borrowed.delete(bucket);
     for (const needId of [...this.#threads.keys()]) {
       if (bucketOf(needId) !== bucket) continue;
       this.#threads.delete(needId);
@@ -482,7 +498,7 @@ class Decider implements Behavior<DeciderMessage> {
    */
   #finalize(ctx: ActorContext<DeciderMessage>, needId: string, taskId: string): void {
     const bucket = bucketOf(needId);
-    if (!this.#owned.has(bucket)) return;
+    if (!this.#owned.has(bucket) || this.#borrowed.has(bucket)) return;
     const thread = this.#threads.get(needId);
     const commitId = thread?.tasks.get(taskId)?.verifiedCommit;
     if (thread === undefined || commitId === undefined) return;

@@ -377,7 +377,11 @@ export class SwarmHarness implements NemesisHost {
       });
     }
     for (const [borrower, buckets] of this.#lent) {
-      this.runtimes.get(borrower)?.refs?.decider?.tell({ type: "take-buckets", buckets });
+      this.runtimes.get(borrower)?.refs?.decider?.tell({
+        type: "take-buckets",
+        buckets,
+        borrowed: true,
+      });
     }
   }
 
