@@ -55,14 +55,14 @@ export function randomizeScenario(base: SwarmScenario, seed: number): SwarmScena
   );
   const resized = resize(base, nodes);
   const factor = 0.5 + random.float();
-  // A failover needs a second decider to take the buckets over.
-  const decidersMin = base.nemeses.some((nemesis) => nemesis.kind === "failover") ? 2 : 1;
   const latencyMaxMs = between(random, 2, 25);
   const scaled = scaleLoad(resized, {
     needsPerSecond: round(base.load.needsPerSecond * factor),
     loadMs: Math.round(base.load.loadMs * (0.5 + random.float() / 2)),
   });
-  return withDuration({
+  // A failover needs a second decider to take the buckets over.
+  const decidersMin = base.nemeses.some((nemesis) => nemesis.kind === "failover") ? 2 : 1;
+  const drawn = withDuration({
     ...scaled,
     roles: {
       planners: between(random, 1, Math.min(4, nodes)),
@@ -80,6 +80,9 @@ export function randomizeScenario(base: SwarmScenario, seed: number): SwarmScena
     buggify: base.buggify || random.float() < 0.5,
     nemeses: scaled.nemeses.map((nemesis) => jitter(nemesis, scaled.load.loadMs, random)),
   });
+  // Enough deciders that no fault aimed at one finds none free (the schedule as jittered).
+  const deciders = Math.min(nodes, Math.max(drawn.roles.deciders, decidersNeeded(drawn.nemeses)));
+  return { ...drawn, roles: { ...drawn.roles, deciders } };
 }
 
 /** Applies explicit overrides (then re-derives the duration unless one is given). */
@@ -132,6 +135,27 @@ export function scaleLoad(
 }
 
 /** The scenario with `nodes` nodes, role counts scaled to fit. */
+/**
+ * Deciders a schedule needs so that no fault aimed at a decider finds none
+ * free: a failover needs a second decider to take the buckets over, and a
+ * fault aimed at a decider needs one more than the node faults overlapping
+ * it could occupy (any node may be a decider; mixed seed 9 drew a single
+ * decider, skewed its clock, and then had no decider to pause).
+ */
+export function decidersNeeded(nemeses: readonly NemesisSpec[]): number {
+  let needed = nemeses.some((nemesis) => nemesis.kind === "failover") ? 2 : 1;
+  const timed = nemeses.filter((nemesis) => "target" in nemesis);
+  for (const fault of timed) {
+    if (!("target" in fault) || fault.target !== "decider") continue;
+    const overlapping = timed.filter((other) =>
+      other !== fault && "durationMs" in other && other.atMs < fault.atMs + fault.durationMs &&
+      fault.atMs < other.atMs + other.durationMs
+    );
+    needed = Math.max(needed, overlapping.length + 1);
+  }
+  return needed;
+}
+
 function resize(base: SwarmScenario, nodes: number): SwarmScenario {
   const fit = (count: number) =>
     Math.max(1, Math.min(nodes, Math.round(count * nodes / base.nodes)));

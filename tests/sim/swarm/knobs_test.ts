@@ -4,6 +4,7 @@ import fc from "fast-check";
 import {
   castNodes,
   checkSwarmScenario,
+  decidersNeeded,
   overrideScenario,
   randomizeScenario,
   scaleLoad,
@@ -129,4 +130,27 @@ Deno.test("a bad scenario or nemesis is refused with a typed error naming the va
       (error: Error) => error instanceof NemesisSpecError && message.test(error.message),
     );
   }
+});
+
+Deno.test("a fault aimed at a decider always finds one free: deciders cover the faults overlapping it", () => {
+  const pause = { kind: "pause", atMs: 9_000, durationMs: 1_500, target: "decider" } as const;
+  const skew = {
+    kind: "clock-skew",
+    atMs: 8_000,
+    durationMs: 1_500,
+    offsetMs: -800,
+    driftPpm: -100,
+    target: "worker",
+  } as const;
+  const kill = { kind: "kill-restart", atMs: 1_000, durationMs: 1_000, target: "any" } as const;
+  assert.equal(decidersNeeded([kill]), 1);
+  assert.equal(decidersNeeded([kill, pause]), 1, "a fault that is over by then takes nobody");
+  assert.equal(decidersNeeded([kill, pause, skew]), 2, "the skewed node may be the only decider");
+  assert.equal(decidersNeeded([{ kind: "failover", atMs: 0, durationMs: 10 }]), 2);
+  fc.assert(
+    fc.property(fc.integer(), fc.constantFrom(...Object.keys(SWARM_PRESETS)), (seed, preset) => {
+      const drawn = randomizeScenario(SWARM_PRESETS[preset], seed);
+      assert.ok(drawn.roles.deciders >= Math.min(drawn.nodes, decidersNeeded(drawn.nemeses)));
+    }),
+  );
 });
