@@ -86,6 +86,12 @@ export type DeciderMessage =
   | { readonly type: "retry-decide"; readonly needId: string }
   | { readonly type: "retry-publish"; readonly record: DecideRecord; readonly attempt: number }
   | {
+    readonly type: "publish-refreshed";
+    readonly record: DecideRecord;
+    readonly attempt: number;
+    readonly thread: Settled<ThreadState | undefined>;
+  }
+  | {
     readonly type: "publish-ready";
     readonly record: DecideRecord;
     readonly approvers: readonly string[];
@@ -210,7 +216,23 @@ class Decider implements Behavior<DeciderMessage> {
       case "decided":
         return this.#decided(ctx, message);
       case "retry-publish":
-        return this.#publish(ctx, message.record, message.attempt);
+        // The votes that carry the decision may have come in without an effect (a proposal that
+        // reached quorum after another): read the core's thread, not the copy kept here.
+        return ctx.ask<CoreMessage, ThreadState | undefined>(
+          this.#config.core,
+          (replyTo) => ({ type: "thread", needId: message.record.needId, replyTo }),
+          (thread) => ({ ...message, type: "publish-refreshed", thread }),
+        );
+      case "publish-refreshed": {
+        // A written decision is announced even by a decider that has lost the bucket since:
+        // nobody else would (a new owner only re-announces its own).
+        const { record, attempt, thread } = message;
+        if (!thread.ok || thread.value === undefined) return this.#publish(ctx, record, attempt);
+        if (this.#owned.has(bucketOf(record.needId))) {
+          this.#threads.set(record.needId, thread.value);
+        }
+        return this.#publish(ctx, record, attempt, thread.value);
+      }
       case "publish-ready": {
         // The committee seated the first time, if this decision was announced before.
         const committee = message.committee.ok ? message.committee.value : undefined;
@@ -452,7 +474,12 @@ class Decider implements Behavior<DeciderMessage> {
   }
 
   /** Publishes a written decision once this node has seen the votes that carry it. */
-  #publish(ctx: ActorContext<DeciderMessage>, record: DecideRecord, attempt: number): void {
+  #publish(
+    ctx: ActorContext<DeciderMessage>,
+    record: DecideRecord,
+    attempt: number,
+    fresh?: ThreadState,
+  ): void {
     if (attempt === 0 && ctx.buggify("decider.late-publish")) {
       // Rare path: the decision is written but announced late (a slow network, a GC pause).
       return void ctx.schedule(1_000 + ctx.random() * 2_000, {
@@ -461,7 +488,8 @@ class Decider implements Behavior<DeciderMessage> {
         attempt: 1,
       });
     }
-    const tally = this.#threads.get(record.needId)?.proposals.get(record.proposalId)?.tally;
+    const thread = fresh ?? this.#threads.get(record.needId);
+    const tally = thread?.proposals.get(record.proposalId)?.tally;
     const approvers = tally?.approvals ?? [];
     if (approvers.length < record.kPlan) {
       if (attempt + 1 < PUBLISH_ATTEMPTS_MAX) {
