@@ -17,6 +17,8 @@ export interface Parked {
   readonly bytes: Uint8Array;
   readonly code: string;
   readonly parkedAtMs: number;
+  /** A DECIDE the decide log already confirmed. */
+  readonly confirmed?: boolean;
 }
 
 /** Parked messages by thread, oldest first. */

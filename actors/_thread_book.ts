@@ -15,6 +15,7 @@ import type { Economy } from "../protocols/economics/mod.ts";
 import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
 import type { LifecycleMessage, LifecycleVerb } from "../protocols/lifecycle/payloads.ts";
 import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
+import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
 import { type Effect, resultCommitteeOf, type ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { type Parked, ParkingLot } from "./_parking_lot.ts";
@@ -46,7 +47,14 @@ export interface ThreadBookConfig {
   readonly finishedRetentionMs: number;
   /** The node's economy, when it runs one (ledger, stamping, funding checks). */
   readonly economy?: Economy;
+  /** `cp` (default): a NEED's decision is final; `ap`: a higher decision supersedes a lower one. */
+  readonly decideMode?: "cp" | "ap";
+  /** Deliberately broken protocol rules, for mutation tests only. */
+  readonly mutations?: ProtocolMutations;
 }
+
+/** Ids of accepted envelopes remembered, so sync replies can be skipped before verifying. */
+const ACCEPTED_IDS_MAX = 65_536;
 
 /** A window that never opens. */
 const CLOSED = { opensMs: 0, closesMs: 0 } as const;
@@ -68,6 +76,8 @@ export class ThreadBook {
   /** When each open thread last accepted a message, oldest first. */
   readonly #progressAtMs = new Map<string, number>();
   readonly #archive = new ThreadArchive();
+  /** Ids of accepted envelopes (insertion order: oldest first), bounded. */
+  readonly #acceptedIds = new Set<string>();
   #bootstrap: boolean;
   #archiveOverflows = 0;
   #version = 0;
@@ -113,6 +123,11 @@ export class ThreadBook {
   /** Whether `did` sits on the plan committee of a NEED or the result committee of a task. */
   onCommittee(kind: "plan" | "result", subject: string, did: string): boolean {
     return this.#committee(kind, subject).has(did);
+  }
+
+  /** Whether the envelope `id` was accepted lately (any thread; bounded memory). */
+  acceptedLately(id: string): boolean {
+    return this.#acceptedIds.has(id);
   }
 
   /**
@@ -172,10 +187,17 @@ export class ThreadBook {
     return this.#version;
   }
 
-  /** Throws the refusal a message would get now; "too early for the window" is not a refusal. */
-  dryRun(message: LifecycleMessage, nowMs: number): void {
+  /**
+   * Throws the refusal a message would get now; "too early for the window" is
+   * not a refusal. `confirmed`: a DECIDE the decide log holds.
+   */
+  dryRun(message: LifecycleMessage, nowMs: number, confirmed = false): void {
     const before = this.#threads.get(message.thread);
-    const view: ReduceView = { ...this.#view(message.thread, nowMs), origin: "local" };
+    const view: ReduceView = {
+      ...this.#view(message.thread, nowMs),
+      origin: "local",
+      decisionConfirmed: confirmed,
+    };
     try {
       this.#config.economy?.admit(message, before, reduce(before, message, view), view);
     } catch (error) {
@@ -186,10 +208,12 @@ export class ThreadBook {
   /**
    * Applies a message; on success also retries what was parked on its
    * thread. Returns every outcome in order (the message's first).
+   * `confirmed`: a DECIDE the decide log holds (its epoch and fence were
+   * checked when it was written).
    */
-  apply(message: LifecycleMessage, bytes: Uint8Array, nowMs: number): Outcome[] {
+  apply(message: LifecycleMessage, bytes: Uint8Array, nowMs: number, confirmed = false): Outcome[] {
     const outcomes: Outcome[] = [];
-    this.#applyOne(message, bytes, nowMs, outcomes);
+    this.#applyOne(message, bytes, nowMs, outcomes, confirmed);
     return outcomes;
   }
 
@@ -197,7 +221,7 @@ export class ThreadBook {
   retry(thread: string, nowMs: number): Outcome[] {
     const outcomes: Outcome[] = [];
     for (const parked of this.#parking.take(thread)) {
-      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes);
+      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes, parked.confirmed === true);
     }
     return outcomes;
   }
@@ -223,11 +247,21 @@ export class ThreadBook {
 
   /** Threads still open (not final, not expired), for peers catching up. */
   openThreads(): string[] {
-    const open: string[] = [];
+    return this.openThreadStates().map((thread) => thread.needId);
+  }
+
+  /** The states of the threads still open. */
+  openThreadStates(): ThreadState[] {
+    const open: ThreadState[] = [];
     for (const thread of this.#threads.values()) {
-      if (thread.phase === "OPEN" || thread.phase === "DECIDED") open.push(thread.needId);
+      if (thread.phase === "OPEN" || thread.phase === "DECIDED") open.push(thread);
     }
     return open;
+  }
+
+  /** Every thread held (finished ones until their retention ends). */
+  threadIds(): string[] {
+    return [...this.#threads.keys()];
   }
 
   /** Archived envelopes of `threads` in chunks. */
@@ -275,16 +309,18 @@ export class ThreadBook {
     bytes: Uint8Array,
     nowMs: number,
     outcomes: Outcome[],
+    confirmed = false,
   ): void {
     let transition;
     const before = this.#threads.get(message.thread);
-    const view = this.#view(message.thread, nowMs);
+    const view: ReduceView = { ...this.#view(message.thread, nowMs), decisionConfirmed: confirmed };
     try {
       transition = reduce(before, message, view);
       this.#config.economy?.admit(message, before, transition, view);
     } catch (error) {
       if (isParkable(error)) {
-        const dropped = this.#parking.park({ message, bytes, code: error.code, parkedAtMs: nowMs });
+        const entry = { message, bytes, code: error.code, parkedAtMs: nowMs, confirmed };
+        const dropped = this.#parking.park(entry);
         outcomes.push({ status: "parked", message, error, dropped });
       } else {
         outcomes.push({
@@ -302,6 +338,10 @@ export class ThreadBook {
     this.#config.economy?.apply(message, before, transition, view);
     this.#version++;
     if (!this.#archive.add(message.thread, message.id, bytes)) this.#archiveOverflows++;
+    this.#acceptedIds.add(message.id);
+    if (this.#acceptedIds.size > ACCEPTED_IDS_MAX) {
+      this.#acceptedIds.delete(this.#acceptedIds.values().next().value as string);
+    }
     if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
     outcomes.push({
       status: "accepted",
@@ -310,7 +350,7 @@ export class ThreadBook {
       effects: transition.effects,
     });
     for (const parked of this.#parking.take(message.thread)) {
-      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes);
+      this.#applyOne(parked.message, parked.bytes, nowMs, outcomes, parked.confirmed === true);
     }
   }
 
@@ -324,6 +364,8 @@ export class ThreadBook {
       highestFence: this.#highestFence.get(bucketOf(thread)),
       isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
       isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
+      decideMode: this.#config.decideMode,
+      mutations: this.#config.mutations,
     };
   }
 

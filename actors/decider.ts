@@ -8,6 +8,12 @@
  * escrow on the same message), and, as the lease monitor, releases leases
  * that expired without a commit.
  *
+ * A decision the log could not take (unreachable from a minority side, a
+ * stale epoch after a RECONCILE) is retried with backoff while the NEED is
+ * still open; a stale fence means another decider owns the bucket now, so
+ * the bucket is given up. What it finalizes is kept in the node's store, so
+ * a restarted decider finalizes a task with the same record again.
+ *
  * @module
  */
 
@@ -20,11 +26,21 @@ import {
   type DecideOutcome,
   type DecideRecord,
   type FenceToken,
+  sameDecision,
+  type StaleFenceError,
 } from "../runtime/store/decide_log.ts";
 import type { ContentStore } from "../runtime/store/content_store.ts";
+import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import { type SwarmParams, swarmParams } from "../protocols/params.ts";
 import { Arbiter, type ProofFetched } from "./_arbiter.ts";
+import { finalizeRecord, keepCommittee, keptCommittee } from "./_finalizer.ts";
+import {
+  checkLease,
+  freeRejected,
+  leaseCheckAfter,
+  type LeaseMonitorMessage,
+} from "./_lease_monitor.ts";
 import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a shard decider. */
@@ -44,26 +60,59 @@ export interface DeciderConfig {
   readonly expiryCheckMs?: number;
 }
 
-type DeciderMessage =
+/** Messages of a shard decider. */
+export type DeciderMessage =
   | RoleEvent
-  | { readonly type: "fenced"; readonly tokens: Settled<FenceToken[]> }
-  | { readonly type: "decided"; readonly outcome: Settled<DecideOutcome> }
+  | LeaseMonitorMessage
+  | {
+    readonly type: "fenced";
+    readonly buckets: readonly number[];
+    readonly tokens: Settled<FenceToken[]>;
+  }
+  | { readonly type: "decided"; readonly needId: string; readonly outcome: Settled<DecideOutcome> }
+  /**
+   * Take ownership of more buckets: a failover, or (`borrowed`) an AP side
+   * deciding for owners it cannot reach during a partition — it decides
+   * for them but leaves finalization (the payout) to the owner, after the
+   * heal, so the two sides never pay different attesters for one task.
+   */
+  | {
+    readonly type: "take-buckets";
+    readonly buckets: readonly number[];
+    readonly borrowed?: boolean;
+  }
+  /** Give up buckets (another decider owns them now). */
+  | { readonly type: "drop-buckets"; readonly buckets: readonly number[] }
+  | { readonly type: "retry-decide"; readonly needId: string }
+  | { readonly type: "retry-publish"; readonly record: DecideRecord; readonly attempt: number }
+  | {
+    readonly type: "publish-refreshed";
+    readonly record: DecideRecord;
+    readonly attempt: number;
+    readonly thread: Settled<ThreadState | undefined>;
+  }
+  | {
+    readonly type: "publish-ready";
+    readonly record: DecideRecord;
+    readonly approvers: readonly string[];
+    readonly committee: Settled<readonly string[] | undefined>;
+  }
+  | { readonly type: "epoch-read"; readonly needId: string; readonly epoch: Settled<number> }
   | { readonly type: "finalize"; readonly needId: string; readonly taskId: string }
   | {
-    readonly type: "check-lease";
+    readonly type: "adopt";
+    readonly buckets: readonly number[];
+    readonly threads: Settled<readonly ThreadState[]>;
+  }
+  | {
+    readonly type: "finalize-ready";
     readonly needId: string;
     readonly taskId: string;
-    readonly leaseId: string;
+    /** The record to announce; "deposed" when a newer fence holds the bucket. */
+    readonly payload: Settled<FinalizePayload | "deposed" | undefined>;
   }
   | ProofFetched
-  | { readonly type: "expiry-check" }
-  | {
-    readonly type: "released";
-    readonly needId: string;
-    readonly taskId: string;
-    readonly leaseId: string;
-    readonly ok: boolean;
-  };
+  | { readonly type: "expiry-check" };
 
 /** Counters of a decider. */
 export interface DeciderStats {
@@ -72,134 +121,237 @@ export interface DeciderStats {
   failures: number;
 }
 
+/** Attempts at one decision before the decider leaves it (with backoff, about two minutes). */
+const DECIDE_ATTEMPTS_MAX = 30;
+/** Backoff of decide retries: the first pause, and the longest. */
+const RETRY_BASE_MS = 250;
+const RETRY_MAX_MS = 5_000;
+/** Attempts at publishing a decision whose votes this node has not all seen yet. */
+const PUBLISH_ATTEMPTS_MAX = 10;
+
+/** A plan quorum this decider still has to turn into a decision. */
+interface PendingDecision {
+  readonly proposalId: string;
+  readonly kPlan: number;
+  readonly lamport: number;
+  attempt: number;
+  /** A write is on its way to the log (one at a time). */
+  writing?: boolean;
+}
+
 /** Makes a shard decider behaviour. */
 export function decider(
   config: DeciderConfig,
   stats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 },
 ): Behavior<DeciderMessage> {
-  const owned = new Set(config.buckets);
-  const fences = new Map<number, number>();
-  const threads = new Map<string, ThreadState>();
-  const arbiter = new Arbiter(config.core, config.params ?? swarmParams(), config.cas);
-  const expiring = new Set<string>();
-  const pending: Extract<RoleEvent, { type: "effect" }>[] = [];
-  let epoch = 0;
-  let ready = false;
-  const mine = (needId: string) => owned.has(bucketOf(needId));
+  return new Decider(config, stats);
+}
 
-  const decide = (
-    ctx: ActorContext<DeciderMessage>,
-    effect: Extract<Effect, { type: "plan-quorum" }>,
-    thread: ThreadState,
-  ) => {
-    const proposal = thread.proposals.get(effect.proposalId);
-    const fence = fences.get(bucketOf(effect.needId));
-    if (proposal === undefined || fence === undefined) return;
-    const record: DecideRecord = {
-      needId: effect.needId,
-      proposalId: effect.proposalId,
-      epoch,
-      lamport: effect.lamport + 1,
-      kPlan: effect.kPlan,
-      decider: config.did,
-      fence,
-      decidedAtMs: ctx.nowMs(),
-    };
-    ctx.pipeToSelf(config.decideLog.tryDecide(record), (outcome) => ({ type: "decided", outcome }));
-  };
+class Decider implements Behavior<DeciderMessage> {
+  readonly #config: DeciderConfig;
+  readonly #stats: DeciderStats;
+  readonly #owned: Set<number>;
+  /** Owned buckets held only on loan (AP partition): decided here, finalized by their owner. */
+  readonly #borrowed = new Set<number>();
+  readonly #fences = new Map<number, number>();
+  readonly #threads = new Map<string, ThreadState>();
+  readonly #quorums = new Map<string, PendingDecision>();
+  readonly #pending: Extract<RoleEvent, { type: "effect" }>[] = [];
+  readonly #arbiter: Arbiter;
+  /** NEEDs whose expiry this decider announced (INVALIDATE of the NEED). */
+  readonly #expiring = new Set<string>();
+  #epoch = 0;
+  #ready = false;
 
-  const publishDecision = (
-    ctx: ActorContext<DeciderMessage>,
-    message: Extract<DeciderMessage, { type: "decided" }>,
-  ) => {
-    if (!message.outcome.ok) {
-      stats.failures++;
-      return ctx.log.warn("decide failed", { code: errorCode(message.outcome.error) });
+  constructor(config: DeciderConfig, stats: DeciderStats) {
+    this.#config = config;
+    this.#stats = stats;
+    this.#owned = new Set(config.buckets);
+    this.#arbiter = new Arbiter(config.core, config.params ?? swarmParams(), config.cas);
+  }
+
+  preStart(ctx: ActorContext<DeciderMessage>): void {
+    this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+    this.#fence(ctx, this.#config.buckets);
+    ctx.schedule(this.#config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, { key: "expiry" });
+  }
+
+  receive(ctx: ActorContext<DeciderMessage>, message: DeciderMessage): void {
+    switch (message.type) {
+      case "core-ready":
+      case "epoch":
+        this.#epoch = Math.max(this.#epoch, message.epoch);
+        return;
+      case "fenced":
+        return this.#fenced(ctx, message);
+      case "take-buckets": {
+        const fresh = message.buckets.filter((bucket) => !this.#owned.has(bucket));
+        for (const bucket of message.buckets) {
+          this.#owned.add(bucket);
+          if (message.borrowed === true) this.#borrowed.add(bucket);
+          else this.#borrowed.delete(bucket);
+        }
+        this.#fence(ctx, message.buckets);
+        if (fresh.length === 0) return;
+        // The previous owner's timers (lease checks, finalizations) are not ours: adopt its work.
+        return ctx.ask<CoreMessage, readonly ThreadState[]>(
+          this.#config.core,
+          (replyTo) => ({ type: "open-threads", replyTo }),
+          (threads) => ({ type: "adopt", buckets: fresh, threads }),
+        );
+      }
+      case "adopt":
+        return this.#adopt(ctx, message);
+      case "drop-buckets":
+        for (const bucket of message.buckets) this.#relinquish(bucket);
+        return;
+      case "effect":
+        if (!this.#ready) return void this.#pending.push(message);
+        return this.#onEffect(ctx, message);
+      case "retry-decide":
+        return this.#attempt(ctx, message.needId);
+      case "epoch-read":
+        if (message.epoch.ok) this.#epoch = Math.max(this.#epoch, message.epoch.value);
+        return this.#attempt(ctx, message.needId);
+      case "decided":
+        return this.#decided(ctx, message);
+      case "retry-publish":
+        // The votes that carry the decision may have come in without an effect (a proposal that
+        // reached quorum after another): read the core's thread, not the copy kept here.
+        return ctx.ask<CoreMessage, ThreadState | undefined>(
+          this.#config.core,
+          (replyTo) => ({ type: "thread", needId: message.record.needId, replyTo }),
+          (thread) => ({ ...message, type: "publish-refreshed", thread }),
+        );
+      case "publish-refreshed": {
+        // A written decision is announced even by a decider that has lost the bucket since:
+        // nobody else would (a new owner only re-announces its own).
+        const { record, attempt, thread } = message;
+        if (!thread.ok || thread.value === undefined) return this.#publish(ctx, record, attempt);
+        if (this.#owned.has(bucketOf(record.needId))) {
+          this.#threads.set(record.needId, thread.value);
+        }
+        return this.#publish(ctx, record, attempt, thread.value);
+      }
+      case "publish-ready": {
+        // The committee seated the first time, if this decision was announced before.
+        const committee = message.committee.ok ? message.committee.value : undefined;
+        this.#config.core.tell({
+          type: "emit",
+          kind: "DECIDE",
+          thread: message.record.needId,
+          epoch: message.record.epoch,
+          fence: message.record.fence,
+          payload: {
+            ...message.record,
+            approvers: [...message.approvers],
+            ...(committee === undefined ? {} : { committee: [...committee] }),
+          },
+        });
+        return;
+      }
+      case "finalize":
+        return this.#finalize(ctx, message.needId, message.taskId);
+      case "proof-fetched":
+        return this.#arbiter.fetched(this.#threads.get(message.needId), message);
+      case "expiry-check":
+        this.#expireDue(ctx.nowMs());
+        ctx.schedule(this.#config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, {
+          key: "expiry",
+        });
+        return;
+      case "finalize-ready":
+        return this.#finalizeReady(ctx, message);
+      case "check-lease":
+      case "released":
+      case "release-announced":
+        return checkLease(ctx, this.#config, this.#threads, message);
     }
-    const outcome = message.outcome.value;
-    if (outcome.status === "conflict") {
-      stats.conflicts++;
-      if (outcome.existing.decider !== config.did) return;
-    } else stats.decided++;
-    const record = outcome.status === "conflict" ? outcome.existing : outcome.record;
-    const approvers = threads.get(record.needId)?.proposals.get(record.proposalId)?.tally.approvals;
-    if (approvers === undefined) return;
-    config.core.tell({
-      type: "emit",
-      kind: "DECIDE",
-      thread: record.needId,
-      epoch: record.epoch,
-      fence: record.fence,
-      payload: { ...record, approvers: [...approvers] },
-    });
-  };
+  }
 
-  const finalize = (needId: string, taskId: string) => {
-    if (!mine(needId)) return;
-    const thread = threads.get(needId);
-    const task = thread?.tasks.get(taskId);
-    if (task === undefined || task.status !== "VERIFIED" || task.verifiedCommit === undefined) {
-      return;
+  /** Acquires fence tokens for `buckets`, retrying while the decide log is out of reach. */
+  #fence(ctx: ActorContext<DeciderMessage>, buckets: readonly number[]): void {
+    const log = this.#config.decideLog;
+    const tokens = Promise.all(buckets.map((bucket) => log.acquireFence(bucket, this.#config.did)));
+    ctx.pipeToSelf(tokens, (result) => ({ type: "fenced", buckets, tokens: result }));
+  }
+
+  #fenced(ctx: ActorContext<DeciderMessage>, message: Extract<DeciderMessage, { type: "fenced" }>) {
+    if (message.tokens.ok) {
+      for (const token of message.tokens.value) {
+        if (this.#owned.has(token.bucket)) this.#fences.set(token.bucket, token.token);
+      }
+    } else {
+      ctx.log.warn("fencing failed; retrying", { code: errorCode(message.tokens.error) });
+      const buckets = message.buckets.filter((bucket) => this.#owned.has(bucket));
+      ctx.schedule(RETRY_MAX_MS * (0.5 + ctx.random()), { type: "take-buckets", buckets });
     }
-    const commit = task.commits.get(task.verifiedCommit);
-    // A pending challenge holds the FINALIZE back; its ruling triggers it again.
-    if (commit === undefined || arbiter.blocks(thread as ThreadState, commit.commitId)) return;
-    config.core.tell({
-      type: "emit",
-      kind: "FINALIZE",
-      thread: needId,
-      payload: {
-        needId,
-        taskId,
-        commitId: commit.commitId,
-        attesters: [...commit.tally.approvals],
-        kResult: task.kResult,
-      },
-    });
-  };
+    if (!this.#ready) {
+      this.#ready = true;
+      for (const event of this.#pending.splice(0)) this.#onEffect(ctx, event);
+    }
+    for (const needId of this.#quorums.keys()) this.#attempt(ctx, needId);
+  }
 
-  const checkLease = (
-    ctx: ActorContext<DeciderMessage>,
-    message: Extract<DeciderMessage, { type: "check-lease" }>,
-  ) => {
-    const task = mine(message.needId)
-      ? threads.get(message.needId)?.tasks.get(message.taskId)
-      : undefined;
-    if (task?.status !== "CLAIMED" || task.lease?.leaseId !== message.leaseId) return;
-    const released = config.decideLog.releaseLease(message.taskId, message.leaseId);
-    const { needId, taskId, leaseId } = message;
-    ctx.pipeToSelf(
-      released,
-      (result) => ({ type: "released", needId, taskId, leaseId, ok: result.ok && result.value }),
-    );
-  };
+  /** Takes over the open threads of buckets this decider just took: their quorums, leases, results. */
+  #adopt(ctx: ActorContext<DeciderMessage>, message: Extract<DeciderMessage, { type: "adopt" }>) {
+    if (!message.threads.ok) return;
+    const buckets = new Set(message.buckets);
+    for (const thread of message.threads.value) {
+      const needId = thread.needId;
+      if (!buckets.has(bucketOf(needId)) || !this.#owned.has(bucketOf(needId))) continue;
+      this.#threads.set(needId, thread);
+      if (thread.phase === "OPEN" && thread.quorumProposal !== undefined) {
+        const pending = { proposalId: thread.quorumProposal, kPlan: thread.kPlan, lamport: 1 };
+        this.#quorums.set(needId, { ...pending, attempt: 0 });
+        this.#attempt(ctx, needId);
+      }
+      for (const task of thread.tasks.values()) {
+        if (task.status === "CLAIMED" && task.lease !== undefined) {
+          const { leaseId, holder, expiresAtMs } = task.lease;
+          const lease = { needId, taskId: task.taskId, leaseId, holder, expiresAtMs };
+          leaseCheckAfter(ctx, this.#config, { type: "lease-granted", ...lease });
+        }
+        if (task.status === "VERIFIED" && task.finalizeAfterMs !== undefined) {
+          const finalize = { type: "finalize" as const, needId, taskId: task.taskId };
+          ctx.schedule(Math.max(0, task.finalizeAfterMs - ctx.nowMs()), finalize);
+        }
+      }
+    }
+  }
 
   /**
-   * Whether another decider holds a newer fence of this thread's bucket (it
-   * decided the thread with it): then this decider has lost the bucket and
-   * steps down from it, so a deposed decider neither finalizes, rules nor
-   * releases leases there (DECIDE itself is refused by the log's fence).
+   * Gives a bucket up, with the work of its threads: timers already set
+   * (finalizations, lease checks, expiries) must not act for the new owner,
+   * who adopts the threads and finalizes them itself (two deciders
+   * finalizing one task with different attesters would pay different
+   * verifiers on different nodes).
    */
-  const deposed = (ctx: ActorContext<DeciderMessage>, thread: ThreadState): boolean => {
-    const bucket = bucketOf(thread.needId);
-    const decision = thread.decision;
-    if (decision === undefined || decision.fence <= (fences.get(bucket) ?? Infinity)) return false;
-    owned.delete(bucket);
-    fences.delete(bucket);
-    ctx.log.warn("deposed from a bucket", { bucket, fence: decision.fence });
-    return true;
-  };
+  #relinquish(bucket: number): void {
+    this.#owned.delete(bucket);
+    this.#fences.delete(bucket);
+    this.#borrowed.delete(bucket);
+    for (const needId of [...this.#threads.keys()]) {
+      if (bucketOf(needId) !== bucket) continue;
+      this.#threads.delete(needId);
+      this.#quorums.delete(needId);
+      this.#expiring.delete(needId);
+    }
+  }
 
-  const onEffect = (
-    ctx: ActorContext<DeciderMessage>,
-    event: Extract<RoleEvent, { type: "effect" }>,
-  ) => {
+  #onEffect(ctx: ActorContext<DeciderMessage>, event: Extract<RoleEvent, { type: "effect" }>) {
     const { effect, thread } = event;
-    if (!mine(effect.needId) || deposed(ctx, thread)) return;
-    threads.set(effect.needId, thread);
+    if (!this.#owned.has(bucketOf(effect.needId))) return;
+    this.#threads.set(effect.needId, thread);
     switch (effect.type) {
       case "plan-quorum":
-        return decide(ctx, effect, thread);
+        return this.#onQuorum(ctx, effect);
+      case "need-decided":
+        this.#quorums.delete(effect.needId);
+        keepCommittee(ctx.store, thread, this.#config.did).catch((error) =>
+          ctx.log.warn("keeping the committee failed", { code: errorCode(error) })
+        );
+        return;
       case "result-quorum":
         ctx.schedule(Math.max(0, effect.finalizeAfterMs - ctx.nowMs()), {
           type: "finalize",
@@ -208,107 +360,215 @@ export function decider(
         });
         return;
       case "lease-granted":
-        ctx.schedule(
-          Math.max(0, effect.expiresAtMs - ctx.nowMs()) + (config.leaseGraceMs ?? 1_000),
-          {
-            type: "check-lease",
-            needId: effect.needId,
-            taskId: effect.taskId,
-            leaseId: effect.leaseId,
-          },
-          { key: `lease:${effect.taskId}` },
-        );
-        return;
-      case "lease-ended":
-        ctx.cancelSchedule(`lease:${effect.taskId}`);
-        return;
+        return leaseCheckAfter(ctx, this.#config, effect);
+      case "task-ready":
+        return freeRejected(ctx, this.#config, this.#threads, effect);
       case "challenge-opened":
-        return arbiter.opened(ctx, thread, effect.challengeId, (fetched) => fetched);
+        return this.#arbiter.opened(ctx, thread, effect.challengeId, (fetched) => fetched);
       case "challenge-withdrawn":
-        return arbiter.withdrawn(thread, effect.challengeId);
+        return this.#arbiter.withdrawn(thread, effect.challengeId);
       case "challenge-resolved": {
         const task = thread.tasks.get(effect.taskId);
         if (task?.status === "VERIFIED" && ctx.nowMs() >= (task.finalizeAfterMs ?? Infinity)) {
-          finalize(effect.needId, effect.taskId);
+          this.#finalize(ctx, effect.needId, effect.taskId);
         }
         return;
       }
       case "need-final":
       case "need-expired":
-        threads.delete(effect.needId);
-        expiring.delete(effect.needId);
+        this.#threads.delete(effect.needId);
+        this.#quorums.delete(effect.needId);
+        this.#expiring.delete(effect.needId);
         return;
     }
-  };
+  }
+
+  #onQuorum(ctx: ActorContext<DeciderMessage>, effect: Extract<Effect, { type: "plan-quorum" }>) {
+    const { proposalId, kPlan, lamport } = effect;
+    this.#quorums.set(effect.needId, { proposalId, kPlan, lamport, attempt: 0 });
+    this.#attempt(ctx, effect.needId);
+  }
+
+  /** Tries to write the pending decision of `needId` (if it is still wanted and fenced). */
+  #attempt(ctx: ActorContext<DeciderMessage>, needId: string): void {
+    const pending = this.#quorums.get(needId);
+    if (pending === undefined || pending.writing === true) return;
+    const bucket = bucketOf(needId);
+    const thread = this.#threads.get(needId);
+    if (!this.#owned.has(bucket) || thread?.phase !== "OPEN") {
+      return void this.#quorums.delete(needId);
+    }
+    const fence = this.#fences.get(bucket);
+    if (fence === undefined) return; // tried again once the bucket is fenced
+    pending.writing = true;
+    const record: DecideRecord = {
+      needId,
+      proposalId: pending.proposalId,
+      epoch: this.#epoch,
+      lamport: pending.lamport + 1,
+      kPlan: pending.kPlan,
+      decider: this.#config.did,
+      fence,
+      decidedAtMs: ctx.nowMs(),
+    };
+    ctx.pipeToSelf(
+      this.#config.decideLog.tryDecide(record),
+      (outcome) => ({ type: "decided", needId, outcome }),
+    );
+  }
+
+  #decided(
+    ctx: ActorContext<DeciderMessage>,
+    message: Extract<DeciderMessage, { type: "decided" }>,
+  ) {
+    const { needId, outcome } = message;
+    const pending = this.#quorums.get(needId);
+    if (pending !== undefined) pending.writing = false;
+    if (!outcome.ok) return this.#failed(ctx, needId, outcome.error);
+    this.#quorums.delete(needId);
+    if (outcome.value.status === "conflict") {
+      this.#stats.conflicts++;
+      // A decision of this decider's own (an earlier incarnation's) may never have been
+      // published; once this node holds it, it was.
+      const existing = outcome.value.existing;
+      const held = this.#threads.get(needId)?.decision;
+      if (existing.decider === this.#config.did && !(held && sameDecision(held, existing))) {
+        this.#publish(ctx, existing, 0);
+      }
+      return;
+    }
+    this.#stats.decided++;
+    if (outcome.value.status === "decided" && ctx.buggify("decider.spurious-retry")) {
+      // Rare path: the write is retried as if its answer had been lost (it must be idempotent).
+      const record = outcome.value.record;
+      this.#quorums.set(needId, { ...record, attempt: 0 });
+      return ctx.pipeToSelf(
+        this.#config.decideLog.tryDecide(record),
+        (again) => ({ type: "decided", needId, outcome: again }),
+      );
+    }
+    this.#publish(ctx, outcome.value.record, 0);
+  }
+
+  #failed(ctx: ActorContext<DeciderMessage>, needId: string, error: unknown): void {
+    this.#stats.failures++;
+    const code = errorCode(error);
+    ctx.log.warn("decide failed", { needId, code });
+    const pending = this.#quorums.get(needId);
+    if (pending === undefined) return;
+    if (
+      code === "E_STALE_FENCE" &&
+      (error as StaleFenceError).given === this.#fences.get(bucketOf(needId))
+    ) {
+      // Another decider holds this bucket now: leave its needs to it.
+      this.#relinquish(bucketOf(needId));
+      return void this.#quorums.delete(needId);
+    }
+    if (++pending.attempt >= DECIDE_ATTEMPTS_MAX) return void this.#quorums.delete(needId);
+    if (code === "E_STALE_EPOCH") {
+      const epoch = this.#config.decideLog.currentEpoch();
+      return ctx.pipeToSelf(epoch, (result) => ({ type: "epoch-read", needId, epoch: result }));
+    }
+    const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** pending.attempt);
+    ctx.schedule(delayMs * (0.5 + ctx.random()), { type: "retry-decide", needId });
+  }
+
+  /** Publishes a written decision once this node has seen the votes that carry it. */
+  #publish(
+    ctx: ActorContext<DeciderMessage>,
+    record: DecideRecord,
+    attempt: number,
+    fresh?: ThreadState,
+  ): void {
+    if (attempt === 0 && ctx.buggify("decider.late-publish")) {
+      // Rare path: the decision is written but announced late (a slow network, a GC pause).
+      return void ctx.schedule(1_000 + ctx.random() * 2_000, {
+        type: "retry-publish",
+        record,
+        attempt: 1,
+      });
+    }
+    const thread = fresh ?? this.#threads.get(record.needId);
+    const tally = thread?.proposals.get(record.proposalId)?.tally;
+    const approvers = tally?.approvals ?? [];
+    if (approvers.length < record.kPlan) {
+      if (attempt + 1 < PUBLISH_ATTEMPTS_MAX) {
+        ctx.schedule(RETRY_MAX_MS / 5, { type: "retry-publish", record, attempt: attempt + 1 });
+      }
+      return;
+    }
+    const approved = [...approvers];
+    ctx.pipeToSelf(
+      keptCommittee(ctx.store, record.needId),
+      (committee) => ({ type: "publish-ready", record, approvers: approved, committee }),
+    );
+  }
 
   /** Expires the NEEDs of this decider's buckets whose deadline has passed. */
-  const expireDue = (nowMs: number) => {
-    for (const [needId, thread] of threads) {
-      if (expiring.has(needId) || nowMs < thread.need.deadlineMs) continue;
+  #expireDue(nowMs: number): void {
+    for (const [needId, thread] of this.#threads) {
+      if (this.#expiring.has(needId) || nowMs < thread.need.deadlineMs) continue;
       if (thread.phase !== "OPEN" && thread.phase !== "DECIDED") continue;
-      expiring.add(needId);
-      config.core.tell({
+      this.#expiring.add(needId);
+      this.#config.core.tell({
         type: "emit",
         kind: "INVALIDATE",
         thread: needId,
         payload: { target: "NEED", needId, code: "E_DEADLINE" },
       });
     }
-  };
+  }
 
-  return {
-    preStart(ctx) {
-      config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
-      const tokens = Promise.all(
-        config.buckets.map((bucket) => config.decideLog.acquireFence(bucket, config.did)),
+  /**
+   * Finalizes a verified task with the record kept in the store (made and
+   * kept the first time); a pending challenge holds it back (its ruling
+   * triggers it again).
+   */
+  #finalize(ctx: ActorContext<DeciderMessage>, needId: string, taskId: string): void {
+    const bucket = bucketOf(needId);
+    if (!this.#owned.has(bucket) || this.#borrowed.has(bucket)) return;
+    const thread = this.#threads.get(needId);
+    const commitId = thread?.tasks.get(taskId)?.verifiedCommit;
+    if (thread === undefined || commitId === undefined) return;
+    if (this.#arbiter.blocks(thread, commitId)) return;
+    if (thread.tasks.get(taskId)?.status !== "VERIFIED") return;
+    const fence = this.#fences.get(bucket);
+    // A FINALIZE is a decision too: only the holder of the bucket's newest fence makes one (a
+    // zombie decider that was paused while another took its buckets must not, P4).
+    const payload: Promise<FinalizePayload | "deposed" | undefined> = fence === undefined
+      ? Promise.reject(new Error(`No fence for bucket ${bucket} yet`))
+      : this.#config.decideLog.currentFence(bucket).then(
+        (current): Promise<FinalizePayload | "deposed" | undefined> | "deposed" | undefined =>
+          current === fence ? finalizeRecord(ctx.store, thread, taskId) : "deposed",
       );
-      ctx.pipeToSelf(tokens, (result) => ({ type: "fenced", tokens: result }));
-      ctx.schedule(config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, { key: "expiry" });
-    },
-    receive(ctx, message) {
-      switch (message.type) {
-        case "core-ready":
-        case "epoch":
-          epoch = message.epoch;
-          return;
-        case "fenced":
-          if (!message.tokens.ok) throw message.tokens.error;
-          for (const token of message.tokens.value) fences.set(token.bucket, token.token);
-          ready = true;
-          for (const event of pending.splice(0)) onEffect(ctx, event);
-          return;
-        case "effect":
-          if (!ready) return void pending.push(message);
-          return onEffect(ctx, message);
-        case "decided":
-          return publishDecision(ctx, message);
-        case "finalize":
-          return finalize(message.needId, message.taskId);
-        case "proof-fetched":
-          return arbiter.fetched(threads.get(message.needId), message);
-        case "expiry-check":
-          expireDue(ctx.nowMs());
-          ctx.schedule(config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, {
-            key: "expiry",
-          });
-          return;
-        case "check-lease":
-          return checkLease(ctx, message);
-        case "released":
-          if (!message.ok) return;
-          config.core.tell({
-            type: "emit",
-            kind: "RELEASE",
-            thread: message.needId,
-            payload: {
-              needId: message.needId,
-              taskId: message.taskId,
-              leaseId: message.leaseId,
-              reason: "expired",
-            },
-          });
-          return;
-      }
-    },
-  };
+    ctx.pipeToSelf(
+      payload,
+      (result) => ({ type: "finalize-ready", needId, taskId, payload: result }),
+    );
+  }
+
+  /** Announces a finalization, gives up a bucket it was deposed from, retries when unsure. */
+  #finalizeReady(
+    ctx: ActorContext<DeciderMessage>,
+    message: Extract<DeciderMessage, { type: "finalize-ready" }>,
+  ): void {
+    const { needId, taskId, payload } = message;
+    if (!this.#owned.has(bucketOf(needId))) return;
+    if (!payload.ok) {
+      // The decide log is out of reach (or our fence is not back yet): try again later.
+      return void ctx.schedule(RETRY_MAX_MS * (0.5 + ctx.random()), {
+        type: "finalize",
+        needId,
+        taskId,
+      });
+    }
+    if (payload.value === "deposed") return this.#relinquish(bucketOf(needId));
+    if (payload.value === undefined) return;
+    this.#config.core.tell({
+      type: "emit",
+      kind: "FINALIZE",
+      thread: needId,
+      payload: payload.value,
+    });
+  }
 }

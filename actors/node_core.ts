@@ -24,6 +24,7 @@ import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
 import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
   encodedPayloadSize,
+  envelopeCid,
   EnvelopeSigner,
   LamportClock,
   type PayloadMap,
@@ -40,6 +41,7 @@ import {
   type LifecycleVerb,
   parsePayload,
 } from "../protocols/lifecycle/payloads.ts";
+import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import type { CommitGate } from "../policies/commit_gate.ts";
@@ -47,6 +49,7 @@ import type { IngressGate } from "../policies/ingress_gate.ts";
 import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
 import type { PreflightGate } from "../policies/preflight_gate.ts";
 import type { CapsuleRegistry } from "../policies/capsule_registry.ts";
+import { type ConfirmationSink, DecideConfirmations } from "./_decide_confirmation.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
 import { envelopeView } from "./_policy_view.ts";
 import { type Outcome, ThreadBook } from "./_thread_book.ts";
@@ -54,6 +57,7 @@ import type {
   AcceptedHook,
   CoreMessage,
   CoreStats,
+  EffectHook,
   EmitRequest,
   RoleEvent,
 } from "./swarm_messages.ts";
@@ -79,6 +83,12 @@ export interface NodeCoreConfig {
   readonly bootstrap?: boolean;
   /** Sees every accepted message (history for checkers). */
   readonly onAccepted?: AcceptedHook;
+  /** Sees every effect the lifecycle produces (history for checkers). */
+  readonly onEffect?: EffectHook;
+  /** `cp` (default): a NEED's decision is final; `ap`: a higher decision supersedes a lower one. */
+  readonly decideMode?: "cp" | "ap";
+  /** Deliberately broken protocol rules, for mutation tests only. */
+  readonly mutations?: ProtocolMutations;
   /**
    * The policy gates: preflight before this node publishes, ingress before it
    * applies a peer's envelope, under the capsule in force.
@@ -144,6 +154,9 @@ const STALLED_REPAIRS_MAX = 64;
 /** Longest gap between two requests for a thread that stays idle. */
 const IDLE_REPAIR_GAP_MAX_MS = 60_000;
 
+/** Envelope ids remembered as audited, so a re-delivery (a sync) is not logged twice. */
+const AUDITED_IDS_MAX = 65_536;
+
 /** Number of shard topics; a thread's topic is its decide bucket. */
 export const SHARD_TOPICS = 256;
 
@@ -186,6 +199,9 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #replay = new ReplayCache();
   readonly #steps = new OrderedSteps<Pending>();
   readonly #syncRequestedAtMs = new Map<string, number>();
+  /** Ids of envelopes already in the audit log (insertion order: oldest first). */
+  readonly #audited = new Set<string>();
+  readonly #confirmations: DecideConfirmations;
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
   #emitted = 0;
@@ -209,7 +225,10 @@ class NodeCore implements Behavior<CoreInput> {
       parkingCapacity: config.parkingCapacity ?? 10_000,
       parkedTtlMs: config.parkedTtlMs ?? 30_000,
       finishedRetentionMs: config.finishedRetentionMs ?? 60_000,
+      decideMode: config.decideMode,
+      mutations: config.mutations,
     });
+    this.#confirmations = new DecideConfirmations(config.decideLog, 10_000);
   }
 
   async preStart(ctx: ActorContext<CoreInput>): Promise<void> {
@@ -264,6 +283,13 @@ class NodeCore implements Behavior<CoreInput> {
       case "thread":
         message.replyTo.tell(this.#book.thread(message.needId));
         return;
+      case "open-threads":
+        message.replyTo.tell(this.#book.openThreadStates());
+        return;
+      case "decide-checked":
+        return this.#confirmations.checked(ctx, message, this.#sinkFor(ctx));
+      case "decide-recheck":
+        return this.#confirmations.check(ctx, message.id);
       case "stats":
         message.replyTo.tell(this.#stats());
         return;
@@ -271,6 +297,10 @@ class NodeCore implements Behavior<CoreInput> {
         message.replyTo.tell(this.#economy?.query(message.query, ctx.nowMs()));
         return;
       case "sweep":
+        // Rare path: the core crashes; the node's supervisor restarts it and every role with it.
+        if (ctx.buggify("core.crash") && ctx.random() < 0.1) {
+          throw new Error("BUGGIFY: the node core crashed");
+        }
         this.#sweep(ctx);
         ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
         return;
@@ -305,7 +335,9 @@ class NodeCore implements Behavior<CoreInput> {
       const stamped = this.#book.stamp(request.kind, request.thread, request.payload, ctx.nowMs());
       const payload = parsePayload(request.kind, stamped);
       const draft = draftMessage(request, signer.did, payload);
-      if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs());
+      // This node's decider emits a DECIDE only after writing it to the decide log.
+      const confirmed = request.kind === "DECIDE";
+      if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs(), confirmed);
       this.#preflight(draft, request, ctx.nowMs());
       signing = signer.sign({
         kind: request.kind,
@@ -330,6 +362,8 @@ class NodeCore implements Behavior<CoreInput> {
   /** Starts verifying a peer's envelope; it takes effect in arrival order. */
   #ingress(ctx: ActorContext<CoreInput>, bytes: unknown, fromSync: boolean): void {
     if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
+    // A sync reply repeats what this node mostly has already: skip those before verifying.
+    if (fromSync && this.#book.acceptedLately(envelopeCid(bytes).toString())) return;
     const verifying = verifyEnvelope(bytes, {
       policy: this.#capsule(),
       // Envelopes re-sent by a sync are legitimately seen twice; they are deduplicated by id instead.
@@ -358,7 +392,9 @@ class NodeCore implements Behavior<CoreInput> {
       return;
     }
     const envelope = verified.envelope;
-    if (this.#book.knows(envelope.thread, envelope.id)) return;
+    if (this.#book.knows(envelope.thread, envelope.id) || this.#confirmations.has(envelope.id)) {
+      return;
+    }
     this.#clock?.observe(envelope.lamport).catch((error) => this.#count(errorCode(error)));
     if (!isLifecycleVerb(envelope.kind)) return this.#count("E_KIND_UNSUPPORTED");
     let message: LifecycleMessage;
@@ -369,7 +405,20 @@ class NodeCore implements Behavior<CoreInput> {
     }
     if (!this.#admit(ctx, message, envelope)) return;
     this.#audit(ctx, envelope, "in");
-    this.#apply(ctx, message, envelope.bytes);
+    if (message.kind !== "DECIDE") return this.#apply(ctx, message, envelope.bytes);
+    const decide = message as LifecycleMessage<"DECIDE">;
+    this.#confirmations.start(ctx, decide, envelope.bytes, this.#sinkFor(ctx));
+  }
+
+  /** Confirmed DECIDEs are applied; the log is at their epoch at least, so this node is too. */
+  #sinkFor(ctx: ActorContext<CoreInput>): ConfirmationSink {
+    return {
+      accept: (message, bytes) => {
+        this.#setEpoch(message.payload.epoch);
+        this.#apply(ctx, message, bytes, true);
+      },
+      count: (code) => this.#count(code),
+    };
   }
 
   /** Sender-side policy check; throws `E_POLICY_DENIED` so the message is never signed. */
@@ -439,9 +488,10 @@ class NodeCore implements Behavior<CoreInput> {
     if (!signed.ok) return this.#refuse(request, signed.error);
     const envelope = signed.value;
     const message = toMessage(envelope, request.kind);
+    const confirmed = request.kind === "DECIDE";
     if (request.kind !== "RECONCILE" && pending.checkedAt !== this.#book.version) {
       try {
-        this.#book.dryRun(message, ctx.nowMs());
+        this.#book.dryRun(message, ctx.nowMs(), confirmed);
       } catch (error) {
         return this.#refuse(request, error);
       }
@@ -456,7 +506,7 @@ class NodeCore implements Behavior<CoreInput> {
     );
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
     this.#audit(ctx, envelope, "out");
-    this.#apply(ctx, message, envelope.bytes);
+    this.#apply(ctx, message, envelope.bytes, confirmed);
     request.replyTo?.tell({
       type: "emitted",
       id: envelope.id,
@@ -465,11 +515,16 @@ class NodeCore implements Behavior<CoreInput> {
     });
   }
 
-  #apply(ctx: ActorContext<CoreInput>, message: LifecycleMessage, bytes: Uint8Array): void {
+  #apply(
+    ctx: ActorContext<CoreInput>,
+    message: LifecycleMessage,
+    bytes: Uint8Array,
+    confirmed = false,
+  ): void {
     if (message.kind === "RECONCILE") {
-      return this.#reconcile(message as LifecycleMessage<"RECONCILE">);
+      return this.#reconcile(ctx, message as LifecycleMessage<"RECONCILE">);
     }
-    this.#settle(ctx, this.#book.apply(message, bytes, ctx.nowMs()));
+    this.#settle(ctx, this.#book.apply(message, bytes, ctx.nowMs(), confirmed));
   }
 
   /** Acts on outcomes: counts refusals, schedules retries, asks for missing threads, tells the roles. */
@@ -502,12 +557,18 @@ class NodeCore implements Behavior<CoreInput> {
       this.#book.finished(effect.needId, ctx.nowMs());
       if (effect.type === "need-final") this.#finalNeeds++;
     }
+    this.#config.onEffect?.(effect, thread, this.#config.identity.did);
     for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
   }
 
-  /** Sends a peer the envelopes of the threads it asks for (every open thread by default). */
+  /**
+   * Sends a peer the envelopes of the threads it asks for; by default every
+   * thread this node still holds, finished ones included: a peer that
+   * rebuilds a thread from another's stale copy must also hear from the
+   * nodes that saw it end, or it would act on a NEED long FINAL.
+   */
   #answerSync(request: Extract<CoreMessage, { type: "sync-request" }>): void {
-    const threads = (request.threads ?? this.#book.openThreads()).slice(0, SYNC_THREADS_MAX);
+    const threads = (request.threads ?? this.#book.threadIds()).slice(0, SYNC_THREADS_MAX);
     for (const envelopes of this.#book.archived(threads, SYNC_CHUNK_MAX)) {
       request.replyTo.tell({ type: "sync-reply", envelopes });
     }
@@ -522,12 +583,16 @@ class NodeCore implements Behavior<CoreInput> {
     ctx.publish(SYNC_TOPIC, { type: "sync-request", threads: [thread], replyTo: ctx.self });
   }
 
-  #reconcile(message: LifecycleMessage<"RECONCILE">): void {
-    const { fromEpoch, toEpoch } = message.payload;
-    if (toEpoch <= this.#book.epoch || fromEpoch > this.#book.epoch) {
-      return this.#count("E_STALE_EPOCH");
-    }
+  /**
+   * RECONCILE marks a partition heal: the epoch moves on, and this node asks
+   * its peers for every thread they hold, catching up on what the other side
+   * did (in AP mode, the winning decisions of orphaned NEEDs among them).
+   */
+  #reconcile(ctx: ActorContext<CoreInput>, message: LifecycleMessage<"RECONCILE">): void {
+    const { toEpoch } = message.payload;
+    if (toEpoch < this.#book.epoch) return this.#count("E_STALE_EPOCH");
     this.#setEpoch(toEpoch);
+    ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self as ActorRef<CoreMessage> });
   }
 
   #setEpoch(epoch: number): void {
@@ -570,10 +635,18 @@ class NodeCore implements Behavior<CoreInput> {
   }
 
   #audit(ctx: ActorContext<CoreInput>, envelope: SignedEnvelope, direction: "in" | "out"): void {
-    // Appends are batched by the log; only a failure comes back, as a message.
-    this.#config.audit?.append(envelope, direction).catch((error) =>
-      ctx.self.tell({ type: "audit-failed", reason: errorMessage(error) })
-    );
+    const audit = this.#config.audit;
+    if (audit === undefined) return;
+    // A refused or expired envelope can come back in a sync reply: it is logged once.
+    if (this.#audited.has(envelope.id)) return;
+    this.#audited.add(envelope.id);
+    if (this.#audited.size > AUDITED_IDS_MAX) {
+      this.#audited.delete(this.#audited.values().next().value as string);
+    }
+    // Appends are batched by the log; only a failure comes back, as a message. After a
+    // restart, envelopes delivered again are not logged twice (appendOnce).
+    const appended = audit.appendOnce?.(envelope, direction) ?? audit.append(envelope, direction);
+    appended.catch((error) => ctx.self.tell({ type: "audit-failed", reason: errorMessage(error) }));
   }
 
   #refuse(request: EmitRequest, error: unknown): void {

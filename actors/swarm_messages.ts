@@ -10,6 +10,7 @@
  */
 
 import type { ActorRef } from "../runtime/actor.ts";
+import type { ConfirmationMessage } from "./_decide_confirmation.ts";
 import type {
   LifecycleMessage,
   LifecycleVerb,
@@ -88,6 +89,8 @@ export type CoreMessage =
     readonly replyTo: ActorRef<ThreadState | undefined>;
   }
   | { readonly type: "stats"; readonly replyTo: ActorRef<CoreStats> }
+  /** The threads still open (OPEN or DECIDED): a decider that takes over buckets adopts them. */
+  | { readonly type: "open-threads"; readonly replyTo: ActorRef<readonly ThreadState[]> }
   | {
     /** A read-only ledger query; undefined when the node runs no economy. */
     readonly type: "ledger";
@@ -105,7 +108,12 @@ export type CoreMessage =
     readonly threads?: readonly string[];
     readonly replyTo: ActorRef<CoreMessage>;
   }
-  | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] };
+  | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] }
+  /** Internal: the decide log's answers about DECIDEs under confirmation. */
+  | ConfirmationMessage;
 
 /** A hook that sees every message the core accepted (history for checkers, metrics). */
 export type AcceptedHook = (message: LifecycleMessage, nodeDid: string) => void;
+
+/** A hook that sees every effect the lifecycle produced on a node, with the thread after it. */
+export type EffectHook = (effect: Effect, thread: ThreadState, nodeDid: string) => void;

@@ -21,12 +21,13 @@ import type { SwarmParams } from "../protocols/params.ts";
 import { bootstrapMonitor } from "./bootstrap_monitor.ts";
 import { capsuleDistributor, type CapsuleDistributorMessage } from "./capsule_distributor.ts";
 import { challenger, type ChallengerStats } from "./challenger.ts";
-import { decider, type DeciderStats } from "./decider.ts";
+import { decider, type DeciderMessage, type DeciderStats } from "./decider.ts";
 import { epochManager, type EpochManagerMessage } from "./epoch_manager.ts";
 import { nodeCore, type NodePolicy } from "./node_core.ts";
 import { planner } from "./planner.ts";
 import { requester, type RequesterMessage } from "./requester.ts";
-import type { AcceptedHook, CoreMessage } from "./swarm_messages.ts";
+import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
+import type { AcceptedHook, CoreMessage, EffectHook } from "./swarm_messages.ts";
 import { verifier, type VerifierStats } from "./verifier.ts";
 import { worker } from "./worker.ts";
 
@@ -64,9 +65,21 @@ export interface SwarmNodeConfig {
   /** Initial bootstrap mode; default true. */
   readonly bootstrap?: boolean;
   readonly onAccepted?: AcceptedHook;
+  /** Sees every lifecycle effect on this node (simulation histories). */
+  readonly onEffect?: EffectHook;
+  /** `cp` (default) or `ap` decide mode (see `NodeCoreConfig.decideMode`). */
+  readonly decideMode?: "cp" | "ap";
+  /** Deliberately broken protocol rules, for mutation tests only. */
+  readonly mutations?: ProtocolMutations;
   readonly onBootstrapTransition?: (transition: BootstrapTransition) => void;
   /** Filled in by the decider, for summaries. */
   readonly deciderStats?: DeciderStats;
+  /**
+   * Asked by the decider at every (re)start for the buckets it owns now (a
+   * membership service that moves buckets on failover); without it the
+   * decider owns `roles.deciderBuckets`.
+   */
+  readonly bucketAssignment?: () => readonly number[];
   /**
    * Participants of the economy (metadata and genesis). Default: every
    * verifier, worker and this node, each its own organisation, with the
@@ -129,6 +142,8 @@ export interface SwarmNodeRefs {
   readonly epochManager: ActorRef<EpochManagerMessage>;
   /** The capsule distributor, when the node runs one. */
   readonly capsules: ActorRef<CapsuleDistributorMessage> | undefined;
+  /** The shard decider, on nodes that own buckets. */
+  readonly decider?: ActorRef<DeciderMessage>;
 }
 
 /** Messages of the node parent. */
@@ -164,6 +179,9 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           audit: config.audit,
           signatureVerifier: config.signatureVerifier,
           onAccepted: config.onAccepted,
+          onEffect: config.onEffect,
+          decideMode: config.decideMode,
+          mutations: config.mutations,
           bootstrap: config.bootstrap,
           policy: config.policy,
           economics: registry === undefined ? undefined : { registry },
@@ -213,15 +231,17 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             understateTelemetry: config.byzantine?.understateTelemetry,
           }), { name: "worker", mailbox: { capacity: 1_000_000 } });
       }
-      if (roles.deciderBuckets !== undefined && roles.deciderBuckets.length > 0) {
-        ctx.spawn(
+      let shard: ActorRef<DeciderMessage> | undefined;
+      const assignment = config.bucketAssignment;
+      if ((roles.deciderBuckets?.length ?? 0) > 0 || assignment !== undefined) {
+        shard = ctx.spawn(
           () =>
             decider(
               {
                 core,
                 did,
                 decideLog: config.decideLog,
-                buckets: roles.deciderBuckets ?? [],
+                buckets: assignment?.() ?? roles.deciderBuckets ?? [],
                 params: config.params,
                 cas: config.cas,
               },
@@ -257,7 +277,13 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
           mailbox: { capacity: 1_000_000 },
         })
         : undefined;
-      refs = { core, requester: front, epochManager: epochs, capsules: distributor(ctx, core) };
+      refs = {
+        core,
+        requester: front,
+        epochManager: epochs,
+        capsules: distributor(ctx, core),
+        decider: shard,
+      };
     },
     receive(_ctx, message) {
       if (refs !== undefined) message.replyTo.tell(refs);

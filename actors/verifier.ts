@@ -71,6 +71,8 @@ interface Checked {
   readonly taskId: string;
   readonly commitId: string;
   readonly pass: boolean;
+  /** Set once BUGGIFY slowed this check down. */
+  readonly slowed?: boolean;
   readonly evalDigest: string;
   /** The artifact could not be read (absent, or out of reach for now). */
   readonly artifactMissing?: boolean;
@@ -126,7 +128,13 @@ class Verifier implements Behavior<VerifierMessage> {
   }
 
   receive(ctx: ActorContext<VerifierMessage>, message: VerifierMessage): void {
-    if (message.type === "checked") return this.#onChecked(ctx, message);
+    if (message.type === "checked") {
+      if (message.slowed !== true && ctx.buggify("verifier.slow-check")) {
+        // Rare path: a re-run takes seconds; the result quorum must wait or do without it.
+        return void ctx.schedule(ctx.random() * 5_000, { ...message, slowed: true });
+      }
+      return this.#onChecked(ctx, message);
+    }
     if (message.type === "recheck") return this.#recheck(ctx, message);
     if (message.type === "core-ready" || message.type === "bootstrap") {
       this.#bootstrap = message.bootstrap;

@@ -1,14 +1,11 @@
 /**
  * The worker: bids for ready tasks by taking a lease in the decide log,
  * announces it with CLAIM, runs the task, stores the output in the content
- * store and COMMITs it under the lease, heartbeating while it works.
- *
- * A committed task's lease is kept until a while after the task is final
- * (or until its NEED expires, or the task is reopened): released at commit,
- * it would let a bidder whose node has not yet heard this CLAIM (a node
- * that lags by seconds under load) take a second lease and publish a second
- * CLAIM, and nodes that saw the two CLAIMs in different orders would
- * disagree on who holds the task.
+ * store and COMMITs it under the lease, heartbeating while it works. The
+ * decide log is the authority on the lease: a heartbeat is announced only
+ * once the log renewed it, a result is committed only once the log confirms
+ * the lease is still this worker's, and a committed lease is kept until it
+ * runs out, so no lagging worker can claim the task again meanwhile.
  *
  * Every step that waits (the lease, the store, the core) comes back as a
  * message, so a worker serves many tasks at once, up to its concurrency;
@@ -27,7 +24,7 @@ import { selectCommittee } from "../protocols/committee.ts";
 import { rejectedWorker } from "../protocols/lifecycle/lease.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
 import { runWork, sha256Hex, telemetryOf, type WorkTelemetry } from "../protocols/work.ts";
-import type { Effect } from "../protocols/lifecycle/state.ts";
+import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a worker. */
@@ -53,9 +50,10 @@ interface Candidate {
   readonly needId: string;
   readonly taskId: string;
   readonly spec: TaskSpec;
-  /** Reopened (DRAFT) tasks are retried when their old lease is still being released. */
-  readonly reopened?: boolean;
-  readonly attempt?: number;
+  /** Bids made for this task so far (retries after a refusal). */
+  readonly attempt: number;
+  /** The task was reopened (DRAFT): its previous lease may still be on its way out. */
+  readonly reopened: boolean;
 }
 
 interface Job extends Candidate {
@@ -72,27 +70,43 @@ type WorkerMessage =
     readonly cid: Settled<string>;
     readonly digest: string;
     readonly telemetry: WorkTelemetry;
+    /** Set once BUGGIFY slowed this job down (it is slowed at most once). */
+    readonly slowed?: boolean;
+  }
+  | {
+    readonly type: "confirmed";
+    readonly job: Job;
+    readonly cid: string;
+    readonly digest: string;
+    readonly telemetry: WorkTelemetry;
+    readonly held: Settled<boolean>;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
   | { readonly type: "heartbeat"; readonly taskId: string }
-  | { readonly type: "release-final"; readonly taskId: string }
-  | { readonly type: "rebid"; readonly candidate: Candidate };
+  | {
+    readonly type: "renewed";
+    readonly job: Job;
+    readonly expiresAtMs: number;
+    readonly held: Settled<boolean>;
+  }
+  | { readonly type: "rebid"; readonly candidate: Candidate }
+  | {
+    readonly type: "rechecked";
+    readonly candidate: Candidate;
+    readonly thread: Settled<ThreadState | undefined>;
+  }
+  | { readonly type: "epoch-read"; readonly epoch: Settled<number> };
 
 /** Bidders per fresh task when the worker list is known. */
 const PREFERRED_BIDDERS = 2;
 
-/** Tries at a reopened task whose previous lease is still held, and the pause between them. */
-const REBID_ATTEMPTS_MAX = 5;
-const REBID_DELAY_MS = 200;
-
 /** Ready tasks waiting for a free slot; beyond this they are left to other workers. */
 const BACKLOG_MAX = 100_000;
 
-/** Committed tasks whose lease is kept until they are final; beyond this, released at once. */
-const COMMITTED_MAX = 100_000;
-
-/** How long a final task's lease is kept (as long as nodes remember finished threads). */
-const FINAL_LEASE_RETENTION_MS = 60_000;
+/** Bids per task before this worker leaves it to others. */
+const BID_ATTEMPTS_MAX = 8;
+/** First pause before a bid is retried; it doubles with every attempt. */
+const REBID_BASE_MS = 500;
 
 /** Makes a worker behaviour. */
 export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
@@ -102,8 +116,6 @@ export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
 class Worker implements Behavior<WorkerMessage> {
   readonly #config: WorkerConfig;
   readonly #jobs = new Map<string, Job>();
-  /** Committed jobs by task id, their leases held until the task is final. */
-  readonly #committed = new Map<string, Job>();
   readonly #backlog: Candidate[] = [];
   readonly #concurrency: number;
   #backlogHead = 0;
@@ -122,33 +134,55 @@ class Worker implements Behavior<WorkerMessage> {
     switch (message.type) {
       case "core-ready":
       case "epoch":
-        this.#epoch = message.epoch;
+        this.#epoch = Math.max(this.#epoch, message.epoch);
         return;
       case "effect":
-        this.#settleCommitted(ctx, message.effect);
         return this.#bid(ctx, message);
       case "leased":
         return this.#claim(ctx, message.job, message.outcome);
       case "claimed":
         return this.#work(ctx, message.job, message.result);
       case "stored":
+        if (message.slowed !== true && ctx.buggify("worker.slow-work")) {
+          // Rare path: the work takes long (the heartbeats keep the lease alive meanwhile).
+          const delayMs = ctx.random() * 0.5 * this.#config.leaseTtlMs;
+          return void ctx.schedule(delayMs, { ...message, slowed: true });
+        }
+        if (message.slowed !== true && ctx.buggify("worker.stall")) {
+          // Rare path: the worker stalls past its lease (no heartbeats): the lease monitor must
+          // release the task, and this worker must find its lease gone and not commit.
+          ctx.cancelSchedule(`heartbeat:${message.job.taskId}`);
+          const delayMs = 1.2 * this.#config.leaseTtlMs;
+          return void ctx.schedule(delayMs, { ...message, slowed: true });
+        }
+        return this.#confirm(ctx, message);
+      case "confirmed":
         return this.#commit(ctx, message);
       case "committed":
-        return this.#finish(
-          ctx,
-          message.job,
-          true,
-          message.result.ok && message.result.value.type === "emitted",
-        );
+        // The lease stays in the decide log until it runs out: nobody may claim this task again
+        // unless its result is rejected (then the lease monitor frees it).
+        return this.#finish(ctx, message.job, "keep");
       case "heartbeat":
         return this.#heartbeat(ctx, message.taskId);
-      case "release-final": {
-        const job = this.#committed.get(message.taskId);
-        if (job !== undefined) this.#release(ctx, job);
+      case "renewed":
+        return this.#renewed(ctx, message);
+      case "rebid":
+        return ctx.ask<CoreMessage, ThreadState | undefined>(
+          this.#config.core,
+          (replyTo) => ({ type: "thread", needId: message.candidate.needId, replyTo }),
+          (thread) => ({ type: "rechecked", candidate: message.candidate, thread }),
+        );
+      case "rechecked": {
+        const task = message.thread.ok
+          ? message.thread.value?.tasks.get(message.candidate.taskId)
+          : undefined;
+        if (task?.status === "DECIDED" || task?.status === "DRAFT") {
+          this.#enqueue(ctx, message.candidate);
+        }
         return;
       }
-      case "rebid":
-        if (this.#jobs.size < this.#concurrency) return this.#start(ctx, message.candidate);
+      case "epoch-read":
+        if (message.epoch.ok) this.#epoch = Math.max(this.#epoch, message.epoch.value);
         return;
     }
   }
@@ -163,15 +197,19 @@ class Worker implements Behavior<WorkerMessage> {
         this.#config.did,
       );
     if (!preferred) return;
-    const candidate = {
+    this.#enqueue(ctx, {
       needId: event.effect.needId,
       taskId: task.taskId,
       spec: task.spec,
+      attempt: 0,
       reopened: task.status === "DRAFT",
-    };
+    });
+  }
+
+  #enqueue(ctx: ActorContext<WorkerMessage>, candidate: Candidate): void {
     if (this.#jobs.size < this.#concurrency) return this.#start(ctx, candidate);
     if (this.#backlog.length - this.#backlogHead >= BACKLOG_MAX) {
-      return ctx.log.warn("worker backlog full", { taskId: task.taskId });
+      return ctx.log.warn("worker backlog full", { taskId: candidate.taskId });
     }
     this.#backlog.push(candidate);
   }
@@ -194,17 +232,8 @@ class Worker implements Behavior<WorkerMessage> {
 
   #claim(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
     if (!outcome.ok || outcome.value.status !== "granted") {
-      this.#finish(ctx, job, false);
-      // The worker that lost a reopened task may not have released its lease yet: try again.
-      const attempt = (job.attempt ?? 0) + 1;
-      if (outcome.ok && job.reopened && attempt < REBID_ATTEMPTS_MAX) {
-        const { needId, taskId, spec, reopened } = job;
-        ctx.schedule(REBID_DELAY_MS, {
-          type: "rebid",
-          candidate: { needId, taskId, spec, reopened, attempt },
-        });
-      }
-      return;
+      this.#finish(ctx, job, "none");
+      return this.#rebidLater(ctx, job, outcome);
     }
     const lease = outcome.value.lease;
     ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
@@ -225,8 +254,34 @@ class Worker implements Behavior<WorkerMessage> {
     }), (result) => ({ type: "claimed", job, result }));
   }
 
+  /**
+   * Retries a refused bid later while the task stays open: after a failure
+   * of the decide log (unreachable, stale epoch), or when a reopened task's
+   * old lease is still being freed. A fresh task held by another worker is
+   * left to it: if that worker fails, the lease monitor reopens the task.
+   */
+  #rebidLater(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
+    if (job.attempt + 1 >= BID_ATTEMPTS_MAX) return;
+    if (outcome.ok && !job.reopened) return;
+    if (!outcome.ok && errorCode(outcome.error) === "E_STALE_EPOCH") {
+      ctx.pipeToSelf(this.#config.decideLog.currentEpoch(), (epoch) => ({
+        type: "epoch-read",
+        epoch,
+      }));
+    }
+    const delayMs = REBID_BASE_MS * 2 ** job.attempt * (0.5 + ctx.random());
+    const candidate: Candidate = {
+      needId: job.needId,
+      taskId: job.taskId,
+      spec: job.spec,
+      attempt: job.attempt + 1,
+      reopened: job.reopened,
+    };
+    ctx.schedule(delayMs, { type: "rebid", candidate });
+  }
+
   #work(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
-    if (!result.ok || result.value.type !== "emitted") return this.#finish(ctx, job, true);
+    if (!result.ok || result.value.type !== "emitted") return this.#finish(ctx, job, "release");
     ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId: job.taskId }, {
       key: `heartbeat:${job.taskId}`,
     });
@@ -243,12 +298,35 @@ class Worker implements Behavior<WorkerMessage> {
     ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest, telemetry }));
   }
 
-  #commit(
+  /** Confirms the lease is still this worker's in the decide log before committing under it. */
+  #confirm(
     ctx: ActorContext<WorkerMessage>,
     message: Extract<WorkerMessage, { type: "stored" }>,
   ): void {
-    const { job, cid } = message;
-    if (!cid.ok) return this.#finish(ctx, job, true);
+    const { job, cid, digest, telemetry } = message;
+    if (!cid.ok || !this.#jobs.has(job.taskId)) return this.#finish(ctx, job, "release");
+    const held = this.#config.decideLog.renewLease(
+      job.taskId,
+      job.leaseId,
+      ctx.nowMs() + this.#config.leaseTtlMs,
+    );
+    ctx.pipeToSelf(
+      held,
+      (result) => ({ type: "confirmed", job, cid: cid.value, digest, telemetry, held: result }),
+    );
+  }
+
+  #commit(
+    ctx: ActorContext<WorkerMessage>,
+    message: Extract<WorkerMessage, { type: "confirmed" }>,
+  ): void {
+    const { job } = message;
+    if (!this.#jobs.has(job.taskId)) return;
+    if (!message.held.ok || !message.held.value) {
+      // Lost (released as expired) or unreachable: committing now could overlap another lease.
+      ctx.log.warn("lease not confirmed; result abandoned", { taskId: job.taskId });
+      return this.#finish(ctx, job, message.held.ok ? "none" : "release");
+    }
     ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
       type: "emit",
       kind: "COMMIT",
@@ -258,7 +336,7 @@ class Worker implements Behavior<WorkerMessage> {
         needId: job.needId,
         taskId: job.taskId,
         leaseId: job.leaseId,
-        artifacts: [cid.value],
+        artifacts: [message.cid],
         outputDigest: message.digest,
         verifyBounty: 1,
         telemetry: message.telemetry,
@@ -266,66 +344,64 @@ class Worker implements Behavior<WorkerMessage> {
     }), (result) => ({ type: "committed", job, result }));
   }
 
+  /** Renews the lease in the decide log first; only a renewed lease is announced by HEARTBEAT. */
   #heartbeat(ctx: ActorContext<WorkerMessage>, taskId: string): void {
     const job = this.#jobs.get(taskId);
     if (job === undefined) return;
+    if (ctx.buggify("worker.skip-heartbeat")) {
+      // Rare path: a heartbeat goes missing (a GC pause, a slow disk).
+      return void ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId }, {
+        key: `heartbeat:${taskId}`,
+      });
+    }
     const expiresAtMs = ctx.nowMs() + this.#config.leaseTtlMs;
-    this.#config.decideLog.renewLease(taskId, job.leaseId, expiresAtMs).catch((error) =>
-      ctx.log.warn("lease renewal failed", { taskId, code: errorCode(error) })
-    );
-    this.#config.core.tell({
-      type: "emit",
-      kind: "HEARTBEAT",
-      thread: job.needId,
-      payload: { needId: job.needId, taskId, leaseId: job.leaseId, expiresAtMs },
-    });
+    const held = this.#config.decideLog.renewLease(taskId, job.leaseId, expiresAtMs);
+    ctx.pipeToSelf(held, (result) => ({ type: "renewed", job, expiresAtMs, held: result }));
     ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId }, {
       key: `heartbeat:${taskId}`,
     });
   }
 
-  /** Releases the leases of committed tasks that were reopened or expired, or (later) became final. */
-  #settleCommitted(ctx: ActorContext<WorkerMessage>, effect: Effect): void {
-    if (this.#committed.size === 0) return;
-    if (effect.type === "task-final" && this.#committed.has(effect.taskId)) {
-      ctx.schedule(
-        FINAL_LEASE_RETENTION_MS,
-        { type: "release-final", taskId: effect.taskId },
-        { key: `release:${effect.taskId}` },
-      );
-      return;
+  #renewed(ctx: ActorContext<WorkerMessage>, message: Extract<WorkerMessage, { type: "renewed" }>) {
+    const { job } = message;
+    if (this.#jobs.get(job.taskId) !== job) return;
+    if (!message.held.ok) {
+      return ctx.log.warn("lease renewal failed", {
+        taskId: job.taskId,
+        code: errorCode(message.held.error),
+      });
     }
-    if (effect.type === "task-ready") {
-      const job = this.#committed.get(effect.taskId);
-      if (job !== undefined) this.#release(ctx, job);
-      return;
+    if (!message.held.value) {
+      ctx.log.warn("lease lost; task abandoned", { taskId: job.taskId });
+      return this.#finish(ctx, job, "none");
     }
-    if (effect.type !== "need-expired") return;
-    for (const job of [...this.#committed.values()]) {
-      if (job.needId === effect.needId) this.#release(ctx, job);
-    }
-  }
-
-  #release(ctx: ActorContext<WorkerMessage>, job: Job): void {
-    if (this.#committed.delete(job.taskId)) ctx.cancelSchedule(`release:${job.taskId}`);
-    this.#config.decideLog.releaseLease(job.taskId, job.leaseId).catch((error) =>
-      ctx.log.warn("lease release failed; the lease monitor will free it", {
-        code: errorCode(error),
-      })
-    );
+    this.#config.core.tell({
+      type: "emit",
+      kind: "HEARTBEAT",
+      thread: job.needId,
+      payload: {
+        needId: job.needId,
+        taskId: job.taskId,
+        leaseId: job.leaseId,
+        expiresAtMs: message.expiresAtMs,
+      },
+    });
   }
 
   /**
-   * Ends a job and starts waiting ones. A leased job's lease is released,
-   * or, once committed, kept until the task is final.
+   * Ends a job and starts waiting ones. `release` gives the lease back (the
+   * work failed), `keep` leaves it to run out (the result is committed),
+   * `none` means there is no lease of this worker's to give back.
    */
-  #finish(ctx: ActorContext<WorkerMessage>, job: Job, leased: boolean, committed = false): void {
-    this.#jobs.delete(job.taskId);
-    if (leased) {
-      ctx.cancelSchedule(`heartbeat:${job.taskId}`);
-      if (committed && this.#committed.size < COMMITTED_MAX) {
-        this.#committed.set(job.taskId, job);
-      } else this.#release(ctx, job);
+  #finish(ctx: ActorContext<WorkerMessage>, job: Job, lease: "release" | "keep" | "none"): void {
+    if (this.#jobs.get(job.taskId) === job) this.#jobs.delete(job.taskId);
+    if (lease !== "none") ctx.cancelSchedule(`heartbeat:${job.taskId}`);
+    if (lease === "release") {
+      this.#config.decideLog.releaseLease(job.taskId, job.leaseId).catch((error) =>
+        ctx.log.warn("lease release failed; the lease monitor will free it", {
+          code: errorCode(error),
+        })
+      );
     }
     while (this.#jobs.size < this.#concurrency && this.#backlogHead < this.#backlog.length) {
       this.#start(ctx, this.#backlog[this.#backlogHead++]);

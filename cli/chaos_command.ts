@@ -1,73 +1,68 @@
 /**
- * `can-swarm chaos`: nemesis runs. Each seed runs the scenario with BUGGIFY
- * on over a lossy, duplicating, reordering network with a partition, twice,
- * and fails when a seed does not replay to the same trace hash.
+ * `can-swarm chaos`: the nemesis suite. Runs every fault-family preset over
+ * many seeds (each seed also drawing its scenario's knobs), checks every
+ * property of every run, prints one line per run and, for a violation, its
+ * smallest trace window and replay command; exits 1 on any violation.
  *
  * @module
  */
 
-import type { LinkOptions } from "../sim/network.ts";
-import { runChatterSimulation } from "../sim/scenarios/run_chatter.ts";
-import { type CommandSpec, integerFlag, type ParsedFlags } from "./args.ts";
-
-/** The faulty link chaos runs use. */
-export const CHAOS_LINK: Partial<LinkOptions> = {
-  latencyMinMs: 1,
-  latencyMaxMs: 50,
-  dropRate: 0.01,
-  duplicateRate: 0.01,
-  reorderRate: 0.05,
-};
+import { CHAOS_PRESETS, type RunRecipe, scenarioOf, SWARM_PRESETS } from "../sim/swarm/mod.ts";
+import { type CommandSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
+import { runRecipes, SIM_RUN_FLAGS } from "./_sim_runs.ts";
+import { runOptionsOf } from "./sim_command.ts";
 
 /** Flags of `chaos`. */
 export const CHAOS_SPEC: CommandSpec = {
   name: "chaos",
-  summary: "Run nemesis simulations over many seeds and check that each replays exactly.",
+  summary: "Run the nemesis suite over many seeds; exit 1 if any property is violated.",
   flags: {
     seed: { type: "string", value: "N", description: "First seed", default: "1" },
-    seeds: { type: "string", value: "N", description: "Number of seeds", default: "20" },
-    json: { type: "boolean", description: "Print one JSON object per seed" },
+    seeds: { type: "string", value: "N", description: "Seeds per preset", default: "5" },
+    presets: {
+      type: "string",
+      value: "LIST",
+      description: `Comma-separated presets (default: ${CHAOS_PRESETS.join(",")})`,
+    },
+    ...SIM_RUN_FLAGS,
   },
   notes:
-    "Faults: BUGGIFY crashes, 1% loss, 1% duplication, 5% reordering, 1-50 ms latency, a partition.",
+    "Faults: partitions (halves, majority/minority, bridge, isolate-one), kills and restarts,\n" +
+    "pauses, clock skew and drift, loss, duplication, reordering, slow links, zombie deciders,\n" +
+    "epoch advances, byzantine agents, BUGGIFY. Each failure prints its replay command.",
 };
 
-/** Runs `chaos`; resolves with the exit code (1 on any non-reproducible seed). */
+/** Runs `chaos`; resolves with the exit code (1 on any violation). */
 export async function chaosCommand(flags: ParsedFlags): Promise<number> {
   const first = integerFlag(flags, "seed", 1, -2147483648, 2147483647);
-  const seeds = integerFlag(flags, "seeds", 20, 1, 1_000_000);
-  let failures = 0;
+  const seeds = integerFlag(flags, "seeds", 5, 1, 100_000);
+  const presets = flags.presets === undefined
+    ? [...CHAOS_PRESETS]
+    : String(flags.presets).split(",");
+  for (const preset of presets) {
+    if (!(preset in SWARM_PRESETS)) {
+      throw new UsageError(
+        `--presets names unknown preset '${preset}'; known: ${
+          Object.keys(SWARM_PRESETS).join(", ")
+        }`,
+      );
+    }
+  }
+  const options = runOptionsOf({ knobs: "random", ...flags }, seeds + 1);
+  const recipes: RunRecipe[] = [];
   for (let seed = first; seed < first + seeds; seed++) {
-    const options = { seed, buggify: true, link: CHAOS_LINK };
-    const [once, again] = [
-      await runChatterSimulation(options),
-      await runChatterSimulation(options),
-    ];
-    const reproducible = once.traceHash === again.traceHash;
-    if (!reproducible) failures++;
-    const line = {
-      seed,
-      reproducible,
-      traceHash: once.traceHash,
-      deliveries: once.deliveries,
-      restarts: once.restarts,
-      lost: once.network.droppedByLoss + once.network.droppedByPartition,
-      duplicated: once.network.duplicated,
-      reordered: once.network.reordered,
-    };
+    for (const scenario of presets) {
+      recipes.push({ scenario, seed, knobs: options.knobs, overrides: options.overrides });
+    }
+  }
+  for (const recipe of recipes) scenarioOf(recipe);
+  const outcome = await runRecipes(recipes, { ...options, compact: true });
+  if (!options.json) {
     console.log(
-      flags.json
-        ? JSON.stringify(line)
-        : `seed ${seed} ${reproducible ? "ok  " : "DIFF"} trace ${line.traceHash.slice(0, 16)} · ` +
-          `${line.deliveries} deliveries · ${line.restarts} restarts · ${line.lost} lost · ${line.duplicated} dup · ${line.reordered} reordered`,
+      outcome.failed === 0
+        ? `all ${outcome.runs} runs (${presets.length} presets × ${seeds} seeds) held every property`
+        : `${outcome.failed} of ${outcome.runs} runs violated a property`,
     );
   }
-  if (!flags.json) {
-    console.log(
-      failures === 0
-        ? `all ${seeds} seeds replayed exactly`
-        : `${failures} of ${seeds} seeds did not replay`,
-    );
-  }
-  return failures === 0 ? 0 : 1;
+  return outcome.failed === 0 ? 0 : 1;
 }

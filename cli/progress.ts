@@ -14,14 +14,17 @@ export class ProgressBar {
   readonly #silent: boolean;
   readonly #terminal: boolean;
   readonly #encoder = new TextEncoder();
+  readonly #goodLabel: string;
   #done = 0;
   #good = 0;
   #lastDrawMs = 0;
   #lastQuarter = 0;
 
-  constructor(total: number, silent = false) {
+  /** @param goodLabel what a good item is called in the bar, e.g. `final` or `ok` */
+  constructor(total: number, silent = false, goodLabel = "final") {
     this.#total = total;
     this.#silent = silent;
+    this.#goodLabel = goodLabel;
     this.#terminal = Deno.stderr.isTerminal();
   }
 
@@ -53,7 +56,7 @@ export class ProgressBar {
     const filled = Math.round((this.#done / this.#total) * WIDTH);
     return `[${"#".repeat(filled)}${
       " ".repeat(WIDTH - filled)
-    }] ${this.#done}/${this.#total} done, ${this.#good} final`;
+    }] ${this.#done}/${this.#total} done, ${this.#good} ${this.#goodLabel}`;
   }
 
   #write(text: string): void {

@@ -123,6 +123,16 @@ export class SimNetwork {
     this.#links.set(linkKey(from, to), linkOptions(options, this.#linkOf(from, to)));
   }
 
+  /** Removes the setting of the directed link `from → to` (it follows the default again). */
+  clearLink(from: string, to: string): void {
+    this.#links.delete(linkKey(from, to));
+  }
+
+  /** The default link. */
+  get defaultLink(): LinkOptions {
+    return this.#defaultLink;
+  }
+
   /** Removes every per-link setting. */
   resetLinks(): void {
     this.#links.clear();

@@ -11,6 +11,13 @@ import { createHash, type Hash } from "node:crypto";
 import type { Tracer } from "../runtime/env.ts";
 import { canonicalString } from "./canonical.ts";
 
+/**
+ * Levels of a delivered message rendered into the trace. Deeper parts (the
+ * thread snapshots effects carry, derived from envelopes already traced as
+ * bytes) would cost more to render than the whole rest of a run.
+ */
+export const TRACE_DEPTH_MAX = 4;
+
 /** Lines kept for reports by default. */
 export const TRACE_TAIL_DEFAULT = 200;
 
@@ -61,7 +68,7 @@ export class TraceRecorder implements Tracer {
 
   delivery(path: string, sender: string | undefined, message: unknown): void {
     this.#deliveries++;
-    this.line(`recv ${path} <- ${sender ?? "-"} ${canonicalString(message)}`);
+    this.line(`recv ${path} <- ${sender ?? "-"} ${canonicalString(message, 0, TRACE_DEPTH_MAX)}`);
   }
 
   note(kind: string, detail: string): void {

@@ -17,7 +17,7 @@
 import { sha256 } from "multiformats/hashes/sha2";
 import type { FrameLog, FrameLogDirectory, FrameScanStop } from "../../runtime/store/frame_log.ts";
 import type { SignedEnvelope } from "../envelope/types.ts";
-import { toHex } from "../envelope/mod.ts";
+import { envelopeCid, toHex } from "../envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../identity/identity.ts";
 import { AUDIT_ERROR_CODES, AuditError } from "./errors.ts";
 import {
@@ -33,6 +33,15 @@ import {
 export interface AuditLog {
   /** Appends `envelope` to its thread's log; resolves once the record is written. */
   append(envelope: SignedEnvelope, direction: AuditDirection): Promise<AuditRecord>;
+  /**
+   * Appends `envelope` unless its thread's log already holds it in this
+   * direction (a node restarted and had it delivered again); resolves with
+   * the new record, or undefined when there was nothing to add.
+   */
+  appendOnce?(
+    envelope: SignedEnvelope,
+    direction: AuditDirection,
+  ): Promise<AuditRecord | undefined>;
   /** Makes every record written so far durable. */
   sync(): Promise<void>;
   /** Waits for pending appends and closes every log. */
@@ -69,6 +78,8 @@ interface ThreadLog {
   tail: Promise<unknown>;
   pending: number;
   closed: boolean;
+  /** `dir:envelope id` of every record in the log, built when it opens. */
+  readonly logged: Set<string>;
 }
 
 const SAFE_THREAD = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;
@@ -108,6 +119,21 @@ export class SignedAuditLog implements AuditLog {
   }
 
   async append(envelope: SignedEnvelope, direction: AuditDirection): Promise<AuditRecord> {
+    return await this.#append(envelope, direction, false) as AuditRecord;
+  }
+
+  async appendOnce(
+    envelope: SignedEnvelope,
+    direction: AuditDirection,
+  ): Promise<AuditRecord | undefined> {
+    return await this.#append(envelope, direction, true);
+  }
+
+  async #append(
+    envelope: SignedEnvelope,
+    direction: AuditDirection,
+    once: boolean,
+  ): Promise<AuditRecord | undefined> {
     if (this.#closed) throw new AuditError(AUDIT_ERROR_CODES.corrupt, "Audit log is closed");
     let state = await this.#thread(envelope.thread);
     // An idle log may have been closed while this call waited for it.
@@ -120,7 +146,11 @@ export class SignedAuditLog implements AuditLog {
       );
     }
     state.pending++;
-    const run = state.tail.then(() => this.#write(state, envelope, direction));
+    const run = state.tail.then(() =>
+      once && state.logged.has(`${direction}:${envelope.id}`)
+        ? undefined
+        : this.#write(state, envelope, direction)
+    );
     state.tail = run.catch(() => {});
     try {
       return await run;
@@ -183,6 +213,7 @@ export class SignedAuditLog implements AuditLog {
     }
     state.seq++;
     state.prev = record.hash;
+    state.logged.add(`${dir}:${envelope.id}`);
     this.#appended++;
     return record;
   }
@@ -215,6 +246,7 @@ export class SignedAuditLog implements AuditLog {
       tail: Promise.resolve(),
       pending: 0,
       closed: false,
+      logged: loggedIds(opened.frames),
     };
     const last = opened.frames.at(-1);
     if (last !== undefined) {
@@ -273,4 +305,18 @@ export class SignedAuditLog implements AuditLog {
       await state.log.close();
     }
   }
+}
+
+/** `dir:envelope id` of the records in `frames`; frames that do not decode are left to replay. */
+function loggedIds(frames: readonly Uint8Array[]): Set<string> {
+  const logged = new Set<string>();
+  for (const frame of frames) {
+    try {
+      const record = decodeAuditRecord(frame);
+      logged.add(`${record.dir}:${envelopeCid(record.env).toString()}`);
+    } catch {
+      // A damaged record: replay reports it; it cannot match a new envelope anyway.
+    }
+  }
+  return logged;
 }

@@ -115,7 +115,15 @@ export function onInvalidate(
     throw new ProtocolError("E_UNKNOWN_NEED", `NEED ${ruling.needId} is unknown`);
   }
   if (ruling.target === "NEED") return expireNeed(thread, message, view);
-  if (thread.decision === undefined || message.sender !== thread.decision.decider) {
+  if (thread.decision === undefined) {
+    // Rulings follow the DECIDE (and the challenge) in causal order; a sync can deliver them
+    // before this node confirmed its DECIDE, so this is "not yet", not "never".
+    throw new ProtocolError(
+      "E_UNKNOWN_CHALLENGE",
+      `INVALIDATE for ${ruling.needId} before its DECIDE`,
+    );
+  }
+  if (message.sender !== thread.decision.decider) {
     throw new ProtocolError(
       "E_NOT_DECIDER",
       `INVALIDATE for ${ruling.needId} signed by ${message.sender}, not its decider`,

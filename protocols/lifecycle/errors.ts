@@ -24,15 +24,19 @@ export type ProtocolErrorCode =
   | "E_DUPLICATE_VOTE"
   | "E_NO_QUORUM"
   | "E_DECIDE_CONFLICT"
+  | "E_ORPHANED"
   | "E_NOT_DECIDER"
   | "E_STALE_EPOCH"
   | "E_STALE_FENCE"
   | "E_UNKNOWN_TASK"
   | "E_TASK_NOT_READY"
   | "E_TASK_CLAIMED"
+  | "E_TASK_BUSY"
+  | "E_UNKNOWN_LEASE"
   | "E_LEASE_TTL"
   | "E_NOT_LEASE_HOLDER"
   | "E_WORKER_REJECTED"
+  | "E_OWN_RESULT"
   | "E_LEASE_EXPIRED"
   | "E_NO_ARTIFACT"
   | "E_UNKNOWN_COMMIT"
@@ -79,6 +83,9 @@ export const PARKABLE_CODES: ReadonlySet<ProtocolErrorCode> = new Set([
   "E_UNKNOWN_COMMIT",
   "E_AWAITING_VOTES",
   "E_WINDOW_OPEN",
+  // A lease message whose CLAIM, or the reopen before it, has not arrived yet.
+  "E_TASK_BUSY",
+  "E_UNKNOWN_LEASE",
   // Credit the sender had when it sent may still be on its way to this node.
   "E_INSUFFICIENT_FUNDS",
   "E_UNKNOWN_CHALLENGE",

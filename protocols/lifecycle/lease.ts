@@ -11,6 +11,7 @@
 import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
+import { refuseOrphaned } from "./supersede.ts";
 import {
   type Effect,
   type Lease,
@@ -31,9 +32,12 @@ export function onClaim(
   const claim = message.payload;
   const current = requireThread(thread, claim.needId);
   const task = requireTask(current, claim.taskId);
-  if (task.status !== "DECIDED" && task.status !== "DRAFT") {
+  const leaseChecks = view.mutations?.leaseCheckOff !== true;
+  if (leaseChecks && task.status !== "DECIDED" && task.status !== "DRAFT") {
+    // Leases come from the decide log one at a time: a CLAIM for a busy task was granted after
+    // a reopen (RELEASE, YIELD, rejection) this node has not seen yet, unless the task is final.
     throw new ProtocolError(
-      "E_TASK_CLAIMED",
+      task.status === "FINAL" ? "E_TASK_CLAIMED" : "E_TASK_BUSY",
       `Task ${claim.taskId} is ${task.status}, not open for claims`,
     );
   }
@@ -92,7 +96,7 @@ export function onHeartbeat(
   const current = requireThread(thread, beat.needId);
   const task = requireTask(current, beat.taskId);
   const lease = requireHolder(task, beat.leaseId, message.sender);
-  if (view.nowMs > lease.expiresAtMs) {
+  if (view.nowMs > lease.expiresAtMs && view.mutations?.leaseCheckOff !== true) {
     throw new ProtocolError(
       "E_LEASE_EXPIRED",
       `Lease ${beat.leaseId} expired at ${lease.expiresAtMs}`,
@@ -130,6 +134,7 @@ export function onLeaseEnd(
   const end = message.payload;
   const current = requireThread(thread, end.needId);
   const task = requireTask(current, end.taskId);
+  requireKnownLease(task, end.leaseId);
   if (task.status !== "CLAIMED" || task.lease?.leaseId !== end.leaseId) {
     throw new ProtocolError(
       "E_BAD_STATE",
@@ -155,7 +160,8 @@ export function onLeaseEnd(
 export function rejectedWorker(task: TaskState, worker: string): boolean {
   for (const commit of task.commits.values()) {
     if (commit.worker !== worker) continue;
-    if (commit.invalidated === true || commit.tally.rejections.length >= task.kResult) return true;
+    if (commit.invalidated === true || commit.rejected === true) return true;
+    if (commit.tally.rejections.length >= task.kResult) return true;
   }
   return false;
 }
@@ -164,9 +170,24 @@ export function rejectedWorker(task: TaskState, worker: string): boolean {
 export function requireTask(thread: ThreadState, taskId: string): TaskState {
   const task = thread.tasks.get(taskId);
   if (task === undefined) {
+    refuseOrphaned(thread, taskId);
     throw new ProtocolError("E_UNKNOWN_TASK", `Task ${taskId} is unknown in ${thread.needId}`);
   }
   return task;
+}
+
+/**
+ * `E_UNKNOWN_LEASE` (parkable) for a lease this node has not seen claimed:
+ * neither the live lease nor one a commit was made under. Its CLAIM may still
+ * be on its way (peers' messages are not causally ordered).
+ */
+export function requireKnownLease(task: TaskState, leaseId: string): void {
+  if (task.lease?.leaseId === leaseId || task.status === "FINAL") return;
+  for (const commit of task.commits.values()) if (commit.leaseId === leaseId) return;
+  throw new ProtocolError(
+    "E_UNKNOWN_LEASE",
+    `Lease ${leaseId} on ${task.taskId} is unknown (its CLAIM has not arrived)`,
+  );
 }
 
 /** The live lease when `sender` holds `leaseId`. */

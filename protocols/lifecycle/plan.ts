@@ -10,6 +10,9 @@
 import { addVote, EMPTY_TALLY, planQuorum, resultQuorum } from "../consensus/quorum.ts";
 import { checkBounty, checkCommittee } from "./_checks.ts";
 import { ProtocolError } from "./errors.ts";
+import { mutatedQuorum } from "./mutations.ts";
+import { supersede, supersedes } from "./supersede.ts";
+import { sameDecision } from "../../runtime/store/decide_log.ts";
 import type { LifecycleMessage, PatchOp } from "./payloads.ts";
 import {
   type Effect,
@@ -38,10 +41,13 @@ export function onNeed(
       `NEED ${need.needId} must travel on its own thread, not ${message.thread}`,
     );
   }
-  if (need.epoch !== view.epoch) {
+  // A request outlives epochs: a NEED posted before a RECONCILE and delivered after it (or
+  // synced to a node that missed it) stands. Only a NEED from an epoch this node has not
+  // reached is refused; the node learns the epoch, then the NEED again, by the RECONCILE's sync.
+  if (need.epoch > view.epoch) {
     throw new ProtocolError(
       "E_STALE_EPOCH",
-      `NEED ${need.needId} names epoch ${need.epoch}, current is ${view.epoch}`,
+      `NEED ${need.needId} names epoch ${need.epoch}, ahead of this node's ${view.epoch}`,
     );
   }
   if (need.deadlineMs <= view.nowMs) {
@@ -60,7 +66,10 @@ export function onNeed(
   const committee = need.committee === undefined
     ? undefined
     : checkCommittee(need.committee, view, `NEED ${need.needId}`);
-  const kPlan = planQuorum(view.activeVerifiers.size, view.bootstrap, view.params);
+  const kPlan = mutatedQuorum(
+    planQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
+    view.mutations,
+  );
   const opened: ThreadState = {
     needId: need.needId,
     need,
@@ -84,7 +93,9 @@ export function onPropose(
 ): Transition {
   const proposal = message.payload;
   const open = requireThread(thread, proposal.needId);
-  if (open.phase !== "OPEN" || view.nowMs > open.openedAtMs + view.params.bidWindowMs) {
+  const late = open.phase !== "OPEN" || view.nowMs > open.openedAtMs + view.params.bidWindowMs;
+  // AP mode keeps late proposals (unvoted): a superseding decision from the other side may name one.
+  if (late && view.decideMode !== "ap") {
     throw new ProtocolError(
       "E_OUT_OF_WINDOW",
       `PROPOSE ${proposal.proposalId} arrived after the bid window of ${open.needId}`,
@@ -113,6 +124,7 @@ export function onPropose(
     proposedAtMs: view.nowMs,
   };
   const proposals = new Map(open.proposals).set(proposal.proposalId, state);
+  if (late) return { thread: { ...open, proposals }, effects: [] };
   return {
     thread: { ...open, proposals },
     effects: [{ type: "proposal-received", needId: open.needId, proposalId: proposal.proposalId }],
@@ -185,7 +197,7 @@ export function onAttestPlan(
 export function onDecide(
   thread: ThreadState | undefined,
   message: LifecycleMessage<"DECIDE">,
-  view: LifecycleView & { readonly highestFence?: number },
+  view: LifecycleView & { readonly highestFence?: number; readonly decisionConfirmed?: boolean },
 ): Transition {
   const decision = message.payload;
   const current = requireThread(thread, decision.needId);
@@ -195,13 +207,13 @@ export function onDecide(
       `DECIDE for ${decision.needId} signed by ${message.sender}, not its decider`,
     );
   }
-  if (current.decision !== undefined) {
-    if (
-      current.decision.proposalId === decision.proposalId &&
-      current.decision.decider === decision.decider
-    ) {
-      return { thread: current, effects: [] };
-    }
+  if (current.decision !== undefined && sameDecision(current.decision, decision)) {
+    // A re-announcement of the decision this node holds: still only a valid one is accepted.
+    const proposal = current.proposals.get(decision.proposalId) as ProposalState;
+    checkApprovers(decision.approvers, decision.kPlan, Math.max(current.kPlan, 1), proposal, view);
+    return { thread: current, effects: [] };
+  }
+  if (current.decision !== undefined && !supersedes(current, message, view)) {
     throw new ProtocolError(
       "E_DECIDE_CONFLICT",
       `NEED ${decision.needId} is already decided for ${current.decision.proposalId}`,
@@ -222,7 +234,8 @@ export function onDecide(
     ...pinned,
     phase: "DECIDED",
     decision: { needId, proposalId, epoch, lamport, kPlan, decider, fence, decidedAtMs },
-    tasks: applyPatch(pinned, proposal.patch, view),
+    // A superseding decision (AP) starts from no tasks: the lower decision's are orphaned.
+    tasks: applyPatch({ ...pinned, tasks: new Map() }, proposal.patch, view),
   };
   const effects: Effect[] = [{ type: "need-decided", needId, proposalId }];
   for (const task of decided.tasks.values()) {
@@ -230,7 +243,10 @@ export function onDecide(
       effects.push({ type: "task-ready", needId, taskId: task.taskId });
     }
   }
-  return { thread: decided, effects };
+  if (current.decision === undefined) return { thread: decided, effects };
+  const superseded = supersede(current, decided);
+  if (superseded.thread.tasks === current.tasks) return superseded; // same plan: work salvaged
+  return { thread: superseded.thread, effects: [...superseded.effects, ...effects] };
 }
 
 /** UPDATE_PLAN adds tasks to a decided NEED; only the decided proposal's planner may do so. */
@@ -277,8 +293,9 @@ export function requireThread(thread: ThreadState | undefined, needId: string): 
 
 function checkDecisionFencing(
   decision: LifecycleMessage<"DECIDE">["payload"],
-  view: LifecycleView & { readonly highestFence?: number },
+  view: LifecycleView & { readonly highestFence?: number; readonly decisionConfirmed?: boolean },
 ): void {
+  if (view.mutations?.fencingOff === true || view.decisionConfirmed === true) return;
   if (decision.epoch !== view.epoch) {
     throw new ProtocolError(
       "E_STALE_EPOCH",
@@ -379,7 +396,10 @@ function applyPatch(
   view: LifecycleView,
 ): Map<string, TaskState> {
   const next = new Map(thread.tasks);
-  const quorum = resultQuorum(view.activeVerifiers.size, view.bootstrap, view.params);
+  const quorum = mutatedQuorum(
+    resultQuorum(view.activeVerifiers.size, view.bootstrap, view.params),
+    view.mutations,
+  );
   const committee = thread.resultCommittee;
   const kResult = committee === undefined ? quorum : Math.min(quorum, committee.length);
   for (const op of patch) {

@@ -19,6 +19,13 @@ import type { LifecycleView, ThreadState, Transition } from "./state.ts";
 export interface ReduceView extends LifecycleView {
   /** Highest fence token this node has seen for the thread's bucket (DECIDE). */
   readonly highestFence?: number;
+  /**
+   * The DECIDE being applied was confirmed against the decide log (it is the
+   * record the log holds), so the log's own epoch and fence checks at write
+   * time stand: a decision written before an epoch advance or a failover and
+   * delivered after it is still the decision.
+   */
+  readonly decisionConfirmed?: boolean;
 }
 
 /**

@@ -3,16 +3,18 @@
  * commit needs the live lease and an artifact; K_result passing attestations
  * from the task's committee verify it and open the challenge window; once
  * the window has passed, FINALIZE makes it final. K_result failing
- * attestations reject the commit and reopen the task.
+ * attestations, or enough that K_result passes are out of reach, reject the
+ * commit and reopen the task.
  *
  * @module
  */
 
 import { addVote, EMPTY_TALLY } from "../consensus/quorum.ts";
+import { committeeSize } from "../committee.ts";
 import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
-import { requireHolder, requireTask } from "./lease.ts";
+import { requireHolder, requireKnownLease, requireTask } from "./lease.ts";
 import {
   type CommitState,
   type Effect,
@@ -33,6 +35,7 @@ export function onCommit(
   const commit = message.payload;
   const current = requireThread(thread, commit.needId);
   const task = requireTask(current, commit.taskId);
+  requireKnownLease(task, commit.leaseId);
   if (task.status !== "CLAIMED") {
     throw new ProtocolError(
       "E_BAD_STATE",
@@ -40,7 +43,7 @@ export function onCommit(
     );
   }
   const lease = requireHolder(task, commit.leaseId, message.sender);
-  if (view.nowMs > lease.expiresAtMs) {
+  if (view.nowMs > lease.expiresAtMs && view.mutations?.leaseCheckOff !== true) {
     throw new ProtocolError(
       "E_LEASE_EXPIRED",
       `COMMIT under lease ${lease.leaseId} that expired at ${lease.expiresAtMs}`,
@@ -116,6 +119,15 @@ export function onAttest(
       `${message.sender} is not on the committee of ${attest.taskId}`,
     );
   }
+  // A worker on the committee of its own task leaves its result to the others when
+  // they can make the quorum without it (then only they count as voters).
+  const voters = resultVoters(current, task, commit, view);
+  if (message.sender === commit.worker && voters.excludesWorker) {
+    throw new ProtocolError(
+      "E_OWN_RESULT",
+      `${message.sender} attested its own commit ${attest.commitId}`,
+    );
+  }
   const pass = attest.verdict === "pass";
   const vote = addVote(commit.tally, message.sender, pass, task.kResult);
   if (!vote.counted) {
@@ -135,7 +147,10 @@ export function onAttest(
     pass,
     evalDigest: attest.evalDigest,
   };
-  if (vote.completedQuorum && task.status === "COMMITTED") {
+  // Only votes on the task's latest commit move it: a late vote on a rejected earlier commit
+  // must not reopen (or verify) the task under the commit that replaced it.
+  const latest = [...task.commits.keys()].at(-1) === commit.commitId;
+  if (vote.completedQuorum && task.status === "COMMITTED" && latest) {
     const finalizeAfterMs = view.nowMs + view.params.challengeWindowMs;
     return {
       thread: withTask(current, {
@@ -153,13 +168,51 @@ export function onAttest(
       }],
     };
   }
-  const rejected = !pass && vote.tally.rejections.length >= task.kResult &&
-    task.status === "COMMITTED";
+  // Rejected once the approvals can no longer reach the quorum (with a committee of
+  // quorum plus a spare, two rejections settle it): a byzantine approver among the
+  // voters must not leave the commit hanging between the two outcomes.
+  const hopeless = vote.tally.rejections.length > Math.max(0, voters.count - task.kResult);
+  const rejected = !pass && (vote.tally.rejections.length >= task.kResult || hopeless) &&
+    task.status === "COMMITTED" && latest;
   if (rejected) {
-    const reopened = reopenRejected(current, updated, attest.needId);
+    const marked = new Map(commits).set(commit.commitId, {
+      ...commit,
+      tally: vote.tally,
+      rejected: true,
+    });
+    const reopened = reopenRejected(current, { ...updated, commits: marked }, attest.needId);
     return { thread: reopened.thread, effects: [attested, ...reopened.effects] };
   }
   return { thread: withTask(current, updated), effects: [attested] };
+}
+
+/**
+ * Who votes on a commit: the task's committee, less the committing worker when the
+ * others can make the quorum without it.
+ */
+function resultVoters(
+  thread: ThreadState,
+  task: TaskState,
+  commit: CommitState,
+  view: LifecycleView,
+): { readonly count: number; readonly excludesWorker: boolean } {
+  const pinned = resultCommitteeOf(thread, task);
+  let members: number;
+  let workerMember: boolean;
+  if (pinned !== undefined) {
+    members = pinned.length;
+    workerMember = pinned.includes(commit.worker);
+  } else {
+    const drawn = view.isResultCommitteeMember !== undefined;
+    members = drawn
+      ? committeeSize(task.kResult, view.activeVerifiers.size)
+      : view.activeVerifiers.size;
+    workerMember = view.isResultCommitteeMember?.(task.taskId, commit.worker) ??
+      view.activeVerifiers.has(commit.worker);
+  }
+  const others = workerMember ? members - 1 : members;
+  const excludesWorker = workerMember && others >= task.kResult;
+  return { count: excludesWorker ? others : members, excludesWorker };
 }
 
 /** FINALIZE: after the challenge window, the verified commit becomes the task's result. */

@@ -13,6 +13,7 @@ import type { DecideRecord } from "../../runtime/store/decide_log.ts";
 import type { SwarmParams } from "../params.ts";
 import type { Tally } from "../consensus/quorum.ts";
 import type { ProofType } from "../economics/params.ts";
+import type { ProtocolMutations } from "./mutations.ts";
 import type { ChallengeVerdict, NeedPayload, PatchOp, TaskSpec, Telemetry } from "./payloads.ts";
 
 /** Task states in their protocol order (DESIGN.md §5). */
@@ -50,6 +51,8 @@ export interface CommitState {
   readonly committedAtMs: number;
   /** Set when an upheld challenge invalidated this commit. */
   readonly invalidated?: boolean;
+  /** Set when its failing attestations rejected it and reopened the task. */
+  readonly rejected?: boolean;
 }
 
 /** One task of a decided plan. */
@@ -125,6 +128,17 @@ export interface ThreadState {
   readonly resultCommittee?: readonly string[];
   /** Challenges by id (the CHALLENGE envelope id). */
   readonly challenges?: ReadonlyMap<string, ChallengeState>;
+  /** AP mode: decisions a higher one superseded, with the tasks they had. */
+  readonly orphaned?: readonly OrphanedDecision[];
+}
+
+/** A decision superseded in AP mode (an orphaned branch). */
+export interface OrphanedDecision {
+  readonly record: DecideRecord;
+  /** Epoch of the decision that superseded it. */
+  readonly orphanedByEpoch: number;
+  /** Its tasks, whose messages are refused from now on. */
+  readonly taskIds: readonly string[];
 }
 
 /** What a transition asks the node's actors to do. */
@@ -140,6 +154,13 @@ export type Effect =
     readonly lamport: number;
   }
   | { readonly type: "need-decided"; readonly needId: string; readonly proposalId: string }
+  | {
+    /** AP mode: a higher decision replaced this node's; the old one is an orphaned branch. */
+    readonly type: "need-superseded";
+    readonly needId: string;
+    readonly orphanedProposalId: string;
+    readonly proposalId: string;
+  }
   | { readonly type: "task-ready"; readonly needId: string; readonly taskId: string }
   | {
     readonly type: "lease-granted";
@@ -226,6 +247,13 @@ export interface LifecycleView {
    * rate) refuse it then; from peers they are left to the decider.
    */
   readonly origin?: "local" | "peer";
+  /**
+   * How a second decision for a NEED is treated: `cp` (default) refuses it;
+   * `ap` lets a higher (epoch, lamport, decider) supersede the current one.
+   */
+  readonly decideMode?: "cp" | "ap";
+  /** Deliberately broken rules, for mutation tests only; absent in production. */
+  readonly mutations?: ProtocolMutations;
 }
 
 /** The outcome of a transition. */

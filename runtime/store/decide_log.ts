@@ -82,6 +82,8 @@ export interface DecideLog {
   advanceEpoch(from: number): Promise<number>;
   /** Issues a new fence token for `bucket` to `holder`, invalidating older tokens of that bucket. */
   acquireFence(bucket: number, holder: string): Promise<FenceToken>;
+  /** The newest fence token issued for `bucket` (0 when none was): a holder of an older one is fenced out. */
+  currentFence(bucket: number): Promise<number>;
   /** Grants `lease` unless the task has one (the same lease again is granted: idempotent). */
   tryLease(lease: LeaseRecord): Promise<LeaseOutcome>;
   /** The live lease of a task, if any. */

@@ -185,6 +185,15 @@ export class EtcdDecideLog implements DecideLog {
     throw new DecideContentionError(`fence of bucket ${bucket}`, DECIDE_ATTEMPTS_MAX);
   }
 
+  async currentFence(bucket: number): Promise<number> {
+    checkBucket(bucket);
+    const key = this.#fenceKey(bucket);
+    const found = (await this.#call(() => this.#client.get(key).exec())).kvs[0] as
+      | KeyValue
+      | undefined;
+    return Number(found?.value.toString() ?? 0);
+  }
+
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
     checkLeaseRecord(lease);
     const kv = this.#client;

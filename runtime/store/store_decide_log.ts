@@ -133,6 +133,11 @@ export class StoreDecideLog implements DecideLog {
     throw new DecideContentionError(`fence of bucket ${bucket}`, DECIDE_ATTEMPTS_MAX);
   }
 
+  async currentFence(bucket: number): Promise<number> {
+    checkBucket(bucket);
+    return (await this.#store.get<{ token: number }>(fenceKey(bucket)))?.value.token ?? 0;
+  }
+
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
     checkLeaseRecord(lease);
     const knownEpoch = this.#known.get(EPOCH_ID) as StoreEntry<number> | null | undefined;

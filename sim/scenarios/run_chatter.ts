@@ -17,6 +17,15 @@ import {
   checkChatterScenario,
 } from "./chatter.ts";
 
+/** A faulty link for chatter runs under chaos: 1–50 ms, 1 % loss, 1 % duplication, 5 % reordering. */
+export const CHATTER_CHAOS_LINK: Partial<LinkOptions> = {
+  latencyMinMs: 1,
+  latencyMaxMs: 50,
+  dropRate: 0.01,
+  duplicateRate: 0.01,
+  reorderRate: 0.05,
+};
+
 /** Options of {@linkcode runChatterSimulation}. */
 export interface ChatterSimulationOptions {
   readonly seed: number;

@@ -58,6 +58,15 @@ async function verifiedNeed(swarm: LocalSwarm, poster: number, observer: number)
   }
 }
 
+/** Waits until `observer` holds `needId` as FINAL (nodes apply a FINALIZE one after another). */
+async function finalAt(swarm: LocalSwarm, observer: number, needId: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await swarm.thread(observer, needId))?.phase !== "FINAL") {
+    if (Date.now() > deadline) assert.fail(`node-${observer} never saw ${needId} final`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function account(swarm: LocalSwarm, did: string): Promise<AccountAnswer> {
   return await swarm.ledger(0, { kind: "account", account: did, historyLimit: 0 }) as AccountAnswer;
 }
@@ -299,12 +308,7 @@ Deno.test("bad input is refused with its typed code, counted, and costs the send
     const repeat = await swarm.emit(1, "CHALLENGE", needId, challenge({}));
     assert.equal(repeat.type === "refused" ? repeat.code : "emitted", "E_CHALLENGE_RATE");
     assert.equal((await pending).status, "final");
-    // The late challenger must have seen the FINALIZE too (the requester saw it first).
-    const deadline = Date.now() + 10_000;
-    while ((await swarm.thread(2, needId))?.phase !== "FINAL") {
-      if (Date.now() > deadline) assert.fail("node-2 never saw the NEED final");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await finalAt(swarm, 2, needId); // the requester saw it final first; node-2 must too
     const late = await swarm.emit(2, "CHALLENGE", needId, challenge({ bond: 100 }));
     assert.equal(late.type === "refused" ? late.code : "emitted", "E_CHALLENGE_WINDOW");
     const after = await account(swarm, swarm.dids[1]);

@@ -1,6 +1,7 @@
 // Proves the node core refuses each bad envelope at ingress with its own code, counts it, and loses nothing: the thread still completes, and a message stalled for a lost one makes it ask its peers for the thread.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
+import { bucketOf } from "../../runtime/store/decide_log.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import { signEnvelope } from "../../protocols/envelope/mod.ts";
@@ -47,10 +48,11 @@ async function fixture(options: { policy?: LoadedPolicy } = {}) {
   const people = await cast();
   const node = await simNode();
   const verifiers = people.verifiers.map((identity) => identity.did);
+  const decideLog = new StoreDecideLog(new MemoryStore());
   const core = node.system.spawn<CoreMessage>(() =>
     nodeCore({
       identity: nodeIdentity(people),
-      decideLog: new StoreDecideLog(new MemoryStore()),
+      decideLog,
       params: PARAMS,
       verifiers,
       policyHash: options.policy?.capsuleHash ?? POLICY,
@@ -95,7 +97,7 @@ async function fixture(options: { policy?: LoadedPolicy } = {}) {
   const stats = () => ask<CoreStats>((replyTo) => ({ type: "stats", replyTo }));
   const thread = () =>
     ask<ThreadState | undefined>((replyTo) => ({ type: "thread", needId: NEED, replyTo }));
-  return { people, node, core, send, sendBytes, stats, thread, verifiers };
+  return { people, node, core, send, sendBytes, stats, thread, verifiers, decideLog };
 }
 
 /** The node itself is a bystander identity, not one of the cast. */
@@ -104,7 +106,7 @@ function nodeIdentity(people: Cast): Identity {
 }
 
 Deno.test("bad envelopes are each refused with their code at ingress, and the thread still completes", async () => {
-  const { people, send, sendBytes, stats, thread, verifiers, node } = await fixture();
+  const { people, send, sendBytes, stats, thread, verifiers, node, decideLog } = await fixture();
   const planCommittee = committeeFor("plan", NEED, new Set(verifiers), PARAMS, false);
   const outsider = people.verifiers.find((identity) =>
     !planCommittee.includes(identity.did)
@@ -147,6 +149,10 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
     decidedAtMs: 0,
     approvers,
   });
+  // A node accepts only the decision the decide log holds: the decider writes it first.
+  await decideLog.acquireFence(bucketOf(NEED), people.decider.did);
+  const { approvers: _, ...record } = decide([]);
+  await decideLog.tryDecide(record);
   await send("DECIDE", decide([members[0].did]), people.decider, { epoch: 0, fence: 1 });
   assert.equal((await rejected()).E_NO_QUORUM, 1, "a DECIDE without quorum");
   for (const member of members.slice(0, 3)) {
@@ -157,6 +163,9 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
     fence: 1,
   });
   assert.equal((await thread())?.phase, "DECIDED");
+  const rival = { ...decide(members.slice(0, 3).map((member) => member.did)), proposalId: "p9" };
+  await send("DECIDE", rival, people.decider, { epoch: 0, fence: 1 });
+  assert.equal((await rejected()).E_DECIDE_CONFLICT, 1, "a DECIDE the decide log never wrote");
 
   await send("PROPOSE", {
     needId: NEED,
@@ -180,8 +189,13 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
     heartbeatIntervalMs: 20_000,
   });
   await send("CLAIM", claim("lease-a"), people.workerA);
+  const parkedBefore = (await stats()).parked;
   await send("CLAIM", claim("lease-b"), people.workerB);
-  assert.equal((await rejected()).E_TASK_CLAIMED, 1, "a CLAIM on a claimed task");
+  assert.equal(
+    (await stats()).parked,
+    parkedBefore + 1,
+    "a CLAIM on a claimed task waits: its reopen may not have arrived yet",
+  );
 
   const commit = (artifacts: string[]) => ({
     needId: NEED,
@@ -219,8 +233,8 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
     E_ENCODING: 1,
     E_NOT_COMMITTEE_MEMBER: 2,
     E_NO_QUORUM: 1,
+    E_DECIDE_CONFLICT: 1,
     E_OUT_OF_WINDOW: 1,
-    E_TASK_CLAIMED: 1,
     E_NO_ARTIFACT: 1,
     E_PAYLOAD: 1,
     E_POLICY_MISMATCH: 1,

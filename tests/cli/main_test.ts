@@ -21,7 +21,12 @@ Deno.test("bad flags, bad values and unknown commands exit with 2 and say what i
   const cases: [string[], RegExp][] = [
     [["sim", "--bogus"], /Unknown option '--bogus'/],
     [["sim", "--seed", "abc"], /--seed must be an integer/],
-    [["sim", "--scenario", "nope"], /--scenario must be one of chatter/],
+    [["sim", "--scenario", "nope"], /--scenario must be one of steady, partition-cp/],
+    [["sim", "--duration", "soon"], /--duration must be a duration like 1500ms, 90s or 2m/],
+    [["sim", "--knobs", "wild"], /--knobs must be one of preset, random/],
+    [["sim", "--nemeses", "x"], /--nemeses must be comma-separated schedule indices/],
+    [["sim", "--mutation", "nope"], /--mutation must be one of quorum-one-short/],
+    [["chaos", "--presets", "nope"], /--presets names unknown preset 'nope'/],
     [["run", "swarm", "--nodes", "0"], /--nodes must be an integer between 1/],
     [["run", "node", "--node-id", "a b"], /--node-id must be/],
     [["sim", "extra"], /Unexpected argument 'extra'/],
@@ -35,22 +40,71 @@ Deno.test("bad flags, bad values and unknown commands exit with 2 and say what i
   }
 });
 
-Deno.test("sim prints the seed and a trace hash that is the same on every run of that seed", async () => {
-  const first = await cli("sim", "--seed", "42");
-  const again = await cli("sim", "--seed", "42");
-  const other = await cli("sim", "--seed", "43");
+/** A short swarm run: 3 s of load. */
+const SHORT = ["--load", "3s", "--rate", "3"];
+
+Deno.test("sim prints the seed, the scenario and a trace hash that is the same on every run of that seed", async () => {
+  const first = await cli("sim", "--seed", "42", ...SHORT);
+  const again = await cli("sim", "--seed", "42", ...SHORT);
+  const other = await cli("sim", "--seed", "43", ...SHORT);
   const hash = (stdout: string) => stdout.match(/^seed (-?\d+)\s+trace ([0-9a-f]{64})$/m)?.slice(1);
-  assert.equal(first.code, 0);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.deepEqual(hash(first.stdout), ["42", hash(again.stdout)?.[1]]);
   assert.notEqual(hash(other.stdout)?.[1], hash(first.stdout)?.[1]);
-  const json = JSON.parse((await cli("sim", "--seed", "42", "--json")).stdout);
+  assert.match(first.stdout, /scenario steady \(knobs preset\): 7 nodes, CP/);
+  assert.match(first.stdout, /checks: P1 ok · P2 ok/);
+  const json = JSON.parse((await cli("sim", "--seed", "42", ...SHORT, "--json")).stdout);
   assert.equal(json.traceHash, hash(first.stdout)?.[1]);
+  assert.equal(json.ok, true);
+  assert.equal(json.replay, "deno task sim --scenario steady --seed 42 --rate 3 --load 3000ms");
 });
 
-Deno.test("chaos replays each seed exactly and reports it", async () => {
-  const result = await cli("chaos", "--seeds", "2", "--seed", "7");
+Deno.test("sim exits 1 on a violated property and prints its window and replay command", async () => {
+  const result = await cli("sim", "--seed", "5", ...SHORT, "--mutation", "quorum-one-short");
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stdout, /FAIL P6 quorum validity: \d+ violation\(s\)/);
+  assert.match(result.stdout, /smallest window \(NEED node-/);
+  assert.match(result.stdout, /accepted DECIDE from node-\d+ .*approvers=\[node-\d+\]/);
+  assert.match(
+    result.stdout,
+    /replay: deno task sim --scenario steady --seed 5 --rate 3 --load 3000ms --mutation quorum-one-short/,
+  );
+});
+
+Deno.test("sim writes a self-contained HTML report", async () => {
+  const directory = await Deno.makeTempDir();
+  try {
+    const path = `${directory}/report.html`;
+    const scenario = ["--scenario", "crashes", "--load", "4s"];
+    const result = await cli("sim", "--seed", "2", ...scenario, "--report", path);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const html = await Deno.readTextFile(path);
+    assert.match(html, /^<!doctype html>/);
+    assert.match(html, /<svg width="\d+" height="\d+" role="img" aria-label="timeline">/);
+    for (const node of ["node-0", "node-6"]) {
+      assert.match(html, new RegExp(`class="lane">${node}<`));
+    }
+    assert.match(html, /class="fault/, "nemesis intervals are shaded");
+    assert.match(html, /NEED → FINAL latency/);
+    assert.match(html, /<td>P5<\/td><td>lease lifetimes<\/td><td>pass<\/td>/);
+    assert.doesNotMatch(html, /<script|<link|https?:\/\//, "nothing is loaded from elsewhere");
+  } finally {
+    await Deno.remove(directory, { recursive: true });
+  }
+});
+
+Deno.test("chaos runs the nemesis presets over seeds and says every property held", async () => {
+  const result = await cli("chaos", "--seeds", "1", "--presets", "crashes,flaky", ...SHORT);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(result.stdout, /^crashes\s+seed 1\s+ok\s+trace [0-9a-f]{16}/m);
+  assert.match(result.stdout, /all 2 runs \(2 presets × 1 seeds\) held every property/);
+});
+
+Deno.test("the chatter workload is still a sim scenario", async () => {
+  const result = await cli("sim", "--scenario", "chatter", "--seed", "4", "--duration", "10s");
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /all 2 seeds replayed exactly/);
+  assert.match(result.stdout, /^seed 4\s+trace [0-9a-f]{64}$/m);
+  assert.match(result.stdout, /chatter: \d+\/16 chatters finished/);
 });
 
 Deno.test("run chatter finishes its workload on the real clock", async () => {

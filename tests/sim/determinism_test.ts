@@ -1,8 +1,10 @@
 // Proves a seed fixes the whole run: 16 actors, >10,000 messages, random delays and a partition give one trace hash per seed.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { runChatterSimulation } from "../../sim/scenarios/run_chatter.ts";
-import { CHAOS_LINK } from "../../cli/chaos_command.ts";
+import {
+  CHATTER_CHAOS_LINK as CHAOS_LINK,
+  runChatterSimulation,
+} from "../../sim/scenarios/run_chatter.ts";
 
 Deno.test("the built-in scenario is big enough: ≥ 10 actors, ≥ 10,000 messages, a partition that drops traffic", async () => {
   const result = await runChatterSimulation({ seed: 1 });

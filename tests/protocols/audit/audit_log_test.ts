@@ -1,4 +1,4 @@
-// Proves the audit log chains and signs every record per thread, survives restarts and torn tails, and refuses foreign or damaged logs.
+// Proves the audit log chains and signs every record per thread, survives restarts and torn tails, logs a re-delivered envelope once, and refuses foreign or damaged logs.
 import assert from "node:assert/strict";
 import * as dagCbor from "@ipld/dag-cbor";
 import {
@@ -91,6 +91,20 @@ Deno.test("after a restart the log continues the same chain", async () => {
   const logged = records(directory, "t-r");
   assert.deepEqual(logged.map((r) => r.seq), [0, 1, 2, 3, 4, 5]);
   assert.deepEqual(logged[3].prev, logged[2].hash);
+});
+
+Deno.test("appendOnce logs an envelope once per direction, across a restart too (a node synced again)", async () => {
+  const directory = new MemoryFrameLogDirectory();
+  const [first, second] = await envelopes("t-once", 2);
+  const before = new SignedAuditLog(directory, node);
+  assert.ok(await before.appendOnce(first, "in"));
+  assert.equal(await before.appendOnce(first, "in"), undefined, "the same delivery again");
+  await before.close();
+  const after = new SignedAuditLog(directory, node);
+  assert.equal(await after.appendOnce(first, "in"), undefined, "delivered again after a restart");
+  assert.ok(await after.appendOnce(first, "out"), "another direction is another record");
+  assert.ok(await after.appendOnce(second, "in"));
+  assert.deepEqual(records(directory, "t-once").map((record) => record.dir), ["in", "out", "in"]);
 });
 
 Deno.test("a torn last record is truncated on reopen, reported, and the chain goes on from the last whole record", async () => {

@@ -1,4 +1,4 @@
-// Proves every decide log backend (Deno KV, simulated store, real etcd) decides once per need, idempotently, fenced by epoch and token.
+// Proves every decide log backend (Deno KV, simulated store, the simulator's AP replica, real etcd) decides once per need, idempotently, fenced by epoch and token.
 import assert from "node:assert/strict";
 import {
   bucketOf,
@@ -14,6 +14,7 @@ import { EtcdDecideLog } from "../../../runtime/store/etcd_decide_log.ts";
 import { DenoKvStore } from "../../../runtime/store/deno_kv_store.ts";
 import { MemoryStore } from "../../../runtime/store/memory_store.ts";
 import { startEtcd } from "../../../tools/etcd_server.ts";
+import { ApReplica } from "../../../sim/swarm/ap_replica.ts";
 
 let needCounter = 0;
 
@@ -98,8 +99,14 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
 
   await t.step("a deposed decider's fence token is rejected with E_STALE_FENCE", async () => {
     const record = await freshRecord(log);
+    assert.equal(await log.currentFence(bucketOf(record.needId)), record.fence);
     const newer = await log.acquireFence(bucketOf(record.needId), "decider-b");
     assert.equal(newer.token, record.fence + 1);
+    assert.equal(
+      await log.currentFence(bucketOf(record.needId)),
+      newer.token,
+      "a deposed holder can tell",
+    );
     await assert.rejects(
       log.tryDecide(record),
       (error: StaleFenceError) => error.code === "E_STALE_FENCE",
@@ -180,6 +187,10 @@ Deno.test("decide log on Deno KV passes the conformance suite", async (t) => {
 
 Deno.test("decide log on the simulator's store passes the conformance suite", async (t) => {
   await conformance(t, new StoreDecideLog(new MemoryStore()));
+});
+
+Deno.test("the simulator's AP decide replica passes the conformance suite", async (t) => {
+  await conformance(t, new ApReplica("ap-test"));
 });
 
 Deno.test("decide log on a real etcd passes the conformance suite", async (t) => {

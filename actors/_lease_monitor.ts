@@ -1,0 +1,152 @@
+/**
+ * The decider's lease monitor: at each lease's expiry (plus grace) a task
+ * still CLAIMED under it is released in the decide log and reopened with
+ * RELEASE. A lease a result was committed under stays in the log — a
+ * tombstone that stops any worker with a stale view from running the task
+ * again — unless the result is rejected: then it is freed at once, so the
+ * reopened task can be claimed again.
+ *
+ * @module
+ */
+
+import type { ActorContext, ActorRef } from "../runtime/actor.ts";
+import type { Settled } from "../runtime/env.ts";
+import { errorCode } from "../runtime/errors.ts";
+import type { DecideLog } from "../runtime/store/decide_log.ts";
+import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
+import type { CoreMessage, EmitResult } from "./swarm_messages.ts";
+
+/** Messages of the lease monitor. */
+export type LeaseMonitorMessage =
+  | {
+    readonly type: "check-lease";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly leaseId: string;
+  }
+  | {
+    readonly type: "released";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly leaseId: string;
+    readonly ok: boolean;
+    /** RELEASE announcements tried so far. */
+    readonly attempt?: number;
+  }
+  | {
+    readonly type: "release-announced";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly leaseId: string;
+    readonly result: Settled<EmitResult>;
+    readonly attempt: number;
+  };
+
+/** Tries at announcing a RELEASE the node refused (its clock says the lease is still live). */
+const ANNOUNCE_ATTEMPTS_MAX = 10;
+
+/** What the monitor needs of its decider. */
+export interface LeaseMonitorConfig {
+  readonly core: ActorRef<CoreMessage>;
+  readonly decideLog: DecideLog;
+  /** Slack after a lease's expiry before it is released (clock skew). Default 1,000 ms. */
+  readonly leaseGraceMs?: number;
+}
+
+/** Schedules the check of a granted (or extended) lease at its expiry plus grace. */
+export function leaseCheckAfter<M>(
+  ctx: ActorContext<M | LeaseMonitorMessage>,
+  config: LeaseMonitorConfig,
+  effect: Extract<Effect, { type: "lease-granted" }>,
+): void {
+  const { needId, taskId, leaseId } = effect;
+  ctx.schedule(
+    Math.max(0, effect.expiresAtMs - ctx.nowMs()) + (config.leaseGraceMs ?? 1_000),
+    { type: "check-lease", needId, taskId, leaseId },
+    { key: `lease:${taskId}:${leaseId}` },
+  );
+}
+
+/** Handles a lease check, the outcome of a release it asked for, or of its announcement. */
+export function checkLease<M>(
+  ctx: ActorContext<M | LeaseMonitorMessage>,
+  config: LeaseMonitorConfig,
+  threads: ReadonlyMap<string, ThreadState>,
+  message: LeaseMonitorMessage,
+): void {
+  const { needId, taskId, leaseId } = message;
+  if (message.type === "released") {
+    if (message.ok) announceRelease(ctx, config, needId, taskId, leaseId, message.attempt ?? 0);
+    return;
+  }
+  if (message.type === "release-announced") {
+    const refused = !message.result.ok || message.result.value.type !== "emitted";
+    if (refused && message.attempt + 1 < ANNOUNCE_ATTEMPTS_MAX) {
+      const retry = { type: "released" as const, needId, taskId, leaseId, ok: true };
+      ctx.schedule(config.leaseGraceMs ?? 1_000, { ...retry, attempt: message.attempt + 1 });
+    }
+    return;
+  }
+  const task = threads.get(needId)?.tasks.get(taskId);
+  const claimed = task?.status === "CLAIMED" && task.lease?.leaseId === leaseId;
+  if (claimed && ctx.nowMs() <= (task.lease?.expiresAtMs ?? 0)) {
+    // This node's clock moved (skew, a correction) since the check was set: not yet expired here.
+    return leaseCheckAfter(ctx, config, {
+      type: "lease-granted",
+      needId,
+      taskId,
+      holder: task.lease?.holder ?? "",
+      leaseId,
+      expiresAtMs: task.lease?.expiresAtMs ?? 0,
+    });
+  }
+  if (!claimed) {
+    // A lease whose work stands (committed, verified, final — or a thread this decider has
+    // forgotten because it ended) stays in the log for good: it keeps a worker acting on a
+    // stale copy of the thread from executing the task again. Only a reopened task frees it.
+    if (task?.status !== "DRAFT" && task?.status !== "DECIDED") return;
+    return void config.decideLog.releaseLease(taskId, leaseId).catch((error) =>
+      ctx.log.warn("lease cleanup failed", { taskId, code: errorCode(error) })
+    );
+  }
+  const released = config.decideLog.releaseLease(taskId, leaseId);
+  ctx.pipeToSelf(
+    released,
+    (result) => ({ type: "released", needId, taskId, leaseId, ok: result.ok && result.value }),
+  );
+}
+
+/** Announces a released lease with RELEASE; a refusal (a clock behind) is retried. */
+function announceRelease<M>(
+  ctx: ActorContext<M | LeaseMonitorMessage>,
+  config: LeaseMonitorConfig,
+  needId: string,
+  taskId: string,
+  leaseId: string,
+  attempt: number,
+): void {
+  ctx.ask<CoreMessage, EmitResult>(config.core, (replyTo) => ({
+    type: "emit",
+    kind: "RELEASE",
+    thread: needId,
+    replyTo,
+    payload: { needId, taskId, leaseId, reason: "expired" },
+  }), (result) => ({ type: "release-announced", needId, taskId, leaseId, result, attempt }));
+}
+
+/** A rejected result reopens its task: the leases its commits were made under are freed now. */
+export function freeRejected<M>(
+  ctx: ActorContext<M | LeaseMonitorMessage>,
+  config: LeaseMonitorConfig,
+  threads: ReadonlyMap<string, ThreadState>,
+  effect: Extract<Effect, { type: "task-ready" }>,
+): void {
+  const task = threads.get(effect.needId)?.tasks.get(effect.taskId);
+  if (task?.status !== "DRAFT") return;
+  for (const commit of task.commits.values()) {
+    ctx.cancelSchedule(`lease:${task.taskId}:${commit.leaseId}`);
+    config.decideLog.releaseLease(task.taskId, commit.leaseId).catch((error) =>
+      ctx.log.warn("lease cleanup failed", { taskId: task.taskId, code: errorCode(error) })
+    );
+  }
+}

@@ -1,0 +1,543 @@
+// Proves each property checker flags a crafted violation in a history (and passes the same history without it), that the registry is open and survives a crashing checker, and that failure windows show the involved NEED.
+import assert from "node:assert/strict";
+import { msToNs } from "../../../runtime/env.ts";
+import type { DecideRecord } from "../../../runtime/store/decide_log.ts";
+import { committeeFor } from "../../../protocols/committee.ts";
+import type {
+  LifecycleMessage,
+  LifecycleVerb,
+  PayloadOf,
+} from "../../../protocols/lifecycle/payloads.ts";
+import { swarmParams } from "../../../protocols/params.ts";
+import { runWork } from "../../../protocols/work.ts";
+import {
+  AGREEMENT,
+  type CheckContext,
+  type Checker,
+  CheckerRegistry,
+  LEDGER_INVARIANT,
+  LIVENESS,
+  NEMESES_FIRED,
+  P1_SINGLE_DECIDE,
+  P3_CHALLENGES,
+  P4_FENCING,
+  P5_LEASES,
+  P6_QUORUM,
+  violationWindow,
+} from "../../../sim/checkers/mod.ts";
+import {
+  castNodes,
+  History,
+  type NewHistoryEvent,
+  SWARM_PRESETS,
+  type SwarmScenario,
+} from "../../../sim/swarm/mod.ts";
+
+const VERIFIERS = ["did:n0", "did:n1", "did:n2", "did:n3", "did:n4", "did:n5", "did:n6"];
+const NEED = "need-1";
+
+class Recorder {
+  nowMs = 0;
+  readonly history = new History(() => msToNs(this.nowMs));
+  #id = 0;
+
+  constructor() {
+    VERIFIERS.forEach((did, index) => this.history.nameDid(did, `node-${index}`));
+  }
+
+  at(ms: number): this {
+    this.nowMs = ms;
+    return this;
+  }
+
+  push(event: NewHistoryEvent): number {
+    return this.history.push(event).seq;
+  }
+
+  accept<V extends LifecycleVerb>(
+    node: number,
+    kind: V,
+    payload: PayloadOf[V],
+    sender: number,
+    id?: string,
+  ) {
+    const message: LifecycleMessage<V> = {
+      id: id ?? `env-${this.#id++}`,
+      kind,
+      thread: (payload as { needId?: string }).needId ?? NEED,
+      sender: VERIFIERS[sender],
+      lamport: this.#id,
+      payload,
+    };
+    return this.push({ type: "accepted", node: `node-${node}`, nodeMs: this.nowMs, message });
+  }
+}
+
+function context(recorder: Recorder, scenario: SwarmScenario = SWARM_PRESETS.steady): CheckContext {
+  return {
+    history: recorder.history,
+    scenario,
+    params: swarmParams(scenario.params),
+    plans: castNodes(scenario),
+    verifiers: new Set(VERIFIERS),
+    endNs: msToNs(200_000),
+    upNodes: new Set(VERIFIERS.map((_, index) => `node-${index}`)),
+    auditLogs: new Map(),
+    policyHash: "policy",
+    participants: new Map(),
+  };
+}
+
+async function verdict(checker: Checker, recorder: Recorder, scenario?: SwarmScenario) {
+  return await checker.check(context(recorder, scenario));
+}
+
+const record = (overrides: Partial<DecideRecord> = {}): DecideRecord => ({
+  needId: NEED,
+  proposalId: "p1",
+  epoch: 0,
+  lamport: 9,
+  kPlan: 2,
+  decider: VERIFIERS[0],
+  fence: 1,
+  decidedAtMs: 0,
+  ...overrides,
+});
+
+function decideWrite(recorder: Recorder, written: DecideRecord, logFence = 1, replica = "cp") {
+  return recorder.push({
+    type: "log",
+    node: "node-0",
+    replica,
+    outcome: "decided",
+    logEpoch: 0,
+    op: "decide",
+    record: written,
+    logFence,
+  });
+}
+
+Deno.test("P1 flags a second decision in the log and nodes accepting different DECIDEs", async () => {
+  const clean = new Recorder();
+  decideWrite(clean, record());
+  clean.accept(1, "DECIDE", { ...record(), approvers: [] }, 0);
+  clean.accept(2, "DECIDE", { ...record(), approvers: [] }, 0);
+  assert.equal((await verdict(P1_SINGLE_DECIDE, clean)).status, "pass");
+
+  const twice = new Recorder();
+  decideWrite(twice, record());
+  decideWrite(twice, record({ proposalId: "p2" }));
+  assert.match((await verdict(P1_SINGLE_DECIDE, twice)).violations[0].message, /decided twice/);
+
+  const split = new Recorder();
+  split.accept(1, "DECIDE", { ...record(), approvers: [] }, 0);
+  split.accept(2, "DECIDE", { ...record({ proposalId: "p2" }), approvers: [] }, 0);
+  assert.match(
+    (await verdict(P1_SINGLE_DECIDE, split)).violations[0].message,
+    /node-1 accepted p1/,
+  );
+});
+
+Deno.test("P1 in AP mode flags a node still holding a losing decision after the heal", async () => {
+  const recorder = new Recorder();
+  const ap = { ...SWARM_PRESETS["partition-ap"] };
+  const winner = record({ proposalId: "p2", lamport: 20, decider: VERIFIERS[3] });
+  decideWrite(recorder, record(), 1, "ap-1");
+  decideWrite(recorder, winner, 1, "ap-2");
+  const effect = (node: number, decision: DecideRecord) =>
+    recorder.push({
+      type: "effect",
+      node: `node-${node}`,
+      nodeMs: 0,
+      effect: { type: "need-decided", needId: NEED, proposalId: decision.proposalId },
+      phase: "DECIDED",
+      decision,
+    });
+  effect(1, winner);
+  assert.equal((await verdict(P1_SINGLE_DECIDE, recorder, ap)).status, "pass");
+  effect(2, record());
+  const result = await verdict(P1_SINGLE_DECIDE, recorder, ap);
+  assert.match(result.violations[0].message, /node-2 still holds p1 .* the winner is p2/);
+});
+
+Deno.test("P4 flags a write under a stale fence and a DECIDE accepted that was never written", async () => {
+  const stale = new Recorder();
+  decideWrite(stale, record({ fence: 1 }), 2);
+  assert.match((await verdict(P4_FENCING, stale)).violations[0].message, /bucket's fence 2/);
+
+  const forged = new Recorder();
+  decideWrite(forged, record());
+  forged.accept(3, "DECIDE", { ...record({ decider: VERIFIERS[6], fence: 99 }), approvers: [] }, 6);
+  assert.match((await verdict(P4_FENCING, forged)).violations[0].message, /never wrote/);
+});
+
+function claim(recorder: Recorder, node: number, leaseId: string, sender = node) {
+  return recorder.accept(node, "CLAIM", {
+    needId: NEED,
+    taskId: "t1",
+    leaseId,
+    leaseTtlMs: 60_000,
+    grantedAtMs: 0,
+    cost: 1,
+    etaMs: 1,
+    heartbeatIntervalMs: 20_000,
+  }, sender);
+}
+
+function commit(recorder: Recorder, node: number, leaseId: string, sender = node, id?: string) {
+  return recorder.accept(
+    node,
+    "COMMIT",
+    {
+      needId: NEED,
+      taskId: "t1",
+      leaseId,
+      artifacts: ["a"],
+      outputDigest: "d",
+      verifyBounty: 1,
+      telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+    },
+    sender,
+    id,
+  );
+}
+
+Deno.test("P5 flags overlapping leases, a commit after expiry, and a second claim without a reopen", async () => {
+  const overlap = new Recorder();
+  const lease = (leaseId: string, outcome: "granted" | "forced") =>
+    overlap.push({
+      type: "log",
+      node: "node-1",
+      replica: "cp",
+      outcome,
+      logEpoch: 0,
+      op: "lease",
+      lease: { taskId: "t1", leaseId, holder: "w", grantedAtMs: 0, expiresAtMs: 60_000, epoch: 0 },
+    });
+  lease("a", "granted");
+  lease("b", "forced");
+  assert.match(
+    (await verdict(P5_LEASES, overlap)).violations[0].message,
+    /while lease a was still held/,
+  );
+
+  const late = new Recorder();
+  claim(late, 1, "a");
+  claim(late, 2, "a", 1);
+  late.at(61_000);
+  commit(late, 2, "a", 1);
+  assert.match((await verdict(P5_LEASES, late)).violations[0].message, /expired at 60000 ms/);
+
+  const reclaim = new Recorder();
+  claim(reclaim, 1, "a");
+  commit(reclaim, 1, "a");
+  claim(reclaim, 2, "b");
+  assert.match((await verdict(P5_LEASES, reclaim)).violations[0].message, /still stood/);
+
+  const reopened = new Recorder();
+  claim(reopened, 1, "a");
+  claim(reopened, 3, "a", 1); // node-3 learns of it
+  reopened.push({
+    type: "effect",
+    node: "node-3",
+    nodeMs: 0,
+    effect: { type: "task-ready", needId: NEED, taskId: "t1" },
+    phase: "DECIDED",
+    decision: undefined,
+    taskStatus: "DRAFT",
+  });
+  claim(reopened, 2, "b");
+  assert.equal((await verdict(P5_LEASES, reopened)).status, "pass");
+});
+
+Deno.test("P6 flags a DECIDE under quorum, from outside the committee, or citing a vote never sent", async () => {
+  const params = swarmParams({});
+  const members = committeeFor("plan", NEED, new Set(VERIFIERS), params, false);
+  const outsider = VERIFIERS.find((did) => !members.includes(did)) as string;
+  const index = (did: string) => VERIFIERS.indexOf(did);
+  const vote = (recorder: Recorder, did: string) =>
+    recorder.accept(
+      0,
+      "ATTEST_PLAN",
+      { needId: NEED, proposalId: "p1", verdict: "approve" },
+      index(did),
+    );
+  const decide = (recorder: Recorder, approvers: string[]) =>
+    recorder.accept(0, "DECIDE", { ...record(), approvers }, 0);
+
+  const good = new Recorder();
+  vote(good, members[0]);
+  vote(good, members[1]);
+  decide(good, [members[0], members[1]]);
+  assert.equal((await verdict(P6_QUORUM, good)).status, "pass");
+
+  const short = new Recorder();
+  vote(short, members[0]);
+  decide(short, [members[0]]);
+  assert.match(
+    (await verdict(P6_QUORUM, short)).violations[0].message,
+    /1 distinct backers for K = 2/,
+  );
+
+  const stranger = new Recorder();
+  vote(stranger, members[0]);
+  vote(stranger, outsider);
+  decide(stranger, [members[0], outsider]);
+  assert.match((await verdict(P6_QUORUM, stranger)).violations[0].message, /not on the committee/);
+
+  const silent = new Recorder();
+  vote(silent, members[0]);
+  decide(silent, [members[0], members[1]]);
+  assert.match((await verdict(P6_QUORUM, silent)).violations[0].message, /never voted for it/);
+});
+
+Deno.test("liveness flags a NEED that never ended, judging only NEEDs that left their node", async () => {
+  const need = (recorder: Recorder, node: number) =>
+    recorder.accept(
+      node,
+      "NEED",
+      {
+        needId: NEED,
+        epoch: 0,
+        requires: [],
+        produces: [],
+        budget: 10,
+        bounty: 5,
+        deadlineMs: 1e9,
+        task: { op: "reverse", input: "x", rounds: 1 },
+      },
+      1,
+      "need-env",
+    );
+  const lonely = new Recorder();
+  need(lonely, 1);
+  assert.equal((await verdict(LIVENESS, lonely)).status, "skipped", "lost with its requester");
+
+  const stuck = new Recorder();
+  need(stuck, 1);
+  need(stuck, 2);
+  assert.match((await verdict(LIVENESS, stuck)).violations[0].message, /never FINAL or EXPIRED/);
+
+  stuck.at(20_000).push({
+    type: "effect",
+    node: "node-2",
+    nodeMs: 0,
+    effect: { type: "need-final", needId: NEED },
+    phase: "FINAL",
+    decision: undefined,
+  });
+  assert.equal((await verdict(LIVENESS, stuck)).status, "pass");
+});
+
+Deno.test("agreement flags a task finalized for two commits", async () => {
+  const recorder = new Recorder();
+  const finalize = (node: number, commitId: string) =>
+    recorder.accept(node, "FINALIZE", {
+      needId: NEED,
+      taskId: "t1",
+      commitId,
+      attesters: [],
+      kResult: 1,
+    }, 0);
+  finalize(1, "c1");
+  finalize(2, "c1");
+  assert.equal((await verdict(AGREEMENT, recorder)).status, "pass");
+  finalize(3, "c2");
+  assert.match(
+    (await verdict(AGREEMENT, recorder)).violations[0].message,
+    /for commit c1 .* and for c2/,
+  );
+});
+
+Deno.test("P3 flags the invalidation of a valid result, and is skipped without challenges", async () => {
+  const recorder = new Recorder();
+  const spec = { op: "reverse", input: "abc", rounds: 1 };
+  recorder.accept(0, "PROPOSE", {
+    needId: NEED,
+    proposalId: "p1",
+    ballot: 1,
+    patch: [{ op: "ADD_TASK", taskId: "t1", spec }],
+    cost: 1,
+    etaMs: 1,
+    shardDependencies: [],
+  }, 0);
+  recorder.accept(
+    0,
+    "COMMIT",
+    {
+      needId: NEED,
+      taskId: "t1",
+      leaseId: "a",
+      artifacts: ["x"],
+      outputDigest: runWork(spec).digest,
+      verifyBounty: 1,
+      telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+    },
+    1,
+    "commit-ok",
+  );
+  assert.equal((await verdict(P3_CHALLENGES, recorder)).status, "skipped");
+  const invalidate = (ruling: Record<string, unknown>, id: string) =>
+    recorder.accept(
+      0,
+      "INVALIDATE" as LifecycleVerb,
+      {
+        target: "CHALLENGE",
+        needId: NEED,
+        taskId: "t1",
+        commitId: "commit-ok",
+        ...ruling,
+      } as never,
+      2,
+      id,
+    );
+  invalidate({ challengeId: "c1", verdict: "REJECTED", committee: [], slashes: [] }, "inv-1");
+  assert.equal((await verdict(P3_CHALLENGES, recorder)).status, "pass", "a rejected challenge");
+  invalidate({
+    challengeId: "c2",
+    verdict: "UPHELD",
+    committee: ["did:n1"],
+    slashes: [{ account: "did:n2", amount: 1 }],
+  }, "inv-2");
+  assert.match(
+    (await verdict(P3_CHALLENGES, recorder)).violations[0].message,
+    /Challenge c2 on commit commit-ok was upheld but the commit was a valid result/,
+  );
+  recorder.accept(0, "FINALIZE", {
+    needId: NEED,
+    taskId: "t1",
+    commitId: "commit-ok",
+    attesters: [],
+    kResult: 1,
+  }, 0);
+  const result = await verdict(P3_CHALLENGES, recorder);
+  assert.match(
+    result.violations[1].message,
+    /accepted a FINALIZE of commit commit-ok, which an upheld/,
+  );
+});
+
+Deno.test("the ledger flags credit created from nothing and nodes disagreeing; skipped without one", async () => {
+  const recorder = new Recorder();
+  assert.equal((await verdict(LEDGER_INVARIANT, recorder)).status, "skipped");
+  const snapshot = (node: string, held: number, digest = "d", operations = 5) =>
+    recorder.push({
+      type: "ledger",
+      node,
+      supply: 100,
+      held,
+      burned: 10,
+      invariant: "ok",
+      digest,
+      operations,
+    });
+  snapshot("node-0", 90);
+  snapshot("node-1", 90);
+  assert.equal((await verdict(LEDGER_INVARIANT, recorder)).status, "pass");
+  snapshot("node-2", 91);
+  assert.match((await verdict(LEDGER_INVARIANT, recorder)).violations[0].message, /= 101/);
+  const split = new Recorder();
+  split.push({
+    type: "ledger",
+    node: "node-0",
+    supply: 100,
+    held: 90,
+    burned: 10,
+    invariant: "ok",
+    digest: "a",
+    operations: 5,
+  });
+  split.push({
+    type: "ledger",
+    node: "node-1",
+    supply: 100,
+    held: 90,
+    burned: 10,
+    invariant: "ok",
+    digest: "b",
+    operations: 5,
+  });
+  assert.match(
+    (await verdict(LEDGER_INVARIANT, split)).violations[0].message,
+    /hold 2 different ledgers/,
+  );
+  // AP is held to the same: nodes that applied the same operations must hold the same ledger.
+  const ap = { ...SWARM_PRESETS["partition-ap"], mode: "ap" as const };
+  assert.equal((await verdict(LEDGER_INVARIANT, split, ap)).status, "fail");
+});
+
+Deno.test("N flags a scheduled nemesis that never fired or did nothing", async () => {
+  const scenario = {
+    ...SWARM_PRESETS.steady,
+    nemeses: [{ kind: "pause" as const, atMs: 1_000, durationMs: 500, target: "any" as const }],
+  };
+  const recorder = new Recorder();
+  assert.match(
+    (await verdict(NEMESES_FIRED, recorder, scenario)).violations[0].message,
+    /never fired/,
+  );
+  recorder.push({
+    type: "nemesis",
+    nemesis: 0,
+    kind: "pause",
+    phase: "no-op",
+    detail: "nobody",
+    nodes: [],
+  });
+  assert.match(
+    (await verdict(NEMESES_FIRED, recorder, scenario)).violations[0].message,
+    /did nothing/,
+  );
+});
+
+Deno.test("the registry is open to new checkers and reports a crashing checker as failed", async () => {
+  const registry = new CheckerRegistry([P1_SINGLE_DECIDE]).register({
+    id: "P7",
+    name: "crashes",
+    description: "a checker with a bug",
+    check: () => {
+      throw new Error("boom");
+    },
+  });
+  const results = await registry.runAll(context(new Recorder()));
+  assert.deepEqual(results.map((result) => [result.id, result.status]), [["P1", "skipped"], [
+    "P7",
+    "fail",
+  ]]);
+  assert.match(results[1].violations[0].message, /Checker crashed: Error: boom/);
+});
+
+Deno.test("a violation's window holds the involved NEED's events between its evidence", () => {
+  const recorder = new Recorder();
+  const first = claim(recorder, 1, "a");
+  recorder.at(5).accept(
+    4,
+    "ATTEST_PLAN",
+    { needId: "other", proposalId: "x", verdict: "approve" },
+    4,
+  );
+  recorder.at(10).push({
+    type: "nemesis",
+    nemesis: 0,
+    kind: "pause",
+    phase: "start",
+    detail: "paused node-3",
+    nodes: ["node-3"],
+  });
+  const middle = recorder.at(20).accept(2, "ATTEST_PLAN", {
+    needId: NEED,
+    proposalId: "p",
+    verdict: "approve",
+  }, 2);
+  const last = claim(recorder.at(30), 2, "b");
+  claim(recorder.at(40), 3, "c");
+  const window = violationWindow(recorder.history, {
+    message: "x",
+    needId: NEED,
+    evidence: [first, last],
+  });
+  const seqs = window.map((event) => event.seq);
+  assert.ok(seqs.includes(first) && seqs.includes(middle) && seqs.includes(last));
+  assert.ok(window.some((event) => event.type === "nemesis"), "the fault active in the window");
+  assert.equal(window.length, 4, "nothing of other NEEDs, nothing after the evidence");
+});
