@@ -169,6 +169,8 @@ export class TaskView {
     this.#count++;
     this.#index(record);
     this.#refreshReady(task);
+    // Children linked before this ADD_TASK arrived (from another thread, say) were waiting on it.
+    for (const child of this.#graph.children(task)) this.#refreshReady(child);
   }
 
   #annotate(task: string, key: string, op: PlanOp & { value: AnnotationValue }): void {

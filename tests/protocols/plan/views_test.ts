@@ -83,3 +83,16 @@ Deno.test("concurrent links that close a cycle together keep the earlier one on 
   assert.equal(right.graph.rebuilds, 0, "right rejected the later link directly");
   assert.deepEqual(left.snapshot(), right.snapshot());
 });
+
+Deno.test("a child linked before its parent's ADD_TASK arrives becomes ready when the FINAL parent does", async () => {
+  // The parent is added in another thread, which a replica may receive last.
+  const store = await openStore();
+  await store.importOps([
+    state("parent", "FINAL", 1),
+    addTask("child", 2),
+    link("parent", "child", 3),
+  ]);
+  assert.deepEqual(store.tasks.ready(), [], "the child waits for a parent it does not know yet");
+  await store.importOps([addTask("parent", 4, { thread: "thread-2" })]);
+  assert.deepEqual(store.tasks.ready(), ["child"]);
+});
