@@ -19,15 +19,13 @@
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
 import type { Settled } from "../runtime/env.ts";
-import { errorCode, errorMessage, SwarmError } from "../runtime/errors.ts";
+import { errorCode, errorMessage } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
 import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
-  encodedPayloadSize,
   envelopeCid,
   EnvelopeSigner,
   LamportClock,
-  type PayloadMap,
   ReplayCache,
   type SignedEnvelope,
   verifyEnvelope,
@@ -44,14 +42,10 @@ import {
 import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
-import type { CommitGate } from "../policies/commit_gate.ts";
-import type { IngressGate } from "../policies/ingress_gate.ts";
-import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
-import type { PreflightGate } from "../policies/preflight_gate.ts";
-import type { CapsuleRegistry } from "../policies/capsule_registry.ts";
+import { CoreGates, type NodePolicy } from "./_core_gates.ts";
+import { SyncRepair } from "./_sync_repair.ts";
 import { type ConfirmationSink, DecideConfirmations } from "./_decide_confirmation.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
-import { envelopeView } from "./_policy_view.ts";
 import { type Outcome, ThreadBook } from "./_thread_book.ts";
 import type {
   AcceptedHook,
@@ -61,6 +55,8 @@ import type {
   EmitRequest,
   RoleEvent,
 } from "./swarm_messages.ts";
+
+export type { NodePolicy } from "./_core_gates.ts";
 
 /** Settings of a node core. */
 export interface NodeCoreConfig {
@@ -125,34 +121,12 @@ export interface NodeCoreConfig {
   readonly economics?: { readonly registry: ParticipantRegistry };
 }
 
-/** The policy gates a node runs. */
-export interface NodePolicy {
-  /**
-   * The capsules of the node: the one in force names every envelope's
-   * `policy`, and only envelopes under it are accepted. The node's capsule
-   * distributor switches it at epoch boundaries.
-   */
-  readonly capsules: CapsuleRegistry;
-  readonly preflight: PreflightGate;
-  readonly ingress: IngressGate;
-  /** The thread budgets the ingress gate keeps; this node's own envelopes are counted in it too. */
-  readonly budgets: ThreadBudgetLedger;
-  /** Used by the node's verifier. */
-  readonly commit: CommitGate;
-}
-
 /** Where nodes ask each other for envelopes they missed. */
 export const SYNC_TOPIC = "/swarm/sync";
 /** Envelopes per sync reply message. */
 const SYNC_CHUNK_MAX = 256;
 /** Most threads answered per sync request. */
 const SYNC_THREADS_MAX = 10_000;
-/** A node asks for the same unknown thread at most this often. */
-const SYNC_REQUEST_INTERVAL_MS = 2_000;
-/** Most stalled (or idle) threads a node asks its peers for per sweep. */
-const STALLED_REPAIRS_MAX = 64;
-/** Longest gap between two requests for a thread that stays idle. */
-const IDLE_REPAIR_GAP_MAX_MS = 60_000;
 
 /** Envelope ids remembered as audited, so a re-delivery (a sync) is not logged twice. */
 const AUDITED_IDS_MAX = 65_536;
@@ -198,17 +172,16 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #rejected = new Map<string, number>();
   readonly #replay = new ReplayCache();
   readonly #steps = new OrderedSteps<Pending>();
-  readonly #syncRequestedAtMs = new Map<string, number>();
+  readonly #repair: SyncRepair;
   /** Ids of envelopes already in the audit log (insertion order: oldest first). */
   readonly #audited = new Set<string>();
   readonly #confirmations: DecideConfirmations;
+  readonly #gates: CoreGates;
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
   #emitted = 0;
   #accepted = 0;
   #finalNeeds = 0;
-  /** Idle threads asked for: since when idle, when asked, the gap to the next ask. */
-  readonly #idleAsked = new Map<string, { sinceMs: number; atMs: number; gapMs: number }>();
 
   constructor(config: NodeCoreConfig) {
     this.#config = config;
@@ -229,6 +202,8 @@ class NodeCore implements Behavior<CoreInput> {
       mutations: config.mutations,
     });
     this.#confirmations = new DecideConfirmations(config.decideLog, 10_000);
+    this.#gates = new CoreGates(config.policy, config.policyHash, this.#book);
+    this.#repair = new SyncRepair(config);
   }
 
   async preStart(ctx: ActorContext<CoreInput>): Promise<void> {
@@ -322,11 +297,6 @@ class NodeCore implements Behavior<CoreInput> {
     }
   }
 
-  /** Hash of the policy capsule in force: envelopes are signed and accepted under it. */
-  #capsule(): string {
-    return this.#config.policy?.capsules.current().capsuleHash ?? this.#config.policyHash;
-  }
-
   /** Checks a local message now and starts signing it; it takes effect in submission order. */
   #emit(ctx: ActorContext<CoreInput>, request: EmitRequest): void {
     const signer = this.#signer as EnvelopeSigner;
@@ -338,12 +308,12 @@ class NodeCore implements Behavior<CoreInput> {
       // This node's decider emits a DECIDE only after writing it to the decide log.
       const confirmed = request.kind === "DECIDE";
       if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs(), confirmed);
-      this.#preflight(draft, request, ctx.nowMs());
+      this.#gates.preflight(draft, request.epoch, ctx.nowMs());
       signing = signer.sign({
         kind: request.kind,
         thread: request.thread,
         payload: payload as never,
-        policy: this.#capsule(),
+        policy: this.#gates.capsule(),
         epoch: request.epoch,
         fence: request.fence,
       }, ctx);
@@ -365,7 +335,7 @@ class NodeCore implements Behavior<CoreInput> {
     // A sync reply repeats what this node mostly has already: skip those before verifying.
     if (fromSync && this.#book.acceptedLately(envelopeCid(bytes).toString())) return;
     const verifying = verifyEnvelope(bytes, {
-      policy: this.#capsule(),
+      policy: this.#gates.capsule(),
       // Envelopes re-sent by a sync are legitimately seen twice; they are deduplicated by id instead.
       replay: fromSync ? undefined : this.#replay,
       nowNs: ctx.now(),
@@ -421,37 +391,13 @@ class NodeCore implements Behavior<CoreInput> {
     };
   }
 
-  /** Sender-side policy check; throws `E_POLICY_DENIED` so the message is never signed. */
-  #preflight(draft: LifecycleMessage, request: EmitRequest, nowMs: number): void {
-    const preflight = this.#config.policy?.preflight;
-    if (preflight === undefined) return;
-    const bytes = payloadSizeEstimate(draft.payload);
-    const view = envelopeView(draft, {
-      payloadBytes: bytes,
-      epoch: request.epoch,
-      capsule: this.#capsule(),
-    });
-    const usage = this.#config.policy?.budgets.usage(draft.thread);
-    const verdict = preflight.check(view, { ...this.#facts(draft, true, nowMs), usage });
-    if (!verdict.allowed) {
-      throw new ProtocolPolicyDenied(`Policy denies ${draft.kind}: ${verdict.reasons.join(", ")}`);
-    }
-  }
-
-  /** Receive-side policy check: a denied envelope is dropped, counted and logged by the gate. */
+  /** Receive-side policy check: a denied envelope is dropped, counted and logged. */
   #admit(
     ctx: ActorContext<CoreInput>,
     message: LifecycleMessage,
     envelope: SignedEnvelope,
   ): boolean {
-    const ingress = this.#config.policy?.ingress;
-    if (ingress === undefined) return true;
-    const view = envelopeView(message, {
-      payloadBytes: envelope.payloadSize,
-      epoch: envelope.epoch,
-      capsule: envelope.policy,
-    });
-    const verdict = ingress.admit(view, this.#facts(message, false, ctx.nowMs()));
+    const verdict = this.#gates.admit(message, envelope, ctx.nowMs());
     if (verdict.delivered) return true;
     this.#count(verdict.code);
     ctx.log.warn("policy refused envelope", {
@@ -460,26 +406,6 @@ class NodeCore implements Behavior<CoreInput> {
       kind: message.kind,
     });
     return false;
-  }
-
-  /** What only this node knows about a message, for the policy rules; `own`: a local message. */
-  #facts(message: LifecycleMessage, own: boolean, nowMs: number) {
-    const { taskId, commitId } = message.payload as { taskId?: string; commitId?: string };
-    if (message.kind === "ATTEST") {
-      return {
-        committeeMember: this.#book.mayAttest(message.thread, taskId ?? "", message.sender),
-      };
-    }
-    if (message.kind !== "CHALLENGE") return {};
-    return {
-      nowMs: Math.floor(nowMs),
-      challengeWindow: this.#book.challengeWindow(
-        message.thread,
-        taskId ?? "",
-        commitId ?? "",
-        own,
-      ),
-    };
   }
 
   /** Publishes a signed local envelope unless the thread moved on in the meantime. */
@@ -497,13 +423,7 @@ class NodeCore implements Behavior<CoreInput> {
       }
     }
     this.#emitted++;
-    this.#config.policy?.budgets.record(
-      envelopeView(message, {
-        payloadBytes: envelope.payloadSize,
-        epoch: envelope.epoch,
-        capsule: envelope.policy,
-      }),
-    );
+    this.#gates.record(message, envelope);
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
     this.#audit(ctx, envelope, "out");
     this.#apply(ctx, message, envelope.bytes, confirmed);
@@ -576,10 +496,10 @@ class NodeCore implements Behavior<CoreInput> {
 
   /** Asks peers for a thread this node has not heard of (at most once per interval). */
   #requestThread(ctx: ActorContext<CoreInput>, thread: string): void {
-    const nowMs = ctx.nowMs();
-    const last = this.#syncRequestedAtMs.get(thread);
-    if (last !== undefined && nowMs - last < SYNC_REQUEST_INTERVAL_MS) return;
-    this.#syncRequestedAtMs.set(thread, nowMs);
+    if (this.#repair.shouldRequest(thread, ctx.nowMs())) this.#publishRequest(ctx, thread);
+  }
+
+  #publishRequest(ctx: ActorContext<CoreInput>, thread: string): void {
     ctx.publish(SYNC_TOPIC, { type: "sync-request", threads: [thread], replyTo: ctx.self });
   }
 
@@ -608,30 +528,7 @@ class NodeCore implements Behavior<CoreInput> {
     for (const thread of expiredNeeds) {
       this.#dispatch(ctx, { type: "need-expired", needId: thread.needId }, thread);
     }
-    for (const [thread, requestedMs] of this.#syncRequestedAtMs) {
-      if (nowMs - requestedMs >= SYNC_REQUEST_INTERVAL_MS) this.#syncRequestedAtMs.delete(thread);
-    }
-    const cutoffMs = nowMs - (this.#config.parkedRepairMs ?? 2_000);
-    for (const thread of this.#book.stalled(cutoffMs, STALLED_REPAIRS_MAX)) {
-      this.#requestThread(ctx, thread);
-    }
-    this.#repairIdle(ctx, nowMs);
-  }
-
-  /** Asks peers for threads that stopped moving, backing off per thread while they stay idle. */
-  #repairIdle(ctx: ActorContext<CoreInput>, nowMs: number): void {
-    const idleMs = this.#config.idleRepairMs ?? 5_000;
-    for (const [thread, asked] of this.#idleAsked) {
-      if (nowMs - asked.atMs > IDLE_REPAIR_GAP_MAX_MS * 2) this.#idleAsked.delete(thread);
-    }
-    for (const { thread, sinceMs } of this.#book.idle(nowMs - idleMs, STALLED_REPAIRS_MAX)) {
-      const asked = this.#idleAsked.get(thread);
-      const fresh = asked === undefined || asked.sinceMs !== sinceMs;
-      if (!fresh && nowMs - asked.atMs < asked.gapMs) continue;
-      const gapMs = fresh ? idleMs : Math.min(asked.gapMs * 2, IDLE_REPAIR_GAP_MAX_MS);
-      this.#idleAsked.set(thread, { sinceMs, atMs: nowMs, gapMs });
-      this.#requestThread(ctx, thread);
-    }
+    for (const thread of this.#repair.due(this.#book, nowMs)) this.#publishRequest(ctx, thread);
   }
 
   #audit(ctx: ActorContext<CoreInput>, envelope: SignedEnvelope, direction: "in" | "out"): void {
@@ -676,18 +573,6 @@ class NodeCore implements Behavior<CoreInput> {
       economics: this.#economy?.stats(),
     };
   }
-}
-
-/** Raised when preflight policy refuses a local message. */
-class ProtocolPolicyDenied extends SwarmError {
-  constructor(message: string) {
-    super("E_POLICY_DENIED", message);
-  }
-}
-
-/** Encoded size of a payload, as the sender's preflight sees it. */
-function payloadSizeEstimate(payload: unknown): number {
-  return encodedPayloadSize(payload as PayloadMap);
 }
 
 function draftMessage(request: EmitRequest, sender: string, payload: unknown): LifecycleMessage {
