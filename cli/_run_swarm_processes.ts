@@ -12,7 +12,7 @@ import type { NeedStatus } from "../actors/requester.ts";
 import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import { ProgressBar } from "./progress.ts";
 import { evenLayout, ProcessSwarm } from "./_process_swarm.ts";
-import type { SwarmRunSummary } from "./run_swarm.ts";
+import { runSummary, type SwarmRunSummary } from "./run_swarm.ts";
 
 /** Settings of a multi-process protocol run. */
 export interface ProcessRunOptions {
@@ -113,12 +113,6 @@ async function summarise(
   const healths = await Promise.all(
     swarm.nodeIds.map((_, index) => swarm.health(index).catch(() => undefined)),
   );
-  const latencies = outcomes.filter((outcome) => outcome.status === "final")
-    .map((outcome) => outcome.latencyMs ?? 0).sort((left, right) => left - right);
-  const at = (fraction: number) =>
-    latencies.length === 0
-      ? 0
-      : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * fraction))];
   const sum = (pick: (health: Record<string, unknown>) => number) =>
     healths.reduce((total, health) => total + (health === undefined ? 0 : pick(health)), 0);
   const stats = (health: Record<string, unknown>) =>
@@ -127,31 +121,14 @@ async function summarise(
     health.decider as { decided: number; conflicts: number };
   const verifier = (health: Record<string, unknown>) =>
     health.verifier as { attested: number; divergences: number };
-  const rejected: Record<string, number> = {};
-  for (const health of healths) {
-    if (health === undefined) continue;
-    for (const [code, count] of Object.entries(stats(health).rejected)) {
-      rejected[code] = (rejected[code] ?? 0) + count;
-    }
-  }
-  const finalised = outcomes.filter((outcome) => outcome.status === "final").length;
-  const expired = outcomes.filter((outcome) => outcome.status === "expired").length;
-  return {
+  return runSummary({
     nodes: options.processes,
-    needs: outcomes.length,
-    finalised,
-    expired,
-    other: outcomes.length - finalised - expired,
-    latencyMsP50: Math.round(at(0.5)),
-    latencyMsP95: Math.round(at(0.95)),
-    wallMs: Math.round(wallMs),
-    needsPerSecond: Math.round(finalised / (wallMs / 1000)),
+    outcomes,
+    wallMs,
+    counters: healths.filter((health) => health !== undefined).map(stats),
     decides: sum((health) => decider(health).decided),
     conflicts: sum((health) => decider(health).conflicts),
     attests: sum((health) => verifier(health).attested),
     digestDivergences: sum((health) => verifier(health).divergences),
-    envelopesSigned: sum((health) => stats(health).emitted),
-    envelopesAccepted: sum((health) => stats(health).accepted),
-    rejected,
-  };
+  });
 }

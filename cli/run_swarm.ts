@@ -247,25 +247,56 @@ async function summarise(
   wallMs: number,
 ): Promise<SwarmRunSummary> {
   const stats = await swarm.stats();
-  const ledger = await ledgerSummary(swarm, nodes);
-  const latencies = outcomes.filter((outcome) => outcome.status === "final").map((outcome) =>
-    outcome.latencyMs
-  )
-    .sort((left, right) => left - right);
+  return runSummary({
+    nodes,
+    outcomes,
+    wallMs,
+    counters: stats,
+    decides: swarm.deciderStats.decided,
+    conflicts: swarm.deciderStats.conflicts,
+    attests: swarm.verifierStats.attested,
+    digestDivergences: swarm.verifierStats.divergences,
+    ledger: await ledgerSummary(swarm, nodes),
+  });
+}
+
+/** What a run summary adds up: the NEEDs' outcomes and every node's counters. */
+export interface RunTotals {
+  readonly nodes: number;
+  readonly outcomes: readonly { readonly status: string; readonly latencyMs?: number }[];
+  readonly wallMs: number;
+  /** Each node's core counters. */
+  readonly counters: readonly {
+    readonly emitted: number;
+    readonly accepted: number;
+    readonly rejected: Readonly<Record<string, number>>;
+  }[];
+  readonly decides: number;
+  readonly conflicts: number;
+  readonly attests: number;
+  readonly digestDivergences: number;
+  readonly ledger?: LedgerRunSummary;
+}
+
+/** The summary of a run (in process or across processes) from its totals. */
+export function runSummary(totals: RunTotals): SwarmRunSummary {
+  const { outcomes, wallMs, counters } = totals;
+  const latencies = outcomes.filter((outcome) => outcome.status === "final")
+    .map((outcome) => outcome.latencyMs ?? 0).sort((left, right) => left - right);
   const at = (fraction: number) =>
     latencies.length === 0
       ? 0
       : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * fraction))];
   const rejected: Record<string, number> = {};
-  for (const each of stats) {
+  for (const each of counters) {
     for (const [code, count] of Object.entries(each.rejected)) {
       rejected[code] = (rejected[code] ?? 0) + count;
     }
   }
-  const finalised = outcomes.filter((outcome) => outcome.status === "final").length;
+  const finalised = latencies.length;
   const expired = outcomes.filter((outcome) => outcome.status === "expired").length;
   return {
-    nodes,
+    nodes: totals.nodes,
     needs: outcomes.length,
     finalised,
     expired,
@@ -274,14 +305,14 @@ async function summarise(
     latencyMsP95: Math.round(at(0.95)),
     wallMs: Math.round(wallMs),
     needsPerSecond: Math.round(finalised / (wallMs / 1000)),
-    decides: swarm.deciderStats.decided,
-    conflicts: swarm.deciderStats.conflicts,
-    attests: swarm.verifierStats.attested,
-    digestDivergences: swarm.verifierStats.divergences,
-    envelopesSigned: stats.reduce((sum, each) => sum + each.emitted, 0),
-    envelopesAccepted: stats.reduce((sum, each) => sum + each.accepted, 0),
+    decides: totals.decides,
+    conflicts: totals.conflicts,
+    attests: totals.attests,
+    digestDivergences: totals.digestDivergences,
+    envelopesSigned: counters.reduce((sum, each) => sum + each.emitted, 0),
+    envelopesAccepted: counters.reduce((sum, each) => sum + each.accepted, 0),
     rejected,
-    ledger,
+    ledger: totals.ledger,
   };
 }
 

@@ -97,13 +97,16 @@ export async function writeSeedFile(
   return label === undefined ? { path, seed, created: true } : { path, seed, created: true, label };
 }
 
-/** Loads the seed at `path`; undefined when absent; throws {@linkcode KeyFileError} when unsafe. */
-export async function loadSeedFile(path: string, seedBytes = 32): Promise<SeedFile | undefined> {
+/**
+ * Whether a key file exists at `path`; throws {@linkcode KeyFileError}
+ * (`E_KEY_FILE_PERMISSIONS`) when others may read it.
+ */
+export async function privateKeyFileExists(path: string): Promise<boolean> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
   if (info.mode !== null && (info.mode & 0o077) !== 0) {
@@ -114,6 +117,12 @@ export async function loadSeedFile(path: string, seedBytes = 32): Promise<SeedFi
       }, readable by others: refusing to use it (run 'chmod 600 ${path}' if it was never exposed)`,
     );
   }
+  return true;
+}
+
+/** Loads the seed at `path`; undefined when absent; throws {@linkcode KeyFileError} when unsafe. */
+export async function loadSeedFile(path: string, seedBytes = 32): Promise<SeedFile | undefined> {
+  if (!await privateKeyFileExists(path)) return undefined;
   let parsed: { v?: unknown; type?: unknown; seed?: unknown; label?: unknown };
   try {
     parsed = JSON.parse(await Deno.readTextFile(path));

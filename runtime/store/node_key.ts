@@ -20,6 +20,7 @@ import {
   KeyFileError,
   loadOrCreateSeedFile,
   loadSeedFile,
+  privateKeyFileExists,
   type SeedFile,
   type SeedFileOptions,
   writeSeedFile,
@@ -84,21 +85,7 @@ function conflict(path: string, legacyPath: string): KeyFileError {
 
 /** The seed of a legacy libp2p key file, or undefined when there is none. */
 async function loadLegacySeed(path: string): Promise<Uint8Array | undefined> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  if (info.mode !== null && (info.mode & 0o077) !== 0) {
-    throw new KeyFileError(
-      KEY_FILE_ERROR_CODES.permissions,
-      `Key file ${path} has mode ${
-        (info.mode & 0o777).toString(8)
-      }, readable by others: refusing to use it (run 'chmod 600 ${path}' if it was never exposed)`,
-    );
-  }
+  if (!await privateKeyFileExists(path)) return undefined;
   return seedOfLibp2pKey(await Deno.readFile(path), path);
 }
 

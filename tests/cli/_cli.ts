@@ -27,3 +27,14 @@ export async function runCli(
     stderr: decoder.decode(output.stderr),
   };
 }
+
+/** Polls `probe` (errors count as "not yet") until it gives a value, or throws after `timeoutMs`. */
+export async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,18 +1,7 @@
 // Proves a `run node` process serves its HTTP API: a NEED posted with POST /needs becomes FINAL, its escrow shows in the read-only ledger routes, and bad requests get typed JSON errors.
 import assert from "node:assert/strict";
 import { freePort } from "../../tools/etcd_server.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { MAIN, until } from "./_cli.ts";
 
 Deno.test("run node: POST /needs goes to FINAL, GET shows it, bad requests are refused with codes", async () => {
   const dataDir = await Deno.makeTempDir();

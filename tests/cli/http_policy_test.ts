@@ -2,19 +2,7 @@
 import assert from "node:assert/strict";
 import { freePort } from "../../tools/etcd_server.ts";
 import { loadNodeIdentity } from "../../cli/node_identity.ts";
-import { runCli } from "./_cli.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { MAIN, runCli, until } from "./_cli.ts";
 
 /** Posts a NEED and waits until the node reports it final. */
 async function finishNeed(base: string, input: string): Promise<void> {
