@@ -154,13 +154,13 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
   let refs: SwarmNodeRefs | undefined;
   const registry = participantRegistry(config);
   const distributor = (ctx: ActorContext<SwarmNodeMessage>, core: ActorRef<CoreMessage>) => {
-    const registry = config.policy?.capsules;
-    if (registry === undefined || config.capsules === undefined) return undefined;
+    const capsules = config.policy?.capsules;
+    if (capsules === undefined || config.capsules === undefined) return undefined;
     const { runtime, trustedAuthors } = config.capsules;
     const signatures = config.signatureVerifier ?? new SignatureVerifier();
     return ctx.spawn(() =>
       capsuleDistributor({
-        registry,
+        registry: capsules,
         runtime,
         trustedAuthors: new Set(trustedAuthors),
         verify: (did, bytes, signature) => signatures.verify(did, signature, bytes),

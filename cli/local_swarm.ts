@@ -44,6 +44,7 @@ import type {
 import type { EpochManagerMessage } from "../actors/epoch_manager.ts";
 import type { CapsulePackage } from "../policies/capsule.ts";
 import type { Settled } from "../runtime/env.ts";
+import { SwarmError } from "../runtime/errors.ts";
 import {
   type ByzantineHooks,
   SWARM_NODE_SUPERVISION,
@@ -254,7 +255,10 @@ export class LocalSwarm {
   #capsules(index: number): ActorRef<CapsuleDistributorMessage> {
     const capsules = this.#running(index).refs.capsules;
     if (capsules === undefined) {
-      throw new Error(`Node ${index} runs no capsule distributor (policy is off)`);
+      throw new SwarmError(
+        "E_NO_POLICY",
+        `Node ${index} runs no capsule distributor (policy is off)`,
+      );
     }
     return capsules;
   }
