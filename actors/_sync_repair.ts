@@ -17,6 +17,9 @@ const STALLED_REPAIRS_MAX = 64;
 /** Longest gap between two requests for a thread that stays idle. */
 const IDLE_REPAIR_GAP_MAX_MS = 60_000;
 
+/** What the repair reads from the node's thread book. */
+export type RepairSource = Pick<ThreadBook, "stalled" | "idle">;
+
 /** Settings of {@linkcode SyncRepair}. */
 export interface SyncRepairOptions {
   /** A parked message older than this makes the node ask for its thread. Default 2,000 ms. */
@@ -45,7 +48,7 @@ export class SyncRepair {
   }
 
   /** The threads to ask for at a sweep: stalled by parked messages, then idle ones. */
-  due(book: ThreadBook, nowMs: number): string[] {
+  due(book: RepairSource, nowMs: number): string[] {
     for (const [thread, requestedMs] of this.#requestedAtMs) {
       if (nowMs - requestedMs >= SYNC_REQUEST_INTERVAL_MS) this.#requestedAtMs.delete(thread);
     }
@@ -55,7 +58,7 @@ export class SyncRepair {
     return due.concat(this.#idle(book, nowMs));
   }
 
-  #idle(book: ThreadBook, nowMs: number): string[] {
+  #idle(book: RepairSource, nowMs: number): string[] {
     const idleMs = this.#options.idleRepairMs ?? 5_000;
     for (const [thread, asked] of this.#idleAsked) {
       if (nowMs - asked.atMs > IDLE_REPAIR_GAP_MAX_MS * 2) this.#idleAsked.delete(thread);
