@@ -1,10 +1,12 @@
 /**
  * Throughput measurement shared by the envelope, Ed25519 and replay
  * benchmarks: operations per second of an (awaited) body, after a warm-up,
- * best of interleaved rounds.
+ * best of interleaved rounds; and the option parsing those scripts share.
  *
  * @module
  */
+
+import { parseArgs } from "node:util";
 
 /** Runs `body(i)` `iterations` times, one after another, and returns ops/s. */
 export async function opsPerSecond(
@@ -69,4 +71,26 @@ export function integerOption(
     Deno.exit(2);
   }
   return value;
+}
+
+/**
+ * Reads the `--iterations N --rounds N` options of a benchmark script from
+ * its command line, exiting 2 on a bad value.
+ */
+export function iterationsAndRounds(
+  defaultIterations: number,
+  minIterations: number,
+): { iterations: number; rounds: number } {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      iterations: { type: "string", default: String(defaultIterations) },
+      rounds: { type: "string", default: "3" },
+    },
+    strict: true,
+  });
+  return {
+    iterations: integerOption(values, "iterations", minIterations, 10_000_000),
+    rounds: integerOption(values, "rounds", 1, 20),
+  };
 }

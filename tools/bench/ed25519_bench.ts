@@ -9,10 +9,9 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { Identity } from "../../protocols/identity/identity.ts";
-import { bestOfRounds, integerOption, opsPerSecond, ratio } from "./_rate.ts";
+import { bestOfRounds, iterationsAndRounds, opsPerSecond, ratio } from "./_rate.ts";
 
 /** Measures both engines and names the faster. */
 export async function runEd25519Bench(iterations: number, rounds: number) {
@@ -67,17 +66,6 @@ export async function runEd25519Bench(iterations: number, rounds: number) {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      iterations: { type: "string", default: "5000" },
-      rounds: { type: "string", default: "3" },
-    },
-    strict: true,
-  });
-  const report = await runEd25519Bench(
-    integerOption(values, "iterations", 100, 10_000_000),
-    integerOption(values, "rounds", 1, 20),
-  );
-  console.log(JSON.stringify(report, null, 2));
+  const { iterations, rounds } = iterationsAndRounds(5_000, 100);
+  console.log(JSON.stringify(await runEd25519Bench(iterations, rounds), null, 2));
 }

@@ -16,7 +16,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import * as dagCbor from "@ipld/dag-cbor";
 import {
   decodeEnvelope,
@@ -34,7 +33,7 @@ import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import {
   bestOfRounds,
   concurrentOpsPerSecond,
-  integerOption,
+  iterationsAndRounds,
   opsPerSecond,
   ratio,
 } from "./_rate.ts";
@@ -190,17 +189,6 @@ export async function runEnvelopeBench(iterations: number, rounds: number) {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      iterations: { type: "string", default: "5000" },
-      rounds: { type: "string", default: "3" },
-    },
-    strict: true,
-  });
-  const report = await runEnvelopeBench(
-    integerOption(values, "iterations", 256, 10_000_000),
-    integerOption(values, "rounds", 1, 20),
-  );
-  console.log(JSON.stringify(report, null, 2));
+  const { iterations, rounds } = iterationsAndRounds(5_000, 256);
+  console.log(JSON.stringify(await runEnvelopeBench(iterations, rounds), null, 2));
 }

@@ -11,7 +11,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { readCedarWasm } from "../../runtime/cedar_wasm_file.ts";
 import {
   CedarEngine,
@@ -26,6 +25,7 @@ import {
   toPolicyRequest,
 } from "../../policies/mod.ts";
 import { basePolicySources } from "../../policies/sources.ts";
+import { iterationsAndRounds } from "./_rate.ts";
 
 /** One measured workload. */
 export interface BenchFigure {
@@ -186,23 +186,6 @@ async function runRound(iterations: number): Promise<Record<string, Measured>> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      iterations: { type: "string", default: "20000" },
-      rounds: { type: "string", default: "3" },
-    },
-    strict: true,
-  });
-  const iterations = Number(values.iterations);
-  if (!Number.isSafeInteger(iterations) || iterations < 100) {
-    console.error(`error: --iterations must be an integer >= 100, got ${values.iterations}`);
-    Deno.exit(2);
-  }
-  const rounds = Number(values.rounds);
-  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 20) {
-    console.error(`error: --rounds must be an integer in [1, 20], got ${values.rounds}`);
-    Deno.exit(2);
-  }
+  const { iterations, rounds } = iterationsAndRounds(20_000, 100);
   console.log(JSON.stringify(await runPolicyBench(iterations, rounds), null, 2));
 }
