@@ -43,6 +43,9 @@ async function cast(): Promise<Cast> {
   };
 }
 
+/** What {@linkcode fixture} gives a test. */
+type Fixture = Awaited<ReturnType<typeof fixture>>;
+
 /** A core on a simulated node, fed envelopes as a peer would send them. */
 async function fixture(options: { policy?: LoadedPolicy } = {}) {
   const people = await cast();
@@ -301,43 +304,15 @@ Deno.test("with policy gates, ingress drops a peer's envelope the policy denies,
   assert.equal((await stats()).rejected.E_POLICY_MISMATCH, 1, "an envelope under another capsule");
 });
 
-Deno.test("a message parked for one that never came makes the core ask its peers for the thread", async () => {
-  const { people, node, send, stats, verifiers } = await fixture();
-  const heard: { threads?: string[] }[] = [];
-  node.simulation.addNode("peer", (system) => {
-    system.spawn<{ threads?: string[] }>(() => ({
-      preStart: (ctx) => ctx.subscribe(SYNC_TOPIC),
-      receive: (_ctx, message) => void heard.push(message),
-    }), { name: "listener" });
-  });
-  await node.advance(10);
-  const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
-  await send("NEED", {
-    needId: NEED,
-    epoch: 0,
-    requires: [],
-    produces: ["digest"],
-    budget: 10,
-    bounty: 5,
-    deadlineMs: nowMs + 600_000,
-    task: { op: "reverse", input: "abc", rounds: 1 },
-  }, people.requester);
-  const member = committeeFor("plan", NEED, new Set(verifiers), PARAMS, false)[0];
-  const voter = people.verifiers.find((identity) => identity.did === member) as Identity;
-  // The PROPOSE this vote is about was lost on the way.
-  await send("ATTEST_PLAN", { needId: NEED, proposalId: "lost", verdict: "approve" }, voter);
-  assert.equal((await stats()).parked, 1);
-  const asked = () => heard.filter((request) => request.threads?.includes(NEED)).length;
-  await node.advance(1_000);
-  assert.equal(asked(), 0, "not while a late message may still come");
-  await node.advance(2_500);
-  assert.equal(asked(), 1, "the core asked its peers for the thread");
-  await node.advance(1_000);
-  assert.equal(asked(), 1, "at most once per interval");
-});
-
-Deno.test("an open thread that stops moving makes the core ask its peers for it, less often the longer it idles", async () => {
-  const { people, node, send } = await fixture();
+/**
+ * Adds a peer that records the sync requests it hears, then opens NEED on
+ * the core; returns how often NEED was asked for, and when it was opened.
+ */
+async function openWithSyncListener(
+  node: Fixture["node"],
+  send: Fixture["send"],
+  people: Fixture["people"],
+): Promise<{ asked: () => number; startMs: number }> {
   const heard: { threads?: string[] }[] = [];
   node.simulation.addNode("peer", (system) => {
     system.spawn<{ threads?: string[] }>(() => ({
@@ -357,7 +332,31 @@ Deno.test("an open thread that stops moving makes the core ask its peers for it,
     deadlineMs: startMs + 600_000,
     task: { op: "reverse", input: "abc", rounds: 1 },
   }, people.requester);
-  const asked = () => heard.filter((request) => request.threads?.includes(NEED)).length;
+  return {
+    asked: () => heard.filter((request) => request.threads?.includes(NEED)).length,
+    startMs,
+  };
+}
+
+Deno.test("a message parked for one that never came makes the core ask its peers for the thread", async () => {
+  const { people, node, send, stats, verifiers } = await fixture();
+  const { asked } = await openWithSyncListener(node, send, people);
+  const member = committeeFor("plan", NEED, new Set(verifiers), PARAMS, false)[0];
+  const voter = people.verifiers.find((identity) => identity.did === member) as Identity;
+  // The PROPOSE this vote is about was lost on the way.
+  await send("ATTEST_PLAN", { needId: NEED, proposalId: "lost", verdict: "approve" }, voter);
+  assert.equal((await stats()).parked, 1);
+  await node.advance(1_000);
+  assert.equal(asked(), 0, "not while a late message may still come");
+  await node.advance(2_500);
+  assert.equal(asked(), 1, "the core asked its peers for the thread");
+  await node.advance(1_000);
+  assert.equal(asked(), 1, "at most once per interval");
+});
+
+Deno.test("an open thread that stops moving makes the core ask its peers for it, less often the longer it idles", async () => {
+  const { people, node, send } = await fixture();
+  const { asked, startMs } = await openWithSyncListener(node, send, people);
   const at = async (seconds: number) => {
     const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
     await node.advance(startMs + seconds * 1_000 - nowMs);
