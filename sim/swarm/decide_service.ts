@@ -32,7 +32,7 @@ import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
 import type { ProtocolMutations } from "../../protocols/lifecycle/mutations.ts";
 import { ApReplica, type ReplicaMerge } from "./ap_replica.ts";
-import type { History, LogOutcome, NewHistoryEvent } from "./history.ts";
+import type { History, LogDetail, LogOutcome, NewHistoryEvent } from "./history.ts";
 import type { DecideMode } from "./scenario.ts";
 
 /** Raised when a node cannot reach the decide service (the minority side in CP mode). */
@@ -304,18 +304,6 @@ class RecordingDecideLog implements DecideLog {
     );
   }
 }
-
-type LogDetail =
-  | { readonly op: "decide"; readonly record: DecideRecord; readonly logFence: number }
-  | { readonly op: "fence"; readonly bucket: number; readonly token: number }
-  | { readonly op: "epoch"; readonly from: number; readonly to: number }
-  | { readonly op: "lease"; readonly lease: LeaseRecord }
-  | {
-    readonly op: "renew" | "release";
-    readonly taskId: string;
-    readonly leaseId: string;
-    readonly expiresAtMs?: number;
-  };
 
 const UNREACHED: Backend = {
   name: "none",

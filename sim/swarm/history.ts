@@ -70,18 +70,20 @@ export type LogEvent =
     /** The service's epoch when the call was served. */
     readonly logEpoch: number;
   }
-  & (
-    | { readonly op: "decide"; readonly record: DecideRecord; readonly logFence: number }
-    | { readonly op: "fence"; readonly bucket: number; readonly token: number }
-    | { readonly op: "epoch"; readonly from: number; readonly to: number }
-    | { readonly op: "lease"; readonly lease: LeaseRecord }
-    | {
-      readonly op: "renew" | "release";
-      readonly taskId: string;
-      readonly leaseId: string;
-      readonly expiresAtMs?: number;
-    }
-  );
+  & LogDetail;
+
+/** What a decide-service call was about, by operation. */
+export type LogDetail =
+  | { readonly op: "decide"; readonly record: DecideRecord; readonly logFence: number }
+  | { readonly op: "fence"; readonly bucket: number; readonly token: number }
+  | { readonly op: "epoch"; readonly from: number; readonly to: number }
+  | { readonly op: "lease"; readonly lease: LeaseRecord }
+  | {
+    readonly op: "renew" | "release";
+    readonly taskId: string;
+    readonly leaseId: string;
+    readonly expiresAtMs?: number;
+  };
 
 /** A nemesis started, ended, or could not act. */
 export interface NemesisEvent extends EventBase {

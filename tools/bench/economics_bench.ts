@@ -17,6 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { postRound } from "./_swarm_round.ts";
 import { LocalSwarm } from "../../cli/local_swarm.ts";
 import { DenoKvStore } from "../../runtime/store/deno_kv_store.ts";
 import { JOURNAL_BATCH_MAX, LedgerJournal } from "../../protocols/economics/journal.ts";
@@ -148,18 +149,8 @@ async function lifecycle(needs: number, rounds: number, economy: boolean) {
   try {
     let best = 0;
     for (let round = 0; round < rounds; round++) {
-      const started = performance.now();
-      const outcomes = await Promise.all(
-        Array.from(
-          { length: needs },
-          (_, index) =>
-            swarm.post({ op: "sha256", input: `round ${round} need ${index}`, rounds: 1 }, {
-              deadlineInMs: 300_000,
-            }),
-        ),
-      );
-      const final = outcomes.filter((outcome) => outcome.status === "final").length;
-      best = Math.max(best, final / ((performance.now() - started) / 1000));
+      const { final, wallMs } = await postRound(swarm, needs, round);
+      best = Math.max(best, final / (wallMs / 1000));
     }
     const ledger = economy ? await swarm.ledger(0, { kind: "summary" }) : undefined;
     return { needsPerSecond: Math.round(best), ledger };

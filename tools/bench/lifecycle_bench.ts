@@ -17,6 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { postRound } from "./_swarm_round.ts";
 import { LocalSwarm } from "../../cli/local_swarm.ts";
 import { swarmParams } from "../../protocols/params.ts";
 
@@ -64,18 +65,7 @@ async function swarmRun(
     let before = await swarm.stats();
     let perNeed = { signed: 0, verified: 0 };
     for (let round = 0; round < rounds; round++) {
-      const started = performance.now();
-      const outcomes = await Promise.all(
-        Array.from(
-          { length: needs },
-          (_, index) =>
-            swarm.post({ op: "sha256", input: `round ${round} need ${index}`, rounds: 1 }, {
-              deadlineInMs: 300_000,
-            }),
-        ),
-      );
-      const wallMs = performance.now() - started;
-      const final = outcomes.filter((outcome) => outcome.status === "final").length;
+      const { final, wallMs } = await postRound(swarm, needs, round);
       const after = await swarm.stats();
       const emitted = after.reduce(
         (sum, each, index) => sum + each.emitted - before[index].emitted,
