@@ -61,7 +61,8 @@ export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
   consensus: {
     type: "string",
     value: "NAME",
-    description: "swarm: decide log, kv (Deno KV in the data dir) or etcd",
+    description:
+      "swarm: decide log: kv (Deno KV in the data dir), etcd (CP), or ap (a replica per node)",
     default: "kv",
   },
   etcd: {
@@ -114,13 +115,15 @@ export interface SwarmSettings {
   /** HTTP port; undefined serves no API. */
   readonly httpPort: number | undefined;
   readonly admin: boolean;
-  readonly consensus: "kv" | "etcd";
+  readonly consensus: "kv" | "etcd" | "ap";
   readonly etcdEndpoints: readonly string[];
   readonly membersPath: string | undefined;
   readonly roles: readonly SwarmRole[];
   /** Whether `--roles` was given (else the roles are the members file's, or all). */
   readonly rolesGiven: boolean;
   readonly buckets: readonly number[];
+  /** Whether `--buckets` was given (else the members file's, or all). */
+  readonly bucketsGiven: boolean;
   readonly challengeWindowMs: number;
   /** Run the Cedar policy gates. */
   readonly policy: boolean;
@@ -135,12 +138,13 @@ export function swarmSettings(flags: ParsedFlags): SwarmSettings {
   return {
     httpPort: flags["no-http"] === true ? undefined : integerFlag(flags, "http", 8080, 0, 65_535),
     admin: flags.admin === true,
-    consensus: choiceFlag(flags, "consensus", ["kv", "etcd"] as const, "kv"),
+    consensus: choiceFlag(flags, "consensus", ["kv", "etcd", "ap"] as const, "kv"),
     etcdEndpoints: string("etcd", "http://127.0.0.1:2379").split(",").map((url) => url.trim()),
     membersPath: typeof flags.members === "string" ? flags.members : undefined,
     roles: usage(() => parseRoles(string("roles", "all"))),
     rolesGiven: typeof flags.roles === "string",
     buckets: usage(() => parseBuckets(string("buckets", "all"))),
+    bucketsGiven: typeof flags.buckets === "string",
     challengeWindowMs: integerFlag(flags, "challenge-window-ms", 2_000, 0, 3_600_000),
     policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
     capsuleAuthors: usage(() => parseDids(string("capsule-authors", ""))),
@@ -152,6 +156,7 @@ export function swarmSettings(flags: ParsedFlags): SwarmSettings {
  * file is what every other node assumes (committees, preferred planners and
  * workers), so a node plays exactly its listed roles. Without `--roles` they
  * are taken from the file; a `--roles` that disagrees with it is refused.
+ * The same goes for the buckets, when the file lists them.
  *
  * @throws {UsageError} naming both role lists.
  */
@@ -160,7 +165,11 @@ export function withMemberRoles(
   members: readonly SwarmMember[],
   nodeId: string,
 ): SwarmSettings {
-  const listed = members.find((member) => member.node === nodeId)?.roles;
+  const member = members.find((entry) => entry.node === nodeId);
+  if (member?.buckets !== undefined && !settings.bucketsGiven) {
+    settings = { ...settings, buckets: usage(() => parseBuckets(member.buckets as string)) };
+  }
+  const listed = member?.roles;
   if (listed === undefined) return settings;
   if (!settings.rolesGiven) return { ...settings, roles: listed };
   if (listed.join(",") !== settings.roles.join(",")) {
@@ -202,6 +211,8 @@ export interface NodeSwarmOptions {
   readonly artifactRecheckMs?: readonly number[];
   /** Shared with the transport's ingress, so each signature is verified once. */
   readonly signatureVerifier?: SignatureVerifier;
+  /** The decide log when the caller opened it (AP mode); else from `settings.consensus`. */
+  readonly decideLog?: DecideLog;
 }
 
 /** A running protocol workload. */
@@ -222,9 +233,10 @@ export async function startNodeSwarm(
   const members = options.members ??
     [{ node: nodeId, did: identity.did, roles: settings.roles }];
   checkSelf(members, nodeId, identity.did);
-  const decideLog: DecideLog = settings.consensus === "etcd"
-    ? await connectEtcd(settings.etcdEndpoints)
-    : new StoreDecideLog(await DenoKvStore.open(`${options.dataDir}/decide.kv`), true);
+  const decideLog: DecideLog = options.decideLog ??
+    (settings.consensus === "etcd"
+      ? await connectEtcd(settings.etcdEndpoints)
+      : new StoreDecideLog(await DenoKvStore.open(`${options.dataDir}/decide.kv`), true));
   const audit = new SignedAuditLog(
     await FileFrameLogDirectory.open(`${options.dataDir}/audit`),
     identity,
@@ -264,6 +276,7 @@ export async function startNodeSwarm(
       deciderStats,
       verifierStats,
       artifactRecheckMs: options.artifactRecheckMs,
+      decideMode: settings.consensus === "ap" ? "ap" : "cp",
     }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
   const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
     parent,

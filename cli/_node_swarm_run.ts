@@ -18,6 +18,7 @@ import type { RequesterMessage } from "../actors/requester.ts";
 import type { CoreMessage } from "../actors/swarm_messages.ts";
 import { serveHttpApi } from "./http_api.ts";
 import { startNodeSwarm, type SwarmSettings } from "./_node_swarm.ts";
+import { type NodeAp, openNodeAp } from "./_node_ap.ts";
 import type { SwarmMember } from "./_swarm_members.ts";
 import type { CachingSignatureVerifier } from "./_swarm_wire.ts";
 
@@ -67,6 +68,16 @@ export async function startSwarmWorkload(
     net.serveBlocks(libp2p, local);
     cas = fetching = new FetchingContentStore(local, net.networkBlockFetcher(libp2p));
   }
+  // AP mode: this node's own replica, served to its peers (see `_node_ap.ts`).
+  const ap: NodeAp | undefined = settings.consensus !== "ap" ? undefined : await openNodeAp({
+    nodeId,
+    did: options.identity.did,
+    dataDir: options.dataDir,
+    members: options.members ??
+      [{ node: nodeId, did: options.identity.did, roles: settings.roles }],
+    buckets: settings.buckets,
+    libp2p,
+  });
   const swarm = await startNodeSwarm(system, {
     nodeId,
     dataDir: options.dataDir,
@@ -77,13 +88,17 @@ export async function startSwarmWorkload(
     // Artifacts come from peers: one out of reach for a moment is checked again, not failed.
     artifactRecheckMs: fetching === undefined ? undefined : ARTIFACT_RECHECK_MS,
     signatureVerifier: options.verifier,
+    decideLog: ap?.log,
   });
+  ap?.coordinator.start(ap.log, swarm.refs);
   const resync = libp2p !== undefined && net !== undefined
     ? new net.HelloResync(libp2p)
     : undefined;
   let mismatches = 0;
   options.hooks.onHello = (event) => {
-    resync?.onHello(event.node);
+    // AP: the peer's decisions are merged here before its threads are asked for.
+    if (ap === undefined) resync?.onHello(event.node);
+    else void ap.coordinator.onHello(event.node).then(() => resync?.onHello(event.node));
     const warning = options.members === undefined
       ? undefined
       : net?.memberMismatch(options.members, event);
@@ -118,6 +133,7 @@ export async function startSwarmWorkload(
         ]),
       ),
       transport: libp2p?.stats.snapshot(),
+      ap: ap === undefined ? undefined : { ...ap.log.stats, ...ap.coordinator.stats },
       peerScores: libp2p === undefined ? undefined : Object.fromEntries(
         libp2p.peerScores().map((view) => [
           libp2p.directory.nodeOf(view.peer) ?? view.peer,
@@ -126,6 +142,7 @@ export async function startSwarmWorkload(
       ),
     }),
     policy: { system, capsules: swarm.refs.capsules, epochManager: swarm.refs.epochManager },
+    decisions: ap?.decisions,
     admin: partition === undefined ? undefined : {
       partition: (targets) => partition.block(targets),
       partitionState: () => partition.state(),
@@ -144,10 +161,14 @@ export async function startSwarmWorkload(
     core: swarm.refs.core,
     stopServing: async () => {
       resync?.close();
+      ap?.coordinator.stop();
       options.hooks.onHello = undefined;
       await api?.close();
     },
-    close: () => swarm.close(),
+    close: async () => {
+      await swarm.close();
+      await ap?.close();
+    },
   };
 }
 

@@ -3,7 +3,8 @@
  * and the multi-process tests: N nodes on libp2p (127.0.0.1, free ports,
  * bootstrapping from the first, mDNS off, a private network name), one
  * members file they share, one etcd as the CP decide log (a private one,
- * started here and stopped at the end, unless endpoints are given), each
+ * started here and stopped at the end, unless endpoints are given) or, in
+ * AP mode, a decide-log replica in each node's data directory, each
  * node with an HTTP API on a free port. The driver posts NEEDs and reads
  * their outcomes through those APIs, and can kill, restart and partition
  * nodes.
@@ -32,6 +33,8 @@ export interface ProcessSwarmOptions {
   readonly dataDir?: string;
   /** etcd client URLs; a private etcd is started (and stopped at stop) when absent. */
   readonly etcdEndpoints?: readonly string[];
+  /** `etcd` (CP, default) or `ap` (a replica per node; no etcd). */
+  readonly consensus?: "etcd" | "ap";
   readonly challengeWindowMs: number;
   readonly policy?: boolean;
   /** Serve /admin/partition on every node (partition tests). */
@@ -84,10 +87,12 @@ export class ProcessSwarm {
     const members = await Promise.all(options.layout.map(async (layout, index) => {
       const node = `node-${index}`;
       const { identity } = await loadNodeIdentity(`${dataRoot}/${node}`);
-      return { node, did: identity.did, roles: layout.roles };
+      return { node, did: identity.did, roles: layout.roles, buckets: layout.buckets };
     }));
     await writeMembers(`${dataRoot}/members.json`, members);
-    const etcd = options.etcdEndpoints !== undefined
+    const etcd = options.consensus === "ap"
+      ? { endpoints: [] }
+      : options.etcdEndpoints !== undefined
       ? { endpoints: options.etcdEndpoints }
       : await (await import("../tools/etcd_server.ts")).startEtcd(1);
     const swarm = new ProcessSwarm(options, dataRoot, members, etcd);
@@ -217,8 +222,9 @@ export class ProcessSwarm {
       `--heartbeat-ms=${options.heartbeatMs ?? 250}`,
       "--workload=swarm",
       "--http=0",
-      "--consensus=etcd",
-      `--etcd=${this.etcdEndpoints.join(",")}`,
+      ...(options.consensus === "ap"
+        ? ["--consensus=ap"]
+        : ["--consensus=etcd", `--etcd=${this.etcdEndpoints.join(",")}`]),
       `--members=${this.dataRoot}/members.json`,
       `--roles=${layout.roles.join(",")}`,
       `--buckets=${layout.buckets}`,

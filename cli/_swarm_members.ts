@@ -40,6 +40,12 @@ export interface SwarmMember {
   readonly node: string;
   readonly did: string;
   readonly roles: readonly SwarmRole[];
+  /**
+   * The buckets it decides, as `--buckets` takes them (`I/N`, ranges, all,
+   * none). Optional; AP mode (`--consensus ap`) reads every member's to know
+   * which node is the home of each bucket.
+   */
+  readonly buckets?: string;
 }
 
 /** Stable codes of {@linkcode MembersError}. */
@@ -95,11 +101,13 @@ export function parseMembers(text: string, source: string): SwarmMember[] {
 }
 
 function checkMember(value: unknown, where: string): SwarmMember {
-  const member = value as { node?: unknown; did?: unknown; roles?: unknown };
+  const member = value as { node?: unknown; did?: unknown; roles?: unknown; buckets?: unknown };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw fileError(`${where} must be an object`);
   }
-  const unknown = Object.keys(value).filter((key) => !["node", "did", "roles"].includes(key));
+  const unknown = Object.keys(value).filter((key) =>
+    !["node", "did", "roles", "buckets"].includes(key)
+  );
   if (unknown.length > 0) throw fileError(`${where} has unknown field '${unknown[0]}'`);
   if (typeof member.node !== "string" || !NODE_ID_PATTERN.test(member.node)) {
     throw fileError(`${where}: node must be 1-64 letters, digits or -_.: characters`);
@@ -111,7 +119,35 @@ function checkMember(value: unknown, where: string): SwarmMember {
     throw fileError(`${where}: ${(error as Error).message}`);
   }
   if (!Array.isArray(member.roles)) throw fileError(`${where}: roles must be a list`);
-  return { node: member.node, did: member.did, roles: parseRoleList(member.roles, where) };
+  const roles = parseRoleList(member.roles, where);
+  if (member.buckets === undefined) return { node: member.node, did: member.did, roles };
+  if (typeof member.buckets !== "string") throw fileError(`${where}: buckets must be a string`);
+  try {
+    parseBuckets(member.buckets);
+  } catch (error) {
+    throw fileError(`${where}: ${(error as Error).message}`);
+  }
+  return { node: member.node, did: member.did, roles, buckets: member.buckets };
+}
+
+/**
+ * The owner of each bucket the members file assigns (members without
+ * `buckets` own none).
+ *
+ * @throws {MembersError} (`E_MEMBERS_FILE`) when two members claim one bucket.
+ */
+export function bucketOwners(members: readonly SwarmMember[]): Map<number, string> {
+  const owners = new Map<number, string>();
+  for (const member of members) {
+    for (const bucket of parseBuckets(member.buckets ?? "none")) {
+      const other = owners.get(bucket);
+      if (other !== undefined) {
+        throw fileError(`Bucket ${bucket} is given to both ${other} and ${member.node}`);
+      }
+      owners.set(bucket, member.node);
+    }
+  }
+  return owners;
 }
 
 /** Reads a members file. */

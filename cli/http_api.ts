@@ -10,6 +10,7 @@
  *   GET  /ledger/accounts/{did}   balance, stake, escrowed, unbonding, reputation, history (?limit=)
  *   GET  /ledger/escrows/{id}     escrows of a NEED or task, with blocked payouts
  *   GET  /policy, POST /policy/capsules, POST /epoch   capsules (see `_http_policy.ts`)
+ *   GET  /decisions     AP mode: every decision this node's replica holds, and its AP counters
  *
  * With an admin target (`run node --admin`, for partition tests):
  *
@@ -56,6 +57,8 @@ export interface HttpApiTarget {
   readonly admin?: HttpAdmin;
   /** The policy routes (/policy, /policy/capsules, /epoch), when given. */
   readonly policy?: HttpPolicyTarget;
+  /** What GET /decisions serves (AP mode), when given. */
+  readonly decisions?: () => unknown;
 }
 
 /** What /admin/partition drives. */
@@ -105,6 +108,9 @@ export async function handle(target: HttpApiTarget, request: Request): Promise<R
     }
     if ((parts[0] === "policy" || parts[0] === "epoch") && target.policy !== undefined) {
       return await policy(target.policy, request, parts);
+    }
+    if (parts.length === 1 && parts[0] === "decisions" && target.decisions !== undefined) {
+      return json(200, target.decisions(), request, "GET");
     }
     if (parts[0] === "ledger") {
       return json(200, await ledger(target, ledgerQuery(parts, url)), request, "GET");

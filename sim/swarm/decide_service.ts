@@ -31,7 +31,7 @@ import {
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
 import type { ProtocolMutations } from "../../protocols/lifecycle/mutations.ts";
-import { ApReplica, type ReplicaMerge } from "./ap_replica.ts";
+import { ApReplica, type ReplicaMerge } from "../../protocols/consensus/ap_replica.ts";
 import type { History, LogDetail, LogOutcome, NewHistoryEvent } from "./history.ts";
 import type { DecideMode } from "./scenario.ts";
 

@@ -27,4 +27,4 @@ export * from "./report_html.ts";
 export { type HarnessOptions, SIM_POLICY, SwarmHarness } from "./harness.ts";
 export { SharedSignatureVerifier } from "./shared_verifier.ts";
 export { DecideService, DecideUnavailableError } from "./decide_service.ts";
-export { ApReplica } from "./ap_replica.ts";
+export { ApReplica } from "../../protocols/consensus/ap_replica.ts";

@@ -14,7 +14,7 @@ import { EtcdDecideLog } from "../../../runtime/store/etcd_decide_log.ts";
 import { DenoKvStore } from "../../../runtime/store/deno_kv_store.ts";
 import { MemoryStore } from "../../../runtime/store/memory_store.ts";
 import { startEtcd } from "../../../tools/etcd_server.ts";
-import { ApReplica } from "../../../sim/swarm/ap_replica.ts";
+import { ApReplica } from "../../../protocols/consensus/ap_replica.ts";
 
 let needCounter = 0;
 

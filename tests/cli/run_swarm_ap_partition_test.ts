@@ -1,0 +1,221 @@
+// Proves 6 `run node --consensus ap` processes split into two groups keep deciding and finalising on both sides, lend the absent owner's buckets, and after the heal converge: every NEED FINAL once, the same decision for every NEED on every node, the same ledger everywhere.
+import assert from "node:assert/strict";
+import { ProcessSwarm } from "../../cli/_process_swarm.ts";
+import { SWARM_ROLES } from "../../cli/_swarm_members.ts";
+import type { NeedStatus } from "../../actors/requester.ts";
+import {
+  describeThreads,
+  distinctIds,
+  postNeeds,
+  readAuditLogs,
+  untilEnded,
+} from "./_swarm_checks.ts";
+
+/** Side A is nodes 0-2, side B nodes 3-5; node 0 decides the even buckets, node 3 the odd. */
+const LAYOUT = ["0/2", "none", "none", "1/2", "none", "none"].map((buckets) => ({
+  roles: SWARM_ROLES,
+  buckets,
+}));
+const SIDE_A = [0, 1, 2];
+const SIDE_B = [3, 4, 5];
+
+interface Decisions {
+  readonly epoch: number;
+  readonly decisions: Record<string, { proposalId: string; decider: string }>;
+  readonly stats: Record<string, number>;
+}
+
+Deno.test({
+  name:
+    "AP: two partitioned groups of processes both keep deciding and finalising, then converge on one decision per NEED",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "can-swarm-ap-partition-" });
+    let swarm: ProcessSwarm | undefined;
+    try {
+      swarm = await ProcessSwarm.start({
+        layout: LAYOUT,
+        dataDir,
+        consensus: "ap",
+        challengeWindowMs: 300,
+        admin: true,
+      });
+      // Connected: decisions go to each bucket's owner and are replicated to every node.
+      const warm = await postNeeds(swarm, 4, "warm");
+      const warmed = await untilEnded(swarm, warm, 30_000).catch(async (error) => {
+        const open = await stillOpen(swarm!, warm);
+        console.error(
+          await describeThreads(swarm!, open.slice(0, 2).map((needId) => ({ needId }))),
+        );
+        throw error;
+      });
+      assert.deepEqual([...warmed.values()].map((need) => need.status), Array(4).fill("final"));
+
+      await swarm.partition([SIDE_A, SIDE_B]);
+      for (const index of [0, 3]) {
+        await untilHealth(swarm, index, (health) => apStat(health, "borrowedNow") > 0);
+      }
+      const posted = await postNeeds(swarm, 24, "ap-split");
+      const onA = [...posted].filter(([, node]) => SIDE_A.includes(node)).map(([id]) => id);
+      const onB = [...posted].filter(([, node]) => SIDE_B.includes(node)).map(([id]) => id);
+      // AP: each side finalises NEEDs on its own while split (those its own decider owns).
+      await untilFinalOnBothSides(swarm, onA, onB, 30_000);
+      const seenByA = await fetch(`${swarm.url(0)}/needs/${onB[0]}`);
+      assert.equal(seenByA.status, 404, "side A never heard of side B's NEEDs while split");
+      await seenByA.body?.cancel();
+
+      await swarm.heal();
+      const outcomes = await untilEnded(swarm, posted, 45_000).catch(async (error) => {
+        const open = await stillOpen(swarm!, posted);
+        for (let index = 0; index < LAYOUT.length; index++) {
+          const view = await (await fetch(`${swarm!.url(index)}/decisions`)).json() as Decisions;
+          console.error(`DEBUG node-${index} epoch ${view.epoch}`, JSON.stringify(open.map((needId) => view.decisions[needId] ?? null)));
+          console.error(`DEBUG stderr node-${index}`, swarm!.process(index)?.stderr.filter((l) => l.includes("decide")).slice(-8).join("\n"));
+        }
+        console.error(
+          await describeThreads(swarm!, open.slice(0, 2).map((needId) => ({ needId }))),
+        );
+        throw error;
+      });
+      const notFinal = [...outcomes.values()].filter((outcome) => outcome.status !== "final");
+      if (notFinal.length > 0) console.error(await describeThreads(swarm, notFinal.slice(0, 3)));
+      assert.deepEqual(notFinal, [], "every NEED is FINAL after the heal");
+
+      const all = [...warm.keys(), ...posted.keys()];
+      const views = await untilSameDecisions(swarm, all, 15_000);
+      const stats = (index: number) => views[index].stats;
+      assert.ok(stats(0).lent > 0 && stats(3).lent > 0, "each side's decider borrowed buckets");
+      assert.ok(stats(0).returned > 0 && stats(3).returned > 0, "and gave them back on heal");
+      assert.ok(views.some((view) => view.stats.adopted > 0), "replicas merged the other side's");
+      const conflicts = views.reduce((sum, view) => sum + view.stats.conflicts, 0);
+      const reconciled = views.reduce((sum, view) => sum + view.stats.reconciledNeeds, 0);
+      assert.ok(conflicts === 0 || reconciled > 0, "conflicting decisions are reconciled");
+      await untilSameLedger(swarm, 15_000);
+
+      const statuses = await swarm.stop();
+      swarm = undefined;
+      assert.deepEqual(
+        statuses.map((status) => status.code),
+        Array(LAYOUT.length).fill(0),
+        "clean exits",
+      );
+      const audited = await readAuditLogs(dataDir, LAYOUT.map((_, index) => `node-${index}`));
+      const finalizes = distinctIds(audited, "FINALIZE", (entry) => entry.taskId ?? "?");
+      for (const [taskId, ids] of finalizes) {
+        assert.equal(ids.size, 1, `one FINALIZE for task ${taskId}: nothing is paid twice`);
+      }
+      const finalised = new Set(
+        audited.filter((entry) => entry.kind === "FINALIZE").map((e) => e.thread),
+      );
+      for (const needId of all) assert.ok(finalised.has(needId), `${needId} has a FINALIZE`);
+    } finally {
+      await swarm?.stop();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
+
+/** NEEDs their requester still has in flight. */
+async function stillOpen(
+  swarm: ProcessSwarm,
+  posted: ReadonlyMap<string, number>,
+): Promise<string[]> {
+  const open: string[] = [];
+  for (const [needId, node] of posted) {
+    const list = await swarm.needs(node);
+    if (list.find((need) => need.needId === needId)?.status === "in-flight") open.push(needId);
+  }
+  return open;
+}
+
+function apStat(health: Record<string, unknown>, key: string): number {
+  return (health.ap as Record<string, number> | undefined)?.[key] ?? 0;
+}
+
+/** Polls a node's /health until `predicate` holds (15 s at most). */
+async function untilHealth(
+  swarm: ProcessSwarm,
+  index: number,
+  predicate: (health: Record<string, unknown>) => boolean,
+): Promise<void> {
+  const deadline = performance.now() + 15_000;
+  for (;;) {
+    const health = await swarm.health(index);
+    if (predicate(health)) return;
+    if (performance.now() > deadline) {
+      throw new Error(`node-${index} health never matched: ${JSON.stringify(health.ap)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits until at least one NEED of each side is FINAL while the sides are split. */
+async function untilFinalOnBothSides(
+  swarm: ProcessSwarm,
+  onA: readonly string[],
+  onB: readonly string[],
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  const final = async (indexes: readonly number[], needIds: readonly string[]) => {
+    const lists = await Promise.all(indexes.map((index) => swarm.needs(index)));
+    return lists.flat().some((need: NeedStatus) =>
+      need.status === "final" && needIds.includes(need.needId)
+    );
+  };
+  while (!(await final(SIDE_A, onA) && await final(SIDE_B, onB))) {
+    if (performance.now() > deadline) {
+      const sample = [...onA.slice(0, 2), ...onB.slice(0, 2)].map((needId) => ({ needId }));
+      console.error(await describeThreads(swarm, sample));
+      throw new Error("a side finalised nothing while split");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Polls every node's /decisions until all hold the same decision for every NEED. */
+async function untilSameDecisions(
+  swarm: ProcessSwarm,
+  needIds: readonly string[],
+  timeoutMs: number,
+): Promise<Decisions[]> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const views = await Promise.all(
+      swarm.nodeIds.map(async (_, index) =>
+        (await (await fetch(`${swarm.url(index)}/decisions`)).json()) as Decisions
+      ),
+    );
+    const key = (view: Decisions) =>
+      JSON.stringify(needIds.map((needId) => view.decisions[needId] ?? null));
+    const same = views.every((view) => key(view) === key(views[0]));
+    const complete = needIds.every((needId) => views[0].decisions[needId] !== undefined);
+    if (same && complete) return views;
+    if (performance.now() > deadline) {
+      assert.fail(`nodes disagree on decisions: ${views.map(key).join("\n")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Polls every node's /ledger until all report the same digest, with the invariant holding. */
+async function untilSameLedger(swarm: ProcessSwarm, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const ledgers = await Promise.all(
+      swarm.nodeIds.map(async (_, index) =>
+        (await (await fetch(`${swarm.url(index)}/ledger`)).json()) as {
+          digest: string;
+          invariant: string;
+        }
+      ),
+    );
+    assert.deepEqual(ledgers.map((ledger) => ledger.invariant), Array(LAYOUT.length).fill("ok"));
+    if (ledgers.every((ledger) => ledger.digest === ledgers[0].digest)) return;
+    if (performance.now() > deadline) {
+      assert.fail(`ledgers differ: ${ledgers.map((ledger) => ledger.digest).join(", ")}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
