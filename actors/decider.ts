@@ -83,6 +83,8 @@ export type DeciderMessage =
   }
   /** Give up buckets (another decider owns them now). */
   | { readonly type: "drop-buckets"; readonly buckets: readonly number[] }
+  /** Which buckets this decider owns now (a membership service checking on it). */
+  | { readonly type: "owned"; readonly replyTo: ActorRef<readonly number[]> }
   | { readonly type: "retry-decide"; readonly needId: string }
   | { readonly type: "retry-publish"; readonly record: DecideRecord; readonly attempt: number }
   | {
@@ -204,6 +206,9 @@ class Decider implements Behavior<DeciderMessage> {
         return this.#adopt(ctx, message);
       case "drop-buckets":
         for (const bucket of message.buckets) this.#relinquish(bucket);
+        return;
+      case "owned":
+        message.replyTo.tell([...this.#owned].sort((left, right) => left - right));
         return;
       case "effect":
         if (!this.#ready) return void this.#pending.push(message);

@@ -13,6 +13,10 @@
  * - re-fences: a bucket homed here whose newest fence (merged from a peer)
  *   is held by someone else is taken again, so the owner fences anew after
  *   a heal and a decider deposed by a merge race gets its bucket back;
+ * - checks on the decider: about once a second it asks the decider which
+ *   buckets it holds and gives it back any bucket homed here that it gave
+ *   up (a stale fence while a merge raced its re-fence, a restart), and
+ *   takes back borrowed buckets no longer homed here;
  * - reconciles: when a merge reports NEEDs decided differently on two
  *   sides, the member with the smallest node id among those it reaches
  *   advances the epoch with RECONCILE naming the orphaned NEEDs (each NEED
@@ -56,6 +60,8 @@ export interface ApCoordinatorOptions {
   readonly tickMs?: number;
   /** The clock (ms). */
   readonly nowMs?: () => number;
+  /** Asks this node's decider which buckets it holds (none: no checks). */
+  readonly askOwned?: (decider: ActorRef<DeciderMessage>) => Promise<readonly number[]>;
 }
 
 /** Counters of the coordinator (served on /health and /decisions). */
@@ -67,6 +73,8 @@ export interface ApCoordinatorStats {
   borrowedNow: number;
   /** Fences taken again after a merge. */
   refenced: number;
+  /** Buckets given back to the decider, or taken from it, by the checks. */
+  restored: number;
   /** RECONCILEs this node started, and the NEEDs they named. */
   reconciles: number;
   reconciledNeeds: number;
@@ -77,6 +85,8 @@ export interface ApCoordinatorStats {
 
 /** Time between two re-fences of one bucket (its fence request needs a moment). */
 const REFENCE_PAUSE_MS = 3_000;
+/** Interval of the checks on the decider. */
+const CHECK_INTERVAL_MS = 1_000;
 
 /** Keeps a node's buckets homed and its decider told (see the module documentation). */
 export class ApCoordinator {
@@ -85,6 +95,7 @@ export class ApCoordinator {
     returned: 0,
     borrowedNow: 0,
     refenced: 0,
+    restored: 0,
     reconciles: 0,
     reconciledNeeds: 0,
     peerSyncs: 0,
@@ -102,6 +113,8 @@ export class ApCoordinator {
   #epochManager: ActorRef<EpochManagerMessage> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #startedAt: number;
+  #checkedAt = -Infinity;
+  #checking = false;
 
   constructor(options: ApCoordinatorOptions) {
     this.#options = options;
@@ -166,6 +179,48 @@ export class ApCoordinator {
     this.#lend();
     this.#refence();
     this.#reconcile(reachable);
+    if (now - this.#checkedAt >= CHECK_INTERVAL_MS && !this.#checking) {
+      this.#checkedAt = now;
+      this.#checking = true;
+      void this.checkDecider().finally(() => (this.#checking = false));
+    }
+  }
+
+  /**
+   * Compares what the decider holds with what is homed here, and corrects
+   * the difference; public for tests.
+   */
+  async checkDecider(): Promise<void> {
+    const ask = this.#options.askOwned;
+    if (ask === undefined || this.#decider === undefined) return;
+    let owned: Set<number>;
+    try {
+      owned = new Set(await ask(this.#decider));
+    } catch {
+      return;
+    }
+    const self = this.#options.self;
+    const now = this.#now();
+    const take: number[] = [];
+    const borrow: number[] = [];
+    const drop: number[] = [];
+    for (let bucket = 0; bucket < DECIDE_BUCKETS; bucket++) {
+      if (now - (this.#refencedAt.get(bucket) ?? -Infinity) < REFENCE_PAUSE_MS) continue;
+      const owner = this.#options.owners.get(bucket);
+      const home = this.#homes[bucket] === self;
+      const lent = owner !== self && owner !== undefined;
+      if (home && !owned.has(bucket) && (owner === self || this.#borrowed.has(bucket))) {
+        (lent ? borrow : take).push(bucket);
+      } else if (!home && owned.has(bucket) && lent) drop.push(bucket);
+      else continue;
+      this.#refencedAt.set(bucket, now);
+    }
+    if (take.length > 0) this.#decider.tell({ type: "take-buckets", buckets: take });
+    if (borrow.length > 0) {
+      this.#decider.tell({ type: "take-buckets", buckets: borrow, borrowed: true });
+    }
+    if (drop.length > 0) this.#decider.tell({ type: "drop-buckets", buckets: drop });
+    this.stats.restored += take.length + borrow.length + drop.length;
   }
 
   #lend(): void {

@@ -43,6 +43,7 @@ import {
 } from "../protocols/consensus/ap_replica.ts";
 import {
   AP_METHODS,
+  AP_PUSH_MAX,
   AP_SYNC_PAGE,
   type ApCall,
   ApRequestError,
@@ -117,6 +118,9 @@ export class ApDecideLog implements DecideLog {
   };
   readonly #network: ApNetwork;
   readonly #options: ApDecideLogOptions;
+  /** Writes waiting for the next push (one push per peer carries a batch). */
+  readonly #outgoing = { fences: new Map<number, FenceToken>(), decisions: [] as DecideRecord[] };
+  #flush: ReturnType<typeof setTimeout> | undefined;
 
   constructor(replica: ApReplica, network: ApNetwork, options: ApDecideLogOptions) {
     this.replica = replica;
@@ -197,6 +201,8 @@ export class ApDecideLog implements DecideLog {
   }
 
   close(): Promise<void> {
+    if (this.#flush !== undefined) clearTimeout(this.#flush);
+    this.#flush = undefined;
     return this.replica.close();
   }
 
@@ -316,12 +322,31 @@ export class ApDecideLog implements DecideLog {
     return result;
   }
 
-  /** Replicates what this home wrote to every connected peer (best effort: a missed push is pulled on reconnection). */
+  /**
+   * Replicates what this home wrote to every connected peer, batched over
+   * `PUSH_DELAY_MS` (a decider fencing 128 buckets makes one push per peer,
+   * not 128). Best effort: a peer that misses a push pulls the records when
+   * it reconnects, or asks the home when it needs one.
+   */
   #push(snapshot: ReplicaSnapshot): void {
-    const body = { ...snapshot, epoch: this.replica.epochNow } as unknown as WireValue;
+    for (const token of snapshot.fences) this.#outgoing.fences.set(token.bucket, token);
+    this.#outgoing.decisions.push(...snapshot.decisions);
+    this.#flush ??= setTimeout(() => this.#flushPushes(), PUSH_DELAY_MS);
+  }
+
+  #flushPushes(): void {
+    this.#flush = undefined;
+    const decisions = this.#outgoing.decisions.splice(0, AP_PUSH_MAX);
+    const fences = [...this.#outgoing.fences.values()];
+    this.#outgoing.fences.clear();
+    const body = { epoch: this.replica.epochNow, fences, decisions, leases: [] };
     for (const node of this.#network.connected()) {
       this.stats.pushes++;
-      this.#network.call(node, AP_METHODS.push, body).catch(() => this.stats.pushFailures++);
+      this.#network.call(node, AP_METHODS.push, body as unknown as WireValue)
+        .catch(() => this.stats.pushFailures++);
+    }
+    if (this.#outgoing.decisions.length > 0) {
+      this.#flush = setTimeout(() => this.#flushPushes(), PUSH_DELAY_MS);
     }
   }
 
@@ -329,6 +354,9 @@ export class ApDecideLog implements DecideLog {
     this.stats.rejected[code] = (this.stats.rejected[code] ?? 0) + 1;
   }
 }
+
+/** How long writes gather before they are pushed. */
+const PUSH_DELAY_MS = 10;
 
 const EMPTY: ReplicaSnapshot = { epoch: 0, fences: [], decisions: [], leases: [] };
 

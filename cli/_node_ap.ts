@@ -9,10 +9,12 @@
  * @module
  */
 
+import type { ActorSystem } from "../runtime/system.ts";
 import { DenoKvStore } from "../runtime/store/deno_kv_store.ts";
 import type { Libp2pTransport } from "../runtime/transport/libp2p_transport.ts";
 import type { RpcCaller } from "../runtime/transport/_rpc.ts";
 import { publicKeyOfPeer } from "../runtime/transport/node_identity.ts";
+import type { DeciderMessage } from "../actors/decider.ts";
 import { ApReplica } from "../protocols/consensus/ap_replica.ts";
 import { didKeyFromPublicKey } from "../protocols/identity/did_key.ts";
 import { ApDecideLog, type ApNetwork } from "./_ap_decide_log.ts";
@@ -43,6 +45,8 @@ export async function openNodeAp(options: {
   /** This node's `--buckets`. */
   readonly buckets: readonly number[];
   readonly libp2p: Libp2pTransport | undefined;
+  /** Where the node's actors run (the coordinator asks the decider what it holds). */
+  readonly system?: ActorSystem;
   readonly lendAfterMs?: number;
 }): Promise<NodeAp> {
   const { nodeId, members, libp2p } = options;
@@ -60,6 +64,14 @@ export async function openNodeAp(options: {
     members: members.map((member) => member.node),
     connected,
     lendAfterMs: options.lendAfterMs,
+    askOwned: options.system === undefined
+      ? undefined
+      : (decider) =>
+        options.system!.ask<DeciderMessage, readonly number[]>(
+          decider,
+          (replyTo) => ({ type: "owned", replyTo }),
+          { timeoutMs: 2_000 },
+        ),
   });
   const network: ApNetwork = {
     self: nodeId,

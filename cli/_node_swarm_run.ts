@@ -77,6 +77,7 @@ export async function startSwarmWorkload(
       [{ node: nodeId, did: options.identity.did, roles: settings.roles }],
     buckets: settings.buckets,
     libp2p,
+    system,
   });
   const swarm = await startNodeSwarm(system, {
     nodeId,

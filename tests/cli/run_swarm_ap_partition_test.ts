@@ -70,8 +70,16 @@ Deno.test({
         const open = await stillOpen(swarm!, posted);
         for (let index = 0; index < LAYOUT.length; index++) {
           const view = await (await fetch(`${swarm!.url(index)}/decisions`)).json() as Decisions;
-          console.error(`DEBUG node-${index} epoch ${view.epoch}`, JSON.stringify(open.map((needId) => view.decisions[needId] ?? null)));
-          console.error(`DEBUG stderr node-${index}`, swarm!.process(index)?.stderr.filter((l) => l.includes("decide")).slice(-8).join("\n"));
+          console.error(
+            `DEBUG node-${index} epoch ${view.epoch}`,
+            JSON.stringify(open.map((needId) => view.decisions[needId] ?? null)),
+          );
+          console.error(
+            `DEBUG stderr node-${index}`,
+            swarm!.process(index)?.stderr.filter((l) =>
+              open.some((needId) => l.includes(needId)) || l.includes("worker")
+            ).slice(-20).join("\n"),
+          );
         }
         console.error(
           await describeThreads(swarm!, open.slice(0, 2).map((needId) => ({ needId }))),
