@@ -267,8 +267,23 @@ export class ApDecideLog implements DecideLog {
     return [await this.#remote<T>(home, call), true];
   }
 
+  /**
+   * Calls the home. A call whose reply was lost (a timeout under load, a
+   * stream reset) is sent again, identical: decisions and leases are
+   * idempotent for the same record, so a write that landed is confirmed
+   * rather than refused as held by a later, different attempt of the caller.
+   */
   async #remote<T>(home: string, call: ApCall): Promise<T> {
-    const reply = await this.#network.call(home, AP_METHODS.call, call as unknown as WireValue);
+    let reply: WireValue;
+    for (let attempt = 1;; attempt++) {
+      try {
+        reply = await this.#network.call(home, AP_METHODS.call, call as unknown as WireValue);
+        break;
+      } catch (error) {
+        if (attempt >= REMOTE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, REMOTE_RETRY_MS * attempt));
+      }
+    }
     const answer = reply as { ok?: unknown; value?: unknown; error?: unknown } | null;
     if (answer?.ok === true) return answer.value as T;
     throw decodeApError(answer?.error);
@@ -354,6 +369,11 @@ export class ApDecideLog implements DecideLog {
     this.stats.rejected[code] = (this.stats.rejected[code] ?? 0) + 1;
   }
 }
+
+/** Sends of one call to its home before the caller sees the failure. */
+const REMOTE_ATTEMPTS = 3;
+/** Pause before the second send (doubled before the third). */
+const REMOTE_RETRY_MS = 150;
 
 /** How long writes gather before they are pushed. */
 const PUSH_DELAY_MS = 10;

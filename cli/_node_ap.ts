@@ -24,7 +24,7 @@ import { UsageError } from "./args.ts";
 import { bucketOwners, parseBuckets, type SwarmMember } from "./_swarm_members.ts";
 
 /** Timeout of one AP request to a peer. */
-const AP_REQUEST_TIMEOUT_MS = 3_000;
+const AP_REQUEST_TIMEOUT_MS = 4_000;
 
 /** A node's AP decide service. */
 export interface NodeAp {

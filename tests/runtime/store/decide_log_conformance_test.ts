@@ -193,6 +193,10 @@ Deno.test("the simulator's AP decide replica passes the conformance suite", asyn
   await conformance(t, new ApReplica("ap-test"));
 });
 
+Deno.test("an AP replica over a store (a run node's) passes the conformance suite", async (t) => {
+  await conformance(t, await ApReplica.open("ap-store", new MemoryStore()));
+});
+
 Deno.test("decide log on a real etcd passes the conformance suite", async (t) => {
   const etcd = await startEtcd(1);
   const log = await EtcdDecideLog.connect({ endpoints: etcd.endpoints });
