@@ -1,7 +1,8 @@
 /**
  * `run swarm --processes N`: the same run as the in-process `run swarm`,
  * but every node is a separate `run node` process on libp2p deciding
- * through etcd (a private etcd when `--etcd` is not given). NEEDs are posted
+ * through etcd (a private etcd when `--etcd` is not given), or with
+ * `--consensus ap` through a decide-log replica in each process. NEEDs are posted
  * round robin through the nodes' HTTP APIs, their outcomes polled from the
  * same APIs, and the summary is the in-process one (ending `finalised: X/M`).
  *
@@ -24,6 +25,8 @@ export interface ProcessRunOptions {
   readonly policy: boolean;
   readonly etcdEndpoints: readonly string[] | undefined;
   readonly dataDir: string | undefined;
+  /** `etcd` (default) or `ap`. */
+  readonly consensus?: "etcd" | "ap";
   readonly json: boolean;
   /** Told once the swarm is up, with how it was started. */
   readonly onStarted?: (etcd: string) => void;
@@ -38,12 +41,15 @@ export async function runSwarmProcesses(options: ProcessRunOptions): Promise<Swa
     layout: evenLayout(options.processes),
     dataDir: options.dataDir,
     etcdEndpoints: options.etcdEndpoints,
+    consensus: options.consensus,
     challengeWindowMs: options.challengeWindowMs,
     policy: options.policy,
   });
   try {
     options.onStarted?.(
-      options.etcdEndpoints === undefined
+      options.consensus === "ap"
+        ? "ap (a replica in each node's data directory)"
+        : options.etcdEndpoints === undefined
         ? `private etcd at ${swarm.etcdEndpoints.join(",")}`
         : `etcd at ${swarm.etcdEndpoints.join(",")}`,
     );

@@ -112,6 +112,9 @@ export const RUN_NODE_SPEC: CommandSpec = {
     "Ed25519 key at <data-dir>/identity.key (mode 0600): the key is its did:key and its PeerId.",
     "A swarm of processes: give every node the same --members file, --consensus etcd, and",
     "a share of the buckets each (--buckets 0/3, 1/3, 2/3); run swarm --processes N does it all.",
+    "AP instead of etcd: --consensus ap keeps a decide-log replica in <data-dir>/decide-ap.kv;",
+    "the members file then lists each member's buckets, and a partition lends an unreachable",
+    "owner's buckets to a decider on this side (decisions merge when the partition heals).",
     "Example: run node --transport libp2p --node-id n1 --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3…",
   ].join("\n"),
 };

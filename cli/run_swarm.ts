@@ -39,7 +39,8 @@ export const RUN_SWARM_SPEC: CommandSpec = {
     consensus: {
       type: "string",
       value: "NAME",
-      description: "Decide log: kv (embedded Deno KV) or etcd",
+      description:
+        "Decide log: kv (embedded Deno KV), etcd, or ap (with --processes: a replica per process)",
       default: "kv",
     },
     etcd: {
@@ -134,7 +135,12 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
   const processes = integerFlag(flags, "processes", 0, 0, 64);
   const nodes = integerFlag(flags, "nodes", 3, 1, 64);
   const needs = integerFlag(flags, "needs", 200, 1, 1_000_000);
-  const consensus = choiceFlag(flags, "consensus", ["kv", "etcd"] as const, "kv");
+  const consensus = choiceFlag(flags, "consensus", ["kv", "etcd", "ap"] as const, "kv");
+  if (consensus === "ap" && processes === 0) {
+    throw new UsageError(
+      "--consensus ap keeps a decide-log replica per process: add --processes N",
+    );
+  }
   const policy = choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on";
   const task = {
     op: typeof flags.op === "string" ? flags.op : "sha256",
@@ -161,7 +167,8 @@ export async function runSwarm(flags: ParsedFlags): Promise<number> {
   }
   const swarm = await LocalSwarm.start({
     nodes,
-    consensus,
+    // `ap` was refused above without --processes.
+    consensus: consensus as "kv" | "etcd",
     policy,
     etcdEndpoints: typeof flags.etcd === "string"
       ? flags.etcd.split(",").map((url) => url.trim())
@@ -228,6 +235,7 @@ async function runProcesses(
       ? flags.etcd.split(",").map((url) => url.trim())
       : undefined,
     dataDir: typeof flags["data-dir"] === "string" ? flags["data-dir"] : undefined,
+    consensus: flags.consensus === "ap" ? "ap" : "etcd",
     json,
     onStarted: (etcd) => {
       if (json) return;

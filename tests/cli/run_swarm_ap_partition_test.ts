@@ -44,10 +44,7 @@ Deno.test({
       // Connected: decisions go to each bucket's owner and are replicated to every node.
       const warm = await postNeeds(swarm, 4, "warm");
       const warmed = await untilEnded(swarm, warm, 30_000).catch(async (error) => {
-        const open = await stillOpen(swarm!, warm);
-        console.error(
-          await describeThreads(swarm!, open.slice(0, 2).map((needId) => ({ needId }))),
-        );
+        console.error(await describeStuck(swarm!, warm));
         throw error;
       });
       assert.deepEqual([...warmed.values()].map((need) => need.status), Array(4).fill("final"));
@@ -67,23 +64,7 @@ Deno.test({
 
       await swarm.heal();
       const outcomes = await untilEnded(swarm, posted, 45_000).catch(async (error) => {
-        const open = await stillOpen(swarm!, posted);
-        for (let index = 0; index < LAYOUT.length; index++) {
-          const view = await (await fetch(`${swarm!.url(index)}/decisions`)).json() as Decisions;
-          console.error(
-            `DEBUG node-${index} epoch ${view.epoch}`,
-            JSON.stringify(open.map((needId) => view.decisions[needId] ?? null)),
-          );
-          console.error(
-            `DEBUG stderr node-${index}`,
-            swarm!.process(index)?.stderr.filter((l) =>
-              open.some((needId) => l.includes(needId)) || l.includes("worker")
-            ).slice(-20).join("\n"),
-          );
-        }
-        console.error(
-          await describeThreads(swarm!, open.slice(0, 2).map((needId) => ({ needId }))),
-        );
+        console.error(await describeStuck(swarm!, posted));
         throw error;
       });
       const notFinal = [...outcomes.values()].filter((outcome) => outcome.status !== "final");
@@ -124,17 +105,23 @@ Deno.test({
   },
 });
 
-/** NEEDs their requester still has in flight. */
-async function stillOpen(
+/** For a failing run: the NEEDs still in flight, as every node's thread and replica see them. */
+async function describeStuck(
   swarm: ProcessSwarm,
   posted: ReadonlyMap<string, number>,
-): Promise<string[]> {
+): Promise<string> {
   const open: string[] = [];
   for (const [needId, node] of posted) {
     const list = await swarm.needs(node);
     if (list.find((need) => need.needId === needId)?.status === "in-flight") open.push(needId);
   }
-  return open;
+  const lines = [await describeThreads(swarm, open.slice(0, 2).map((needId) => ({ needId })))];
+  for (let index = 0; index < swarm.nodeIds.length; index++) {
+    const view = await (await fetch(`${swarm.url(index)}/decisions`)).json() as Decisions;
+    const decided = open.map((needId) => view.decisions[needId] ?? null);
+    lines.push(`node-${index} replica (epoch ${view.epoch}): ${JSON.stringify(decided)}`);
+  }
+  return lines.join("\n");
 }
 
 function apStat(health: Record<string, unknown>, key: string): number {
