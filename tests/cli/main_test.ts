@@ -29,6 +29,11 @@ Deno.test("bad flags, bad values and unknown commands exit with 2 and say what i
     [["chaos", "--presets", "nope"], /--presets names unknown preset 'nope'/],
     [["run", "swarm", "--nodes", "0"], /--nodes must be an integer between 1/],
     [["run", "node", "--node-id", "a b"], /--node-id must be/],
+    [
+      ["run", "swarm", "--consensus", "ap"],
+      /--consensus ap keeps a decide-log replica per process/,
+    ],
+    [["run", "node", "--consensus", "paxos"], /--consensus must be one of kv, etcd, ap/],
     [["sim", "extra"], /Unexpected argument 'extra'/],
     [["frobnicate"], /Unknown command 'frobnicate'/],
   ];

@@ -1,7 +1,10 @@
 // Proves the members file, role lists and bucket shares of a multi-process swarm are read strictly: good ones round-trip, bad ones fail with typed errors naming the value, and the I/N shares split the 256 buckets exactly.
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { apOwners } from "../../cli/_node_ap.ts";
+import { UsageError } from "../../cli/args.ts";
 import {
+  bucketOwners,
   bucketsOf,
   checkSelf,
   loadMembers,
@@ -113,4 +116,42 @@ Deno.test("the I/N shares of N nodes cover every bucket exactly once", () => {
     assert.equal(owned.length, 256);
     assert.equal(new Set(owned).size, 256);
   }));
+});
+
+Deno.test("a members file may give each member its buckets; AP mode reads the owners from it", async () => {
+  const [a, b] = [await didOf(1), await didOf(2)];
+  const members = parseMembers(
+    JSON.stringify({
+      v: 1,
+      members: [
+        { node: "n0", did: a, roles: ["verifier"], buckets: "0/2" },
+        { node: "n1", did: b, roles: ["worker"], buckets: "1/2" },
+      ],
+    }),
+    "file",
+  );
+  assert.equal(members[0].buckets, "0/2");
+  const owners = bucketOwners(members);
+  assert.equal(owners.size, 256);
+  assert.equal(owners.get(0), "n0");
+  assert.equal(owners.get(1), "n1");
+  assert.deepEqual(apOwners(members, "n0", bucketsOf(0, 2)), owners);
+  assert.throws(() => apOwners(members, "n0", bucketsOf(0, 1)), UsageError, "--buckets disagrees");
+  const noBuckets = members.map(({ node, did, roles }) => ({ node, did, roles }));
+  assert.throws(() => apOwners(noBuckets, "n0", bucketsOf(0, 2)), UsageError);
+  assert.equal(apOwners([noBuckets[0]], "n0", [3]).get(3), "n0", "a node alone owns its own");
+  const bad = (buckets: unknown) =>
+    codeOf(() =>
+      parseMembers(
+        JSON.stringify({ v: 1, members: [{ node: "n0", did: a, roles: [], buckets }] }),
+        "file",
+      )
+    );
+  assert.equal(bad(7), "E_MEMBERS_FILE");
+  assert.equal(bad("0/0"), "E_MEMBERS_FILE");
+  assert.equal(
+    codeOf(() => bucketOwners([{ ...members[0] }, { ...members[1], buckets: "0-3" }])),
+    "E_MEMBERS_FILE",
+    "one bucket given to two members",
+  );
 });
