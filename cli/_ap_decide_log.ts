@@ -44,16 +44,17 @@ import {
 import {
   AP_METHODS,
   AP_PUSH_MAX,
-  AP_SYNC_PAGE,
   type ApCall,
   ApRequestError,
   type ApSyncPage,
+  bucketOfCall,
   decodeApError,
   encodeApError,
   parseApCall,
   parseSnapshot,
   parseSyncPage,
   parseSyncRequest,
+  syncPage,
 } from "./_ap_wire.ts";
 
 /** How a node's AP log reaches its peers (the libp2p transport, or a test's wiring). */
@@ -379,36 +380,3 @@ const REMOTE_RETRY_MS = 150;
 const PUSH_DELAY_MS = 10;
 
 const EMPTY: ReplicaSnapshot = { epoch: 0, fences: [], decisions: [], leases: [] };
-
-function bucketOfCall(call: ApCall): number {
-  switch (call.op) {
-    case "decide":
-      return bucketOf(call.record.needId);
-    case "get":
-      return bucketOf(call.needId);
-    case "fence":
-    case "current-fence":
-      return call.bucket;
-    case "lease":
-      return bucketOf(call.lease.taskId);
-    default:
-      return bucketOf(call.taskId);
-  }
-}
-
-/** One page of a snapshot: the epoch and fences, and decisions then leases after the cursor. */
-export function syncPage(snapshot: ReplicaSnapshot, after: string | null): ApSyncPage {
-  const entries = [
-    ...snapshot.decisions.map((record) => ({ key: `d:${record.needId}`, record })),
-    ...snapshot.leases.map((lease) => ({ key: `l:${lease.taskId}`, lease })),
-  ].filter((entry) => after === null || entry.key > after)
-    .sort((left, right) => left.key < right.key ? -1 : left.key > right.key ? 1 : 0);
-  const page = entries.slice(0, AP_SYNC_PAGE);
-  return {
-    epoch: snapshot.epoch,
-    fences: snapshot.fences,
-    decisions: page.flatMap((entry) => "record" in entry ? [entry.record] : []),
-    leases: page.flatMap((entry) => "lease" in entry ? [entry.lease] : []),
-    next: entries.length > AP_SYNC_PAGE ? page[page.length - 1].key : null,
-  };
-}

@@ -24,6 +24,7 @@
 import { SwarmError } from "../runtime/errors.ts";
 import type { WireValue } from "../runtime/wire.ts";
 import {
+  bucketOf,
   checkBucket,
   checkDecideRecord,
   checkLeaseRecord,
@@ -270,4 +271,38 @@ export function decodeApError(value: unknown): Error {
         typeof fields.code === "string" ? fields.code : "E_AP_FAILED",
       );
   }
+}
+
+/** The bucket a call is about (its need's, its task's, or the bucket it names). */
+export function bucketOfCall(call: ApCall): number {
+  switch (call.op) {
+    case "decide":
+      return bucketOf(call.record.needId);
+    case "get":
+      return bucketOf(call.needId);
+    case "fence":
+    case "current-fence":
+      return call.bucket;
+    case "lease":
+      return bucketOf(call.lease.taskId);
+    default:
+      return bucketOf(call.taskId);
+  }
+}
+
+/** One page of a snapshot: the epoch and fences, and decisions then leases after the cursor. */
+export function syncPage(snapshot: ReplicaSnapshot, after: string | null): ApSyncPage {
+  const entries = [
+    ...snapshot.decisions.map((record) => ({ key: `d:${record.needId}`, record })),
+    ...snapshot.leases.map((lease) => ({ key: `l:${lease.taskId}`, lease })),
+  ].filter((entry) => after === null || entry.key > after)
+    .sort((left, right) => left.key < right.key ? -1 : left.key > right.key ? 1 : 0);
+  const page = entries.slice(0, AP_SYNC_PAGE);
+  return {
+    epoch: snapshot.epoch,
+    fences: snapshot.fences,
+    decisions: page.flatMap((entry) => "record" in entry ? [entry.record] : []),
+    leases: page.flatMap((entry) => "lease" in entry ? [entry.lease] : []),
+    next: entries.length > AP_SYNC_PAGE ? page[page.length - 1].key : null,
+  };
 }

@@ -1,8 +1,8 @@
 // Proves the AP decide log of run node processes: writes go to the bucket's home and are replicated to every peer, typed errors cross the wire, a partition lets both sides decide and a reconnection merges them to one winner everywhere, and malformed or foreign requests are refused with typed, counted errors.
 import assert from "node:assert/strict";
-import { ApDecideLog, type ApNetwork, syncPage } from "../../cli/_ap_decide_log.ts";
+import { ApDecideLog, type ApNetwork } from "../../cli/_ap_decide_log.ts";
 import { bucketHomes } from "../../cli/_ap_lending.ts";
-import { AP_METHODS, AP_SYNC_PAGE, ApRequestError } from "../../cli/_ap_wire.ts";
+import { AP_METHODS, AP_SYNC_PAGE, ApRequestError, syncPage } from "../../cli/_ap_wire.ts";
 import { ApReplica } from "../../protocols/consensus/ap_replica.ts";
 import { bucketOf, type DecideRecord, StaleFenceError } from "../../runtime/store/decide_log.ts";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
