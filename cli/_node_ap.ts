@@ -10,6 +10,7 @@
  */
 
 import type { ActorSystem } from "../runtime/system.ts";
+import { DECIDE_BUCKETS } from "../runtime/store/decide_log.ts";
 import { DenoKvStore } from "../runtime/store/deno_kv_store.ts";
 import type { Libp2pTransport } from "../runtime/transport/libp2p_transport.ts";
 import type { RpcCaller } from "../runtime/transport/_rpc.ts";
@@ -19,6 +20,7 @@ import { ApReplica } from "../protocols/consensus/ap_replica.ts";
 import { didKeyFromPublicKey } from "../protocols/identity/did_key.ts";
 import { ApDecideLog, type ApNetwork } from "./_ap_decide_log.ts";
 import { ApCoordinator } from "./_ap_coordinator.ts";
+import { borrowerOf } from "./_ap_lending.ts";
 import { AP_METHODS } from "./_ap_wire.ts";
 import { UsageError } from "./args.ts";
 import { bucketOwners, parseBuckets, type SwarmMember } from "./_swarm_members.ts";
@@ -28,6 +30,8 @@ const AP_REQUEST_TIMEOUT_MS = 4_000;
 
 /** A node's AP decide service. */
 export interface NodeAp {
+  /** The buckets this node owns (its `--buckets`, and its share of buckets no member lists). */
+  readonly buckets: readonly number[];
   readonly log: ApDecideLog;
   readonly coordinator: ApCoordinator;
   /** What /decisions serves: every decision this replica holds, and the AP counters. */
@@ -96,6 +100,9 @@ export async function openNodeAp(options: {
     libp2p.handle(AP_METHODS.sync, (body, caller) => log.serveSync(body, member(caller)));
   }
   return {
+    buckets: [...owners].filter(([, owner]) => owner === nodeId).map(([bucket]) => bucket).sort(
+      (left, right) => left - right,
+    ),
     log,
     coordinator,
     decisions: () => ({
@@ -135,7 +142,9 @@ function memberOf(caller: RpcCaller, dids: ReadonlyMap<string, string>): string 
 
 /**
  * The owner of each bucket: the members file's `buckets` (this node's must
- * match its `--buckets`), or this node alone.
+ * match its `--buckets`), or this node alone. A bucket no member lists goes
+ * to the listed decider that ranks first for it (rendezvous), so every
+ * bucket has one owner every node agrees on.
  *
  * @throws {UsageError} when the file lists no buckets, or disagrees with `--buckets`.
  */
@@ -158,5 +167,11 @@ export function apOwners(
       `--buckets disagrees with the members file, which gives ${nodeId} the buckets ${listed}`,
     );
   }
-  return bucketOwners(members);
+  const owners = bucketOwners(members);
+  const deciders = [...new Set(owners.values())];
+  for (let bucket = 0; bucket < DECIDE_BUCKETS; bucket++) {
+    const owner = owners.has(bucket) ? undefined : borrowerOf(bucket, deciders);
+    if (owner !== undefined) owners.set(bucket, owner);
+  }
+  return owners;
 }

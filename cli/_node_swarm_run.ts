@@ -83,7 +83,7 @@ export async function startSwarmWorkload(
     nodeId,
     dataDir: options.dataDir,
     identity: options.identity,
-    settings,
+    settings: ap === undefined ? settings : { ...settings, buckets: ap.buckets },
     members: options.members,
     cas,
     // Artifacts come from peers: one out of reach for a moment is checked again, not failed.
@@ -118,7 +118,7 @@ export async function startSwarmWorkload(
     requester: swarm.refs.requester as ActorRef<RequesterMessage> | undefined,
     health: () => ({
       roles: settings.roles,
-      buckets: settings.buckets.length,
+      buckets: (ap?.buckets ?? settings.buckets).length,
       decider: swarm.deciderStats,
       verifier: swarm.verifierStats,
       signaturesVerifiedOnce: options.verifier.hits,
@@ -155,7 +155,7 @@ export async function startSwarmWorkload(
     did: swarm.did,
     consensus: settings.consensus,
     roles: settings.roles,
-    buckets: settings.buckets.length,
+    buckets: (ap?.buckets ?? settings.buckets).length,
     http: api?.port,
   });
   return {

@@ -140,6 +140,9 @@ Deno.test("a members file may give each member its buckets; AP mode reads the ow
   const noBuckets = members.map(({ node, did, roles }) => ({ node, did, roles }));
   assert.throws(() => apOwners(noBuckets, "n0", bucketsOf(0, 2)), UsageError);
   assert.equal(apOwners([noBuckets[0]], "n0", [3]).get(3), "n0", "a node alone owns its own");
+  const partial = apOwners([members[0], noBuckets[1]], "n0", bucketsOf(0, 2));
+  assert.equal(partial.size, 256, "buckets nobody lists go to a listed decider");
+  assert.ok([...partial.values()].every((owner) => owner === "n0"));
   const bad = (buckets: unknown) =>
     codeOf(() =>
       parseMembers(
