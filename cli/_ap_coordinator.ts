@@ -102,7 +102,8 @@ export class ApCoordinator {
     peerSyncFailures: 0,
   };
   readonly #options: ApCoordinatorOptions;
-  readonly #lastSeen = new Map<string, number>();
+  /** When each member was first found missing (since its last sighting). */
+  readonly #missingSince = new Map<string, number>();
   readonly #borrowed = new Set<number>();
   readonly #refencedAt = new Map<number, number>();
   readonly #reconciled = new Set<string>();
@@ -167,13 +168,18 @@ export class ApCoordinator {
   tick(): void {
     const now = this.#now();
     const connected = new Set(this.#options.connected());
-    for (const node of connected) this.#lastSeen.set(node, now);
     const lendAfterMs = this.#options.lendAfterMs ?? 2_000;
     const graceMs = this.#options.startupGraceMs ?? 20_000;
+    // Absence is counted from the first check that found a member missing, not from its last
+    // sighting: a stalled event loop must not turn a blip in the connections into a lending.
+    for (const node of this.#options.members) {
+      if (connected.has(node)) this.#missingSince.set(node, Infinity);
+      else if (this.#missingSince.get(node) === Infinity) this.#missingSince.set(node, now);
+    }
     const reachable = (node: string) => {
       if (connected.has(node)) return true;
-      const seen = this.#lastSeen.get(node);
-      return seen === undefined ? now - this.#startedAt < graceMs : now - seen < lendAfterMs;
+      const since = this.#missingSince.get(node);
+      return since === undefined ? now - this.#startedAt < graceMs : now - since < lendAfterMs;
     };
     this.#homes = bucketHomes(this.#options.owners, this.#options.self, reachable);
     this.#lend();

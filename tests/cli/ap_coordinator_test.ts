@@ -79,13 +79,15 @@ Deno.test("an owner out of reach for a while has its buckets borrowed, and given
   const node = setup(() => peers);
   node.at(100);
   peers = ["node-1"];
-  node.at(1_000);
+  node.at(10_000);
+  assert.deepEqual(node.decider, [], "absence counts from the first check that saw it, not before");
+  node.at(11_900);
   assert.deepEqual(node.decider, [], "a short absence lends nothing");
-  node.at(2_200);
+  node.at(12_100);
   assert.deepEqual(node.decider, [{ type: "take-buckets", buckets: ODD, borrowed: true }]);
   assert.equal(node.coordinator.stats.borrowedNow, ODD.length);
   peers = ["node-1", "node-3"];
-  node.at(2_400);
+  node.at(12_300);
   assert.deepEqual(node.decider[1], { type: "drop-buckets", buckets: ODD });
   assert.equal(node.coordinator.stats.returned, ODD.length);
   await node.log.close();
