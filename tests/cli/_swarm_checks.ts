@@ -132,6 +132,7 @@ export async function postNeeds(
   swarm: ProcessSwarm,
   count: number,
   label: string,
+  deadlineInMs = 60_000,
 ): Promise<Map<string, number>> {
   const requesters = swarm.requesters;
   const posted = await Promise.all(
@@ -141,7 +142,7 @@ export async function postNeeds(
         op: "sha256",
         input: `${label} ${index}`,
         rounds: 2,
-      }, 60_000);
+      }, deadlineInMs);
       return [needId, node] as const;
     }),
   );

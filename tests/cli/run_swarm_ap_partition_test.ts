@@ -1,4 +1,4 @@
-// Proves 6 `run node --consensus ap` processes split into two groups keep deciding and finalising on both sides, lend the absent owner's buckets, and after the heal converge: every NEED FINAL once, the same decision for every NEED on every node, the same ledger everywhere.
+// Proves 4 `run node --consensus ap` processes split into two groups keep deciding and finalising on both sides, lend the absent owner's buckets, and after the heal converge: every NEED FINAL once, the same decision for every NEED on every node, the same ledger everywhere.
 import assert from "node:assert/strict";
 import { ProcessSwarm } from "../../cli/_process_swarm.ts";
 import { SWARM_ROLES } from "../../cli/_swarm_members.ts";
@@ -11,13 +11,15 @@ import {
   untilEnded,
 } from "./_swarm_checks.ts";
 
-/** Side A is nodes 0-2, side B nodes 3-5; node 0 decides the even buckets, node 3 the odd. */
-const LAYOUT = ["0/2", "none", "none", "1/2", "none", "none"].map((buckets) => ({
-  roles: SWARM_ROLES,
-  buckets,
-}));
-const SIDE_A = [0, 1, 2];
-const SIDE_B = [3, 4, 5];
+/**
+ * Side A is nodes 0-1, side B nodes 2-3; node 0 decides the even buckets, node 2 the odd. While
+ * split, a side finalises a NEED when its own decider owns the bucket and the NEED's committees
+ * and preferred workers are not all on the other side (about 3 NEEDs in 10): 16 NEEDs a side make
+ * "nothing finalised on a side" a less than 1-in-200 event.
+ */
+const LAYOUT = ["0/2", "none", "1/2", "none"].map((buckets) => ({ roles: SWARM_ROLES, buckets }));
+const SIDE_A = [0, 1];
+const SIDE_B = [2, 3];
 
 interface Decisions {
   readonly epoch: number;
@@ -50,14 +52,14 @@ Deno.test({
       assert.deepEqual([...warmed.values()].map((need) => need.status), Array(4).fill("final"));
 
       await swarm.partition([SIDE_A, SIDE_B]);
-      for (const index of [0, 3]) {
+      for (const index of [0, 2]) {
         await untilHealth(swarm, index, (health) => apStat(health, "borrowedNow") > 0);
       }
-      const posted = await postNeeds(swarm, 24, "ap-split");
+      const posted = await postNeeds(swarm, 32, "ap-split", 120_000);
       const onA = [...posted].filter(([, node]) => SIDE_A.includes(node)).map(([id]) => id);
       const onB = [...posted].filter(([, node]) => SIDE_B.includes(node)).map(([id]) => id);
       // AP: each side finalises NEEDs on its own while split (those its own decider owns).
-      await untilFinalOnBothSides(swarm, onA, onB, 30_000);
+      await untilFinalOnBothSides(swarm, onA, onB, 40_000);
       const seenByA = await fetch(`${swarm.url(0)}/needs/${onB[0]}`);
       assert.equal(seenByA.status, 404, "side A never heard of side B's NEEDs while split");
       await seenByA.body?.cancel();
@@ -74,8 +76,8 @@ Deno.test({
       const all = [...warm.keys(), ...posted.keys()];
       const views = await untilSameDecisions(swarm, all, 15_000);
       const stats = (index: number) => views[index].stats;
-      assert.ok(stats(0).lent > 0 && stats(3).lent > 0, "each side's decider borrowed buckets");
-      assert.ok(stats(0).returned > 0 && stats(3).returned > 0, "and gave them back on heal");
+      assert.ok(stats(0).lent > 0 && stats(2).lent > 0, "each side's decider borrowed buckets");
+      assert.ok(stats(0).returned > 0 && stats(2).returned > 0, "and gave them back on heal");
       assert.ok(views.some((view) => view.stats.adopted > 0), "replicas merged the other side's");
       const conflicts = views.reduce((sum, view) => sum + view.stats.conflicts, 0);
       const reconciled = views.reduce((sum, view) => sum + view.stats.reconciledNeeds, 0);
