@@ -84,8 +84,18 @@ Deno.test({
       assert.ok(conflicts === 0 || reconciled > 0, "conflicting decisions are reconciled");
       await untilSameLedger(swarm, 15_000);
 
-      const statuses = await swarm.stop();
+      const stopping = swarm;
+      const statuses = await stopping.stop();
       swarm = undefined;
+      statuses.forEach((status, index) => {
+        if (status.code === 0) return;
+        const process = stopping.process(index);
+        const last = [...(process?.lines.slice(-3) ?? []).map((line) => JSON.stringify(line))];
+        console.error(
+          `node-${index} exited ${status.code}:`,
+          [...last, ...(process?.stderr.slice(-10) ?? [])].join("\n").slice(0, 4_000),
+        );
+      });
       assert.deepEqual(
         statuses.map((status) => status.code),
         Array(LAYOUT.length).fill(0),
@@ -165,6 +175,17 @@ async function untilFinalOnBothSides(
     if (performance.now() > deadline) {
       const sample = [...onA.slice(0, 2), ...onB.slice(0, 2)].map((needId) => ({ needId }));
       console.error(await describeThreads(swarm, sample));
+      for (const [index, needIds] of [[0, onA], [2, onB]] as const) {
+        const phases = await Promise.all(needIds.map(async (needId) => {
+          const view = await (await fetch(`${swarm.url(index)}/needs/${needId}`)).json();
+          return `${view.phase}/${view.tasks?.map((task: { status: string }) => task.status)}`;
+        }));
+        console.error(`side of node-${index}:`, phases.join(" "));
+      }
+      for (let index = 0; index < swarm.nodeIds.length; index++) {
+        const warnings = swarm.process(index)?.stderr.slice(-15).join("\n");
+        console.error(`node-${index} stderr:`, warnings?.slice(0, 3_000));
+      }
       throw new Error("a side finalised nothing while split");
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
