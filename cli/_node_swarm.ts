@@ -31,6 +31,7 @@ import {
 } from "../actors/swarm_node.ts";
 import { choiceFlag, type FlagSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 import { connectEtcd, POLICY_NONE } from "./local_swarm.ts";
+import { SigningThread } from "../runtime/signing_thread.ts";
 import { loadBasePolicy } from "./_node_policy.ts";
 import {
   checkSelf,
@@ -218,7 +219,23 @@ export async function startNodeSwarm(
   system: ActorSystem,
   options: NodeSwarmOptions,
 ): Promise<NodeSwarm> {
-  const { settings, identity, nodeId } = options;
+  // Envelopes and audit records are signed on a signing thread, beside the actors.
+  const signing = new SigningThread();
+  try {
+    return await startOnThread(system, options, signing);
+  } catch (error) {
+    signing.close();
+    throw error;
+  }
+}
+
+async function startOnThread(
+  system: ActorSystem,
+  options: NodeSwarmOptions,
+  signing: SigningThread,
+): Promise<NodeSwarm> {
+  const { settings, nodeId } = options;
+  const identity = await options.identity.offloaded(signing);
   const members = options.members ??
     [{ node: nodeId, did: identity.did, roles: settings.roles }];
   checkSelf(members, nodeId, identity.did);
@@ -280,6 +297,7 @@ export async function startNodeSwarm(
     close: async () => {
       await audit.close();
       await decideLog.close();
+      signing.close();
     },
   };
 }

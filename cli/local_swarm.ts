@@ -54,6 +54,7 @@ import {
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
 import { loadNodeIdentity } from "./node_identity.ts";
+import { SigningThread } from "../runtime/signing_thread.ts";
 import { bucketsOf } from "./_swarm_members.ts";
 
 export { bucketsOf };
@@ -92,6 +93,8 @@ export interface LocalSwarmOptions {
   readonly capsuleAuthors?: readonly string[];
   /** Adjusts one node's configuration before it boots (roles, byzantine hooks). */
   readonly configure?: (index: number, config: SwarmNodeConfig) => SwarmNodeConfig;
+  /** Sign envelopes on a signing thread rather than the main thread. Default true. */
+  readonly signingThread?: boolean;
 }
 
 interface LocalNode {
@@ -109,6 +112,7 @@ interface Shared {
   readonly cas: ContentStore;
   readonly hub: InProcHub;
   readonly identities: readonly Identity[];
+  readonly signing: SigningThread | undefined;
   readonly deciderStats: DeciderStats;
   readonly verifierStats: VerifierStats;
   readonly policy: LoadedPolicy | undefined;
@@ -130,22 +134,16 @@ export class LocalSwarm {
 
   /** Starts `options.nodes` nodes, every one planner, verifier, worker, requester and decider of its share of buckets. */
   static async start(options: LocalSwarmOptions): Promise<LocalSwarm> {
-    const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index}`);
-    const swarm = new LocalSwarm({
-      options,
-      decideLog: await openDecideLog(options),
-      cas: options.dataDir === undefined
-        ? new MemoryContentStore()
-        : await FileContentStore.open(`${options.dataDir}/cas`),
-      hub: new InProcHub(),
-      identities: await Promise.all(nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId))),
-      deciderStats: { decided: 0, conflicts: 0, failures: 0 },
-      verifierStats: { attested: 0, compared: 0, divergences: 0 },
-      policy: options.policy === false ? undefined : await loadBasePolicy(),
-    });
-    for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
-    await swarm.stats(); // every core has finished starting once it answers
-    return swarm;
+    const signing = options.signingThread === false ? undefined : new SigningThread();
+    try {
+      const swarm = new LocalSwarm(await openShared(options, signing));
+      for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
+      await swarm.stats(); // every core has finished starting once it answers
+      return swarm;
+    } catch (error) {
+      signing?.close();
+      throw error;
+    }
   }
 
   /** Node ids. */
@@ -326,6 +324,7 @@ export class LocalSwarm {
   async stop(): Promise<void> {
     for (let index = 0; index < this.#nodes.length; index++) await this.#stopNode(index);
     await this.#shared.decideLog.close();
+    this.#shared.signing?.close();
   }
 
   async #stopNode(index: number): Promise<void> {
@@ -396,6 +395,31 @@ export class LocalSwarm {
     );
     this.#nodes[index] = { nodeId, env, system, refs, audit };
   }
+}
+
+/** Opens what every node shares. */
+async function openShared(
+  options: LocalSwarmOptions,
+  signing: SigningThread | undefined,
+): Promise<Shared> {
+  const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index}`);
+  const identities = await Promise.all(nodeIds.map(async (nodeId) => {
+    const identity = await identityOf(options.dataDir, nodeId);
+    return signing === undefined ? identity : await identity.offloaded(signing);
+  }));
+  return {
+    options,
+    decideLog: await openDecideLog(options),
+    cas: options.dataDir === undefined
+      ? new MemoryContentStore()
+      : await FileContentStore.open(`${options.dataDir}/cas`),
+    hub: new InProcHub(),
+    identities,
+    signing,
+    deciderStats: { decided: 0, conflicts: 0, failures: 0 },
+    verifierStats: { attested: 0, compared: 0, divergences: 0 },
+    policy: options.policy === false ? undefined : await loadBasePolicy(),
+  };
 }
 
 async function identityOf(dataDir: string | undefined, nodeId: string): Promise<Identity> {

@@ -20,6 +20,20 @@ import {
   verifyEd25519,
   VerifyKeyCache,
 } from "./ed25519.ts";
+import { IDENTITY_ERROR_CODES, IdentityError } from "./errors.ts";
+
+/** Signs messages with one key: what an offload hands back for a key. */
+export type MessageSigner = (message: Uint8Array) => Promise<Uint8Array>;
+
+/**
+ * Somewhere else to do Ed25519 signing for a key, e.g. a signing thread
+ * (`runtime/signing_thread.ts`). The key never leaves the identity except
+ * to the offload, as an opaque non-extractable `CryptoKey`.
+ */
+export interface SigningOffload {
+  /** A signer for `privateKey`. */
+  signerFor(privateKey: CryptoKey): MessageSigner;
+}
 
 /** A signer: a DID and the private key behind it. */
 export class Identity {
@@ -28,10 +42,12 @@ export class Identity {
   /** The raw 32-byte Ed25519 public key. */
   readonly publicKey: Uint8Array;
   readonly #privateKey: CryptoKey;
+  readonly #sign: MessageSigner;
 
-  private constructor(publicKey: Uint8Array, privateKey: CryptoKey) {
+  private constructor(publicKey: Uint8Array, privateKey: CryptoKey, sign?: MessageSigner) {
     this.publicKey = publicKey;
     this.#privateKey = privateKey;
+    this.#sign = sign ?? ((message) => signEd25519(privateKey, message));
     this.did = didKeyFromPublicKey(publicKey);
   }
 
@@ -50,7 +66,31 @@ export class Identity {
 
   /** Signs `message` (Ed25519, deterministic). */
   sign(message: Uint8Array): Promise<Uint8Array> {
-    return signEd25519(this.#privateKey, message);
+    return this.#sign(message);
+  }
+
+  /**
+   * The same identity, signing through `offload`. Signatures are the same
+   * bytes (Ed25519 is deterministic); one probe signature is checked first,
+   * so an offload that signs wrongly is refused here, not by every peer.
+   *
+   * @throws {IdentityError} `E_KEY_INVALID` when the offload's probe signature does not verify.
+   */
+  async offloaded(offload: SigningOffload): Promise<Identity> {
+    const identity = new Identity(
+      this.publicKey,
+      this.#privateKey,
+      offload.signerFor(this.#privateKey),
+    );
+    const probe = new TextEncoder().encode(`can-swarm/offload-probe/${this.did}`);
+    const [expected, got] = await Promise.all([this.sign(probe), identity.sign(probe)]);
+    if (!equalBytes(expected, got)) {
+      throw new IdentityError(
+        IDENTITY_ERROR_CODES.keyInvalid,
+        `Signing offload for ${this.did} returned a signature that does not match the key`,
+      );
+    }
+    return identity;
   }
 
   /** The same key as a `did:peer:0`. */
@@ -62,6 +102,10 @@ export class Identity {
   didPeer2(options?: DidPeer2Options): string {
     return didPeer2FromPublicKey(this.publicKey, options);
   }
+}
+
+function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
+  return left.length === right.length && left.every((byte, index) => byte === right[index]);
 }
 
 const SIMULATION_DOMAIN = "can-swarm/simulation-identity/v1";
