@@ -24,6 +24,7 @@ import type { SigningReply, SigningRequest } from "./_signing_worker.ts";
 const IN_FLIGHT_MAX = 2;
 /** Messages per batch at most. */
 const BATCH_MAX = 256;
+const SIGNATURE_BYTES = 64;
 
 /** Raised when a signature cannot be made on the signing thread. */
 export class SigningThreadError extends SwarmError {}
@@ -61,7 +62,7 @@ export class SigningThread implements SigningOffload {
     if (slot === undefined) {
       slot = this.#slots.size;
       this.#slots.set(privateKey, slot);
-      this.#post({ type: "key", slot, key: privateKey });
+      this.#worker.postMessage({ type: "key", slot, key: privateKey } satisfies SigningRequest);
     }
     const bound = slot;
     return (message) => this.#sign(bound, message);
@@ -98,12 +99,18 @@ export class SigningThread implements SigningOffload {
     const waiting = this.#queue.splice(0, BATCH_MAX);
     const batch = ++this.#batches;
     this.#inFlight.set(batch, waiting);
-    this.#post({
-      type: "sign",
-      batch,
-      slots: waiting.map((each) => each.slot),
-      messages: waiting.map((each) => each.message),
+    const slots = new Uint32Array(waiting.length);
+    const ends = new Uint32Array(waiting.length);
+    let total = 0;
+    waiting.forEach((each, index) => {
+      slots[index] = each.slot;
+      ends[index] = total += each.message.length;
     });
+    const bytes = new Uint8Array(total);
+    waiting.forEach((each, index) => bytes.set(each.message, index === 0 ? 0 : ends[index - 1]));
+    this.#worker.postMessage({ type: "sign", batch, slots, ends, bytes } satisfies SigningRequest, [
+      bytes.buffer,
+    ]);
     if (this.#queue.length > 0) this.#send();
   }
 
@@ -111,20 +118,16 @@ export class SigningThread implements SigningOffload {
     const waiting = this.#inFlight.get(reply.batch);
     if (waiting === undefined) return;
     this.#inFlight.delete(reply.batch);
+    const failed = new Map(reply.errors);
     waiting.forEach((each, index) => {
-      const signature = reply.signatures[index];
-      if (signature instanceof Uint8Array) each.resolve(signature);
-      else {
-        each.reject(
-          new SigningThreadError("E_SIGNING_THREAD", `Cannot sign: ${String(signature)}`),
+      const error = failed.get(index);
+      if (error === undefined) {
+        each.resolve(
+          reply.signatures.slice(index * SIGNATURE_BYTES, (index + 1) * SIGNATURE_BYTES),
         );
-      }
+      } else each.reject(new SigningThreadError("E_SIGNING_THREAD", `Cannot sign: ${error}`));
     });
     this.#send();
-  }
-
-  #post(request: SigningRequest): void {
-    this.#worker.postMessage(request);
   }
 
   #fail(reason: string): void {
