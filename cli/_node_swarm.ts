@@ -31,7 +31,7 @@ import {
 } from "../actors/swarm_node.ts";
 import { choiceFlag, type FlagSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 import { connectEtcd, POLICY_NONE } from "./local_swarm.ts";
-import { SigningThread } from "../runtime/signing_thread.ts";
+import type { CryptoThread } from "../runtime/crypto_thread.ts";
 import { loadBasePolicy } from "./_node_policy.ts";
 import {
   checkSelf,
@@ -203,6 +203,8 @@ export interface NodeSwarmOptions {
   readonly artifactRecheckMs?: readonly number[];
   /** Shared with the transport's ingress, so each signature is verified once. */
   readonly signatureVerifier?: SignatureVerifier;
+  /** Where the node's signatures are made; default inline, on the main thread. */
+  readonly cryptoThread?: CryptoThread;
 }
 
 /** A running protocol workload. */
@@ -219,23 +221,11 @@ export async function startNodeSwarm(
   system: ActorSystem,
   options: NodeSwarmOptions,
 ): Promise<NodeSwarm> {
-  // Envelopes and audit records are signed on a signing thread, beside the actors.
-  const signing = new SigningThread();
-  try {
-    return await startOnThread(system, options, signing);
-  } catch (error) {
-    signing.close();
-    throw error;
-  }
-}
-
-async function startOnThread(
-  system: ActorSystem,
-  options: NodeSwarmOptions,
-  signing: SigningThread,
-): Promise<NodeSwarm> {
   const { settings, nodeId } = options;
-  const identity = await options.identity.offloaded(signing);
+  // Envelopes and audit records are signed on the crypto thread, beside the actors.
+  const identity = options.cryptoThread === undefined
+    ? options.identity
+    : await options.identity.offloaded(options.cryptoThread);
   const members = options.members ??
     [{ node: nodeId, did: identity.did, roles: settings.roles }];
   checkSelf(members, nodeId, identity.did);
@@ -297,7 +287,6 @@ async function startOnThread(
     close: async () => {
       await audit.close();
       await decideLog.close();
-      signing.close();
     },
   };
 }

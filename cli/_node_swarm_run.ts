@@ -20,6 +20,7 @@ import { serveHttpApi } from "./http_api.ts";
 import { startNodeSwarm, type SwarmSettings } from "./_node_swarm.ts";
 import type { SwarmMember } from "./_swarm_members.ts";
 import type { CachingSignatureVerifier } from "./_swarm_wire.ts";
+import type { CryptoThread } from "../runtime/crypto_thread.ts";
 
 /** What the workload needs from `run node`. */
 export interface SwarmWorkloadOptions {
@@ -30,6 +31,8 @@ export interface SwarmWorkloadOptions {
   readonly members: readonly SwarmMember[] | undefined;
   /** Shared with the transport's ingress validator. */
   readonly verifier: CachingSignatureVerifier;
+  /** Where the node signs (the verifier checks signatures there too). */
+  readonly cryptoThread: CryptoThread;
   readonly libp2p: Libp2pTransport | undefined;
   /** Where transport events reach the workload. */
   readonly hooks: {
@@ -77,6 +80,7 @@ export async function startSwarmWorkload(
     // Artifacts come from peers: one out of reach for a moment is checked again, not failed.
     artifactRecheckMs: fetching === undefined ? undefined : ARTIFACT_RECHECK_MS,
     signatureVerifier: options.verifier,
+    cryptoThread: options.cryptoThread,
   });
   const resync = libp2p !== undefined && net !== undefined
     ? new net.HelloResync(libp2p)
