@@ -31,6 +31,7 @@ import {
 } from "../actors/swarm_node.ts";
 import { choiceFlag, type FlagSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
 import { connectEtcd, POLICY_NONE } from "./local_swarm.ts";
+import type { CryptoThread } from "../runtime/crypto_thread.ts";
 import { loadBasePolicy } from "./_node_policy.ts";
 import {
   checkSelf,
@@ -213,6 +214,8 @@ export interface NodeSwarmOptions {
   readonly signatureVerifier?: SignatureVerifier;
   /** The decide log when the caller opened it (AP mode); else from `settings.consensus`. */
   readonly decideLog?: DecideLog;
+  /** Where the node's signatures are made; default inline, on the main thread. */
+  readonly cryptoThread?: CryptoThread;
 }
 
 /** A running protocol workload. */
@@ -229,7 +232,11 @@ export async function startNodeSwarm(
   system: ActorSystem,
   options: NodeSwarmOptions,
 ): Promise<NodeSwarm> {
-  const { settings, identity, nodeId } = options;
+  const { settings, nodeId } = options;
+  // Envelopes and audit records are signed on the crypto thread, beside the actors.
+  const identity = options.cryptoThread === undefined
+    ? options.identity
+    : await options.identity.offloaded(options.cryptoThread);
   const members = options.members ??
     [{ node: nodeId, did: identity.did, roles: settings.roles }];
   checkSelf(members, nodeId, identity.did);

@@ -21,6 +21,7 @@ import { startNodeSwarm, type SwarmSettings } from "./_node_swarm.ts";
 import { type NodeAp, openNodeAp } from "./_node_ap.ts";
 import type { SwarmMember } from "./_swarm_members.ts";
 import type { CachingSignatureVerifier } from "./_swarm_wire.ts";
+import type { CryptoThread } from "../runtime/crypto_thread.ts";
 
 /** What the workload needs from `run node`. */
 export interface SwarmWorkloadOptions {
@@ -31,6 +32,8 @@ export interface SwarmWorkloadOptions {
   readonly members: readonly SwarmMember[] | undefined;
   /** Shared with the transport's ingress validator. */
   readonly verifier: CachingSignatureVerifier;
+  /** Where the node signs (the verifier checks signatures there too). */
+  readonly cryptoThread: CryptoThread;
   readonly libp2p: Libp2pTransport | undefined;
   /** Where transport events reach the workload. */
   readonly hooks: {
@@ -90,6 +93,7 @@ export async function startSwarmWorkload(
     artifactRecheckMs: fetching === undefined ? undefined : ARTIFACT_RECHECK_MS,
     signatureVerifier: options.verifier,
     decideLog: ap?.log,
+    cryptoThread: options.cryptoThread,
   });
   ap?.coordinator.start(ap.log, swarm.refs);
   const resync = libp2p !== undefined && net !== undefined

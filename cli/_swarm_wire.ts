@@ -36,7 +36,7 @@ import {
   envelopeCid,
   type SignedEnvelope,
 } from "../protocols/envelope/mod.ts";
-import { SignatureVerifier } from "../protocols/identity/identity.ts";
+import { SignatureVerifier, type VerifyOffload } from "../protocols/identity/identity.ts";
 import { shardTopic, SYNC_TOPIC } from "../actors/node_core.ts";
 import { CAPSULE_TOPIC } from "../actors/capsule_distributor.ts";
 import { decodeCapsulePackage } from "../policies/capsule.ts";
@@ -87,8 +87,9 @@ export class CachingSignatureVerifier extends SignatureVerifier {
   readonly #capacity: number;
   #hits = 0;
 
-  constructor(capacity = 65_536) {
-    super();
+  /** @param offload where signatures are checked (default inline) */
+  constructor(capacity = 65_536, offload?: VerifyOffload) {
+    super(undefined, offload);
     this.#capacity = capacity;
   }
 

@@ -23,7 +23,7 @@ import { FileContentStore } from "../runtime/store/file_content_store.ts";
 import { MemoryContentStore } from "../runtime/store/memory_content_store.ts";
 import { FileFrameLogDirectory } from "../runtime/store/file_frame_log.ts";
 import { SignedAuditLog } from "../protocols/audit/mod.ts";
-import { Identity, simulationIdentity } from "../protocols/identity/mod.ts";
+import { Identity, SignatureVerifier, simulationIdentity } from "../protocols/identity/mod.ts";
 import type { LifecycleVerb, PayloadOf, TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import type {
@@ -54,6 +54,7 @@ import {
   type SwarmNodeRefs,
 } from "../actors/swarm_node.ts";
 import { loadNodeIdentity } from "./node_identity.ts";
+import { CryptoThread } from "../runtime/crypto_thread.ts";
 import { bucketsOf } from "./_swarm_members.ts";
 
 export { bucketsOf };
@@ -92,6 +93,8 @@ export interface LocalSwarmOptions {
   readonly capsuleAuthors?: readonly string[];
   /** Adjusts one node's configuration before it boots (roles, byzantine hooks). */
   readonly configure?: (index: number, config: SwarmNodeConfig) => SwarmNodeConfig;
+  /** Sign and verify envelopes on a crypto thread rather than the main thread. Default true. */
+  readonly cryptoThread?: boolean;
 }
 
 interface LocalNode {
@@ -109,6 +112,7 @@ interface Shared {
   readonly cas: ContentStore;
   readonly hub: InProcHub;
   readonly identities: readonly Identity[];
+  readonly cryptoThread: CryptoThread | undefined;
   readonly deciderStats: DeciderStats;
   readonly verifierStats: VerifierStats;
   readonly policy: LoadedPolicy | undefined;
@@ -130,22 +134,16 @@ export class LocalSwarm {
 
   /** Starts `options.nodes` nodes, every one planner, verifier, worker, requester and decider of its share of buckets. */
   static async start(options: LocalSwarmOptions): Promise<LocalSwarm> {
-    const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index}`);
-    const swarm = new LocalSwarm({
-      options,
-      decideLog: await openDecideLog(options),
-      cas: options.dataDir === undefined
-        ? new MemoryContentStore()
-        : await FileContentStore.open(`${options.dataDir}/cas`),
-      hub: new InProcHub(),
-      identities: await Promise.all(nodeIds.map((nodeId) => identityOf(options.dataDir, nodeId))),
-      deciderStats: { decided: 0, conflicts: 0, failures: 0 },
-      verifierStats: { attested: 0, compared: 0, divergences: 0 },
-      policy: options.policy === false ? undefined : await loadBasePolicy(),
-    });
-    for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
-    await swarm.stats(); // every core has finished starting once it answers
-    return swarm;
+    const thread = options.cryptoThread === false ? undefined : new CryptoThread();
+    try {
+      const swarm = new LocalSwarm(await openShared(options, thread));
+      for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);
+      await swarm.stats(); // every core has finished starting once it answers
+      return swarm;
+    } catch (error) {
+      thread?.close();
+      throw error;
+    }
   }
 
   /** Node ids. */
@@ -326,6 +324,7 @@ export class LocalSwarm {
   async stop(): Promise<void> {
     for (let index = 0; index < this.#nodes.length; index++) await this.#stopNode(index);
     await this.#shared.decideLog.close();
+    this.#shared.cryptoThread?.close();
   }
 
   async #stopNode(index: number): Promise<void> {
@@ -384,6 +383,9 @@ export class LocalSwarm {
       byzantine: options.byzantine?.[index],
       participants: options.participants?.(dids),
       auditShare: options.auditShare,
+      signatureVerifier: this.#shared.cryptoThread === undefined
+        ? undefined
+        : new SignatureVerifier(undefined, this.#shared.cryptoThread),
     };
     const config = options.configure?.(index, base) ?? base;
     const parent = system.spawn<SwarmNodeMessage>(
@@ -396,6 +398,31 @@ export class LocalSwarm {
     );
     this.#nodes[index] = { nodeId, env, system, refs, audit };
   }
+}
+
+/** Opens what every node shares. */
+async function openShared(
+  options: LocalSwarmOptions,
+  thread: CryptoThread | undefined,
+): Promise<Shared> {
+  const nodeIds = Array.from({ length: options.nodes }, (_, index) => `node-${index}`);
+  const identities = await Promise.all(nodeIds.map(async (nodeId) => {
+    const identity = await identityOf(options.dataDir, nodeId);
+    return thread === undefined ? identity : await identity.offloaded(thread);
+  }));
+  return {
+    options,
+    decideLog: await openDecideLog(options),
+    cas: options.dataDir === undefined
+      ? new MemoryContentStore()
+      : await FileContentStore.open(`${options.dataDir}/cas`),
+    hub: new InProcHub(),
+    identities,
+    cryptoThread: thread,
+    deciderStats: { decided: 0, conflicts: 0, failures: 0 },
+    verifierStats: { attested: 0, compared: 0, divergences: 0 },
+    policy: options.policy === false ? undefined : await loadBasePolicy(),
+  };
 }
 
 async function identityOf(dataDir: string | undefined, nodeId: string): Promise<Identity> {

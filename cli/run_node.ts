@@ -42,6 +42,7 @@ import { SWARM_FLAGS, swarmSettings, withMemberRoles } from "./_node_swarm.ts";
 import { startSwarmWorkload } from "./_node_swarm_run.ts";
 import { checkSelf, loadMembers } from "./_swarm_members.ts";
 import { CachingSignatureVerifier } from "./_swarm_wire.ts";
+import { CryptoThread } from "../runtime/crypto_thread.ts";
 import { loadNodeIdentity } from "./node_identity.ts";
 
 /** Flags of `run node`. */
@@ -164,61 +165,68 @@ export async function runNode(flags: ParsedFlags): Promise<number> {
     checkSelf(members, nodeId, key.identity.did);
     swarmSettingsRead = withMemberRoles(swarmSettingsRead!, members, nodeId);
   }
-  const verifier = new CachingSignatureVerifier();
-  const hooks: NetworkHooks = {};
-  const network = await openTransport(nodeId, key.seed, settings, {
-    json,
-    swarm: workload === "swarm" ? verifier : undefined,
-    hooks,
-  });
-  const env = await RealEnv.open({
-    nodeId,
-    storePath: `${dataDir}/store.kv`,
-    transport: network.transport,
-  });
-  const system = ActorSystem.create(env, { log: stderrLogSink("warn") });
-  print({
-    event: "ready",
-    node: nodeId,
-    transport: settings.transport,
-    store: `${dataDir}/store.kv`,
-    did: key.identity.did,
-    peer: network.libp2p?.peerId,
-    addrs: network.libp2p?.addresses,
-  });
-  const swarm = swarmSettingsRead === undefined ? undefined : await startSwarmWorkload(system, {
-    nodeId,
-    dataDir,
-    identity: key.identity,
-    settings: swarmSettingsRead,
-    members,
-    verifier,
-    libp2p: network.libp2p,
-    hooks,
-    print,
-  });
-  const workers = workload === "chatter" ? spawnNodeChatter(system, chatterOptions) : undefined;
-  const sample = workers?.sample;
-  const onHeartbeat = (status: NodeStatus) => {
-    void statusReport(status, system, network.libp2p, sample, swarm?.core).then(print);
-  };
-  system.spawn(() => nodeStatus({ heartbeatMs, onHeartbeat }), { name: "status" });
-  if (workers !== undefined) {
-    // A stop request ends the wait: a node must exit on SIGTERM even before its peers came.
-    let stopping = false;
-    const stopped = stop.stopped.then(() => void (stopping = true));
-    await Promise.race([
-      untilPeersReady(network.libp2p, chatterOptions.nodes, () => stopping),
-      stopped,
-    ]);
-    workers.start();
+  // Signatures are made and checked on a crypto thread, beside the actors.
+  const cryptoThread = new CryptoThread();
+  try {
+    const verifier = new CachingSignatureVerifier(undefined, cryptoThread);
+    const hooks: NetworkHooks = {};
+    const network = await openTransport(nodeId, key.seed, settings, {
+      json,
+      swarm: workload === "swarm" ? verifier : undefined,
+      hooks,
+    });
+    const env = await RealEnv.open({
+      nodeId,
+      storePath: `${dataDir}/store.kv`,
+      transport: network.transport,
+    });
+    const system = ActorSystem.create(env, { log: stderrLogSink("warn") });
+    print({
+      event: "ready",
+      node: nodeId,
+      transport: settings.transport,
+      store: `${dataDir}/store.kv`,
+      did: key.identity.did,
+      peer: network.libp2p?.peerId,
+      addrs: network.libp2p?.addresses,
+    });
+    const swarm = swarmSettingsRead === undefined ? undefined : await startSwarmWorkload(system, {
+      nodeId,
+      dataDir,
+      identity: key.identity,
+      settings: swarmSettingsRead,
+      members,
+      verifier,
+      cryptoThread,
+      libp2p: network.libp2p,
+      hooks,
+      print,
+    });
+    const workers = workload === "chatter" ? spawnNodeChatter(system, chatterOptions) : undefined;
+    const sample = workers?.sample;
+    const onHeartbeat = (status: NodeStatus) => {
+      void statusReport(status, system, network.libp2p, sample, swarm?.core).then(print);
+    };
+    system.spawn(() => nodeStatus({ heartbeatMs, onHeartbeat }), { name: "status" });
+    if (workers !== undefined) {
+      // A stop request ends the wait: a node must exit on SIGTERM even before its peers came.
+      let stopping = false;
+      const stopped = stop.stopped.then(() => void (stopping = true));
+      await Promise.race([
+        untilPeersReady(network.libp2p, chatterOptions.nodes, () => stopping),
+        stopped,
+      ]);
+      workers.start();
+    }
+    stop.arm(durationMs);
+    await stop.stopped;
+    await swarm?.stopServing();
+    await system.terminate();
+    await swarm?.close();
+    await env.close();
+  } finally {
+    cryptoThread.close();
   }
-  stop.arm(durationMs);
-  await stop.stopped;
-  await swarm?.stopServing();
-  await system.terminate();
-  await swarm?.close();
-  await env.close();
   print({ event: "stopped", node: nodeId });
   return 0;
 }

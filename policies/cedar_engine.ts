@@ -24,6 +24,7 @@ import {
 import { type PolicyDiagnostic, PolicyEngineError, PolicyLoadError } from "./errors.ts";
 import { canonicalJson, sha256Hex } from "./hash.ts";
 import { PolicyMetrics } from "./metrics.ts";
+import { DecisionCache, type RequestUse, requestUse } from "./_decision_cache.ts";
 import { type CheckedRequest, checkPolicyRequest, type PolicyRequest } from "./request.ts";
 import type { PolicySources } from "./sources.ts";
 
@@ -53,6 +54,7 @@ export class CedarEngine implements PolicyEngine {
   readonly #api: CedarApi;
   readonly #policySetId: string;
   readonly #clock: (() => number) | undefined;
+  readonly #decisions: DecisionCache;
 
   private constructor(fields: {
     runtime: CedarRuntime;
@@ -61,6 +63,7 @@ export class CedarEngine implements PolicyEngine {
     ruleIds: string[];
     warnings: PolicyDiagnostic[];
     clock: (() => number) | undefined;
+    use: RequestUse;
   }) {
     this.#api = fields.runtime.api;
     this.engineHash = fields.runtime.engineHash;
@@ -72,6 +75,12 @@ export class CedarEngine implements PolicyEngine {
     this.warnings = fields.warnings;
     this.#clock = fields.clock;
     this.#policySetId = `can-swarm:${this.policyHash}`;
+    this.#decisions = new DecisionCache(fields.use);
+  }
+
+  /** Decisions answered from the cache, and evaluated by Cedar. */
+  get decisionCache(): { readonly hits: number; readonly misses: number } {
+    return { hits: this.#decisions.hits, misses: this.#decisions.misses };
   }
 
   /**
@@ -103,6 +112,7 @@ export class CedarEngine implements PolicyEngine {
       ruleIds: Object.keys(rules).sort(),
       warnings,
       clock: options.clock,
+      use: requestUse(api, rules),
     });
     const answer = api.preparsePolicySet(engine.#policySetId, { staticPolicies: rules });
     if (answer.type === "failure") {
@@ -119,9 +129,19 @@ export class CedarEngine implements PolicyEngine {
     return this.evaluateChecked(checkPolicyRequest(request));
   }
 
+  /**
+   * Evaluates a checked request; an equal request (in what the rules can
+   * see of it, `_decision_cache.ts`) is answered from the decision cache.
+   */
   evaluateChecked(checked: CheckedRequest): PolicyDecision {
-    const started = this.#clock?.();
     const { request } = checked;
+    const key = this.#decisions.key(request);
+    const kept = this.#decisions.get(key);
+    if (kept !== undefined) {
+      this.metrics.recordDecision(kept.allowed, kept.reasons, kept.errors.length > 0);
+      return kept;
+    }
+    const started = this.#clock?.();
     const answer = this.#api.statefulIsAuthorized({
       principal: { type: PRINCIPAL_TYPE, id: request.principal },
       action: { type: "Action", id: request.action },
@@ -130,7 +150,7 @@ export class CedarEngine implements PolicyEngine {
       preparsedPolicySetId: this.#policySetId,
       entities: NO_ENTITIES,
     });
-    const decision = this.#decide(answer);
+    const decision = this.#decisions.set(key, this.#decide(answer));
     if (started !== undefined) this.metrics.recordLatency((this.#clock!() - started) * 1_000);
     this.metrics.recordDecision(decision.allowed, decision.reasons, decision.errors.length > 0);
     return decision;

@@ -30,10 +30,18 @@ export const systemTimers: Timers = {
 
 const RANDOM_POOL_BYTES = 4096;
 
-/** Cryptographic randomness, drawn from a pooled buffer to keep `float()` cheap. */
+/** Requests up to this size are served from the byte pool. */
+const POOLED_BYTES_MAX = 256;
+
+/**
+ * Cryptographic randomness, drawn from pooled buffers to keep `float()` and
+ * short `bytes()` (nonces, lease ids) cheap.
+ */
 export class CryptoRandom implements Random {
   readonly #pool = new Uint32Array(RANDOM_POOL_BYTES / 4);
   #next = this.#pool.length;
+  readonly #bytePool = new Uint8Array(RANDOM_POOL_BYTES);
+  #nextByte = this.#bytePool.length;
 
   float(): number {
     const high = this.#word() >>> 5;
@@ -46,6 +54,13 @@ export class CryptoRandom implements Random {
   }
 
   bytes(length: number): Uint8Array {
+    if (Number.isInteger(length) && length >= 0 && length <= POOLED_BYTES_MAX) {
+      if (this.#nextByte + length > this.#bytePool.length) {
+        crypto.getRandomValues(this.#bytePool);
+        this.#nextByte = 0;
+      }
+      return this.#bytePool.slice(this.#nextByte, this.#nextByte += length);
+    }
     const bytes = new Uint8Array(length);
     for (let offset = 0; offset < length; offset += 65536) {
       crypto.getRandomValues(bytes.subarray(offset, Math.min(length, offset + 65536)));

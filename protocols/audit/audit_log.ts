@@ -52,11 +52,17 @@ export interface AuditLog {
 export const AUDIT_PENDING_MAX_DEFAULT = 10_000;
 /** Default bound of open thread logs. */
 export const AUDIT_OPEN_THREADS_MAX_DEFAULT = 128;
+/**
+ * Default bound of closed thread logs whose position (sequence, last hash,
+ * ids logged, size) is remembered, so reopening one does not read it again.
+ */
+export const AUDIT_RESTING_THREADS_MAX_DEFAULT = 4_096;
 
 /** Options of {@linkcode SignedAuditLog}. */
 export interface SignedAuditLogOptions {
   readonly pendingMax?: number;
   readonly openThreadsMax?: number;
+  readonly restingThreadsMax?: number;
   /** Verifies the last record of a log reopened after a restart. */
   readonly verifier?: SignatureVerifier;
   /** Told when opening a thread's log truncated a torn tail (count it, log it). */
@@ -68,6 +74,8 @@ export interface AuditLogStats {
   readonly appended: number;
   readonly recoveredTails: number;
   readonly openThreads: number;
+  /** Logs reopened from their remembered position, without reading them. */
+  readonly warmReopens: number;
 }
 
 interface ThreadLog {
@@ -80,6 +88,14 @@ interface ThreadLog {
   closed: boolean;
   /** `dir:envelope id` of every record in the log, built when it opens. */
   readonly logged: Set<string>;
+}
+
+/** Where a cleanly closed thread log stands, to reopen it without reading it. */
+interface RestingLog {
+  readonly seq: number;
+  readonly prev: Uint8Array;
+  readonly logged: Set<string>;
+  readonly size: number;
 }
 
 const SAFE_THREAD = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/;
@@ -101,7 +117,9 @@ export class SignedAuditLog implements AuditLog {
   readonly #identity: Identity;
   readonly #options: SignedAuditLogOptions;
   readonly #threads = new Map<string, Promise<ThreadLog>>();
+  readonly #resting = new Map<string, RestingLog>();
   #appended = 0;
+  #warmReopens = 0;
   #recoveredTails = 0;
   #closed = false;
 
@@ -168,6 +186,7 @@ export class SignedAuditLog implements AuditLog {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#resting.clear();
     const states = await Promise.allSettled(this.#threads.values());
     this.#threads.clear();
     for (const result of states) {
@@ -184,6 +203,7 @@ export class SignedAuditLog implements AuditLog {
       appended: this.#appended,
       recoveredTails: this.#recoveredTails,
       openThreads: this.#threads.size,
+      warmReopens: this.#warmReopens,
     };
   }
 
@@ -233,6 +253,26 @@ export class SignedAuditLog implements AuditLog {
   }
 
   async #open(thread: string): Promise<ThreadLog> {
+    const resting = this.#resting.get(thread);
+    if (resting !== undefined) {
+      this.#resting.delete(thread);
+      // Unchanged since this log closed it: carry on from where it stood.
+      const log = await this.#directory.reopen(auditLogName(thread), resting.size);
+      if (log !== undefined) {
+        this.#warmReopens++;
+        const { seq, prev, logged } = resting;
+        return {
+          thread,
+          log,
+          seq,
+          prev,
+          logged,
+          tail: Promise.resolve(),
+          pending: 0,
+          closed: false,
+        };
+      }
+    }
     const opened = await this.#directory.open(auditLogName(thread));
     if (opened.recovered !== undefined) {
       this.#recoveredTails++;
@@ -303,7 +343,19 @@ export class SignedAuditLog implements AuditLog {
       this.#threads.delete(thread);
       state.closed = true;
       await state.log.close();
+      this.#rest(state);
     }
+  }
+
+  /** Remembers where a cleanly closed log stands (bounded, oldest first out). */
+  #rest(state: ThreadLog): void {
+    const limit = this.#options.restingThreadsMax ?? AUDIT_RESTING_THREADS_MAX_DEFAULT;
+    this.#resting.delete(state.thread);
+    if (this.#resting.size >= limit) {
+      this.#resting.delete(this.#resting.keys().next().value as string);
+    }
+    const { seq, prev, logged } = state;
+    this.#resting.set(state.thread, { seq, prev, logged, size: state.log.size });
   }
 }
 

@@ -122,9 +122,9 @@ function writeMap(writer: Writer, value: object, depth: number): boolean {
   for (const key of Object.keys(value)) {
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined) return false;
-    entries.push({ key: TEXT.encode(key), value: item });
+    entries.push({ key: keyBytes(key), value: item });
   }
-  entries.sort((left, right) => compareKeys(left.key, right.key));
+  if (entries.length > 1) entries.sort((left, right) => compareKeys(left.key, right.key));
   writer.head(5, entries.length);
   for (const entry of entries) {
     writer.head(3, entry.key.length);
@@ -132,6 +132,19 @@ function writeMap(writer: Writer, value: object, depth: number): boolean {
     if (!write(writer, entry.value, depth + 1)) return false;
   }
   return true;
+}
+
+/** Map keys are mostly the protocol's few field names: their UTF-8 bytes are kept, boundedly. */
+const KEY_CACHE_MAX = 1024;
+const KEY_CACHE_KEY_MAX = 32;
+const keyCache = new Map<string, Uint8Array>();
+
+function keyBytes(key: string): Uint8Array {
+  const cached = keyCache.get(key);
+  if (cached !== undefined) return cached;
+  const bytes = TEXT.encode(key);
+  if (key.length <= KEY_CACHE_KEY_MAX && keyCache.size < KEY_CACHE_MAX) keyCache.set(key, bytes);
+  return bytes;
 }
 
 /** Writes a text string; ASCII (nearly every protocol string) is copied without a TextEncoder call. */

@@ -17,9 +17,24 @@ import {
   ED25519_SEED_BYTES,
   importEd25519Seed,
   signEd25519,
+  VERIFY_KEY_CACHE_MAX,
   verifyEd25519,
   VerifyKeyCache,
 } from "./ed25519.ts";
+import { IDENTITY_ERROR_CODES, IdentityError } from "./errors.ts";
+
+/** Signs messages with one key: what an offload hands back for a key. */
+export type MessageSigner = (message: Uint8Array) => Promise<Uint8Array>;
+
+/**
+ * Somewhere else to do Ed25519 signing for a key, e.g. a crypto thread
+ * (`runtime/crypto_thread.ts`). The key never leaves the identity except
+ * to the offload, as an opaque non-extractable `CryptoKey`.
+ */
+export interface SigningOffload {
+  /** A signer for `privateKey`. */
+  signerFor(privateKey: CryptoKey): MessageSigner;
+}
 
 /** A signer: a DID and the private key behind it. */
 export class Identity {
@@ -28,10 +43,12 @@ export class Identity {
   /** The raw 32-byte Ed25519 public key. */
   readonly publicKey: Uint8Array;
   readonly #privateKey: CryptoKey;
+  readonly #sign: MessageSigner;
 
-  private constructor(publicKey: Uint8Array, privateKey: CryptoKey) {
+  private constructor(publicKey: Uint8Array, privateKey: CryptoKey, sign?: MessageSigner) {
     this.publicKey = publicKey;
     this.#privateKey = privateKey;
+    this.#sign = sign ?? ((message) => signEd25519(privateKey, message));
     this.did = didKeyFromPublicKey(publicKey);
   }
 
@@ -50,7 +67,31 @@ export class Identity {
 
   /** Signs `message` (Ed25519, deterministic). */
   sign(message: Uint8Array): Promise<Uint8Array> {
-    return signEd25519(this.#privateKey, message);
+    return this.#sign(message);
+  }
+
+  /**
+   * The same identity, signing through `offload`. Signatures are the same
+   * bytes (Ed25519 is deterministic); one probe signature is checked first,
+   * so an offload that signs wrongly is refused here, not by every peer.
+   *
+   * @throws {IdentityError} `E_KEY_INVALID` when the offload's probe signature does not verify.
+   */
+  async offloaded(offload: SigningOffload): Promise<Identity> {
+    const identity = new Identity(
+      this.publicKey,
+      this.#privateKey,
+      offload.signerFor(this.#privateKey),
+    );
+    const probe = new TextEncoder().encode(`can-swarm/offload-probe/${this.did}`);
+    const [expected, got] = await Promise.all([this.sign(probe), identity.sign(probe)]);
+    if (!equalBytes(expected, got)) {
+      throw new IdentityError(
+        IDENTITY_ERROR_CODES.keyInvalid,
+        `Signing offload for ${this.did} returned a signature that does not match the key`,
+      );
+    }
+    return identity;
   }
 
   /** The same key as a `did:peer:0`. */
@@ -62,6 +103,10 @@ export class Identity {
   didPeer2(options?: DidPeer2Options): string {
     return didPeer2FromPublicKey(this.publicKey, options);
   }
+}
+
+function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
+  return left.length === right.length && left.every((byte, index) => byte === right[index]);
 }
 
 const SIMULATION_DOMAIN = "can-swarm/simulation-identity/v1";
@@ -97,19 +142,40 @@ export async function simulationIdentity(
   return await Identity.fromSeed(await deriveSimulationSeed(simSeed, nodeId));
 }
 
+/** Somewhere else to verify Ed25519 signatures, e.g. a crypto thread (`runtime/crypto_thread.ts`). */
+export interface VerifyOffload {
+  /** True when `signature` over `message` verifies under the raw 32-byte `publicKey`. */
+  verify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): Promise<boolean>;
+}
+
 /**
- * Verifies signatures by DID, caching each DID's imported key (bounded).
+ * Verifies signatures by DID, caching each DID's imported key (bounded), or
+ * with an offload, each DID's raw key (the offload imports and keeps keys).
  * Bad DIDs throw `IdentityError`; a wrong signature resolves false.
  */
 export class SignatureVerifier {
   readonly #cache: VerifyKeyCache;
+  readonly #offload: VerifyOffload | undefined;
+  readonly #rawKeys = new Map<string, Uint8Array>();
+  readonly #capacity: number;
 
-  constructor(cacheCapacity?: number) {
+  constructor(cacheCapacity = VERIFY_KEY_CACHE_MAX, offload?: VerifyOffload) {
     this.#cache = new VerifyKeyCache(cacheCapacity);
+    this.#capacity = cacheCapacity;
+    this.#offload = offload;
   }
 
   /** True when `signature` over `message` verifies under the key `did` names. */
   verify(did: string, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+    if (this.#offload !== undefined) {
+      let publicKey: Uint8Array;
+      try {
+        publicKey = this.#rawKey(did);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#offload.verify(publicKey, signature, message);
+    }
     const ready = this.#cache.ready(did);
     if (ready !== undefined) return verifyEd25519(ready, signature, message);
     return this.#verifyImporting(did, signature, message);
@@ -126,11 +192,24 @@ export class SignatureVerifier {
 
   /** Imports (and caches) the key of `did` ahead of use; throws for a bad DID. */
   async prepare(did: string): Promise<void> {
-    await this.#cache.get(did, () => publicKeyFromDid(did));
+    if (this.#offload !== undefined) this.#rawKey(did);
+    else await this.#cache.get(did, () => publicKeyFromDid(did));
+  }
+
+  /** The raw key `did` names, parsed once (bounded, oldest first out). */
+  #rawKey(did: string): Uint8Array {
+    let publicKey = this.#rawKeys.get(did);
+    if (publicKey !== undefined) return publicKey;
+    publicKey = publicKeyFromDid(did);
+    if (this.#rawKeys.size >= this.#capacity) {
+      this.#rawKeys.delete(this.#rawKeys.keys().next().value as string);
+    }
+    this.#rawKeys.set(did, publicKey);
+    return publicKey;
   }
 
   /** Keys cached. */
   get cachedKeys(): number {
-    return this.#cache.size;
+    return this.#offload === undefined ? this.#cache.size : this.#rawKeys.size;
   }
 }

@@ -16,14 +16,34 @@ import {
   type StoreKey,
   type StoreListOptions,
 } from "./store.ts";
+import { GroupCommit } from "./_group_commit.ts";
+import { ReadCache } from "./_read_cache.ts";
 
-/** A {@linkcode Store} over Deno KV with atomic check-and-set batches. */
+/** Deno KV's limits on one atomic write. */
+const KV_LIMITS = { checks: 100, mutations: 1000 };
+/** Entries the read cache keeps. */
+const READ_CACHE_ENTRIES = 16_384;
+
+/**
+ * A {@linkcode Store} over Deno KV with atomic check-and-set batches.
+ * Writes made concurrently are group-committed (`_group_commit.ts`), and
+ * reads are served from a bounded cache of what this process read and wrote
+ * (`_read_cache.ts`): the database file belongs to one process.
+ */
 export class DenoKvStore implements Store {
   readonly #kv: Deno.Kv;
+  readonly #writes: GroupCommit;
+  readonly #cache = new ReadCache(READ_CACHE_ENTRIES);
   #closed = false;
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
+    this.#writes = new GroupCommit((batch) => this.#atomic(batch), KV_LIMITS);
+  }
+
+  /** Commits made, the atomic writes they took, and read-cache hits and misses. */
+  get ioStats(): { commits: number; batches: number; hits: number; misses: number } {
+    return { ...this.#writes.stats, ...this.#cache.stats };
   }
 
   /**
@@ -41,20 +61,24 @@ export class DenoKvStore implements Store {
 
   async get<T>(key: StoreKey): Promise<StoreEntry<T> | undefined> {
     this.#checkOpen();
-    const entry = await this.#kv.get<T>(checkStoreKey(key) as Deno.KvKey);
-    if (entry.versionstamp === null) return undefined;
-    return { key, value: entry.value, version: entry.versionstamp };
+    checkStoreKey(key);
+    return await this.#cache.get(key, async () => {
+      const entry = await this.#kv.get<T>(key as Deno.KvKey);
+      if (entry.versionstamp === null) return undefined;
+      return { key, value: entry.value, version: entry.versionstamp };
+    });
   }
 
   async set(key: StoreKey, value: unknown): Promise<string> {
     this.#checkOpen();
-    const result = await this.#kv.set(checkStoreKey(key) as Deno.KvKey, value);
-    return result.versionstamp;
+    const result = await this.#write({ sets: [{ key: checkStoreKey(key), value }] });
+    if (!result.ok) throw new StoreError("E_STORE_WRITE", `Store write of ${String(key)} failed`);
+    return result.version;
   }
 
   async delete(key: StoreKey): Promise<void> {
     this.#checkOpen();
-    await this.#kv.delete(checkStoreKey(key) as Deno.KvKey);
+    await this.#write({ deletes: [checkStoreKey(key)] });
   }
 
   async list<T>(prefix: StoreKey, options?: StoreListOptions): Promise<StoreEntry<T>[]> {
@@ -73,24 +97,41 @@ export class DenoKvStore implements Store {
 
   async commit(batch: StoreCommit): Promise<StoreCommitResult> {
     this.#checkOpen();
+    for (const { key } of batch.checks ?? []) checkStoreKey(key);
+    for (const { key } of batch.sets ?? []) checkStoreKey(key);
+    for (const key of batch.deletes ?? []) checkStoreKey(key);
+    return await this.#write(batch);
+  }
+
+  /** Group-commits `batch` and keeps the read cache in step with its outcome. */
+  async #write(batch: StoreCommit): Promise<StoreCommitResult> {
+    let result: StoreCommitResult;
+    try {
+      result = await this.#writes.submit(batch);
+    } catch (error) {
+      this.#cache.unsure(batch);
+      throw error;
+    }
+    this.#cache.committed(batch, result.ok ? result.version : undefined);
+    return result;
+  }
+
+  async #atomic(batch: StoreCommit): Promise<StoreCommitResult> {
     const atomic = this.#kv.atomic();
     for (const check of batch.checks ?? []) {
-      atomic.check({ key: checkStoreKey(check.key) as Deno.KvKey, versionstamp: check.version });
+      atomic.check({ key: check.key as Deno.KvKey, versionstamp: check.version });
     }
-    for (const { key, value } of batch.sets ?? []) {
-      atomic.set(checkStoreKey(key) as Deno.KvKey, value);
-    }
-    for (const key of batch.deletes ?? []) atomic.delete(checkStoreKey(key) as Deno.KvKey);
+    for (const { key, value } of batch.sets ?? []) atomic.set(key as Deno.KvKey, value);
+    for (const key of batch.deletes ?? []) atomic.delete(key as Deno.KvKey);
     const result = await atomic.commit();
     return result.ok ? { ok: true, version: result.versionstamp } : { ok: false };
   }
 
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#kv.close();
-    }
-    return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writes.idle();
+    this.#kv.close();
   }
 
   #checkOpen(): void {

@@ -83,14 +83,39 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
       }
     }
     const file = await Deno.open(path, { append: true, create: true });
+    let size: number;
     try {
-      if ((await file.stat()).size === 0) await writeAll(file, FRAME_FILE_MAGIC);
+      size = (await file.stat()).size;
+      if (size === 0) {
+        await writeAll(file, FRAME_FILE_MAGIC);
+        size = FRAME_FILE_MAGIC.length;
+      }
     } catch (error) {
       file.close();
       throw error;
     }
-    const log = new FileFrameLog(name, file, this.#syncEachAppend, this.#maxFrameBytes);
+    const log = new FileFrameLog(name, file, size, this.#syncEachAppend, this.#maxFrameBytes);
     return recovered === undefined ? { log, frames } : { log, frames, recovered };
+  }
+
+  async reopen(name: string, size: number): Promise<FrameLog | undefined> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(this.pathOf(name), { append: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+    try {
+      if ((await file.stat()).size !== size) {
+        file.close();
+        return undefined;
+      }
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+    return new FileFrameLog(name, file, size, this.#syncEachAppend, this.#maxFrameBytes);
   }
 
   async names(): Promise<string[]> {
@@ -109,14 +134,26 @@ class FileFrameLog implements FrameLog {
   readonly #file: Deno.FsFile;
   readonly #syncEachAppend: boolean;
   readonly #maxFrameBytes: number;
+  #size: number;
   #tail: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(name: string, file: Deno.FsFile, syncEachAppend: boolean, maxFrameBytes: number) {
+  constructor(
+    name: string,
+    file: Deno.FsFile,
+    size: number,
+    syncEachAppend: boolean,
+    maxFrameBytes: number,
+  ) {
     this.name = name;
     this.#file = file;
+    this.#size = size;
     this.#syncEachAppend = syncEachAppend;
     this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  get size(): number {
+    return this.#size;
   }
 
   append(payloads: readonly Uint8Array[]): Promise<void> {
@@ -129,6 +166,7 @@ class FileFrameLog implements FrameLog {
     }
     const run = this.#tail.then(async () => {
       await writeAll(this.#file, bytes);
+      this.#size += bytes.length;
       if (this.#syncEachAppend) await this.#file.syncData();
     });
     this.#tail = run.catch(() => {});

@@ -171,6 +171,8 @@ function allZero(bytes: Uint8Array, from: number): boolean {
 export interface FrameLog {
   /** The log's name in its directory. */
   readonly name: string;
+  /** Bytes the log holds, header included, once the appends so far are written. */
+  readonly size: number;
   /** Appends payloads as frames, in order, in one write. */
   append(payloads: readonly Uint8Array[]): Promise<void>;
   /** Makes every append so far durable (fsync). */
@@ -195,6 +197,12 @@ export interface FrameLogDirectory {
    * {@linkcode FrameLogError} for a corrupt log.
    */
   open(name: string): Promise<OpenedFrameLog>;
+  /**
+   * Opens log `name` to append to it without reading it, when it is exactly
+   * `size` bytes: as this process left it after a clean close. Resolves
+   * undefined otherwise (absent, or changed since): then {@linkcode open} it.
+   */
+  reopen(name: string, size: number): Promise<FrameLog | undefined>;
   /** Names of the logs present, sorted. */
   names(): Promise<string[]>;
 }

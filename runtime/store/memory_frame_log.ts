@@ -23,17 +23,20 @@ import {
 /** A file's bytes as appended chunks, so an append costs its own size only. */
 class Chunks {
   #parts: Uint8Array[];
+  #size: number;
 
   constructor(initial: Uint8Array) {
     this.#parts = [initial];
+    this.#size = initial.length;
   }
 
   push(bytes: Uint8Array): void {
     this.#parts.push(bytes);
+    this.#size += bytes.length;
   }
 
   get size(): number {
-    return this.#parts.reduce((sum, part) => sum + part.length, 0);
+    return this.#size;
   }
 
   bytes(): Uint8Array {
@@ -88,6 +91,16 @@ export class MemoryFrameLogDirectory implements FrameLogDirectory {
     return Promise.resolve(recovered === undefined ? { log, frames } : { log, frames, recovered });
   }
 
+  reopen(name: string, size: number): Promise<FrameLog | undefined> {
+    try {
+      checkFrameLogName(name);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#files.get(name)?.size !== size) return Promise.resolve(undefined);
+    return Promise.resolve(new MemoryFrameLog(name, this.#files, this.#maxFrameBytes));
+  }
+
   names(): Promise<string[]> {
     return Promise.resolve([...this.#files.keys()].sort());
   }
@@ -113,6 +126,10 @@ class MemoryFrameLog implements FrameLog {
     this.name = name;
     this.#files = files;
     this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  get size(): number {
+    return this.#files.get(this.name)?.size ?? 0;
   }
 
   append(payloads: readonly Uint8Array[]): Promise<void> {

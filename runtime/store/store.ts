@@ -90,6 +90,17 @@ export function checkStoreKey(key: StoreKey): StoreKey {
   return key;
 }
 
+/** A key as a string (for maps and sets of keys); two different keys never share one. */
+export function storeKeyId(key: StoreKey): string {
+  let id = "";
+  for (const part of key) {
+    const text = String(part);
+    // Type tag and length first, so no part can pose as two or as another type.
+    id += `${(typeof part)[0]}${text.length}:${text}`;
+  }
+  return id;
+}
+
 /** Resolves the list bound, rejecting nonsense. */
 export function listLimit(options: StoreListOptions | undefined): number {
   const limit = options?.limit ?? STORE_LIST_LIMIT_DEFAULT;

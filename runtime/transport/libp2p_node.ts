@@ -142,6 +142,10 @@ function gossipOptions(options: SwarmNodeOptions): Partial<GossipsubOpts> {
     emitSelf: false,
     allowPublishToZeroTopicPeers: true,
     floodPublish: true,
+    // Tagging mesh peers writes a peer-store record per graft and prune, and a node meshes on up
+    // to 256 shard topics: each write re-encodes a record with a tag per topic (quadratic, a tenth
+    // of a loaded node's CPU). Connections are kept by the transport's own scoring instead.
+    tagMeshPeers: false,
     maxInboundDataLength: options.pubsubMessageBytesMax + 64 * 1024,
     scoreParams: {
       appSpecificScore: options.appScore,

@@ -9,7 +9,9 @@
  * which the process could do nothing but the signatures a NEED needs
  * (envelopes signed per NEED × sign cost + envelopes verified per NEED ×
  * verify cost, summed over the nodes sharing this process). The tracked
- * figure is achieved ÷ ceiling.
+ * figure is achieved ÷ ceiling. Nodes sign and verify on a crypto thread
+ * (`runtime/crypto_thread.ts`); the one-node run is repeated with inline
+ * crypto, on the main thread, for comparison.
  *
  * Run: `deno task bench:lifecycle [--needs N] [--rounds N]`
  *
@@ -53,10 +55,12 @@ async function swarmRun(
   rounds: number,
   signatures: Signatures,
   policy: boolean,
+  cryptoThread = true,
 ) {
   const swarm = await LocalSwarm.start({
     nodes,
     policy,
+    cryptoThread,
     params: swarmParams({ challengeWindowMs: 0 }),
     consensus: "kv",
   });
@@ -85,6 +89,7 @@ async function swarmRun(
     return {
       nodes,
       policyGates: policy,
+      cryptoThread,
       needs,
       finalInBestRound: best.final,
       needsPerSecond: Math.round(best.needsPerSecond),
@@ -111,6 +116,7 @@ export async function runLifecycleBench(
       verifyUs: Number(signatures.verifyUs.toFixed(1)),
     },
     oneNodeAllRoles: await swarmRun(1, needs, rounds, signatures, false),
+    oneNodeAllRolesInlineCrypto: await swarmRun(1, needs, rounds, signatures, false, false),
     oneNodeAllRolesWithPolicy: await swarmRun(1, Math.ceil(needs / 3), rounds, signatures, true),
     threeNodesInProcess: await swarmRun(3, Math.ceil(needs / 3), rounds, signatures, false),
     threeNodesInProcessWithPolicy: await swarmRun(

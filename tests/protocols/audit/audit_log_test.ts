@@ -195,4 +195,22 @@ Deno.test("with openThreadsMax 2, idle logs are closed and reopened transparentl
   for (const thread of ["a", "b", "c", "d"]) {
     assert.deepEqual(records(directory, thread).map((r) => r.seq), [0, 1, 2]);
   }
+  // Reopened logs carried on from where they were closed, without reading them again.
+  assert.ok(audit.stats.warmReopens >= 4, `warm reopens: ${audit.stats.warmReopens}`);
+});
+
+Deno.test("a resting log changed behind the audit log's back is read again on reopen, not trusted", async () => {
+  const directory = new MemoryFrameLogDirectory();
+  const audit = new SignedAuditLog(directory, node, { openThreadsMax: 1 });
+  const [first, second] = await envelopes("x", 2, 3000);
+  const [other] = await envelopes("y", 1, 3100);
+  await audit.append(first, "in");
+  await audit.append(other, "in"); // x goes to rest
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Cut x's log back to its header: the remembered size no longer matches.
+  directory.replaceBytes("x", directory.bytesOf("x")!.slice(0, 8));
+  await audit.append(second, "in");
+  assert.equal(audit.stats.warmReopens, 0);
+  assert.deepEqual(records(directory, "x").map((r) => r.seq), [0]);
+  await audit.close();
 });

@@ -116,6 +116,25 @@ async function conformance(
     (error: Error & { code?: string }) => error.code === FRAME_LOG_ERROR_CODES.corrupt,
   );
   assert.deepEqual(await directory.names(), ["thread-1"]);
+  // A log closed cleanly reopens for appending without a read, while its size is unchanged.
+  const fresh = await directory.open("thread-2");
+  await fresh.log.append([payloads[0]]);
+  await fresh.log.close();
+  assert.equal(fresh.log.size, 8 + 11);
+  const warm = await directory.reopen("thread-2", fresh.log.size);
+  assert.ok(warm !== undefined);
+  await warm.append([payloads[2]]);
+  await warm.close();
+  assert.equal(warm.size, 8 + 11 + 9);
+  const whole2 = await directory.open("thread-2");
+  assert.deepEqual(whole2.frames, [payloads[0], payloads[2]]);
+  await whole2.log.close();
+  assert.equal(
+    await directory.reopen("thread-2", 8 + 11),
+    undefined,
+    "changed since: read it again",
+  );
+  assert.equal(await directory.reopen("absent", 8), undefined);
   await assert.rejects(
     directory.open("../escape"),
     (error: Error & { code?: string }) => error.code === FRAME_LOG_ERROR_CODES.name,
