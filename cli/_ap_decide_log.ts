@@ -122,6 +122,7 @@ export class ApDecideLog implements DecideLog {
   /** Writes waiting for the next push (one push per peer carries a batch). */
   readonly #outgoing = { fences: new Map<number, FenceToken>(), decisions: [] as DecideRecord[] };
   #flush: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   constructor(replica: ApReplica, network: ApNetwork, options: ApDecideLogOptions) {
     this.replica = replica;
@@ -201,7 +202,9 @@ export class ApDecideLog implements DecideLog {
     return (await this.#route(bucketOf(taskId), call, release))[0];
   }
 
+  /** Stops pushes and calls to peers (a stopping node must not wait on them), then the replica. */
   close(): Promise<void> {
+    this.#closed = true;
     if (this.#flush !== undefined) clearTimeout(this.#flush);
     this.#flush = undefined;
     return this.replica.close();
@@ -277,11 +280,12 @@ export class ApDecideLog implements DecideLog {
   async #remote<T>(home: string, call: ApCall): Promise<T> {
     let reply: WireValue;
     for (let attempt = 1;; attempt++) {
+      if (this.#closed) throw new ApRequestError("The AP decide log is closed", "E_AP_CLOSED");
       try {
         reply = await this.#network.call(home, AP_METHODS.call, call as unknown as WireValue);
         break;
       } catch (error) {
-        if (attempt >= REMOTE_ATTEMPTS) throw error;
+        if (attempt >= REMOTE_ATTEMPTS || this.#closed) throw error;
         await new Promise((resolve) => setTimeout(resolve, REMOTE_RETRY_MS * attempt));
       }
     }
@@ -352,6 +356,7 @@ export class ApDecideLog implements DecideLog {
 
   #flushPushes(): void {
     this.#flush = undefined;
+    if (this.#closed) return;
     const decisions = this.#outgoing.decisions.splice(0, AP_PUSH_MAX);
     const fences = [...this.#outgoing.fences.values()];
     this.#outgoing.fences.clear();

@@ -167,6 +167,8 @@ export async function startSwarmWorkload(
     stopServing: async () => {
       resync?.close();
       ap?.coordinator.stop();
+      // No more calls to peers: the actors are about to stop, and the process must exit promptly.
+      await ap?.log.close();
       options.hooks.onHello = undefined;
       await api?.close();
     },

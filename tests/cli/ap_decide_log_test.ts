@@ -126,6 +126,12 @@ Deno.test("leases are granted once, at the home of the task's bucket", async () 
     assert.equal((await mesh.log("node-c").getLease("t1"))?.expiresAtMs, 20_000);
     assert.equal(await mesh.log("node-b").releaseLease("t1", "lb"), true);
     assert.equal(await mesh.log("node-a").getLease("t1"), undefined);
+    await mesh.log("node-c").close();
+    await assert.rejects(
+      mesh.log("node-c").getLease("t1"),
+      (error) => error instanceof ApRequestError && error.code === "E_AP_CLOSED",
+      "a closed log calls no peer",
+    );
   } finally {
     await mesh.close();
   }
