@@ -45,12 +45,33 @@ export function finalizeRecord(
     attesters: [...commit.tally.approvals].sort(),
     kResult: task.kResult,
   };
-  const key = finalizedKey(taskId);
-  return store.get<FinalizePayload>(key).then(async (kept) => {
+  return keptOrFresh(store, finalizedKey(taskId), fresh);
+}
+
+/** The record kept at `key`, or `fresh` once kept there (one atomic write when none is). */
+async function keptOrFresh(
+  store: Store,
+  key: StoreKey,
+  fresh: FinalizePayload,
+): Promise<FinalizePayload | undefined> {
+  // Nothing removes kept records, so a failed write is followed by a read that finds one.
+  for (let attempt = 0; attempt < KEEP_ATTEMPTS; attempt++) {
+    if (await keepIfAbsent(store, key, fresh)) return fresh;
+    const kept = await store.get<FinalizePayload>(key);
     if (kept !== undefined) return kept.value.commitId === fresh.commitId ? kept.value : undefined;
-    await store.set(key, fresh);
-    return fresh;
+  }
+  throw new Error(`The record at ${key.join("/")} neither stays absent nor present`);
+}
+
+const KEEP_ATTEMPTS = 3;
+
+/** Writes `value` at `key` unless the key holds something; true when it wrote. */
+async function keepIfAbsent(store: Store, key: StoreKey, value: unknown): Promise<boolean> {
+  const result = await store.commit({
+    checks: [{ key, version: null }],
+    sets: [{ key, value }],
   });
+  return result.ok;
 }
 
 /** Where the result committee of a decision is kept. */
@@ -66,8 +87,7 @@ export async function keepCommittee(
 ): Promise<void> {
   const committee = thread.resultCommittee;
   if (thread.decision?.decider !== decider || committee === undefined) return;
-  const key = committeeKey(thread.needId);
-  if ((await store.get(key)) === undefined) await store.set(key, [...committee]);
+  await keepIfAbsent(store, committeeKey(thread.needId), [...committee]);
 }
 
 /** The result committee kept for the decision of `needId`, if any. */
