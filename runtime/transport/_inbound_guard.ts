@@ -12,7 +12,7 @@
 import type { Stream } from "@libp2p/interface";
 import { errorCode } from "../errors.ts";
 import { decodeFrame, type TopicOrigin } from "./frame_codec.ts";
-import type { IngressValidator, IngressVerdict } from "./ingress.ts";
+import type { IngressDecision, IngressValidator, IngressVerdict } from "./ingress.ts";
 import { LengthPrefixedDecoder } from "./length_prefix.ts";
 import { TokenBucket } from "./_token_bucket.ts";
 import type { Frame } from "./transport.ts";
@@ -41,6 +41,8 @@ export interface CheckedFrame {
   /** The publisher's numbering of a topic frame. */
   readonly origin?: TopicOrigin;
 }
+
+const IGNORED: CheckedFrame = { verdict: "ignore" };
 
 /** Guards one node's inbound frames. */
 export class InboundGuard {
@@ -74,10 +76,18 @@ export class InboundGuard {
     });
   }
 
-  /** Decodes and validates one inbound frame that arrived on the `expected` path. */
-  async check(bytes: Uint8Array, peer: string, expected: Frame["kind"]): Promise<CheckedFrame> {
+  /**
+   * Decodes and validates one inbound frame that arrived on the `expected`
+   * path. Synchronous unless the ingress validator answers with a promise;
+   * a validator that throws or rejects makes the frame ignored.
+   */
+  check(
+    bytes: Uint8Array,
+    peer: string,
+    expected: Frame["kind"],
+  ): CheckedFrame | Promise<CheckedFrame> {
     const hooks = this.#hooks;
-    if (hooks.isBanned(peer)) return { verdict: "ignore" };
+    if (hooks.isBanned(peer)) return IGNORED;
     let frame: Frame;
     let origin: TopicOrigin | undefined;
     try {
@@ -94,15 +104,32 @@ export class InboundGuard {
       );
       return { verdict: "reject", origin };
     }
-    const decision = hooks.ingress === undefined
-      ? "accept"
-      : await hooks.ingress(frame, { peer, node: hooks.nodeOf(peer) });
+    if (hooks.ingress === undefined) return { verdict: "accept", frame, origin };
+    let decision: IngressDecision | Promise<IngressDecision>;
+    try {
+      decision = hooks.ingress(frame, { peer, node: hooks.nodeOf(peer) });
+    } catch {
+      return IGNORED;
+    }
+    if (!(decision instanceof Promise)) return this.#judge(peer, decision, frame, origin);
+    return decision.then(
+      (answer) => this.#judge(peer, answer, frame, origin),
+      () => IGNORED,
+    );
+  }
+
+  #judge(
+    peer: string,
+    decision: IngressDecision,
+    frame: Frame,
+    origin: TopicOrigin | undefined,
+  ): CheckedFrame {
     if (typeof decision !== "string") {
-      hooks.invalid(peer, decision.code, decision.message);
+      this.#hooks.invalid(peer, decision.code, decision.message);
       return { verdict: "reject", frame, origin };
     }
     if (decision === "reject") {
-      hooks.invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused the frame");
+      this.#hooks.invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused the frame");
     }
     return { verdict: decision, frame, origin };
   }

@@ -29,10 +29,11 @@ import { contentMessageId } from "../../runtime/transport/libp2p_node.ts";
 import { Libp2pTransport } from "../../runtime/transport/libp2p_transport.ts";
 import { ephemeralIdentity } from "../../runtime/transport/node_identity.ts";
 
-const [mode, role, index, bootstrap, subscribersText, latencyText, burstText] = Deno.args;
+const [mode, role, index, bootstrap, subscribersText, latencyText, burstText, topology] = Deno.args;
 const subscribers = Number(subscribersText);
 const latencyCount = Number(latencyText);
 const burstCount = Number(burstText);
+const bootstrapList = bootstrap === "-" ? [] : bootstrap.split(",");
 const TOPIC = "bench";
 const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -48,6 +49,8 @@ interface Endpoint {
   publish(sample: Sample): void;
   subscribe(onSample: (sample: Sample) => void): void;
   subscriberCount(): number;
+  /** Peers connected (to tell the topology both stacks ran on). */
+  peerCount(): number;
   close(): Promise<void>;
 }
 
@@ -71,9 +74,9 @@ async function rawEndpoint(): Promise<Endpoint> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: bootstrap === "-"
+    peerDiscovery: bootstrapList.length === 0
       ? []
-      : [bootstrapDiscovery({ list: [bootstrap], timeout: 10 })],
+      : [bootstrapDiscovery({ list: bootstrapList, timeout: 10 })],
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -97,6 +100,7 @@ async function rawEndpoint(): Promise<Endpoint> {
       );
     },
     subscriberCount: () => node.services.pubsub.getSubscribers(TOPIC).length,
+    peerCount: () => new Set(node.getConnections().map((c) => c.remotePeer.toString())).size,
     close: async () => await node.stop(),
   };
 }
@@ -108,10 +112,18 @@ async function swarmEndpoint(): Promise<Endpoint> {
     identity: await ephemeralIdentity(),
     mdns: false,
     dht: false,
-    bootstrap: bootstrap === "-" ? [] : [bootstrap],
+    bootstrap: bootstrapList,
     inboundRate: { perSecond: 1_000_000, burst: 1_000_000 },
     ...JSON.parse(Deno.env.get("BENCH_SWARM_OPTIONS") ?? "{}"),
   });
+  if (topology === "star" && role === "sub") {
+    const hub = bootstrapList[0].split("/p2p/")[1];
+    transport.node.addEventListener("peer:connect", (event) => {
+      const peer = event.detail.toString();
+      const blocked = transport.blockedPeers();
+      if (peer !== hub && !blocked.includes(peer)) transport.setBlocked([...blocked, peer]);
+    });
+  }
   const env = await RealEnv.open({ nodeId, transport });
   const system = ActorSystem.create(env, {
     log: silentLogSink,
@@ -133,6 +145,7 @@ async function swarmEndpoint(): Promise<Endpoint> {
       }), { name: "subscriber" });
     },
     subscriberCount: () => transport.topicPeers(TOPIC).length,
+    peerCount: () => transport.connectedPeers().length,
     async close() {
       await system.terminate();
       await env.close();
@@ -188,6 +201,7 @@ if (role === "pub") {
     latencies,
     burstReceived,
     burstSeconds: (lastBurstReceivedMs - firstBurstSentMs) / 1000,
+    peers: endpoint.peerCount(),
   }));
 }
 await endpoint.close();

@@ -6,7 +6,12 @@
  * on the same TCP/noise/yamux stack in the same run. Prints JSON with both
  * and their ratios (DESIGN.md §8: goal p99 < 5 ms, overhead ≤ 1.5× raw).
  *
- *   deno task bench:bus [--latency N] [--burst N] [--rounds N]
+ *   deno task bench:bus [--latency N] [--burst N] [--rounds N] [--topology mesh|star]
+ *
+ * `--topology mesh` (default): every process connects to every other, as a
+ * swarm does, so subscribers also forward each message to each other;
+ * `star`: subscribers connect to the publisher only, so no process forwards
+ * (the least CPU per message: the stack's own overhead stands out most).
  *
  * For experiments, `BENCH_SWARM_OPTIONS='{"relayServer":false}'` passes
  * extra `Libp2pTransport` options to the swarm stack's processes.
@@ -28,12 +33,15 @@ export interface BusFigures {
   readonly throughputPerSecond: number;
   readonly burstDelivered: number;
   readonly burstExpected: number;
+  /** Peers each subscriber was connected to at the end (4 in a mesh, 1 in a star). */
+  readonly peersPerSubscriber: number[];
 }
 
 interface WorkerResult {
   latencies: number[];
   burstReceived: number;
   burstSeconds: number;
+  peers: number;
 }
 
 async function readJsonLines(
@@ -63,26 +71,39 @@ function spawnWorker(args: string[]): Deno.ChildProcess {
 }
 
 /** Runs one stack (`raw` or `swarm`) across 5 processes and returns its figures. */
-export async function runStack(mode: string, latencyCount: number, burstCount: number) {
+export async function runStack(
+  mode: string,
+  latencyCount: number,
+  burstCount: number,
+  topology: "mesh" | "star" = "mesh",
+) {
   const subscribers = PROCESSES - 1;
-  const counts = [String(subscribers), String(latencyCount), String(burstCount)];
+  const counts = [String(subscribers), String(latencyCount), String(burstCount), topology];
   const publisher = spawnWorker([mode, "pub", "0", "-", ...counts]);
   let resolveReady: (addrs: string[]) => void = () => {};
   const ready = new Promise<string[]>((resolve) => (resolveReady = resolve));
   const publisherOutput = readJsonLines(publisher, (line) => {
     if (line.event === "ready") resolveReady(line.addrs as string[]);
   });
-  const address = (await ready)[0];
+  // In a mesh, every subscriber dials the publisher and the subscribers started before it,
+  // so both stacks run on the same full mesh of connections (the swarm stack would build one
+  // anyway from node announcements; raw gossipsub has no discovery beyond its bootstrap list).
+  const addresses = [(await ready)[0]];
   const results: WorkerResult[] = [];
-  const children = Array.from(
-    { length: subscribers },
-    (_, index) => spawnWorker([mode, "sub", String(index + 1), address, ...counts]),
-  );
-  const outputs = children.map((child) =>
-    readJsonLines(child, (line) => {
+  const children: Deno.ChildProcess[] = [];
+  const outputs: Promise<void>[] = [];
+  for (let index = 1; index <= subscribers; index++) {
+    const child = spawnWorker([mode, "sub", String(index), addresses.join(","), ...counts]);
+    let started: (addrs: string[]) => void = () => {};
+    const childReady = new Promise<string[]>((resolve) => (started = resolve));
+    children.push(child);
+    outputs.push(readJsonLines(child, (line) => {
+      if (line.event === "ready") started(line.addrs as string[]);
       if (line.event === "result") results.push(line as unknown as WorkerResult);
-    })
-  );
+    }));
+    if (topology === "mesh") addresses.push((await childReady)[0]);
+    else await childReady;
+  }
   await Promise.all([publisherOutput, ...outputs]);
   await Promise.all([publisher.status, ...children.map((child) => child.status)]);
   return figures(results, latencyCount, burstCount, subscribers);
@@ -111,6 +132,7 @@ function figures(
     throughputPerSecond: Math.round(delivered / Math.max(seconds, 1e-9)),
     burstDelivered: delivered,
     burstExpected: burstCount * subscribers,
+    peersPerSubscriber: results.map((result) => result.peers),
   };
 }
 
@@ -121,19 +143,25 @@ if (import.meta.main) {
       latency: { type: "string", default: "1000" },
       burst: { type: "string", default: "5000" },
       rounds: { type: "string", default: "2" },
+      topology: { type: "string", default: "mesh" },
     },
     strict: true,
   });
   const latencyCount = Number(values.latency);
   const burstCount = Number(values.burst);
   const rounds = Number(values.rounds);
+  const topology = values.topology;
+  if (topology !== "mesh" && topology !== "star") {
+    console.error(`--topology must be mesh or star, got ${topology}`);
+    Deno.exit(2);
+  }
   const best = (runs: BusFigures[]) =>
     runs.reduce((best, run) => (run.latencyMsP99 < best.latencyMsP99 ? run : best));
   const raw: BusFigures[] = [];
   const swarm: BusFigures[] = [];
   for (let round = 0; round < rounds; round++) {
-    raw.push(await runStack("raw", latencyCount, burstCount));
-    swarm.push(await runStack("swarm", latencyCount, burstCount));
+    raw.push(await runStack("raw", latencyCount, burstCount, topology));
+    swarm.push(await runStack("swarm", latencyCount, burstCount, topology));
   }
   const rawBest = best(raw);
   const swarmBest = best(swarm);
@@ -144,8 +172,9 @@ if (import.meta.main) {
       processes: PROCESSES,
       subscribers: PROCESSES - 1,
       rounds,
-      note:
-        "best round by p99 of each stack; latency: paced publishes every 2 ms; throughput: burst",
+      topology,
+      note: "best round by p99 of each stack; latency: paced publishes every 2 ms; " +
+        "throughput: burst; both stacks on the same topology",
       raw: rawBest,
       swarm: swarmBest,
       ratios: {
