@@ -3,8 +3,9 @@
  * off a peer's stream, limits how fast one peer may push frames (token
  * bucket), decodes and checks each frame, and asks the ingress validator.
  * Every offence is reported to the transport, which scores the peer. Frames
- * of one stream are checked one after the other, so a slow (async)
- * validator cannot reorder them.
+ * of one stream are delivered in the order they came, so a slow (async)
+ * validator cannot reorder them; while checks are synchronous, no promise
+ * is made per frame.
  *
  * @module
  */
@@ -53,10 +54,22 @@ export class InboundGuard {
     this.#hooks = hooks;
   }
 
-  /** Reads direct frames from `stream` of `peer` and hands accepted ones to `deliver`, in order. */
+  /**
+   * Reads direct frames from `stream` of `peer` and hands accepted ones to
+   * `deliver`, in order: at once while every check is synchronous, else
+   * behind the frames still being checked.
+   */
   readStream(stream: Stream, peer: string, deliver: (frame: Frame) => void): void {
     const decoder = new LengthPrefixedDecoder(this.#hooks.frameBytesMax);
     let chain = Promise.resolve();
+    let waiting = 0;
+    const settle = ({ verdict, frame }: CheckedFrame) => {
+      try {
+        if (verdict === "accept" && frame !== undefined) deliver(frame);
+      } catch {
+        // A delivery that throws loses that frame only.
+      }
+    };
     stream.addEventListener("message", (event) => {
       let messages: Uint8Array[];
       try {
@@ -69,9 +82,15 @@ export class InboundGuard {
       for (const bytes of messages) {
         if (!this.#admit(peer)) continue;
         const checked = this.check(bytes, peer, "direct");
-        chain = chain.then(() => checked).then(({ verdict, frame }) => {
-          if (verdict === "accept" && frame !== undefined) deliver(frame);
-        }, () => {});
+        if (waiting === 0 && !(checked instanceof Promise)) {
+          settle(checked);
+          continue;
+        }
+        waiting++;
+        chain = chain.then(() => checked).then((result) => {
+          waiting--;
+          settle(result);
+        }, () => void waiting--);
       }
     });
   }

@@ -129,8 +129,9 @@ async function swarmEndpoint(): Promise<Endpoint> {
     log: silentLogSink,
     defaultMailbox: { capacity: 100_000 },
   });
+  // Both stacks carry the same 13-byte message: the actor publishes the encoded sample.
   const publisher = system.spawn<Sample>(
-    () => ({ receive: (ctx, sample) => ctx.publish(TOPIC, sample) }),
+    () => ({ receive: (ctx, sample) => ctx.publish(TOPIC, encodeSample(sample)) }),
     {
       name: "publisher",
     },
@@ -139,9 +140,9 @@ async function swarmEndpoint(): Promise<Endpoint> {
     addrs: transport.addresses,
     publish: (sample) => publisher.tell(sample),
     subscribe(onSample) {
-      system.spawn<Sample>(() => ({
+      system.spawn<Uint8Array>(() => ({
         preStart: (ctx) => ctx.subscribe(TOPIC),
-        receive: (_ctx, sample) => onSample(sample),
+        receive: (_ctx, bytes) => onSample(decodeSample(bytes)),
       }), { name: "subscriber" });
     },
     subscriberCount: () => transport.topicPeers(TOPIC).length,
