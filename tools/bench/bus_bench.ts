@@ -4,7 +4,11 @@
  * through the CAN Swarm stack (actor `ctx.publish` → Libp2pTransport →
  * gossipsub → Libp2pTransport → subscribed actor) and through raw gossipsub
  * on the same TCP/noise/yamux stack in the same run. Prints JSON with both
- * and their ratios (DESIGN.md §8: goal p99 < 5 ms, overhead ≤ 1.5× raw).
+ * and their ratios (DESIGN.md §8: goal p99 < 5 ms, overhead ≤ 1.5× raw):
+ * of the best round of each stack, and the median over rounds of each
+ * round's ratios (the stacks alternate, so a round compares runs under the
+ * same load — what to read on a shared machine). 200 paced messages warm
+ * both stacks up before the measured ones.
  *
  *   deno task bench:bus [--latency N] [--burst N] [--rounds N] [--topology mesh|star]
  *
@@ -160,12 +164,23 @@ if (import.meta.main) {
   const raw: BusFigures[] = [];
   const swarm: BusFigures[] = [];
   for (let round = 0; round < rounds; round++) {
-    raw.push(await runStack("raw", latencyCount, burstCount, topology));
-    swarm.push(await runStack("swarm", latencyCount, burstCount, topology));
+    // Each round runs both stacks back to back, which goes first alternating.
+    const runRaw = async () => raw.push(await runStack("raw", latencyCount, burstCount, topology));
+    const runSwarm = async () =>
+      swarm.push(await runStack("swarm", latencyCount, burstCount, topology));
+    if (round % 2 === 0) await runRaw().then(runSwarm);
+    else await runSwarm().then(runRaw);
   }
   const rawBest = best(raw);
   const swarmBest = best(swarm);
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  // Each round's ratios compare two runs under about the same load.
+  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
+  const perRound = (figure: (run: BusFigures) => number, rawOverSwarm = false) =>
+    median(raw.map((run, index) => {
+      const [top, bottom] = rawOverSwarm ? [run, swarm[index]] : [swarm[index], run];
+      return ratio(figure(top), figure(bottom));
+    }));
   console.log(JSON.stringify(
     {
       benchmark: "bus",
@@ -173,7 +188,8 @@ if (import.meta.main) {
       subscribers: PROCESSES - 1,
       rounds,
       topology,
-      note: "best round by p99 of each stack; latency: paced publishes every 2 ms; " +
+      note: "best round by p99 of each stack; latency: paced publishes every 2 ms " +
+        "after 200 unmeasured warm-up ones; " +
         "throughput: burst; both stacks on the same topology",
       raw: rawBest,
       swarm: swarmBest,
@@ -181,6 +197,11 @@ if (import.meta.main) {
         latencyP50: ratio(swarmBest.latencyMsP50, rawBest.latencyMsP50),
         latencyP99: ratio(swarmBest.latencyMsP99, rawBest.latencyMsP99),
         throughputRawOverSwarm: ratio(rawBest.throughputPerSecond, swarmBest.throughputPerSecond),
+      },
+      medianRoundRatios: {
+        latencyP50: perRound((run) => run.latencyMsP50),
+        latencyP99: perRound((run) => run.latencyMsP99),
+        throughputRawOverSwarm: perRound((run) => run.throughputPerSecond, true),
       },
       goals: {
         latencyMsP99Below: 5,
