@@ -22,6 +22,7 @@ import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { bootstrap as bootstrapDiscovery } from "@libp2p/bootstrap";
 import { createLibp2p } from "libp2p";
+import { cpuUsage } from "node:process";
 import { RealEnv } from "../../runtime/real_env.ts";
 import { ActorSystem } from "../../runtime/system.ts";
 import { silentLogSink } from "../../runtime/log.ts";
@@ -36,6 +37,11 @@ const burstCount = Number(burstText);
 const bootstrapList = bootstrap === "-" ? [] : bootstrap.split(",");
 const TOPIC = "bench";
 const nowMs = () => performance.timeOrigin + performance.now();
+/** CPU time (user + system) this process has used, in ms. */
+const cpuMs = () => {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+};
 
 /** Paced messages sent first and not measured: the JIT warms up on both stacks alike. */
 const WARMUP_COUNT = 200;
@@ -173,6 +179,7 @@ if (role === "pub") {
     await sleep(2);
   }
   await sleep(300);
+  const cpuStartMs = cpuMs();
   for (let seq = 0; seq < latencyCount; seq++) {
     endpoint.publish({ seq, sentAtMs: nowMs(), phase: 0 });
     await sleep(2);
@@ -184,20 +191,29 @@ if (role === "pub") {
     if (seq % 200 === 199) await sleep(0);
   }
   await sleep(3_000);
+  const cpuUsedMs = cpuMs() - cpuStartMs;
   for (let repeat = 0; repeat < 3; repeat++) {
     endpoint.publish({ seq: repeat, sentAtMs: burstStarted, phase: 2 });
     await sleep(100);
   }
-  console.log(JSON.stringify({ event: "published", burstStartedMs: burstStarted }));
+  console.log(
+    JSON.stringify({ event: "published", burstStartedMs: burstStarted, cpuMs: cpuUsedMs }),
+  );
 } else {
   const latencies: number[] = [];
   let burstReceived = 0;
   let firstBurstSentMs = Infinity;
   let lastBurstReceivedMs = 0;
+  let cpuStartMs: number | undefined;
+  let cpuUsedMs = 0;
   let finished: () => void = () => {};
   const done = new Promise<void>((resolve) => (finished = resolve));
   endpoint.subscribe((sample) => {
     const receivedAt = nowMs();
+    if (sample.phase === 0) cpuStartMs ??= cpuMs();
+    if (sample.phase === 2 && cpuStartMs !== undefined && cpuUsedMs === 0) {
+      cpuUsedMs = cpuMs() - cpuStartMs;
+    }
     if (sample.phase === 0) latencies.push(receivedAt - sample.sentAtMs);
     else if (sample.phase === 1) {
       burstReceived++;
@@ -214,6 +230,7 @@ if (role === "pub") {
     burstReceived,
     burstSeconds: (lastBurstReceivedMs - firstBurstSentMs) / 1000,
     peers: endpoint.peerCount(),
+    cpuMs: cpuUsedMs,
   }));
 }
 await endpoint.close();

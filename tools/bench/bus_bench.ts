@@ -37,6 +37,12 @@ export interface BusFigures {
   readonly throughputPerSecond: number;
   readonly burstDelivered: number;
   readonly burstExpected: number;
+  /**
+   * CPU time (user + system, all 5 processes, from the first measured message
+   * to the end of the burst) per message delivered: what the stack costs,
+   * and far less at the mercy of other load on the machine than latency.
+   */
+  readonly cpuUsPerDelivery: number;
   /** Peers each subscriber was connected to at the end (4 in a mesh, 1 in a star). */
   readonly peersPerSubscriber: number[];
 }
@@ -46,6 +52,7 @@ interface WorkerResult {
   burstReceived: number;
   burstSeconds: number;
   peers: number;
+  cpuMs: number;
 }
 
 async function readJsonLines(
@@ -86,8 +93,10 @@ export async function runStack(
   const publisher = spawnWorker([mode, "pub", "0", "-", ...counts]);
   let resolveReady: (addrs: string[]) => void = () => {};
   const ready = new Promise<string[]>((resolve) => (resolveReady = resolve));
+  let publisherCpuMs = 0;
   const publisherOutput = readJsonLines(publisher, (line) => {
     if (line.event === "ready") resolveReady(line.addrs as string[]);
+    if (line.event === "published") publisherCpuMs = line.cpuMs as number;
   });
   // In a mesh, every subscriber dials the publisher and the subscribers started before it,
   // so both stacks run on the same full mesh of connections (the swarm stack would build one
@@ -110,7 +119,7 @@ export async function runStack(
   }
   await Promise.all([publisherOutput, ...outputs]);
   await Promise.all([publisher.status, ...children.map((child) => child.status)]);
-  return figures(results, latencyCount, burstCount, subscribers);
+  return figures(results, latencyCount, burstCount, subscribers, publisherCpuMs);
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -123,6 +132,7 @@ function figures(
   latencyCount: number,
   burstCount: number,
   subscribers: number,
+  publisherCpuMs: number,
 ): BusFigures {
   const latencies = results.flatMap((result) => result.latencies).sort((a, b) => a - b);
   const delivered = results.reduce((sum, result) => sum + result.burstReceived, 0);
@@ -136,6 +146,10 @@ function figures(
     throughputPerSecond: Math.round(delivered / Math.max(seconds, 1e-9)),
     burstDelivered: delivered,
     burstExpected: burstCount * subscribers,
+    cpuUsPerDelivery: round(
+      (publisherCpuMs + results.reduce((sum, result) => sum + result.cpuMs, 0)) * 1000 /
+        Math.max(1, latencies.length + delivered),
+    ),
     peersPerSubscriber: results.map((result) => result.peers),
   };
 }
@@ -202,6 +216,7 @@ if (import.meta.main) {
         latencyP50: perRound((run) => run.latencyMsP50),
         latencyP99: perRound((run) => run.latencyMsP99),
         throughputRawOverSwarm: perRound((run) => run.throughputPerSecond, true),
+        cpuPerDelivery: perRound((run) => run.cpuUsPerDelivery),
       },
       goals: {
         latencyMsP99Below: 5,
