@@ -3,8 +3,9 @@
  * off a peer's stream, limits how fast one peer may push frames (token
  * bucket), decodes and checks each frame, and asks the ingress validator.
  * Every offence is reported to the transport, which scores the peer. Frames
- * of one stream are checked one after the other, so a slow (async)
- * validator cannot reorder them.
+ * of one stream are delivered in the order they came, so a slow (async)
+ * validator cannot reorder them; while checks are synchronous, no promise
+ * is made per frame.
  *
  * @module
  */
@@ -12,7 +13,7 @@
 import type { Stream } from "@libp2p/interface";
 import { errorCode } from "../errors.ts";
 import { decodeFrame, type TopicOrigin } from "./frame_codec.ts";
-import type { IngressValidator, IngressVerdict } from "./ingress.ts";
+import type { IngressDecision, IngressValidator, IngressVerdict } from "./ingress.ts";
 import { LengthPrefixedDecoder } from "./length_prefix.ts";
 import { TokenBucket } from "./_token_bucket.ts";
 import type { Frame } from "./transport.ts";
@@ -42,6 +43,8 @@ export interface CheckedFrame {
   readonly origin?: TopicOrigin;
 }
 
+const IGNORED: CheckedFrame = { verdict: "ignore" };
+
 /** Guards one node's inbound frames. */
 export class InboundGuard {
   readonly #hooks: InboundGuardHooks;
@@ -51,10 +54,22 @@ export class InboundGuard {
     this.#hooks = hooks;
   }
 
-  /** Reads direct frames from `stream` of `peer` and hands accepted ones to `deliver`, in order. */
+  /**
+   * Reads direct frames from `stream` of `peer` and hands accepted ones to
+   * `deliver`, in order: at once while every check is synchronous, else
+   * behind the frames still being checked.
+   */
   readStream(stream: Stream, peer: string, deliver: (frame: Frame) => void): void {
     const decoder = new LengthPrefixedDecoder(this.#hooks.frameBytesMax);
     let chain = Promise.resolve();
+    let waiting = 0;
+    const settle = ({ verdict, frame }: CheckedFrame) => {
+      try {
+        if (verdict === "accept" && frame !== undefined) deliver(frame);
+      } catch {
+        // A delivery that throws loses that frame only.
+      }
+    };
     stream.addEventListener("message", (event) => {
       let messages: Uint8Array[];
       try {
@@ -67,17 +82,31 @@ export class InboundGuard {
       for (const bytes of messages) {
         if (!this.#admit(peer)) continue;
         const checked = this.check(bytes, peer, "direct");
-        chain = chain.then(() => checked).then(({ verdict, frame }) => {
-          if (verdict === "accept" && frame !== undefined) deliver(frame);
-        }, () => {});
+        if (waiting === 0 && !(checked instanceof Promise)) {
+          settle(checked);
+          continue;
+        }
+        waiting++;
+        chain = chain.then(() => checked).then((result) => {
+          waiting--;
+          settle(result);
+        }, () => void waiting--);
       }
     });
   }
 
-  /** Decodes and validates one inbound frame that arrived on the `expected` path. */
-  async check(bytes: Uint8Array, peer: string, expected: Frame["kind"]): Promise<CheckedFrame> {
+  /**
+   * Decodes and validates one inbound frame that arrived on the `expected`
+   * path. Synchronous unless the ingress validator answers with a promise;
+   * a validator that throws or rejects makes the frame ignored.
+   */
+  check(
+    bytes: Uint8Array,
+    peer: string,
+    expected: Frame["kind"],
+  ): CheckedFrame | Promise<CheckedFrame> {
     const hooks = this.#hooks;
-    if (hooks.isBanned(peer)) return { verdict: "ignore" };
+    if (hooks.isBanned(peer)) return IGNORED;
     let frame: Frame;
     let origin: TopicOrigin | undefined;
     try {
@@ -94,15 +123,32 @@ export class InboundGuard {
       );
       return { verdict: "reject", origin };
     }
-    const decision = hooks.ingress === undefined
-      ? "accept"
-      : await hooks.ingress(frame, { peer, node: hooks.nodeOf(peer) });
+    if (hooks.ingress === undefined) return { verdict: "accept", frame, origin };
+    let decision: IngressDecision | Promise<IngressDecision>;
+    try {
+      decision = hooks.ingress(frame, { peer, node: hooks.nodeOf(peer) });
+    } catch {
+      return IGNORED;
+    }
+    if (!(decision instanceof Promise)) return this.#judge(peer, decision, frame, origin);
+    return decision.then(
+      (answer) => this.#judge(peer, answer, frame, origin),
+      () => IGNORED,
+    );
+  }
+
+  #judge(
+    peer: string,
+    decision: IngressDecision,
+    frame: Frame,
+    origin: TopicOrigin | undefined,
+  ): CheckedFrame {
     if (typeof decision !== "string") {
-      hooks.invalid(peer, decision.code, decision.message);
+      this.#hooks.invalid(peer, decision.code, decision.message);
       return { verdict: "reject", frame, origin };
     }
     if (decision === "reject") {
-      hooks.invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused the frame");
+      this.#hooks.invalid(peer, "E_INGRESS_REJECTED", "Ingress validator refused the frame");
     }
     return { verdict: decision, frame, origin };
   }

@@ -34,11 +34,11 @@ import { NodeDirectory } from "./node_directory.ts";
 import { InboundGuard } from "./_inbound_guard.ts";
 import { OutboundChannel } from "./_outbound.ts";
 import { ParkedFrames } from "./_parked_frames.ts";
-import { type FrameOrigin, OriginOrder } from "./_origin_order.ts";
+import { GossipInbound } from "./_gossip_inbound.ts";
 import { PeerScoreBook, type PeerScoreView } from "./peer_score.ts";
 import { callRpc, RPC_PROTOCOL, RpcError, type RpcHandler, serveRpc } from "./_rpc.ts";
 import { gossipTopicOf, type ThreadRouting } from "./topics.ts";
-import type { Frame, FrameHandler, Transport } from "./transport.ts";
+import type { Frame, FrameHandler, TopicFrame, Transport } from "./transport.ts";
 import { TransportStats } from "./transport_stats.ts";
 import { ANNOUNCE_TOPIC } from "./ingress.ts";
 import { announcementBody, helloBody, parseAnnouncement, parseHello } from "./_announcements.ts";
@@ -48,15 +48,10 @@ import {
   TransportClosedError,
   type TransportEvent,
   type ValidationReporter,
-  verdictResult,
   withTimeout,
 } from "./libp2p_support.ts";
 
 export { FRAMES_PROTOCOL, type Libp2pTransportOptions, TransportClosedError, type TransportEvent };
-
-function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 /** Peer score from which gossipsub treats a peer as healthy (app score 0). */
 const HEALTHY_SCORE = 80;
@@ -87,8 +82,7 @@ export class Libp2pTransport implements Transport {
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /** Next sequence number per gossip topic this node publishes on. */
   readonly #sequences = new Map<string, number>();
-  readonly #order: OriginOrder<Frame>;
-  #gossipTail: Promise<void> = Promise.resolve();
+  readonly #gossip: GossipInbound;
   #handler: FrameHandler | undefined;
   #closed = false;
 
@@ -101,16 +95,6 @@ export class Libp2pTransport implements Transport {
     this.#frameBytesMax = options.frameBytesMax ?? FRAME_BYTES_MAX_DEFAULT;
     this.#routing = options.threadRouting ?? "sharded";
     this.directory = new NodeDirectory(options.nodeId, node.peerId.toString());
-    this.#order = new OriginOrder<Frame>({
-      holdMs: options.reorderHoldMs ?? 1_500,
-      originsMax: 65_536,
-      heldMax: 4_096,
-      deliver: (frame) => this.#deliverTopic(frame),
-      count: (what) =>
-        this.stats.count(what === "reordered" ? "topicReordered" : "topicGapsSkipped"),
-      nowMs: () => performance.now(),
-      later: (delayMs, action) => this.#later(delayMs, action),
-    });
     this.#inbound = new InboundGuard({
       nodeId: options.nodeId,
       frameBytesMax: this.#frameBytesMax,
@@ -120,6 +104,17 @@ export class Libp2pTransport implements Transport {
       nodeOf: (peer) => this.directory.nodeOf(peer),
       invalid: (peer, code, message) => this.#invalid(peer, code, message),
       flooded: () => this.stats.count("floodDropped"),
+    });
+    this.#gossip = new GossipInbound({
+      routing: this.#routing,
+      guard: this.#inbound,
+      reporter: node.services.pubsub as unknown as ValidationReporter,
+      holdMs: options.reorderHoldMs ?? 1_500,
+      deliver: (frame) => this.#deliverTopic(frame),
+      invalid: (peer, code, message) => this.#invalid(peer, code, message),
+      count: (what) => this.stats.count(what),
+      nowMs: () => performance.now(),
+      later: (delayMs, action) => this.#later(delayMs, action),
     });
   }
 
@@ -374,12 +369,11 @@ export class Libp2pTransport implements Transport {
     });
     node.services.pubsub.addEventListener("gossipsub:message", (event) => {
       const { msg, msgId, propagationSource } = event.detail;
+      const source = propagationSource.toString();
+      if (msg.topic === ANNOUNCE_TOPIC) return this.#announced(msg.data, msgId, source);
       // Checks run concurrently (signatures are async); deliveries keep arrival order,
       // then each publisher's order (gossip may bring a missed frame after later ones).
-      const checked = this.#checkGossip(msg.topic, msg.data, msgId, propagationSource.toString());
-      this.#gossipTail = this.#gossipTail.then(() => checked).then(
-        ({ frame, origin }) => this.#order.push(origin, frame),
-      ).catch(() => void this.stats.count("deliveryErrors"));
+      this.#gossip.receive(msg.topic, msg.data, msgId, source);
     });
     node.addEventListener("peer:identify", (event) => {
       if (event.detail.protocols.includes(RPC_PROTOCOL)) this.#sayHello(event.detail.peerId);
@@ -426,50 +420,19 @@ export class Libp2pTransport implements Transport {
     return { node: this.nodeId, incarnation: this.#incarnation, sequence };
   }
 
-  /**
-   * Checks one gossip message and tells gossipsub the verdict; resolves with
-   * the frame to deliver (if any) and its place in its publisher's order.
-   */
-  async #checkGossip(
-    topic: string,
-    data: Uint8Array,
-    msgId: string,
-    source: string,
-  ): Promise<{ frame: Frame | undefined; origin: FrameOrigin | undefined }> {
+  /** Learns from a node announcement and tells gossipsub whether it was well formed. */
+  #announced(data: Uint8Array, msgId: string, source: string): void {
     const pubsub = this.node.services.pubsub as unknown as ValidationReporter;
-    if (topic === ANNOUNCE_TOPIC) {
-      const ok = this.#learnAnnouncement(data);
-      pubsub.reportMessageValidationResult(
-        msgId,
-        source,
-        ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
-      );
-      if (!ok) this.#invalid(source, "E_ANNOUNCE_INVALID", "Malformed node announcement");
-      return { frame: undefined, origin: undefined };
-    }
-    const checked = await this.#inbound.check(data, source, "topic").catch(() => ({
-      verdict: "ignore" as const,
-      frame: undefined,
-      origin: undefined,
-    }));
-    let verdict = checked.verdict;
-    const frame = checked.frame;
-    if (verdict === "accept" && frame?.kind === "topic") {
-      if (gossipTopicOf(frame.topic, this.#routing) !== topic) {
-        this.#invalid(source, "E_FRAME_MISROUTED", `Frame for ${frame.topic} came on ${topic}`);
-        verdict = "reject";
-      }
-    } else if (verdict === "accept") verdict = "reject";
-    pubsub.reportMessageValidationResult(msgId, source, verdictResult(verdict));
-    const origin = checked.origin === undefined ? undefined : {
-      key: `${checked.origin.node}|${hexOf(checked.origin.incarnation)}|${topic}`,
-      sequence: checked.origin.sequence,
-    };
-    return { frame: verdict === "accept" ? frame : undefined, origin };
+    const ok = this.#learnAnnouncement(data);
+    pubsub.reportMessageValidationResult(
+      msgId,
+      source,
+      ok ? TopicValidatorResult.Accept : TopicValidatorResult.Reject,
+    );
+    if (!ok) this.#invalid(source, "E_ANNOUNCE_INVALID", "Malformed node announcement");
   }
 
-  #deliverTopic(frame: Frame | undefined): void {
-    if (frame === undefined || frame.kind !== "topic") return;
+  #deliverTopic(frame: TopicFrame): void {
     if (!this.#topics.has(frame.topic) || this.#closed) return;
     this.stats.count("topicDelivered");
     this.#handler?.onFrame(frame);

@@ -54,9 +54,22 @@ export function threadOfTopic(topic: string): string | undefined {
   return match?.[1];
 }
 
-/** The shard bucket of a thread: the first byte of its SHA-256. */
+/** Threads whose bucket is remembered (a SHA-256 through node:crypto costs ~15 µs on Deno). */
+const BUCKETS_REMEMBERED_MAX = 4_096;
+const buckets = new Map<string, number>();
+
+/**
+ * The shard bucket of a thread: the first byte of its SHA-256. Remembered
+ * for the most recent threads, since every frame on a thread topic needs
+ * it twice (publish, and the receiver's routing check).
+ */
 export function shardBucket(thread: string): number {
-  return createHash("sha256").update(thread).digest()[0];
+  const known = buckets.get(thread);
+  if (known !== undefined) return known;
+  const bucket = createHash("sha256").update(thread).digest()[0];
+  if (buckets.size >= BUCKETS_REMEMBERED_MAX) buckets.delete(buckets.keys().next().value!);
+  buckets.set(thread, bucket);
+  return bucket;
 }
 
 /** The shard topic of a bucket: `/swarm/shard/00` … `/swarm/shard/ff`. */

@@ -22,6 +22,7 @@ import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { bootstrap as bootstrapDiscovery } from "@libp2p/bootstrap";
 import { createLibp2p } from "libp2p";
+import { cpuUsage } from "node:process";
 import { RealEnv } from "../../runtime/real_env.ts";
 import { ActorSystem } from "../../runtime/system.ts";
 import { silentLogSink } from "../../runtime/log.ts";
@@ -29,14 +30,26 @@ import { contentMessageId } from "../../runtime/transport/libp2p_node.ts";
 import { Libp2pTransport } from "../../runtime/transport/libp2p_transport.ts";
 import { ephemeralIdentity } from "../../runtime/transport/node_identity.ts";
 
-const [mode, role, index, bootstrap, subscribersText, latencyText, burstText] = Deno.args;
+const [mode, role, index, bootstrap, subscribersText, latencyText, burstText, topology] = Deno.args;
 const subscribers = Number(subscribersText);
 const latencyCount = Number(latencyText);
 const burstCount = Number(burstText);
+const bootstrapList = bootstrap === "-" ? [] : bootstrap.split(",");
 const TOPIC = "bench";
 const nowMs = () => performance.timeOrigin + performance.now();
+/** CPU time (user + system) this process has used, in ms. */
+const cpuMs = () => {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+};
 
-/** A message of the benchmark: sequence, send time, phase (0 latency, 1 burst, 2 done). */
+/** Paced messages sent first and not measured: the JIT warms up on both stacks alike. */
+const WARMUP_COUNT = 200;
+
+/**
+ * A message of the benchmark: sequence, send time, phase (0 latency,
+ * 1 burst, 2 done, 3 warm-up).
+ */
 interface Sample {
   seq: number;
   sentAtMs: number;
@@ -48,6 +61,8 @@ interface Endpoint {
   publish(sample: Sample): void;
   subscribe(onSample: (sample: Sample) => void): void;
   subscriberCount(): number;
+  /** Peers connected (to tell the topology both stacks ran on). */
+  peerCount(): number;
   close(): Promise<void>;
 }
 
@@ -71,9 +86,9 @@ async function rawEndpoint(): Promise<Endpoint> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: bootstrap === "-"
+    peerDiscovery: bootstrapList.length === 0
       ? []
-      : [bootstrapDiscovery({ list: [bootstrap], timeout: 10 })],
+      : [bootstrapDiscovery({ list: bootstrapList, timeout: 10 })],
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -97,6 +112,7 @@ async function rawEndpoint(): Promise<Endpoint> {
       );
     },
     subscriberCount: () => node.services.pubsub.getSubscribers(TOPIC).length,
+    peerCount: () => new Set(node.getConnections().map((c) => c.remotePeer.toString())).size,
     close: async () => await node.stop(),
   };
 }
@@ -108,17 +124,26 @@ async function swarmEndpoint(): Promise<Endpoint> {
     identity: await ephemeralIdentity(),
     mdns: false,
     dht: false,
-    bootstrap: bootstrap === "-" ? [] : [bootstrap],
+    bootstrap: bootstrapList,
     inboundRate: { perSecond: 1_000_000, burst: 1_000_000 },
     ...JSON.parse(Deno.env.get("BENCH_SWARM_OPTIONS") ?? "{}"),
   });
+  if (topology === "star" && role === "sub") {
+    const hub = bootstrapList[0].split("/p2p/")[1];
+    transport.node.addEventListener("peer:connect", (event) => {
+      const peer = event.detail.toString();
+      const blocked = transport.blockedPeers();
+      if (peer !== hub && !blocked.includes(peer)) transport.setBlocked([...blocked, peer]);
+    });
+  }
   const env = await RealEnv.open({ nodeId, transport });
   const system = ActorSystem.create(env, {
     log: silentLogSink,
     defaultMailbox: { capacity: 100_000 },
   });
+  // Both stacks carry the same 13-byte message: the actor publishes the encoded sample.
   const publisher = system.spawn<Sample>(
-    () => ({ receive: (ctx, sample) => ctx.publish(TOPIC, sample) }),
+    () => ({ receive: (ctx, sample) => ctx.publish(TOPIC, encodeSample(sample)) }),
     {
       name: "publisher",
     },
@@ -127,12 +152,13 @@ async function swarmEndpoint(): Promise<Endpoint> {
     addrs: transport.addresses,
     publish: (sample) => publisher.tell(sample),
     subscribe(onSample) {
-      system.spawn<Sample>(() => ({
+      system.spawn<Uint8Array>(() => ({
         preStart: (ctx) => ctx.subscribe(TOPIC),
-        receive: (_ctx, sample) => onSample(sample),
+        receive: (_ctx, bytes) => onSample(decodeSample(bytes)),
       }), { name: "subscriber" });
     },
     subscriberCount: () => transport.topicPeers(TOPIC).length,
+    peerCount: () => transport.connectedPeers().length,
     async close() {
       await system.terminate();
       await env.close();
@@ -148,6 +174,12 @@ if (role === "pub") {
   const deadline = performance.now() + 30_000;
   while (endpoint.subscriberCount() < subscribers && performance.now() < deadline) await sleep(50);
   await sleep(1_500);
+  for (let seq = 0; seq < WARMUP_COUNT; seq++) {
+    endpoint.publish({ seq, sentAtMs: nowMs(), phase: 3 });
+    await sleep(2);
+  }
+  await sleep(300);
+  const cpuStartMs = cpuMs();
   for (let seq = 0; seq < latencyCount; seq++) {
     endpoint.publish({ seq, sentAtMs: nowMs(), phase: 0 });
     await sleep(2);
@@ -159,26 +191,35 @@ if (role === "pub") {
     if (seq % 200 === 199) await sleep(0);
   }
   await sleep(3_000);
+  const cpuUsedMs = cpuMs() - cpuStartMs;
   for (let repeat = 0; repeat < 3; repeat++) {
     endpoint.publish({ seq: repeat, sentAtMs: burstStarted, phase: 2 });
     await sleep(100);
   }
-  console.log(JSON.stringify({ event: "published", burstStartedMs: burstStarted }));
+  console.log(
+    JSON.stringify({ event: "published", burstStartedMs: burstStarted, cpuMs: cpuUsedMs }),
+  );
 } else {
   const latencies: number[] = [];
   let burstReceived = 0;
   let firstBurstSentMs = Infinity;
   let lastBurstReceivedMs = 0;
+  let cpuStartMs: number | undefined;
+  let cpuUsedMs = 0;
   let finished: () => void = () => {};
   const done = new Promise<void>((resolve) => (finished = resolve));
   endpoint.subscribe((sample) => {
     const receivedAt = nowMs();
+    if (sample.phase === 0) cpuStartMs ??= cpuMs();
+    if (sample.phase === 2 && cpuStartMs !== undefined && cpuUsedMs === 0) {
+      cpuUsedMs = cpuMs() - cpuStartMs;
+    }
     if (sample.phase === 0) latencies.push(receivedAt - sample.sentAtMs);
     else if (sample.phase === 1) {
       burstReceived++;
       firstBurstSentMs = Math.min(firstBurstSentMs, sample.sentAtMs);
       lastBurstReceivedMs = receivedAt;
-    } else finished();
+    } else if (sample.phase === 2) finished();
   });
   const timer = setTimeout(finished, 60_000);
   await done;
@@ -188,6 +229,8 @@ if (role === "pub") {
     latencies,
     burstReceived,
     burstSeconds: (lastBurstReceivedMs - firstBurstSentMs) / 1000,
+    peers: endpoint.peerCount(),
+    cpuMs: cpuUsedMs,
   }));
 }
 await endpoint.close();

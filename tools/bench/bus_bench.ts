@@ -4,9 +4,18 @@
  * through the CAN Swarm stack (actor `ctx.publish` → Libp2pTransport →
  * gossipsub → Libp2pTransport → subscribed actor) and through raw gossipsub
  * on the same TCP/noise/yamux stack in the same run. Prints JSON with both
- * and their ratios (DESIGN.md §8: goal p99 < 5 ms, overhead ≤ 1.5× raw).
+ * and their ratios (DESIGN.md §8: goal p99 < 5 ms, overhead ≤ 1.5× raw):
+ * of the best round of each stack, and the median over rounds of each
+ * round's ratios (the stacks alternate, so a round compares runs under the
+ * same load — what to read on a shared machine). 200 paced messages warm
+ * both stacks up before the measured ones.
  *
- *   deno task bench:bus [--latency N] [--burst N] [--rounds N]
+ *   deno task bench:bus [--latency N] [--burst N] [--rounds N] [--topology mesh|star]
+ *
+ * `--topology mesh` (default): every process connects to every other, as a
+ * swarm does, so subscribers also forward each message to each other;
+ * `star`: subscribers connect to the publisher only, so no process forwards
+ * (the least CPU per message: the stack's own overhead stands out most).
  *
  * For experiments, `BENCH_SWARM_OPTIONS='{"relayServer":false}'` passes
  * extra `Libp2pTransport` options to the swarm stack's processes.
@@ -28,12 +37,22 @@ export interface BusFigures {
   readonly throughputPerSecond: number;
   readonly burstDelivered: number;
   readonly burstExpected: number;
+  /**
+   * CPU time (user + system, all 5 processes, from the first measured message
+   * to the end of the burst) per message delivered: what the stack costs,
+   * and far less at the mercy of other load on the machine than latency.
+   */
+  readonly cpuUsPerDelivery: number;
+  /** Peers each subscriber was connected to at the end (4 in a mesh, 1 in a star). */
+  readonly peersPerSubscriber: number[];
 }
 
 interface WorkerResult {
   latencies: number[];
   burstReceived: number;
   burstSeconds: number;
+  peers: number;
+  cpuMs: number;
 }
 
 async function readJsonLines(
@@ -63,29 +82,44 @@ function spawnWorker(args: string[]): Deno.ChildProcess {
 }
 
 /** Runs one stack (`raw` or `swarm`) across 5 processes and returns its figures. */
-export async function runStack(mode: string, latencyCount: number, burstCount: number) {
+export async function runStack(
+  mode: string,
+  latencyCount: number,
+  burstCount: number,
+  topology: "mesh" | "star" = "mesh",
+) {
   const subscribers = PROCESSES - 1;
-  const counts = [String(subscribers), String(latencyCount), String(burstCount)];
+  const counts = [String(subscribers), String(latencyCount), String(burstCount), topology];
   const publisher = spawnWorker([mode, "pub", "0", "-", ...counts]);
   let resolveReady: (addrs: string[]) => void = () => {};
   const ready = new Promise<string[]>((resolve) => (resolveReady = resolve));
+  let publisherCpuMs = 0;
   const publisherOutput = readJsonLines(publisher, (line) => {
     if (line.event === "ready") resolveReady(line.addrs as string[]);
+    if (line.event === "published") publisherCpuMs = line.cpuMs as number;
   });
-  const address = (await ready)[0];
+  // In a mesh, every subscriber dials the publisher and the subscribers started before it,
+  // so both stacks run on the same full mesh of connections (the swarm stack would build one
+  // anyway from node announcements; raw gossipsub has no discovery beyond its bootstrap list).
+  const addresses = [(await ready)[0]];
   const results: WorkerResult[] = [];
-  const children = Array.from(
-    { length: subscribers },
-    (_, index) => spawnWorker([mode, "sub", String(index + 1), address, ...counts]),
-  );
-  const outputs = children.map((child) =>
-    readJsonLines(child, (line) => {
+  const children: Deno.ChildProcess[] = [];
+  const outputs: Promise<void>[] = [];
+  for (let index = 1; index <= subscribers; index++) {
+    const child = spawnWorker([mode, "sub", String(index), addresses.join(","), ...counts]);
+    let started: (addrs: string[]) => void = () => {};
+    const childReady = new Promise<string[]>((resolve) => (started = resolve));
+    children.push(child);
+    outputs.push(readJsonLines(child, (line) => {
+      if (line.event === "ready") started(line.addrs as string[]);
       if (line.event === "result") results.push(line as unknown as WorkerResult);
-    })
-  );
+    }));
+    if (topology === "mesh") addresses.push((await childReady)[0]);
+    else await childReady;
+  }
   await Promise.all([publisherOutput, ...outputs]);
   await Promise.all([publisher.status, ...children.map((child) => child.status)]);
-  return figures(results, latencyCount, burstCount, subscribers);
+  return figures(results, latencyCount, burstCount, subscribers, publisherCpuMs);
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -98,6 +132,7 @@ function figures(
   latencyCount: number,
   burstCount: number,
   subscribers: number,
+  publisherCpuMs: number,
 ): BusFigures {
   const latencies = results.flatMap((result) => result.latencies).sort((a, b) => a - b);
   const delivered = results.reduce((sum, result) => sum + result.burstReceived, 0);
@@ -111,6 +146,11 @@ function figures(
     throughputPerSecond: Math.round(delivered / Math.max(seconds, 1e-9)),
     burstDelivered: delivered,
     burstExpected: burstCount * subscribers,
+    cpuUsPerDelivery: round(
+      (publisherCpuMs + results.reduce((sum, result) => sum + result.cpuMs, 0)) * 1000 /
+        Math.max(1, latencies.length + delivered),
+    ),
+    peersPerSubscriber: results.map((result) => result.peers),
   };
 }
 
@@ -121,37 +161,62 @@ if (import.meta.main) {
       latency: { type: "string", default: "1000" },
       burst: { type: "string", default: "5000" },
       rounds: { type: "string", default: "2" },
+      topology: { type: "string", default: "mesh" },
     },
     strict: true,
   });
   const latencyCount = Number(values.latency);
   const burstCount = Number(values.burst);
   const rounds = Number(values.rounds);
+  const topology = values.topology;
+  if (topology !== "mesh" && topology !== "star") {
+    console.error(`--topology must be mesh or star, got ${topology}`);
+    Deno.exit(2);
+  }
   const best = (runs: BusFigures[]) =>
     runs.reduce((best, run) => (run.latencyMsP99 < best.latencyMsP99 ? run : best));
   const raw: BusFigures[] = [];
   const swarm: BusFigures[] = [];
   for (let round = 0; round < rounds; round++) {
-    raw.push(await runStack("raw", latencyCount, burstCount));
-    swarm.push(await runStack("swarm", latencyCount, burstCount));
+    // Each round runs both stacks back to back, which goes first alternating.
+    const runRaw = async () => raw.push(await runStack("raw", latencyCount, burstCount, topology));
+    const runSwarm = async () =>
+      swarm.push(await runStack("swarm", latencyCount, burstCount, topology));
+    if (round % 2 === 0) await runRaw().then(runSwarm);
+    else await runSwarm().then(runRaw);
   }
   const rawBest = best(raw);
   const swarmBest = best(swarm);
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  // Each round's ratios compare two runs under about the same load.
+  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
+  const perRound = (figure: (run: BusFigures) => number, rawOverSwarm = false) =>
+    median(raw.map((run, index) => {
+      const [top, bottom] = rawOverSwarm ? [run, swarm[index]] : [swarm[index], run];
+      return ratio(figure(top), figure(bottom));
+    }));
   console.log(JSON.stringify(
     {
       benchmark: "bus",
       processes: PROCESSES,
       subscribers: PROCESSES - 1,
       rounds,
-      note:
-        "best round by p99 of each stack; latency: paced publishes every 2 ms; throughput: burst",
+      topology,
+      note: "best round by p99 of each stack; latency: paced publishes every 2 ms " +
+        "after 200 unmeasured warm-up ones; " +
+        "throughput: burst; both stacks on the same topology",
       raw: rawBest,
       swarm: swarmBest,
       ratios: {
         latencyP50: ratio(swarmBest.latencyMsP50, rawBest.latencyMsP50),
         latencyP99: ratio(swarmBest.latencyMsP99, rawBest.latencyMsP99),
         throughputRawOverSwarm: ratio(rawBest.throughputPerSecond, swarmBest.throughputPerSecond),
+      },
+      medianRoundRatios: {
+        latencyP50: perRound((run) => run.latencyMsP50),
+        latencyP99: perRound((run) => run.latencyMsP99),
+        throughputRawOverSwarm: perRound((run) => run.throughputPerSecond, true),
+        cpuPerDelivery: perRound((run) => run.cpuUsPerDelivery),
       },
       goals: {
         latencyMsP99Below: 5,

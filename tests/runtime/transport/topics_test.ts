@@ -22,6 +22,14 @@ Deno.test("shardBucket() is the first byte of sha256(thread), the shard deciders
   for (const thread of ["a", "need-1", "need-2", "ζ"]) {
     assert.equal(shardBucket(thread), createHash("sha256").update(thread).digest()[0]);
   }
+  // Buckets are remembered for recent threads: still right when asked again, and after
+  // more threads than are remembered have pushed the first ones out.
+  for (let round = 0; round < 2; round++) {
+    for (let index = 0; index < 5_000; index++) {
+      const thread = `thread-${index}`;
+      assert.equal(shardBucket(thread), createHash("sha256").update(thread).digest()[0]);
+    }
+  }
   assert.equal(shardTopic(0), "/swarm/shard/00");
   assert.equal(shardTopic(255), "/swarm/shard/ff");
   assert.throws(() => shardTopic(256), TopicError);
