@@ -93,7 +93,11 @@ export interface LocalSwarmOptions {
   readonly capsuleAuthors?: readonly string[];
   /** Adjusts one node's configuration before it boots (roles, byzantine hooks). */
   readonly configure?: (index: number, config: SwarmNodeConfig) => SwarmNodeConfig;
-  /** Sign and verify envelopes on a crypto thread rather than the main thread. Default true. */
+  /**
+   * Sign and verify envelopes on a crypto thread rather than the main thread.
+   * Default: with more than one node. A lone node verifies nothing and signs
+   * little, and measured faster with its signatures inline.
+   */
   readonly cryptoThread?: boolean;
 }
 
@@ -134,7 +138,8 @@ export class LocalSwarm {
 
   /** Starts `options.nodes` nodes, every one planner, verifier, worker, requester and decider of its share of buckets. */
   static async start(options: LocalSwarmOptions): Promise<LocalSwarm> {
-    const thread = options.cryptoThread === false ? undefined : new CryptoThread();
+    const threaded = options.cryptoThread ?? options.nodes > 1;
+    const thread = threaded ? new CryptoThread() : undefined;
     try {
       const swarm = new LocalSwarm(await openShared(options, thread));
       for (let index = 0; index < options.nodes; index++) await swarm.#boot(index);

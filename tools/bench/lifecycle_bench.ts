@@ -9,9 +9,10 @@
  * which the process could do nothing but the signatures a NEED needs
  * (envelopes signed per NEED × sign cost + envelopes verified per NEED ×
  * verify cost, summed over the nodes sharing this process). The tracked
- * figure is achieved ÷ ceiling. Nodes sign and verify on a crypto thread
- * (`runtime/crypto_thread.ts`); the one-node run is repeated with inline
- * crypto, on the main thread, for comparison.
+ * figure is achieved ÷ ceiling. As `LocalSwarm` defaults, several nodes
+ * sign and verify on a crypto thread (`runtime/crypto_thread.ts`) and one
+ * node inline; the one-node run is repeated on the crypto thread and the
+ * three-node run inline, for comparison.
  *
  * Run: `deno task bench:lifecycle [--needs N] [--rounds N]`
  *
@@ -55,7 +56,7 @@ async function swarmRun(
   rounds: number,
   signatures: Signatures,
   policy: boolean,
-  cryptoThread = true,
+  cryptoThread = nodes > 1,
 ) {
   const swarm = await LocalSwarm.start({
     nodes,
@@ -116,9 +117,17 @@ export async function runLifecycleBench(
       verifyUs: Number(signatures.verifyUs.toFixed(1)),
     },
     oneNodeAllRoles: await swarmRun(1, needs, rounds, signatures, false),
-    oneNodeAllRolesInlineCrypto: await swarmRun(1, needs, rounds, signatures, false, false),
+    oneNodeAllRolesCryptoThread: await swarmRun(1, needs, rounds, signatures, false, true),
     oneNodeAllRolesWithPolicy: await swarmRun(1, Math.ceil(needs / 3), rounds, signatures, true),
     threeNodesInProcess: await swarmRun(3, Math.ceil(needs / 3), rounds, signatures, false),
+    threeNodesInProcessInlineCrypto: await swarmRun(
+      3,
+      Math.ceil(needs / 3),
+      rounds,
+      signatures,
+      false,
+      false,
+    ),
     threeNodesInProcessWithPolicy: await swarmRun(
       3,
       Math.ceil(needs / 10),
