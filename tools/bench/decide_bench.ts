@@ -26,25 +26,43 @@ interface Percentiles {
   readonly p99Ms: number;
 }
 
-async function measure(
+/**
+ * Times `calls` calls of each operation, alternating between them call by
+ * call, so that load from the rest of the machine falls on both alike.
+ */
+async function measurePair(
   calls: number,
-  operation: (index: number) => Promise<unknown>,
-): Promise<Percentiles> {
-  for (let index = 0; index < Math.min(100, calls); index++) await operation(-1 - index); // warm up
-  const samples: number[] = [];
-  for (let index = 0; index < calls; index++) {
-    const started = performance.now();
-    await operation(index);
-    samples.push(performance.now() - started);
+  raw: (index: number) => Promise<unknown>,
+  ours: (index: number) => Promise<unknown>,
+): Promise<[Percentiles, Percentiles]> {
+  for (let index = 0; index < Math.min(100, calls); index++) {
+    await raw(-1 - index); // warm up
+    await ours(-1 - index);
   }
+  const samples: [number[], number[]] = [[], []];
+  for (let index = 0; index < calls; index++) {
+    for (const [side, operation] of [[0, raw], [1, ours]] as const) {
+      const started = performance.now();
+      await operation(index);
+      samples[side].push(performance.now() - started);
+    }
+  }
+  return [percentiles(samples[0]), percentiles(samples[1])];
+}
+
+function percentiles(samples: number[]): Percentiles {
   samples.sort((left, right) => left - right);
   const at = (fraction: number) =>
     Number(samples[Math.min(samples.length - 1, Math.floor(samples.length * fraction))].toFixed(3));
   return { p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99) };
 }
 
-/** tryDecide on a fresh need each call, with a fence acquired once per bucket. */
-async function decideCalls(log: DecideLog, calls: number, prefix: string): Promise<Percentiles> {
+/** A tryDecide per call on a fresh need, with a fence acquired once per bucket beforehand. */
+async function decideCalls(
+  log: DecideLog,
+  calls: number,
+  prefix: string,
+): Promise<(index: number) => Promise<unknown>> {
   const fences = new Map<number, number>();
   const records: DecideRecord[] = [];
   for (let index = -100; index < calls; index++) {
@@ -62,10 +80,7 @@ async function decideCalls(log: DecideLog, calls: number, prefix: string): Promi
       decidedAtMs: 0,
     });
   }
-  return await measure(
-    calls,
-    (index) => log.tryDecide(records[index < 0 ? -1 - index : index + 100]),
-  );
+  return (index) => log.tryDecide(records[index < 0 ? -1 - index : index + 100]);
 }
 
 const ratio = (ours: Percentiles, raw: Percentiles) => ({
@@ -79,11 +94,14 @@ async function etcdFigures(calls: number) {
   const raw = new Etcd3({ hosts: cluster.endpoints });
   const log = await EtcdDecideLog.connect({ endpoints: cluster.endpoints, prefix: "/bench" });
   try {
-    const rawTxn = await measure(calls, (index) => {
-      const key = `/raw/${index}`;
-      return raw.if(key, "Create", "==", 0).then(raw.put(key).value("x")).commit();
-    });
-    const ours = await decideCalls(log, calls, `etcd-${crypto.randomUUID()}`);
+    const [rawTxn, ours] = await measurePair(
+      calls,
+      (index) => {
+        const key = `/raw/${index}`;
+        return raw.if(key, "Create", "==", 0).then(raw.put(key).value("x")).commit();
+      },
+      await decideCalls(log, calls, `etcd-${crypto.randomUUID()}`),
+    );
     return { rawTransaction: rawTxn, tryDecide: ours, overhead: ratio(ours, rawTxn) };
   } finally {
     raw.close();
@@ -97,11 +115,14 @@ async function kvFigures(calls: number) {
   const kv = await Deno.openKv(`${directory}/raw.kv`);
   const log = new StoreDecideLog(await DenoKvStore.open(`${directory}/decide.kv`), true);
   try {
-    const rawCommit = await measure(calls, (index) => {
-      const key = ["raw", index];
-      return kv.atomic().check({ key, versionstamp: null }).set(key, { x: 1 }).commit();
-    });
-    const ours = await decideCalls(log, calls, `kv-${crypto.randomUUID()}`);
+    const [rawCommit, ours] = await measurePair(
+      calls,
+      (index) => {
+        const key = ["raw", index];
+        return kv.atomic().check({ key, versionstamp: null }).set(key, { x: 1 }).commit();
+      },
+      await decideCalls(log, calls, `kv-${crypto.randomUUID()}`),
+    );
     return { rawAtomicCommit: rawCommit, tryDecide: ours, overhead: ratio(ours, rawCommit) };
   } finally {
     kv.close();
