@@ -90,6 +90,13 @@ type WorkerMessage =
     readonly held: Settled<boolean>;
   }
   | { readonly type: "rebid"; readonly candidate: Candidate }
+  | { readonly type: "claim-check"; readonly job: Job; readonly check: number }
+  | {
+    readonly type: "claim-checked";
+    readonly job: Job;
+    readonly check: number;
+    readonly thread: Settled<ThreadState | undefined>;
+  }
   | {
     readonly type: "rechecked";
     readonly candidate: Candidate;
@@ -107,6 +114,11 @@ const BACKLOG_MAX = 100_000;
 const BID_ATTEMPTS_MAX = 8;
 /** First pause before a bid is retried; it doubles with every attempt. */
 const REBID_BASE_MS = 500;
+
+/** Looks at the thread after a CLAIM whose outcome the core did not tell in time. */
+const CLAIM_CHECKS_MAX = 10;
+/** Pause between those looks (the CLAIM may still be queued behind the core's other work). */
+const CLAIM_CHECK_MS = 2_000;
 
 /** Makes a worker behaviour. */
 export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
@@ -142,6 +154,14 @@ class Worker implements Behavior<WorkerMessage> {
         return this.#claim(ctx, message.job, message.outcome);
       case "claimed":
         return this.#work(ctx, message.job, message.result);
+      case "claim-check":
+        return ctx.ask<CoreMessage, ThreadState | undefined>(
+          this.#config.core,
+          (replyTo) => ({ type: "thread", needId: message.job.needId, replyTo }),
+          (thread) => ({ type: "claim-checked", job: message.job, check: message.check, thread }),
+        );
+      case "claim-checked":
+        return this.#claimChecked(ctx, message);
       case "stored":
         if (message.slowed !== true && ctx.buggify("worker.slow-work")) {
           // Rare path: the work takes long (the heartbeats keep the lease alive meanwhile).
@@ -281,7 +301,13 @@ class Worker implements Behavior<WorkerMessage> {
   }
 
   #work(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
-    if (!result.ok || result.value.type !== "emitted") return this.#finish(ctx, job, "release");
+    if (this.#jobs.get(job.taskId) !== job) return;
+    if (!result.ok) {
+      // No answer in time (a busy core): the CLAIM may still be published. Releasing the lease now
+      // would leave a task CLAIMED under a lease nobody holds, which nothing ever reopens.
+      return void ctx.schedule(CLAIM_CHECK_MS, { type: "claim-check", job, check: 0 });
+    }
+    if (result.value.type !== "emitted") return this.#finish(ctx, job, "release");
     ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId: job.taskId }, {
       key: `heartbeat:${job.taskId}`,
     });
@@ -296,6 +322,33 @@ class Worker implements Behavior<WorkerMessage> {
       ? { ...measured, costUnits: Math.max(1, Math.floor(measured.costUnits / 10)) }
       : measured;
     ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest, telemetry }));
+  }
+
+  /**
+   * Settles a CLAIM whose outcome was not told: the thread shows it under
+   * this job's lease (work on), or after the last look still shows the task
+   * open (the CLAIM was refused or lost: release the lease and bid again),
+   * or shows it moved on (release the lease).
+   */
+  #claimChecked(
+    ctx: ActorContext<WorkerMessage>,
+    message: Extract<WorkerMessage, { type: "claim-checked" }>,
+  ): void {
+    const { job, check } = message;
+    if (this.#jobs.get(job.taskId) !== job) return;
+    const task = message.thread.ok ? message.thread.value?.tasks.get(job.taskId) : undefined;
+    if (task?.status === "CLAIMED" && task.lease?.leaseId === job.leaseId) {
+      const emitted = { type: "emitted", id: "", kind: "CLAIM", thread: job.needId } as const;
+      return this.#work(ctx, job, { ok: true, value: emitted });
+    }
+    const open = !message.thread.ok || task?.status === "DECIDED" || task?.status === "DRAFT";
+    if (open && check + 1 < CLAIM_CHECKS_MAX) {
+      return void ctx.schedule(CLAIM_CHECK_MS, { type: "claim-check", job, check: check + 1 });
+    }
+    this.#finish(ctx, job, "release");
+    if (!open) return;
+    const candidate: Candidate = { ...job, attempt: job.attempt + 1 };
+    if (candidate.attempt < BID_ATTEMPTS_MAX) ctx.schedule(0, { type: "rebid", candidate });
   }
 
   /** Confirms the lease is still this worker's in the decide log before committing under it. */
