@@ -72,6 +72,8 @@ type WorkerMessage =
     readonly telemetry: WorkTelemetry;
     /** Set once BUGGIFY slowed this job down (it is slowed at most once). */
     readonly slowed?: boolean;
+    /** Confirmations of the lease tried so far (the decide log did not answer). */
+    readonly confirmAttempt?: number;
   }
   | {
     readonly type: "confirmed";
@@ -80,6 +82,7 @@ type WorkerMessage =
     readonly digest: string;
     readonly telemetry: WorkTelemetry;
     readonly held: Settled<boolean>;
+    readonly confirmAttempt?: number;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
   | { readonly type: "heartbeat"; readonly taskId: string }
@@ -114,6 +117,11 @@ const BACKLOG_MAX = 100_000;
 const BID_ATTEMPTS_MAX = 8;
 /** First pause before a bid is retried; it doubles with every attempt. */
 const REBID_BASE_MS = 500;
+
+/** Confirmations of a lease before a commit, when the decide log does not answer. */
+const CONFIRM_ATTEMPTS_MAX = 5;
+/** First pause before a confirmation is tried again; it doubles with every attempt. */
+const CONFIRM_RETRY_MS = 1_000;
 
 /** Looks at the thread after a CLAIM whose outcome the core did not tell in time. */
 const CLAIM_CHECKS_MAX = 10;
@@ -356,7 +364,7 @@ class Worker implements Behavior<WorkerMessage> {
     ctx: ActorContext<WorkerMessage>,
     message: Extract<WorkerMessage, { type: "stored" }>,
   ): void {
-    const { job, cid, digest, telemetry } = message;
+    const { job, cid, digest, telemetry, confirmAttempt } = message;
     if (!cid.ok || !this.#jobs.has(job.taskId)) return this.#finish(ctx, job, "release");
     const held = this.#config.decideLog.renewLease(
       job.taskId,
@@ -365,7 +373,15 @@ class Worker implements Behavior<WorkerMessage> {
     );
     ctx.pipeToSelf(
       held,
-      (result) => ({ type: "confirmed", job, cid: cid.value, digest, telemetry, held: result }),
+      (held) => ({
+        type: "confirmed",
+        job,
+        cid: cid.value,
+        digest,
+        telemetry,
+        held,
+        confirmAttempt,
+      }),
     );
   }
 
@@ -375,6 +391,21 @@ class Worker implements Behavior<WorkerMessage> {
   ): void {
     const { job } = message;
     if (!this.#jobs.has(job.taskId)) return;
+    const attempt = message.confirmAttempt ?? 0;
+    if (!message.held.ok && attempt + 1 < CONFIRM_ATTEMPTS_MAX) {
+      // The decide log did not answer: the lease may well be ours still (releasing it now would
+      // leave the task CLAIMED under a lease nobody holds). Ask again; the heartbeats go on.
+      const { cid, digest, telemetry } = message;
+      return void ctx.schedule(CONFIRM_RETRY_MS * 2 ** attempt, {
+        type: "stored",
+        job,
+        cid: { ok: true, value: cid },
+        digest,
+        telemetry,
+        slowed: true,
+        confirmAttempt: attempt + 1,
+      });
+    }
     if (!message.held.ok || !message.held.value) {
       // Lost (released as expired) or unreachable: committing now could overlap another lease.
       ctx.log.warn("lease not confirmed; result abandoned", { taskId: job.taskId });

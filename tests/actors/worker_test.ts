@@ -1,4 +1,4 @@
-// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, and releases and bids again when the CLAIM never lands.
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, and asks again when the decide log does not answer its lease confirmation.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
@@ -34,7 +34,10 @@ function threadWith(status: "DECIDED" | "CLAIMED", leaseId?: string): ThreadStat
  * Runs a worker against a core that never answers a CLAIM (its ask times
  * out) and, when `lands`, applies it: the thread then shows it.
  */
-async function slowClaim(lands: boolean) {
+async function slowClaim(
+  lands: boolean | "answered",
+  decideLog = new StoreDecideLog(new MemoryStore()),
+) {
   const node = await simNode();
   const emitted: { kind: string; payload: { leaseId: string } }[] = [];
   let thread = threadWith("DECIDED");
@@ -43,7 +46,7 @@ async function slowClaim(lands: boolean) {
       if (message.type === "thread") return void message.replyTo.tell(thread);
       if (message.type !== "emit") return;
       emitted.push(message as never);
-      if (message.kind === "CLAIM") {
+      if (message.kind === "CLAIM" && lands !== "answered") {
         // Answered never (the ask times out); the CLAIM itself goes through when it lands.
         if (lands) thread = threadWith("CLAIMED", (message.payload as { leaseId: string }).leaseId);
         return;
@@ -56,7 +59,6 @@ async function slowClaim(lands: boolean) {
       });
     },
   }), { name: "core" });
-  const decideLog = new StoreDecideLog(new MemoryStore());
   const role = node.system.spawn(() =>
     worker({
       core,
@@ -94,4 +96,25 @@ Deno.test("a worker whose CLAIM never lands releases its lease and bids again", 
   const [first, second] = emitted.map((message) => message.payload.leaseId);
   assert.notEqual(first, second, "a fresh lease");
   assert.equal((await decideLog.getLease("task-1"))?.leaseId, second, "the first was released");
+});
+
+/** A decide log that fails the first `outages` lease renewals (out of reach). */
+class PatchyDecideLog extends StoreDecideLog {
+  renewals = 0;
+  constructor(readonly outages: number) {
+    super(new MemoryStore());
+  }
+  override renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    if (++this.renewals <= this.outages) return Promise.reject(new Error("decide log unreachable"));
+    return super.renewLease(taskId, leaseId, expiresAtMs);
+  }
+}
+
+Deno.test("a worker whose lease confirmation goes unanswered asks again and commits", async () => {
+  const decideLog = new PatchyDecideLog(2);
+  const { kinds, emitted } = await slowClaim("answered", decideLog);
+  assert.deepEqual(await kinds(1_000), ["CLAIM"], "the first confirmation failed");
+  assert.deepEqual(await kinds(5_000), ["CLAIM", "COMMIT"], "committed once the log answered");
+  assert.equal(decideLog.renewals, 3);
+  assert.equal((await decideLog.getLease("task-1"))?.leaseId, emitted[0].payload.leaseId);
 });
