@@ -9,6 +9,7 @@ import type { ActorRef, Behavior } from "../runtime/actor.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
 import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import type { BountyClass } from "../protocols/economics/mod.ts";
+import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 
 /** How a NEED ended, for the one who posted it. */
@@ -53,7 +54,15 @@ export type RequesterMessage =
   | PostNeed
   | { readonly type: "list"; readonly replyTo: ActorRef<NeedStatus[]> }
   | RoleEvent
-  | { readonly type: "posted"; readonly needId: string; readonly result: EmitResult | undefined };
+  | { readonly type: "posted"; readonly needId: string; readonly result: EmitResult | undefined }
+  | { readonly type: "look"; readonly needId: string; readonly look: number }
+  | {
+    readonly type: "looked";
+    readonly needId: string;
+    readonly look: number;
+    /** The core knows the thread; undefined when it did not answer either. */
+    readonly known: boolean | undefined;
+  };
 
 /** Settings of a requester. */
 export interface RequesterConfig {
@@ -63,6 +72,11 @@ export interface RequesterConfig {
   /** Most NEEDs in flight; more are refused until some finish. Default 100,000. */
   readonly inFlightMax?: number;
 }
+
+/** Looks for the thread of a NEED the core did not answer in time, before it counts as refused. */
+const LOOKS_MAX = 10;
+/** Pause between those looks (the NEED may still be queued behind the core's other work). */
+const LOOK_MS = 2_000;
 
 /** Finished NEEDs remembered for listing. */
 const RECENT_MAX = 1_000;
@@ -132,11 +146,36 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
       }
       if (message.type === "posted") {
         if (message.result?.type === "emitted") return;
-        const reason = message.result?.type === "refused"
-          ? message.result.message
-          : "the core did not answer";
-        const code = message.result?.type === "refused" ? message.result.code : "E_NO_ANSWER";
+        if (message.result === undefined) {
+          // No answer in time (a busy core): the NEED may still be published; look for it.
+          return void ctx.schedule(LOOK_MS, { type: "look", needId: message.needId, look: 0 });
+        }
+        const { message: reason, code } = message.result;
         return finish(message.needId, "refused", ctx.nowMs(), reason, code);
+      }
+      if (message.type === "look") {
+        if (!waiting.has(message.needId)) return;
+        const { needId, look } = message;
+        return ctx.ask<CoreMessage, ThreadState | undefined>(
+          config.core,
+          (replyTo) => ({ type: "thread", needId, replyTo }),
+          (thread) => ({
+            type: "looked",
+            needId,
+            look,
+            known: thread.ok ? thread.value !== undefined : undefined,
+          }),
+        );
+      }
+      if (message.type === "looked") {
+        // A NEED the core knows ends with its FINAL or expiry, like any other.
+        if (!waiting.has(message.needId) || message.known === true) return;
+        if (message.look + 1 < LOOKS_MAX) {
+          const next = { type: "look", needId: message.needId, look: message.look + 1 } as const;
+          return void ctx.schedule(LOOK_MS, next);
+        }
+        const reason = "the core did not answer and does not know the NEED";
+        return finish(message.needId, "refused", ctx.nowMs(), reason, "E_NO_ANSWER");
       }
       if (message.type === "core-ready" || message.type === "epoch") {
         epoch = message.epoch;

@@ -72,6 +72,8 @@ type WorkerMessage =
     readonly telemetry: WorkTelemetry;
     /** Set once BUGGIFY slowed this job down (it is slowed at most once). */
     readonly slowed?: boolean;
+    /** Confirmations of the lease tried so far (the decide log did not answer). */
+    readonly confirmAttempt?: number;
   }
   | {
     readonly type: "confirmed";
@@ -80,6 +82,7 @@ type WorkerMessage =
     readonly digest: string;
     readonly telemetry: WorkTelemetry;
     readonly held: Settled<boolean>;
+    readonly confirmAttempt?: number;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
   | { readonly type: "heartbeat"; readonly taskId: string }
@@ -90,6 +93,13 @@ type WorkerMessage =
     readonly held: Settled<boolean>;
   }
   | { readonly type: "rebid"; readonly candidate: Candidate }
+  | { readonly type: "claim-check"; readonly job: Job; readonly check: number }
+  | {
+    readonly type: "claim-checked";
+    readonly job: Job;
+    readonly check: number;
+    readonly thread: Settled<ThreadState | undefined>;
+  }
   | {
     readonly type: "rechecked";
     readonly candidate: Candidate;
@@ -107,6 +117,16 @@ const BACKLOG_MAX = 100_000;
 const BID_ATTEMPTS_MAX = 8;
 /** First pause before a bid is retried; it doubles with every attempt. */
 const REBID_BASE_MS = 500;
+
+/** Confirmations of a lease before a commit, when the decide log does not answer. */
+const CONFIRM_ATTEMPTS_MAX = 5;
+/** First pause before a confirmation is tried again; it doubles with every attempt. */
+const CONFIRM_RETRY_MS = 1_000;
+
+/** Looks at the thread after a CLAIM whose outcome the core did not tell in time. */
+const CLAIM_CHECKS_MAX = 10;
+/** Pause between those looks (the CLAIM may still be queued behind the core's other work). */
+const CLAIM_CHECK_MS = 2_000;
 
 /** Makes a worker behaviour. */
 export function worker(config: WorkerConfig): Behavior<WorkerMessage> {
@@ -142,6 +162,14 @@ class Worker implements Behavior<WorkerMessage> {
         return this.#claim(ctx, message.job, message.outcome);
       case "claimed":
         return this.#work(ctx, message.job, message.result);
+      case "claim-check":
+        return ctx.ask<CoreMessage, ThreadState | undefined>(
+          this.#config.core,
+          (replyTo) => ({ type: "thread", needId: message.job.needId, replyTo }),
+          (thread) => ({ type: "claim-checked", job: message.job, check: message.check, thread }),
+        );
+      case "claim-checked":
+        return this.#claimChecked(ctx, message);
       case "stored":
         if (message.slowed !== true && ctx.buggify("worker.slow-work")) {
           // Rare path: the work takes long (the heartbeats keep the lease alive meanwhile).
@@ -281,7 +309,13 @@ class Worker implements Behavior<WorkerMessage> {
   }
 
   #work(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
-    if (!result.ok || result.value.type !== "emitted") return this.#finish(ctx, job, "release");
+    if (this.#jobs.get(job.taskId) !== job) return;
+    if (!result.ok) {
+      // No answer in time (a busy core): the CLAIM may still be published. Releasing the lease now
+      // would leave a task CLAIMED under a lease nobody holds, which nothing ever reopens.
+      return void ctx.schedule(CLAIM_CHECK_MS, { type: "claim-check", job, check: 0 });
+    }
+    if (result.value.type !== "emitted") return this.#finish(ctx, job, "release");
     ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId: job.taskId }, {
       key: `heartbeat:${job.taskId}`,
     });
@@ -298,12 +332,39 @@ class Worker implements Behavior<WorkerMessage> {
     ctx.pipeToSelf(stored, (cid) => ({ type: "stored", job, cid, digest, telemetry }));
   }
 
+  /**
+   * Settles a CLAIM whose outcome was not told: the thread shows it under
+   * this job's lease (work on), or after the last look still shows the task
+   * open (the CLAIM was refused or lost: release the lease and bid again),
+   * or shows it moved on (release the lease).
+   */
+  #claimChecked(
+    ctx: ActorContext<WorkerMessage>,
+    message: Extract<WorkerMessage, { type: "claim-checked" }>,
+  ): void {
+    const { job, check } = message;
+    if (this.#jobs.get(job.taskId) !== job) return;
+    const task = message.thread.ok ? message.thread.value?.tasks.get(job.taskId) : undefined;
+    if (task?.status === "CLAIMED" && task.lease?.leaseId === job.leaseId) {
+      const emitted = { type: "emitted", id: "", kind: "CLAIM", thread: job.needId } as const;
+      return this.#work(ctx, job, { ok: true, value: emitted });
+    }
+    const open = !message.thread.ok || task?.status === "DECIDED" || task?.status === "DRAFT";
+    if (open && check + 1 < CLAIM_CHECKS_MAX) {
+      return void ctx.schedule(CLAIM_CHECK_MS, { type: "claim-check", job, check: check + 1 });
+    }
+    this.#finish(ctx, job, "release");
+    if (!open) return;
+    const candidate: Candidate = { ...job, attempt: job.attempt + 1 };
+    if (candidate.attempt < BID_ATTEMPTS_MAX) ctx.schedule(0, { type: "rebid", candidate });
+  }
+
   /** Confirms the lease is still this worker's in the decide log before committing under it. */
   #confirm(
     ctx: ActorContext<WorkerMessage>,
     message: Extract<WorkerMessage, { type: "stored" }>,
   ): void {
-    const { job, cid, digest, telemetry } = message;
+    const { job, cid, digest, telemetry, confirmAttempt } = message;
     if (!cid.ok || !this.#jobs.has(job.taskId)) return this.#finish(ctx, job, "release");
     const held = this.#config.decideLog.renewLease(
       job.taskId,
@@ -312,7 +373,15 @@ class Worker implements Behavior<WorkerMessage> {
     );
     ctx.pipeToSelf(
       held,
-      (result) => ({ type: "confirmed", job, cid: cid.value, digest, telemetry, held: result }),
+      (held) => ({
+        type: "confirmed",
+        job,
+        cid: cid.value,
+        digest,
+        telemetry,
+        held,
+        confirmAttempt,
+      }),
     );
   }
 
@@ -322,6 +391,21 @@ class Worker implements Behavior<WorkerMessage> {
   ): void {
     const { job } = message;
     if (!this.#jobs.has(job.taskId)) return;
+    const attempt = message.confirmAttempt ?? 0;
+    if (!message.held.ok && attempt + 1 < CONFIRM_ATTEMPTS_MAX) {
+      // The decide log did not answer: the lease may well be ours still (releasing it now would
+      // leave the task CLAIMED under a lease nobody holds). Ask again; the heartbeats go on.
+      const { cid, digest, telemetry } = message;
+      return void ctx.schedule(CONFIRM_RETRY_MS * 2 ** attempt, {
+        type: "stored",
+        job,
+        cid: { ok: true, value: cid },
+        digest,
+        telemetry,
+        slowed: true,
+        confirmAttempt: attempt + 1,
+      });
+    }
     if (!message.held.ok || !message.held.value) {
       // Lost (released as expired) or unreachable: committing now could overlap another lease.
       ctx.log.warn("lease not confirmed; result abandoned", { taskId: job.taskId });

@@ -268,6 +268,13 @@ async function thread(target: HttpApiTarget, needId: string) {
       taskId: task.taskId,
       status: task.status,
       verifiedCommit: task.verifiedCommit,
+      // Who holds the task and until when: what a stuck task waits for.
+      lease: task.lease === undefined ? undefined : {
+        leaseId: task.lease.leaseId,
+        holder: task.lease.holder,
+        expiresAtMs: task.lease.expiresAtMs,
+      },
+      commits: task.commits.size,
     })),
   };
 }

@@ -218,15 +218,20 @@ export class EtcdDecideLog implements DecideLog {
   }
 
   async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
-    const current = await this.#currentLease(taskId);
-    if (current === undefined || current.lease.leaseId !== leaseId) return false;
-    const kv = this.#client;
-    const key = this.#leaseKey(taskId);
-    const renewed = JSON.stringify({ ...current.lease, expiresAtMs });
-    const response = await this.#call(() =>
-      kv.if(key, "Mod", "==", current.modRevision).then(kv.put(key).value(renewed)).commit()
-    );
-    return response.succeeded;
+    // A write that lost to another renewal of the same lease (its holder's heartbeat) is retried:
+    // only a lease that is gone or someone else's is reported lost.
+    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
+      const current = await this.#currentLease(taskId);
+      if (current === undefined || current.lease.leaseId !== leaseId) return false;
+      const kv = this.#client;
+      const key = this.#leaseKey(taskId);
+      const renewed = JSON.stringify({ ...current.lease, expiresAtMs });
+      const response = await this.#call(() =>
+        kv.if(key, "Mod", "==", current.modRevision).then(kv.put(key).value(renewed)).commit()
+      );
+      if (response.succeeded) return true;
+    }
+    return false;
   }
 
   async releaseLease(taskId: string, leaseId: string): Promise<boolean> {

@@ -174,13 +174,18 @@ export class StoreDecideLog implements DecideLog {
   }
 
   async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
-    const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
-    if (entry === undefined || entry.value.leaseId !== leaseId) return false;
-    const result = await this.#store.commit({
-      checks: [versionCheck(leaseKey(taskId), entry)],
-      sets: [{ key: leaseKey(taskId), value: { ...entry.value, expiresAtMs } }],
-    });
-    return result.ok;
+    // A write that lost to another renewal of the same lease (its holder's heartbeat) is retried:
+    // only a lease that is gone or someone else's is reported lost.
+    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
+      const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
+      if (entry === undefined || entry.value.leaseId !== leaseId) return false;
+      const result = await this.#store.commit({
+        checks: [versionCheck(leaseKey(taskId), entry)],
+        sets: [{ key: leaseKey(taskId), value: { ...entry.value, expiresAtMs } }],
+      });
+      if (result.ok) return true;
+    }
+    return false;
   }
 
   async releaseLease(taskId: string, leaseId: string): Promise<boolean> {

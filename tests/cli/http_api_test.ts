@@ -46,6 +46,8 @@ Deno.test("run node: POST /needs goes to FINAL, GET shows it, bad requests are r
     const thread = await (await fetch(`${base}/needs/${needId}`)).json();
     assert.equal(thread.phase, "FINAL");
     assert.equal(thread.tasks[0].status, "FINAL");
+    assert.equal(thread.tasks[0].commits, 1);
+    assert.equal(thread.tasks[0].lease.holder, health.did, "the lone node worked the task");
 
     const refusals: [RequestInit & { path?: string }, number, string][] = [
       [{ method: "POST", body: "not json" }, 400, "E_HTTP_JSON"],

@@ -145,6 +145,15 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
       assert.equal(await log.renewLease(taskId, "lease-nobody", 99_000), false);
       assert.equal(await log.renewLease(taskId, winner?.leaseId as string, 99_000), true);
       assert.equal((await log.getLease(taskId))?.expiresAtMs, 99_000);
+      assert.deepEqual(
+        await Promise.all(
+          [98_000, 99_000, 99_500].map((at) =>
+            log.renewLease(taskId, winner?.leaseId as string, at)
+          ),
+        ),
+        [true, true, true],
+        "renewals racing each other (a heartbeat, a confirmation) all hold the lease",
+      );
       assert.equal(await log.releaseLease(taskId, "lease-nobody"), false);
       assert.equal(await log.releaseLease(taskId, winner?.leaseId as string), true);
       assert.equal(await log.getLease(taskId), undefined);

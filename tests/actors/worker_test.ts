@@ -1,0 +1,120 @@
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, and asks again when the decide log does not answer its lease confirmation.
+import assert from "node:assert/strict";
+import type { ActorRef } from "../../runtime/actor.ts";
+import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
+import { MemoryStore } from "../../runtime/store/memory_store.ts";
+import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
+import type { TaskState, ThreadState } from "../../protocols/lifecycle/state.ts";
+import { worker } from "../../actors/worker.ts";
+import type { CoreMessage } from "../../actors/swarm_messages.ts";
+import { simNode } from "../_sim_node.ts";
+
+const DID = "did:key:z6MkWorkerUnderTest";
+const SPEC = { op: "reverse", input: "hello swarm", rounds: 1 } as const;
+
+/** A thread with one task in `status`, leased under `leaseId` when CLAIMED. */
+function threadWith(status: "DECIDED" | "CLAIMED", leaseId?: string): ThreadState {
+  const task = {
+    taskId: "task-1",
+    spec: SPEC,
+    requires: [],
+    status,
+    lease: leaseId === undefined ? undefined : { leaseId, holder: DID, expiresAtMs: 1e12 },
+    commits: new Map(),
+    verifiedCommit: undefined,
+    rejectedWorkers: new Set(),
+  } as unknown as TaskState;
+  return {
+    needId: "need-1",
+    tasks: new Map([[task.taskId, task]]),
+  } as unknown as ThreadState;
+}
+
+/**
+ * Runs a worker against a core that never answers a CLAIM (its ask times
+ * out) and, when `lands`, applies it: the thread then shows it.
+ */
+async function slowClaim(
+  lands: boolean | "answered",
+  decideLog = new StoreDecideLog(new MemoryStore()),
+) {
+  const node = await simNode();
+  const emitted: { kind: string; payload: { leaseId: string } }[] = [];
+  let thread = threadWith("DECIDED");
+  const core = node.system.spawn<CoreMessage>(() => ({
+    receive: (_ctx, message) => {
+      if (message.type === "thread") return void message.replyTo.tell(thread);
+      if (message.type !== "emit") return;
+      emitted.push(message as never);
+      if (message.kind === "CLAIM" && lands !== "answered") {
+        // Answered never (the ask times out); the CLAIM itself goes through when it lands.
+        if (lands) thread = threadWith("CLAIMED", (message.payload as { leaseId: string }).leaseId);
+        return;
+      }
+      void message.replyTo?.tell({
+        type: "emitted",
+        id: "x",
+        kind: message.kind,
+        thread: "need-1",
+      });
+    },
+  }), { name: "core" });
+  const role = node.system.spawn(() =>
+    worker({
+      core,
+      did: DID,
+      decideLog,
+      cas: new MemoryContentStore(),
+      leaseTtlMs: 60_000,
+      heartbeatIntervalMs: 10_000,
+    }), { name: "worker" });
+  await node.advance(1);
+  (role as ActorRef<unknown>).tell({
+    type: "effect",
+    effect: { type: "task-ready", needId: "need-1", taskId: "task-1" },
+    thread,
+  });
+  const kinds = async (ms: number) => {
+    await node.advance(ms);
+    return emitted.map((message) => message.kind);
+  };
+  return { kinds, decideLog, emitted };
+}
+
+Deno.test("a worker whose CLAIM is answered too late works once the thread shows it", async () => {
+  const { kinds, decideLog, emitted } = await slowClaim(true);
+  assert.deepEqual(await kinds(1_000), ["CLAIM"]);
+  assert.deepEqual(await kinds(15_000), ["CLAIM", "COMMIT"], "committed under the CLAIM");
+  const lease = await decideLog.getLease("task-1");
+  assert.equal(lease?.leaseId, emitted[0].payload.leaseId, "the lease is kept, not released");
+});
+
+Deno.test("a worker whose CLAIM never lands releases its lease and bids again", async () => {
+  const { kinds, decideLog, emitted } = await slowClaim(false);
+  assert.deepEqual(await kinds(10_000), ["CLAIM"], "still waiting for the CLAIM to show");
+  assert.deepEqual(await kinds(30_000), ["CLAIM", "CLAIM"], "bid again after the last look");
+  const [first, second] = emitted.map((message) => message.payload.leaseId);
+  assert.notEqual(first, second, "a fresh lease");
+  assert.equal((await decideLog.getLease("task-1"))?.leaseId, second, "the first was released");
+});
+
+/** A decide log that fails the first `outages` lease renewals (out of reach). */
+class PatchyDecideLog extends StoreDecideLog {
+  renewals = 0;
+  constructor(readonly outages: number) {
+    super(new MemoryStore());
+  }
+  override renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    if (++this.renewals <= this.outages) return Promise.reject(new Error("decide log unreachable"));
+    return super.renewLease(taskId, leaseId, expiresAtMs);
+  }
+}
+
+Deno.test("a worker whose lease confirmation goes unanswered asks again and commits", async () => {
+  const decideLog = new PatchyDecideLog(2);
+  const { kinds, emitted } = await slowClaim("answered", decideLog);
+  assert.deepEqual(await kinds(1_000), ["CLAIM"], "the first confirmation failed");
+  assert.deepEqual(await kinds(5_000), ["CLAIM", "COMMIT"], "committed once the log answered");
+  assert.equal(decideLog.renewals, 3);
+  assert.equal((await decideLog.getLease("task-1"))?.leaseId, emitted[0].payload.leaseId);
+});
