@@ -39,7 +39,7 @@ Deno.test("the base policy sees neither principal nor resource: other threads an
   assert.throws(() => (second.reasons as string[]).push("x"), TypeError);
 });
 
-Deno.test("requestUse() finds the principal and the resource in scopes and in conditions", async () => {
+Deno.test("requestUse() finds the principal and the resource in scopes and in conditions", () => {
   const api = runtime.api;
   const rule = (text: string) => ({ r: text });
   assert.deepEqual(requestUse(api, rule(`permit (principal, action, resource);`)), {
