@@ -4,7 +4,9 @@
  * RELEASE. A lease a result was committed under stays in the log — a
  * tombstone that stops any worker with a stale view from running the task
  * again — unless the result is rejected: then it is freed at once, so the
- * reopened task can be claimed again.
+ * reopened task can be claimed again. A task still CLAIMED under an expired
+ * lease that the log no longer holds (its worker let it go while its CLAIM
+ * was still on the way) is reopened too: nobody can commit under that lease.
  *
  * @module
  */
@@ -32,6 +34,14 @@ export type LeaseMonitorMessage =
     readonly ok: boolean;
     /** RELEASE announcements tried so far. */
     readonly attempt?: number;
+  }
+  | {
+    readonly type: "lease-read";
+    readonly needId: string;
+    readonly taskId: string;
+    readonly leaseId: string;
+    /** Whether the decide log still holds this lease for the task. */
+    readonly held: Settled<boolean>;
   }
   | {
     readonly type: "release-announced";
@@ -77,7 +87,25 @@ export function checkLease<M>(
   const { needId, taskId, leaseId } = message;
   if (message.type === "released") {
     if (message.ok) announceRelease(ctx, config, needId, taskId, leaseId, message.attempt ?? 0);
+    else {
+      // Not released: the log may not hold this lease at all any more, or a renewal raced.
+      const held = config.decideLog.getLease(taskId).then((lease) => lease?.leaseId === leaseId);
+      ctx.pipeToSelf(
+        held,
+        (result) => ({ type: "lease-read", needId, taskId, leaseId, held: result }),
+      );
+    }
     return;
+  }
+  if (message.type === "lease-read") {
+    if (message.held.ok && !message.held.value) {
+      return announceRelease(ctx, config, needId, taskId, leaseId, 0);
+    }
+    // Still held (its holder renewed it) or unreadable: look again after the grace.
+    const again = { type: "check-lease" as const, needId, taskId, leaseId };
+    return void ctx.schedule(config.leaseGraceMs ?? 1_000, again, {
+      key: `lease:${taskId}:${leaseId}`,
+    });
   }
   if (message.type === "release-announced") {
     const refused = !message.result.ok || message.result.value.type !== "emitted";

@@ -269,6 +269,7 @@ class Decider implements Behavior<DeciderMessage> {
         return this.#finalizeReady(ctx, message);
       case "check-lease":
       case "released":
+      case "lease-read":
       case "release-announced":
         return checkLease(ctx, this.#config, this.#threads, message);
     }
