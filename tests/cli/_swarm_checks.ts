@@ -171,3 +171,26 @@ export async function describeThreads(
   }
   return lines.join("\n");
 }
+
+/**
+ * Polls node `index`'s /health until `predicate` holds; after `timeoutMs`
+ * fails, showing `detail` of the last answer.
+ */
+export async function untilHealth(
+  swarm: ProcessSwarm,
+  index: number,
+  predicate: (health: Record<string, unknown>) => boolean,
+  options: { timeoutMs: number; detail: (health: Record<string, unknown>) => unknown },
+): Promise<void> {
+  const deadline = performance.now() + options.timeoutMs;
+  for (;;) {
+    const health = await swarm.health(index);
+    if (predicate(health)) return;
+    if (performance.now() > deadline) {
+      throw new Error(
+        `node-${index} health never matched: ${JSON.stringify(options.detail(health))}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

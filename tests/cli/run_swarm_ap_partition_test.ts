@@ -9,6 +9,7 @@ import {
   postNeeds,
   readAuditLogs,
   untilEnded,
+  untilHealth,
 } from "./_swarm_checks.ts";
 
 /**
@@ -55,7 +56,10 @@ Deno.test({
 
       await swarm.partition([SIDE_A, SIDE_B]);
       for (const index of [0, 2]) {
-        await untilHealth(swarm, index, (health) => apStat(health, "borrowedNow") > 0);
+        await untilHealth(swarm, index, (health) => apStat(health, "borrowedNow") > 0, {
+          timeoutMs: 15_000,
+          detail: (health) => health.ap,
+        });
       }
       const posted = await postNeeds(swarm, 64, "ap-split", 120_000);
       const onA = [...posted].filter(([, node]) => SIDE_A.includes(node)).map(([id]) => id);
@@ -140,23 +144,6 @@ async function describeStuck(
 
 function apStat(health: Record<string, unknown>, key: string): number {
   return (health.ap as Record<string, number> | undefined)?.[key] ?? 0;
-}
-
-/** Polls a node's /health until `predicate` holds (15 s at most). */
-async function untilHealth(
-  swarm: ProcessSwarm,
-  index: number,
-  predicate: (health: Record<string, unknown>) => boolean,
-): Promise<void> {
-  const deadline = performance.now() + 15_000;
-  for (;;) {
-    const health = await swarm.health(index);
-    if (predicate(health)) return;
-    if (performance.now() > deadline) {
-      throw new Error(`node-${index} health never matched: ${JSON.stringify(health.ap)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Waits until at least one NEED of each side is FINAL while the sides are split. */

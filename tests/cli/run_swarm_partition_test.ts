@@ -11,6 +11,7 @@ import {
   postNeeds,
   readAuditLogs,
   untilEnded,
+  untilHealth,
 } from "./_swarm_checks.ts";
 
 /**
@@ -46,7 +47,10 @@ Deno.test({
       await swarm.partition([SIDE_A, SIDE_B]);
       for (const index of [...SIDE_A, ...SIDE_B]) {
         const side = SIDE_A.includes(index) ? SIDE_A : SIDE_B;
-        await untilHealth(swarm, index, (health) => health.peers === side.length - 1);
+        await untilHealth(swarm, index, (health) => health.peers === side.length - 1, {
+          timeoutMs: 10_000,
+          detail: (health) => health.knownNodes,
+        });
       }
       const posted = await postNeeds(swarm, 30, "partition");
       const fromB = [...posted].filter(([, node]) => SIDE_B.includes(node)).map(([id]) => id);
@@ -101,23 +105,6 @@ Deno.test({
     }
   },
 });
-
-/** Polls a node's /health until `predicate` holds (10 s at most). */
-async function untilHealth(
-  swarm: ProcessSwarm,
-  index: number,
-  predicate: (health: Record<string, unknown>) => boolean,
-): Promise<void> {
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    const health = await swarm.health(index);
-    if (predicate(health)) return;
-    if (performance.now() > deadline) {
-      throw new Error(`node-${index} health never matched: ${JSON.stringify(health.knownNodes)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** The partition route answers bad bodies and unknown nodes with typed errors, blocking nothing. */
 async function assertAdminRefusesBadInput(swarm: ProcessSwarm): Promise<void> {
