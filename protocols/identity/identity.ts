@@ -151,6 +151,7 @@ export interface VerifyOffload {
 /**
  * Verifies signatures by DID, caching each DID's imported key (bounded), or
  * with an offload, each DID's raw key (the offload imports and keeps keys).
+ * Verification is synchronous here; the promise lets an offload answer later.
  * Bad DIDs throw `IdentityError`; a wrong signature resolves false.
  */
 export class SignatureVerifier {
@@ -176,24 +177,23 @@ export class SignatureVerifier {
       }
       return this.#offload.verify(publicKey, signature, message);
     }
-    const ready = this.#cache.ready(did);
-    if (ready !== undefined) return verifyEd25519(ready, signature, message);
-    return this.#verifyImporting(did, signature, message);
-  }
-
-  async #verifyImporting(
-    did: string,
-    signature: Uint8Array,
-    message: Uint8Array,
-  ): Promise<boolean> {
-    const key = await this.#cache.get(did, () => publicKeyFromDid(did));
-    return await verifyEd25519(key, signature, message);
+    try {
+      const key = this.#cache.get(did, () => publicKeyFromDid(did));
+      return Promise.resolve(verifyEd25519(key, signature, message));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Imports (and caches) the key of `did` ahead of use; throws for a bad DID. */
-  async prepare(did: string): Promise<void> {
-    if (this.#offload !== undefined) this.#rawKey(did);
-    else await this.#cache.get(did, () => publicKeyFromDid(did));
+  prepare(did: string): Promise<void> {
+    try {
+      if (this.#offload !== undefined) this.#rawKey(did);
+      else this.#cache.get(did, () => publicKeyFromDid(did));
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The raw key `did` names, parsed once (bounded, oldest first out). */

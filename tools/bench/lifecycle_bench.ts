@@ -4,8 +4,10 @@
  * FINALIZE), on one node hosting all roles and on a three-node in-process
  * swarm, with Deno KV deciding.
  *
- * The same run measures bare WebCrypto Ed25519 sign and verify on envelope-
- * sized messages, and from them the signature-bound ceiling: the rate at
+ * The same run measures bare Ed25519 sign and verify on envelope-sized
+ * messages, with the primitive the swarm uses (synchronous `node:crypto`,
+ * the fastest here; WebCrypto is printed beside it), and from them the
+ * signature-bound ceiling: the rate at
  * which the process could do nothing but the signatures a NEED needs
  * (envelopes signed per NEED × sign cost + envelopes verified per NEED ×
  * verify cost, summed over the nodes sharing this process). The tracked
@@ -23,29 +25,47 @@ import { parseArgs } from "node:util";
 import { postRound } from "./_swarm_round.ts";
 import { LocalSwarm } from "../../cli/local_swarm.ts";
 import { swarmParams } from "../../protocols/params.ts";
+import {
+  importEd25519PublicKey,
+  signEd25519Sync,
+  verifyEd25519,
+} from "../../protocols/identity/ed25519.ts";
 
 interface Signatures {
   readonly signUs: number;
   readonly verifyUs: number;
 }
 
-/** Bare Ed25519 sign and verify cost (µs, one at a time, as the core awaits them). */
-async function signatureCost(operations: number): Promise<Signatures> {
+/**
+ * Bare Ed25519 sign and verify cost (µs, one at a time) with the primitive
+ * the swarm signs with (`protocols/identity/ed25519.ts`, synchronous
+ * `node:crypto`), and for reference through WebCrypto's promises.
+ */
+async function signatureCost(operations: number): Promise<Signatures & { webCrypto: Signatures }> {
   const keys = await crypto.subtle.generateKey("Ed25519", false, [
     "sign",
     "verify",
   ]) as CryptoKeyPair;
   const message = new Uint8Array(420).map((_, index) => index);
-  const signature = await crypto.subtle.sign("Ed25519", keys.privateKey, message);
-  const time = async (operation: () => Promise<unknown>) => {
+  const signature = signEd25519Sync(keys.privateKey, message);
+  const publicKey = importEd25519PublicKey(
+    new Uint8Array(await crypto.subtle.exportKey("raw", keys.publicKey)),
+  );
+  const time = async (operation: () => unknown) => {
     for (let index = 0; index < 200; index++) await operation();
     const started = performance.now();
     for (let index = 0; index < operations; index++) await operation();
     return ((performance.now() - started) * 1000) / operations;
   };
   return {
-    signUs: await time(() => crypto.subtle.sign("Ed25519", keys.privateKey, message)),
-    verifyUs: await time(() => crypto.subtle.verify("Ed25519", keys.publicKey, signature, message)),
+    signUs: await time(() => signEd25519Sync(keys.privateKey, message)),
+    verifyUs: await time(() => verifyEd25519(publicKey, signature, message)),
+    webCrypto: {
+      signUs: await time(() => crypto.subtle.sign("Ed25519", keys.privateKey, message)),
+      verifyUs: await time(() =>
+        crypto.subtle.verify("Ed25519", keys.publicKey, signature as BufferSource, message)
+      ),
+    },
   };
 }
 
@@ -115,6 +135,8 @@ export async function runLifecycleBench(
     signatures: {
       signUs: Number(signatures.signUs.toFixed(1)),
       verifyUs: Number(signatures.verifyUs.toFixed(1)),
+      webCryptoSignUs: Number(signatures.webCrypto.signUs.toFixed(1)),
+      webCryptoVerifyUs: Number(signatures.webCrypto.verifyUs.toFixed(1)),
     },
     oneNodeAllRoles: await swarmRun(1, needs, rounds, signatures, false),
     oneNodeAllRolesCryptoThread: await swarmRun(1, needs, rounds, signatures, false, true),
