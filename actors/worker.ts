@@ -366,11 +366,7 @@ class Worker implements Behavior<WorkerMessage> {
   ): void {
     const { job, cid, digest, telemetry, confirmAttempt } = message;
     if (!cid.ok || !this.#jobs.has(job.taskId)) return this.#finish(ctx, job, "release");
-    const held = this.#config.decideLog.renewLease(
-      job.taskId,
-      job.leaseId,
-      ctx.nowMs() + this.#config.leaseTtlMs,
-    );
+    const held = confirmLease(this.#config.decideLog, job, ctx.nowMs(), this.#config.leaseTtlMs);
     ctx.pipeToSelf(
       held,
       (held) => ({
@@ -495,4 +491,21 @@ class Worker implements Behavior<WorkerMessage> {
       this.#backlogHead = 0;
     }
   }
+}
+
+/**
+ * True when the decide log still holds `job`'s lease: read, and renewed
+ * only when less than half its ttl is left (a fresh lease needs no write:
+ * nothing releases a lease before it expires).
+ */
+async function confirmLease(
+  decideLog: DecideLog,
+  job: { readonly taskId: string; readonly leaseId: string },
+  nowMs: number,
+  ttlMs: number,
+): Promise<boolean> {
+  const lease = await decideLog.getLease(job.taskId);
+  if (lease === undefined || lease.leaseId !== job.leaseId) return false;
+  if (lease.expiresAtMs - nowMs >= ttlMs / 2) return true;
+  return await decideLog.renewLease(job.taskId, job.leaseId, nowMs + ttlMs);
 }

@@ -1,4 +1,4 @@
-// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, and asks again when the decide log does not answer its lease confirmation.
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, and renews before committing only a lease that is running out.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
@@ -98,14 +98,19 @@ Deno.test("a worker whose CLAIM never lands releases its lease and bids again", 
   assert.equal((await decideLog.getLease("task-1"))?.leaseId, second, "the first was released");
 });
 
-/** A decide log that fails the first `outages` lease renewals (out of reach). */
+/** A decide log that fails the first `outages` lease reads (out of reach) and counts renewals. */
 class PatchyDecideLog extends StoreDecideLog {
+  reads = 0;
   renewals = 0;
   constructor(readonly outages: number) {
     super(new MemoryStore());
   }
+  override getLease(taskId: string) {
+    if (++this.reads <= this.outages) return Promise.reject(new Error("decide log unreachable"));
+    return super.getLease(taskId);
+  }
   override renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
-    if (++this.renewals <= this.outages) return Promise.reject(new Error("decide log unreachable"));
+    this.renewals++;
     return super.renewLease(taskId, leaseId, expiresAtMs);
   }
 }
@@ -115,6 +120,30 @@ Deno.test("a worker whose lease confirmation goes unanswered asks again and comm
   const { kinds, emitted } = await slowClaim("answered", decideLog);
   assert.deepEqual(await kinds(1_000), ["CLAIM"], "the first confirmation failed");
   assert.deepEqual(await kinds(5_000), ["CLAIM", "COMMIT"], "committed once the log answered");
-  assert.equal(decideLog.renewals, 3);
+  assert.equal(decideLog.reads, 3);
+  assert.equal(decideLog.renewals, 0, "a fresh lease is confirmed by reading it, not rewritten");
   assert.equal((await decideLog.getLease("task-1"))?.leaseId, emitted[0].payload.leaseId);
+});
+
+/** A decide log whose leases read as nearly run out (20 s of a 60 s ttl left). */
+class AgedLeaseLog extends StoreDecideLog {
+  renewals = 0;
+  constructor() {
+    super(new MemoryStore());
+  }
+  override async getLease(taskId: string) {
+    const lease = await super.getLease(taskId);
+    return lease && { ...lease, expiresAtMs: lease.expiresAtMs - 40_000 };
+  }
+  override renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    this.renewals++;
+    return super.renewLease(taskId, leaseId, expiresAtMs);
+  }
+}
+
+Deno.test("a lease with less than half its ttl left is renewed before the COMMIT", async () => {
+  const decideLog = new AgedLeaseLog();
+  const { kinds } = await slowClaim("answered", decideLog);
+  assert.deepEqual(await kinds(1_000), ["CLAIM", "COMMIT"]);
+  assert.equal(decideLog.renewals, 1);
 });
