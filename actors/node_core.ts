@@ -23,7 +23,7 @@ import { errorCode, errorMessage } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
 import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
-  envelopeCid,
+  envelopeId,
   EnvelopeSigner,
   LamportClock,
   ReplayCache,
@@ -333,7 +333,7 @@ class NodeCore implements Behavior<CoreInput> {
   #ingress(ctx: ActorContext<CoreInput>, bytes: unknown, fromSync: boolean): void {
     if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
     // A sync reply repeats what this node mostly has already: skip those before verifying.
-    if (fromSync && this.#book.acceptedLately(envelopeCid(bytes).toString())) return;
+    if (fromSync && this.#book.acceptedLately(envelopeId(bytes))) return;
     const verifying = verifyEnvelope(bytes, {
       policy: this.#gates.capsule(),
       // Envelopes re-sent by a sync are legitimately seen twice; they are deduplicated by id instead.

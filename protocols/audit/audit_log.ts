@@ -17,7 +17,7 @@
 import { sha256 } from "multiformats/hashes/sha2";
 import type { FrameLog, FrameLogDirectory, FrameScanStop } from "../../runtime/store/frame_log.ts";
 import type { SignedEnvelope } from "../envelope/types.ts";
-import { envelopeCid, toHex } from "../envelope/mod.ts";
+import { envelopeId, toHex } from "../envelope/mod.ts";
 import type { Identity, SignatureVerifier } from "../identity/identity.ts";
 import { AUDIT_ERROR_CODES, AuditError } from "./errors.ts";
 import {
@@ -365,7 +365,7 @@ function loggedIds(frames: readonly Uint8Array[]): Set<string> {
   for (const frame of frames) {
     try {
       const record = decodeAuditRecord(frame);
-      logged.add(`${record.dir}:${envelopeCid(record.env).toString()}`);
+      logged.add(`${record.dir}:${envelopeId(record.env)}`);
     } catch {
       // A damaged record: replay reports it; it cannot match a new envelope anyway.
     }

@@ -27,7 +27,7 @@ export {
   SIGNATURE_BYTES,
   THREAD_LENGTH_MAX,
 } from "./_schema.ts";
-export { envelopeCid, toHex } from "./_signed.ts";
+export { envelopeCid, envelopeId, toHex } from "./_signed.ts";
 export {
   decodeEnvelope,
   type DecodeOptions,

@@ -1,4 +1,4 @@
-// Proves envelope encoding is canonical DAG-CBOR: decode∘encode = id, bytes equal the library's, key order never matters.
+// Proves envelope encoding is canonical DAG-CBOR: decode∘encode = id, bytes equal the library's, key order never matters, and an envelope's id is the CIDv1 string of its bytes.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as dagCbor from "@ipld/dag-cbor";
@@ -9,7 +9,9 @@ import {
   encodeEnvelope,
   type Envelope,
   ENVELOPE_ERROR_CODES,
+  envelopeCid,
   EnvelopeError,
+  envelopeId,
   signEnvelope,
   VERBS,
 } from "../../../protocols/envelope/mod.ts";
@@ -113,6 +115,17 @@ Deno.test("a signed envelope's id is the CIDv1 (dag-cbor, sha2-256) of its bytes
   assert.equal(envelope.id, expected.toString());
   assert.ok(envelope.id.startsWith("bafyrei"));
   assert.equal(decodeEnvelope(envelope.bytes).id, envelope.id);
+});
+
+Deno.test("envelopeId(bytes) is the string form of the CIDv1 of any bytes", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 2048 }), (bytes) => {
+      const expected = CID.createV1(0x71, sha256.digest(bytes) as never).toString();
+      assert.equal(envelopeId(bytes), expected);
+      assert.equal(envelopeCid(bytes).toString(), expected);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 Deno.test("the signature covers exactly the canonical bytes of every field except sig", async () => {
