@@ -2,13 +2,13 @@
  * A crypto thread: Ed25519 signatures made and checked on a worker thread,
  * so the main thread (where the actors run) does other work meanwhile.
  *
- * In Deno a WebCrypto Ed25519 signature is computed, and checked, on the
- * calling thread. A node signs every envelope it emits and verifies every
- * envelope a peer sends, which at full load is a large share of its main
- * thread. Sent here, that work overlaps with the rest of the pipeline on a
- * second core. Requests made while a batch is on the worker queue up and go
- * as the next batch, in one transferred buffer, so crossing threads costs
- * little per signature at load and nothing waits at low load. Results are
+ * In Deno an Ed25519 signature is computed, and checked, on the calling
+ * thread. A node signs every envelope it emits and verifies every envelope
+ * a peer sends, which at full load is a large share of its main thread.
+ * Sent here, that work overlaps with the rest of the pipeline on a second
+ * core. Requests made while a batch is on the worker queue up and go as the
+ * next batch, in one transferred buffer, so crossing threads costs little
+ * per signature at load and nothing waits at low load. Results are
  * the same as on the main thread (Ed25519 is deterministic).
  *
  * Used by the CLI (`run node`, `run swarm`) through `Identity.offloaded` and
@@ -26,8 +26,12 @@ import type {
 import { SwarmError } from "./errors.ts";
 import { type CryptoReply, type CryptoRequest, OP_SIGN, OP_VERIFY } from "./_crypto_worker.ts";
 
-/** Batches on the worker at once: one being worked, one queued behind it. */
-const IN_FLIGHT_MAX = 2;
+/**
+ * Batches on the worker at once. One: requests made meanwhile gather into
+ * the next batch, and fewer, larger batches cost the main thread less in
+ * messages than keeping the worker busy with a second one (measured).
+ */
+const IN_FLIGHT_MAX = 1;
 /** Items per batch at most. */
 const BATCH_MAX = 256;
 const SIGNATURE_BYTES = 64;

@@ -11,10 +11,9 @@
  * which the process could do nothing but the signatures a NEED needs
  * (envelopes signed per NEED × sign cost + envelopes verified per NEED ×
  * verify cost, summed over the nodes sharing this process). The tracked
- * figure is achieved ÷ ceiling. As `LocalSwarm` defaults, several nodes
- * sign and verify on a crypto thread (`runtime/crypto_thread.ts`) and one
- * node inline; the one-node run is repeated on the crypto thread and the
- * three-node run inline, for comparison.
+ * figure is achieved ÷ ceiling. As `LocalSwarm` defaults, nodes sign and
+ * verify on a crypto thread (`runtime/crypto_thread.ts`); the one-node and
+ * three-node runs are repeated with signatures inline, for comparison.
  *
  * Run: `deno task bench:lifecycle [--needs N] [--rounds N]`
  *
@@ -76,7 +75,7 @@ async function swarmRun(
   rounds: number,
   signatures: Signatures,
   policy: boolean,
-  cryptoThread = nodes > 1,
+  cryptoThread = true,
 ) {
   const swarm = await LocalSwarm.start({
     nodes,
@@ -139,7 +138,7 @@ export async function runLifecycleBench(
       webCryptoVerifyUs: Number(signatures.webCrypto.verifyUs.toFixed(1)),
     },
     oneNodeAllRoles: await swarmRun(1, needs, rounds, signatures, false),
-    oneNodeAllRolesCryptoThread: await swarmRun(1, needs, rounds, signatures, false, true),
+    oneNodeAllRolesInlineCrypto: await swarmRun(1, needs, rounds, signatures, false, false),
     oneNodeAllRolesWithPolicy: await swarmRun(1, Math.ceil(needs / 3), rounds, signatures, true),
     threeNodesInProcess: await swarmRun(3, Math.ceil(needs / 3), rounds, signatures, false),
     threeNodesInProcessInlineCrypto: await swarmRun(
