@@ -4,6 +4,13 @@
  * append handle; each append is one `write` of whole frames, optionally
  * followed by `fdatasync`.
  *
+ * Opening, reopening and appending use synchronous calls. A log file is
+ * small, and a write of a few hundred bytes into the page cache takes about
+ * 1.5 µs that way against about 17 µs as an async op (the thread hand-off is
+ * the cost), while a node appends every envelope it sees. Synchronous
+ * writes also keep appends in call order without a promise chain.
+ * `fdatasync` stays async.
+ *
  * @module
  */
 
@@ -68,7 +75,7 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
 
   async open(name: string): Promise<OpenedFrameLog> {
     const path = this.pathOf(name);
-    const existing = await readIfPresent(path);
+    const existing = readIfPresent(path);
     let frames: Uint8Array[] = [];
     let recovered: OpenedFrameLog["recovered"];
     if (existing !== undefined) {
@@ -82,12 +89,12 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
         await Deno.truncate(path, scan.validBytes);
       }
     }
-    const file = await Deno.open(path, { append: true, create: true });
+    const file = Deno.openSync(path, { append: true, create: true });
     let size: number;
     try {
-      size = (await file.stat()).size;
+      size = file.statSync().size;
       if (size === 0) {
-        await writeAll(file, FRAME_FILE_MAGIC);
+        writeAllSync(file, FRAME_FILE_MAGIC);
         size = FRAME_FILE_MAGIC.length;
       }
     } catch (error) {
@@ -98,24 +105,26 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
     return recovered === undefined ? { log, frames } : { log, frames, recovered };
   }
 
-  async reopen(name: string, size: number): Promise<FrameLog | undefined> {
+  reopen(name: string, size: number): Promise<FrameLog | undefined> {
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(this.pathOf(name), { append: true });
+      file = Deno.openSync(this.pathOf(name), { append: true });
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
+      if (error instanceof Deno.errors.NotFound) return Promise.resolve(undefined);
+      return Promise.reject(error);
     }
     try {
-      if ((await file.stat()).size !== size) {
+      if (file.statSync().size !== size) {
         file.close();
-        return undefined;
+        return Promise.resolve(undefined);
       }
     } catch (error) {
       file.close();
-      throw error;
+      return Promise.reject(error);
     }
-    return new FileFrameLog(name, file, size, this.#syncEachAppend, this.#maxFrameBytes);
+    return Promise.resolve(
+      new FileFrameLog(name, file, size, this.#syncEachAppend, this.#maxFrameBytes),
+    );
   }
 
   async names(): Promise<string[]> {
@@ -157,18 +166,16 @@ class FileFrameLog implements FrameLog {
   }
 
   append(payloads: readonly Uint8Array[]): Promise<void> {
-    let bytes: Uint8Array;
     try {
       this.#checkOpen();
-      bytes = encodeFrames(payloads, this.#maxFrameBytes);
+      const bytes = encodeFrames(payloads, this.#maxFrameBytes);
+      writeAllSync(this.#file, bytes);
+      this.#size += bytes.length;
     } catch (error) {
       return Promise.reject(error);
     }
-    const run = this.#tail.then(async () => {
-      await writeAll(this.#file, bytes);
-      this.#size += bytes.length;
-      if (this.#syncEachAppend) await this.#file.syncData();
-    });
+    if (!this.#syncEachAppend) return Promise.resolve();
+    const run = this.#tail.then(() => this.#file.syncData());
     this.#tail = run.catch(() => {});
     return run;
   }
@@ -193,14 +200,14 @@ class FileFrameLog implements FrameLog {
   }
 }
 
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+function writeAllSync(file: Deno.FsFile, bytes: Uint8Array): void {
   let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+  while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
 }
 
-async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
+function readIfPresent(path: string): Uint8Array | undefined {
   try {
-    return await Deno.readFile(path);
+    return Deno.readFileSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
