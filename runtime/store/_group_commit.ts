@@ -10,10 +10,12 @@
  * returns. At low load nothing waits: a lone commit goes at once.
  *
  * The batch keeps each commit's meaning:
- * - commits in one batch touch disjoint keys (checks, sets and deletes), so no
- *   commit's checks can see another's writes; a commit that overlaps one
+ * - no commit in a batch writes (sets or deletes) a key that another commit of
+ *   the batch checks or writes, so no commit's checks can see another's
+ *   writes; commits that only check the same key share a batch (every
+ *   DECIDE and lease checks the epoch key). A commit that conflicts with one
  *   already in the batch closes the batch and starts the next one, which
- *   keeps the order in which overlapping commits were made;
+ *   keeps the order in which conflicting commits were made;
  * - a batch whose checks fail (some commit lost its compare-and-set race), or
  *   that the backend refuses (too large), is retried commit by commit, so each
  *   gets its own outcome or error;
@@ -23,7 +25,7 @@
  * @module
  */
 
-import { type StoreCommit, type StoreCommitResult, type StoreKey, storeKeyId } from "./store.ts";
+import { type StoreCommit, type StoreCommitResult, storeKeyId } from "./store.ts";
 
 /** Backend limits of one atomic write (Deno KV: 100 checks, 1,000 mutations). */
 export interface GroupLimits {
@@ -36,7 +38,10 @@ export type AtomicWrite = (commit: StoreCommit) => Promise<StoreCommitResult>;
 
 interface Pending {
   readonly commit: StoreCommit;
-  readonly keys: readonly string[];
+  /** Keys the commit checks. */
+  readonly reads: readonly string[];
+  /** Keys the commit sets or deletes. */
+  readonly writes: readonly string[];
   readonly resolve: (result: StoreCommitResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -65,7 +70,7 @@ export class GroupCommit {
   /** Queues one commit; resolves with its own outcome. */
   submit(commit: StoreCommit): Promise<StoreCommitResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ commit, keys: keysOf(commit), resolve, reject });
+      this.#queue.push({ commit, ...keysOf(commit), resolve, reject });
       this.#commits++;
       if (!this.#draining) void this.#drain();
     });
@@ -91,9 +96,10 @@ export class GroupCommit {
     this.#markIdle();
   }
 
-  /** The longest prefix of the queue with disjoint keys within the limits. */
+  /** The longest prefix of the queue without conflicting commits, within the limits. */
   #takeBatch(): Pending[] {
-    const seen = new Set<string>();
+    const read = new Set<string>();
+    const written = new Set<string>();
     let checks = 0;
     let mutations = 0;
     let size = 0;
@@ -103,8 +109,11 @@ export class GroupCommit {
         (pending.commit.deletes?.length ?? 0);
       const fits = checks + ownChecks <= this.#limits.checks &&
         mutations + ownMutations <= this.#limits.mutations;
-      if (size > 0 && (!fits || pending.keys.some((key) => seen.has(key)))) break;
-      for (const key of pending.keys) seen.add(key);
+      const conflicts = pending.writes.some((key) => read.has(key) || written.has(key)) ||
+        pending.reads.some((key) => written.has(key));
+      if (size > 0 && (!fits || conflicts)) break;
+      for (const key of pending.reads) read.add(key);
+      for (const key of pending.writes) written.add(key);
       checks += ownChecks;
       mutations += ownMutations;
       size++;
@@ -139,12 +148,12 @@ async function settle(pending: Pending, write: AtomicWrite): Promise<void> {
   }
 }
 
-/** Every key a commit reads or writes, as comparable strings. */
-function keysOf(commit: StoreCommit): string[] {
-  const keys: StoreKey[] = [
-    ...(commit.checks ?? []).map((check) => check.key),
-    ...(commit.sets ?? []).map((set) => set.key),
-    ...(commit.deletes ?? []),
-  ];
-  return keys.map(storeKeyId);
+/** The keys a commit checks and the keys it writes, as comparable strings. */
+function keysOf(commit: StoreCommit): { reads: string[]; writes: string[] } {
+  return {
+    reads: (commit.checks ?? []).map((check) => storeKeyId(check.key)),
+    writes: [...(commit.sets ?? []).map((set) => set.key), ...(commit.deletes ?? [])].map(
+      storeKeyId,
+    ),
+  };
 }

@@ -1,4 +1,4 @@
-// Proves group commit writes concurrent commits as fewer atomic batches while each commit keeps the outcome it would have alone, in order.
+// Proves group commit writes concurrent commits as fewer atomic batches (commits that only check a shared key included) while each commit keeps the outcome it would have alone, in order.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { GroupCommit } from "../../../runtime/store/_group_commit.ts";
@@ -44,6 +44,22 @@ Deno.test("commits on one key keep their order: the second sees the first's writ
   assert.equal(second.ok, false);
   assert.equal((await store.get(["x"]))?.value, 1);
   assert.equal(batches.length, 2);
+});
+
+Deno.test("commits that only check the same key share a batch; a write to it starts the next", async () => {
+  const { store, group, batches } = recording();
+  const guarded = (index: number) => ({
+    checks: [{ key: ["epoch"], version: null }, { key: ["d", index], version: null }],
+    sets: [{ key: ["d", index], value: index }],
+  });
+  const results = await Promise.all([
+    ...Array.from({ length: 10 }, (_, index) => group.submit(guarded(index))),
+    group.submit({ sets: [{ key: ["epoch"], value: 1 }] }),
+    group.submit(guarded(10)),
+  ]);
+  assert.deepEqual(batches.map((batch) => batch.sets?.length), [10, 1, 1]);
+  assert.deepEqual(results.map((result) => result.ok), [...Array(11).fill(true), false]);
+  assert.equal(await store.get(["d", 10]), undefined);
 });
 
 Deno.test("a commit whose check fails does not sink the others of its batch", async () => {
@@ -106,6 +122,8 @@ Deno.test("closing a Deno KV store waits for the commits still queued", async ()
 
 const commitArbitrary = fc.record({
   key: fc.integer({ min: 0, max: 4 }),
+  /** A key only checked (absent), as every DECIDE checks the epoch key. */
+  guard: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
   other: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
   check: fc.constantFrom("absent", "none"),
   remove: fc.boolean(),
@@ -116,7 +134,10 @@ Deno.test("group commit gives every commit the outcome of applying them one by o
   await fc.assert(
     fc.asyncProperty(fc.array(commitArbitrary, { maxLength: 30 }), async (specs) => {
       const commits: StoreCommit[] = specs.map((spec) => ({
-        checks: spec.check === "absent" ? [{ key: ["p", spec.key], version: null }] : [],
+        checks: [
+          ...(spec.check === "absent" ? [{ key: ["p", spec.key], version: null }] : []),
+          ...(spec.guard === undefined ? [] : [{ key: ["p", spec.guard], version: null }]),
+        ],
         sets: spec.remove ? [] : [{ key: ["p", spec.key], value: spec.value }],
         deletes: [
           ...(spec.remove ? [["p", spec.key]] : []),
