@@ -10,7 +10,7 @@
 import * as dagCbor from "@ipld/dag-cbor";
 import { CID } from "multiformats/cid";
 import { sha256 } from "multiformats/hashes/sha2";
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Envelope, Payload, SignedEnvelope } from "./types.ts";
 import type { Verb } from "./verbs.ts";
 
@@ -97,32 +97,47 @@ export function envelopeCid(bytes: Uint8Array): CID {
   );
 }
 
-const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
-/** The CIDv1 prefix of an envelope id: version 1, dag-cbor (0x71), sha2-256 (0x12), 32 bytes. */
-const CID_PREFIX = [0x01, dagCbor.code, 0x12, 0x20];
+const BASE32 = Array.from("abcdefghijklmnopqrstuvwxyz234567", (char) => char.charCodeAt(0));
+/**
+ * The CIDv1 prefix of an envelope id in hex digits: version 1, dag-cbor
+ * (0x71), sha2-256 (0x12), 32 bytes (0x20).
+ */
+const CID_PREFIX_NIBBLES = [0, 1, 7, 1, 1, 2, 2, 0];
+/** "b" (multibase base32), then 58 characters for the 36 bytes of the CID. */
+const ID_CHARS = 59;
 
 /**
  * The id of canonical envelope bytes: the string form (multibase base32,
  * `b…`) of `envelopeCid(bytes)`, made directly from the SHA-256 digest.
- * This is the hottest hash of the swarm; it is about twice as fast as
- * building the CID and printing it.
+ * This is the hottest hash of the swarm; the digest is taken as hex, which
+ * allocates no buffer, and the id is about twice as fast as building the
+ * CID and printing it.
  */
 export function envelopeId(bytes: Uint8Array): string {
-  const digest = createHash("sha256").update(bytes).digest();
-  let out = "b";
+  const hex = hash("sha256", bytes, "hex");
+  const codes = new Array<number>(ID_CHARS);
+  codes[0] = 0x62; // "b"
+  let at = 1;
   let buffer = 0;
   let bits = 0;
-  for (let index = 0; index < CID_PREFIX.length + digest.length; index++) {
-    buffer = ((buffer & 0xff) << 8) |
-      (index < CID_PREFIX.length ? CID_PREFIX[index] : digest[index - CID_PREFIX.length]);
-    bits += 8;
-    while (bits >= 5) {
+  for (let index = 0; index < CID_PREFIX_NIBBLES.length + hex.length; index++) {
+    const nibble = index < CID_PREFIX_NIBBLES.length
+      ? CID_PREFIX_NIBBLES[index]
+      : hexValue(hex.charCodeAt(index - CID_PREFIX_NIBBLES.length));
+    buffer = ((buffer & 0xf) << 4) | nibble;
+    bits += 4;
+    if (bits >= 5) {
       bits -= 5;
-      out += BASE32[(buffer >>> bits) & 31];
+      codes[at++] = BASE32[(buffer >>> bits) & 31];
     }
   }
-  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
-  return out;
+  codes[at] = BASE32[(buffer << (5 - bits)) & 31];
+  return String.fromCharCode(...codes);
+}
+
+/** The value of a lower-case hex digit's character code. */
+function hexValue(code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x57;
 }
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
