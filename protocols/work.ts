@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { ProtocolError } from "./lifecycle/errors.ts";
 import type { TaskSpec } from "./lifecycle/payloads.ts";
 
@@ -96,7 +96,7 @@ export const WORK_ROUNDS_MAX = 100_000;
 
 /** Hex sha256 of a string's UTF-8 bytes. */
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return hash("sha256", text, "hex");
 }
 
 /** Refuses unknown operations and excessive rounds with `E_PAYLOAD`. */
