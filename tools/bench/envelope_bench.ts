@@ -1,7 +1,8 @@
 /**
  * Envelope benchmark: sign, verify, encode and decode throughput per
  * envelope, next to the raw engines beneath them on the same bytes in the
- * same run — bare WebCrypto Ed25519 over the envelope's signing bytes, and
+ * same run — bare Ed25519 (the swarm's `node:crypto` primitive) over the
+ * envelope's signing bytes, and
  * `@ipld/dag-cbor` encode/decode of the same envelope — so the envelope
  * layer's cost is a ratio that survives a noisy machine.
  *
@@ -29,6 +30,7 @@ import {
   verifyEnvelope,
 } from "../../protocols/envelope/mod.ts";
 import { Identity } from "../../protocols/identity/identity.ts";
+import { importEd25519PublicKey, verifyEd25519 } from "../../protocols/identity/ed25519.ts";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import {
   bestOfRounds,
@@ -73,23 +75,12 @@ function fieldsFor(identity: Identity, index: number) {
 
 const pick = <T>(list: readonly T[], index: number) => list[index % list.length];
 
-/** Bare WebCrypto verification of the envelopes' signing bytes. */
-async function bareVerifier(identity: Identity, envelopes: readonly SignedEnvelope[]) {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    identity.publicKey as Uint8Array<ArrayBuffer>,
-    "Ed25519",
-    false,
-    ["verify"],
-  );
+/** Bare Ed25519 verification (the swarm's primitive) of the envelopes' signing bytes. */
+function bareVerifier(identity: Identity, envelopes: readonly SignedEnvelope[]) {
+  const key = importEd25519PublicKey(identity.publicKey);
   return (index: number) => {
     const envelope = pick(envelopes, index);
-    return crypto.subtle.verify(
-      "Ed25519",
-      key,
-      envelope.sig as Uint8Array<ArrayBuffer>,
-      envelope.signingBytes as Uint8Array<ArrayBuffer>,
-    );
+    return Promise.resolve(verifyEd25519(key, envelope.sig, envelope.signingBytes));
   };
 }
 
@@ -118,7 +109,7 @@ async function round(identity: Identity, iterations: number): Promise<Record<str
     ...fieldsFor(identity, index),
     sig: envelope.sig,
   }));
-  const bareVerify = await bareVerifier(identity, envelopes);
+  const bareVerify = bareVerifier(identity, envelopes);
   const verify = ingressVerifier(envelopes, iterations);
   const signer = new EnvelopeSigner(identity, await LamportClock.open(new MemoryStore()));
   let nowNs = 0n;
