@@ -174,11 +174,24 @@ export class ProcessSwarm {
     await this.#untilPeersConnected(this.#options.readyTimeoutMs ?? 60_000);
   }
 
-  /** Stops every node (SIGTERM), then etcd; resolves with the nodes' exit statuses. */
-  async stop(): Promise<Deno.CommandStatus[]> {
+  /**
+   * Stops every node (SIGTERM), then etcd; resolves with the nodes' exit
+   * statuses. With `keep`, each node's output is saved as
+   * `<dataRoot>/<node>.log` and the data root (keys, stores, audit logs)
+   * stays on disk even when it is a temporary one, for a post-mortem.
+   */
+  async stop(options?: { readonly keep?: boolean }): Promise<Deno.CommandStatus[]> {
     const statuses = await Promise.all(this.#processes.map((process) => process.stop()));
     await this.#stopEtcd?.();
-    if (this.#ownsDataRoot) await Deno.remove(this.dataRoot, { recursive: true }).catch(() => {});
+    if (options?.keep === true) {
+      await Promise.all(
+        this.#processes.map((process) =>
+          process.saveOutput(`${this.dataRoot}/${process.nodeId}.log`)
+        ),
+      );
+    } else if (this.#ownsDataRoot) {
+      await Deno.remove(this.dataRoot, { recursive: true }).catch(() => {});
+    }
     return statuses;
   }
 

@@ -45,6 +45,7 @@ export async function runSwarmProcesses(options: ProcessRunOptions): Promise<Swa
     challengeWindowMs: options.challengeWindowMs,
     policy: options.policy,
   });
+  let keep = false;
   try {
     options.onStarted?.(
       options.consensus === "ap"
@@ -59,9 +60,20 @@ export async function runSwarmProcesses(options: ProcessRunOptions): Promise<Swa
     const outcomes = await untilSettled(swarm, posted, options, progress);
     const wallMs = performance.now() - started;
     progress.done();
-    return await summarise(swarm, [...outcomes.values()], options, wallMs);
+    const summary = await summarise(swarm, [...outcomes.values()], options, wallMs);
+    if (summary.finalised === summary.needs) return summary;
+    // Not every NEED became final: keep the audit logs and the nodes' output to look at.
+    keep = true;
+    return { ...summary, keptDataDir: swarm.dataRoot };
+  } catch (error) {
+    keep = true;
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n` +
+        `(node logs and audit logs kept in ${swarm.dataRoot})`,
+      { cause: error },
+    );
   } finally {
-    await swarm.stop();
+    await swarm.stop({ keep });
   }
 }
 

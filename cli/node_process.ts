@@ -120,6 +120,15 @@ export class NodeProcess {
     return status;
   }
 
+  /** Writes what the node printed (its JSON lines, then its stderr) to `path`. */
+  async saveOutput(path: string): Promise<void> {
+    const text = [
+      ...this.lines.map((line) => JSON.stringify(line)),
+      ...this.stderr.map((line) => `stderr: ${line}`),
+    ].join("\n");
+    await Deno.writeTextFile(path, `${text}\n`);
+  }
+
   /** Stops the process (SIGTERM, then SIGKILL after `graceMs`) and returns its status. */
   async stop(graceMs = 10_000): Promise<Deno.CommandStatus> {
     this.kill("SIGTERM");

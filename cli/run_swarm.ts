@@ -118,6 +118,11 @@ export interface SwarmRunSummary {
   readonly rejected: Readonly<Record<string, number>>;
   /** The credit economy after the run, as every node's ledger reports it. */
   readonly ledger?: LedgerRunSummary;
+  /**
+   * Where the nodes' data (audit logs, stores) and output were kept because
+   * not every NEED became final (process swarms).
+   */
+  readonly keptDataDir?: string;
 }
 
 /** What the nodes' ledgers say after a run. */
@@ -373,6 +378,9 @@ export function renderSummary(summary: SwarmRunSummary): string {
       `supply ${ledger.supply} · burned ${ledger.burned} · escrows held ${ledger.escrowsHeld} · ` +
       `${ledger.nodesAgreeing}/${summary.nodes} nodes agree`,
     ]);
+  }
+  if (summary.keptDataDir !== undefined) {
+    rows.push(["kept for inspection", `${summary.keptDataDir} (node logs, audit logs)`]);
   }
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return [

@@ -1,4 +1,4 @@
-// Proves 5 `run node` processes on libp2p with a real etcd take 100 NEEDs to FINAL exactly once, and a verifier process killed with SIGKILL mid-run and restarted loses and duplicates no decision.
+// Proves 5 `run node` processes on libp2p with a real etcd take 100 NEEDs to FINAL exactly once, a verifier process killed with SIGKILL mid-run and restarted loses and duplicates no decision, and a swarm stopped with `keep` saves each node's output.
 import assert from "node:assert/strict";
 import { ProcessSwarm } from "../../cli/_process_swarm.ts";
 import { SWARM_ROLES } from "../../cli/_swarm_members.ts";
@@ -80,9 +80,11 @@ Deno.test({
       } finally {
         await log.close();
       }
-      const statuses = await swarm.stop();
+      const statuses = await swarm.stop({ keep: true });
       swarm = undefined;
       assert.deepEqual(statuses.map((status) => status.code), [0, 0, 0, 0, 0], "clean exits");
+      const output = await Deno.readTextFile(`${dataDir}/node-0.log`);
+      assert.match(output, /"event":"ready"/, "a kept swarm saves each node's output");
 
       const audited = await readAuditLogs(dataDir, LAYOUT.map((_, index) => `node-${index}`));
       assertDecidedAndFinalisedOnce(audited, [...posted.keys()]);
