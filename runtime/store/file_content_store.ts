@@ -5,12 +5,6 @@
  * leaves a partial block under a CID; reads re-hash the bytes and refuse a
  * block that does not match its name.
  *
- * File system calls are synchronous except for the bytes of large blocks:
- * metadata calls (stat, mkdir, rename) and a small block's read or write
- * take microseconds that way, against tens of microseconds of thread
- * hand-off each as async ops, and a node stores and reads an artifact for
- * every task it works or checks.
- *
  * @module
  */
 
@@ -24,9 +18,6 @@ import {
   type ContentStore,
   RAW_CODEC,
 } from "./content_store.ts";
-
-/** Blocks up to this size are read and written with synchronous calls. */
-const SYNC_BLOCK_BYTES_MAX = 64 * 1024;
 
 /** Options of {@linkcode FileContentStore.open}. */
 export interface FileContentStoreOptions {
@@ -73,15 +64,13 @@ export class FileContentStore implements ContentStore {
     checkBlockSize(bytes.length, this.#blockMaxBytes);
     const cid = cidForBytes(bytes, codec);
     const path = this.#pathOf(cid);
-    if (exists(path)) return cid;
+    if (await exists(path)) return cid;
     const directory = path.slice(0, path.lastIndexOf("/"));
-    Deno.mkdirSync(directory, { recursive: true });
+    await Deno.mkdir(directory, { recursive: true });
     const temporary = `${directory}/.tmp-${crypto.randomUUID()}`;
     try {
-      if (bytes.length <= SYNC_BLOCK_BYTES_MAX) {
-        Deno.writeFileSync(temporary, bytes, { mode: 0o644 });
-      } else await Deno.writeFile(temporary, bytes, { mode: 0o644 });
-      Deno.renameSync(temporary, path);
+      await Deno.writeFile(temporary, bytes, { mode: 0o644 });
+      await Deno.rename(temporary, path);
     } catch (error) {
       await Deno.remove(temporary).catch(() => {});
       throw error;
@@ -94,24 +83,17 @@ export class FileContentStore implements ContentStore {
     const path = this.#pathOf(checked);
     let size: number;
     try {
-      size = Deno.statSync(path).size;
+      size = (await Deno.stat(path)).size;
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
       throw error;
     }
     checkBlockSize(size, this.#blockMaxBytes);
-    const bytes = size <= SYNC_BLOCK_BYTES_MAX
-      ? Deno.readFileSync(path)
-      : await Deno.readFile(path);
-    return checkBlock(checked, bytes);
+    return checkBlock(checked, await Deno.readFile(path));
   }
 
-  has(cid: CID): Promise<boolean> {
-    try {
-      return Promise.resolve(exists(this.#pathOf(checkContentCid(cid))));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async has(cid: CID): Promise<boolean> {
+    return await exists(this.#pathOf(checkContentCid(cid)));
   }
 
   /** The file of `cid` (for operators and corruption tests). */
@@ -125,9 +107,9 @@ export class FileContentStore implements ContentStore {
   }
 }
 
-function exists(path: string): boolean {
+async function exists(path: string): Promise<boolean> {
   try {
-    Deno.statSync(path);
+    await Deno.stat(path);
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
