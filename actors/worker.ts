@@ -54,6 +54,11 @@ interface Candidate {
   readonly attempt: number;
   /** The task was reopened (DRAFT): its previous lease may still be on its way out. */
   readonly reopened: boolean;
+  /**
+   * This worker's own lease that held the task when this bid was refused: a
+   * grant whose answer never came (an orphan), freed before bidding again.
+   */
+  readonly orphan?: string;
 }
 
 interface Job extends Candidate {
@@ -105,7 +110,8 @@ type WorkerMessage =
     readonly candidate: Candidate;
     readonly thread: Settled<ThreadState | undefined>;
   }
-  | { readonly type: "epoch-read"; readonly epoch: Settled<number> };
+  | { readonly type: "epoch-read"; readonly epoch: Settled<number> }
+  | { readonly type: "orphan-freed"; readonly candidate: Candidate; readonly leaseId: string };
 
 /** Bidders per fresh task when the worker list is known. */
 const PREFERRED_BIDDERS = 2;
@@ -117,9 +123,13 @@ const BACKLOG_MAX = 100_000;
 const BID_ATTEMPTS_MAX = 8;
 /** First pause before a bid is retried; it doubles with every attempt. */
 const REBID_BASE_MS = 500;
+/** Leases asked for whose grant went unanswered, remembered at most (oldest first out). */
+const UNSURE_LEASES_MAX = 4_096;
 
 /** Confirmations of a lease before a commit, when the decide log does not answer. */
 const CONFIRM_ATTEMPTS_MAX = 5;
+/** A lease with at least this share of its ttl left is confirmed by reading it alone. */
+const FRESH_LEASE_SHARE = 0.9;
 /** First pause before a confirmation is tried again; it doubles with every attempt. */
 const CONFIRM_RETRY_MS = 1_000;
 
@@ -137,6 +147,8 @@ class Worker implements Behavior<WorkerMessage> {
   readonly #config: WorkerConfig;
   readonly #jobs = new Map<string, Job>();
   readonly #backlog: Candidate[] = [];
+  /** Leases this worker asked for whose grant it never heard of (the call failed). */
+  readonly #unsure = new Set<string>();
   readonly #concurrency: number;
   #backlogHead = 0;
   #epoch = 0;
@@ -204,11 +216,15 @@ class Worker implements Behavior<WorkerMessage> {
         const task = message.thread.ok
           ? message.thread.value?.tasks.get(message.candidate.taskId)
           : undefined;
-        if (task?.status === "DECIDED" || task?.status === "DRAFT") {
-          this.#enqueue(ctx, message.candidate);
-        }
-        return;
+        if (task?.status !== "DECIDED" && task?.status !== "DRAFT") return;
+        const { orphan, ...candidate } = message.candidate;
+        if (orphan === undefined) return this.#enqueue(ctx, candidate);
+        const freed = this.#config.decideLog.releaseLease(candidate.taskId, orphan);
+        return ctx.pipeToSelf(freed, () => ({ type: "orphan-freed", candidate, leaseId: orphan }));
       }
+      case "orphan-freed":
+        this.#unsure.delete(message.leaseId);
+        return this.#enqueue(ctx, message.candidate);
       case "epoch-read":
         if (message.epoch.ok) this.#epoch = Math.max(this.#epoch, message.epoch.value);
         return;
@@ -259,6 +275,13 @@ class Worker implements Behavior<WorkerMessage> {
   }
 
   #claim(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
+    if (!outcome.ok) {
+      // The log may have taken the lease all the same: remember it as this worker's.
+      if (this.#unsure.size >= UNSURE_LEASES_MAX) {
+        this.#unsure.delete(this.#unsure.values().next().value as string);
+      }
+      this.#unsure.add(job.leaseId);
+    }
     if (!outcome.ok || outcome.value.status !== "granted") {
       this.#finish(ctx, job, "none");
       return this.#rebidLater(ctx, job, outcome);
@@ -285,12 +308,28 @@ class Worker implements Behavior<WorkerMessage> {
   /**
    * Retries a refused bid later while the task stays open: after a failure
    * of the decide log (unreachable, stale epoch), or when a reopened task's
-   * old lease is still being freed. A fresh task held by another worker is
-   * left to it: if that worker fails, the lease monitor reopens the task.
+   * old lease is still being freed. A fresh task held by another lease is
+   * left to its holder: if it fails, the lease monitor reopens the task. The
+   * exception is this worker's own lease whose grant timed out although the
+   * log took it: no CLAIM was ever made under it, nothing else would free
+   * it, and the task would stay unclaimed; it is freed and the task bid for
+   * again.
    */
   #rebidLater(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
     if (job.attempt + 1 >= BID_ATTEMPTS_MAX) return;
-    if (outcome.ok && !job.reopened) return;
+    if (outcome.ok && !job.reopened) {
+      const held = outcome.value.status === "held" ? outcome.value.existing : undefined;
+      if (held === undefined || !this.#unsure.has(held.leaseId)) return;
+      const candidate: Candidate = {
+        needId: job.needId,
+        taskId: job.taskId,
+        spec: job.spec,
+        attempt: job.attempt + 1,
+        reopened: false,
+        orphan: held.leaseId,
+      };
+      return void ctx.schedule(0, { type: "rebid", candidate });
+    }
     if (!outcome.ok && errorCode(outcome.error) === "E_STALE_EPOCH") {
       ctx.pipeToSelf(this.#config.decideLog.currentEpoch(), (epoch) => ({
         type: "epoch-read",
@@ -495,8 +534,10 @@ class Worker implements Behavior<WorkerMessage> {
 
 /**
  * True when the decide log still holds `job`'s lease: read, and renewed
- * only when less than half its ttl is left (a fresh lease needs no write:
- * nothing releases a lease before it expires).
+ * unless nearly its whole ttl is left. A fresh lease needs no write (nothing
+ * releases a lease before it expires); one that has run a while is renewed,
+ * so a COMMIT slow to reach the decider under load still finds its lease
+ * held for about a ttl and the lease monitor does not reopen the task.
  */
 async function confirmLease(
   decideLog: DecideLog,
@@ -506,6 +547,6 @@ async function confirmLease(
 ): Promise<boolean> {
   const lease = await decideLog.getLease(job.taskId);
   if (lease === undefined || lease.leaseId !== job.leaseId) return false;
-  if (lease.expiresAtMs - nowMs >= ttlMs / 2) return true;
+  if (lease.expiresAtMs - nowMs >= ttlMs * FRESH_LEASE_SHARE) return true;
   return await decideLog.renewLease(job.taskId, job.leaseId, nowMs + ttlMs);
 }

@@ -1,4 +1,4 @@
-// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, and renews before committing only a lease that is running out.
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while, and frees its own lease whose grant went unanswered.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
@@ -125,7 +125,7 @@ Deno.test("a worker whose lease confirmation goes unanswered asks again and comm
   assert.equal((await decideLog.getLease("task-1"))?.leaseId, emitted[0].payload.leaseId);
 });
 
-/** A decide log whose leases read as nearly run out (20 s of a 60 s ttl left). */
+/** A decide log whose leases read as having run a while (20 s of a 60 s ttl left). */
 class AgedLeaseLog extends StoreDecideLog {
   renewals = 0;
   constructor() {
@@ -141,9 +141,36 @@ class AgedLeaseLog extends StoreDecideLog {
   }
 }
 
-Deno.test("a lease with less than half its ttl left is renewed before the COMMIT", async () => {
+Deno.test("a lease that has run a while is renewed before the COMMIT", async () => {
   const decideLog = new AgedLeaseLog();
   const { kinds } = await slowClaim("answered", decideLog);
   assert.deepEqual(await kinds(1_000), ["CLAIM", "COMMIT"]);
   assert.equal(decideLog.renewals, 1);
+});
+
+/** A decide log whose first lease grant is taken but its answer lost (the call times out). */
+class LostGrantLog extends StoreDecideLog {
+  releases = 0;
+  #lost = false;
+  constructor() {
+    super(new MemoryStore());
+  }
+  override async tryLease(lease: Parameters<StoreDecideLog["tryLease"]>[0]) {
+    const outcome = await super.tryLease(lease);
+    if (this.#lost) return outcome;
+    this.#lost = true;
+    throw new Error("etcd did not answer within 5000 ms");
+  }
+  override releaseLease(taskId: string, leaseId: string): Promise<boolean> {
+    this.releases++;
+    return super.releaseLease(taskId, leaseId);
+  }
+}
+
+Deno.test("a worker frees its own lease whose grant went unanswered, and claims the task", async () => {
+  const decideLog = new LostGrantLog();
+  const { kinds, emitted } = await slowClaim("answered", decideLog);
+  assert.deepEqual(await kinds(5_000), ["CLAIM", "COMMIT"], "claimed under a fresh lease");
+  assert.equal(decideLog.releases, 1, "the unanswered grant was freed");
+  assert.equal((await decideLog.getLease("task-1"))?.leaseId, emitted[0].payload.leaseId);
 });
