@@ -53,8 +53,18 @@ export interface ThreadBookConfig {
   readonly mutations?: ProtocolMutations;
 }
 
-/** Ids of accepted envelopes remembered, so sync replies can be skipped before verifying. */
-const ACCEPTED_IDS_MAX = 65_536;
+/**
+ * Ids of settled envelopes remembered (accepted, or refused for good), so
+ * sync replies that repeat them can be skipped before verifying.
+ */
+const SETTLED_IDS_MAX = 65_536;
+/**
+ * Refusals that can never turn into acceptance: a message after its window
+ * closed (a task FINAL, a commit invalidated, a NEED decided). Sync replies
+ * from nodes that accepted such a message in time would otherwise bring it
+ * back, to be verified and refused again, on every repair of its thread.
+ */
+const FINAL_REFUSALS: ReadonlySet<string> = new Set(["E_OUT_OF_WINDOW"]);
 
 /** A window that never opens. */
 const CLOSED = { opensMs: 0, closesMs: 0 } as const;
@@ -76,8 +86,8 @@ export class ThreadBook {
   /** When each open thread last accepted a message, oldest first. */
   readonly #progressAtMs = new Map<string, number>();
   readonly #archive = new ThreadArchive();
-  /** Ids of accepted envelopes (insertion order: oldest first), bounded. */
-  readonly #acceptedIds = new Set<string>();
+  /** Ids of settled envelopes (insertion order: oldest first), bounded. */
+  readonly #settledIds = new Set<string>();
   #bootstrap: boolean;
   #archiveOverflows = 0;
   #version = 0;
@@ -125,9 +135,9 @@ export class ThreadBook {
     return this.#committee(kind, subject).has(did);
   }
 
-  /** Whether the envelope `id` was accepted lately (any thread; bounded memory). */
-  acceptedLately(id: string): boolean {
-    return this.#acceptedIds.has(id);
+  /** Whether the envelope `id` was accepted, or refused for good, lately (any thread; bounded memory). */
+  settledLately(id: string): boolean {
+    return this.#settledIds.has(id);
   }
 
   /**
@@ -304,6 +314,13 @@ export class ThreadBook {
     return { expiredParked, expiredNeeds };
   }
 
+  #settled(id: string): void {
+    this.#settledIds.add(id);
+    if (this.#settledIds.size > SETTLED_IDS_MAX) {
+      this.#settledIds.delete(this.#settledIds.values().next().value as string);
+    }
+  }
+
   #applyOne(
     message: LifecycleMessage,
     bytes: Uint8Array,
@@ -323,11 +340,9 @@ export class ThreadBook {
         const dropped = this.#parking.park(entry);
         outcomes.push({ status: "parked", message, error, dropped });
       } else {
-        outcomes.push({
-          status: "rejected",
-          message,
-          code: error instanceof ProtocolError ? error.code : "E_UNKNOWN",
-        });
+        const code = error instanceof ProtocolError ? error.code : "E_UNKNOWN";
+        if (FINAL_REFUSALS.has(code)) this.#settled(message.id);
+        outcomes.push({ status: "rejected", message, code });
       }
       return;
     }
@@ -338,10 +353,7 @@ export class ThreadBook {
     this.#config.economy?.apply(message, before, transition, view);
     this.#version++;
     if (!this.#archive.add(message.thread, message.id, bytes)) this.#archiveOverflows++;
-    this.#acceptedIds.add(message.id);
-    if (this.#acceptedIds.size > ACCEPTED_IDS_MAX) {
-      this.#acceptedIds.delete(this.#acceptedIds.values().next().value as string);
-    }
+    this.#settled(message.id);
     if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
     outcomes.push({
       status: "accepted",

@@ -332,8 +332,8 @@ class NodeCore implements Behavior<CoreInput> {
   /** Starts verifying a peer's envelope; it takes effect in arrival order. */
   #ingress(ctx: ActorContext<CoreInput>, bytes: unknown, fromSync: boolean): void {
     if (!(bytes instanceof Uint8Array)) return this.#count("E_ENCODING");
-    // A sync reply repeats what this node mostly has already: skip those before verifying.
-    if (fromSync && this.#book.acceptedLately(envelopeId(bytes))) return;
+    // A sync reply repeats what this node mostly has already settled: skip those before verifying.
+    if (fromSync && this.#book.settledLately(envelopeId(bytes))) return;
     const verifying = verifyEnvelope(bytes, {
       policy: this.#gates.capsule(),
       // Envelopes re-sent by a sync are legitimately seen twice; they are deduplicated by id instead.
