@@ -5,11 +5,20 @@
  * while the stream opens; when the queue is full the newest frame is dropped
  * and counted (drop-newest, like a full mailbox).
  *
+ * When the stream's buffer is full the channel waits for it to drain. A
+ * stream that closes meanwhile, or does not drain within
+ * {@linkcode DRAIN_TIMEOUT_MS} (it is aborted then), ends the wait, and the
+ * next frames go on a fresh stream: otherwise the channel would wait forever
+ * and every later frame to the peer would only queue up.
+ *
  * @module
  */
 
 import type { Stream } from "@libp2p/interface";
 import { lengthPrefixed } from "./length_prefix.ts";
+
+/** Longest wait for a full stream to drain before it is given up for a fresh one. */
+export const DRAIN_TIMEOUT_MS = 30_000;
 
 /** Bounds of an outbound queue. */
 export interface OutboundLimits {
@@ -89,11 +98,7 @@ export class OutboundChannel {
         this.#queuedBytes -= bytes.length;
         written++;
         if (!stream.send(bytes)) {
-          this.#waitingDrain = true;
-          stream.addEventListener("drain", () => {
-            this.#waitingDrain = false;
-            this.#pump();
-          }, { once: true });
+          this.#awaitDrain(stream);
           break;
         }
       }
@@ -104,6 +109,25 @@ export class OutboundChannel {
       written = Math.max(0, written - 1);
     }
     if (written > 0) this.#hooks.delivered(true, written);
+  }
+
+  /** Waits for `stream` to drain, or to close, or gives it up after the timeout. */
+  #awaitDrain(stream: Stream): void {
+    this.#waitingDrain = true;
+    const timer = setTimeout(
+      () => stream.abort(new Error(`Stream did not drain within ${DRAIN_TIMEOUT_MS} ms`)),
+      DRAIN_TIMEOUT_MS,
+    );
+    Deno.unrefTimer(timer);
+    const resume = () => {
+      clearTimeout(timer);
+      stream.removeEventListener("drain", resume);
+      stream.removeEventListener("close", resume);
+      this.#waitingDrain = false;
+      this.#pump();
+    };
+    stream.addEventListener("drain", resume, { once: true });
+    stream.addEventListener("close", resume, { once: true });
   }
 
   #openStream(): void {
