@@ -29,24 +29,13 @@ export const ED25519_SIGNATURE_BYTES = 64;
 export const VERIFY_KEY_CACHE_MAX = 4096;
 
 const ALGORITHM = { name: "Ed25519" } as const;
+/** The Ed25519 AlgorithmIdentifier of RFC 8410: SEQUENCE { OID 1.3.101.112 }. */
+const ED25519_ALGORITHM = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
 // RFC 8410 PKCS#8 prefix for an Ed25519 private key; the 32-byte seed follows.
 const PKCS8_PREFIX = new Uint8Array([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
+  ...[0x30, 0x2e, 0x02, 0x01, 0x00],
+  ...ED25519_ALGORITHM,
+  ...[0x04, 0x22, 0x04, 0x20],
 ]);
 
 /** An imported Ed25519 key pair: the raw public key and a non-extractable signing key. */
@@ -112,20 +101,7 @@ export function signEd25519(privateKey: CryptoKey, message: Uint8Array): Promise
 export type Ed25519PublicKey = KeyObject;
 
 // RFC 8410 SubjectPublicKeyInfo prefix for an Ed25519 public key; the 32-byte key follows.
-const SPKI_PREFIX = new Uint8Array([
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x03,
-  0x21,
-  0x00,
-]);
+const SPKI_PREFIX = new Uint8Array([0x30, 0x2a, ...ED25519_ALGORITHM, 0x03, 0x21, 0x00]);
 
 /**
  * Imports a raw 32-byte public key for verification.

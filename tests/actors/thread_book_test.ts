@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { ThreadBook } from "../../actors/_thread_book.ts";
 import { swarmParams } from "../../protocols/params.ts";
-import { message, NEED_ID, VERIFIERS } from "../protocols/lifecycle/_fixture.ts";
+import { message, NEED_ID, needPayload, VERIFIERS } from "../protocols/lifecycle/_fixture.ts";
 
 const BYTES = new Uint8Array([0]);
 
@@ -17,17 +17,7 @@ function book(): ThreadBook {
   });
 }
 
-const need = (needId: string) =>
-  message("NEED", {
-    needId,
-    epoch: 0,
-    requires: [],
-    produces: ["digest"],
-    budget: 20,
-    bounty: 10,
-    deadlineMs: 1_000_000,
-    task: { op: "sha256", input: "hello", rounds: 1 },
-  }, "did:requester");
+const need = (needId: string) => message("NEED", needPayload({ needId }), "did:requester");
 
 const propose = (needId: string) =>
   message("PROPOSE", {

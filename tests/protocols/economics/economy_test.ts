@@ -13,7 +13,7 @@ import type { LifecycleVerb, PayloadOf } from "../../../protocols/lifecycle/payl
 import { reduce, type ReduceView } from "../../../protocols/lifecycle/reducer.ts";
 import type { ThreadState } from "../../../protocols/lifecycle/state.ts";
 import { swarmParams } from "../../../protocols/params.ts";
-import { message, NEED_ID, TASK_ID, VERIFIERS } from "../lifecycle/_fixture.ts";
+import { message, NEED_ID, needPayload, TASK_ID, VERIFIERS } from "../lifecycle/_fixture.ts";
 
 const PARAMS = swarmParams({
   challengeWindowMs: 500,
@@ -74,16 +74,7 @@ class Node {
 
   /** NEED (bounty 10, escrow 12) through a verified commit-1 attested by v1..v3. */
   verified(): void {
-    this.send("NEED", {
-      needId: NEED_ID,
-      epoch: 0,
-      requires: [],
-      produces: ["digest"],
-      budget: 20,
-      bounty: 10,
-      deadlineMs: 100_000,
-      task: { op: "sha256", input: "hello", rounds: 1 },
-    }, "did:requester");
+    this.send("NEED", needPayload({ deadlineMs: 100_000 }), "did:requester");
     this.send("PROPOSE", {
       needId: NEED_ID,
       proposalId: "p1",
@@ -380,16 +371,7 @@ Deno.test("stamped committees respect the caps; a pinned committee that breaks t
     node.economy.stamp("NEED", undefined, { needId: NEED_ID }, node.view()),
     stamped,
   );
-  const need = {
-    needId: NEED_ID,
-    epoch: 0,
-    requires: [],
-    produces: ["digest"],
-    budget: 20,
-    bounty: 10,
-    deadlineMs: 100_000,
-    task: { op: "sha256", input: "hello", rounds: 1 },
-  };
+  const need = needPayload({ deadlineMs: 100_000 });
   refused(
     "E_COMMITTEE_INVALID",
     () =>

@@ -42,6 +42,21 @@ export function message<V extends LifecycleVerb>(
   };
 }
 
+/** A NEED payload for one sha256 task (of `NEED_ID` unless overridden). */
+export function needPayload(overrides: Partial<PayloadOf["NEED"]> = {}): PayloadOf["NEED"] {
+  return {
+    needId: NEED_ID,
+    epoch: 0,
+    requires: [],
+    produces: ["digest"],
+    budget: 20,
+    bounty: 10,
+    deadlineMs: 1_000_000,
+    task: { op: "sha256", input: "hello", rounds: 1 },
+    ...overrides,
+  };
+}
+
 /** A view with 10 active verifiers out of bootstrap (K_plan = 3, K_result = 3). */
 export function view(overrides: Partial<ReduceView> = {}): ReduceView {
   return {
@@ -78,17 +93,7 @@ export class Driver {
   }
 
   need(overrides: Partial<PayloadOf["NEED"]> = {}): void {
-    this.apply("NEED", {
-      needId: NEED_ID,
-      epoch: 0,
-      requires: [],
-      produces: ["digest"],
-      budget: 20,
-      bounty: 10,
-      deadlineMs: 1_000_000,
-      task: { op: "sha256", input: "hello", rounds: 1 },
-      ...overrides,
-    }, "did:requester");
+    this.apply("NEED", needPayload(overrides), "did:requester");
   }
 
   propose(proposalId = "p1", taskIds = [TASK_ID]): void {
