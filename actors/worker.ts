@@ -111,7 +111,13 @@ type WorkerMessage =
     readonly thread: Settled<ThreadState | undefined>;
   }
   | { readonly type: "epoch-read"; readonly epoch: Settled<number> }
-  | { readonly type: "orphan-freed"; readonly candidate: Candidate; readonly leaseId: string };
+  | {
+    readonly type: "orphan-freed";
+    readonly candidate: Candidate;
+    readonly leaseId: string;
+    /** The decide log answered the release (whether or not it still held the lease). */
+    readonly answered: boolean;
+  };
 
 /** Bidders per fresh task when the worker list is known. */
 const PREFERRED_BIDDERS = 2;
@@ -220,10 +226,16 @@ class Worker implements Behavior<WorkerMessage> {
         const { orphan, ...candidate } = message.candidate;
         if (orphan === undefined) return this.#enqueue(ctx, candidate);
         const freed = this.#config.decideLog.releaseLease(candidate.taskId, orphan);
-        return ctx.pipeToSelf(freed, () => ({ type: "orphan-freed", candidate, leaseId: orphan }));
+        return ctx.pipeToSelf(freed, (result) => ({
+          type: "orphan-freed",
+          candidate,
+          leaseId: orphan,
+          answered: result.ok,
+        }));
       }
       case "orphan-freed":
-        this.#unsure.delete(message.leaseId);
+        // Unanswered again: it stays this worker's to free at the next refused bid.
+        if (message.answered) this.#unsure.delete(message.leaseId);
         return this.#enqueue(ctx, message.candidate);
       case "epoch-read":
         if (message.epoch.ok) this.#epoch = Math.max(this.#epoch, message.epoch.value);
