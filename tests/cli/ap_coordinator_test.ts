@@ -9,6 +9,7 @@ import type { DeciderMessage } from "../../actors/decider.ts";
 import type { EpochManagerMessage } from "../../actors/epoch_manager.ts";
 import type { DecideRecord } from "../../runtime/store/decide_log.ts";
 import type { WireValue } from "../../runtime/wire.ts";
+import { decideRecord } from "../runtime/store/_decide_record.ts";
 
 const EVEN = bucketsOf(0, 2);
 const ODD = bucketsOf(1, 2);
@@ -119,16 +120,8 @@ Deno.test("the decider gets back a bucket it gave up while the bucket is still h
 
 Deno.test("orphaned NEEDs are reconciled once, by the smallest reachable member", async () => {
   const node = setup(() => ["node-1", "node-3"]);
-  const record = (decider: string, lamport: number): DecideRecord => ({
-    needId: "need-x",
-    proposalId: `p-${decider}`,
-    epoch: 0,
-    lamport,
-    kPlan: 1,
-    decider,
-    fence: 1,
-    decidedAtMs: 0,
-  });
+  const record = (decider: string, lamport: number) =>
+    decideRecord({ needId: "need-x", decider, lamport, proposalId: `p-${decider}` });
   await node.log.replica.acquireFence(0, "x");
   const push = (decision: DecideRecord) =>
     node.log.servePush(

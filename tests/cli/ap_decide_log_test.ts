@@ -4,10 +4,11 @@ import { ApDecideLog, type ApNetwork } from "../../cli/_ap_decide_log.ts";
 import { bucketHomes } from "../../cli/_ap_lending.ts";
 import { AP_METHODS, AP_SYNC_PAGE, ApRequestError, syncPage } from "../../cli/_ap_wire.ts";
 import { ApReplica } from "../../protocols/consensus/ap_replica.ts";
-import { bucketOf, type DecideRecord, StaleFenceError } from "../../runtime/store/decide_log.ts";
+import { bucketOf, StaleFenceError } from "../../runtime/store/decide_log.ts";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import { decodeWire, encodeWire } from "../../runtime/transport/frame_codec.ts";
 import type { WireValue } from "../../runtime/wire.ts";
+import { decideRecord } from "../runtime/store/_decide_record.ts";
 
 /** node-a owns every bucket; node-b and node-c decide nothing (they write through node-a). */
 const NODES = ["node-a", "node-b", "node-c"];
@@ -68,18 +69,8 @@ class Mesh {
   }
 }
 
-function record(needId: string, decider: string, fence: number, lamport = 2): DecideRecord {
-  return {
-    needId,
-    proposalId: `${needId}~${decider}`,
-    epoch: 0,
-    lamport,
-    kPlan: 1,
-    decider,
-    fence,
-    decidedAtMs: 1,
-  };
-}
+const record = (needId: string, decider: string, fence: number, lamport = 2) =>
+  decideRecord({ needId, decider, fence, lamport, decidedAtMs: 1 });
 
 const pushed = () => new Promise((resolve) => setTimeout(resolve, 30));
 

@@ -2,23 +2,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ApReplica } from "../../../protocols/consensus/ap_replica.ts";
-import type { DecideRecord } from "../../../runtime/store/decide_log.ts";
 import { bucketOf } from "../../../runtime/store/decide_log.ts";
 import { DenoKvStore } from "../../../runtime/store/deno_kv_store.ts";
 import { MemoryStore } from "../../../runtime/store/memory_store.ts";
+import { decideRecord } from "../../runtime/store/_decide_record.ts";
 
-function record(needId: string, lamport: number, decider: string, fence = 1): DecideRecord {
-  return {
-    needId,
-    proposalId: `${needId}~${decider}`,
-    epoch: 0,
-    lamport,
-    kPlan: 1,
-    decider,
-    fence,
-    decidedAtMs: 0,
-  };
-}
+const record = (needId: string, lamport: number, decider: string, fence = 1) =>
+  decideRecord({ needId, lamport, decider, fence });
 
 /** A replica's snapshot in a fixed order (maps keep insertion order, which may differ). */
 function sorted(replica: ApReplica) {

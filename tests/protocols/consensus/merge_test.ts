@@ -7,16 +7,15 @@ import {
   mergeOnHeal,
 } from "../../../protocols/consensus/merge.ts";
 import type { DecideRecord } from "../../../runtime/store/decide_log.ts";
+import { decideRecord } from "../../runtime/store/_decide_record.ts";
 
-function record(
+const record = (
   needId: string,
   epoch: number,
   lamport: number,
   decider: string,
   proposalId = "p",
-): DecideRecord {
-  return { needId, proposalId, epoch, lamport, kPlan: 1, decider, fence: 1, decidedAtMs: 0 };
-}
+) => decideRecord({ needId, epoch, lamport, decider, proposalId });
 
 Deno.test("highestEpochWins() orders by epoch, then lamport, then decider", () => {
   assert.equal(highestEpochWins(record("n", 2, 1, "a"), record("n", 1, 9, "z")).epoch, 2);

@@ -9,21 +9,12 @@ import {
   DecideUnavailableError,
   History,
 } from "../../../sim/swarm/mod.ts";
+import { decideRecord } from "../../runtime/store/_decide_record.ts";
 
 const NEED = "need-split";
 
-function record(decider: string, lamport: number, proposalId = `p-${decider}`): DecideRecord {
-  return {
-    needId: NEED,
-    proposalId,
-    epoch: 0,
-    lamport,
-    kPlan: 1,
-    decider,
-    fence: 1,
-    decidedAtMs: 0,
-  };
-}
+const record = (decider: string, lamport: number, proposalId = `p-${decider}`) =>
+  decideRecord({ needId: NEED, decider, lamport, proposalId });
 
 Deno.test("CP: a node cut off from the majority cannot reach the decide log; the call is recorded", async () => {
   const history = new History(() => 0n);
