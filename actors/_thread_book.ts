@@ -20,6 +20,7 @@ import { type Effect, resultCommitteeOf, type ThreadState } from "../protocols/l
 import type { SwarmParams } from "../protocols/params.ts";
 import { type Parked, ParkingLot } from "./_parking_lot.ts";
 import { ThreadArchive } from "./_thread_archive.ts";
+import { EvictionCursor } from "../runtime/eviction_cursor.ts";
 
 /** What happened to one message. */
 export type Outcome =
@@ -88,6 +89,7 @@ export class ThreadBook {
   readonly #archive = new ThreadArchive();
   /** Ids of settled envelopes (insertion order: oldest first), bounded. */
   readonly #settledIds = new Set<string>();
+  readonly #settledIdsOldest = new EvictionCursor(this.#settledIds);
   #bootstrap: boolean;
   #archiveOverflows = 0;
   #version = 0;
@@ -317,7 +319,7 @@ export class ThreadBook {
   #settled(id: string): void {
     this.#settledIds.add(id);
     if (this.#settledIds.size > SETTLED_IDS_MAX) {
-      this.#settledIds.delete(this.#settledIds.values().next().value as string);
+      this.#settledIdsOldest.evict();
     }
   }
 

@@ -32,6 +32,7 @@ import type { CedarRuntime } from "../policies/cedar_runtime.ts";
 import type { ConformanceSuite } from "../policies/conformance.ts";
 import { toHex } from "../policies/hash.ts";
 import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
+import { EvictionCursor } from "../runtime/eviction_cursor.ts";
 
 /** The topic capsule offers are published on. */
 export const CAPSULE_TOPIC = "/swarm/policy/capsules";
@@ -121,6 +122,7 @@ export function capsuleDistributor(
   config: CapsuleDistributorConfig,
 ): Behavior<CapsuleDistributorMessage> {
   const seen = new Set<string>();
+  const seenOldest = new EvictionCursor(seen);
   const inFlight = new Set<string>();
   const seenMax = config.seenMax ?? 256;
   const inFlightMax = config.inFlightMax ?? 4;
@@ -135,7 +137,7 @@ export function capsuleDistributor(
 
   const remember = (key: string) => {
     seen.add(key);
-    if (seen.size > seenMax) seen.delete(seen.values().next().value as string);
+    if (seen.size > seenMax) seenOldest.evict();
   };
 
   const offer = (

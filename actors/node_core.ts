@@ -55,6 +55,7 @@ import type {
   EmitRequest,
   RoleEvent,
 } from "./swarm_messages.ts";
+import { EvictionCursor } from "../runtime/eviction_cursor.ts";
 
 export type { NodePolicy } from "./_core_gates.ts";
 
@@ -175,6 +176,7 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #repair: SyncRepair;
   /** Ids of envelopes already in the audit log (insertion order: oldest first). */
   readonly #audited = new Set<string>();
+  readonly #auditedOldest = new EvictionCursor(this.#audited);
   readonly #confirmations: DecideConfirmations;
   readonly #gates: CoreGates;
   #signer: EnvelopeSigner | undefined;
@@ -538,7 +540,7 @@ class NodeCore implements Behavior<CoreInput> {
     if (this.#audited.has(envelope.id)) return;
     this.#audited.add(envelope.id);
     if (this.#audited.size > AUDITED_IDS_MAX) {
-      this.#audited.delete(this.#audited.values().next().value as string);
+      this.#auditedOldest.evict();
     }
     // Appends are batched by the log; only a failure comes back, as a message. After a
     // restart, envelopes delivered again are not logged twice (appendOnce).

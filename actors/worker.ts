@@ -26,6 +26,7 @@ import { toHex } from "../protocols/envelope/mod.ts";
 import { runWork, sha256Hex, telemetryOf, type WorkTelemetry } from "../protocols/work.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
+import { EvictionCursor } from "../runtime/eviction_cursor.ts";
 
 /** Settings of a worker. */
 export interface WorkerConfig {
@@ -155,6 +156,7 @@ class Worker implements Behavior<WorkerMessage> {
   readonly #backlog: Candidate[] = [];
   /** Leases this worker asked for whose grant it never heard of (the call failed). */
   readonly #unsure = new Set<string>();
+  readonly #unsureOldest = new EvictionCursor(this.#unsure);
   readonly #concurrency: number;
   #backlogHead = 0;
   #epoch = 0;
@@ -290,7 +292,7 @@ class Worker implements Behavior<WorkerMessage> {
     if (!outcome.ok) {
       // The log may have taken the lease all the same: remember it as this worker's.
       if (this.#unsure.size >= UNSURE_LEASES_MAX) {
-        this.#unsure.delete(this.#unsure.values().next().value as string);
+        this.#unsureOldest.evict();
       }
       this.#unsure.add(job.leaseId);
     }

@@ -40,6 +40,7 @@ import { SignatureVerifier, type VerifyOffload } from "../protocols/identity/ide
 import { shardTopic, SYNC_TOPIC } from "../actors/node_core.ts";
 import { CAPSULE_TOPIC } from "../actors/capsule_distributor.ts";
 import { decodeCapsulePackage } from "../policies/capsule.ts";
+import { EvictionCursor } from "../runtime/eviction_cursor.ts";
 
 /** Prefix of the shard topics the node core publishes envelopes on. */
 const SHARD_PREFIX = "/swarm/shard/";
@@ -84,6 +85,7 @@ function envelopeBytesOf(data: Uint8Array): Uint8Array | undefined {
  */
 export class CachingSignatureVerifier extends SignatureVerifier {
   readonly #verified = new Set<string>();
+  readonly #verifiedOldest = new EvictionCursor(this.#verified);
   readonly #capacity: number;
   #hits = 0;
 
@@ -114,7 +116,7 @@ export class CachingSignatureVerifier extends SignatureVerifier {
 
   #remember(key: string): void {
     if (this.#verified.size >= this.#capacity) {
-      this.#verified.delete(this.#verified.values().next().value as string);
+      this.#verifiedOldest.evict();
     }
     this.#verified.add(key);
   }

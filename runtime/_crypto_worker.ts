@@ -10,6 +10,7 @@
 
 import { Buffer } from "node:buffer";
 import { createPublicKey, KeyObject, sign as nodeSign, verify as nodeVerify } from "node:crypto";
+import { EvictionCursor } from "./eviction_cursor.ts";
 
 /** What one item of a batch asks. */
 export const OP_SIGN = 0;
@@ -51,6 +52,7 @@ const PUBLIC_KEYS_MAX = 4096;
 
 const privateKeys = new Map<number, KeyObject>();
 const publicKeys = new Map<string, KeyObject>();
+const publicKeysOldest = new EvictionCursor(publicKeys);
 // RFC 8410 SubjectPublicKeyInfo prefix for an Ed25519 public key; the 32-byte key follows.
 const SPKI_PREFIX = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 /** The worker's global scope (typed here to keep the main program's lib). */
@@ -106,7 +108,7 @@ function importedKey(publicKey: Uint8Array): KeyObject {
   if (cached !== undefined) return cached;
   const spki = Buffer.from([...SPKI_PREFIX, ...publicKey]);
   const imported = createPublicKey({ key: spki, format: "der", type: "spki" });
-  if (publicKeys.size >= PUBLIC_KEYS_MAX) publicKeys.delete(publicKeys.keys().next().value!);
+  if (publicKeys.size >= PUBLIC_KEYS_MAX) publicKeysOldest.evict();
   publicKeys.set(id, imported);
   return imported;
 }

@@ -28,6 +28,7 @@ import {
   decodeAuditRecord,
   signAuditRecord,
 } from "./record.ts";
+import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
 
 /** What ingress and egress paths call: one method per logged envelope. */
 export interface AuditLog {
@@ -118,6 +119,7 @@ export class SignedAuditLog implements AuditLog {
   readonly #options: SignedAuditLogOptions;
   readonly #threads = new Map<string, Promise<ThreadLog>>();
   readonly #resting = new Map<string, RestingLog>();
+  readonly #restingOldest = new EvictionCursor(this.#resting);
   #appended = 0;
   #warmReopens = 0;
   #recoveredTails = 0;
@@ -352,7 +354,7 @@ export class SignedAuditLog implements AuditLog {
     const limit = this.#options.restingThreadsMax ?? AUDIT_RESTING_THREADS_MAX_DEFAULT;
     this.#resting.delete(state.thread);
     if (this.#resting.size >= limit) {
-      this.#resting.delete(this.#resting.keys().next().value as string);
+      this.#restingOldest.evict();
     }
     const { seq, prev, logged } = state;
     this.#resting.set(state.thread, { seq, prev, logged, size: state.log.size });

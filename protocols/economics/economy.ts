@@ -51,6 +51,7 @@ import type { ParticipantRegistry } from "./registry.ts";
 import { RecencyBook } from "./recency.ts";
 import { ReputationBook } from "./reputation.ts";
 import { diversityViolations, type SelectionCandidate, selectWeighted } from "./selection.ts";
+import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
 
 /** What an economy needs to know about its swarm. */
 export interface EconomyConfig {
@@ -90,6 +91,7 @@ export class Economy {
   readonly #rulings = new Map<string, number>();
   readonly #ledgerErrors = new Map<string, number>();
   readonly #blocked = new Map<string, BlockedPayout[]>();
+  readonly #blockedOldest = new EvictionCursor(this.#blocked);
   #blockedCount = 0;
   #journal: LedgerJournal | undefined;
 
@@ -366,7 +368,7 @@ export class Economy {
     if (derived.blocked.length === 0) return;
     this.#blockedCount += derived.blocked.length;
     if (this.#blocked.size >= BLOCKED_REMEMBERED_MAX) {
-      this.#blocked.delete(this.#blocked.keys().next().value as string);
+      this.#blockedOldest.evict();
     }
     this.#blocked.set(subject, derived.blocked);
   }

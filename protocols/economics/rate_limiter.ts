@@ -6,6 +6,8 @@
  * @module
  */
 
+import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
+
 /** Settings of a rate limiter. */
 export interface RateLimitOptions {
   readonly max: number;
@@ -18,6 +20,7 @@ export interface RateLimitOptions {
 export class RateLimiter {
   readonly #options: RateLimitOptions;
   readonly #times = new Map<string, number[]>();
+  readonly #timesOldest = new EvictionCursor(this.#times);
 
   constructor(options: RateLimitOptions) {
     this.#options = options;
@@ -37,7 +40,7 @@ export class RateLimiter {
     recent.push(nowMs);
     this.#times.delete(key);
     if (this.#times.size >= (this.#options.keysMax ?? 100_000)) {
-      this.#times.delete(this.#times.keys().next().value as string);
+      this.#timesOldest.evict();
     }
     this.#times.set(key, recent);
     return true;

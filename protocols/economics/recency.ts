@@ -8,10 +8,12 @@
  */
 
 import type { EconomicsParams } from "./params.ts";
+import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
 
 /** Last-seen times by DID. Bounded: beyond the bound the longest-unseen is forgotten. */
 export class RecencyBook {
   readonly #lastSeenMs = new Map<string, number>();
+  readonly #lastSeenMsOldest = new EvictionCursor(this.#lastSeenMs);
   readonly #params: EconomicsParams;
   readonly #entriesMax: number;
 
@@ -24,7 +26,7 @@ export class RecencyBook {
   seen(did: string, nowMs: number): void {
     this.#lastSeenMs.delete(did);
     if (this.#lastSeenMs.size >= this.#entriesMax) {
-      this.#lastSeenMs.delete(this.#lastSeenMs.keys().next().value as string);
+      this.#lastSeenMsOldest.evict();
     }
     this.#lastSeenMs.set(did, nowMs);
   }

@@ -12,6 +12,7 @@
  */
 
 import type { EconomicsParams } from "./params.ts";
+import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -26,6 +27,7 @@ export const REPUTATION_ENTRIES_MAX = 1_000_000;
 /** Reputation scores by DID. */
 export class ReputationBook {
   readonly #scores = new Map<string, Score>();
+  readonly #scoresOldest = new EvictionCursor(this.#scores);
   readonly #params: EconomicsParams;
 
   constructor(params: EconomicsParams) {
@@ -68,7 +70,7 @@ export class ReputationBook {
     const value = clamp(this.get(did, nowMs) + delta);
     this.#scores.delete(did);
     if (this.#scores.size >= REPUTATION_ENTRIES_MAX) {
-      this.#scores.delete(this.#scores.keys().next().value as string);
+      this.#scoresOldest.evict();
     }
     this.#scores.set(did, { value, atMs: nowMs });
     return value;

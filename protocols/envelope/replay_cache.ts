@@ -13,6 +13,7 @@
 
 import { assert } from "../../runtime/errors.ts";
 import { toHex } from "./_signed.ts";
+import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
 
 /** Default replay window: 10 minutes. */
 export const REPLAY_WINDOW_MS_DEFAULT = 10 * 60 * 1000;
@@ -33,6 +34,7 @@ export class ReplayCache {
   readonly #capacity: number;
   /** Insertion-ordered: key → expiry in ns. */
   readonly #entries = new Map<string, bigint>();
+  readonly #entriesOldest = new EvictionCursor(this.#entries);
   #evictedEarly = 0;
 
   constructor(options?: ReplayCacheOptions) {
@@ -64,7 +66,7 @@ export class ReplayCache {
     const key = `${sender} ${toHex(nonce)}`;
     if (this.#entries.has(key)) return false;
     if (this.#entries.size >= this.#capacity) {
-      this.#entries.delete(this.#entries.keys().next().value as string);
+      this.#entriesOldest.evict();
       this.#evictedEarly++;
     }
     this.#entries.set(key, nowNs + this.#windowNs);

@@ -17,6 +17,7 @@
 import { Buffer } from "node:buffer";
 import { createPublicKey, KeyObject, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { IDENTITY_ERROR_CODES, IdentityError } from "./errors.ts";
+import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
 
 /** Length of an Ed25519 public key in bytes. */
 export const ED25519_PUBLIC_KEY_BYTES = 32;
@@ -157,6 +158,7 @@ export function verifyEd25519(
  */
 export class VerifyKeyCache {
   readonly #keys = new Map<string, Ed25519PublicKey>();
+  readonly #keysOldest = new EvictionCursor(this.#keys);
   readonly #capacity: number;
   #evictions = 0;
 
@@ -180,7 +182,7 @@ export class VerifyKeyCache {
     if (cached !== undefined) return cached;
     const imported = importEd25519PublicKey(publicKey());
     if (this.#keys.size >= this.#capacity) {
-      this.#keys.delete(this.#keys.keys().next().value as string);
+      this.#keysOldest.evict();
       this.#evictions++;
     }
     this.#keys.set(id, imported);

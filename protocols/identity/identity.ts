@@ -22,6 +22,7 @@ import {
   VerifyKeyCache,
 } from "./ed25519.ts";
 import { IDENTITY_ERROR_CODES, IdentityError } from "./errors.ts";
+import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
 
 /** Signs messages with one key: what an offload hands back for a key. */
 export type MessageSigner = (message: Uint8Array) => Promise<Uint8Array>;
@@ -158,6 +159,7 @@ export class SignatureVerifier {
   readonly #cache: VerifyKeyCache;
   readonly #offload: VerifyOffload | undefined;
   readonly #rawKeys = new Map<string, Uint8Array>();
+  readonly #rawKeysOldest = new EvictionCursor(this.#rawKeys);
   readonly #capacity: number;
 
   constructor(cacheCapacity = VERIFY_KEY_CACHE_MAX, offload?: VerifyOffload) {
@@ -202,7 +204,7 @@ export class SignatureVerifier {
     if (publicKey !== undefined) return publicKey;
     publicKey = publicKeyFromDid(did);
     if (this.#rawKeys.size >= this.#capacity) {
-      this.#rawKeys.delete(this.#rawKeys.keys().next().value as string);
+      this.#rawKeysOldest.evict();
     }
     this.#rawKeys.set(did, publicKey);
     return publicKey;

@@ -21,6 +21,7 @@
  */
 
 import { type StoreCommit, type StoreEntry, type StoreKey, storeKeyId as keyId } from "./store.ts";
+import { EvictionCursor } from "../eviction_cursor.ts";
 
 /** A cached read: the entry, or null when the key is known to be absent. */
 type Cached = StoreEntry<unknown> | null;
@@ -29,6 +30,7 @@ type Cached = StoreEntry<unknown> | null;
 export class ReadCache {
   readonly #capacity: number;
   readonly #entries = new Map<string, Cached>();
+  readonly #entriesOldest = new EvictionCursor(this.#entries);
   /** Reads in flight per key, and the keys written while one was. */
   readonly #reading = new Map<string, number>();
   readonly #writtenDuringRead = new Set<string>();
@@ -111,7 +113,7 @@ export class ReadCache {
   #put(id: string, entry: Cached): void {
     this.#touch(id, entry);
     if (this.#entries.size > this.#capacity) {
-      this.#entries.delete(this.#entries.keys().next().value as string);
+      this.#entriesOldest.evict();
     }
   }
 }

@@ -19,6 +19,8 @@
  * @module
  */
 
+import { EvictionCursor } from "../eviction_cursor.ts";
+
 /** Where a frame came from, as its publisher numbered it. */
 export interface FrameOrigin {
   /** The origin's key: publisher, incarnation and gossip topic. */
@@ -53,6 +55,7 @@ interface OriginState<T> {
 export class OriginOrder<T> {
   readonly #options: OriginOrderOptions<T>;
   readonly #origins = new Map<string, OriginState<T>>();
+  readonly #originsOldest = new EvictionCursor(this.#origins);
   #reordered = 0;
   #skipped = 0;
 
@@ -128,8 +131,7 @@ export class OriginOrder<T> {
 
   #evict(): void {
     while (this.#origins.size > this.#options.originsMax) {
-      const [key, state] = this.#origins.entries().next().value as [string, OriginState<T>];
-      this.#origins.delete(key);
+      const [, state] = this.#originsOldest.evict()!;
       this.#flush(state);
     }
   }

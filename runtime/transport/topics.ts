@@ -17,6 +17,7 @@
 
 import { createHash } from "node:crypto";
 import { SwarmError } from "../errors.ts";
+import { EvictionCursor } from "../eviction_cursor.ts";
 
 /** Prefix of every gossipsub topic of the swarm. */
 export const SWARM_TOPIC_PREFIX = "/swarm/";
@@ -57,6 +58,7 @@ export function threadOfTopic(topic: string): string | undefined {
 /** Threads whose bucket is remembered (a SHA-256 through node:crypto costs ~15 µs on Deno). */
 const BUCKETS_REMEMBERED_MAX = 4_096;
 const buckets = new Map<string, number>();
+const bucketsOldest = new EvictionCursor(buckets);
 
 /**
  * The shard bucket of a thread: the first byte of its SHA-256. Remembered
@@ -67,7 +69,7 @@ export function shardBucket(thread: string): number {
   const known = buckets.get(thread);
   if (known !== undefined) return known;
   const bucket = createHash("sha256").update(thread).digest()[0];
-  if (buckets.size >= BUCKETS_REMEMBERED_MAX) buckets.delete(buckets.keys().next().value!);
+  if (buckets.size >= BUCKETS_REMEMBERED_MAX) bucketsOldest.evict();
   buckets.set(thread, bucket);
   return bucket;
 }
