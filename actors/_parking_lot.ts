@@ -61,6 +61,11 @@ export class ParkingLot {
     return this.#byThread.get(thread)?.some((entry) => entry.message.id === id) ?? false;
   }
 
+  /** The ids of the messages parked on `thread`. */
+  ids(thread: string): string[] {
+    return this.#byThread.get(thread)?.map((entry) => entry.message.id) ?? [];
+  }
+
   /** Whether anything waits on `thread`. */
   has(thread: string): boolean {
     return this.#byThread.has(thread);

@@ -17,8 +17,13 @@ const STALLED_REPAIRS_MAX = 64;
 /** Longest gap between two requests for a thread that stays idle. */
 const IDLE_REPAIR_GAP_MAX_MS = 60_000;
 
-/** What the repair reads from the node's thread book. */
-export type RepairSource = Pick<ThreadBook, "stalled" | "idle">;
+/** What the repair reads from the node's thread book (see {@linkcode ThreadBook}). */
+export interface RepairSource {
+  /** Threads with a message parked since `cutoffMs` for one that has not come (at most `limit`). */
+  stalled(cutoffMs: number, limit: number): string[];
+  /** Open threads idle since `cutoffMs`, longest idle first. */
+  idle(cutoffMs: number): Iterable<{ readonly thread: string; readonly sinceMs: number }>;
+}
 
 /** Settings of {@linkcode SyncRepair}. */
 export interface SyncRepairOptions {
@@ -64,7 +69,9 @@ export class SyncRepair {
       if (nowMs - asked.atMs > IDLE_REPAIR_GAP_MAX_MS * 2) this.#idleAsked.delete(thread);
     }
     const due: string[] = [];
-    for (const { thread, sinceMs } of book.idle(nowMs - idleMs, STALLED_REPAIRS_MAX)) {
+    // Threads asked for lately are passed over, so they cannot keep newly idle ones waiting.
+    for (const { thread, sinceMs } of book.idle(nowMs - idleMs)) {
+      if (due.length >= STALLED_REPAIRS_MAX) break;
       const asked = this.#idleAsked.get(thread);
       const fresh = asked === undefined || asked.sinceMs !== sinceMs;
       if (!fresh && nowMs - asked.atMs < asked.gapMs) continue;

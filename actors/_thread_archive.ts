@@ -10,6 +10,8 @@
 /** Most envelopes kept per thread; later ones are not archived (and counted by the caller). */
 export const ARCHIVE_ENVELOPES_PER_THREAD_MAX = 4_096;
 
+const NONE: ReadonlySet<string> = new Set();
+
 /** Accepted envelope bytes by thread and id, in acceptance order. */
 export class ThreadArchive {
   readonly #byThread = new Map<string, Map<string, Uint8Array>>();
@@ -28,17 +30,36 @@ export class ThreadArchive {
     return true;
   }
 
+  /** The ids archived for `thread`, in acceptance order (at most `limit`). */
+  ids(thread: string, limit: number): string[] {
+    const ids: string[] = [];
+    for (const id of this.#byThread.get(thread)?.keys() ?? []) {
+      if (ids.length >= limit) break;
+      ids.push(id);
+    }
+    return ids;
+  }
+
   /** Drops a thread. */
   forget(thread: string): void {
     this.#byThread.delete(thread);
   }
 
-  /** The envelopes of `threads`, in acceptance order, cut into chunks of at most `chunkSize`. */
-  chunks(threads: Iterable<string>, chunkSize: number): Uint8Array[][] {
+  /**
+   * The envelopes of `threads`, in acceptance order, cut into chunks of at
+   * most `chunkSize`; those whose id is in `skip` (what the asker holds) are
+   * left out.
+   */
+  chunks(
+    threads: Iterable<string>,
+    chunkSize: number,
+    skip: ReadonlySet<string> = NONE,
+  ): Uint8Array[][] {
     const chunks: Uint8Array[][] = [];
     let chunk: Uint8Array[] = [];
     for (const thread of threads) {
-      for (const bytes of this.#byThread.get(thread)?.values() ?? []) {
+      for (const [id, bytes] of this.#byThread.get(thread) ?? []) {
+        if (skip.has(id)) continue;
         chunk.push(bytes);
         if (chunk.length < chunkSize) continue;
         chunks.push(chunk);

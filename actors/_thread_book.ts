@@ -245,16 +245,15 @@ export class ThreadBook {
 
   /**
    * Open threads that accepted no message since `cutoffMs`, longest idle
-   * first (at most `limit`): a message may have been lost on the way.
+   * first: a message may have been lost on the way. Lazy, so a caller that
+   * passes over some (asked for lately) can go on to the next.
    */
-  idle(cutoffMs: number, limit: number): { readonly thread: string; readonly sinceMs: number }[] {
-    const idle: { thread: string; sinceMs: number }[] = [];
+  *idle(cutoffMs: number): Generator<{ readonly thread: string; readonly sinceMs: number }> {
     for (const [thread, sinceMs] of this.#progressAtMs) {
-      if (sinceMs > cutoffMs || idle.length >= limit) break;
+      if (sinceMs > cutoffMs) return;
       const phase = this.#threads.get(thread)?.phase;
-      if (phase === "OPEN" || phase === "DECIDED") idle.push({ thread, sinceMs });
+      if (phase === "OPEN" || phase === "DECIDED") yield { thread, sinceMs };
     }
-    return idle;
   }
 
   /** Threads still open (not final, not expired), for peers catching up. */
@@ -276,9 +275,25 @@ export class ThreadBook {
     return [...this.#threads.keys()];
   }
 
-  /** Archived envelopes of `threads` in chunks. */
-  archived(threads: readonly string[], chunkSize: number): Uint8Array[][] {
-    return this.#archive.chunks(threads, chunkSize);
+  /**
+   * Archived envelopes of `threads` in chunks, leaving out the ids in `skip`
+   * (those the asking peer holds already).
+   */
+  archived(
+    threads: readonly string[],
+    chunkSize: number,
+    skip?: ReadonlySet<string>,
+  ): Uint8Array[][] {
+    return this.#archive.chunks(threads, chunkSize, skip);
+  }
+
+  /**
+   * The ids of the envelopes of `thread` this node holds, archived or
+   * parked (at most `limit`): what a sync request tells peers not to send.
+   */
+  held(thread: string, limit: number): string[] {
+    const archived = this.#archive.ids(thread, limit);
+    return archived.concat(this.#parking.ids(thread).slice(0, limit - archived.length));
   }
 
   /** Notes that a NEED ended, so its thread is forgotten after the retention. */

@@ -125,9 +125,13 @@ export interface NodeCoreConfig {
 /** Where nodes ask each other for envelopes they missed. */
 export const SYNC_TOPIC = "/swarm/sync";
 /** Envelopes per sync reply message. */
-const SYNC_CHUNK_MAX = 256;
+export const SYNC_CHUNK_MAX = 256;
 /** Most threads answered per sync request. */
-const SYNC_THREADS_MAX = 10_000;
+export const SYNC_THREADS_MAX = 10_000;
+/** Most envelope ids a sync request lists as held by the asker. */
+export const SYNC_HAVE_MAX = 1_024;
+/** Longest envelope id a sync request may list (ids are about 60 characters). */
+export const SYNC_HAVE_ID_MAX = 128;
 
 /** Envelope ids remembered as audited, so a re-delivery (a sync) is not logged twice. */
 const AUDITED_IDS_MAX = 65_536;
@@ -487,11 +491,17 @@ class NodeCore implements Behavior<CoreInput> {
    * Sends a peer the envelopes of the threads it asks for; by default every
    * thread this node still holds, finished ones included: a peer that
    * rebuilds a thread from another's stale copy must also hear from the
-   * nodes that saw it end, or it would act on a NEED long FINAL.
+   * nodes that saw it end, or it would act on a NEED long FINAL. Envelopes
+   * the peer says it holds are left out, so a peer missing one envelope of a
+   * thread gets that one from each node that has it, not the whole thread
+   * (and nothing from a node that has nothing more).
    */
   #answerSync(request: Extract<CoreMessage, { type: "sync-request" }>): void {
     const threads = (request.threads ?? this.#book.threadIds()).slice(0, SYNC_THREADS_MAX);
-    for (const envelopes of this.#book.archived(threads, SYNC_CHUNK_MAX)) {
+    const have = Array.isArray(request.have)
+      ? new Set(request.have.slice(0, SYNC_HAVE_MAX))
+      : undefined;
+    for (const envelopes of this.#book.archived(threads, SYNC_CHUNK_MAX, have)) {
       request.replyTo.tell({ type: "sync-reply", envelopes });
     }
   }
@@ -501,8 +511,14 @@ class NodeCore implements Behavior<CoreInput> {
     if (this.#repair.shouldRequest(thread, ctx.nowMs())) this.#publishRequest(ctx, thread);
   }
 
+  /** Asks every peer for what it holds of `thread` beyond what this node holds. */
   #publishRequest(ctx: ActorContext<CoreInput>, thread: string): void {
-    ctx.publish(SYNC_TOPIC, { type: "sync-request", threads: [thread], replyTo: ctx.self });
+    ctx.publish(SYNC_TOPIC, {
+      type: "sync-request",
+      threads: [thread],
+      have: this.#book.held(thread, SYNC_HAVE_MAX),
+      replyTo: ctx.self,
+    });
   }
 
   /**

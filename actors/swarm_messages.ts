@@ -106,6 +106,8 @@ export type CoreMessage =
     /** A peer asks for the envelopes of some threads, or of every open thread when none are named. */
     readonly type: "sync-request";
     readonly threads?: readonly string[];
+    /** Ids of envelopes of those threads the asker holds already: the answer leaves them out. */
+    readonly have?: readonly string[];
     readonly replyTo: ActorRef<CoreMessage>;
   }
   | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] }

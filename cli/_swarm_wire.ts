@@ -37,17 +37,20 @@ import {
   type SignedEnvelope,
 } from "../protocols/envelope/mod.ts";
 import { SignatureVerifier, type VerifyOffload } from "../protocols/identity/identity.ts";
-import { shardTopic, SYNC_TOPIC } from "../actors/node_core.ts";
+import {
+  shardTopic,
+  SYNC_CHUNK_MAX,
+  SYNC_HAVE_ID_MAX,
+  SYNC_HAVE_MAX,
+  SYNC_THREADS_MAX,
+  SYNC_TOPIC,
+} from "../actors/node_core.ts";
 import { CAPSULE_TOPIC } from "../actors/capsule_distributor.ts";
 import { decodeCapsulePackage } from "../policies/capsule.ts";
 import { EvictionCursor } from "../runtime/eviction_cursor.ts";
 
 /** Prefix of the shard topics the node core publishes envelopes on. */
 const SHARD_PREFIX = "/swarm/shard/";
-/** Most envelopes in one sync reply (the core sends at most 256). */
-const SYNC_REPLY_ENVELOPES_MAX = 256;
-/** Most threads one sync request may name (the core answers at most 10,000). */
-const SYNC_REQUEST_THREADS_MAX = 10_000;
 
 /**
  * The gossipsub message id of a frame: the envelope's CID bytes for an
@@ -180,15 +183,25 @@ function checkSyncRequest(payload: WireValue): IngressDecision {
   ) {
     return reject("E_SYNC_REQUEST", 'A sync request must be {type:"sync-request", replyTo}');
   }
-  const threads = payload.threads;
-  if (threads === undefined) return "accept";
+  const { threads, have } = payload;
   if (
-    !Array.isArray(threads) || threads.length > SYNC_REQUEST_THREADS_MAX ||
-    !threads.every((thread) => typeof thread === "string")
+    threads !== undefined &&
+    (!Array.isArray(threads) || threads.length > SYNC_THREADS_MAX ||
+      !threads.every((thread) => typeof thread === "string"))
   ) {
     return reject(
       "E_SYNC_REQUEST",
-      `Sync request threads must be at most ${SYNC_REQUEST_THREADS_MAX} strings`,
+      `Sync request threads must be at most ${SYNC_THREADS_MAX} strings`,
+    );
+  }
+  if (
+    have !== undefined &&
+    (!Array.isArray(have) || have.length > SYNC_HAVE_MAX ||
+      !have.every((id) => typeof id === "string" && id.length <= SYNC_HAVE_ID_MAX))
+  ) {
+    return reject(
+      "E_SYNC_REQUEST",
+      `Sync request "have" must be at most ${SYNC_HAVE_MAX} envelope ids of at most ${SYNC_HAVE_ID_MAX} characters`,
     );
   }
   return "accept";
@@ -199,10 +212,10 @@ async function checkSyncReply(
   verifier: SignatureVerifier,
 ): Promise<IngressDecision> {
   const envelopes = isRecord(payload) ? payload.envelopes : undefined;
-  if (!Array.isArray(envelopes) || envelopes.length > SYNC_REPLY_ENVELOPES_MAX) {
+  if (!Array.isArray(envelopes) || envelopes.length > SYNC_CHUNK_MAX) {
     return reject(
       "E_SYNC_REPLY",
-      `A sync reply must carry at most ${SYNC_REPLY_ENVELOPES_MAX} envelopes`,
+      `A sync reply must carry at most ${SYNC_CHUNK_MAX} envelopes`,
     );
   }
   const checks = await Promise.all(envelopes.map((bytes) => checkedEnvelope(bytes, verifier)));

@@ -4,7 +4,7 @@ import type { ActorRef } from "../../runtime/actor.ts";
 import { bucketOf } from "../../runtime/store/decide_log.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
-import { signEnvelope } from "../../protocols/envelope/mod.ts";
+import { envelopeId, signEnvelope } from "../../protocols/envelope/mod.ts";
 import { Identity, simulationIdentity } from "../../protocols/identity/mod.ts";
 import { committeeFor } from "../../protocols/committee.ts";
 import type { LifecycleVerb, PayloadOf } from "../../protocols/lifecycle/payloads.ts";
@@ -100,7 +100,7 @@ async function fixture(options: { policy?: LoadedPolicy } = {}) {
   const stats = () => ask<CoreStats>((replyTo) => ({ type: "stats", replyTo }));
   const thread = () =>
     ask<ThreadState | undefined>((replyTo) => ({ type: "thread", needId: NEED, replyTo }));
-  return { people, node, core, send, sendBytes, stats, thread, verifiers, decideLog };
+  return { people, node, core, send, sendBytes, ask, stats, thread, verifiers, decideLog };
 }
 
 /** The node itself is a bystander identity, not one of the cast. */
@@ -312,10 +312,10 @@ async function openWithSyncListener(
   node: Fixture["node"],
   send: Fixture["send"],
   people: Fixture["people"],
-): Promise<{ asked: () => number; startMs: number }> {
-  const heard: { threads?: string[] }[] = [];
+): Promise<{ asked: () => number; heard: readonly SyncRequest[]; startMs: number }> {
+  const heard: SyncRequest[] = [];
   node.simulation.addNode("peer", (system) => {
-    system.spawn<{ threads?: string[] }>(() => ({
+    system.spawn<SyncRequest>(() => ({
       preStart: (ctx) => ctx.subscribe(SYNC_TOPIC),
       receive: (_ctx, message) => void heard.push(message),
     }), { name: "listener" });
@@ -334,8 +334,15 @@ async function openWithSyncListener(
   }, people.requester);
   return {
     asked: () => heard.filter((request) => request.threads?.includes(NEED)).length,
+    heard,
     startMs,
   };
+}
+
+/** A sync request as a peer hears it. */
+interface SyncRequest {
+  readonly threads?: string[];
+  readonly have?: string[];
 }
 
 Deno.test("a message parked for one that never came makes the core ask its peers for the thread", async () => {
@@ -368,4 +375,38 @@ Deno.test("an open thread that stops moving makes the core ask its peers for it,
   assert.equal(await at(12), 2, "5 s later, again");
   assert.equal(await at(19), 2, "then after 10 s");
   assert.equal(await at(23), 3);
+});
+
+Deno.test("a sync answer leaves out what the asker holds, and the core's own request lists what it holds", async () => {
+  const { people, node, send, ask } = await fixture();
+  const { heard, startMs } = await openWithSyncListener(node, send, people);
+  await send("PROPOSE", {
+    needId: NEED,
+    proposalId: "p1",
+    ballot: 1,
+    patch: [{ op: "ADD_TASK", taskId: "t1", spec: { op: "reverse", input: "abc", rounds: 1 } }],
+    cost: 5,
+    etaMs: 10,
+    shardDependencies: [],
+  }, people.planner);
+  const answer = async (have?: string[]) => {
+    const reply = await ask<CoreMessage>((replyTo) => ({
+      type: "sync-request",
+      threads: [NEED],
+      ...(have === undefined ? {} : { have }),
+      replyTo,
+    }));
+    assert.equal(reply.type, "sync-reply");
+    return (reply as { envelopes: readonly Uint8Array[] }).envelopes.map(envelopeId);
+  };
+  const [needId, proposeId, ...more] = await answer();
+  assert.equal(more.length, 0, "the thread holds the NEED and the PROPOSE");
+  assert.deepEqual(await answer([needId]), [proposeId], "only what the asker lacks");
+  assert.deepEqual(await answer([proposeId, "unknown-id"]), [needId]);
+
+  // Idle for 5 s: the core asks its peers, listing both envelopes as held.
+  const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  await node.advance(startMs + 7_000 - nowMs);
+  const request = heard.find((each) => each.threads?.includes(NEED));
+  assert.deepEqual(request?.have?.toSorted(), [needId, proposeId].toSorted());
 });

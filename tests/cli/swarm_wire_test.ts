@@ -109,6 +109,10 @@ Deno.test("swarm ingress lets only sync requests and replies reach the core dire
   const replyTo = new WireRef("node-9", CORE);
   assert.equal(await decide(direct(CORE, { type: "sync-request", replyTo })), "accept");
   assert.equal(
+    await decide(direct(CORE, { type: "sync-request", replyTo, threads: ["n"], have: ["id"] })),
+    "accept",
+  );
+  assert.equal(
     await decide(direct(CORE, { type: "sync-reply", envelopes: [signed.bytes] })),
     "accept",
   );
@@ -117,6 +121,13 @@ Deno.test("swarm ingress lets only sync requests and replies reach the core dire
     [direct("/user/worker", { type: "sync-request", replyTo }), "E_SWARM_FRAME"],
     [direct(CORE, { type: "sync-request" }), "E_SYNC_REQUEST"],
     [direct(CORE, { type: "sync-request", replyTo, threads: [1, 2] }), "E_SYNC_REQUEST"],
+    [direct(CORE, { type: "sync-request", replyTo, have: "id" }), "E_SYNC_REQUEST"],
+    [direct(CORE, { type: "sync-request", replyTo, have: [7] }), "E_SYNC_REQUEST"],
+    [direct(CORE, { type: "sync-request", replyTo, have: ["x".repeat(129)] }), "E_SYNC_REQUEST"],
+    [
+      direct(CORE, { type: "sync-request", replyTo, have: Array(1_025).fill("id") }),
+      "E_SYNC_REQUEST",
+    ],
     [direct(CORE, { type: "sync-reply", envelopes: "x" }), "E_SYNC_REPLY"],
     [
       direct(CORE, { type: "sync-reply", envelopes: Array(257).fill(signed.bytes) }),
