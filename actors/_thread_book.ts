@@ -245,15 +245,16 @@ export class ThreadBook {
 
   /**
    * Open threads that accepted no message since `cutoffMs`, longest idle
-   * first: a message may have been lost on the way. Lazy, so a caller that
-   * passes over some (asked for lately) can go on to the next.
+   * first (at most `limit`): a message may have been lost on the way.
    */
-  *idle(cutoffMs: number): Generator<{ readonly thread: string; readonly sinceMs: number }> {
+  idle(cutoffMs: number, limit: number): { readonly thread: string; readonly sinceMs: number }[] {
+    const idle: { thread: string; sinceMs: number }[] = [];
     for (const [thread, sinceMs] of this.#progressAtMs) {
-      if (sinceMs > cutoffMs) return;
+      if (sinceMs > cutoffMs || idle.length >= limit) break;
       const phase = this.#threads.get(thread)?.phase;
-      if (phase === "OPEN" || phase === "DECIDED") yield { thread, sinceMs };
+      if (phase === "OPEN" || phase === "DECIDED") idle.push({ thread, sinceMs });
     }
+    return idle;
   }
 
   /** Threads still open (not final, not expired), for peers catching up. */

@@ -36,21 +36,3 @@ Deno.test("an idle thread is asked for with a doubling gap, capped at a minute, 
   const moved = book([], [{ thread: "need-1", sinceMs: 399_000 }]);
   assert.deepEqual(repair.due(moved, 401_000), ["need-1"], "idle again since later: asked at once");
 });
-
-Deno.test("idle threads asked for lately do not keep newly idle ones waiting", () => {
-  const repair = new SyncRepair({ idleRepairMs: 5_000 });
-  const threads = Array.from(
-    { length: 100 },
-    (_, index) => ({ thread: `need-${index}`, sinceMs: 0 }),
-  );
-  const idle = book([], threads);
-  const first = repair.due(idle, 10_000);
-  assert.equal(first.length, 64, "at most 64 per sweep");
-  assert.deepEqual(first, threads.slice(0, 64).map((each) => each.thread), "longest idle first");
-  assert.deepEqual(
-    repair.due(idle, 11_000),
-    threads.slice(64).map((each) => each.thread),
-    "the next sweep asks for the other 36",
-  );
-  assert.deepEqual(repair.due(idle, 12_000), [], "all are waiting out their gap");
-});
