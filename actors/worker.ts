@@ -87,7 +87,9 @@ type WorkerMessage =
     readonly cid: string;
     readonly digest: string;
     readonly telemetry: WorkTelemetry;
-    readonly held: Settled<boolean>;
+    readonly held: Settled<LeaseConfirmation>;
+    /** The expiry the lease was renewed to, when `held` is "renewed". */
+    readonly renewedToMs: number;
     readonly confirmAttempt?: number;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
@@ -419,7 +421,8 @@ class Worker implements Behavior<WorkerMessage> {
   ): void {
     const { job, cid, digest, telemetry, confirmAttempt } = message;
     if (!cid.ok || !this.#jobs.has(job.taskId)) return this.#finish(ctx, job, "release");
-    const held = confirmLease(this.#config.decideLog, job, ctx.nowMs(), this.#config.leaseTtlMs);
+    const renewedToMs = ctx.nowMs() + this.#config.leaseTtlMs;
+    const held = confirmLease(this.#config.decideLog, job, renewedToMs, this.#config.leaseTtlMs);
     ctx.pipeToSelf(
       held,
       (held) => ({
@@ -429,6 +432,7 @@ class Worker implements Behavior<WorkerMessage> {
         digest,
         telemetry,
         held,
+        renewedToMs,
         confirmAttempt,
       }),
     );
@@ -455,11 +459,14 @@ class Worker implements Behavior<WorkerMessage> {
         confirmAttempt: attempt + 1,
       });
     }
-    if (!message.held.ok || !message.held.value) {
+    if (!message.held.ok || message.held.value === "lost") {
       // Lost (released as expired) or unreachable: committing now could overlap another lease.
       ctx.log.warn("lease not confirmed; result abandoned", { taskId: job.taskId });
       return this.#finish(ctx, job, message.held.ok ? "none" : "release");
     }
+    // Peers judge the COMMIT by the expiry they know when they get to it, which may be much
+    // later under load: a renewal is announced first, or they would refuse it as expired.
+    if (message.held.value === "renewed") this.#announceLease(job, message.renewedToMs);
     ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
       type: "emit",
       kind: "COMMIT",
@@ -508,16 +515,16 @@ class Worker implements Behavior<WorkerMessage> {
       ctx.log.warn("lease lost; task abandoned", { taskId: job.taskId });
       return this.#finish(ctx, job, "none");
     }
+    this.#announceLease(job, message.expiresAtMs);
+  }
+
+  /** Announces by HEARTBEAT that the decide log holds `job`'s lease until `expiresAtMs`. */
+  #announceLease(job: Job, expiresAtMs: number): void {
     this.#config.core.tell({
       type: "emit",
       kind: "HEARTBEAT",
       thread: job.needId,
-      payload: {
-        needId: job.needId,
-        taskId: job.taskId,
-        leaseId: job.leaseId,
-        expiresAtMs: message.expiresAtMs,
-      },
+      payload: { needId: job.needId, taskId: job.taskId, leaseId: job.leaseId, expiresAtMs },
     });
   }
 
@@ -546,21 +553,26 @@ class Worker implements Behavior<WorkerMessage> {
   }
 }
 
+/** What confirming a lease before COMMIT found: still held, held and renewed, or lost. */
+type LeaseConfirmation = "held" | "renewed" | "lost";
+
 /**
- * True when the decide log still holds `job`'s lease: read, and renewed
- * unless nearly its whole ttl is left. A fresh lease needs no write (nothing
- * releases a lease before it expires); one that has run a while is renewed,
- * so a COMMIT slow to reach the decider under load still finds its lease
- * held for about a ttl and the lease monitor does not reopen the task.
+ * Whether the decide log still holds `job`'s lease: read, and renewed to
+ * `renewToMs` (now + ttl) unless nearly its whole ttl is left. A fresh lease
+ * needs no write (nothing releases a lease before it expires); one that has
+ * run a while is renewed, so a COMMIT slow to reach the decider under load
+ * still finds its lease held for about a ttl and the lease monitor does not
+ * reopen the task.
  */
 async function confirmLease(
   decideLog: DecideLog,
   job: { readonly taskId: string; readonly leaseId: string },
-  nowMs: number,
+  renewToMs: number,
   ttlMs: number,
-): Promise<boolean> {
+): Promise<LeaseConfirmation> {
   const lease = await decideLog.getLease(job.taskId);
-  if (lease === undefined || lease.leaseId !== job.leaseId) return false;
-  if (lease.expiresAtMs - nowMs >= ttlMs * FRESH_LEASE_SHARE) return true;
-  return await decideLog.renewLease(job.taskId, job.leaseId, nowMs + ttlMs);
+  if (lease === undefined || lease.leaseId !== job.leaseId) return "lost";
+  const nowMs = renewToMs - ttlMs;
+  if (lease.expiresAtMs - nowMs >= ttlMs * FRESH_LEASE_SHARE) return "held";
+  return await decideLog.renewLease(job.taskId, job.leaseId, renewToMs) ? "renewed" : "lost";
 }

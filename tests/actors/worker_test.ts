@@ -1,4 +1,4 @@
-// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while, and frees its own lease whose grant went unanswered.
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), and frees its own lease whose grant went unanswered.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
@@ -84,7 +84,11 @@ async function slowClaim(
 Deno.test("a worker whose CLAIM is answered too late works once the thread shows it", async () => {
   const { kinds, decideLog, emitted } = await slowClaim(true);
   assert.deepEqual(await kinds(1_000), ["CLAIM"]);
-  assert.deepEqual(await kinds(15_000), ["CLAIM", "COMMIT"], "committed under the CLAIM");
+  assert.deepEqual(
+    await kinds(15_000),
+    ["CLAIM", "HEARTBEAT", "COMMIT"],
+    "committed under the CLAIM, the lease renewed and announced first (it ran over 6 s)",
+  );
   const lease = await decideLog.getLease("task-1");
   assert.equal(lease?.leaseId, emitted[0].payload.leaseId, "the lease is kept, not released");
 });
@@ -128,6 +132,7 @@ Deno.test("a worker whose lease confirmation goes unanswered asks again and comm
 /** A decide log whose leases read as having run a while (20 s of a 60 s ttl left). */
 class AgedLeaseLog extends StoreDecideLog {
   renewals = 0;
+  renewedToMs: number | undefined;
   constructor() {
     super(new MemoryStore());
   }
@@ -137,15 +142,19 @@ class AgedLeaseLog extends StoreDecideLog {
   }
   override renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
     this.renewals++;
+    this.renewedToMs = expiresAtMs;
     return super.renewLease(taskId, leaseId, expiresAtMs);
   }
 }
 
-Deno.test("a lease that has run a while is renewed before the COMMIT", async () => {
+Deno.test("a lease that has run a while is renewed, and the renewal announced, before the COMMIT", async () => {
   const decideLog = new AgedLeaseLog();
-  const { kinds } = await slowClaim("answered", decideLog);
-  assert.deepEqual(await kinds(1_000), ["CLAIM", "COMMIT"]);
+  const { kinds, emitted } = await slowClaim("answered", decideLog);
+  // Peers judge the COMMIT by the expiry they know: without the HEARTBEAT a late one is refused.
+  assert.deepEqual(await kinds(1_000), ["CLAIM", "HEARTBEAT", "COMMIT"]);
   assert.equal(decideLog.renewals, 1);
+  const announced = (emitted[1].payload as unknown as { expiresAtMs: number }).expiresAtMs;
+  assert.equal(announced, decideLog.renewedToMs, "the HEARTBEAT names the renewed expiry");
 });
 
 /** A decide log whose first lease grant is taken but its answer lost (the call times out). */
