@@ -95,6 +95,8 @@ export function onHeartbeat(
   const beat = message.payload;
   const current = requireThread(thread, beat.needId);
   const task = requireTask(current, beat.taskId);
+  // A HEARTBEAT that overtook its CLAIM waits for it: the COMMIT behind it is judged by its expiry.
+  requireKnownLease(task, beat.leaseId);
   const lease = requireHolder(task, beat.leaseId, message.sender);
   if (view.nowMs > lease.expiresAtMs && view.mutations?.leaseCheckOff !== true) {
     throw new ProtocolError(

@@ -253,12 +253,23 @@ Deno.test("tasks with requirements become ready only when those are final", () =
   assert.equal(driver.thread?.phase, "DECIDED");
 });
 
-Deno.test("heartbeats extend a live lease; YIELD and an expired-lease RELEASE return the task to DRAFT", () => {
+Deno.test("heartbeats wait for their CLAIM and extend a live lease; YIELD and an expired-lease RELEASE return the task to DRAFT", () => {
   const driver = new Driver();
   driver.need();
   driver.propose();
   driver.vote("p1", VERIFIERS.slice(0, 3));
   driver.decide();
+  const early = rejects(
+    "E_UNKNOWN_LEASE",
+    () =>
+      driver.apply("HEARTBEAT", {
+        needId: NEED_ID,
+        taskId: TASK_ID,
+        leaseId: "lease-1",
+        expiresAtMs: 70_000,
+      }, "did:worker"),
+  );
+  assert.ok(isParkable(early), "a HEARTBEAT ahead of its CLAIM waits for it");
   driver.claim();
   rejects(
     "E_NOT_LEASE_HOLDER",
