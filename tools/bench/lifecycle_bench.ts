@@ -93,6 +93,7 @@ async function swarmRun(
   });
   try {
     let best = { needsPerSecond: 0, final: 0 };
+    const perRound: number[] = [];
     let before = await swarm.stats();
     let perNeed = { signed: 0, verified: 0 };
     for (let round = 0; round < rounds; round++) {
@@ -109,6 +110,7 @@ async function swarmRun(
       perNeed = { signed: emitted / needs, verified: (accepted - emitted) / needs };
       before = after;
       const needsPerSecond = final / (wallMs / 1000);
+      perRound.push(Math.round(needsPerSecond));
       if (needsPerSecond > best.needsPerSecond) best = { needsPerSecond, final };
     }
     const costUs = perNeed.signed * signatures.signUs + perNeed.verified * signatures.verifyUs;
@@ -120,6 +122,9 @@ async function swarmRun(
       needs,
       finalInBestRound: best.final,
       needsPerSecond: Math.round(best.needsPerSecond),
+      // Every round in order: a long run (--rounds 12) shows the rate a node keeps once its
+      // bounded memories (settled ids, caches) are full.
+      roundsNeedsPerSecond: perRound,
       envelopesSignedPerNeed: Number(perNeed.signed.toFixed(2)),
       envelopesVerifiedPerNeed: Number(perNeed.verified.toFixed(2)),
       signatureBoundCeilingNeedsPerSecond: Math.round(ceiling),
