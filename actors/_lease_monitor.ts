@@ -63,6 +63,11 @@ export interface LeaseMonitorConfig {
   readonly leaseGraceMs?: number;
 }
 
+/** The timer key of a lease's check: one check per lease, a later one replaces it. */
+function checkKey(taskId: string, leaseId: string): string {
+  return `lease:${taskId}:${leaseId}`;
+}
+
 /** Schedules the check of a granted (or extended) lease at its expiry plus grace. */
 export function leaseCheckAfter<M>(
   ctx: ActorContext<M | LeaseMonitorMessage>,
@@ -73,7 +78,7 @@ export function leaseCheckAfter<M>(
   ctx.schedule(
     Math.max(0, effect.expiresAtMs - ctx.nowMs()) + (config.leaseGraceMs ?? 1_000),
     { type: "check-lease", needId, taskId, leaseId },
-    { key: `lease:${taskId}:${leaseId}` },
+    { key: checkKey(taskId, leaseId) },
   );
 }
 
@@ -104,7 +109,7 @@ export function checkLease<M>(
     // Still held (its holder renewed it) or unreadable: look again after the grace.
     const again = { type: "check-lease" as const, needId, taskId, leaseId };
     return void ctx.schedule(config.leaseGraceMs ?? 1_000, again, {
-      key: `lease:${taskId}:${leaseId}`,
+      key: checkKey(taskId, leaseId),
     });
   }
   if (message.type === "release-announced") {
@@ -172,9 +177,26 @@ export function freeRejected<M>(
   const task = threads.get(effect.needId)?.tasks.get(effect.taskId);
   if (task?.status !== "DRAFT") return;
   for (const commit of task.commits.values()) {
-    ctx.cancelSchedule(`lease:${task.taskId}:${commit.leaseId}`);
+    ctx.cancelSchedule(checkKey(task.taskId, commit.leaseId));
     config.decideLog.releaseLease(task.taskId, commit.leaseId).catch((error) =>
       ctx.log.warn("lease cleanup failed", { taskId: task.taskId, code: errorCode(error) })
     );
+  }
+}
+
+/**
+ * A final task's lease checks could only find its leases standing for good:
+ * they are dropped now rather than kept, with their timers, until each
+ * lease's expiry (a minute or more, for every task of a busy decider).
+ */
+export function forgetFinal<M>(
+  ctx: ActorContext<M | LeaseMonitorMessage>,
+  threads: ReadonlyMap<string, ThreadState>,
+  effect: Extract<Effect, { type: "task-final" }>,
+): void {
+  const task = threads.get(effect.needId)?.tasks.get(effect.taskId);
+  if (task === undefined) return;
+  for (const commit of task.commits.values()) {
+    ctx.cancelSchedule(checkKey(task.taskId, commit.leaseId));
   }
 }

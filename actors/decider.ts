@@ -37,6 +37,7 @@ import { Arbiter, type ProofFetched } from "./_arbiter.ts";
 import { finalizeRecord, keepCommittee, keptCommittee } from "./_finalizer.ts";
 import {
   checkLease,
+  forgetFinal,
   freeRejected,
   leaseCheckAfter,
   type LeaseMonitorMessage,
@@ -369,6 +370,8 @@ class Decider implements Behavior<DeciderMessage> {
         return leaseCheckAfter(ctx, this.#config, effect);
       case "task-ready":
         return freeRejected(ctx, this.#config, this.#threads, effect);
+      case "task-final":
+        return forgetFinal(ctx, this.#threads, effect);
       case "challenge-opened":
         return this.#arbiter.opened(ctx, thread, effect.challengeId, (fetched) => fetched);
       case "challenge-withdrawn":

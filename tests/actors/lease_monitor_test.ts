@@ -1,10 +1,11 @@
-// Proves the decider's lease monitor reopens a task left CLAIMED under an expired lease, whether the decide log still holds that lease or no longer does, and leaves a lease its holder still renews alone.
+// Proves the decider's lease monitor reopens a task left CLAIMED under an expired lease, whether the decide log still holds that lease or no longer does, leaves a lease its holder still renews alone, and drops the check of a task that became final.
 import assert from "node:assert/strict";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
-import type { TaskState, ThreadState } from "../../protocols/lifecycle/state.ts";
+import type { Effect, TaskState, ThreadState } from "../../protocols/lifecycle/state.ts";
 import {
   checkLease,
+  forgetFinal,
   leaseCheckAfter,
   type LeaseMonitorMessage,
 } from "../../actors/_lease_monitor.ts";
@@ -25,8 +26,12 @@ function claimedThread(expiresAtMs: number): ThreadState {
   return { needId: "need-1", tasks: new Map([[task.taskId, task]]) } as unknown as ThreadState;
 }
 
-/** Runs a lease monitor over `decideLog` for a lease expiring at 10 s; returns the RELEASEs it announced. */
-async function monitor(decideLog: StoreDecideLog, watchMs: number) {
+/**
+ * Runs a lease monitor over `decideLog` for a lease expiring at 10 s; returns
+ * the RELEASEs it announced. With `finalAtMs`, the task becomes FINAL (its
+ * result committed under the lease) then, and the monitor hears so.
+ */
+async function monitor(decideLog: StoreDecideLog, watchMs: number, finalAtMs?: number) {
   const node = await simNode();
   const releases: string[] = [];
   const core = node.system.spawn<CoreMessage>(() => ({
@@ -36,11 +41,18 @@ async function monitor(decideLog: StoreDecideLog, watchMs: number) {
       message.replyTo?.tell({ type: "emitted", id: "x", kind: message.kind, thread: "need-1" });
     },
   }), { name: "core" });
-  const threads = new Map([["need-1", claimedThread(10_000)]]);
+  const threads = new Map<string, ThreadState>([["need-1", claimedThread(10_000)]]);
   const config = { core, decideLog, leaseGraceMs: 1_000 };
-  node.system.spawn<LeaseMonitorMessage | "start">(() => ({
+  let checks = 0;
+  node.system.spawn<LeaseMonitorMessage | FinalNotice | "start">(() => ({
     receive: (ctx, message) => {
-      if (message !== "start") return checkLease(ctx, config, threads, message);
+      if (message !== "start" && message.type === "task-final") {
+        return forgetFinal(ctx, threads, message);
+      }
+      if (message !== "start") {
+        if (message.type === "check-lease") checks++;
+        return checkLease(ctx, config, threads, message);
+      }
       leaseCheckAfter(ctx, config, {
         type: "lease-granted",
         needId: "need-1",
@@ -52,9 +64,26 @@ async function monitor(decideLog: StoreDecideLog, watchMs: number) {
     },
     preStart: (ctx) => void ctx.self.tell("start"),
   }), { name: "monitor" });
-  await node.advance(watchMs);
-  return releases;
+  if (finalAtMs !== undefined) {
+    await node.advance(finalAtMs);
+    const task = threads.get("need-1")?.tasks.get("task-1") as TaskState;
+    const commits = new Map([["commit-1", { leaseId: LEASE }]]);
+    const final = { ...task, status: "FINAL", lease: undefined, commits } as unknown as TaskState;
+    threads.set("need-1", { ...claimedThread(0), tasks: new Map([["task-1", final]]) });
+    const monitorRef = node.system.lookup<FinalNotice>("/user/monitor");
+    monitorRef?.tell({
+      type: "task-final",
+      needId: "need-1",
+      taskId: "task-1",
+      commitId: "commit-1",
+    });
+  }
+  await node.advance(watchMs - (finalAtMs ?? 0));
+  return { releases, checks };
 }
+
+/** What the test tells the monitor when the task became final. */
+type FinalNotice = Extract<Effect, { type: "task-final" }>;
 
 const lease = (leaseId: string) => ({
   taskId: "task-1",
@@ -68,18 +97,36 @@ const lease = (leaseId: string) => ({
 Deno.test("an expired lease the log holds is released in the log and announced", async () => {
   const decideLog = new StoreDecideLog(new MemoryStore());
   await decideLog.tryLease(lease(LEASE));
-  assert.deepEqual(await monitor(decideLog, 15_000), [LEASE]);
+  assert.deepEqual((await monitor(decideLog, 15_000)).releases, [LEASE]);
   assert.equal(await decideLog.getLease("task-1"), undefined);
 });
 
 Deno.test("an expired lease the log no longer holds still reopens its CLAIMED task", async () => {
   const decideLog = new StoreDecideLog(new MemoryStore());
-  assert.deepEqual(await monitor(decideLog, 15_000), [LEASE], "RELEASE without a log entry");
+  assert.deepEqual(
+    (await monitor(decideLog, 15_000)).releases,
+    [LEASE],
+    "RELEASE without a log entry",
+  );
 });
 
 Deno.test("a task the log leases to another worker is reopened from the thread's dead lease", async () => {
   const decideLog = new StoreDecideLog(new MemoryStore());
   await decideLog.tryLease(lease("lease-2"));
-  assert.deepEqual(await monitor(decideLog, 15_000), [LEASE]);
+  assert.deepEqual((await monitor(decideLog, 15_000)).releases, [LEASE]);
   assert.equal((await decideLog.getLease("task-1"))?.leaseId, "lease-2", "the other lease stays");
+});
+
+Deno.test("a task that became final drops its lease check: no timer waits out the lease", async () => {
+  const decideLog = new StoreDecideLog(new MemoryStore());
+  await decideLog.tryLease(lease(LEASE));
+  const watched = await monitor(decideLog, 15_000);
+  assert.equal(watched.checks, 1, "the check fires at expiry plus grace while the task is open");
+  // The lease ran out long ago on the simulated clock: its check is due after the 1 s grace.
+  const finished = await monitor(new StoreDecideLog(new MemoryStore()), 15_000, 500);
+  assert.deepEqual(
+    finished,
+    { releases: [], checks: 0 },
+    "final before that: the check never comes",
+  );
 });
