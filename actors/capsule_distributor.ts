@@ -229,7 +229,8 @@ export function capsuleDistributor(
     preStart(ctx) {
       const parent = ctx.self;
       ctx.spawn(() => offerListener(parent), { name: "offers" });
-      config.core?.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+      // It needs the epoch and bootstrap events, no effect.
+      config.core?.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent>, effects: [] });
       const kept = ctx.store.list([...CAPSULE_STORE_PREFIX], { limit: KEPT_MAX });
       ctx.pipeToSelf(kept, (result) => ({ type: "restored", result }));
     },

@@ -69,7 +69,11 @@ export function challenger(
       share;
   return {
     preStart(ctx) {
-      config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+      config.core.tell({
+        type: "watch",
+        role: ctx.self as ActorRef<RoleEvent>,
+        effects: ["result-quorum"],
+      });
     },
     receive(ctx, message) {
       if (message.type === "challenged") {

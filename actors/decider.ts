@@ -174,6 +174,7 @@ class Decider implements Behavior<DeciderMessage> {
   }
 
   preStart(ctx: ActorContext<DeciderMessage>): void {
+    // Every effect: the decider keeps each thread of its buckets as the last effect left it.
     this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
     this.#fence(ctx, this.#config.buckets);
     ctx.schedule(this.#config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, { key: "expiry" });

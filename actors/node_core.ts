@@ -173,7 +173,9 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #config: NodeCoreConfig;
   readonly #book: ThreadBook;
   readonly #economy: Economy | undefined;
-  readonly #roles: ActorRef<RoleEvent>[] = [];
+  /** The roles watching, with the effect types each acts on (undefined: all). */
+  readonly #roles: { readonly ref: ActorRef<RoleEvent>; readonly effects?: ReadonlySet<string> }[] =
+    [];
   readonly #rejected = new Map<string, number>();
   readonly #replay = new ReplayCache();
   readonly #steps = new OrderedSteps<Pending>();
@@ -252,7 +254,10 @@ class NodeCore implements Behavior<CoreInput> {
         }
         return;
       case "watch":
-        this.#roles.push(message.role);
+        this.#roles.push({
+          ref: message.role,
+          effects: message.effects === undefined ? undefined : new Set(message.effects),
+        });
         message.role.tell({
           type: "core-ready",
           did: this.#config.identity.did,
@@ -293,7 +298,7 @@ class NodeCore implements Behavior<CoreInput> {
         if (this.#book.bootstrap === message.bootstrap) return;
         this.#book.bootstrap = message.bootstrap;
         for (const role of this.#roles) {
-          role.tell({ type: "bootstrap", bootstrap: message.bootstrap });
+          role.ref.tell({ type: "bootstrap", bootstrap: message.bootstrap });
         }
         return;
       case "audit-failed":
@@ -484,7 +489,11 @@ class NodeCore implements Behavior<CoreInput> {
       if (effect.type === "need-final") this.#finalNeeds++;
     }
     this.#config.onEffect?.(effect, thread, this.#config.identity.did);
-    for (const role of this.#roles) role.tell({ type: "effect", effect, thread });
+    for (const role of this.#roles) {
+      if (role.effects === undefined || role.effects.has(effect.type)) {
+        role.ref.tell({ type: "effect", effect, thread });
+      }
+    }
   }
 
   /**
@@ -536,7 +545,7 @@ class NodeCore implements Behavior<CoreInput> {
   #setEpoch(epoch: number): void {
     if (epoch <= this.#book.epoch) return;
     this.#book.epoch = epoch;
-    for (const role of this.#roles) role.tell({ type: "epoch", epoch });
+    for (const role of this.#roles) role.ref.tell({ type: "epoch", epoch });
   }
 
   #sweep(ctx: ActorContext<CoreInput>): void {

@@ -84,7 +84,11 @@ export function planner(config: PlannerConfig): Behavior<PlannerMessage> {
 
   return {
     preStart(ctx) {
-      config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+      config.core.tell({
+        type: "watch",
+        role: ctx.self as ActorRef<RoleEvent>,
+        effects: ["need-opened", "need-decided", "need-expired"],
+      });
     },
     receive(ctx, message) {
       if (message.type === "fallback") {

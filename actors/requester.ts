@@ -95,7 +95,11 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
   const inFlightMax = config.inFlightMax ?? 100_000;
   return {
     preStart(ctx) {
-      config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+      config.core.tell({
+        type: "watch",
+        role: ctx.self as ActorRef<RoleEvent>,
+        effects: ["need-final", "need-expired"],
+      });
     },
     postStop(ctx) {
       for (const needId of [...waiting.keys()]) {

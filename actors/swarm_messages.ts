@@ -82,7 +82,15 @@ export interface CoreStats {
 export type CoreMessage =
   | { readonly type: "envelope"; readonly bytes: Uint8Array }
   | ({ readonly type: "emit" } & EmitRequest)
-  | { readonly type: "watch"; readonly role: ActorRef<RoleEvent> }
+  | {
+    readonly type: "watch";
+    readonly role: ActorRef<RoleEvent>;
+    /**
+     * The effect types the role acts on: it is sent only those (every one
+     * when absent). Other role events (ready, epoch, bootstrap) go to every role.
+     */
+    readonly effects?: readonly Effect["type"][];
+  }
   | {
     readonly type: "thread";
     readonly needId: string;

@@ -124,7 +124,11 @@ class Verifier implements Behavior<VerifierMessage> {
   }
 
   preStart(ctx: ActorContext<VerifierMessage>): void {
-    this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+    this.#config.core.tell({
+      type: "watch",
+      role: ctx.self as ActorRef<RoleEvent>,
+      effects: ["proposal-received", "commit-received", "attested", "need-final", "need-expired"],
+    });
   }
 
   receive(ctx: ActorContext<VerifierMessage>, message: VerifierMessage): void {

@@ -169,7 +169,11 @@ class Worker implements Behavior<WorkerMessage> {
   }
 
   preStart(ctx: ActorContext<WorkerMessage>): void {
-    this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
+    this.#config.core.tell({
+      type: "watch",
+      role: ctx.self as ActorRef<RoleEvent>,
+      effects: ["task-ready"],
+    });
   }
 
   receive(ctx: ActorContext<WorkerMessage>, message: WorkerMessage): void {

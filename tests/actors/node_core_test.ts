@@ -14,7 +14,7 @@ import { nodeCore, SYNC_TOPIC } from "../../actors/node_core.ts";
 import type { CoreMessage, CoreStats } from "../../actors/swarm_messages.ts";
 import { simNode } from "../_sim_node.ts";
 import { loadBasePolicy, type LoadedPolicy } from "../../cli/_node_policy.ts";
-import type { EmitResult } from "../../actors/swarm_messages.ts";
+import type { EmitResult, RoleEvent } from "../../actors/swarm_messages.ts";
 
 const PARAMS = swarmParams({ challengeWindowMs: 1_000 });
 const POLICY = "policy-under-test";
@@ -409,4 +409,43 @@ Deno.test("a sync answer leaves out what the asker holds, and the core's own req
   await node.advance(startMs + 7_000 - nowMs);
   const request = heard.find((each) => each.threads?.includes(NEED));
   assert.deepEqual(request?.have?.toSorted(), [needId, proposeId].toSorted());
+});
+
+Deno.test("a role that names the effects it acts on is sent only those; one that names none gets all", async () => {
+  const { people, node, core, send } = await fixture();
+  const heard = { picky: [] as string[], all: [] as string[] };
+  for (const [name, effects] of [["picky", ["need-opened"]], ["all", undefined]] as const) {
+    node.system.spawn<RoleEvent>(() => ({
+      preStart: (ctx) =>
+        void core.tell({
+          type: "watch",
+          role: ctx.self,
+          ...(effects === undefined ? {} : { effects: [...effects] }),
+        }),
+      receive: (_ctx, event) =>
+        void heard[name].push(event.type === "effect" ? event.effect.type : event.type),
+    }), { name });
+  }
+  await node.advance(1);
+  await send("NEED", {
+    needId: NEED,
+    epoch: 0,
+    requires: [],
+    produces: ["digest"],
+    budget: 10,
+    bounty: 5,
+    deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
+    task: { op: "reverse", input: "abc", rounds: 1 },
+  }, people.requester);
+  await send("PROPOSE", {
+    needId: NEED,
+    proposalId: "p1",
+    ballot: 1,
+    patch: [{ op: "ADD_TASK", taskId: "t1", spec: { op: "reverse", input: "abc", rounds: 1 } }],
+    cost: 5,
+    etaMs: 10,
+    shardDependencies: [],
+  }, people.planner);
+  assert.deepEqual(heard.picky, ["core-ready", "need-opened"]);
+  assert.deepEqual(heard.all, ["core-ready", "need-opened", "proposal-received"]);
 });
