@@ -16,6 +16,7 @@
 
 import { createHash } from "node:crypto";
 import { SwarmError } from "../errors.ts";
+import { EvictionCursor } from "../eviction_cursor.ts";
 
 /** Number of decide buckets. */
 export const DECIDE_BUCKETS = 256;
@@ -131,14 +132,19 @@ export class DecideContentionError extends SwarmError {
 }
 
 const bucketCache = new Map<string, number>();
+const bucketCacheOldest = new EvictionCursor(bucketCache);
 const BUCKET_CACHE_MAX = 100_000;
 
-/** The bucket of a need: the first byte of sha256(needId). Memoised: it is on every message's path. */
+/**
+ * The bucket of a need: the first byte of sha256(needId); also its thread's
+ * shard topic. Remembered for the most recent needs (oldest out first), since
+ * it is on every message's path.
+ */
 export function bucketOf(needId: string): number {
   let bucket = bucketCache.get(needId);
   if (bucket !== undefined) return bucket;
   bucket = createHash("sha256").update(needId).digest()[0];
-  if (bucketCache.size >= BUCKET_CACHE_MAX) bucketCache.clear();
+  if (bucketCache.size >= BUCKET_CACHE_MAX) bucketCacheOldest.evict();
   bucketCache.set(needId, bucket);
   return bucket;
 }

@@ -15,9 +15,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { SwarmError } from "../errors.ts";
-import { EvictionCursor } from "../eviction_cursor.ts";
+import { bucketOf } from "../store/decide_log.ts";
 
 /** Prefix of every gossipsub topic of the swarm. */
 export const SWARM_TOPIC_PREFIX = "/swarm/";
@@ -55,25 +54,6 @@ export function threadOfTopic(topic: string): string | undefined {
   return match?.[1];
 }
 
-/** Threads whose bucket is remembered (a SHA-256 through node:crypto costs ~15 µs on Deno). */
-const BUCKETS_REMEMBERED_MAX = 4_096;
-const buckets = new Map<string, number>();
-const bucketsOldest = new EvictionCursor(buckets);
-
-/**
- * The shard bucket of a thread: the first byte of its SHA-256. Remembered
- * for the most recent threads, since every frame on a thread topic needs
- * it twice (publish, and the receiver's routing check).
- */
-export function shardBucket(thread: string): number {
-  const known = buckets.get(thread);
-  if (known !== undefined) return known;
-  const bucket = createHash("sha256").update(thread).digest()[0];
-  if (buckets.size >= BUCKETS_REMEMBERED_MAX) bucketsOldest.evict();
-  buckets.set(thread, bucket);
-  return bucket;
-}
-
 /** The shard topic of a bucket: `/swarm/shard/00` … `/swarm/shard/ff`. */
 export function shardTopic(bucket: number): string {
   if (!Number.isInteger(bucket) || bucket < 0 || bucket >= SHARD_COUNT) {
@@ -97,7 +77,7 @@ export type ThreadRouting = "sharded" | "per-thread";
 export function gossipTopicOf(topic: string, routing: ThreadRouting = "sharded"): string {
   const thread = threadOfTopic(topic);
   if (thread !== undefined) {
-    return routing === "sharded" ? shardTopic(shardBucket(thread)) : topic;
+    return routing === "sharded" ? shardTopic(bucketOf(thread)) : topic;
   }
   if (topic.startsWith(SWARM_TOPIC_PREFIX)) return topic;
   return `${SWARM_TOPIC_PREFIX}topic/${topic}`;

@@ -3,12 +3,12 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   gossipTopicOf,
-  shardBucket,
   shardTopic,
   threadOfTopic,
   threadTopic,
   TopicError,
 } from "../../../runtime/transport/topics.ts";
+import { bucketOf } from "../../../runtime/store/decide_log.ts";
 
 Deno.test("threadTopic() names /swarm/thread/{thread}/{verb} and refuses slashes", () => {
   assert.equal(threadTopic("need-42", "NEED"), "/swarm/thread/need-42/NEED");
@@ -18,16 +18,16 @@ Deno.test("threadTopic() names /swarm/thread/{thread}/{verb} and refuses slashes
   assert.equal(threadOfTopic("/swarm/other"), undefined);
 });
 
-Deno.test("shardBucket() is the first byte of sha256(thread), the shard deciders' bucket", () => {
+Deno.test("bucketOf() is the first byte of sha256(thread): the shard deciders' bucket and the shard topic", () => {
   for (const thread of ["a", "need-1", "need-2", "ζ"]) {
-    assert.equal(shardBucket(thread), createHash("sha256").update(thread).digest()[0]);
+    assert.equal(bucketOf(thread), createHash("sha256").update(thread).digest()[0]);
   }
   // Buckets are remembered for recent threads: still right when asked again, and after
   // more threads than are remembered have pushed the first ones out.
   for (let round = 0; round < 2; round++) {
-    for (let index = 0; index < 5_000; index++) {
+    for (let index = 0; index < 101_000; index++) {
       const thread = `thread-${index}`;
-      assert.equal(shardBucket(thread), createHash("sha256").update(thread).digest()[0]);
+      assert.equal(bucketOf(thread), createHash("sha256").update(thread).digest()[0]);
     }
   }
   assert.equal(shardTopic(0), "/swarm/shard/00");
