@@ -98,9 +98,54 @@ async function fixture(options: { policy?: LoadedPolicy } = {}) {
     return await reply;
   };
   const stats = () => ask<CoreStats>((replyTo) => ({ type: "stats", replyTo }));
+  /** The requester's NEED, due in ten minutes. */
+  const openNeed = (
+    overrides: Partial<PayloadOf["NEED"]> = {},
+    options: Parameters<typeof send>[3] = {},
+  ) =>
+    send(
+      "NEED",
+      {
+        needId: NEED,
+        epoch: 0,
+        requires: [],
+        produces: ["digest"],
+        budget: 10,
+        bounty: 5,
+        deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
+        task: { op: "reverse", input: "abc", rounds: 1 },
+        ...overrides,
+      },
+      people.requester,
+      options,
+    );
+  /** The planner's proposal p1: one task t1. */
+  const proposeP1 = () =>
+    send("PROPOSE", {
+      needId: NEED,
+      proposalId: "p1",
+      ballot: 1,
+      patch: [{ op: "ADD_TASK", taskId: "t1", spec: { op: "reverse", input: "abc", rounds: 1 } }],
+      cost: 5,
+      etaMs: 10,
+      shardDependencies: [],
+    }, people.planner);
   const thread = () =>
     ask<ThreadState | undefined>((replyTo) => ({ type: "thread", needId: NEED, replyTo }));
-  return { people, node, core, send, sendBytes, ask, stats, thread, verifiers, decideLog };
+  return {
+    people,
+    node,
+    core,
+    send,
+    sendBytes,
+    ask,
+    stats,
+    thread,
+    openNeed,
+    proposeP1,
+    verifiers,
+    decideLog,
+  };
 }
 
 /** The node itself is a bystander identity, not one of the cast. */
@@ -109,7 +154,18 @@ function nodeIdentity(people: Cast): Identity {
 }
 
 Deno.test("bad envelopes are each refused with their code at ingress, and the thread still completes", async () => {
-  const { people, send, sendBytes, stats, thread, verifiers, node, decideLog } = await fixture();
+  const {
+    people,
+    send,
+    sendBytes,
+    stats,
+    thread,
+    verifiers,
+    node,
+    decideLog,
+    openNeed,
+    proposeP1,
+  } = await fixture();
   const planCommittee = committeeFor("plan", NEED, new Set(verifiers), PARAMS, false);
   const outsider = people.verifiers.find((identity) =>
     !planCommittee.includes(identity.did)
@@ -119,25 +175,8 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
 
   await sendBytes(new Uint8Array([1, 2, 3]));
   await sendBytes("not bytes");
-  await send("NEED", {
-    needId: NEED,
-    epoch: 0,
-    requires: [],
-    produces: ["digest"],
-    budget: 10,
-    bounty: 5,
-    deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
-    task: { op: "reverse", input: "abc", rounds: 1 },
-  }, people.requester);
-  await send("PROPOSE", {
-    needId: NEED,
-    proposalId: "p1",
-    ballot: 1,
-    patch: [{ op: "ADD_TASK", taskId: "t1", spec: { op: "reverse", input: "abc", rounds: 1 } }],
-    cost: 5,
-    etaMs: 10,
-    shardDependencies: [],
-  }, people.planner);
+  await openNeed();
+  await proposeP1();
   await send("ATTEST_PLAN", { needId: NEED, proposalId: "p1", verdict: "approve" }, outsider);
   assert.equal((await rejected()).E_NOT_COMMITTEE_MEMBER, 1, "a vote from outside the committee");
 
@@ -258,18 +297,8 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
 
 Deno.test("with policy gates, ingress drops a peer's envelope the policy denies, and preflight refuses the same locally", async () => {
   const policy = await loadBasePolicy();
-  const { people, node, core, send, stats, thread } = await fixture({ policy });
-  const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
-  await send("NEED", {
-    needId: NEED,
-    epoch: 0,
-    requires: [],
-    produces: ["digest"],
-    budget: 5_000_000,
-    bounty: 5,
-    deadlineMs: nowMs + 600_000,
-    task: { op: "reverse", input: "abc", rounds: 1 },
-  }, people.requester);
+  const { people, node, core, send, stats, thread, openNeed } = await fixture({ policy });
+  await openNeed({ budget: 5_000_000 });
   const proposal = (proposalId: string, cost: number) => ({
     needId: NEED,
     proposalId,
@@ -309,9 +338,7 @@ Deno.test("with policy gates, ingress drops a peer's envelope the policy denies,
  * the core; returns how often NEED was asked for, and when it was opened.
  */
 async function openWithSyncListener(
-  node: Fixture["node"],
-  send: Fixture["send"],
-  people: Fixture["people"],
+  { node, openNeed }: Pick<Fixture, "node" | "openNeed">,
 ): Promise<{ asked: () => number; heard: readonly SyncRequest[]; startMs: number }> {
   const heard: SyncRequest[] = [];
   node.simulation.addNode("peer", (system) => {
@@ -322,16 +349,7 @@ async function openWithSyncListener(
   });
   await node.advance(10);
   const startMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
-  await send("NEED", {
-    needId: NEED,
-    epoch: 0,
-    requires: [],
-    produces: ["digest"],
-    budget: 10,
-    bounty: 5,
-    deadlineMs: startMs + 600_000,
-    task: { op: "reverse", input: "abc", rounds: 1 },
-  }, people.requester);
+  await openNeed();
   return {
     asked: () => heard.filter((request) => request.threads?.includes(NEED)).length,
     heard,
@@ -346,8 +364,9 @@ interface SyncRequest {
 }
 
 Deno.test("a message parked for one that never came makes the core ask its peers for the thread", async () => {
-  const { people, node, send, stats, verifiers } = await fixture();
-  const { asked } = await openWithSyncListener(node, send, people);
+  const setup = await fixture();
+  const { people, node, send, stats, verifiers } = setup;
+  const { asked } = await openWithSyncListener(setup);
   const member = committeeFor("plan", NEED, new Set(verifiers), PARAMS, false)[0];
   const voter = people.verifiers.find((identity) => identity.did === member) as Identity;
   // The PROPOSE this vote is about was lost on the way.
@@ -362,8 +381,9 @@ Deno.test("a message parked for one that never came makes the core ask its peers
 });
 
 Deno.test("an open thread that stops moving makes the core ask its peers for it, less often the longer it idles", async () => {
-  const { people, node, send } = await fixture();
-  const { asked, startMs } = await openWithSyncListener(node, send, people);
+  const setup = await fixture();
+  const { node } = setup;
+  const { asked, startMs } = await openWithSyncListener(setup);
   const at = async (seconds: number) => {
     const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
     await node.advance(startMs + seconds * 1_000 - nowMs);
@@ -378,17 +398,10 @@ Deno.test("an open thread that stops moving makes the core ask its peers for it,
 });
 
 Deno.test("a sync answer leaves out what the asker holds, and the core's own request lists what it holds", async () => {
-  const { people, node, send, ask } = await fixture();
-  const { heard, startMs } = await openWithSyncListener(node, send, people);
-  await send("PROPOSE", {
-    needId: NEED,
-    proposalId: "p1",
-    ballot: 1,
-    patch: [{ op: "ADD_TASK", taskId: "t1", spec: { op: "reverse", input: "abc", rounds: 1 } }],
-    cost: 5,
-    etaMs: 10,
-    shardDependencies: [],
-  }, people.planner);
+  const setup = await fixture();
+  const { node, ask, proposeP1 } = setup;
+  const { heard, startMs } = await openWithSyncListener(setup);
+  await proposeP1();
   const answer = async (have?: string[]) => {
     const reply = await ask<CoreMessage>((replyTo) => ({
       type: "sync-request",
@@ -412,7 +425,7 @@ Deno.test("a sync answer leaves out what the asker holds, and the core's own req
 });
 
 Deno.test("a role that names the effects it acts on is sent only those; one that names none gets all", async () => {
-  const { people, node, core, send } = await fixture();
+  const { node, core, openNeed, proposeP1 } = await fixture();
   const heard = { picky: [] as string[], all: [] as string[] };
   for (const [name, effects] of [["picky", ["need-opened"]], ["all", undefined]] as const) {
     node.system.spawn<RoleEvent>(() => ({
@@ -427,25 +440,8 @@ Deno.test("a role that names the effects it acts on is sent only those; one that
     }), { name });
   }
   await node.advance(1);
-  await send("NEED", {
-    needId: NEED,
-    epoch: 0,
-    requires: [],
-    produces: ["digest"],
-    budget: 10,
-    bounty: 5,
-    deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
-    task: { op: "reverse", input: "abc", rounds: 1 },
-  }, people.requester);
-  await send("PROPOSE", {
-    needId: NEED,
-    proposalId: "p1",
-    ballot: 1,
-    patch: [{ op: "ADD_TASK", taskId: "t1", spec: { op: "reverse", input: "abc", rounds: 1 } }],
-    cost: 5,
-    etaMs: 10,
-    shardDependencies: [],
-  }, people.planner);
+  await openNeed();
+  await proposeP1();
   assert.deepEqual(heard.picky, ["core-ready", "need-opened"]);
   assert.deepEqual(heard.all, ["core-ready", "need-opened", "proposal-received"]);
 });

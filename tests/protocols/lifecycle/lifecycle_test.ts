@@ -259,34 +259,17 @@ Deno.test("heartbeats wait for their CLAIM and extend a live lease; YIELD and an
   driver.propose();
   driver.vote("p1", VERIFIERS.slice(0, 3));
   driver.decide();
-  const early = rejects(
-    "E_UNKNOWN_LEASE",
-    () =>
-      driver.apply("HEARTBEAT", {
-        needId: NEED_ID,
-        taskId: TASK_ID,
-        leaseId: "lease-1",
-        expiresAtMs: 70_000,
-      }, "did:worker"),
-  );
+  const heartbeat = (expiresAtMs: number, sender: string) =>
+    driver.apply(
+      "HEARTBEAT",
+      { needId: NEED_ID, taskId: TASK_ID, leaseId: "lease-1", expiresAtMs },
+      sender,
+    );
+  const early = rejects("E_UNKNOWN_LEASE", () => heartbeat(70_000, "did:worker"));
   assert.ok(isParkable(early), "a HEARTBEAT ahead of its CLAIM waits for it");
   driver.claim();
-  rejects(
-    "E_NOT_LEASE_HOLDER",
-    () =>
-      driver.apply("HEARTBEAT", {
-        needId: NEED_ID,
-        taskId: TASK_ID,
-        leaseId: "lease-1",
-        expiresAtMs: 70_000,
-      }, "did:x"),
-  );
-  driver.apply("HEARTBEAT", {
-    needId: NEED_ID,
-    taskId: TASK_ID,
-    leaseId: "lease-1",
-    expiresAtMs: 90_000,
-  }, "did:worker");
+  rejects("E_NOT_LEASE_HOLDER", () => heartbeat(70_000, "did:x"));
+  heartbeat(90_000, "did:worker");
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.lease?.expiresAtMs, 90_000);
   rejects(
     "E_NOT_LEASE_HOLDER",
