@@ -7,7 +7,7 @@
  */
 
 import type { Executor, Runnable, Settled } from "./env.ts";
-import { RingQueue } from "./_ring_queue.ts";
+import { RingQueue } from "./ring_queue.ts";
 
 /** Options of {@linkcode MicrotaskExecutor}. */
 export interface MicrotaskExecutorOptions {

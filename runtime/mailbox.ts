@@ -13,7 +13,7 @@
  */
 
 import { assert, SwarmError } from "./errors.ts";
-import { RingQueue } from "./_ring_queue.ts";
+import { RingQueue } from "./ring_queue.ts";
 
 /** What a full mailbox does with a new message. */
 export type OverflowPolicy = "drop-newest" | "backpressure";

@@ -1,5 +1,6 @@
-// Proves the replay cache remembers (sender, nonce) for its window only and stays within its bound.
+// Proves the replay cache remembers (sender, nonce) for its window only, stays within its bound, and answers as a plain model does over any arrivals.
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { ReplayCache } from "../../../protocols/envelope/mod.ts";
 
 const ms = (value: number) => BigInt(value) * 1_000_000n;
@@ -39,4 +40,36 @@ Deno.test("expired pairs are dropped as time passes", () => {
 Deno.test("a non-positive window or capacity is refused", () => {
   assert.throws(() => new ReplayCache({ windowMs: 0 }), /Replay window must be > 0 ms, got 0/);
   assert.throws(() => new ReplayCache({ capacity: 0 }), /positive integer, got 0/);
+});
+
+Deno.test("over any arrivals the cache answers as a list of (pair, expiry) with the same window and bound", () => {
+  const arrival = fc.record({
+    sender: fc.constantFrom("did:a", "did:b"),
+    value: fc.nat(6),
+    advanceMs: fc.nat(30),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(arrival, { maxLength: 200 }),
+      fc.integer({ min: 1, max: 8 }),
+      (arrivals, capacity) => {
+        const windowMs = 50;
+        const cache = new ReplayCache({ windowMs, capacity });
+        const model: { key: string; expiresMs: number }[] = [];
+        let nowMs = 0;
+        for (const { sender, value, advanceMs } of arrivals) {
+          nowMs += advanceMs;
+          while (model.length > 0 && model[0].expiresMs <= nowMs) model.shift();
+          const key = `${sender} ${value}`;
+          const fresh = !model.some((entry) => entry.key === key);
+          if (fresh) {
+            if (model.length >= capacity) model.shift();
+            model.push({ key, expiresMs: nowMs + windowMs });
+          }
+          assert.equal(cache.checkAndRecord(sender, nonce(value), ms(nowMs)), fresh, key);
+          assert.equal(cache.size, model.length);
+        }
+      },
+    ),
+  );
 });
