@@ -205,11 +205,7 @@ export class ThreadBook {
    */
   dryRun(message: LifecycleMessage, nowMs: number, confirmed = false): void {
     const before = this.#threads.get(message.thread);
-    const view: ReduceView = {
-      ...this.#view(message.thread, nowMs),
-      origin: "local",
-      decisionConfirmed: confirmed,
-    };
+    const view = this.#view(message.thread, nowMs, confirmed, "local");
     try {
       this.#config.economy?.admit(message, before, reduce(before, message, view), view);
     } catch (error) {
@@ -348,7 +344,7 @@ export class ThreadBook {
   ): void {
     let transition;
     const before = this.#threads.get(message.thread);
-    const view: ReduceView = { ...this.#view(message.thread, nowMs), decisionConfirmed: confirmed };
+    const view = this.#view(message.thread, nowMs, confirmed);
     try {
       transition = reduce(before, message, view);
       this.#config.economy?.admit(message, before, transition, view);
@@ -384,7 +380,13 @@ export class ThreadBook {
     }
   }
 
-  #view(thread: string, nowMs: number): ReduceView {
+  /** What the reducer sees of this node, built once per message (it is on every message's path). */
+  #view(
+    thread: string,
+    nowMs: number,
+    decisionConfirmed?: boolean,
+    origin?: ReduceView["origin"],
+  ): ReduceView {
     return {
       nowMs,
       params: this.#config.params,
@@ -392,12 +394,20 @@ export class ThreadBook {
       bootstrap: this.#bootstrap,
       activeVerifiers: this.#verifiers,
       highestFence: this.#highestFence.get(bucketOf(thread)),
-      isPlanCommitteeMember: (needId, did) => this.#committee("plan", needId).has(did),
-      isResultCommitteeMember: (taskId, did) => this.#committee("result", taskId).has(did),
+      isPlanCommitteeMember: this.#isPlanMember,
+      isResultCommitteeMember: this.#isResultMember,
       decideMode: this.#config.decideMode,
       mutations: this.#config.mutations,
+      decisionConfirmed,
+      origin,
     };
   }
+
+  readonly #isPlanMember = (needId: string, did: string): boolean =>
+    this.#committee("plan", needId).has(did);
+
+  readonly #isResultMember = (taskId: string, did: string): boolean =>
+    this.#committee("result", taskId).has(did);
 
   #committee(kind: "plan" | "result", subject: string): ReadonlySet<string> {
     const key = `${kind}:${subject}`;
