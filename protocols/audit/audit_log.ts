@@ -118,6 +118,9 @@ export class SignedAuditLog implements AuditLog {
   readonly #identity: Identity;
   readonly #options: SignedAuditLogOptions;
   readonly #threads = new Map<string, Promise<ThreadLog>>();
+  /** The logs of `#threads` that have opened, by their promise: read without awaiting. */
+  readonly #opened = new WeakMap<Promise<ThreadLog>, ThreadLog>();
+  #closingIdle = false;
   readonly #resting = new Map<string, RestingLog>();
   readonly #restingOldest = new EvictionCursor(this.#resting);
   #appended = 0;
@@ -176,6 +179,8 @@ export class SignedAuditLog implements AuditLog {
       return await run;
     } finally {
       state.pending--;
+      // A burst can leave more logs open than the bound: an idle one is closed now.
+      if (state.pending === 0) void this.#closeIdle();
     }
   }
 
@@ -249,7 +254,10 @@ export class SignedAuditLog implements AuditLog {
     }
     const opening = this.#open(thread);
     this.#threads.set(thread, opening);
-    opening.catch(() => this.#threads.delete(thread));
+    opening.then(
+      (state) => this.#opened.set(opening, state),
+      () => this.#threads.delete(thread),
+    );
     void this.#closeIdle();
     return opening;
   }
@@ -333,19 +341,29 @@ export class SignedAuditLog implements AuditLog {
     return record;
   }
 
+  /**
+   * Closes the least recently used idle logs while more than `openThreadsMax`
+   * are open. One walk at a time: a walk goes on through logs opened while
+   * it runs, so a second one would only visit the same busy logs again (with
+   * thousands of threads busy, walks started at every open cost a tenth of
+   * the audit log's time). Logs still opening or with appends waiting stay.
+   */
   async #closeIdle(): Promise<void> {
     const limit = this.#options.openThreadsMax ?? AUDIT_OPEN_THREADS_MAX_DEFAULT;
-    if (this.#threads.size <= limit) return;
-    for (const [thread, opening] of this.#threads) {
-      if (this.#threads.size <= limit) return;
-      const state = await opening.catch(() => undefined);
-      if (state === undefined || state.pending > 0 || this.#threads.get(thread) !== opening) {
-        continue;
+    if (this.#closingIdle || this.#threads.size <= limit) return;
+    this.#closingIdle = true;
+    try {
+      for (const [thread, opening] of this.#threads) {
+        if (this.#threads.size <= limit) return;
+        const state = this.#opened.get(opening);
+        if (state === undefined || state.pending > 0) continue;
+        this.#threads.delete(thread);
+        state.closed = true;
+        await state.log.close();
+        this.#rest(state);
       }
-      this.#threads.delete(thread);
-      state.closed = true;
-      await state.log.close();
-      this.#rest(state);
+    } finally {
+      this.#closingIdle = false;
     }
   }
 

@@ -199,6 +199,20 @@ Deno.test("with openThreadsMax 2, idle logs are closed and reopened transparentl
   assert.ok(audit.stats.warmReopens >= 4, `warm reopens: ${audit.stats.warmReopens}`);
 });
 
+Deno.test("after a burst of appends to many threads at once, idle logs are closed down to openThreadsMax", async () => {
+  const directory = new MemoryFrameLogDirectory();
+  const audit = new SignedAuditLog(directory, node, { openThreadsMax: 2 });
+  const threads = Array.from({ length: 12 }, (_, index) => `burst-${index}`);
+  const batch = await Promise.all(
+    threads.map(async (thread, index) => (await envelopes(thread, 1, 5000 + index))[0]),
+  );
+  await Promise.all(batch.map((envelope) => audit.append(envelope, "in")));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(audit.stats.openThreads, 2, "the logs opened in the burst did not stay open");
+  for (const thread of threads) assert.deepEqual(records(directory, thread).map((r) => r.seq), [0]);
+  await audit.close();
+});
+
 Deno.test("a resting log changed behind the audit log's back is read again on reopen, not trusted", async () => {
   const directory = new MemoryFrameLogDirectory();
   const audit = new SignedAuditLog(directory, node, { openThreadsMax: 1 });
