@@ -2,10 +2,20 @@
  * The requester: the node's front door for work. It posts NEEDs and tells
  * whoever asked when each one is final or expired, with its latency.
  *
+ * Admission: with `openMax`, at most that many of its NEEDs are open in the
+ * swarm at once; later posts wait in line, in order, and go out as earlier
+ * ones end. A swarm handed far more work than it can coordinate at once
+ * finishes less of it, not more: five node processes given 5,000 NEEDs at
+ * once finalised 2,187 of them before their deadlines (5 NEEDs/s); with at
+ * most 256 open per node, all 5,000 (47 NEEDs/s). A NEED's deadline counts
+ * from its post, so one that waited past it ends `expired` without going
+ * out. Beyond `inFlightMax` waiting and open, posts are refused.
+ *
  * @module
  */
 
-import type { ActorRef, Behavior } from "../runtime/actor.ts";
+import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
+import { RingQueue } from "../runtime/ring_queue.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
 import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import type { BountyClass } from "../protocols/economics/mod.ts";
@@ -69,8 +79,10 @@ export interface RequesterConfig {
   readonly core: ActorRef<CoreMessage>;
   /** Prefix of NEED ids, unique per node (e.g. the node id). */
   readonly prefix: string;
-  /** Most NEEDs in flight; more are refused until some finish. Default 100,000. */
+  /** Most NEEDs in flight, waiting or open; more are refused until some finish. Default 100,000. */
   readonly inFlightMax?: number;
+  /** Most NEEDs open in the swarm at once; more wait in line (see the module doc). Default: no bound. */
+  readonly openMax?: number;
 }
 
 /** Looks for the thread of a NEED the core did not answer in time, before it counts as refused. */
@@ -86,13 +98,22 @@ interface Waiting {
   readonly replyTo: ActorRef<NeedOutcome> | undefined;
 }
 
+/** A post waiting for an open slot. */
+interface Queued {
+  readonly needId: string;
+  readonly post: PostNeed;
+  readonly postedAtMs: number;
+}
+
 /** Makes a requester behaviour. */
 export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
   const waiting = new Map<string, Waiting>();
+  const queue = new RingQueue<Queued>();
   const recent: NeedStatus[] = [];
   let sequence = 0;
   let epoch = 0;
   const inFlightMax = config.inFlightMax ?? 100_000;
+  const openMax = config.openMax ?? Infinity;
   return {
     preStart(ctx) {
       config.core.tell({
@@ -120,24 +141,8 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
         }
         waiting.set(needId, { postedAtMs: ctx.nowMs(), replyTo: message.replyTo });
         message.postedTo?.tell(needId);
-        ctx.ask<CoreMessage, EmitResult>(config.core, (replyTo) => ({
-          type: "emit",
-          kind: "NEED",
-          thread: needId,
-          replyTo,
-          payload: {
-            needId,
-            epoch,
-            requires: [],
-            produces: ["result"],
-            budget: message.budget,
-            bounty: message.bounty,
-            deadlineMs: ctx.nowMs() + message.deadlineInMs,
-            task: message.task,
-            ...(message.bountyClass === undefined ? {} : { bountyClass: message.bountyClass }),
-          },
-        }), (result) => ({ type: "posted", needId, result: result.ok ? result.value : undefined }));
-        return;
+        queue.push({ needId, post: message, postedAtMs: ctx.nowMs() });
+        return admit(ctx);
       }
       if (message.type === "list") {
         const inFlight = [...waiting].map(([needId, entry]): NeedStatus => ({
@@ -149,13 +154,14 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
         return;
       }
       if (message.type === "posted") {
-        if (message.result?.type === "emitted") return;
+        if (message.result?.type === "emitted" || !waiting.has(message.needId)) return;
         if (message.result === undefined) {
           // No answer in time (a busy core): the NEED may still be published; look for it.
           return void ctx.schedule(LOOK_MS, { type: "look", needId: message.needId, look: 0 });
         }
         const { message: reason, code } = message.result;
-        return finish(message.needId, "refused", ctx.nowMs(), reason, code);
+        finish(message.needId, "refused", ctx.nowMs(), reason, code);
+        return admit(ctx);
       }
       if (message.type === "look") {
         if (!waiting.has(message.needId)) return;
@@ -179,7 +185,8 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
           return void ctx.schedule(LOOK_MS, next);
         }
         const reason = "the core did not answer and does not know the NEED";
-        return finish(message.needId, "refused", ctx.nowMs(), reason, "E_NO_ANSWER");
+        finish(message.needId, "refused", ctx.nowMs(), reason, "E_NO_ANSWER");
+        return admit(ctx);
       }
       if (message.type === "core-ready" || message.type === "epoch") {
         epoch = message.epoch;
@@ -190,8 +197,38 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
       else if (message.effect.type === "need-expired") {
         finish(message.effect.needId, "expired", ctx.nowMs());
       }
+      admit(ctx);
     },
   };
+
+  /** Sends out waiting posts, oldest first, while fewer than `openMax` are open. */
+  function admit(ctx: ActorContext<RequesterMessage>): void {
+    while (queue.size > 0 && waiting.size - queue.size < openMax) {
+      const { needId, post, postedAtMs } = queue.shift() as Queued;
+      const deadlineMs = postedAtMs + post.deadlineInMs;
+      if (ctx.nowMs() >= deadlineMs) {
+        finish(needId, "expired", ctx.nowMs(), "its deadline passed while it waited to go out");
+        continue;
+      }
+      ctx.ask<CoreMessage, EmitResult>(config.core, (replyTo) => ({
+        type: "emit",
+        kind: "NEED",
+        thread: needId,
+        replyTo,
+        payload: {
+          needId,
+          epoch,
+          requires: [],
+          produces: ["result"],
+          budget: post.budget,
+          bounty: post.bounty,
+          deadlineMs,
+          task: post.task,
+          ...(post.bountyClass === undefined ? {} : { bountyClass: post.bountyClass }),
+        },
+      }), (result) => ({ type: "posted", needId, result: result.ok ? result.value : undefined }));
+    }
+  }
 
   function finish(
     needId: string,

@@ -62,6 +62,8 @@ export interface SwarmNodeConfig {
   readonly signatureVerifier?: SignatureVerifier;
   readonly leaseTtlMs?: number;
   readonly heartbeatIntervalMs?: number;
+  /** Most of the requester's NEEDs open in the swarm at once (`RequesterConfig.openMax`). */
+  readonly requesterOpenMax?: number;
   /** Initial bootstrap mode; default true. */
   readonly bootstrap?: boolean;
   readonly onAccepted?: AcceptedHook;
@@ -272,10 +274,13 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
         name: "epoch-manager",
       });
       const front = roles.requester
-        ? ctx.spawn(() => requester({ core, prefix: config.nodeId }), {
-          name: "requester",
-          mailbox: { capacity: 1_000_000 },
-        })
+        ? ctx.spawn(
+          () => requester({ core, prefix: config.nodeId, openMax: config.requesterOpenMax }),
+          {
+            name: "requester",
+            mailbox: { capacity: 1_000_000 },
+          },
+        )
         : undefined;
       refs = {
         core,

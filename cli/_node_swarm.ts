@@ -109,6 +109,13 @@ export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
     value: "DIDS",
     description: "swarm: DIDs whose signed policy capsules this node installs (comma-separated)",
   },
+  "open-max": {
+    type: "string",
+    value: "N",
+    description:
+      "swarm: most of this node's posted NEEDs open in the swarm at once; later posts wait in line",
+    default: "256",
+  },
 };
 
 /** The protocol workload's settings, read from the flags. */
@@ -130,6 +137,8 @@ export interface SwarmSettings {
   readonly policy: boolean;
   /** DIDs whose capsules the node installs. */
   readonly capsuleAuthors: readonly string[];
+  /** Most of the node's posted NEEDs open at once. */
+  readonly openMax: number;
 }
 
 /** Reads and checks the workload flags. */
@@ -149,6 +158,7 @@ export function swarmSettings(flags: ParsedFlags): SwarmSettings {
     challengeWindowMs: integerFlag(flags, "challenge-window-ms", 2_000, 0, 3_600_000),
     policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
     capsuleAuthors: usage(() => parseDids(string("capsule-authors", ""))),
+    openMax: integerFlag(flags, "open-max", 256, 1, 1_000_000),
   };
 }
 
@@ -284,6 +294,7 @@ export async function startNodeSwarm(
       verifierStats,
       artifactRecheckMs: options.artifactRecheckMs,
       decideMode: settings.consensus === "ap" ? "ap" : "cp",
+      requesterOpenMax: settings.openMax,
     }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
   const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
     parent,

@@ -1,4 +1,4 @@
-// Proves a requester whose NEED the core answers too late (a busy core) keeps it in flight while the core knows the thread and reports it final, and refuses it with E_NO_ANSWER only when the core never learns of it.
+// Proves a requester whose NEED the core answers too late (a busy core) keeps it in flight while the core knows the thread and reports it final, refuses it with E_NO_ANSWER only when the core never learns of it, and lets at most openMax NEEDs out at once, the rest in order as earlier ones end.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { type NeedOutcome, requester, type RequesterMessage } from "../../actors/requester.ts";
@@ -57,3 +57,77 @@ Deno.test("a NEED the core never answers nor knows is refused with E_NO_ANSWER",
   assert.deepEqual(await after(10_000), [], "still looking for it");
   assert.deepEqual(await after(60_000), ["refused E_NO_ANSWER"]);
 });
+
+/** A requester with `openMax` over a core that accepts every NEED; returns what went out and what ended. */
+async function admission(openMax: number) {
+  const node = await simNode();
+  const emitted: string[] = [];
+  const outcomes: NeedOutcome[] = [];
+  const core = node.system.spawn<CoreMessage>(() => ({
+    receive: (_ctx, message) => {
+      if (message.type !== "emit") return;
+      emitted.push(message.thread);
+      message.replyTo?.tell({ type: "emitted", id: "x", kind: "NEED", thread: message.thread });
+    },
+  }), { name: "core" });
+  const probe = node.system.spawn<NeedOutcome>(() => ({
+    receive: (_ctx, outcome) => void outcomes.push(outcome),
+  }), { name: "probe" });
+  const role = node.system.spawn<RequesterMessage>(
+    () => requester({ core, prefix: "node-0", openMax }),
+    { name: "requester" },
+  );
+  await node.advance(1);
+  const post = (deadlineInMs: number) =>
+    role.tell({
+      type: "post",
+      task: { op: "reverse", input: "hello", rounds: 1 },
+      bounty: 1,
+      budget: 1,
+      deadlineInMs,
+      replyTo: probe,
+    });
+  const end = (needId: string) =>
+    (role as ActorRef<unknown>).tell({
+      type: "effect",
+      effect: { type: "need-final", needId },
+      thread: {},
+    });
+  return { node, emitted, outcomes, post, end };
+}
+
+Deno.test("beyond openMax NEEDs wait in line and go out, in order, as earlier ones end", async () => {
+  const { node, emitted, outcomes, post, end } = await admission(2);
+  for (let index = 0; index < 5; index++) post(120_000);
+  await node.advance(10);
+  assert.equal(emitted.length, 2, "two open at once");
+  end(emitted[1]);
+  await node.advance(10);
+  assert.equal(emitted.length, 3, "one ended, the next went out");
+  end(emitted[0]);
+  end(emitted[2]);
+  await node.advance(10);
+  assert.equal(emitted.length, 5);
+  assert.deepEqual(emitted, emitted.toSorted((left, right) => order(left) - order(right)));
+  assert.deepEqual(outcomes.map((outcome) => outcome.status), ["final", "final", "final"]);
+});
+
+Deno.test("a NEED whose deadline passes while it waits ends expired without going out", async () => {
+  const { node, emitted, outcomes, post, end } = await admission(1);
+  post(120_000);
+  post(5_000);
+  await node.advance(10_000);
+  assert.equal(emitted.length, 1);
+  end(emitted[0]);
+  await node.advance(10);
+  assert.equal(emitted.length, 1, "the second never went out");
+  assert.deepEqual(outcomes.map((outcome) => [outcome.status, outcome.reason]), [
+    ["final", undefined],
+    ["expired", "its deadline passed while it waited to go out"],
+  ]);
+});
+
+/** The post order of a NEED id (`node-0-<sequence in base 36>-<random>`). */
+function order(needId: string): number {
+  return parseInt(needId.split("-")[2], 36);
+}

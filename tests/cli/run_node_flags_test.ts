@@ -28,6 +28,8 @@ Deno.test("run node refuses an unknown transport, bad multiaddrs and bad switche
     [["--transport", "libp2p", "--network", "no spaces"], /--network must be/],
     [["--transport", "libp2p", "--max-connections", "0"], /--max-connections must be an integer/],
     [["--workload", "dance"], /--workload must be one of swarm, chatter, none/],
+    [["--open-max", "0"], /--open-max must be an integer/],
+    [["--open-max", "many"], /--open-max must be an integer/],
   ];
   for (const [flags, message] of cases) {
     const [code, error] = await exitCodeAndError(["run", "node", ...flags]);
