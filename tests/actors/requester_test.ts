@@ -4,13 +4,21 @@ import type { ActorRef } from "../../runtime/actor.ts";
 import { type NeedOutcome, requester, type RequesterMessage } from "../../actors/requester.ts";
 import type { CoreMessage } from "../../actors/swarm_messages.ts";
 import type { ThreadState } from "../../protocols/lifecycle/state.ts";
-import { simNode } from "../_sim_node.ts";
+import { simNode, type SimNodeFixture } from "../_sim_node.ts";
+
+/** An actor that keeps every message it gets. */
+function collector<T>(node: SimNodeFixture, name: string): { ref: ActorRef<T>; items: T[] } {
+  const items: T[] = [];
+  const ref = node.system.spawn<T>(() => ({ receive: (_ctx, item) => void items.push(item) }), {
+    name,
+  });
+  return { ref, items };
+}
 
 /** A requester over a core that never answers a NEED and, when `lands`, knows its thread. */
 async function unansweredNeed(lands: boolean) {
   const node = await simNode();
-  const outcomes: NeedOutcome[] = [];
-  const ids: string[] = [];
+  const { ref: posted, items: ids } = collector<string>(node, "posted");
   const core = node.system.spawn<CoreMessage>(() => ({
     receive: (_ctx, message) => {
       if (message.type !== "thread") return;
@@ -18,12 +26,7 @@ async function unansweredNeed(lands: boolean) {
       message.replyTo.tell(known ? {} as ThreadState : undefined);
     },
   }), { name: "core" });
-  const probe = node.system.spawn<NeedOutcome>(() => ({
-    receive: (_ctx, outcome) => void outcomes.push(outcome),
-  }), { name: "probe" });
-  const posted = node.system.spawn<string>(() => ({
-    receive: (_ctx, needId) => void ids.push(needId),
-  }), { name: "posted" });
+  const { ref: probe, items: outcomes } = collector<NeedOutcome>(node, "probe");
   const role = node.system.spawn<RequesterMessage>(
     () => requester({ core, prefix: "node-0" }),
     { name: "requester" },
@@ -62,7 +65,6 @@ Deno.test("a NEED the core never answers nor knows is refused with E_NO_ANSWER",
 async function admission(openMax: number) {
   const node = await simNode();
   const emitted: string[] = [];
-  const outcomes: NeedOutcome[] = [];
   const core = node.system.spawn<CoreMessage>(() => ({
     receive: (_ctx, message) => {
       if (message.type !== "emit") return;
@@ -70,9 +72,7 @@ async function admission(openMax: number) {
       message.replyTo?.tell({ type: "emitted", id: "x", kind: "NEED", thread: message.thread });
     },
   }), { name: "core" });
-  const probe = node.system.spawn<NeedOutcome>(() => ({
-    receive: (_ctx, outcome) => void outcomes.push(outcome),
-  }), { name: "probe" });
+  const { ref: probe, items: outcomes } = collector<NeedOutcome>(node, "probe");
   const role = node.system.spawn<RequesterMessage>(
     () => requester({ core, prefix: "node-0", openMax }),
     { name: "requester" },
