@@ -88,8 +88,6 @@ type WorkerMessage =
     readonly digest: string;
     readonly telemetry: WorkTelemetry;
     readonly held: Settled<LeaseConfirmation>;
-    /** The expiry the lease was renewed to, when `held` is "renewed". */
-    readonly renewedToMs: number;
     readonly confirmAttempt?: number;
   }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
@@ -425,8 +423,7 @@ class Worker implements Behavior<WorkerMessage> {
   ): void {
     const { job, cid, digest, telemetry, confirmAttempt } = message;
     if (!cid.ok || !this.#jobs.has(job.taskId)) return this.#finish(ctx, job, "release");
-    const renewedToMs = ctx.nowMs() + this.#config.leaseTtlMs;
-    const held = confirmLease(this.#config.decideLog, job, renewedToMs, this.#config.leaseTtlMs);
+    const held = confirmLease(this.#config.decideLog, job, ctx.nowMs(), this.#config.leaseTtlMs);
     ctx.pipeToSelf(
       held,
       (held) => ({
@@ -436,7 +433,6 @@ class Worker implements Behavior<WorkerMessage> {
         digest,
         telemetry,
         held,
-        renewedToMs,
         confirmAttempt,
       }),
     );
@@ -463,14 +459,15 @@ class Worker implements Behavior<WorkerMessage> {
         confirmAttempt: attempt + 1,
       });
     }
-    if (!message.held.ok || message.held.value === "lost") {
+    if (!message.held.ok || message.held.value.status === "lost") {
       // Lost (released as expired) or unreachable: committing now could overlap another lease.
       ctx.log.warn("lease not confirmed; result abandoned", { taskId: job.taskId });
       return this.#finish(ctx, job, message.held.ok ? "none" : "release");
     }
     // Peers judge the COMMIT by the expiry they know when they get to it, which may be much
     // later under load: a renewal is announced first, or they would refuse it as expired.
-    if (message.held.value === "renewed") this.#announceLease(job, message.renewedToMs);
+    const confirmed = message.held.value;
+    if (confirmed.status === "renewed") this.#announceLease(job, confirmed.expiresAtMs);
     ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
       type: "emit",
       kind: "COMMIT",
@@ -557,26 +554,28 @@ class Worker implements Behavior<WorkerMessage> {
   }
 }
 
-/** What confirming a lease before COMMIT found: still held, held and renewed, or lost. */
-type LeaseConfirmation = "held" | "renewed" | "lost";
+/** What confirming a lease before COMMIT found: still held, renewed (to `expiresAtMs`), or lost. */
+type LeaseConfirmation =
+  | { readonly status: "held" | "lost" }
+  | { readonly status: "renewed"; readonly expiresAtMs: number };
 
 /**
- * Whether the decide log still holds `job`'s lease: read, and renewed to
- * `renewToMs` (now + ttl) unless nearly its whole ttl is left. A fresh lease
- * needs no write (nothing releases a lease before it expires); one that has
- * run a while is renewed, so a COMMIT slow to reach the decider under load
- * still finds its lease held for about a ttl and the lease monitor does not
- * reopen the task.
+ * Whether the decide log still holds `job`'s lease: read, and renewed to now
+ * + ttl unless nearly its whole ttl is left. A fresh lease needs no write
+ * (nothing releases a lease before it expires); one that has run a while is
+ * renewed, so a COMMIT slow to reach the decider under load still finds its
+ * lease held for about a ttl and the lease monitor does not reopen the task.
  */
 async function confirmLease(
   decideLog: DecideLog,
   job: { readonly taskId: string; readonly leaseId: string },
-  renewToMs: number,
+  nowMs: number,
   ttlMs: number,
 ): Promise<LeaseConfirmation> {
   const lease = await decideLog.getLease(job.taskId);
-  if (lease === undefined || lease.leaseId !== job.leaseId) return "lost";
-  const nowMs = renewToMs - ttlMs;
-  if (lease.expiresAtMs - nowMs >= ttlMs * FRESH_LEASE_SHARE) return "held";
-  return await decideLog.renewLease(job.taskId, job.leaseId, renewToMs) ? "renewed" : "lost";
+  if (lease === undefined || lease.leaseId !== job.leaseId) return { status: "lost" };
+  if (lease.expiresAtMs - nowMs >= ttlMs * FRESH_LEASE_SHARE) return { status: "held" };
+  const expiresAtMs = nowMs + ttlMs;
+  const renewed = await decideLog.renewLease(job.taskId, job.leaseId, expiresAtMs);
+  return renewed ? { status: "renewed", expiresAtMs } : { status: "lost" };
 }

@@ -69,7 +69,8 @@ async function monitor(decideLog: StoreDecideLog, watchMs: number, finalAtMs?: n
     const task = threads.get("need-1")?.tasks.get("task-1") as TaskState;
     const commits = new Map([["commit-1", { leaseId: LEASE }]]);
     const final = { ...task, status: "FINAL", lease: undefined, commits } as unknown as TaskState;
-    threads.set("need-1", { ...claimedThread(0), tasks: new Map([["task-1", final]]) });
+    const thread = { needId: "need-1", tasks: new Map([["task-1", final]]) };
+    threads.set("need-1", thread as unknown as ThreadState);
     const monitorRef = node.system.lookup<FinalNotice>("/user/monitor");
     monitorRef?.tell({
       type: "task-final",
