@@ -16,6 +16,9 @@
  *
  * Operations are named by ids derived from the messages, so every node that
  * accepts the same messages reaches the same balances, whatever the order.
+ * Each is scoped to its NEED until the NEED's deadline and expiry grace:
+ * after that no message can derive it again, so `sweep` lets the ledger
+ * forget it (a node's memory follows the NEEDs within their deadlines).
  *
  * @module
  */
@@ -34,6 +37,7 @@ import {
   escrowBond,
   escrowNeed,
   needEscrowAmount,
+  needEscrowId,
   refundNeed,
   releaseNeed,
   settleChallenge,
@@ -44,7 +48,7 @@ import { stampPayload } from "./_stamp.ts";
 import { EconomyQueries, type LedgerAnswer, type LedgerQuery } from "./queries.ts";
 import { LedgerJournal } from "./journal.ts";
 import { Ledger } from "./ledger.ts";
-import type { LedgerOp } from "./ledger_types.ts";
+import type { LedgerOp, LedgerScope } from "./ledger_types.ts";
 import type { BlockedPayout } from "./payouts.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import type { ParticipantRegistry } from "./registry.ts";
@@ -68,6 +72,8 @@ export interface EconomyStats {
   readonly accounts: number;
   readonly operations: number;
   readonly escrowsHeld: number;
+  /** Operation ids the ledger still remembers (NEEDs past their deadline are forgotten). */
+  readonly operationsRemembered: number;
   /** Challenge rulings by verdict and code, e.g. `REFUSED:E_CHALLENGE_WINDOW`. */
   readonly rulings: Readonly<Record<string, number>>;
   readonly blockedPayouts: number;
@@ -119,7 +125,7 @@ export class Economy {
   async open(store: Store | undefined): Promise<void> {
     if (store !== undefined) {
       this.#journal = new LedgerJournal(store);
-      for (const entry of await this.#journal.load()) this.ledger.apply(entry.op);
+      for (const entry of await this.#journal.load()) this.ledger.apply(entry.op, entry.scope);
     }
     for (const participant of this.#config.registry.participants()) {
       const minted = toMicro(participant.genesisBalance);
@@ -217,7 +223,9 @@ export class Economy {
       case "ATTEST_PLAN":
         return this.#recency.seen(message.sender, atMs);
       case "NEED":
-        if (before === undefined) this.#fold(escrowNeed(thread, atMs, view.params.economics));
+        if (before === undefined) {
+          this.#fold(escrowNeed(thread, atMs, view.params.economics), this.#scope(thread));
+        }
         return;
       case "CHALLENGE":
         return this.#onChallenge(message, thread, atMs);
@@ -228,7 +236,9 @@ export class Economy {
       case "RELEASE": {
         const lease = before?.tasks.get((message.payload as { taskId: string }).taskId)?.lease;
         if (lease !== undefined) {
-          for (const op of slashHeartbeat(lease, atMs, context)) this.#fold(op);
+          for (const op of slashHeartbeat(lease, atMs, context)) {
+            this.#fold(op, this.#scope(thread));
+          }
         }
         return;
       }
@@ -237,10 +247,15 @@ export class Economy {
 
   /** Refunds a NEED this node expired on its own (its decider never did). */
   expiredLocally(needId: string, nowMs: number): void {
-    for (const op of refundNeed(needId, nowMs, this.ledger)) this.#fold(op);
+    for (const op of refundNeed(needId, nowMs, this.ledger)) {
+      this.#fold(op, this.#scopeOfNeed(needId, nowMs));
+    }
   }
 
-  /** Returns finished unbonding to balances and refunds bonds no decider ever ruled on. */
+  /**
+   * Returns finished unbonding to balances, refunds bonds no decider ever
+   * ruled on, and lets the ledger forget the NEEDs past their scope.
+   */
   sweep(nowMs: number): void {
     for (const account of this.ledger.accountIds()) {
       const due = this.ledger.account(account).unbondingQueue.filter((entry) =>
@@ -251,18 +266,19 @@ export class Economy {
       this.#fold({ type: "WITHDRAW", opId: `withdraw:${account}:${latest}`, atMs: nowMs, account });
     }
     const staleBefore = nowMs - this.#config.params.economics.challengeRefundAfterMs;
-    for (const escrow of this.ledger.escrows()) {
-      if (escrow.kind !== "bond" || escrow.status !== "held" || escrow.openedAtMs > staleBefore) {
-        continue;
-      }
+    const stale = [...this.ledger.openEscrows()].filter((escrow) =>
+      escrow.kind === "bond" && escrow.openedAtMs <= staleBefore
+    );
+    for (const escrow of stale) {
       this.#fold({
         type: "REFUND",
         opId: `settle:${escrow.escrowId}`,
         atMs: nowMs,
         escrowId: escrow.escrowId,
-      });
+      }, this.#scopeOfNeed(escrow.needId, nowMs));
       this.#count(this.#rulings, "REFUNDED:E_CHALLENGE_UNRULED");
     }
+    this.ledger.prune(nowMs);
   }
 
   /** The committee for `subject` from this node's view of stake, reputation and recency. */
@@ -300,15 +316,14 @@ export class Economy {
 
   /** Counters. */
   stats(): EconomyStats {
-    let held = 0;
-    for (const escrow of this.ledger.escrows()) if (escrow.status === "held") held++;
     const journal = this.#journal?.stats;
     return {
       supply: this.ledger.supply / MICRO_PER_CREDIT,
       burned: this.ledger.burned / MICRO_PER_CREDIT,
       accounts: this.ledger.accountCount,
       operations: this.ledger.size,
-      escrowsHeld: held,
+      escrowsHeld: this.ledger.openEscrowCount,
+      operationsRemembered: this.ledger.remembered,
       rulings: Object.fromEntries(this.#rulings),
       blockedPayouts: this.#blockedCount,
       ledgerErrors: Object.fromEntries(this.#ledgerErrors),
@@ -322,7 +337,7 @@ export class Economy {
     if (challenge === undefined || challenge.challengeId !== message.id) return;
     // Every challenge counts toward its challenger's rate; only its own node refuses on it.
     this.#limiter.admit(message.sender, atMs);
-    this.#fold(escrowBond(thread, challenge, atMs));
+    this.#fold(escrowBond(thread, challenge, atMs), this.#scope(thread));
   }
 
   #onInvalidate(
@@ -333,11 +348,17 @@ export class Economy {
   ): void {
     const ruling = message.payload;
     if (ruling.target === "NEED") {
-      for (const op of refundNeed(ruling.needId, atMs, this.ledger)) this.#fold(op);
+      for (const op of refundNeed(ruling.needId, atMs, this.ledger)) {
+        this.#fold(op, this.#scope(thread));
+      }
       return;
     }
     this.#count(this.#rulings, `${ruling.verdict}:${ruling.code}`);
-    this.#settle(settleChallenge(thread, ruling, atMs, context), bondEscrowId(ruling.challengeId));
+    this.#settle(
+      settleChallenge(thread, ruling, atMs, context),
+      bondEscrowId(ruling.challengeId),
+      this.#scope(thread),
+    );
     if (ruling.verdict !== "UPHELD") return;
     for (const slash of ruling.slashes) {
       if (ruling.attesters.includes(slash.account)) {
@@ -360,11 +381,11 @@ export class Economy {
       this.reputation.failedAttestation(dissenter, atMs);
     }
     if (!transition.effects.some((effect) => effect.type === "need-final")) return;
-    this.#settle(releaseNeed(thread, atMs, context), `need:${thread.needId}`);
+    this.#settle(releaseNeed(thread, atMs, context), `need:${thread.needId}`, this.#scope(thread));
   }
 
-  #settle(derived: Derived, subject: string): void {
-    for (const op of derived.ops) this.#fold(op);
+  #settle(derived: Derived, subject: string, scope: LedgerScope): void {
+    for (const op of derived.ops) this.#fold(op, scope);
     if (derived.blocked.length === 0) return;
     this.#blockedCount += derived.blocked.length;
     if (this.#blocked.size >= BLOCKED_REMEMBERED_MAX) {
@@ -393,9 +414,23 @@ export class Economy {
     );
   }
 
-  #fold(op: LedgerOp): void {
+  /** The scope of a thread's operations: its NEED, until its deadline and expiry grace. */
+  #scope(thread: ThreadState): LedgerScope {
+    return {
+      needId: thread.needId,
+      untilMs: thread.need.deadlineMs + this.#config.params.needExpiryGraceMs,
+    };
+  }
+
+  /** The scope of a NEED known by id: its bounty escrow holds until its deadline. */
+  #scopeOfNeed(needId: string, nowMs: number): LedgerScope {
+    const deadlineMs = this.ledger.escrow(needEscrowId(needId))?.holdUntilMs ?? nowMs;
+    return { needId, untilMs: deadlineMs + this.#config.params.needExpiryGraceMs };
+  }
+
+  #fold(op: LedgerOp, scope?: LedgerScope): void {
     try {
-      const entry = this.ledger.apply(op);
+      const entry = this.ledger.apply(op, scope);
       if (entry !== undefined) this.#journal?.append(entry);
     } catch (error) {
       this.#count(this.#ledgerErrors, errorCode(error));

@@ -8,6 +8,11 @@
  *
  * An escrow is settled exactly once: released, refunded or slashed.
  *
+ * Operations applied with a {@linkcode LedgerScope} are forgotten by
+ * {@linkcode Ledger.prune} once the scope's time has passed and every escrow
+ * of its NEED is settled: their ids, and those escrows. Balances are never
+ * forgotten; the journal keeps every operation.
+ *
  * @module
  */
 
@@ -15,23 +20,30 @@ import { assert } from "../../runtime/errors.ts";
 import { isAmount } from "./amounts.ts";
 import { applyEscrowOp, applyStakeOp } from "./_ledger_apply.ts";
 import { type AccountRecord, LedgerDraft } from "./_ledger_draft.ts";
+import { LedgerScopes } from "./_ledger_scopes.ts";
 import {
   type AccountView,
   type Escrow,
   type LedgerEntry,
   LedgerError,
   type LedgerOp,
+  type LedgerScope,
 } from "./ledger_types.ts";
 
 export type { AccountRecord };
 
 /** Entries kept per account for history queries. */
 export const ACCOUNT_HISTORY_MAX = 256;
+/** How long a NEED whose scope ended with an escrow still held waits before it is looked at again. */
+export const SCOPE_RECHECK_MS = 60_000;
 
 /** Accounts and escrows folded from operations. */
 export class Ledger {
   readonly #accounts = new Map<string, AccountRecord>();
   readonly #escrows = new Map<string, Escrow>();
+  /** The escrows still held. */
+  readonly #open = new Map<string, Escrow>();
+  readonly #scopes = new LedgerScopes();
   readonly #bySubject = new Map<string, string[]>();
   readonly #ops = new Map<string, LedgerOp>();
   readonly #history = new Map<string, LedgerEntry[]>();
@@ -56,6 +68,11 @@ export class Ledger {
     return this.#seq;
   }
 
+  /** Operation ids remembered (applied and not yet forgotten). */
+  get remembered(): number {
+    return this.#ops.size;
+  }
+
   /** Number of accounts. */
   get accountCount(): number {
     return this.#accounts.size;
@@ -76,12 +93,14 @@ export class Ledger {
    * same operation (same id and effect; its time may differ) was applied before. Throws {@linkcode LedgerError} (and
    * changes nothing) when it is invalid or reuses an id for another operation.
    *
+   * With a `scope`, the operation is forgotten after it (see the module doc).
+   *
    * @example
    * ```ts
    * ledger.apply({ type: "MINT", opId: "genesis:a", atMs: 0, to: "did:a", amount: 10 });
    * ```
    */
-  apply(op: LedgerOp): LedgerEntry | undefined {
+  apply(op: LedgerOp, scope?: LedgerScope): LedgerEntry | undefined {
     const known = this.#ops.get(op?.opId);
     if (known !== undefined) {
       // When it happened may differ between derivations of one operation; what it does may not.
@@ -94,9 +113,46 @@ export class Ledger {
       return undefined;
     }
     checkOpShape(op);
+    if (op.type === "ESCROW" && scope !== undefined && scope.needId !== op.needId) {
+      throw new LedgerError(
+        "E_LEDGER_OP",
+        `Escrow ${op.escrowId} of NEED ${op.needId} cannot open under the scope of NEED ${scope.needId}`,
+      );
+    }
     const draft = new LedgerDraft(this);
     stage(draft, op);
-    return this.#commit(draft, op);
+    return this.#commit(draft, op, scope);
+  }
+
+  /**
+   * Forgets the operations of every NEED whose scope ended at or before
+   * `nowMs` and whose escrows are all settled (a NEED with one still held is
+   * looked at again {@linkcode SCOPE_RECHECK_MS} later). Returns how many
+   * NEEDs it forgot.
+   */
+  prune(nowMs: number): number {
+    let forgotten = 0;
+    for (
+      let due = this.#scopes.nextDue(nowMs);
+      due !== undefined;
+      due = this.#scopes.nextDue(nowMs)
+    ) {
+      const escrowIds = this.#bySubject.get(due.needId) ?? [];
+      if (escrowIds.some((id) => this.#open.has(id))) {
+        this.#scopes.extend(due.needId, nowMs + SCOPE_RECHECK_MS);
+        continue;
+      }
+      for (const opId of due.opIds) this.#ops.delete(opId);
+      for (const id of escrowIds) {
+        const taskId = this.#escrows.get(id)?.taskId;
+        if (taskId !== undefined) this.#unfile(taskId, id);
+        this.#escrows.delete(id);
+      }
+      this.#bySubject.delete(due.needId);
+      this.#scopes.drop(due.needId);
+      forgotten++;
+    }
+    return forgotten;
   }
 
   /** One account's holdings (zero for an unknown account). */
@@ -134,9 +190,19 @@ export class Ledger {
     return (this.#bySubject.get(subject) ?? []).map((id) => this.#escrows.get(id) as Escrow);
   }
 
-  /** Every escrow (for audits and property tests). */
+  /** Every escrow remembered (for audits and property tests). */
   escrows(): IterableIterator<Escrow> {
     return this.#escrows.values();
+  }
+
+  /** The escrows still held. */
+  openEscrows(): IterableIterator<Escrow> {
+    return this.#open.values();
+  }
+
+  /** Number of escrows still held. */
+  get openEscrowCount(): number {
+    return this.#open.size;
   }
 
   /** The latest entries that touched an account, newest first. */
@@ -146,16 +212,20 @@ export class Ledger {
 
   /**
    * Recomputes every total from scratch and checks the supply invariant,
-   * non-negative holdings and that each account's escrowed credit equals
-   * its held escrows. Throws `E_ASSERTION` when anything is off.
+   * non-negative holdings, that each account's escrowed credit equals
+   * its held escrows, and that the open escrows are exactly the held ones. Throws `E_ASSERTION` when anything is off.
    */
   audit(): void {
     let held = 0;
     const escrowedBy = new Map<string, number>();
+    let heldEscrows = 0;
     for (const escrow of this.#escrows.values()) {
       if (escrow.status !== "held") continue;
+      heldEscrows++;
+      assert(this.#open.get(escrow.escrowId) === escrow, `Held escrow ${escrow.escrowId} not open`);
       escrowedBy.set(escrow.payer, (escrowedBy.get(escrow.payer) ?? 0) + escrow.amount);
     }
+    assert(heldEscrows === this.#open.size, `${this.#open.size} open escrows, ${heldEscrows} held`);
     for (const [id, account] of this.#accounts) {
       checkRecord(id, account);
       assert(
@@ -172,7 +242,7 @@ export class Ledger {
     );
   }
 
-  #commit(draft: LedgerDraft, op: LedgerOp): LedgerEntry {
+  #commit(draft: LedgerDraft, op: LedgerOp, scope: LedgerScope | undefined): LedgerEntry {
     let heldDelta = 0;
     for (const [id, staged] of draft.accounts) {
       checkRecord(id, staged);
@@ -187,7 +257,9 @@ export class Ledger {
       supply === held + burned,
       `Operation ${op.opId} (${op.type}) breaks the supply invariant: ${supply} != ${held} + ${burned}`,
     );
-    const entry: LedgerEntry = { seq: ++this.#seq, op };
+    const entry: LedgerEntry = scope === undefined
+      ? { seq: ++this.#seq, op }
+      : { seq: ++this.#seq, op, scope };
     for (const [id, staged] of draft.accounts) {
       this.#accounts.set(id, staged);
       this.#remember(id, entry);
@@ -202,12 +274,24 @@ export class Ledger {
         }
       }
       this.#escrows.set(id, escrow);
+      if (escrow.status === "held") this.#open.set(id, escrow);
+      else this.#open.delete(id);
     }
     this.#supply = supply;
     this.#burned = burned;
     this.#held = held;
     this.#ops.set(op.opId, op);
+    if (scope !== undefined) this.#scopes.add(op.opId, scope);
     return entry;
+  }
+
+  /** Takes one escrow id off a subject's list. */
+  #unfile(subject: string, escrowId: string): void {
+    const list = this.#bySubject.get(subject);
+    if (list === undefined) return;
+    const kept = list.filter((id) => id !== escrowId);
+    if (kept.length === 0) this.#bySubject.delete(subject);
+    else this.#bySubject.set(subject, kept);
   }
 
   #remember(account: string, entry: LedgerEntry): void {

@@ -160,11 +160,25 @@ export type LedgerOp =
   | RefundOp
   | SlashOp;
 
+/**
+ * The NEED an operation was derived from, and the time after which no
+ * message can derive it again (the NEED is past its deadline, so it cannot
+ * be accepted anew). Past that time the ledger forgets the operation's id,
+ * and the NEED's escrows once all of them are settled: the memory a node
+ * needs then depends on the NEEDs within their deadlines, not on its age.
+ */
+export interface LedgerScope {
+  readonly needId: string;
+  readonly untilMs: number;
+}
+
 /** An applied operation in this node's journal. */
 export interface LedgerEntry {
   /** Position in this node's journal (nodes may fold in different orders). */
   readonly seq: number;
   readonly op: LedgerOp;
+  /** The NEED it belongs to, when it was applied with one. */
+  readonly scope?: LedgerScope;
 }
 
 /** Codes of ledger refusals. */

@@ -95,7 +95,6 @@ export class EconomyQueries {
 
   #summary(): LedgerSummary {
     let held = 0;
-    let escrowsHeld = 0;
     const rows: string[] = [];
     for (const id of this.ledger.accountIds()) {
       const account = this.ledger.account(id);
@@ -104,7 +103,6 @@ export class EconomyQueries {
         `${id}:${account.balance}:${account.stake}:${account.escrowed}:${account.unbonding}`,
       );
     }
-    for (const escrow of this.ledger.escrows()) if (escrow.status === "held") escrowsHeld++;
     let invariant = "ok";
     try {
       this.ledger.audit();
@@ -118,7 +116,7 @@ export class EconomyQueries {
       held: toCredits(held),
       accounts: rows.length,
       operations: this.ledger.size,
-      escrowsHeld,
+      escrowsHeld: this.ledger.openEscrowCount,
       digest: sha256Hex(`${this.ledger.supply}|${this.ledger.burned}|${rows.join("|")}`),
       invariant,
     };

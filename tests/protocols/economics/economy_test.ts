@@ -247,6 +247,39 @@ Deno.test("FINALIZE of the last task pays the worker the bounty and the FINALIZE
   assert.equal(ledger.size, operations, "a repeated FINALIZE moves no credit");
 });
 
+Deno.test("a settled NEED's operations are forgotten by the sweep after its deadline and grace, when it can no longer be accepted", async () => {
+  const node = await opened();
+  const genesis = node.economy.stats().operationsRemembered;
+  node.verified();
+  node.nowMs = 1_500;
+  node.send("FINALIZE", {
+    needId: NEED_ID,
+    taskId: TASK_ID,
+    commitId: "commit-1",
+    attesters: VERIFIERS.slice(0, 3),
+    kResult: 3,
+  }, "did:decider");
+  const ledger = node.economy.ledger;
+  assert.equal(node.economy.stats().operationsRemembered, genesis + 2, "its escrow and release");
+  const balances = ledger.accountIds().map((id) => ledger.account(id));
+  const until = 100_000 + PARAMS.needExpiryGraceMs; // the fixture's deadline, then the grace
+  node.economy.sweep(until - 1);
+  assert.equal(node.economy.stats().operationsRemembered, genesis + 2);
+  node.economy.sweep(until);
+  assert.equal(node.economy.stats().operationsRemembered, genesis);
+  assert.equal(ledger.escrow(`need:${NEED_ID}`), undefined);
+  assert.deepEqual(ledger.accountIds().map((id) => ledger.account(id)), balances);
+  ledger.audit();
+  // Nothing can derive them again: the same NEED is refused before the economy sees it.
+  node.thread = undefined;
+  node.nowMs = until;
+  refused(
+    "E_DEADLINE",
+    () => node.send("NEED", needPayload({ deadlineMs: 100_000 }), "did:requester"),
+  );
+  assert.equal(ledger.account("did:requester").escrowed, 0);
+});
+
 Deno.test("an upheld challenge refunds the bond, pays the reward, slashes the attesters 50 % and reseats a larger committee", async () => {
   const node = await opened();
   node.verified();

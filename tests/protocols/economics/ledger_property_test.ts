@@ -1,4 +1,4 @@
-// Proves, over random operation sequences, that the ledger conserves supply, never goes negative, settles every escrow exactly once, and folds its journal back to the same state.
+// Proves, over random operation sequences, that the ledger conserves supply, never goes negative, settles every escrow exactly once, folds its journal back to the same state, and that forgetting NEEDs past their scope never changes a balance.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { splitEqually } from "../../../protocols/economics/amounts.ts";
@@ -7,10 +7,13 @@ import {
   type LedgerEntry,
   LedgerError,
   type LedgerOp,
+  type LedgerScope,
 } from "../../../protocols/economics/ledger_types.ts";
 
 const ACCOUNTS = ["did:a", "did:b", "did:c", "did:d"];
 const ESCROWS = ["e0", "e1", "e2", "e3", "e4", "e5"];
+/** Escrow i belongs to NEED `n${i % NEEDS}`. */
+const NEEDS = 3;
 
 /** An abstract command; amounts of settlements are derived from the escrow so most are valid. */
 type Command =
@@ -114,7 +117,7 @@ function toOp(ledger: Ledger, command: Command, step: number): LedgerOp {
         payer: ACCOUNTS[command.payer],
         amount: command.amount,
         kind: "bounty",
-        needId: "need",
+        needId: `n${command.escrow % NEEDS}`,
         holdUntilMs: command.holdUntilMs,
       };
     case "refund":
@@ -208,4 +211,126 @@ Deno.test("random operation sequences conserve supply, never go negative, settle
     }),
     { numRuns: 300 },
   );
+});
+
+function balances(ledger: Ledger): string {
+  return JSON.stringify({
+    supply: ledger.supply,
+    burned: ledger.burned,
+    accounts: ledger.accountIds().map((id) => ledger.account(id)),
+  });
+}
+
+function outcome(ledger: Ledger, op: LedgerOp, scope: LedgerScope | undefined): string {
+  try {
+    return ledger.apply(op, scope) === undefined ? "duplicate" : "applied";
+  } catch (error) {
+    if (!(error instanceof LedgerError)) throw error;
+    return error.code;
+  }
+}
+
+Deno.test("forgetting NEEDs past their scope never changes a balance or an outcome, and forgets only settled NEEDs whose scope ended", () => {
+  // Mostly NEED traffic: escrows opened, then released or refunded whole.
+  const needCommand: fc.Arbitrary<Command> = fc.oneof(
+    { arbitrary: command, weight: 2 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant("escrow" as const),
+        escrow: index(6),
+        payer: index(4),
+        amount: fc.integer({ min: 1, max: 100 }),
+        holdUntilMs: fc.constant(0),
+      }),
+      weight: 3,
+    },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant("release" as const),
+        escrow: index(6),
+        to: fc.array(index(4), { minLength: 1, maxLength: 2 }),
+        burnAll: fc.constant(false),
+        skew: fc.constant(0),
+      }),
+      weight: 2,
+    },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant("refund" as const),
+        escrow: index(6),
+        atMs: fc.constant(3_000),
+      }),
+      weight: 2,
+    },
+  );
+  const step = fc.record({ command: needCommand, advanceMs: fc.integer({ min: 0, max: 100 }) });
+  fc.assert(
+    fc.property(
+      fc.array(step, { minLength: 20, maxLength: 100 }),
+      fc.array(fc.integer({ min: 0, max: 4_000 }), { minLength: NEEDS, maxLength: NEEDS }),
+      (steps, untils) => {
+        const kept = new Ledger();
+        const pruned = new Ledger();
+        for (const to of ACCOUNTS) {
+          const mint: LedgerOp = { type: "MINT", opId: `fund-${to}`, atMs: 0, to, amount: 5_000 };
+          kept.apply(mint);
+          pruned.apply(mint);
+        }
+        const forgotten = new Set<string>();
+        let nowMs = 0;
+        steps.forEach(({ command: each, advanceMs }, index) => {
+          nowMs += advanceMs;
+          const need = "escrow" in each ? each.escrow % NEEDS : undefined;
+          const needId = need === undefined ? undefined : `n${need}`;
+          // A forgotten NEED is past its deadline: no message derives its operations any more.
+          if (needId !== undefined && forgotten.has(needId)) return;
+          const op = toOp(kept, each, index);
+          const scope = need === undefined
+            ? undefined
+            : { needId: `n${need}`, untilMs: untils[need] };
+          assert.equal(outcome(pruned, op, scope), outcome(kept, op, scope), op.opId);
+          pruned.prune(nowMs);
+          pruned.audit();
+          assert.equal(balances(pruned), balances(kept));
+          for (let n = 0; n < NEEDS; n++) {
+            const id = `n${n}`;
+            if (forgotten.has(id) || kept.escrowsOf(id).length === 0) continue;
+            if (pruned.escrowsOf(id).length > 0) continue;
+            forgotten.add(id);
+            assert.ok(untils[n] <= nowMs, `${id} forgotten before its scope ended`);
+            for (const escrow of kept.escrowsOf(id)) assert.notEqual(escrow.status, "held");
+            assert.equal(pruned.has(kept.escrowsOf(id)[0].settledBy as string), false);
+          }
+        });
+        assert.ok(pruned.remembered <= kept.remembered);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("a journal with scopes folds back to the same balances and forgets its ended NEEDs", () => {
+  const ledger = new Ledger();
+  const journal: LedgerEntry[] = [];
+  const keep = (entry: LedgerEntry | undefined) => entry !== undefined && journal.push(entry);
+  keep(ledger.apply({ type: "MINT", opId: "mint", atMs: 0, to: "did:a", amount: 100 }));
+  const scope = { needId: "n0", untilMs: 500 };
+  keep(ledger.apply({
+    type: "ESCROW",
+    opId: "open",
+    atMs: 1,
+    escrowId: "e0",
+    payer: "did:a",
+    amount: 60,
+    kind: "bounty",
+    needId: "n0",
+    holdUntilMs: 0,
+  }, scope));
+  keep(ledger.apply({ type: "REFUND", opId: "refund", atMs: 2, escrowId: "e0" }, scope));
+  const replayed = new Ledger();
+  for (const entry of journal) replayed.apply(entry.op, entry.scope);
+  assert.equal(balances(replayed), balances(ledger));
+  assert.equal(replayed.prune(500), 1);
+  assert.equal(replayed.has("open"), false);
+  assert.equal(replayed.has("mint"), true);
 });

@@ -1,6 +1,6 @@
 // Proves the ledger applies each operation whole or not at all, is idempotent by operation id, settles each escrow once, and keeps the supply invariant.
 import assert from "node:assert/strict";
-import { Ledger } from "../../../protocols/economics/ledger.ts";
+import { Ledger, SCOPE_RECHECK_MS } from "../../../protocols/economics/ledger.ts";
 import { LedgerError, type LedgerOp } from "../../../protocols/economics/ledger_types.ts";
 
 const A = "did:a";
@@ -211,4 +211,104 @@ Deno.test("history lists an account's entries newest first; malformed operations
     },
     "E_LEDGER_OP",
   );
+});
+
+Deno.test("a NEED's scoped operations and settled escrows are forgotten after its scope; balances stay", () => {
+  const ledger = funded();
+  const scope = { needId: "need-1", untilMs: 1_000 };
+  ledger.apply({
+    type: "ESCROW",
+    opId: "open-bounty",
+    atMs: 10,
+    escrowId: "bounty",
+    payer: A,
+    amount: 100,
+    kind: "bounty",
+    needId: "need-1",
+    holdUntilMs: 900,
+  }, scope);
+  ledger.apply({
+    type: "ESCROW",
+    opId: "open-bond",
+    atMs: 20,
+    escrowId: "bond",
+    payer: B,
+    amount: 40,
+    kind: "bond",
+    needId: "need-1",
+    taskId: "task-1",
+    holdUntilMs: 0,
+  }, scope);
+  ledger.apply({
+    type: "RELEASE",
+    opId: "pay-bounty",
+    atMs: 30,
+    escrowId: "bounty",
+    payouts: [{ to: C, amount: 100 }],
+    burned: 0,
+  }, scope);
+  const remembered = ledger.remembered;
+
+  assert.equal(ledger.prune(999), 0, "nothing is forgotten before the scope ends");
+  assert.equal(ledger.prune(1_000), 0, "a NEED with an escrow still held is kept");
+  assert.ok(ledger.has("open-bond"));
+  assert.equal(ledger.escrowsOf("task-1").length, 1);
+  // The bond settles after the scope ended, with the NEED's old scope: it joins the kept NEED.
+  ledger.apply({ type: "REFUND", opId: "refund-bond", atMs: 1_500, escrowId: "bond" }, scope);
+  assert.equal(ledger.prune(1_000 + SCOPE_RECHECK_MS - 1), 0, "it is looked at again later");
+  const balances = JSON.stringify([ledger.account(A), ledger.account(B), ledger.account(C)]);
+  const supply = ledger.supply;
+
+  assert.equal(ledger.prune(1_000 + SCOPE_RECHECK_MS), 1);
+  for (const opId of ["open-bounty", "open-bond", "pay-bounty", "refund-bond"]) {
+    assert.equal(ledger.has(opId), false, `${opId} is forgotten`);
+  }
+  assert.equal(ledger.remembered, remembered - 3, "only the NEED's operations go");
+  assert.ok(ledger.has("mint-a"), "unscoped operations stay");
+  assert.equal(ledger.escrow("bounty"), undefined);
+  assert.deepEqual(ledger.escrowsOf("need-1"), []);
+  assert.deepEqual(ledger.escrowsOf("task-1"), []);
+  assert.equal(
+    JSON.stringify([ledger.account(A), ledger.account(B), ledger.account(C)]),
+    balances,
+    "balances are never forgotten",
+  );
+  assert.equal(ledger.supply, supply);
+  assert.equal(ledger.openEscrowCount, 0);
+  assert.equal(ledger.size, 6, "the journal position still counts every operation");
+  ledger.audit();
+});
+
+Deno.test("a later operation extends its NEED's scope; open escrows are the held ones", () => {
+  const ledger = funded();
+  const open = (id: string, needId: string, untilMs: number) =>
+    ledger.apply({
+      type: "ESCROW",
+      opId: `open-${id}`,
+      atMs: 0,
+      escrowId: id,
+      payer: A,
+      amount: 10,
+      kind: "bounty",
+      needId,
+      holdUntilMs: 0,
+    }, { needId, untilMs });
+  open("x1", "need-x", 100);
+  open("y1", "need-y", 50);
+  assert.deepEqual([...ledger.openEscrows()].map((escrow) => escrow.escrowId), ["x1", "y1"]);
+  ledger.apply({ type: "REFUND", opId: "refund-x1", atMs: 0, escrowId: "x1" }, {
+    needId: "need-x",
+    untilMs: 100,
+  });
+  ledger.apply({ type: "REFUND", opId: "refund-y1", atMs: 0, escrowId: "y1" }, {
+    needId: "need-y",
+    untilMs: 300,
+  });
+  assert.equal(ledger.openEscrowCount, 0);
+  assert.equal(ledger.prune(299), 1, "need-x ends at 100; need-y was extended to 300");
+  assert.equal(ledger.has("open-x1"), false);
+  assert.equal(ledger.has("open-y1"), true);
+  assert.equal(ledger.prune(300), 1);
+  assert.equal(ledger.has("refund-y1"), false);
+  ledger.audit();
 });
