@@ -75,6 +75,15 @@ export class LedgerScopes {
     return undefined;
   }
 
+  /** Every scope: its NEED, its end and its operation ids. */
+  *entries(): Generator<
+    { readonly needId: string; readonly untilMs: number; readonly opIds: readonly string[] }
+  > {
+    for (const [needId, scope] of this.#scopes) {
+      yield { needId, untilMs: scope.untilMs, opIds: scope.opIds };
+    }
+  }
+
   /** Forgets a NEED's scope. */
   drop(needId: string): void {
     this.#scopes.delete(needId);

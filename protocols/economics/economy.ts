@@ -81,6 +81,7 @@ export interface EconomyStats {
   readonly ledgerErrors: Readonly<Record<string, number>>;
   readonly journalPending: number;
   readonly journalFailures: number;
+  readonly journalCompactions: number;
 }
 
 /** Blocked payouts remembered per escrow, for queries. */
@@ -119,13 +120,16 @@ export class Economy {
   }
 
   /**
-   * Folds the journal in `store` (when given) back into the ledger, then
+   * Folds the journal in `store` (when given: its checkpoint, then the
+   * entries after it) back into the ledger, then
    * applies genesis (a no-op when the journal already holds it).
    */
   async open(store: Store | undefined): Promise<void> {
     if (store !== undefined) {
       this.#journal = new LedgerJournal(store);
-      for (const entry of await this.#journal.load()) this.ledger.apply(entry.op, entry.scope);
+      const { checkpoint, entries } = await this.#journal.load();
+      if (checkpoint !== undefined) this.ledger.restore(checkpoint);
+      for (const entry of entries) this.ledger.apply(entry.op, entry.scope);
     }
     for (const participant of this.#config.registry.participants()) {
       const minted = toMicro(participant.genesisBalance);
@@ -254,7 +258,8 @@ export class Economy {
 
   /**
    * Returns finished unbonding to balances, refunds bonds no decider ever
-   * ruled on, and lets the ledger forget the NEEDs past their scope.
+   * ruled on, lets the ledger forget the NEEDs past their scope, and
+   * compacts the journal when that is due.
    */
   sweep(nowMs: number): void {
     for (const account of this.ledger.accountIds()) {
@@ -279,6 +284,7 @@ export class Economy {
       this.#count(this.#rulings, "REFUNDED:E_CHALLENGE_UNRULED");
     }
     this.ledger.prune(nowMs);
+    this.#journal?.compactIfDue(() => this.ledger.checkpoint());
   }
 
   /** The committee for `subject` from this node's view of stake, reputation and recency. */
@@ -329,6 +335,7 @@ export class Economy {
       ledgerErrors: Object.fromEntries(this.#ledgerErrors),
       journalPending: journal?.pending ?? 0,
       journalFailures: journal?.commitFailures ?? 0,
+      journalCompactions: journal?.compactions ?? 0,
     };
   }
 

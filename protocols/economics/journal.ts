@@ -9,17 +9,37 @@
  * entry queued meanwhile (up to a batch bound), so a busy node writes far
  * fewer commits than operations.
  *
+ * Compaction keeps the journal bounded: once enough entries followed the
+ * last checkpoint, the ledger's state is written as a new checkpoint and
+ * the entries up to it are deleted, so what a restart reads, and what the
+ * store holds, follow the ledger's remembered state rather than the node's
+ * age. A restart loads the checkpoint, then the entries after it.
+ *
  * @module
  */
 
 import { errorMessage } from "../../runtime/errors.ts";
-import type { Store } from "../../runtime/store/store.ts";
+import { type Store, StoreError } from "../../runtime/store/store.ts";
+import {
+  CHECKPOINT_HEAD_KEY,
+  type CheckpointHead,
+  deleteCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from "./_journal_checkpoint.ts";
+import type { LedgerCheckpoint } from "./ledger.ts";
 import type { LedgerEntry } from "./ledger_types.ts";
 
 /** Entries per key chunk (a store list returns at most one chunk). */
 export const JOURNAL_CHUNK = 512;
 /** Entries per store commit. */
 export const JOURNAL_BATCH_MAX = 128;
+/**
+ * Entries after the last checkpoint that make the next one due (or twice
+ * the last checkpoint's size, when that is more, so rewriting it stays a
+ * fraction of the journal's writes).
+ */
+export const COMPACT_AFTER_ENTRIES = 100_000;
 
 /** Counters of a journal. */
 export interface JournalStats {
@@ -28,6 +48,15 @@ export interface JournalStats {
   readonly written: number;
   readonly commitFailures: number;
   readonly lastError: string | undefined;
+  /** Compactions completed, and the journal position of the current checkpoint. */
+  readonly compactions: number;
+  readonly checkpointSeq: number;
+}
+
+/** What a journal holds: its checkpoint, if any, and the entries after it. */
+export interface JournalContents {
+  readonly checkpoint: LedgerCheckpoint | undefined;
+  readonly entries: LedgerEntry[];
 }
 
 /** The ledger journal over a store. */
@@ -35,36 +64,78 @@ export class LedgerJournal {
   readonly #store: Store;
   readonly #pending: LedgerEntry[] = [];
   readonly #pendingMax: number;
+  readonly #compactAfter: number;
   #flushing: Promise<void> | undefined;
+  #compacting: Promise<void> | undefined;
+  #head: CheckpointHead | undefined;
+  /** Entries appended (or loaded) after the current checkpoint. */
+  #sinceCheckpoint = 0;
+  /** Escrows and operations the current checkpoint holds. */
+  #checkpointSize = 0;
   #written = 0;
   #failures = 0;
   #dropped = 0;
+  #compactions = 0;
   #lastError: string | undefined;
 
-  constructor(store: Store, options: { readonly pendingMax?: number } = {}) {
+  constructor(
+    store: Store,
+    options: { readonly pendingMax?: number; readonly compactAfter?: number } = {},
+  ) {
     this.#store = store;
     this.#pendingMax = options.pendingMax ?? 1_000_000;
+    this.#compactAfter = options.compactAfter ?? COMPACT_AFTER_ENTRIES;
   }
 
   /**
-   * Every journalled entry, in order.
+   * The checkpoint, if any, and every entry journalled after it, in order.
    *
    * @example
    * ```ts
-   * for (const entry of await journal.load()) ledger.apply(entry.op);
+   * const { checkpoint, entries } = await journal.load();
+   * if (checkpoint !== undefined) ledger.restore(checkpoint);
+   * for (const entry of entries) ledger.apply(entry.op, entry.scope);
    * ```
    */
-  async load(): Promise<LedgerEntry[]> {
+  async load(): Promise<JournalContents> {
+    this.#head = (await this.#store.get<CheckpointHead>(CHECKPOINT_HEAD_KEY))?.value;
+    const checkpoint = this.#head === undefined
+      ? undefined
+      : await readCheckpoint(this.#store, this.#head);
+    const after = this.#head?.seq ?? 0;
     const entries: LedgerEntry[] = [];
-    for (let chunk = 0;; chunk++) {
+    for (let chunk = Math.floor((after + 1) / JOURNAL_CHUNK);; chunk++) {
       const listed = await this.#store.list<LedgerEntry>(["ledger", "journal", chunk], {
         limit: JOURNAL_CHUNK,
       });
       if (listed.length === 0) break;
-      for (const item of listed) entries.push(item.value);
+      for (const item of listed) if (item.value.seq > after) entries.push(item.value);
     }
     entries.sort((left, right) => left.seq - right.seq);
-    return entries;
+    this.#sinceCheckpoint = entries.length;
+    this.#checkpointSize = checkpoint === undefined
+      ? 0
+      : checkpoint.escrows.length + checkpoint.operations.length;
+    return { checkpoint, entries };
+  }
+
+  /**
+   * Starts a compaction when one is due (see {@linkcode COMPACT_AFTER_ENTRIES})
+   * and none is running: `take` is called at once for the ledger's state,
+   * which is then written as the new checkpoint, and the entries up to it and
+   * the previous checkpoint are deleted. A failure is counted and leaves the
+   * previous checkpoint current.
+   */
+  compactIfDue(take: () => LedgerCheckpoint): void {
+    if (this.#compacting !== undefined) return;
+    if (this.#sinceCheckpoint < Math.max(this.#compactAfter, 2 * this.#checkpointSize)) return;
+    const checkpoint = take();
+    this.#sinceCheckpoint = 0;
+    this.#checkpointSize = checkpoint.escrows.length + checkpoint.operations.length;
+    this.#compacting = this.#compact(checkpoint).catch((error) => {
+      this.#failures++;
+      this.#lastError = `compaction: ${errorMessage(error)}`;
+    }).finally(() => this.#compacting = undefined);
   }
 
   /** Queues an entry and starts a group commit if none is running. */
@@ -76,11 +147,16 @@ export class LedgerJournal {
       return;
     }
     this.#pending.push(entry);
+    this.#sinceCheckpoint++;
     if (this.#flushing === undefined) this.#flushing = this.#drain();
   }
 
-  /** Resolves once everything queued so far was written (or a commit failed). */
+  /**
+   * Resolves once everything queued so far was written (or a commit failed),
+   * and a running compaction ended.
+   */
   async flush(): Promise<void> {
+    await this.#compacting;
     while (this.#flushing !== undefined) await this.#flushing;
     if (this.#pending.length > 0) {
       this.#flushing = this.#drain();
@@ -96,7 +172,29 @@ export class LedgerJournal {
       commitFailures: this.#failures,
       dropped: this.#dropped,
       lastError: this.#lastError,
+      compactions: this.#compactions,
+      checkpointSeq: this.#head?.seq ?? 0,
     };
+  }
+
+  async #compact(checkpoint: LedgerCheckpoint): Promise<void> {
+    // Entries up to the checkpoint are written first, so none lands after the deletions below.
+    while (this.#flushing !== undefined) await this.#flushing;
+    const previous = this.#head;
+    const head = await writeCheckpoint(this.#store, (previous?.generation ?? 0) + 1, checkpoint);
+    this.#head = head;
+    this.#compactions++;
+    if (previous !== undefined) await deleteCheckpoint(this.#store, previous);
+    const first = Math.floor(((previous?.seq ?? 0) + 1) / JOURNAL_CHUNK);
+    for (let chunk = first; chunk <= Math.floor(head.seq / JOURNAL_CHUNK); chunk++) {
+      const listed = await this.#store.list<LedgerEntry>(["ledger", "journal", chunk], {
+        limit: JOURNAL_CHUNK,
+      });
+      const deletes = listed.filter((item) => item.value.seq <= head.seq).map((item) => item.key);
+      if (deletes.length > 0 && !(await this.#store.commit({ deletes })).ok) {
+        throw new StoreError("E_STORE_WRITE", `Deleting journal chunk ${chunk} was refused`);
+      }
+    }
   }
 
   async #drain(): Promise<void> {

@@ -32,6 +32,21 @@ import {
 
 export type { AccountRecord };
 
+/**
+ * A ledger's state at one journal position: what journal compaction keeps
+ * instead of the entries up to it. It holds the balances, the escrows and
+ * the operation ids the ledger remembers (with their scopes); not the
+ * per-account history, which starts again after a restore.
+ */
+export interface LedgerCheckpoint {
+  readonly seq: number;
+  readonly supply: number;
+  readonly burned: number;
+  readonly accounts: readonly { readonly id: string; readonly record: AccountRecord }[];
+  readonly escrows: readonly Escrow[];
+  readonly operations: readonly { readonly op: LedgerOp; readonly scope?: LedgerScope }[];
+}
+
 /** Entries kept per account for history queries. */
 export const ACCOUNT_HISTORY_MAX = 256;
 /** How long a NEED whose scope ended with an escrow still held waits before it is looked at again. */
@@ -190,6 +205,56 @@ export class Ledger {
     return (this.#bySubject.get(subject) ?? []).map((id) => this.#escrows.get(id) as Escrow);
   }
 
+  /** The whole state at the current journal position (see {@linkcode LedgerCheckpoint}). */
+  checkpoint(): LedgerCheckpoint {
+    const scopeOf = new Map<string, LedgerScope>();
+    for (const { needId, untilMs, opIds } of this.#scopes.entries()) {
+      for (const opId of opIds) scopeOf.set(opId, { needId, untilMs });
+    }
+    return {
+      seq: this.#seq,
+      supply: this.#supply,
+      burned: this.#burned,
+      accounts: [...this.#accounts].map(([id, record]) => ({
+        id,
+        record: { ...record, queue: [...record.queue] },
+      })),
+      escrows: [...this.#escrows.values()],
+      operations: [...this.#ops.values()].map((op) => {
+        const scope = scopeOf.get(op.opId);
+        return scope === undefined ? { op } : { op, scope };
+      }),
+    };
+  }
+
+  /**
+   * Loads a checkpoint into this ledger, which must be empty, then audits
+   * it (`E_ASSERTION` when the checkpoint does not add up). Operations
+   * applied afterwards continue its journal positions.
+   */
+  restore(checkpoint: LedgerCheckpoint): void {
+    assert(this.#seq === 0 && this.#accounts.size === 0, "Only an empty ledger can be restored");
+    this.#seq = checkpoint.seq;
+    this.#supply = checkpoint.supply;
+    this.#burned = checkpoint.burned;
+    for (const { id, record } of checkpoint.accounts) {
+      this.#accounts.set(id, { ...record, queue: [...record.queue] });
+      this.#held += total(record);
+    }
+    for (const escrow of checkpoint.escrows) {
+      this.#escrows.set(escrow.escrowId, escrow);
+      if (escrow.status === "held") this.#open.set(escrow.escrowId, escrow);
+      for (const subject of new Set([escrow.needId, escrow.taskId])) {
+        if (subject !== undefined) this.#file(subject, escrow.escrowId);
+      }
+    }
+    for (const { op, scope } of checkpoint.operations) {
+      this.#ops.set(op.opId, op);
+      if (scope !== undefined) this.#scopes.add(op.opId, scope);
+    }
+    this.audit();
+  }
+
   /** Every escrow remembered (for audits and property tests). */
   escrows(): IterableIterator<Escrow> {
     return this.#escrows.values();
@@ -267,10 +332,7 @@ export class Ledger {
     for (const [id, escrow] of draft.escrows) {
       if (!this.#escrows.has(id)) {
         for (const subject of new Set([escrow.needId, escrow.taskId])) {
-          if (subject === undefined) continue;
-          const list = this.#bySubject.get(subject) ?? [];
-          list.push(id);
-          this.#bySubject.set(subject, list);
+          if (subject !== undefined) this.#file(subject, id);
         }
       }
       this.#escrows.set(id, escrow);
@@ -283,6 +345,13 @@ export class Ledger {
     this.#ops.set(op.opId, op);
     if (scope !== undefined) this.#scopes.add(op.opId, scope);
     return entry;
+  }
+
+  /** Adds an escrow id to a subject's list. */
+  #file(subject: string, escrowId: string): void {
+    const list = this.#bySubject.get(subject);
+    if (list === undefined) this.#bySubject.set(subject, [escrowId]);
+    else list.push(escrowId);
   }
 
   /** Takes one escrow id off a subject's list. */

@@ -1,8 +1,9 @@
-// Proves the ledger journal survives a restart in a real Deno KV file and in the simulator's store: folding it back gives the same ledger, and genesis is not minted twice.
+// Proves the ledger journal survives a restart in a real Deno KV file and in the simulator's store: folding it back gives the same ledger, and genesis is not minted twice; compaction bounds what it stores, and a failed or damaged checkpoint is a clear error, never a different ledger.
 import assert from "node:assert/strict";
 import { DenoKvStore } from "../../../runtime/store/deno_kv_store.ts";
 import { MemoryStore } from "../../../runtime/store/memory_store.ts";
-import type { Store } from "../../../runtime/store/store.ts";
+import type { Store, StoreCommit, StoreCommitResult } from "../../../runtime/store/store.ts";
+import type { LedgerEntry } from "../../../protocols/economics/ledger_types.ts";
 import { Economy } from "../../../protocols/economics/economy.ts";
 import { JOURNAL_CHUNK, LedgerJournal } from "../../../protocols/economics/journal.ts";
 import { Ledger } from "../../../protocols/economics/ledger.ts";
@@ -43,7 +44,7 @@ async function roundTrip(open: () => Promise<Store>, close: (store: Store) => Pr
   assert.equal(journal.stats.written, count);
   await close(store);
   store = await open();
-  const loaded = await new LedgerJournal(store).load();
+  const loaded = (await new LedgerJournal(store).load()).entries;
   assert.deepEqual(
     loaded.map((entry) => entry.seq),
     Array.from({ length: count }, (_, index) => index + 1),
@@ -80,4 +81,145 @@ Deno.test("an economy reopened on its store has the same ledger and mints genesi
   assert.equal(second.ledger.supply, 2 * 10_000_000 * 1_000_000, "genesis minted once");
   assert.equal(second.ledger.size, 4, "two MINTs and two STAKEs, replayed, not repeated");
   assert.equal(digest(second.ledger), digest(first.ledger));
+});
+
+/** A NEED's escrow and its release, scoped to the NEED until `untilMs`. */
+function needTraffic(ledger: Ledger, index: number, untilMs: number): LedgerEntry[] {
+  const needId = `need-${index}`;
+  const scope = { needId, untilMs };
+  const open = ledger.apply({
+    type: "ESCROW",
+    opId: `escrow:${needId}`,
+    atMs: index,
+    escrowId: needId,
+    payer: "did:payer",
+    amount: 10,
+    kind: "bounty",
+    needId,
+    holdUntilMs: 0,
+  }, scope);
+  const release = ledger.apply({
+    type: "RELEASE",
+    opId: `release:${needId}`,
+    atMs: index,
+    escrowId: needId,
+    payouts: [{ to: `did:worker-${index % 3}`, amount: 9 }],
+    burned: 1,
+  }, scope);
+  return [open, release].filter((entry) => entry !== undefined);
+}
+
+function state(ledger: Ledger): string {
+  return JSON.stringify([
+    digest(ledger),
+    [...ledger.escrows()],
+    ledger.remembered,
+    ledger.size,
+  ]);
+}
+
+async function journalKeys(store: Store): Promise<number> {
+  let keys = 0;
+  for (let chunk = 0; chunk < 16; chunk++) {
+    keys += (await store.list(["ledger", "journal", chunk], { limit: JOURNAL_CHUNK })).length;
+  }
+  return keys;
+}
+
+/** Runs 1,500 NEEDs through a ledger and its journal, pruning and compacting as the economy does. */
+async function compactedRun(store: Store, compactAfter = 300) {
+  const ledger = new Ledger();
+  const journal = new LedgerJournal(store, { compactAfter });
+  const keep = (entry: LedgerEntry | undefined) => entry !== undefined && journal.append(entry);
+  keep(ledger.apply({ type: "MINT", opId: "genesis", atMs: 0, to: "did:payer", amount: 1e9 }));
+  let sweptAtMs = 0;
+  for (let index = 0; index < 1_500; index++) {
+    const nowMs = index * 10;
+    for (const entry of needTraffic(ledger, index, nowMs + 500)) keep(entry);
+    if (index % 25 === 0) {
+      // A compaction started at the last sweep ran while the 25 NEEDs since were appended.
+      await journal.flush();
+      ledger.prune(sweptAtMs = nowMs);
+      journal.compactIfDue(() => ledger.checkpoint());
+    }
+  }
+  await journal.flush();
+  return { ledger, journal, sweptAtMs };
+}
+
+Deno.test("compaction in a Deno KV file keeps the journal bounded, and a restart folds checkpoint and tail into the same ledger", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ledger-journal-" });
+  try {
+    let store: Store = await DenoKvStore.open(`${dir}/store.kv`);
+    const { ledger, journal, sweptAtMs } = await compactedRun(store);
+    assert.ok(journal.stats.compactions >= 8, `compacted ${journal.stats.compactions} times`);
+    assert.equal(journal.stats.commitFailures, 0, String(journal.stats.lastError));
+    const head = (await store.get<{ generation: number }>(["ledger", "checkpoint-head"]))?.value;
+    assert.ok(head !== undefined);
+    for (let generation = 1; generation < head.generation; generation++) {
+      const left = await store.list(["ledger", "checkpoint", generation, 0]);
+      assert.equal(left.length, 0, `checkpoint ${generation} was deleted`);
+    }
+    const kept = await journalKeys(store);
+    assert.ok(kept < 1_000, `${kept} of ${ledger.size} entries still journalled`);
+    await store.close();
+
+    store = await DenoKvStore.open(`${dir}/store.kv`);
+    const { checkpoint, entries } = await new LedgerJournal(store).load();
+    assert.ok(checkpoint !== undefined);
+    assert.equal(entries[0].seq, checkpoint.seq + 1, "the tail starts right after the checkpoint");
+    const restored = new Ledger();
+    restored.restore(checkpoint);
+    for (const entry of entries) restored.apply(entry.op, entry.scope);
+    assert.equal(digest(restored), digest(ledger));
+    // Its first sweep forgets what the live ledger forgot since the checkpoint.
+    restored.prune(sweptAtMs);
+    assert.equal(state(restored), state(ledger));
+    // What it remembers still makes repeats no-ops, and it forgets the same NEEDs later.
+    assert.equal(
+      restored.apply({ type: "MINT", opId: "genesis", atMs: 0, to: "did:payer", amount: 1e9 }),
+      undefined,
+    );
+    assert.equal(restored.prune(sweptAtMs + 1_000), ledger.prune(sweptAtMs + 1_000));
+    assert.equal(state(restored), state(ledger));
+    restored.audit();
+    await store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A store whose commits of the checkpoint head fail (a disk that fills at that moment). */
+class HeadRefusingStore extends MemoryStore {
+  override commit(batch: StoreCommit): Promise<StoreCommitResult> {
+    const head = batch.sets?.some((set) => set.key[1] === "checkpoint-head") ?? false;
+    return head ? Promise.resolve({ ok: false }) : super.commit(batch);
+  }
+}
+
+Deno.test("a compaction whose checkpoint cannot be made current is counted and loses nothing", async () => {
+  const store = new HeadRefusingStore();
+  const { ledger, journal } = await compactedRun(store);
+  assert.equal(journal.stats.compactions, 0);
+  assert.ok(journal.stats.commitFailures > 0);
+  assert.match(journal.stats.lastError ?? "", /compaction/);
+  const { checkpoint, entries } = await new LedgerJournal(store).load();
+  assert.equal(checkpoint, undefined, "the half-written checkpoint is not used");
+  const replayed = new Ledger();
+  for (const entry of entries) replayed.apply(entry.op, entry.scope);
+  assert.equal(digest(replayed), digest(ledger));
+});
+
+Deno.test("a checkpoint with a part missing is refused with E_STORE_CHECKPOINT", async () => {
+  const store = new MemoryStore();
+  await compactedRun(store);
+  const head = (await store.get<{ generation: number }>(["ledger", "checkpoint-head"]))?.value;
+  assert.ok(head !== undefined);
+  const parts = await store.list(["ledger", "checkpoint", head.generation, 0]);
+  assert.ok(parts.length > 1);
+  await store.delete(parts[1].key);
+  await assert.rejects(() => new LedgerJournal(store).load(), (error: unknown) => {
+    assert.equal((error as { code?: string }).code, "E_STORE_CHECKPOINT");
+    return true;
+  });
 });

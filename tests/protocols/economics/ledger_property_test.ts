@@ -1,4 +1,4 @@
-// Proves, over random operation sequences, that the ledger conserves supply, never goes negative, settles every escrow exactly once, folds its journal back to the same state, and that forgetting NEEDs past their scope never changes a balance.
+// Proves, over random operation sequences, that the ledger conserves supply, never goes negative, settles every escrow exactly once, folds its journal back to the same state, that forgetting NEEDs past their scope never changes a balance, and that a ledger restored from a checkpoint goes on exactly as the live one.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { splitEqually } from "../../../protocols/economics/amounts.ts";
@@ -268,9 +268,11 @@ Deno.test("forgetting NEEDs past their scope never changes a balance or an outco
     fc.property(
       fc.array(step, { minLength: 20, maxLength: 100 }),
       fc.array(fc.integer({ min: 0, max: 4_000 }), { minLength: NEEDS, maxLength: NEEDS }),
-      (steps, untils) => {
+      fc.nat({ max: 99 }),
+      (steps, untils, restoreAt) => {
         const kept = new Ledger();
         const pruned = new Ledger();
+        let restored: Ledger | undefined;
         for (const to of ACCOUNTS) {
           const mint: LedgerOp = { type: "MINT", opId: `fund-${to}`, atMs: 0, to, amount: 5_000 };
           kept.apply(mint);
@@ -284,11 +286,23 @@ Deno.test("forgetting NEEDs past their scope never changes a balance or an outco
           const needId = need === undefined ? undefined : `n${need}`;
           // A forgotten NEED is past its deadline: no message derives its operations any more.
           if (needId !== undefined && forgotten.has(needId)) return;
+          if (index === restoreAt) {
+            // A restart from a checkpoint taken here goes on exactly as the live ledger does.
+            restored = new Ledger();
+            restored.restore(pruned.checkpoint());
+          }
           const op = toOp(kept, each, index);
           const scope = need === undefined
             ? undefined
             : { needId: `n${need}`, untilMs: untils[need] };
-          assert.equal(outcome(pruned, op, scope), outcome(kept, op, scope), op.opId);
+          const expected = outcome(kept, op, scope);
+          assert.equal(outcome(pruned, op, scope), expected, op.opId);
+          if (restored !== undefined) {
+            assert.equal(outcome(restored, op, scope), expected, op.opId);
+            assert.equal(restored.prune(nowMs), pruned.prune(nowMs));
+            assert.equal(snapshot(restored), snapshot(pruned));
+            assert.equal(restored.remembered, pruned.remembered);
+          }
           pruned.prune(nowMs);
           pruned.audit();
           assert.equal(balances(pruned), balances(kept));
