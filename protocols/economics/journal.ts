@@ -1,7 +1,9 @@
 /**
  * The durable ledger journal: applied operations, in this node's order,
- * under `["ledger", "journal", chunk, seq]` in the node's store (Deno KV on
- * real nodes, the simulator's disk in simulation). A restarted node folds
+ * in values of up to {@linkcode JOURNAL_VALUE_ENTRIES} consecutive entries
+ * under `["ledger", "journal", chunk, first seq]` in the node's store (Deno
+ * KV on real nodes, the simulator's disk in simulation). Journals written
+ * with one entry per value load too. A restarted node folds
  * the journal back into its ledger; operations re-derived afterwards from
  * re-synced messages are no-ops because every operation is idempotent by id.
  *
@@ -34,6 +36,12 @@ import type { LedgerEntry } from "./ledger_types.ts";
 export const JOURNAL_CHUNK = 512;
 /** Entries per store commit. */
 export const JOURNAL_BATCH_MAX = 128;
+/**
+ * Entries per store value: one row for several entries (a busy node writes
+ * two a NEED), and at most about 32 KB however many payouts an operation
+ * lists (Deno KV takes values up to 64 KiB).
+ */
+export const JOURNAL_VALUE_ENTRIES = 16;
 /**
  * Entries after the last checkpoint that make the next one due (or twice
  * the last checkpoint's size, when that is more, so rewriting it stays a
@@ -104,12 +112,14 @@ export class LedgerJournal {
       : await readCheckpoint(this.#store, this.#head);
     const after = this.#head?.seq ?? 0;
     const entries: LedgerEntry[] = [];
-    for (let chunk = Math.floor((after + 1) / JOURNAL_CHUNK);; chunk++) {
-      const listed = await this.#store.list<LedgerEntry>(["ledger", "journal", chunk], {
+    for (let chunk = firstChunk(after);; chunk++) {
+      const listed = await this.#store.list<StoredEntries>(["ledger", "journal", chunk], {
         limit: JOURNAL_CHUNK,
       });
-      if (listed.length === 0) break;
-      for (const item of listed) if (item.value.seq > after) entries.push(item.value);
+      if (listed.length === 0 && chunk > Math.floor((after + 1) / JOURNAL_CHUNK)) break;
+      for (const item of listed) {
+        for (const entry of entriesOf(item.value)) if (entry.seq > after) entries.push(entry);
+      }
     }
     entries.sort((left, right) => left.seq - right.seq);
     this.#sinceCheckpoint = entries.length;
@@ -185,12 +195,13 @@ export class LedgerJournal {
     this.#head = head;
     this.#compactions++;
     if (previous !== undefined) await deleteCheckpoint(this.#store, previous);
-    const first = Math.floor(((previous?.seq ?? 0) + 1) / JOURNAL_CHUNK);
-    for (let chunk = first; chunk <= Math.floor(head.seq / JOURNAL_CHUNK); chunk++) {
-      const listed = await this.#store.list<LedgerEntry>(["ledger", "journal", chunk], {
+    for (let chunk = firstChunk(previous?.seq ?? 0); chunk <= lastChunk(head.seq); chunk++) {
+      const listed = await this.#store.list<StoredEntries>(["ledger", "journal", chunk], {
         limit: JOURNAL_CHUNK,
       });
-      const deletes = listed.filter((item) => item.value.seq <= head.seq).map((item) => item.key);
+      // A value that also holds entries after the checkpoint stays (loading skips the rest).
+      const deletes = listed.filter((item) => entriesOf(item.value).at(-1)!.seq <= head.seq)
+        .map((item) => item.key);
       if (deletes.length > 0 && !(await this.#store.commit({ deletes })).ok) {
         throw new StoreError("E_STORE_WRITE", `Deleting journal chunk ${chunk} was refused`);
       }
@@ -201,10 +212,12 @@ export class LedgerJournal {
     try {
       while (this.#pending.length > 0) {
         const batch = this.#pending.slice(0, JOURNAL_BATCH_MAX);
-        const sets = batch.map((entry) => ({
-          key: ["ledger", "journal", Math.floor(entry.seq / JOURNAL_CHUNK), entry.seq],
-          value: entry,
-        }));
+        const sets = [];
+        for (let from = 0; from < batch.length; from += JOURNAL_VALUE_ENTRIES) {
+          const value = batch.slice(from, from + JOURNAL_VALUE_ENTRIES);
+          const seq = value[0].seq;
+          sets.push({ key: ["ledger", "journal", Math.floor(seq / JOURNAL_CHUNK), seq], value });
+        }
         let result;
         try {
           result = await this.#store.commit({ sets });
@@ -225,4 +238,24 @@ export class LedgerJournal {
       this.#flushing = undefined;
     }
   }
+}
+
+/** A journal value: consecutive entries (or one entry, as older journals stored them). */
+type StoredEntries = LedgerEntry | LedgerEntry[];
+
+function entriesOf(value: StoredEntries): LedgerEntry[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * The first key chunk that can hold entries after `seq`: a value is keyed
+ * by its first entry, so one holding `seq + 1` may start in the chunk before.
+ */
+function firstChunk(seq: number): number {
+  return Math.max(0, Math.floor((seq + 1 - JOURNAL_VALUE_ENTRIES) / JOURNAL_CHUNK));
+}
+
+/** The last key chunk that can hold a value whose entries all come at or before `seq`. */
+function lastChunk(seq: number): number {
+  return Math.floor(seq / JOURNAL_CHUNK);
 }
