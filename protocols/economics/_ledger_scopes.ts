@@ -27,11 +27,6 @@ export class LedgerScopes {
   readonly #due = new EventQueue<Due>();
   #sequence = 0;
 
-  /** NEEDs with a scope. */
-  get size(): number {
-    return this.#scopes.size;
-  }
-
   /** Files an applied operation under its NEED; a later `untilMs` extends the scope. */
   add(opId: string, scope: LedgerScope): void {
     const known = this.#scopes.get(scope.needId);

@@ -277,8 +277,9 @@ export class Ledger {
 
   /**
    * Recomputes every total from scratch and checks the supply invariant,
-   * non-negative holdings, that each account's escrowed credit equals
-   * its held escrows, and that the open escrows are exactly the held ones. Throws `E_ASSERTION` when anything is off.
+   * non-negative holdings, that each account's escrowed credit equals its
+   * held escrows, and that the open escrows are exactly the held ones.
+   * Throws `E_ASSERTION` when anything is off.
    */
   audit(): void {
     let held = 0;

@@ -113,6 +113,18 @@ class Node {
     }, VERIFIERS[3]);
   }
 
+  /** FINALIZE of commit-1 by its first three attesters, after the challenge window. */
+  finalize(): void {
+    this.nowMs = 1_500;
+    this.send("FINALIZE", {
+      needId: NEED_ID,
+      taskId: TASK_ID,
+      commitId: "commit-1",
+      attesters: VERIFIERS.slice(0, 3),
+      kResult: 3,
+    }, "did:decider");
+  }
+
   claimAndCommit(worker: string, leaseId: string, commitId: string): void {
     this.send("CLAIM", {
       needId: NEED_ID,
@@ -221,16 +233,7 @@ Deno.test("a NEED escrows its bounty and verify bounty; one its requester cannot
 Deno.test("FINALIZE of the last task pays the worker the bounty and the FINALIZE's attesters equal shares", async () => {
   const node = await opened();
   node.verified();
-  node.nowMs = 1_500;
-  const finalize = () =>
-    node.send("FINALIZE", {
-      needId: NEED_ID,
-      taskId: TASK_ID,
-      commitId: "commit-1",
-      attesters: VERIFIERS.slice(0, 3),
-      kResult: 3,
-    }, "did:decider");
-  finalize();
+  node.finalize();
   const ledger = node.economy.ledger;
   assert.equal(ledger.escrow(`need:${NEED_ID}`)?.status, "released");
   assert.equal(node.balance("did:worker"), GENESIS - STAKE + 10 * CREDIT);
@@ -243,7 +246,7 @@ Deno.test("FINALIZE of the last task pays the worker the bounty and the FINALIZE
   assert.equal(node.balance(VERIFIERS[3]), GENESIS - STAKE, "a dissenter is not paid");
   assert.ok(node.economy.reputation.get(VERIFIERS[3], node.nowMs) < 0.8, "and loses reputation");
   const operations = ledger.size;
-  finalize();
+  node.finalize();
   assert.equal(ledger.size, operations, "a repeated FINALIZE moves no credit");
 });
 
@@ -251,14 +254,7 @@ Deno.test("a settled NEED's operations are forgotten by the sweep after its dead
   const node = await opened();
   const genesis = node.economy.stats().operationsRemembered;
   node.verified();
-  node.nowMs = 1_500;
-  node.send("FINALIZE", {
-    needId: NEED_ID,
-    taskId: TASK_ID,
-    commitId: "commit-1",
-    attesters: VERIFIERS.slice(0, 3),
-    kResult: 3,
-  }, "did:decider");
+  node.finalize();
   const ledger = node.economy.ledger;
   assert.equal(node.economy.stats().operationsRemembered, genesis + 2, "its escrow and release");
   const balances = ledger.accountIds().map((id) => ledger.account(id));
