@@ -42,6 +42,13 @@ import {
   leaseCheckAfter,
   type LeaseMonitorMessage,
 } from "./_lease_monitor.ts";
+import {
+  checkUnclaimed,
+  type ClaimRelayConfig,
+  type ClaimRelayMessage,
+  stopWatching,
+  watchUnclaimed,
+} from "./_claim_relay.ts";
 import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a shard decider. */
@@ -65,6 +72,7 @@ export interface DeciderConfig {
 export type DeciderMessage =
   | RoleEvent
   | LeaseMonitorMessage
+  | ClaimRelayMessage
   | {
     readonly type: "fenced";
     readonly buckets: readonly number[];
@@ -122,6 +130,8 @@ export interface DeciderStats {
   decided: number;
   conflicts: number;
   failures: number;
+  /** CLAIMs published for workers that left them in their leases (`_claim_relay.ts`). */
+  claimsRelayed?: number;
 }
 
 /** Attempts at one decision before the decider leaves it (with backoff, about two minutes). */
@@ -161,6 +171,7 @@ class Decider implements Behavior<DeciderMessage> {
   readonly #quorums = new Map<string, PendingDecision>();
   readonly #pending: Extract<RoleEvent, { type: "effect" }>[] = [];
   readonly #arbiter: Arbiter;
+  readonly #relay: ClaimRelayConfig;
   /** NEEDs whose expiry this decider announced (INVALIDATE of the NEED). */
   readonly #expiring = new Set<string>();
   #epoch = 0;
@@ -171,6 +182,11 @@ class Decider implements Behavior<DeciderMessage> {
     this.#stats = stats;
     this.#owned = new Set(config.buckets);
     this.#arbiter = new Arbiter(config.core, config.params ?? swarmParams(), config.cas);
+    this.#relay = {
+      decideLog: config.decideLog,
+      unclaimedCheckMs: (config.params ?? swarmParams()).leaseTtlMinMs,
+      relayed: () => stats.claimsRelayed = (stats.claimsRelayed ?? 0) + 1,
+    };
   }
 
   preStart(ctx: ActorContext<DeciderMessage>): void {
@@ -274,6 +290,9 @@ class Decider implements Behavior<DeciderMessage> {
       case "lease-read":
       case "release-announced":
         return checkLease(ctx, this.#config, this.#threads, message);
+      case "check-unclaimed":
+      case "unclaimed-read":
+        return checkUnclaimed(ctx, this.#relay, this.#threads, message);
     }
   }
 
@@ -315,6 +334,9 @@ class Decider implements Behavior<DeciderMessage> {
         this.#attempt(ctx, needId);
       }
       for (const task of thread.tasks.values()) {
+        if (task.status === "DECIDED" || task.status === "DRAFT") {
+          watchUnclaimed(ctx, this.#relay, { type: "task-ready", needId, taskId: task.taskId });
+        }
         if (task.status === "CLAIMED" && task.lease !== undefined) {
           const { leaseId, holder, expiresAtMs } = task.lease;
           const lease = { needId, taskId: task.taskId, leaseId, holder, expiresAtMs };
@@ -368,10 +390,13 @@ class Decider implements Behavior<DeciderMessage> {
         });
         return;
       case "lease-granted":
+        stopWatching(ctx, effect.taskId);
         return leaseCheckAfter(ctx, this.#config, effect);
       case "task-ready":
+        watchUnclaimed(ctx, this.#relay, effect);
         return freeRejected(ctx, this.#config, this.#threads, effect);
       case "task-final":
+        stopWatching(ctx, effect.taskId);
         return forgetFinal(ctx, this.#threads, effect);
       case "challenge-opened":
         return this.#arbiter.opened(ctx, thread, effect.challengeId, (fetched) => fetched);

@@ -56,6 +56,7 @@ import type {
   RoleEvent,
 } from "./swarm_messages.ts";
 import { EvictionCursor } from "../runtime/eviction_cursor.ts";
+import { HeldEmits } from "./_held_emits.ts";
 
 export type { NodePolicy } from "./_core_gates.ts";
 
@@ -185,6 +186,11 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #auditedOldest = new EvictionCursor(this.#audited);
   readonly #confirmations: DecideConfirmations;
   readonly #gates: CoreGates;
+  /** Envelopes signed for an emit with `hold`, and the later ones of their threads behind them. */
+  readonly #held = new HeldEmits<
+    { request: EmitRequest; envelope: SignedEnvelope },
+    Extract<Pending, { kind: "emit" }>
+  >();
   #signer: EnvelopeSigner | undefined;
   #clock: LamportClock | undefined;
   #emitted = 0;
@@ -239,6 +245,13 @@ class NodeCore implements Behavior<CoreInput> {
         return this.#ingress(ctx, message.bytes, false);
       case "emit":
         return this.#emit(ctx, message);
+      case "publish-held":
+        return this.#publishHeld(ctx, message);
+      case "drop-held": {
+        const dropped = this.#held.take(message.id);
+        if (dropped !== undefined) this.#releaseWaiting(ctx, dropped.thread);
+        return;
+      }
       case "step-done":
         for (const pending of this.#steps.settle(message.step, message.pending)) {
           this.#complete(ctx, pending);
@@ -424,6 +437,11 @@ class NodeCore implements Behavior<CoreInput> {
     const { request, signed } = pending;
     if (!signed.ok) return this.#refuse(request, signed.error);
     const envelope = signed.value;
+    if (request.hold === true) return this.#hold(ctx, request, envelope);
+    if (this.#held.blocks(request.thread, envelope.lamport)) {
+      // Signed after an envelope of this thread that is still held: it goes out after that one.
+      return this.#held.wait(request.thread, envelope.lamport, pending);
+    }
     const message = toMessage(envelope, request.kind);
     const confirmed = request.kind === "DECIDE";
     if (request.kind !== "RECONCILE" && pending.checkedAt !== this.#book.version) {
@@ -444,6 +462,55 @@ class NodeCore implements Behavior<CoreInput> {
       kind: request.kind,
       thread: request.thread,
     });
+  }
+
+  /** Keeps a signed envelope back until it is published or dropped (`_held_emits.ts`). */
+  #hold(ctx: ActorContext<CoreInput>, request: EmitRequest, envelope: SignedEnvelope): void {
+    const value = { request, envelope };
+    const freed = this.#held.hold(
+      envelope.id,
+      request.thread,
+      envelope.lamport,
+      value,
+      ctx.nowMs(),
+    );
+    for (const thread of freed) this.#releaseWaiting(ctx, thread);
+    request.replyTo?.tell({
+      type: "held",
+      id: envelope.id,
+      kind: request.kind,
+      thread: request.thread,
+      bytes: envelope.bytes,
+    });
+  }
+
+  /** Publishes a held envelope as its emit would have, checking it against the thread as it is now. */
+  #publishHeld(
+    ctx: ActorContext<CoreInput>,
+    { id, kind, replyTo }: Extract<CoreMessage, { type: "publish-held" }>,
+  ): void {
+    const held = this.#held.take(id);
+    if (held === undefined) {
+      return void replyTo?.tell({
+        type: "refused",
+        code: "E_HELD_UNKNOWN",
+        message: `No ${kind} ${id} is held (dropped, published, expired, or lost in a restart)`,
+        kind,
+      });
+    }
+    const { request, envelope } = held.value;
+    this.#publish(ctx, {
+      kind: "emit",
+      request: { ...request, hold: false, replyTo },
+      signed: { ok: true, value: envelope },
+      checkedAt: -1,
+    });
+    this.#releaseWaiting(ctx, held.thread);
+  }
+
+  /** Publishes the envelopes of `thread` that waited behind holds now gone. */
+  #releaseWaiting(ctx: ActorContext<CoreInput>, thread: string): void {
+    for (const pending of this.#held.released(thread)) this.#publish(ctx, pending);
   }
 
   #apply(
@@ -556,6 +623,7 @@ class NodeCore implements Behavior<CoreInput> {
       this.#dispatch(ctx, { type: "need-expired", needId: thread.needId }, thread);
     }
     for (const thread of this.#repair.due(this.#book, nowMs)) this.#publishRequest(ctx, thread);
+    for (const thread of this.#held.expire(nowMs)) this.#releaseWaiting(ctx, thread);
   }
 
   #audit(ctx: ActorContext<CoreInput>, envelope: SignedEnvelope, direction: "in" | "out"): void {

@@ -154,7 +154,8 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
         return;
       }
       if (message.type === "posted") {
-        if (message.result?.type === "emitted" || !waiting.has(message.needId)) return;
+        if (message.result?.type === "emitted" || message.result?.type === "held") return;
+        if (!waiting.has(message.needId)) return;
         if (message.result === undefined) {
           // No answer in time (a busy core): the NEED may still be published; look for it.
           return void ctx.schedule(LOOK_MS, { type: "look", needId: message.needId, look: 0 });

@@ -26,6 +26,12 @@ export interface EmitRequest<V extends LifecycleVerb = LifecycleVerb> {
   readonly payload: PayloadOf[V];
   readonly epoch?: number;
   readonly fence?: number;
+  /**
+   * Sign only: the envelope is checked and signed, then held (told back as
+   * `held`, with its bytes) until a `publish-held` names it; `drop-held`
+   * discards it. A worker writes its signed CLAIM into its lease this way.
+   */
+  readonly hold?: boolean;
   /** Told the outcome (the envelope id, or why it was refused). */
   readonly replyTo?: ActorRef<EmitResult>;
 }
@@ -43,6 +49,14 @@ export type EmitResult =
     readonly code: string;
     readonly message: string;
     readonly kind: LifecycleVerb;
+  }
+  | {
+    /** Signed and held (an emit with `hold`): not applied or published yet. */
+    readonly type: "held";
+    readonly id: string;
+    readonly kind: LifecycleVerb;
+    readonly thread: string;
+    readonly bytes: Uint8Array;
   };
 
 /** What the core tells its roles. */
@@ -82,6 +96,16 @@ export interface CoreStats {
 export type CoreMessage =
   | { readonly type: "envelope"; readonly bytes: Uint8Array }
   | ({ readonly type: "emit" } & EmitRequest)
+  /** Applies and publishes an envelope held by an emit with `hold`; told as an emit is. */
+  | {
+    readonly type: "publish-held";
+    readonly id: string;
+    /** The verb it was signed as (named in a refusal when it is no longer held). */
+    readonly kind: LifecycleVerb;
+    readonly replyTo?: ActorRef<EmitResult>;
+  }
+  /** Discards an envelope held by an emit with `hold`. */
+  | { readonly type: "drop-held"; readonly id: string }
   | {
     readonly type: "watch";
     readonly role: ActorRef<RoleEvent>;

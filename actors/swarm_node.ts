@@ -121,6 +121,8 @@ export interface ByzantineHooks {
   readonly challengeEverything?: boolean;
   /** The verifier attests with a forged evaluation digest. */
   readonly forgeEvalDigest?: boolean;
+  /** The worker dies, in effect, between its first grant of each task and that CLAIM's publication. */
+  readonly loseFirstClaims?: boolean;
 }
 
 /**
@@ -231,6 +233,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             workers: config.workers,
             wrongOutput: config.byzantine?.wrongOutput,
             understateTelemetry: config.byzantine?.understateTelemetry,
+            loseFirstClaims: config.byzantine?.loseFirstClaims,
           }), { name: "worker", mailbox: { capacity: 1_000_000 } });
       }
       let shard: ActorRef<DeciderMessage> | undefined;

@@ -2,6 +2,9 @@
  * The worker: bids for ready tasks by taking a lease in the decide log,
  * announces it with CLAIM, runs the task, stores the output in the content
  * store and COMMITs it under the lease, heartbeating while it works. The
+ * CLAIM is signed first and written into the lease with the grant, so a
+ * worker that dies between the grant and the CLAIM's publication does not
+ * hold the task for good: the lease monitor publishes the CLAIM for it. The
  * decide log is the authority on the lease: a heartbeat is announced only
  * once the log renewed it, a result is committed only once the log confirms
  * the lease is still this worker's, and a committed lease is kept until it
@@ -23,6 +26,7 @@ import type { TaskSpec } from "../protocols/lifecycle/payloads.ts";
 import { selectCommittee } from "../protocols/committee.ts";
 import { rejectedWorker } from "../protocols/lifecycle/lease.ts";
 import { toHex } from "../protocols/envelope/mod.ts";
+import { bytesToBase64Url } from "../protocols/identity/ed25519.ts";
 import { runWork, sha256Hex, telemetryOf, type WorkTelemetry } from "../protocols/work.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
@@ -45,6 +49,12 @@ export interface WorkerConfig {
   readonly wrongOutput?: boolean;
   /** Test hook: claim a tenth of the cost the work really took (caught by the commit gate). */
   readonly understateTelemetry?: boolean;
+  /**
+   * Test hook: the first time it wins each task, drop the signed CLAIM
+   * instead of publishing it and forget the job, as a worker that died right
+   * after the grant would (the lease keeps the CLAIM; nobody publishes it).
+   */
+  readonly loseFirstClaims?: boolean;
 }
 
 interface Candidate {
@@ -64,11 +74,20 @@ interface Candidate {
 
 interface Job extends Candidate {
   readonly leaseId: string;
+  /** When the lease was asked for (the CLAIM names it). */
+  readonly grantedAtMs: number;
 }
 
 type WorkerMessage =
   | RoleEvent
-  | { readonly type: "leased"; readonly job: Job; readonly outcome: Settled<LeaseOutcome> }
+  | { readonly type: "signed"; readonly job: Job; readonly result: Settled<EmitResult> }
+  | {
+    readonly type: "leased";
+    readonly job: Job;
+    /** Id of the signed CLAIM the core holds for this lease. */
+    readonly claimId: string;
+    readonly outcome: Settled<LeaseOutcome>;
+  }
   | { readonly type: "claimed"; readonly job: Job; readonly result: Settled<EmitResult> }
   | {
     readonly type: "stored";
@@ -158,6 +177,8 @@ class Worker implements Behavior<WorkerMessage> {
   readonly #unsure = new Set<string>();
   readonly #unsureOldest = new EvictionCursor(this.#unsure);
   readonly #concurrency: number;
+  /** Tasks whose first CLAIM the `loseFirstClaims` test hook dropped. */
+  readonly #lostClaims = new Set<string>();
   #backlogHead = 0;
   #epoch = 0;
 
@@ -182,8 +203,10 @@ class Worker implements Behavior<WorkerMessage> {
         return;
       case "effect":
         return this.#bid(ctx, message);
+      case "signed":
+        return this.#lease(ctx, message.job, message.result);
       case "leased":
-        return this.#claim(ctx, message.job, message.outcome);
+        return this.#claim(ctx, message.job, message.claimId, message.outcome);
       case "claimed":
         return this.#work(ctx, message.job, message.result);
       case "claim-check":
@@ -276,23 +299,69 @@ class Worker implements Behavior<WorkerMessage> {
     this.#backlog.push(candidate);
   }
 
+  /** Bids: signs the CLAIM (held by the core) that the lease will carry. */
   #start(ctx: ActorContext<WorkerMessage>, candidate: Candidate): void {
     if (this.#jobs.has(candidate.taskId)) return;
-    const job: Job = { ...candidate, leaseId: toHex(ctx.randomBytes(12)) };
+    const job: Job = {
+      ...candidate,
+      leaseId: toHex(ctx.randomBytes(12)),
+      grantedAtMs: ctx.nowMs(),
+    };
     this.#jobs.set(job.taskId, job);
-    const nowMs = ctx.nowMs();
+    ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
+      type: "emit",
+      kind: "CLAIM",
+      thread: job.needId,
+      hold: true,
+      replyTo,
+      payload: {
+        needId: job.needId,
+        taskId: job.taskId,
+        leaseId: job.leaseId,
+        leaseTtlMs: this.#config.leaseTtlMs,
+        grantedAtMs: job.grantedAtMs,
+        cost: 1,
+        etaMs: 1_000,
+        heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+      },
+    }), (result) => ({ type: "signed", job, result }));
+  }
+
+  /** Takes the lease in the decide log, with the signed CLAIM written into it. */
+  #lease(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
+    const held = result.ok && result.value.type === "held" ? result.value : undefined;
+    if (this.#jobs.get(job.taskId) !== job) {
+      if (held !== undefined) this.#config.core.tell({ type: "drop-held", id: held.id });
+      return;
+    }
+    if (held === undefined) {
+      // Refused (the task is no longer open to this worker), or no answer from a busy core.
+      this.#finish(ctx, job, "none");
+      if (!result.ok) this.#rebidLater(ctx, job, result);
+      return;
+    }
     const lease = this.#config.decideLog.tryLease({
       taskId: job.taskId,
       leaseId: job.leaseId,
       holder: this.#config.did,
-      grantedAtMs: nowMs,
-      expiresAtMs: nowMs + this.#config.leaseTtlMs,
+      grantedAtMs: job.grantedAtMs,
+      expiresAtMs: job.grantedAtMs + this.#config.leaseTtlMs,
       epoch: this.#epoch,
+      claim: bytesToBase64Url(held.bytes),
     });
-    ctx.pipeToSelf(lease, (outcome) => ({ type: "leased", job, outcome }));
+    ctx.pipeToSelf(lease, (outcome) => ({ type: "leased", job, claimId: held.id, outcome }));
   }
 
-  #claim(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
+  /** Publishes the CLAIM the granted lease carries (or drops it when the lease went elsewhere). */
+  #claim(
+    ctx: ActorContext<WorkerMessage>,
+    job: Job,
+    claimId: string,
+    outcome: Settled<LeaseOutcome>,
+  ): void {
+    if (!outcome.ok || outcome.value.status !== "granted") {
+      this.#config.core.tell({ type: "drop-held", id: claimId });
+    }
     if (!outcome.ok) {
       // The log may have taken the lease all the same: remember it as this worker's.
       if (this.#unsure.size >= UNSURE_LEASES_MAX) {
@@ -304,23 +373,16 @@ class Worker implements Behavior<WorkerMessage> {
       this.#finish(ctx, job, "none");
       return this.#rebidLater(ctx, job, outcome);
     }
-    const lease = outcome.value.lease;
-    ctx.ask<CoreMessage, EmitResult>(this.#config.core, (replyTo) => ({
-      type: "emit",
-      kind: "CLAIM",
-      thread: job.needId,
-      replyTo,
-      payload: {
-        needId: job.needId,
-        taskId: job.taskId,
-        leaseId: job.leaseId,
-        leaseTtlMs: this.#config.leaseTtlMs,
-        grantedAtMs: lease.grantedAtMs,
-        cost: 1,
-        etaMs: 1_000,
-        heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
-      },
-    }), (result) => ({ type: "claimed", job, result }));
+    if (this.#config.loseFirstClaims === true && !this.#lostClaims.has(job.taskId)) {
+      this.#lostClaims.add(job.taskId);
+      this.#config.core.tell({ type: "drop-held", id: claimId });
+      return this.#finish(ctx, job, "none");
+    }
+    ctx.ask<CoreMessage, EmitResult>(
+      this.#config.core,
+      (replyTo) => ({ type: "publish-held", id: claimId, kind: "CLAIM", replyTo }),
+      (result) => ({ type: "claimed", job, result }),
+    );
   }
 
   /**

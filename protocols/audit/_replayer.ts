@@ -151,7 +151,7 @@ export class Replay {
           () => this.#envelopeSignature(envelope),
         ),
       );
-      this.#checkLamport(index, envelope);
+      this.#checkLamport(index, envelope, record.dir);
       if (envelope.kind === "DECIDE") await this.#checkDecide(index, envelope);
       this.#kinds[envelope.kind] = (this.#kinds[envelope.kind] ?? 0) + 1;
       this.#senders.add(envelope.sender);
@@ -255,10 +255,12 @@ export class Replay {
     return false;
   }
 
-  #checkLamport(index: number, envelope: SignedEnvelope): void {
+  #checkLamport(index: number, envelope: SignedEnvelope, dir: "in" | "out"): void {
     this.#lamportMax = Math.max(this.#lamportMax, envelope.lamport);
+    // In `own` order, the node's sends are strict; one of its envelopes that came back in (a
+    // CLAIM the lease monitor published for it) was not sent here, so it need only be distinct.
     const strict = (this.#options.lamportOrder ?? "strict") === "strict" ||
-      envelope.sender === this.#first?.node;
+      (envelope.sender === this.#first?.node && dir === "out");
     if (strict) {
       const last = this.#lamports.get(envelope.sender);
       if (last !== undefined && envelope.lamport <= last.lamport) {

@@ -37,8 +37,9 @@ export interface ReplayOptions {
   readonly cas?: ContentStore;
   /**
    * `strict` (default): every sender's Lamport values increase in log order.
-   * `own`: only the log node's own envelopes must increase; other senders'
-   * values must merely be distinct (for networks that reorder deliveries).
+   * `own`: only the envelopes the log node sent must increase; other
+   * senders' values, and its own envelopes that came back in from a peer,
+   * must merely be distinct (for networks that reorder deliveries).
    */
   readonly lamportOrder?: "strict" | "own";
   /** Signature checks per batch; default 256. */

@@ -55,7 +55,17 @@ export interface LeaseRecord {
   readonly expiresAtMs: number;
   /** Epoch of the grant; must be the log's current epoch. */
   readonly epoch: number;
+  /**
+   * The holder's signed CLAIM under this lease (base64 of the envelope
+   * bytes), written with the grant: if the holder dies before publishing
+   * it, the lease monitor publishes it for the holder, so the lease runs
+   * out and is released like any other instead of holding the task.
+   */
+  readonly claim?: string;
 }
+
+/** Longest signed CLAIM a lease record may carry, base64 characters. */
+export const LEASE_CLAIM_CHARS_MAX = 16_384;
 
 /** The outcome of {@linkcode DecideLog.tryLease}. */
 export type LeaseOutcome =
@@ -203,6 +213,15 @@ export function checkLeaseRecord(lease: LeaseRecord): LeaseRecord {
   if (!(lease.expiresAtMs > lease.grantedAtMs)) {
     throw new DecideRecordError(
       `Lease must expire after it is granted, got ${lease.grantedAtMs} → ${lease.expiresAtMs}`,
+    );
+  }
+  if (
+    lease.claim !== undefined &&
+    (typeof lease.claim !== "string" || lease.claim.length === 0 ||
+      lease.claim.length > LEASE_CLAIM_CHARS_MAX)
+  ) {
+    throw new DecideRecordError(
+      `Lease claim must be a non-empty string of at most ${LEASE_CLAIM_CHARS_MAX} characters`,
     );
   }
   return lease;

@@ -445,3 +445,66 @@ Deno.test("a role that names the effects it acts on is sent only those; one that
   assert.deepEqual(heard.picky, ["core-ready", "need-opened"]);
   assert.deepEqual(heard.all, ["core-ready", "need-opened", "proposal-received"]);
 });
+
+Deno.test("an emit with hold is signed but takes effect only when published; a dropped one never does", async () => {
+  const { ask, core, openNeed, thread } = await fixture();
+  await openNeed();
+  const propose = (proposalId: string) => (replyTo: ActorRef<EmitResult>): CoreMessage => ({
+    type: "emit",
+    kind: "PROPOSE",
+    thread: NEED,
+    hold: true,
+    replyTo,
+    payload: {
+      needId: NEED,
+      proposalId,
+      ballot: 1,
+      patch: [{ op: "ADD_TASK", taskId: "t1", spec: { op: "reverse", input: "abc", rounds: 1 } }],
+      cost: 5,
+      etaMs: 10,
+      shardDependencies: [],
+    },
+  });
+  const held = await ask<EmitResult>(propose("p2"));
+  assert.equal(held.type, "held");
+  if (held.type !== "held") return;
+  assert.equal(envelopeId(held.bytes), held.id, "the bytes are the signed envelope");
+  assert.equal((await thread())?.proposals.has("p2"), false, "held: not applied");
+  const publish = (id: string) => (replyTo: ActorRef<EmitResult>): CoreMessage => ({
+    type: "publish-held",
+    id,
+    kind: "PROPOSE",
+    replyTo,
+  });
+  assert.deepEqual(await ask<EmitResult>(publish(held.id)), {
+    type: "emitted",
+    id: held.id,
+    kind: "PROPOSE",
+    thread: NEED,
+  });
+  assert.equal((await thread())?.proposals.has("p2"), true, "published: applied");
+  const again = await ask<EmitResult>(publish(held.id));
+  assert.equal(again.type === "refused" && again.code, "E_HELD_UNKNOWN", "published once");
+
+  // Signed after a held envelope of its thread, an emit waits for it, then follows it.
+  const first = await ask<EmitResult>(propose("p4"));
+  assert.equal(first.type, "held");
+  if (first.type !== "held") return;
+  core.tell({ ...propose("p5")(undefined as never), hold: false } as CoreMessage);
+  await ask<ThreadState | undefined>((replyTo) => ({ type: "thread", needId: NEED, replyTo }));
+  assert.equal((await thread())?.proposals.has("p5"), false, "waits behind the held p4");
+  await ask<EmitResult>(publish(first.id));
+  assert.deepEqual(
+    [...((await thread())?.proposals.keys() ?? [])],
+    ["p2", "p4", "p5"],
+    "p4 out first, then p5",
+  );
+
+  const dropped = await ask<EmitResult>(propose("p3"));
+  assert.equal(dropped.type, "held");
+  if (dropped.type !== "held") return;
+  core.tell({ type: "drop-held", id: dropped.id });
+  const late = await ask<EmitResult>(publish(dropped.id));
+  assert.equal(late.type === "refused" && late.code, "E_HELD_UNKNOWN");
+  assert.equal((await thread())?.proposals.has("p3"), false, "dropped: never applied");
+});

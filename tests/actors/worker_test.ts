@@ -6,7 +6,8 @@ import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
 import type { TaskState, ThreadState } from "../../protocols/lifecycle/state.ts";
 import { worker } from "../../actors/worker.ts";
-import type { CoreMessage } from "../../actors/swarm_messages.ts";
+import type { CoreMessage, EmitRequest } from "../../actors/swarm_messages.ts";
+import { base64UrlToBytes } from "../../protocols/identity/ed25519.ts";
 import { simNode } from "../_sim_node.ts";
 
 const DID = "did:key:z6MkWorkerUnderTest";
@@ -40,11 +41,32 @@ async function slowClaim(
 ) {
   const node = await simNode();
   const emitted: { kind: string; payload: { leaseId: string } }[] = [];
+  const held = new Map<string, EmitRequest>();
+  const dropped: string[] = [];
   let thread = threadWith("DECIDED");
   const core = node.system.spawn<CoreMessage>(() => ({
-    receive: (_ctx, message) => {
-      if (message.type === "thread") return void message.replyTo.tell(thread);
-      if (message.type !== "emit") return;
+    receive: (_ctx, received) => {
+      if (received.type === "thread") return void received.replyTo.tell(thread);
+      if (received.type === "drop-held") return void dropped.push(received.id);
+      if (received.type === "emit" && received.hold === true) {
+        // Signed and held: the bytes stand for the envelope, the lease carries them.
+        const id = `held-${held.size}`;
+        held.set(id, received);
+        const bytes = new TextEncoder().encode(JSON.stringify(received.payload));
+        return void received.replyTo?.tell({
+          type: "held",
+          id,
+          kind: received.kind,
+          thread: received.thread,
+          bytes,
+        });
+      }
+      const message = received.type === "publish-held"
+        ? { ...held.get(received.id) as EmitRequest, replyTo: received.replyTo }
+        : received.type === "emit"
+        ? received
+        : undefined;
+      if (message === undefined) return;
       emitted.push(message as never);
       if (message.kind === "CLAIM" && lands !== "answered") {
         // Answered never (the ask times out); the CLAIM itself goes through when it lands.
@@ -78,7 +100,7 @@ async function slowClaim(
     await node.advance(ms);
     return emitted.map((message) => message.kind);
   };
-  return { kinds, decideLog, emitted };
+  return { kinds, decideLog, emitted, held, dropped };
 }
 
 Deno.test("a worker whose CLAIM is answered too late works once the thread shows it", async () => {
@@ -182,4 +204,31 @@ Deno.test("a worker frees its own lease whose grant went unanswered, and claims 
   assert.deepEqual(await kinds(5_000), ["CLAIM", "COMMIT"], "claimed under a fresh lease");
   assert.equal(decideLog.releases, 1, "the unanswered grant was freed");
   assert.equal((await decideLog.getLease("task-1"))?.leaseId, emitted[0].payload.leaseId);
+});
+
+Deno.test("the lease a worker takes carries the CLAIM it signed, and that CLAIM is the one it publishes", async () => {
+  const { kinds, decideLog, emitted, held } = await slowClaim("answered");
+  assert.deepEqual(await kinds(1_000), ["CLAIM", "COMMIT"]);
+  const lease = await decideLog.getLease("task-1");
+  assert.ok(lease?.claim !== undefined, "the lease carries a CLAIM");
+  const carried = JSON.parse(new TextDecoder().decode(base64UrlToBytes(lease.claim)));
+  assert.equal(carried.leaseId, lease.leaseId);
+  assert.equal(carried.grantedAtMs, lease.grantedAtMs);
+  assert.deepEqual(emitted[0].payload, carried, "the published CLAIM is the one in the lease");
+  assert.deepEqual(carried, held.get("held-0")?.payload);
+});
+
+Deno.test("a worker whose bid the log refuses drops the CLAIM it signed for it", async () => {
+  const decideLog = new StoreDecideLog(new MemoryStore());
+  await decideLog.tryLease({
+    taskId: "task-1",
+    leaseId: "another",
+    holder: "did:key:z6MkAnotherWorker",
+    grantedAtMs: 0,
+    expiresAtMs: 60_000,
+    epoch: 0,
+  });
+  const { kinds, dropped } = await slowClaim("answered", decideLog);
+  assert.deepEqual(await kinds(5_000), [], "nothing published");
+  assert.deepEqual(dropped, ["held-0"]);
 });

@@ -313,6 +313,31 @@ Deno.test("Lamport values that do not increase per sender are reported; 'own' mo
   assert.equal((await replayBytes(log, { lamportOrder: "own" })).ok, true);
 });
 
+Deno.test("in 'own' mode the node's sends must increase, while its own envelope that came back in need only be distinct", async () => {
+  const own = await testIdentity(30); // the node singleThreadLog writes as
+  const make = (lamport: number) =>
+    signEnvelope(
+      testFields(own.did, { thread: "t", lamport, nonce: new Uint8Array(16).fill(lamport) }),
+      own,
+    );
+  const [sent, relayed] = [await make(9), await make(4)];
+  const cameBack = await singleThreadLog(async (append) => {
+    await append(sent, "out");
+    await append(relayed, "in"); // a CLAIM the lease monitor published for this node
+  });
+  assert.equal((await replayBytes(cameBack, { lamportOrder: "own" })).ok, true);
+  const reordered = await singleThreadLog(async (append) => {
+    await append(sent, "out");
+    await append(relayed, "out");
+  });
+  expectViolation(
+    await replayBytes(reordered, { lamportOrder: "own" }),
+    AUDIT_ERROR_CODES.lamport,
+    1,
+    /lamport 4, not above 9 of record 0/,
+  );
+});
+
 Deno.test("an envelope logged twice in one direction is a duplicate; published then delivered is not", async () => {
   const peer = await testIdentity(33);
   const envelope = await signEnvelope(testFields(peer.did, { thread: "t" }), peer);

@@ -6,6 +6,7 @@ import {
   type DecideLog,
   type DecideRecord,
   DecideRecordError,
+  LEASE_CLAIM_CHARS_MAX,
   StaleEpochError,
   StaleFenceError,
 } from "../../../runtime/store/decide_log.ts";
@@ -163,6 +164,33 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
         StaleEpochError,
       );
       await assert.rejects(log.tryLease({ ...lease("bad"), expiresAtMs: 0 }), DecideRecordError);
+    },
+  );
+
+  await t.step(
+    "a lease keeps the signed CLAIM written with it through renewals; a malformed one is refused",
+    async () => {
+      const taskId = `task-${crypto.randomUUID()}`;
+      const epoch = await log.currentEpoch();
+      const claim = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(400))));
+      const lease = {
+        taskId,
+        leaseId: "lease-with-claim",
+        holder: "w",
+        grantedAtMs: 1_000,
+        expiresAtMs: 61_000,
+        epoch,
+        claim,
+      };
+      assert.deepEqual(await log.tryLease(lease), { status: "granted", lease });
+      assert.equal(await log.renewLease(taskId, lease.leaseId, 90_000), true);
+      assert.deepEqual(await log.getLease(taskId), { ...lease, expiresAtMs: 90_000 });
+      for (const bad of ["", 5, "x".repeat(LEASE_CLAIM_CHARS_MAX + 1)]) {
+        await assert.rejects(
+          log.tryLease({ ...lease, taskId: `${taskId}-bad`, claim: bad as string }),
+          DecideRecordError,
+        );
+      }
     },
   );
 
