@@ -7,7 +7,9 @@
  * A node's own envelopes must reach each thread's audit log in the order it
  * signed them (Lamport order; replay checks it). A held envelope is
  * published later than it was signed, so every later envelope of its thread
- * waits until it is published or dropped. A hold that is never resolved
+ * waits until it is published or dropped. Holds are named by their
+ * requester's key, so a requester that gave up waiting for its envelope to
+ * be signed can drop it before it is held. A hold that is never resolved
  * (its worker gone) is dropped after {@linkcode HELD_TTL_MS}, and at most
  * {@linkcode HELD_MAX} are kept (the oldest dropped first).
  *
@@ -36,28 +38,55 @@ export class HeldEmits<H, W> {
   readonly #byThread = new Map<string, Map<string, number>>();
   /** Envelopes waiting behind a hold, by thread, in Lamport order. */
   readonly #waiting = new Map<string, { readonly lamport: number; readonly value: W }[]>();
+  /** Keys dropped before their envelope was held: it is discarded when it comes. */
+  readonly #droppedEarly = new Set<string>();
+  readonly #droppedEarlyOldest = new EvictionCursor(this.#droppedEarly);
 
-  /** Holds `value` (envelope `id` of `thread`); returns the threads of holds dropped to make room. */
-  hold(id: string, thread: string, lamport: number, value: H, nowMs: number): string[] {
+  /**
+   * Holds `value` (an envelope of `thread`) under `key`; returns whether it
+   * is held (not when its key was dropped already) and the threads of holds
+   * dropped to make room.
+   */
+  hold(
+    key: string,
+    thread: string,
+    lamport: number,
+    value: H,
+    nowMs: number,
+  ): { readonly held: boolean; readonly freed: string[] } {
+    if (this.#droppedEarly.delete(key)) return { held: false, freed: [] };
     const freed: string[] = [];
     if (this.#held.size >= HELD_MAX) {
       const evicted = this.#oldest.evict();
       if (evicted !== undefined) freed.push(this.#forget(evicted[0], evicted[1]));
     }
-    this.#held.set(id, { thread, lamport, heldAtMs: nowMs, value });
+    this.#held.set(key, { thread, lamport, heldAtMs: nowMs, value });
     let lamports = this.#byThread.get(thread);
     if (lamports === undefined) this.#byThread.set(thread, lamports = new Map());
-    lamports.set(id, lamport);
-    return freed;
+    lamports.set(key, lamport);
+    return { held: true, freed };
   }
 
-  /** Takes a held envelope out (to publish it, or to drop it); undefined when none is held as `id`. */
-  take(id: string): { readonly thread: string; readonly value: H } | undefined {
-    const held = this.#held.get(id);
+  /** Takes the envelope held under `key` out, to publish it; undefined when none is. */
+  take(key: string): { readonly thread: string; readonly value: H } | undefined {
+    const held = this.#held.get(key);
     if (held === undefined) return undefined;
-    this.#held.delete(id);
-    this.#forget(id, held);
+    this.#held.delete(key);
+    this.#forget(key, held);
     return { thread: held.thread, value: held.value };
+  }
+
+  /**
+   * Drops the envelope held under `key` and returns its thread, or, when
+   * none is held yet, remembers the key so the envelope is discarded when
+   * it comes.
+   */
+  drop(key: string): string | undefined {
+    const taken = this.take(key);
+    if (taken !== undefined) return taken.thread;
+    if (this.#droppedEarly.size >= HELD_MAX) this.#droppedEarlyOldest.evict();
+    this.#droppedEarly.add(key);
+    return undefined;
   }
 
   /** Whether an envelope of `thread` signed at `lamport` must wait behind an earlier hold. */

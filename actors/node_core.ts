@@ -248,8 +248,8 @@ class NodeCore implements Behavior<CoreInput> {
       case "publish-held":
         return this.#publishHeld(ctx, message);
       case "drop-held": {
-        const dropped = this.#held.take(message.id);
-        if (dropped !== undefined) this.#releaseWaiting(ctx, dropped.thread);
+        const thread = this.#held.drop(message.key);
+        if (thread !== undefined) this.#releaseWaiting(ctx, thread);
         return;
       }
       case "step-done":
@@ -437,7 +437,7 @@ class NodeCore implements Behavior<CoreInput> {
     const { request, signed } = pending;
     if (!signed.ok) return this.#refuse(request, signed.error);
     const envelope = signed.value;
-    if (request.hold === true) return this.#hold(ctx, request, envelope);
+    if (request.hold !== undefined) return this.#hold(ctx, request.hold, request, envelope);
     if (this.#held.blocks(request.thread, envelope.lamport)) {
       // Signed after an envelope of this thread that is still held: it goes out after that one.
       return this.#held.wait(request.thread, envelope.lamport, pending);
@@ -465,16 +465,22 @@ class NodeCore implements Behavior<CoreInput> {
   }
 
   /** Keeps a signed envelope back until it is published or dropped (`_held_emits.ts`). */
-  #hold(ctx: ActorContext<CoreInput>, request: EmitRequest, envelope: SignedEnvelope): void {
+  #hold(
+    ctx: ActorContext<CoreInput>,
+    key: string,
+    request: EmitRequest,
+    envelope: SignedEnvelope,
+  ): void {
     const value = { request, envelope };
-    const freed = this.#held.hold(
-      envelope.id,
+    const { held, freed } = this.#held.hold(
+      key,
       request.thread,
       envelope.lamport,
       value,
       ctx.nowMs(),
     );
     for (const thread of freed) this.#releaseWaiting(ctx, thread);
+    if (!held) return; // its requester dropped it already
     request.replyTo?.tell({
       type: "held",
       id: envelope.id,
@@ -487,21 +493,21 @@ class NodeCore implements Behavior<CoreInput> {
   /** Publishes a held envelope as its emit would have, checking it against the thread as it is now. */
   #publishHeld(
     ctx: ActorContext<CoreInput>,
-    { id, kind, replyTo }: Extract<CoreMessage, { type: "publish-held" }>,
+    { key, kind, replyTo }: Extract<CoreMessage, { type: "publish-held" }>,
   ): void {
-    const held = this.#held.take(id);
+    const held = this.#held.take(key);
     if (held === undefined) {
       return void replyTo?.tell({
         type: "refused",
         code: "E_HELD_UNKNOWN",
-        message: `No ${kind} ${id} is held (dropped, published, expired, or lost in a restart)`,
+        message: `No ${kind} is held as ${key} (dropped, published, expired, or lost in a restart)`,
         kind,
       });
     }
     const { request, envelope } = held.value;
     this.#publish(ctx, {
       kind: "emit",
-      request: { ...request, hold: false, replyTo },
+      request: { ...request, hold: undefined, replyTo },
       signed: { ok: true, value: envelope },
       checkedAt: -1,
     });

@@ -27,11 +27,13 @@ export interface EmitRequest<V extends LifecycleVerb = LifecycleVerb> {
   readonly epoch?: number;
   readonly fence?: number;
   /**
-   * Sign only: the envelope is checked and signed, then held (told back as
-   * `held`, with its bytes) until a `publish-held` names it; `drop-held`
-   * discards it. A worker writes its signed CLAIM into its lease this way.
+   * Sign only, held under this key (unique to the requester: a worker uses
+   * its lease id). The envelope is checked and signed, then held (told back
+   * as `held`, with its bytes) until a `publish-held` names the key;
+   * `drop-held` discards it, even before it is signed. A worker writes its
+   * signed CLAIM into its lease this way.
    */
-  readonly hold?: boolean;
+  readonly hold?: string;
   /** Told the outcome (the envelope id, or why it was refused). */
   readonly replyTo?: ActorRef<EmitResult>;
 }
@@ -96,16 +98,16 @@ export interface CoreStats {
 export type CoreMessage =
   | { readonly type: "envelope"; readonly bytes: Uint8Array }
   | ({ readonly type: "emit" } & EmitRequest)
-  /** Applies and publishes an envelope held by an emit with `hold`; told as an emit is. */
+  /** Applies and publishes the envelope held under `key`; told as an emit is. */
   | {
     readonly type: "publish-held";
-    readonly id: string;
+    readonly key: string;
     /** The verb it was signed as (named in a refusal when it is no longer held). */
     readonly kind: LifecycleVerb;
     readonly replyTo?: ActorRef<EmitResult>;
   }
-  /** Discards an envelope held by an emit with `hold`. */
-  | { readonly type: "drop-held"; readonly id: string }
+  /** Discards the envelope held, or about to be held, under `key`. */
+  | { readonly type: "drop-held"; readonly key: string }
   | {
     readonly type: "watch";
     readonly role: ActorRef<RoleEvent>;

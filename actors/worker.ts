@@ -81,13 +81,7 @@ interface Job extends Candidate {
 type WorkerMessage =
   | RoleEvent
   | { readonly type: "signed"; readonly job: Job; readonly result: Settled<EmitResult> }
-  | {
-    readonly type: "leased";
-    readonly job: Job;
-    /** Id of the signed CLAIM the core holds for this lease. */
-    readonly claimId: string;
-    readonly outcome: Settled<LeaseOutcome>;
-  }
+  | { readonly type: "leased"; readonly job: Job; readonly outcome: Settled<LeaseOutcome> }
   | { readonly type: "claimed"; readonly job: Job; readonly result: Settled<EmitResult> }
   | {
     readonly type: "stored";
@@ -206,7 +200,7 @@ class Worker implements Behavior<WorkerMessage> {
       case "signed":
         return this.#lease(ctx, message.job, message.result);
       case "leased":
-        return this.#claim(ctx, message.job, message.claimId, message.outcome);
+        return this.#claim(ctx, message.job, message.outcome);
       case "claimed":
         return this.#work(ctx, message.job, message.result);
       case "claim-check":
@@ -299,7 +293,7 @@ class Worker implements Behavior<WorkerMessage> {
     this.#backlog.push(candidate);
   }
 
-  /** Bids: signs the CLAIM (held by the core) that the lease will carry. */
+  /** Bids: signs the CLAIM (held by the core under the lease id) that the lease will carry. */
   #start(ctx: ActorContext<WorkerMessage>, candidate: Candidate): void {
     if (this.#jobs.has(candidate.taskId)) return;
     const job: Job = {
@@ -312,7 +306,7 @@ class Worker implements Behavior<WorkerMessage> {
       type: "emit",
       kind: "CLAIM",
       thread: job.needId,
-      hold: true,
+      hold: job.leaseId,
       replyTo,
       payload: {
         needId: job.needId,
@@ -330,10 +324,11 @@ class Worker implements Behavior<WorkerMessage> {
   /** Takes the lease in the decide log, with the signed CLAIM written into it. */
   #lease(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
     const held = result.ok && result.value.type === "held" ? result.value : undefined;
-    if (this.#jobs.get(job.taskId) !== job) {
-      if (held !== undefined) this.#config.core.tell({ type: "drop-held", id: held.id });
-      return;
+    if (this.#jobs.get(job.taskId) !== job || held === undefined) {
+      // Unanswered in time, the CLAIM may still be signed and held: it must not hold its thread.
+      this.#config.core.tell({ type: "drop-held", key: job.leaseId });
     }
+    if (this.#jobs.get(job.taskId) !== job) return;
     if (held === undefined) {
       // Refused (the task is no longer open to this worker), or no answer from a busy core.
       this.#finish(ctx, job, "none");
@@ -349,18 +344,13 @@ class Worker implements Behavior<WorkerMessage> {
       epoch: this.#epoch,
       claim: bytesToBase64Url(held.bytes),
     });
-    ctx.pipeToSelf(lease, (outcome) => ({ type: "leased", job, claimId: held.id, outcome }));
+    ctx.pipeToSelf(lease, (outcome) => ({ type: "leased", job, outcome }));
   }
 
   /** Publishes the CLAIM the granted lease carries (or drops it when the lease went elsewhere). */
-  #claim(
-    ctx: ActorContext<WorkerMessage>,
-    job: Job,
-    claimId: string,
-    outcome: Settled<LeaseOutcome>,
-  ): void {
+  #claim(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
     if (!outcome.ok || outcome.value.status !== "granted") {
-      this.#config.core.tell({ type: "drop-held", id: claimId });
+      this.#config.core.tell({ type: "drop-held", key: job.leaseId });
     }
     if (!outcome.ok) {
       // The log may have taken the lease all the same: remember it as this worker's.
@@ -375,12 +365,12 @@ class Worker implements Behavior<WorkerMessage> {
     }
     if (this.#config.loseFirstClaims === true && !this.#lostClaims.has(job.taskId)) {
       this.#lostClaims.add(job.taskId);
-      this.#config.core.tell({ type: "drop-held", id: claimId });
+      this.#config.core.tell({ type: "drop-held", key: job.leaseId });
       return this.#finish(ctx, job, "none");
     }
     ctx.ask<CoreMessage, EmitResult>(
       this.#config.core,
-      (replyTo) => ({ type: "publish-held", id: claimId, kind: "CLAIM", replyTo }),
+      (replyTo) => ({ type: "publish-held", key: job.leaseId, kind: "CLAIM", replyTo }),
       (result) => ({ type: "claimed", job, result }),
     );
   }

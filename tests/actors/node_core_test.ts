@@ -453,7 +453,7 @@ Deno.test("an emit with hold is signed but takes effect only when published; a d
     type: "emit",
     kind: "PROPOSE",
     thread: NEED,
-    hold: true,
+    hold: proposalId,
     replyTo,
     payload: {
       needId: NEED,
@@ -470,30 +470,30 @@ Deno.test("an emit with hold is signed but takes effect only when published; a d
   if (held.type !== "held") return;
   assert.equal(envelopeId(held.bytes), held.id, "the bytes are the signed envelope");
   assert.equal((await thread())?.proposals.has("p2"), false, "held: not applied");
-  const publish = (id: string) => (replyTo: ActorRef<EmitResult>): CoreMessage => ({
+  const publish = (key: string) => (replyTo: ActorRef<EmitResult>): CoreMessage => ({
     type: "publish-held",
-    id,
+    key,
     kind: "PROPOSE",
     replyTo,
   });
-  assert.deepEqual(await ask<EmitResult>(publish(held.id)), {
+  assert.deepEqual(await ask<EmitResult>(publish("p2")), {
     type: "emitted",
     id: held.id,
     kind: "PROPOSE",
     thread: NEED,
   });
   assert.equal((await thread())?.proposals.has("p2"), true, "published: applied");
-  const again = await ask<EmitResult>(publish(held.id));
+  const again = await ask<EmitResult>(publish("p2"));
   assert.equal(again.type === "refused" && again.code, "E_HELD_UNKNOWN", "published once");
 
   // Signed after a held envelope of its thread, an emit waits for it, then follows it.
   const first = await ask<EmitResult>(propose("p4"));
   assert.equal(first.type, "held");
   if (first.type !== "held") return;
-  core.tell({ ...propose("p5")(undefined as never), hold: false } as CoreMessage);
+  core.tell({ ...propose("p5")(undefined as never), hold: undefined } as CoreMessage);
   await ask<ThreadState | undefined>((replyTo) => ({ type: "thread", needId: NEED, replyTo }));
   assert.equal((await thread())?.proposals.has("p5"), false, "waits behind the held p4");
-  await ask<EmitResult>(publish(first.id));
+  await ask<EmitResult>(publish("p4"));
   assert.deepEqual(
     [...((await thread())?.proposals.keys() ?? [])],
     ["p2", "p4", "p5"],
@@ -503,8 +503,17 @@ Deno.test("an emit with hold is signed but takes effect only when published; a d
   const dropped = await ask<EmitResult>(propose("p3"));
   assert.equal(dropped.type, "held");
   if (dropped.type !== "held") return;
-  core.tell({ type: "drop-held", id: dropped.id });
-  const late = await ask<EmitResult>(publish(dropped.id));
+  core.tell({ type: "drop-held", key: "p3" });
+  const late = await ask<EmitResult>(publish("p3"));
   assert.equal(late.type === "refused" && late.code, "E_HELD_UNKNOWN");
   assert.equal((await thread())?.proposals.has("p3"), false, "dropped: never applied");
+
+  // Dropped before it was even signed (its requester gave up waiting): never held, blocks nothing.
+  core.tell(propose("p6")(undefined as never));
+  core.tell({ type: "drop-held", key: "p6" });
+  core.tell({ ...propose("p7")(undefined as never), hold: undefined } as CoreMessage);
+  await ask<ThreadState | undefined>((replyTo) => ({ type: "thread", needId: NEED, replyTo }));
+  const never = await ask<EmitResult>(publish("p6"));
+  assert.equal(never.type === "refused" && never.code, "E_HELD_UNKNOWN");
+  assert.equal((await thread())?.proposals.has("p7"), true, "p7 did not wait behind p6");
 });

@@ -47,11 +47,11 @@ async function slowClaim(
   const core = node.system.spawn<CoreMessage>(() => ({
     receive: (_ctx, received) => {
       if (received.type === "thread") return void received.replyTo.tell(thread);
-      if (received.type === "drop-held") return void dropped.push(received.id);
-      if (received.type === "emit" && received.hold === true) {
+      if (received.type === "drop-held") return void dropped.push(received.key);
+      if (received.type === "emit" && received.hold !== undefined) {
         // Signed and held: the bytes stand for the envelope, the lease carries them.
         const id = `held-${held.size}`;
-        held.set(id, received);
+        held.set(received.hold, received);
         const bytes = new TextEncoder().encode(JSON.stringify(received.payload));
         return void received.replyTo?.tell({
           type: "held",
@@ -62,7 +62,7 @@ async function slowClaim(
         });
       }
       const message = received.type === "publish-held"
-        ? { ...held.get(received.id) as EmitRequest, replyTo: received.replyTo }
+        ? { ...held.get(received.key) as EmitRequest, replyTo: received.replyTo }
         : received.type === "emit"
         ? received
         : undefined;
@@ -215,7 +215,7 @@ Deno.test("the lease a worker takes carries the CLAIM it signed, and that CLAIM 
   assert.equal(carried.leaseId, lease.leaseId);
   assert.equal(carried.grantedAtMs, lease.grantedAtMs);
   assert.deepEqual(emitted[0].payload, carried, "the published CLAIM is the one in the lease");
-  assert.deepEqual(carried, held.get("held-0")?.payload);
+  assert.deepEqual(carried, held.get(lease.leaseId)?.payload, "held under the lease id");
 });
 
 Deno.test("a worker whose bid the log refuses drops the CLAIM it signed for it", async () => {
@@ -228,7 +228,7 @@ Deno.test("a worker whose bid the log refuses drops the CLAIM it signed for it",
     expiresAtMs: 60_000,
     epoch: 0,
   });
-  const { kinds, dropped } = await slowClaim("answered", decideLog);
+  const { kinds, dropped, held } = await slowClaim("answered", decideLog);
   assert.deepEqual(await kinds(5_000), [], "nothing published");
-  assert.deepEqual(dropped, ["held-0"]);
+  assert.deepEqual(dropped, [...held.keys()], "the CLAIM held for the bid");
 });
