@@ -153,8 +153,12 @@ const FRESH_LEASE_SHARE = 0.9;
 /** First pause before a confirmation is tried again; it doubles with every attempt. */
 const CONFIRM_RETRY_MS = 1_000;
 
-/** Looks at the thread after a CLAIM whose outcome the core did not tell in time. */
-const CLAIM_CHECKS_MAX = 10;
+/**
+ * Looks at the thread after a CLAIM whose outcome the core did not tell in
+ * time: at least this many, and enough to span the lease (a busy core may
+ * take that long, and the decider publishes a lost CLAIM within a lease TTL).
+ */
+const CLAIM_CHECKS_MIN = 10;
 /** Pause between those looks (the CLAIM may still be queued behind the core's other work). */
 const CLAIM_CHECK_MS = 2_000;
 
@@ -171,6 +175,7 @@ class Worker implements Behavior<WorkerMessage> {
   readonly #unsure = new Set<string>();
   readonly #unsureOldest = new EvictionCursor(this.#unsure);
   readonly #concurrency: number;
+  readonly #claimChecks: number;
   /** Tasks whose first CLAIM the `loseFirstClaims` test hook dropped. */
   readonly #lostClaims = new Set<string>();
   #backlogHead = 0;
@@ -179,6 +184,7 @@ class Worker implements Behavior<WorkerMessage> {
   constructor(config: WorkerConfig) {
     this.#config = config;
     this.#concurrency = config.concurrency ?? 256;
+    this.#claimChecks = Math.max(CLAIM_CHECKS_MIN, Math.ceil(config.leaseTtlMs / CLAIM_CHECK_MS));
   }
 
   preStart(ctx: ActorContext<WorkerMessage>): void {
@@ -459,7 +465,7 @@ class Worker implements Behavior<WorkerMessage> {
       return this.#work(ctx, job, { ok: true, value: emitted });
     }
     const open = !message.thread.ok || task?.status === "DECIDED" || task?.status === "DRAFT";
-    if (open && check + 1 < CLAIM_CHECKS_MAX) {
+    if (open && check + 1 < this.#claimChecks) {
       return void ctx.schedule(CLAIM_CHECK_MS, { type: "claim-check", job, check: check + 1 });
     }
     this.#finish(ctx, job, "release");
