@@ -181,10 +181,11 @@ class Decider implements Behavior<DeciderMessage> {
     this.#config = config;
     this.#stats = stats;
     this.#owned = new Set(config.buckets);
-    this.#arbiter = new Arbiter(config.core, config.params ?? swarmParams(), config.cas);
+    const params = config.params ?? swarmParams();
+    this.#arbiter = new Arbiter(config.core, params, config.cas);
     this.#relay = {
       decideLog: config.decideLog,
-      unclaimedCheckMs: (config.params ?? swarmParams()).leaseTtlMinMs,
+      unclaimedCheckMs: params.leaseTtlMinMs,
       relayed: () => stats.claimsRelayed = (stats.claimsRelayed ?? 0) + 1,
     };
   }

@@ -330,11 +330,12 @@ class Worker implements Behavior<WorkerMessage> {
   /** Takes the lease in the decide log, with the signed CLAIM written into it. */
   #lease(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
     const held = result.ok && result.value.type === "held" ? result.value : undefined;
-    if (this.#jobs.get(job.taskId) !== job || held === undefined) {
+    const current = this.#jobs.get(job.taskId) === job;
+    if (!current || held === undefined) {
       // Unanswered in time, the CLAIM may still be signed and held: it must not hold its thread.
       this.#config.core.tell({ type: "drop-held", key: job.leaseId });
     }
-    if (this.#jobs.get(job.taskId) !== job) return;
+    if (!current) return;
     if (held === undefined) {
       // Refused (the task is no longer open to this worker), or no answer from a busy core.
       this.#finish(ctx, job, "none");

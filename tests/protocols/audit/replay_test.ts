@@ -19,6 +19,7 @@ import { encodeFrame, FRAME_FILE_MAGIC, scanFrames } from "../../../runtime/stor
 import { MemoryFrameLogDirectory } from "../../../runtime/store/memory_frame_log.ts";
 import { FIXTURE_POLICY, writeAuditThread } from "../../../tools/bench/_audit_thread.ts";
 import { testFields, testIdentity } from "../_fixtures.ts";
+import type { Identity } from "../../../protocols/identity/identity.ts";
 
 const THREAD = "thread-replay";
 
@@ -292,14 +293,17 @@ Deno.test("two different DECIDEs for one NEED are reported; a re-announced ident
   );
 });
 
+/** An envelope of thread "t" signed by `signer` at `lamport` (the nonce follows it). */
+function signedAt(signer: Identity, lamport: number) {
+  return signEnvelope(
+    testFields(signer.did, { thread: "t", lamport, nonce: new Uint8Array(16).fill(lamport) }),
+    signer,
+  );
+}
+
 Deno.test("Lamport values that do not increase per sender are reported; 'own' mode tolerates reordered deliveries", async () => {
   const peer = await testIdentity(32);
-  const make = (lamport: number) =>
-    signEnvelope(
-      testFields(peer.did, { thread: "t", lamport, nonce: new Uint8Array(16).fill(lamport) }),
-      peer,
-    );
-  const [late, early] = [await make(9), await make(4)];
+  const [late, early] = [await signedAt(peer, 9), await signedAt(peer, 4)];
   const log = await singleThreadLog(async (append) => {
     await append(late, "in");
     await append(early, "in");
@@ -315,12 +319,7 @@ Deno.test("Lamport values that do not increase per sender are reported; 'own' mo
 
 Deno.test("in 'own' mode the node's sends must increase, while its own envelope that came back in need only be distinct", async () => {
   const own = await testIdentity(30); // the node singleThreadLog writes as
-  const make = (lamport: number) =>
-    signEnvelope(
-      testFields(own.did, { thread: "t", lamport, nonce: new Uint8Array(16).fill(lamport) }),
-      own,
-    );
-  const [sent, relayed] = [await make(9), await make(4)];
+  const [sent, relayed] = [await signedAt(own, 9), await signedAt(own, 4)];
   const cameBack = await singleThreadLog(async (append) => {
     await append(sent, "out");
     await append(relayed, "in"); // a CLAIM the lease monitor published for this node
