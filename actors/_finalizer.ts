@@ -12,8 +12,16 @@
  */
 
 import type { Store, StoreKey } from "../runtime/store/store.ts";
+import { retainedSets } from "../runtime/store/retention.ts";
 import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
+import { retainUntilMs, type SwarmParams } from "../protocols/params.ts";
+
+/**
+ * The retention index of the kept records (`retention.ts`): they are kept
+ * until their NEED's decide-log records may go, then swept with them.
+ */
+export const KEPT_RECORDS_INDEX: StoreKey = ["decider", "retain"];
 
 /** Where a finalized record is kept. */
 export function finalizedKey(taskId: string): StoreKey {
@@ -30,6 +38,7 @@ export function finalizeRecord(
   store: Store,
   thread: ThreadState | undefined,
   taskId: string,
+  params: SwarmParams,
 ): Promise<FinalizePayload | undefined> | undefined {
   const task = thread?.tasks.get(taskId);
   if (thread === undefined || task?.status !== "VERIFIED" || task.verifiedCommit === undefined) {
@@ -45,7 +54,12 @@ export function finalizeRecord(
     attesters: [...commit.tally.approvals].sort(),
     kResult: task.kResult,
   };
-  return keptOrFresh(store, finalizedKey(taskId), fresh);
+  return keptOrFresh(store, finalizedKey(taskId), fresh, keptUntil(thread, params));
+}
+
+/** When the kept records of `thread` may be forgotten. */
+function keptUntil(thread: ThreadState, params: SwarmParams): number {
+  return retainUntilMs(thread.need.deadlineMs, params.decideRetentionMs);
 }
 
 /** The record kept at `key`, or `fresh` once kept there (one atomic write when none is). */
@@ -53,10 +67,12 @@ async function keptOrFresh(
   store: Store,
   key: StoreKey,
   fresh: FinalizePayload,
+  untilMs: number,
 ): Promise<FinalizePayload | undefined> {
-  // Nothing removes kept records, so a failed write is followed by a read that finds one.
+  // Nothing removes a kept record before its NEED is long over, so a failed write is followed
+  // by a read that finds one.
   for (let attempt = 0; attempt < KEEP_ATTEMPTS; attempt++) {
-    if (await keepIfAbsent(store, key, fresh)) return fresh;
+    if (await keepIfAbsent(store, key, fresh, untilMs)) return fresh;
     const kept = await store.get<FinalizePayload>(key);
     if (kept !== undefined) return kept.value.commitId === fresh.commitId ? kept.value : undefined;
   }
@@ -65,11 +81,16 @@ async function keptOrFresh(
 
 const KEEP_ATTEMPTS = 3;
 
-/** Writes `value` at `key` unless the key holds something; true when it wrote. */
-async function keepIfAbsent(store: Store, key: StoreKey, value: unknown): Promise<boolean> {
+/** Writes `value` at `key` until `untilMs` unless the key holds something; true when it wrote. */
+async function keepIfAbsent(
+  store: Store,
+  key: StoreKey,
+  value: unknown,
+  untilMs: number,
+): Promise<boolean> {
   const result = await store.commit({
     checks: [{ key, version: null }],
-    sets: [{ key, value }],
+    sets: retainedSets(KEPT_RECORDS_INDEX, key, value, untilMs),
   });
   return result.ok;
 }
@@ -84,10 +105,16 @@ export async function keepCommittee(
   store: Store,
   thread: ThreadState,
   decider: string,
+  params: SwarmParams,
 ): Promise<void> {
   const committee = thread.resultCommittee;
   if (thread.decision?.decider !== decider || committee === undefined) return;
-  await keepIfAbsent(store, committeeKey(thread.needId), [...committee]);
+  await keepIfAbsent(
+    store,
+    committeeKey(thread.needId),
+    [...committee],
+    keptUntil(thread, params),
+  );
 }
 
 /** The result committee kept for the decision of `needId`, if any. */

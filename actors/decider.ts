@@ -5,8 +5,9 @@
  * (INVALIDATE, see `_arbiter.ts`), finalizes verified results once their
  * challenge window has passed and no challenge is pending, expires NEEDs
  * whose deadline passed (INVALIDATE of the NEED, so every node refunds the
- * escrow on the same message), and, as the lease monitor, releases leases
- * that expired without a commit.
+ * escrow on the same message), as the lease monitor, releases leases
+ * that expired without a commit, and sweeps away the records of NEEDs long
+ * past their deadline (`_retention_sweep.ts`).
  *
  * A decision the log could not take (unreachable from a minority side, a
  * stale epoch after a RECONCILE) is retried with backoff while the NEED is
@@ -32,7 +33,7 @@ import {
 import type { ContentStore } from "../runtime/store/content_store.ts";
 import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
-import { type SwarmParams, swarmParams } from "../protocols/params.ts";
+import { retainUntilMs, type SwarmParams, swarmParams } from "../protocols/params.ts";
 import { Arbiter, type ProofFetched } from "./_arbiter.ts";
 import { finalizeRecord, keepCommittee, keptCommittee } from "./_finalizer.ts";
 import {
@@ -49,6 +50,13 @@ import {
   stopWatching,
   watchUnclaimed,
 } from "./_claim_relay.ts";
+import {
+  type RetentionSweepConfig,
+  type RetentionSweepMessage,
+  scheduleSweep,
+  sweep,
+  SWEEP_EVERY_MS_DEFAULT,
+} from "./_retention_sweep.ts";
 import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a shard decider. */
@@ -66,6 +74,8 @@ export interface DeciderConfig {
   readonly cas?: ContentStore;
   /** How often NEED deadlines are checked. Default 1,000 ms. */
   readonly expiryCheckMs?: number;
+  /** Pause between retention sweeps (`_retention_sweep.ts`). Default 60,000 ms. */
+  readonly retentionSweepMs?: number;
 }
 
 /** Messages of a shard decider. */
@@ -73,6 +83,7 @@ export type DeciderMessage =
   | RoleEvent
   | LeaseMonitorMessage
   | ClaimRelayMessage
+  | RetentionSweepMessage
   | {
     readonly type: "fenced";
     readonly buckets: readonly number[];
@@ -132,6 +143,8 @@ export interface DeciderStats {
   failures: number;
   /** CLAIMs published for workers that left them in their leases (`_claim_relay.ts`). */
   claimsRelayed?: number;
+  /** Records forgotten by the retention sweeps (`_retention_sweep.ts`). */
+  forgotten?: number;
 }
 
 /** Attempts at one decision before the decider leaves it (with backoff, about two minutes). */
@@ -172,6 +185,8 @@ class Decider implements Behavior<DeciderMessage> {
   readonly #pending: Extract<RoleEvent, { type: "effect" }>[] = [];
   readonly #arbiter: Arbiter;
   readonly #relay: ClaimRelayConfig;
+  readonly #sweep: RetentionSweepConfig;
+  readonly #params: SwarmParams;
   /** NEEDs whose expiry this decider announced (INVALIDATE of the NEED). */
   readonly #expiring = new Set<string>();
   #epoch = 0;
@@ -182,11 +197,17 @@ class Decider implements Behavior<DeciderMessage> {
     this.#stats = stats;
     this.#owned = new Set(config.buckets);
     const params = config.params ?? swarmParams();
+    this.#params = params;
     this.#arbiter = new Arbiter(config.core, params, config.cas);
     this.#relay = {
       decideLog: config.decideLog,
       unclaimedCheckMs: params.leaseTtlMinMs,
       relayed: () => stats.claimsRelayed = (stats.claimsRelayed ?? 0) + 1,
+    };
+    this.#sweep = {
+      decideLog: config.decideLog,
+      sweepEveryMs: config.retentionSweepMs ?? SWEEP_EVERY_MS_DEFAULT,
+      forgotten: (count) => stats.forgotten = (stats.forgotten ?? 0) + count,
     };
   }
 
@@ -195,6 +216,7 @@ class Decider implements Behavior<DeciderMessage> {
     this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
     this.#fence(ctx, this.#config.buckets);
     ctx.schedule(this.#config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, { key: "expiry" });
+    scheduleSweep(ctx, this.#sweep);
   }
 
   receive(ctx: ActorContext<DeciderMessage>, message: DeciderMessage): void {
@@ -260,6 +282,8 @@ class Decider implements Behavior<DeciderMessage> {
       case "publish-ready": {
         // The committee seated the first time, if this decision was announced before.
         const committee = message.committee.ok ? message.committee.value : undefined;
+        // The log's bookkeeping (when it may forget the record) is not part of the decision.
+        const { retainUntilMs: _retention, ...decision } = message.record;
         this.#config.core.tell({
           type: "emit",
           kind: "DECIDE",
@@ -267,7 +291,7 @@ class Decider implements Behavior<DeciderMessage> {
           epoch: message.record.epoch,
           fence: message.record.fence,
           payload: {
-            ...message.record,
+            ...decision,
             approvers: [...message.approvers],
             ...(committee === undefined ? {} : { committee: [...committee] }),
           },
@@ -294,6 +318,9 @@ class Decider implements Behavior<DeciderMessage> {
       case "check-unclaimed":
       case "unclaimed-read":
         return checkUnclaimed(ctx, this.#relay, this.#threads, message);
+      case "sweep-due":
+      case "swept":
+        return sweep(ctx, this.#sweep, message);
     }
   }
 
@@ -379,7 +406,7 @@ class Decider implements Behavior<DeciderMessage> {
         return this.#onQuorum(ctx, effect);
       case "need-decided":
         this.#quorums.delete(effect.needId);
-        keepCommittee(ctx.store, thread, this.#config.did).catch((error) =>
+        keepCommittee(ctx.store, thread, this.#config.did, this.#params).catch((error) =>
           ctx.log.warn("keeping the committee failed", { code: errorCode(error) })
         );
         return;
@@ -431,7 +458,12 @@ class Decider implements Behavior<DeciderMessage> {
     if (pending === undefined || pending.writing === true) return;
     const bucket = bucketOf(needId);
     const thread = this.#threads.get(needId);
-    if (!this.#owned.has(bucket) || thread?.phase !== "OPEN") {
+    // Never past the deadline: the log forgets a decision a while after it (`decideRetentionMs`),
+    // and only because nobody may decide the NEED any more.
+    if (
+      !this.#owned.has(bucket) || thread?.phase !== "OPEN" ||
+      ctx.nowMs() >= thread.need.deadlineMs
+    ) {
       return void this.#quorums.delete(needId);
     }
     const fence = this.#fences.get(bucket);
@@ -446,6 +478,7 @@ class Decider implements Behavior<DeciderMessage> {
       decider: this.#config.did,
       fence,
       decidedAtMs: ctx.nowMs(),
+      retainUntilMs: retainUntilMs(thread.need.deadlineMs, this.#params.decideRetentionMs),
     };
     ctx.pipeToSelf(
       this.#config.decideLog.tryDecide(record),
@@ -575,7 +608,7 @@ class Decider implements Behavior<DeciderMessage> {
       ? Promise.reject(new Error(`No fence for bucket ${bucket} yet`))
       : this.#config.decideLog.currentFence(bucket).then(
         (current): Promise<FinalizePayload | "deposed" | undefined> | "deposed" | undefined =>
-          current === fence ? finalizeRecord(ctx.store, thread, taskId) : "deposed",
+          current === fence ? finalizeRecord(ctx.store, thread, taskId, this.#params) : "deposed",
       );
     ctx.pipeToSelf(
       payload,

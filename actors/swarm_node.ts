@@ -62,6 +62,8 @@ export interface SwarmNodeConfig {
   readonly signatureVerifier?: SignatureVerifier;
   readonly leaseTtlMs?: number;
   readonly heartbeatIntervalMs?: number;
+  /** The decider's pause between retention sweeps (`_retention_sweep.ts`); default 60 s. */
+  readonly retentionSweepMs?: number;
   /** Most of the requester's NEEDs open in the swarm at once (`RequesterConfig.openMax`). */
   readonly requesterOpenMax?: number;
   /** Initial bootstrap mode; default true. */
@@ -230,6 +232,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
             leaseTtlMs: config.leaseTtlMs ?? config.params.leaseTtlMinMs,
             heartbeatIntervalMs: config.heartbeatIntervalMs ??
               Math.floor(config.params.leaseTtlMinMs / 3),
+            leaseRetentionMs: config.params.decideRetentionMs,
             workers: config.workers,
             wrongOutput: config.byzantine?.wrongOutput,
             understateTelemetry: config.byzantine?.understateTelemetry,
@@ -249,6 +252,7 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
                 buckets: assignment?.() ?? roles.deciderBuckets ?? [],
                 params: config.params,
                 cas: config.cas,
+                retentionSweepMs: config.retentionSweepMs,
               },
               config.deciderStats,
             ),

@@ -29,6 +29,7 @@ import { toHex } from "../protocols/envelope/mod.ts";
 import { bytesToBase64Url } from "../protocols/identity/ed25519.ts";
 import { runWork, sha256Hex, telemetryOf, type WorkTelemetry } from "../protocols/work.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
+import { retainUntilMs, SWARM_PARAMS_DEFAULT } from "../protocols/params.ts";
 import type { CoreMessage, EmitResult, RoleEvent } from "./swarm_messages.ts";
 import { EvictionCursor } from "../runtime/eviction_cursor.ts";
 
@@ -41,6 +42,8 @@ export interface WorkerConfig {
   /** Lease length asked for; at least the protocol minimum (60 s by default). */
   readonly leaseTtlMs: number;
   readonly heartbeatIntervalMs: number;
+  /** How long past a NEED's deadline its leases are kept (`decideRetentionMs`). Default 1 h. */
+  readonly leaseRetentionMs?: number;
   /** Every worker of the swarm; with it, only the two preferred workers bid for a fresh task. */
   readonly workers?: readonly string[];
   /** Most tasks in progress at once. Default 256. */
@@ -59,6 +62,8 @@ export interface WorkerConfig {
 
 interface Candidate {
   readonly needId: string;
+  /** The NEED's deadline: its leases are kept until a while after it. */
+  readonly deadlineMs: number;
   readonly taskId: string;
   readonly spec: TaskSpec;
   /** Bids made for this task so far (retries after a refusal). */
@@ -284,6 +289,7 @@ class Worker implements Behavior<WorkerMessage> {
     if (!preferred) return;
     this.#enqueue(ctx, {
       needId: event.effect.needId,
+      deadlineMs: event.thread.need.deadlineMs,
       taskId: task.taskId,
       spec: task.spec,
       attempt: 0,
@@ -350,6 +356,10 @@ class Worker implements Behavior<WorkerMessage> {
       expiresAtMs: job.grantedAtMs + this.#config.leaseTtlMs,
       epoch: this.#epoch,
       claim: bytesToBase64Url(held.bytes),
+      retainUntilMs: retainUntilMs(
+        job.deadlineMs,
+        this.#config.leaseRetentionMs ?? SWARM_PARAMS_DEFAULT.decideRetentionMs,
+      ),
     });
     ctx.pipeToSelf(lease, (outcome) => ({ type: "leased", job, outcome }));
   }
@@ -399,6 +409,7 @@ class Worker implements Behavior<WorkerMessage> {
       if (held === undefined || !this.#unsure.has(held.leaseId)) return;
       const candidate: Candidate = {
         needId: job.needId,
+        deadlineMs: job.deadlineMs,
         taskId: job.taskId,
         spec: job.spec,
         attempt: job.attempt + 1,
@@ -416,6 +427,7 @@ class Worker implements Behavior<WorkerMessage> {
     const delayMs = REBID_BASE_MS * 2 ** job.attempt * (0.5 + ctx.random());
     const candidate: Candidate = {
       needId: job.needId,
+      deadlineMs: job.deadlineMs,
       taskId: job.taskId,
       spec: job.spec,
       attempt: job.attempt + 1,

@@ -107,6 +107,11 @@ function finite(fields: Fields, key: string, what: string): number {
   return value;
 }
 
+/** `{ [key]: read() }` when the field is present, else nothing. */
+function optional<T>(fields: Fields, key: string, read: () => T): Record<string, T> {
+  return fields[key] === undefined ? {} : { [key]: read() };
+}
+
 function describe(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   return value === null ? "null" : typeof value === "string" ? "a string" : typeof value;
@@ -134,6 +139,7 @@ export function parseDecideRecord(value: unknown): DecideRecord {
     decider: text(fields, "decider", "record"),
     fence: integer(fields, "fence", "record"),
     decidedAtMs: finite(fields, "decidedAtMs", "record"),
+    ...optional(fields, "retainUntilMs", () => integer(fields, "retainUntilMs", "record")),
   };
   return checked(() => checkDecideRecord(record));
 }
@@ -148,6 +154,9 @@ export function parseLease(value: unknown): LeaseRecord {
     grantedAtMs: finite(fields, "grantedAtMs", "lease"),
     expiresAtMs: finite(fields, "expiresAtMs", "lease"),
     epoch: integer(fields, "epoch", "lease"),
+    // Its length is bounded by the lease check.
+    ...optional(fields, "claim", () => fields.claim as string),
+    ...optional(fields, "retainUntilMs", () => integer(fields, "retainUntilMs", "lease")),
   };
   return checked(() => checkLeaseRecord(lease));
 }

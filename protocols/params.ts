@@ -44,6 +44,14 @@ export interface SwarmParams {
    * node settles the NEED's escrow the same way.
    */
   readonly needExpiryGraceMs: number;
+  /**
+   * How long past a NEED's deadline the decide log keeps its decision and
+   * leases, and its decider the records it finalized with, before forgetting
+   * them. No node accepts the NEED's messages by then, so nothing can ask
+   * for them again; the margin must exceed the clock skew between nodes (a
+   * decider whose clock lags by more could decide the NEED a second time).
+   */
+  readonly decideRetentionMs: number;
   /** The credit economy: bounties, stake, committees, challenges, slashing, reputation. */
   readonly economics: EconomicsParams;
 }
@@ -67,6 +75,7 @@ export const SWARM_PARAMS_DEFAULT: SwarmParams = {
   challengeWindowMs: 10_000,
   tasksPerProposalMax: 64,
   needExpiryGraceMs: 30_000,
+  decideRetentionMs: 60 * 60 * 1000,
   economics: ECONOMICS_PARAMS_DEFAULT,
 };
 
@@ -91,6 +100,7 @@ const NON_NEGATIVE_DURATIONS = [
   "leaseTtlMaxMs",
   "challengeWindowMs",
   "needExpiryGraceMs",
+  "decideRetentionMs",
 ] as const;
 
 /**
@@ -131,5 +141,18 @@ export function swarmParams(partial: SwarmParamsInput = {}): SwarmParams {
       `Parameter leaseTtlMaxMs must be >= leaseTtlMinMs (${params.leaseTtlMinMs}), got ${params.leaseTtlMaxMs}`,
     );
   }
+  if (params.decideRetentionMs < params.needExpiryGraceMs) {
+    throw new ParamsError(
+      `Parameter decideRetentionMs must be >= needExpiryGraceMs (${params.needExpiryGraceMs}), got ${params.decideRetentionMs}`,
+    );
+  }
   return params;
+}
+
+/**
+ * When the decide-log records of a NEED with this deadline may be forgotten,
+ * given the retention margin (`decideRetentionMs`).
+ */
+export function retainUntilMs(deadlineMs: number, retentionMs: number): number {
+  return Math.ceil(deadlineMs + retentionMs);
 }

@@ -70,6 +70,9 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
         "--heartbeat-interval=50",
         "--election-timeout=500",
         "--log-level=error",
+        // Old revisions (every write is one) are compacted away, so forgotten records free space.
+        "--auto-compaction-mode=periodic",
+        "--auto-compaction-retention=5m",
       ],
       stdout: "null",
       stderr: "null",

@@ -26,6 +26,7 @@ import {
   bucketOf,
   checkBucket,
   checkDecideRecord,
+  checkForget,
   checkLeaseRecord,
   type DecideLog,
   type DecideOutcome,
@@ -90,6 +91,11 @@ export class ApReplica implements DecideLog {
   readonly #fences = new Map<number, FenceToken>();
   readonly #decisions = new Map<string, DecideRecord>();
   readonly #leases = new Map<string, LeaseRecord>();
+  /**
+   * Per bucket, the latest cutoff this replica forgot up to: a record due by
+   * then that a peer still holds is not taken back from its snapshot.
+   */
+  readonly #forgotUntil = new Map<number, number>();
   readonly #store: Store | undefined;
   #writes: Promise<void> = Promise.resolve();
 
@@ -216,6 +222,43 @@ export class ApReplica implements DecideLog {
     return true;
   }
 
+  /**
+   * Forgets the due decisions and leases of `bucket` (the contract of
+   * {@linkcode DecideLog.forget}). It walks every record the replica holds:
+   * a replica is the memory of one node, and a sweep runs once a minute.
+   */
+  async forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
+    const bound = checkForget(bucket, cutoffMs, limit);
+    const due = (record: { retainUntilMs?: number }) =>
+      record.retainUntilMs !== undefined && record.retainUntilMs <= cutoffMs;
+    const writes: [StoreKey, unknown][] = [];
+    for (const [needId, record] of this.#decisions) {
+      if (writes.length >= bound) break;
+      if (!due(record) || bucketOf(needId) !== bucket) continue;
+      this.#decisions.delete(needId);
+      writes.push([["decide", needId], undefined]);
+    }
+    for (const [taskId, lease] of this.#leases) {
+      if (writes.length >= bound) break;
+      if (!due(lease) || bucketOf(taskId) !== bucket) continue;
+      this.#leases.delete(taskId);
+      writes.push([["lease", taskId], undefined]);
+    }
+    if (writes.length < bound) {
+      this.#forgotUntil.set(bucket, Math.max(this.#forgotUntil.get(bucket) ?? cutoffMs, cutoffMs));
+    }
+    const written = this.#persist(writes);
+    if (written !== undefined) await written;
+    return writes.length;
+  }
+
+  /** Whether this replica forgot `record`'s time already (a peer's copy is not taken back). */
+  #forgotten(bucket: number, record: { retainUntilMs?: number }): boolean {
+    const until = this.#forgotUntil.get(bucket);
+    return until !== undefined && record.retainUntilMs !== undefined &&
+      record.retainUntilMs <= until;
+  }
+
   /** Waits for pending writes; the store itself belongs to the caller. */
   async close(): Promise<void> {
     await this.#writes;
@@ -238,7 +281,10 @@ export class ApReplica implements DecideLog {
    * order ends in the same state.
    */
   async absorb(snapshot: ReplicaSnapshot): Promise<ReplicaAbsorb> {
-    const decisions = mergeOnHeal([[...this.#decisions.values()], snapshot.decisions]);
+    const decisions = mergeOnHeal([
+      [...this.#decisions.values()],
+      snapshot.decisions.filter((record) => !this.#forgotten(bucketOf(record.needId), record)),
+    ]);
     const writes: [StoreKey, unknown][] = [];
     let adopted = 0;
     for (const [needId, winner] of decisions.winners) {
@@ -261,6 +307,7 @@ export class ApReplica implements DecideLog {
     }
     const leaseConflicts: LeaseConflict[] = [];
     for (const lease of snapshot.leases) {
+      if (this.#forgotten(bucketOf(lease.taskId), lease)) continue;
       const known = this.#leases.get(lease.taskId);
       const kept = known === undefined ? lease : laterGrant(known, lease);
       if (known !== undefined && known.leaseId !== lease.leaseId) {
@@ -282,13 +329,25 @@ export class ApReplica implements DecideLog {
     for (const [bucket, token] of this.#fences) copy.#fences.set(bucket, token);
     for (const [needId, record] of this.#decisions) copy.#decisions.set(needId, record);
     for (const [taskId, lease] of this.#leases) copy.#leases.set(taskId, lease);
+    for (const [bucket, until] of this.#forgotUntil) copy.#forgotUntil.set(bucket, until);
     return copy;
   }
 
   /** Merges replicas into a new one in memory named `name` (see the module documentation). */
   static merge(name: string, replicas: readonly ApReplica[]): ReplicaMerge {
     const merged = new ApReplica(name);
-    const decisions = mergeOnHeal(replicas.map((replica) => [...replica.#decisions.values()]));
+    for (const replica of replicas) {
+      for (const [bucket, until] of replica.#forgotUntil) {
+        merged.#forgotUntil.set(bucket, Math.max(merged.#forgotUntil.get(bucket) ?? until, until));
+      }
+    }
+    const decisions = mergeOnHeal(
+      replicas.map((replica) =>
+        [...replica.#decisions.values()].filter((record) =>
+          !merged.#forgotten(bucketOf(record.needId), record)
+        )
+      ),
+    );
     for (const [needId, record] of decisions.winners) merged.#decisions.set(needId, record);
     const leaseConflicts: LeaseConflict[] = [];
     for (const replica of replicas) {
@@ -297,6 +356,7 @@ export class ApReplica implements DecideLog {
         if (higherFence(token, merged.#fences.get(bucket))) merged.#fences.set(bucket, token);
       }
       for (const [taskId, lease] of replica.#leases) {
+        if (merged.#forgotten(bucketOf(taskId), lease)) continue;
         const known = merged.#leases.get(taskId);
         if (known === undefined) merged.#leases.set(taskId, lease);
         else if (known.leaseId !== lease.leaseId) {

@@ -37,6 +37,11 @@ export interface DecideRecord {
   readonly fence: number;
   /** Decider's clock in ms (informational). */
   readonly decidedAtMs: number;
+  /**
+   * When the log may forget the record ({@linkcode DecideLog.forget}): the
+   * NEED's deadline plus the retention margin. Absent: kept for good.
+   */
+  readonly retainUntilMs?: number;
 }
 
 /** A fence token: the right to write decisions into one bucket. */
@@ -62,6 +67,8 @@ export interface LeaseRecord {
    * out and is released like any other instead of holding the task.
    */
   readonly claim?: string;
+  /** When the log may forget the lease (its NEED's deadline plus the retention margin). */
+  readonly retainUntilMs?: number;
 }
 
 /** Longest signed CLAIM a lease record may carry, base64 characters. */
@@ -103,9 +110,22 @@ export interface DecideLog {
   renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean>;
   /** Removes the task's lease if it is still `leaseId`; false otherwise. */
   releaseLease(taskId: string, leaseId: string): Promise<boolean>;
+  /**
+   * Forgets the decisions and leases of `bucket` whose `retainUntilMs` is at
+   * or before `cutoffMs`, at most `limit` of them (default
+   * {@linkcode FORGET_LIMIT_DEFAULT}), oldest first; resolves to how many it
+   * forgot (`limit` means more may be due; a backend with a retention index
+   * also counts the entries of leases released before). Forgetting is
+   * idempotent: two deciders sweeping one bucket forget each record once
+   * between them.
+   */
+  forget(bucket: number, cutoffMs: number, limit?: number): Promise<number>;
   /** Releases the backend. */
   close(): Promise<void>;
 }
+
+/** Records one {@linkcode DecideLog.forget} call forgets at most, unless told otherwise. */
+export const FORGET_LIMIT_DEFAULT = 256;
 
 /** Raised when a write carries an epoch other than the current one. */
 export class StaleEpochError extends SwarmError {
@@ -195,6 +215,7 @@ export function checkDecideRecord(record: DecideRecord): DecideRecord {
       `Decide record fence must be >= 1 (acquire one first), got ${record.fence}`,
     );
   }
+  checkRetention("Decide record", record.retainUntilMs);
   return record;
 }
 
@@ -224,8 +245,36 @@ export function checkLeaseRecord(lease: LeaseRecord): LeaseRecord {
       `Lease claim must be a non-empty string of at most ${LEASE_CLAIM_CHARS_MAX} characters`,
     );
   }
+  checkRetention("Lease", lease.retainUntilMs);
   return lease;
 }
+
+/** A retention time, when given, is an integer time in ms. */
+function checkRetention(what: string, retainUntilMs: number | undefined): void {
+  if (retainUntilMs !== undefined && (!Number.isSafeInteger(retainUntilMs) || retainUntilMs < 0)) {
+    throw new DecideRecordError(
+      `${what} retainUntilMs must be an integer >= 0, got ${String(retainUntilMs)}`,
+    );
+  }
+}
+
+/** Validates the arguments of {@linkcode DecideLog.forget}; returns the limit to use. */
+export function checkForget(bucket: number, cutoffMs: number, limit?: number): number {
+  checkBucket(bucket);
+  if (!Number.isFinite(cutoffMs)) {
+    throw new DecideRecordError(`Forget cutoff must be a finite time, got ${cutoffMs}`);
+  }
+  const bound = limit ?? FORGET_LIMIT_DEFAULT;
+  if (!Number.isInteger(bound) || bound < 1 || bound > FORGET_LIMIT_MAX) {
+    throw new DecideRecordError(
+      `Forget limit must be an integer in [1, ${FORGET_LIMIT_MAX}], got ${bound}`,
+    );
+  }
+  return bound;
+}
+
+/** Largest limit of one {@linkcode DecideLog.forget} call (one atomic batch deletes twice as many keys). */
+export const FORGET_LIMIT_MAX = 400;
 
 /** Validates a bucket number. */
 export function checkBucket(bucket: number): number {

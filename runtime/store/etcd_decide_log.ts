@@ -12,6 +12,7 @@ import {
   bucketOf,
   checkBucket,
   checkDecideRecord,
+  checkForget,
   checkLeaseRecord,
   DECIDE_ATTEMPTS_MAX,
   DecideContentionError,
@@ -41,6 +42,17 @@ export class EtcdError extends SwarmError {
   constructor(message: string, cause?: unknown) {
     super("E_ETCD", message, { cause });
   }
+}
+
+/**
+ * Records forgotten per transaction (two deletes each): etcd refuses
+ * transactions of more than `--max-txn-ops` operations, 128 by default.
+ */
+const FORGET_PAIRS_PER_TXN = 64;
+
+/** A time as fixed-width text, so the retention index sorts by time. */
+function timeText(ms: number): string {
+  return String(ms).padStart(16, "0");
 }
 
 interface KeyValue {
@@ -106,6 +118,19 @@ export class EtcdDecideLog implements DecideLog {
     return `${this.#prefix}/lease/${taskId}`;
   }
 
+  /** The retention index of a bucket: entries `<time>/<record key>` whose value is the record key. */
+  #retainIndex(bucket: number): string {
+    return `${this.#prefix}/retain/${bucket.toString(16).padStart(2, "0")}/`;
+  }
+
+  /** The put of a record at `key`, with its retention entry when it has a retention time. */
+  #retainedPuts(bucket: number, key: string, record: unknown, untilMs: number | undefined) {
+    const put = this.#client.put(key).value(JSON.stringify(record));
+    if (untilMs === undefined) return [put];
+    const entry = `${this.#retainIndex(bucket)}${timeText(untilMs)}/${key}`;
+    return [put, this.#client.put(entry).value(key)];
+  }
+
   #decideKey(needId: string): string {
     return `${this.#prefix}/decide/${bucketOf(needId).toString(16).padStart(2, "0")}/${needId}`;
   }
@@ -124,7 +149,7 @@ export class EtcdDecideLog implements DecideLog {
         kv.if(epochKey, "Value", "==", String(record.epoch))
           .and(fenceKey, "Value", "==", String(record.fence))
           .and(decideKey, "Create", "==", 0)
-          .then(kv.put(decideKey).value(JSON.stringify(record)))
+          .then(...this.#retainedPuts(bucket, decideKey, record, record.retainUntilMs))
           .else(kv.get(epochKey), kv.get(fenceKey), kv.get(decideKey))
           .commit()
       );
@@ -200,7 +225,7 @@ export class EtcdDecideLog implements DecideLog {
     const key = this.#leaseKey(lease.taskId);
     const response = await this.#call(() =>
       kv.if(this.#epochKey, "Value", "==", String(lease.epoch)).and(key, "Create", "==", 0)
-        .then(kv.put(key).value(JSON.stringify(lease)))
+        .then(...this.#retainedPuts(bucketOf(lease.taskId), key, lease, lease.retainUntilMs))
         .else(kv.get(this.#epochKey), kv.get(key))
         .commit()
     );
@@ -243,6 +268,36 @@ export class EtcdDecideLog implements DecideLog {
       kv.if(key, "Mod", "==", current.modRevision).then(kv.delete().key(key)).commit()
     );
     return response.succeeded;
+  }
+
+  async forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
+    const bound = checkForget(bucket, cutoffMs, limit);
+    const index = this.#retainIndex(bucket);
+    const end = `${index}${timeText(Math.floor(cutoffMs) + 1)}`;
+    const due = Object.entries(
+      await this.#call(() =>
+        this.#client.getAll().inRange({ start: index, end }).sort("Key", "Ascend").limit(bound)
+          .strings()
+      ),
+    );
+    const kv = this.#client;
+    let forgotten = 0;
+    for (let first = 0; first < due.length; first += FORGET_PAIRS_PER_TXN) {
+      const batch = due.slice(first, first + FORGET_PAIRS_PER_TXN);
+      // Only while the batch's first entry is still there: a second sweeper of the bucket that
+      // got here first has forgotten the batch already.
+      const response = await this.#call(() =>
+        kv.if(batch[0][0], "Create", ">", 0)
+          .then(
+            ...batch.flatMap((
+              [entry, record],
+            ) => [kv.delete().key(record), kv.delete().key(entry)]),
+          )
+          .commit()
+      );
+      if (response.succeeded) forgotten += batch.length;
+    }
+    return forgotten;
   }
 
   close(): Promise<void> {

@@ -6,10 +6,12 @@
  */
 
 import type { Store, StoreEntry, StoreKey } from "./store.ts";
+import { forgetDue, retainedSets } from "./retention.ts";
 import {
   bucketOf,
   checkBucket,
   checkDecideRecord,
+  checkForget,
   checkLeaseRecord,
   DECIDE_ATTEMPTS_MAX,
   DecideContentionError,
@@ -28,6 +30,16 @@ const EPOCH_KEY: StoreKey = ["swarm", "epoch"];
 const fenceKey = (bucket: number): StoreKey => ["swarm", "fence", bucket];
 const decideKey = (needId: string): StoreKey => ["swarm", "decide", bucketOf(needId), needId];
 const leaseKey = (taskId: string): StoreKey => ["swarm", "lease", taskId];
+/** Where the retention index of a bucket's decisions and leases lives (`retention.ts`). */
+const retainIndex = (bucket: number): StoreKey => ["swarm", "retain", bucket];
+/** A lease and its retention entry, in the bucket of its task id. */
+const leaseSets = (lease: LeaseRecord) =>
+  retainedSets(
+    retainIndex(bucketOf(lease.taskId)),
+    leaseKey(lease.taskId),
+    lease,
+    lease.retainUntilMs,
+  );
 const EPOCH_ID = "epoch";
 const fenceId = (bucket: number) => `fence:${bucket}`;
 
@@ -66,7 +78,7 @@ export class StoreDecideLog implements DecideLog {
           key,
           version: null,
         }],
-        sets: [{ key, value: record }],
+        sets: retainedSets(retainIndex(bucket), key, record, record.retainUntilMs),
       });
       if (fast.ok) return { status: "decided", record };
     }
@@ -85,7 +97,7 @@ export class StoreDecideLog implements DecideLog {
           key,
           version: null,
         }],
-        sets: [{ key, value: record }],
+        sets: retainedSets(retainIndex(bucket), key, record, record.retainUntilMs),
       });
       if (result.ok) return { status: "decided", record };
     }
@@ -147,7 +159,7 @@ export class StoreDecideLog implements DecideLog {
           key: leaseKey(lease.taskId),
           version: null,
         }],
-        sets: [{ key: leaseKey(lease.taskId), value: lease }],
+        sets: leaseSets(lease),
       });
       if (fast.ok) return { status: "granted", lease };
     }
@@ -162,7 +174,7 @@ export class StoreDecideLog implements DecideLog {
       if (lease.epoch !== currentEpoch) throw new StaleEpochError(lease.epoch, currentEpoch);
       const result = await this.#store.commit({
         checks: [versionCheck(EPOCH_KEY, epoch), { key: leaseKey(lease.taskId), version: null }],
-        sets: [{ key: leaseKey(lease.taskId), value: lease }],
+        sets: leaseSets(lease),
       });
       if (result.ok) return { status: "granted", lease };
     }
@@ -196,6 +208,19 @@ export class StoreDecideLog implements DecideLog {
       deletes: [leaseKey(taskId)],
     });
     return result.ok;
+  }
+
+  forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
+    try {
+      return forgetDue(
+        this.#store,
+        retainIndex(bucket),
+        cutoffMs,
+        checkForget(bucket, cutoffMs, limit),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async close(): Promise<void> {

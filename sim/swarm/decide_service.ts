@@ -151,6 +151,7 @@ function cpBackend(): Backend {
     getLease: (taskId) => log.getLease(taskId),
     renewLease: (taskId, leaseId, expiresAtMs) => log.renewLease(taskId, leaseId, expiresAtMs),
     releaseLease: (taskId, leaseId) => log.releaseLease(taskId, leaseId),
+    forget: (bucket, cutoffMs, limit) => log.forget(bucket, cutoffMs, limit),
     close: () => log.close(),
   };
   return { name: "cp", log: tracked, epochNow: () => epoch, fenceNow: (b) => fences.get(b) ?? 0 };
@@ -257,6 +258,17 @@ class RecordingDecideLog implements DecideLog {
     );
   }
 
+  async forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
+    let forgotten = 0;
+    return await this.#call(
+      () => ({ op: "forget", bucket, cutoffMs, forgotten }),
+      async (backend) => {
+        forgotten = await backend.log.forget(bucket, cutoffMs, limit);
+        return [forgotten, "ok"];
+      },
+    );
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -297,8 +309,9 @@ class RecordingDecideLog implements DecideLog {
     outcome: LogOutcome,
     before: LogDetail,
   ): void {
-    // Fence calls learn their token only once served; everything else is described up front.
-    const detail = after.op === "fence" ? after : before;
+    // Fence and forget calls learn their token or count only once served; everything else is
+    // described up front.
+    const detail = after.op === "fence" || after.op === "forget" ? after : before;
     this.options.history.push(
       { type: "log", node: this.node, replica, outcome, logEpoch, ...detail } as NewHistoryEvent,
     );

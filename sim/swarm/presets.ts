@@ -226,6 +226,34 @@ export const SWARM_PRESETS: Readonly<Record<string, SwarmScenario>> = {
       { kind: "heal", atMs: at(1) + 1_000 },
     ],
   }),
+  retention: scenario({
+    name: "retention",
+    description: "NEEDs end within the run, and deciders forget their decide-log records " +
+      "10 s past each deadline, across a decider crash and clock skew",
+    load: {
+      needsPerSecond: 4,
+      loadMs: LOAD_MS_DEFAULT,
+      startMs: LOAD_START_MS,
+      shapes: TASK_SHAPES_DEFAULT,
+      bounty: 5,
+      budget: 10,
+      deadlineMs: 45_000,
+    },
+    params: { leaseTtlMinMs: 10_000, needExpiryGraceMs: 5_000, decideRetentionMs: 10_000 },
+    nemeses: [
+      { kind: "kill-restart", atMs: at(0.3), durationMs: 2_000, target: "decider" },
+      {
+        kind: "clock-skew",
+        atMs: at(0.55),
+        durationMs: 4_000,
+        offsetMs: 1_500,
+        driftPpm: 200,
+        target: "decider",
+      },
+      // Keeps the run going past two sweeps (one a minute) after the last deadline.
+      { kind: "heal", atMs: 100_000 },
+    ],
+  }),
 };
 
 /** Presets `deno task chaos` runs (every fault family). */
@@ -237,4 +265,5 @@ export const CHAOS_PRESETS: readonly string[] = [
   "byzantine",
   "failover",
   "mixed",
+  "retention",
 ];

@@ -8,10 +8,12 @@ import type { TaskState, ThreadState } from "../../protocols/lifecycle/state.ts"
 import { worker } from "../../actors/worker.ts";
 import type { CoreMessage, EmitRequest } from "../../actors/swarm_messages.ts";
 import { base64UrlToBytes } from "../../protocols/identity/ed25519.ts";
+import { SWARM_PARAMS_DEFAULT } from "../../protocols/params.ts";
 import { simNode } from "../_sim_node.ts";
 
 const DID = "did:key:z6MkWorkerUnderTest";
 const SPEC = { op: "reverse", input: "hello swarm", rounds: 1 } as const;
+const NEED_DEADLINE_MS = 5_000_000;
 
 /** A thread with one task in `status`, leased under `leaseId` when CLAIMED. */
 function threadWith(status: "DECIDED" | "CLAIMED", leaseId?: string): ThreadState {
@@ -27,6 +29,7 @@ function threadWith(status: "DECIDED" | "CLAIMED", leaseId?: string): ThreadStat
   } as unknown as TaskState;
   return {
     needId: "need-1",
+    need: { needId: "need-1", deadlineMs: NEED_DEADLINE_MS },
     tasks: new Map([[task.taskId, task]]),
   } as unknown as ThreadState;
 }
@@ -216,6 +219,11 @@ Deno.test("the lease a worker takes carries the CLAIM it signed, and that CLAIM 
   assert.equal(carried.grantedAtMs, lease.grantedAtMs);
   assert.deepEqual(emitted[0].payload, carried, "the published CLAIM is the one in the lease");
   assert.deepEqual(carried, held.get(lease.leaseId)?.payload, "held under the lease id");
+  assert.equal(
+    lease.retainUntilMs,
+    NEED_DEADLINE_MS + SWARM_PARAMS_DEFAULT.decideRetentionMs,
+    "kept until the retention margin past the NEED's deadline",
+  );
 });
 
 Deno.test("a worker whose bid the log refuses drops the CLAIM it signed for it", async () => {

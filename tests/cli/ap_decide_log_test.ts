@@ -108,9 +108,15 @@ Deno.test("leases are granted once, at the home of the task's bucket", async () 
   const mesh = new Mesh(allTo("node-a"));
   try {
     const lease = { taskId: "t1", holder: "w-b", grantedAtMs: 0, expiresAtMs: 10_000, epoch: 0 };
-    const first = await mesh.log("node-b").tryLease({ ...lease, leaseId: "lb" });
+    const carried = { claim: "c2lnbmVkIENMQUlN", retainUntilMs: 3_600_000 };
+    const first = await mesh.log("node-b").tryLease({ ...lease, ...carried, leaseId: "lb" });
     const second = await mesh.log("node-c").tryLease({ ...lease, leaseId: "lc", holder: "w-c" });
     assert.equal(first.status, "granted");
+    assert.deepEqual(
+      await mesh.log("node-a").getLease("t1"),
+      { ...lease, ...carried, leaseId: "lb" },
+      "the CLAIM and the retention time cross the wire with the lease",
+    );
     assert.equal(second.status, "held");
     assert.equal(await mesh.log("node-c").renewLease("t1", "lc", 20_000), false);
     assert.equal(await mesh.log("node-b").renewLease("t1", "lb", 20_000), true);
@@ -174,6 +180,14 @@ Deno.test("malformed, foreign and misrouted requests get typed errors, are count
     { self: "node-a", call: () => Promise.reject(new Error("offline")), connected: () => [] },
     { homeOf: () => "node-a", isMember: (node) => node === "node-b" },
   );
+  const goodLease = {
+    taskId: "t",
+    leaseId: "l",
+    holder: "h",
+    grantedAtMs: 0,
+    expiresAtMs: 1,
+    epoch: 0,
+  };
   try {
     const bad: unknown[] = [
       null,
@@ -187,6 +201,9 @@ Deno.test("malformed, foreign and misrouted requests get typed errors, are count
       { op: "fence", bucket: 256, holder: "h" },
       { op: "fence", bucket: 1.5, holder: "h" },
       { op: "lease", lease: { taskId: "t", leaseId: "l", holder: "h", epoch: 0 } },
+      { op: "lease", lease: { ...goodLease, claim: 5 } },
+      { op: "lease", lease: { ...goodLease, retainUntilMs: -1 } },
+      { op: "decide", record: { ...record("n", "d", 1), retainUntilMs: "later" } },
       { op: "renew", taskId: "t", leaseId: "l", expiresAtMs: Infinity },
       { op: "get", needId: "x".repeat(300) },
     ];

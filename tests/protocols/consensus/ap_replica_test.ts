@@ -1,4 +1,4 @@
-// Proves an AP replica persists every write through a Store (Deno KV and memory) and reopens intact, and absorbs a peer's snapshot by the merge rules: highest decision wins and is reported, fences and epoch take their maximum, ties and order do not change the result.
+// Proves an AP replica persists every write through a Store (Deno KV and memory) and reopens intact, and absorbs a peer's snapshot by the merge rules: highest decision wins and is reported, fences and epoch take their maximum, ties and order do not change the result, and what it forgot stays forgotten.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ApReplica } from "../../../protocols/consensus/ap_replica.ts";
@@ -136,3 +136,44 @@ Deno.test("ApReplica.absorb() keeps the later of two leases on one task, as a co
   assert.equal(result.leaseConflicts[0].dropped.leaseId, "early");
   assert.equal((await left.getLease("t"))?.leaseId, "late");
 });
+
+Deno.test("a replica does not take back from a peer, or a merge, what it forgot", async () => {
+  const needId = "need-retained";
+  const bucket = bucketOf(needId);
+  const peer = new ApReplica("peer");
+  const fence = await peer.acquireFence(bucket, "did:a");
+  await peer.tryDecide({ ...record(needId, 3, "did:a", fence.token), retainUntilMs: 5_000 });
+  const lease = {
+    taskId: `${needId}~t1`,
+    leaseId: "l1",
+    holder: "did:w",
+    grantedAtMs: 1,
+    expiresAtMs: 60_001,
+    epoch: 0,
+    retainUntilMs: 5_000,
+  };
+  await peer.tryLease(lease);
+  const self = new ApReplica("self", new MemoryStore());
+  await self.absorb(peer.snapshot());
+  assert.equal((await self.getDecide(needId))?.needId, needId);
+  await self.forget(bucket, 5_000);
+  await self.forget(bucketOf(lease.taskId), 5_000);
+  assert.equal(await self.getDecide(needId), undefined);
+  assert.equal(await self.getLease(lease.taskId), undefined);
+  const again = await self.absorb(peer.snapshot());
+  assert.equal(again.adopted, 0);
+  assert.equal(await self.getDecide(needId), undefined, "the peer's copy is not taken back");
+  assert.equal(await self.getLease(lease.taskId), undefined);
+  const merged = ApReplica.merge("merged", [self.fork("side"), peer]).replica;
+  assert.equal(await merged.getDecide(needId), undefined, "nor by a merge with the forgetful side");
+  // A later record of the same bucket is still taken.
+  await peer.tryDecide(record(sameBucketNeed(bucket), 3, "did:a", fence.token));
+  assert.equal((await self.absorb(peer.snapshot())).adopted, 1);
+});
+
+/** A need id in `bucket`. */
+function sameBucketNeed(bucket: number): string {
+  for (let index = 0;; index++) {
+    if (bucketOf(`need-later-${index}`) === bucket) return `need-later-${index}`;
+  }
+}

@@ -61,6 +61,14 @@ Deno.test("each bad value is refused with E_PARAMS naming it", () => {
   }
   assert.throws(() => swarmParams({ needExpiryGraceMs: -1 }), ParamsError);
   assert.throws(
+    () => swarmParams({ needExpiryGraceMs: 5_000, decideRetentionMs: 4_999 }),
+    /decideRetentionMs must be >= needExpiryGraceMs \(5000\), got 4999/,
+  );
+  assert.equal(
+    swarmParams({ needExpiryGraceMs: 5_000, decideRetentionMs: 5_000 }).decideRetentionMs,
+    5_000,
+  );
+  assert.throws(
     () => swarmParams({ economics: { reputationStart: 2 } }),
     /economics.reputationStart must be a number in \[0, 1\], got 2/,
   );

@@ -53,3 +53,21 @@ Deno.test("short chaos: every fault family, knobs drawn from the seed, holds eve
     assert.notEqual(fired?.status, "fail", "every nemesis of the suite fired");
   }
 });
+
+Deno.test("retention: every NEED's decision is forgotten once past its deadline and margin, and every property holds", async () => {
+  const recipe = { scenario: "retention", seed: 5, knobs: "preset" as const };
+  const result = await runSwarmSimulation({ scenario: scenarioOf(recipe), seed: recipe.seed });
+  assert.deepEqual(failures(result), [], "P1 above all: a forgotten NEED is never decided again");
+  assert.ok(result.needs.posted > 0 && result.needs.final === result.needs.posted);
+  const log = result.history.ofType("log");
+  const decided = new Set(
+    log.filter((event) => event.op === "decide" && event.outcome === "decided")
+      .map((event) => event.op === "decide" ? event.record.needId : ""),
+  );
+  const forgotten = log.reduce(
+    (sum, event) => sum + (event.op === "forget" && event.outcome === "ok" ? event.forgotten : 0),
+    0,
+  );
+  assert.ok(decided.size > 0);
+  assert.ok(forgotten >= decided.size, `${forgotten} records forgotten, ${decided.size} decided`);
+});
