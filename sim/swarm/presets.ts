@@ -41,6 +41,17 @@ export function livenessBound(scenario: Pick<SwarmScenario, "params" | "buggify"
   return Math.round(lostLeases * (leaseTtlMs + 1_000) + slowWorkMs + challengeMs + 20_000);
 }
 
+/** The load of every preset unless it says otherwise. */
+const LOAD_DEFAULT: SwarmScenario["load"] = {
+  needsPerSecond: 4,
+  loadMs: LOAD_MS_DEFAULT,
+  startMs: LOAD_START_MS,
+  shapes: TASK_SHAPES_DEFAULT,
+  bounty: 5,
+  budget: 10,
+  deadlineMs: 300_000,
+};
+
 /** A scenario from the defaults of every field. */
 function scenario(
   fields: Partial<SwarmScenario> & Pick<SwarmScenario, "name" | "description">,
@@ -58,15 +69,7 @@ function scenario(
     },
     byzantine: { approveEverything: 0, wrongOutput: 0, spammers: 0, frivolousChallengers: 0 },
     mode: "cp",
-    load: {
-      needsPerSecond: 4,
-      loadMs: LOAD_MS_DEFAULT,
-      startMs: LOAD_START_MS,
-      shapes: TASK_SHAPES_DEFAULT,
-      bounty: 5,
-      budget: 10,
-      deadlineMs: 300_000,
-    },
+    load: LOAD_DEFAULT,
     durationMs: 0,
     nemeses: [],
     link: { latencyMinMs: 1, latencyMaxMs: 5 },
@@ -230,15 +233,7 @@ export const SWARM_PRESETS: Readonly<Record<string, SwarmScenario>> = {
     name: "retention",
     description: "NEEDs end within the run, and deciders forget their decide-log records " +
       "10 s past each deadline, across a decider crash and clock skew",
-    load: {
-      needsPerSecond: 4,
-      loadMs: LOAD_MS_DEFAULT,
-      startMs: LOAD_START_MS,
-      shapes: TASK_SHAPES_DEFAULT,
-      bounty: 5,
-      budget: 10,
-      deadlineMs: 45_000,
-    },
+    load: { ...LOAD_DEFAULT, deadlineMs: 45_000 },
     params: { leaseTtlMinMs: 10_000, needExpiryGraceMs: 5_000, decideRetentionMs: 10_000 },
     nemeses: [
       { kind: "kill-restart", atMs: at(0.3), durationMs: 2_000, target: "decider" },

@@ -10,6 +10,16 @@ import { decodeWire, encodeWire } from "../../runtime/transport/frame_codec.ts";
 import type { WireValue } from "../../runtime/wire.ts";
 import { decideRecord } from "../runtime/store/_decide_record.ts";
 
+/** A well-formed lease. */
+const TINY_LEASE = {
+  taskId: "t",
+  leaseId: "l",
+  holder: "h",
+  grantedAtMs: 0,
+  expiresAtMs: 1,
+  epoch: 0,
+};
+
 /** node-a owns every bucket; node-b and node-c decide nothing (they write through node-a). */
 const NODES = ["node-a", "node-b", "node-c"];
 
@@ -180,14 +190,6 @@ Deno.test("malformed, foreign and misrouted requests get typed errors, are count
     { self: "node-a", call: () => Promise.reject(new Error("offline")), connected: () => [] },
     { homeOf: () => "node-a", isMember: (node) => node === "node-b" },
   );
-  const goodLease = {
-    taskId: "t",
-    leaseId: "l",
-    holder: "h",
-    grantedAtMs: 0,
-    expiresAtMs: 1,
-    epoch: 0,
-  };
   try {
     const bad: unknown[] = [
       null,
@@ -201,8 +203,8 @@ Deno.test("malformed, foreign and misrouted requests get typed errors, are count
       { op: "fence", bucket: 256, holder: "h" },
       { op: "fence", bucket: 1.5, holder: "h" },
       { op: "lease", lease: { taskId: "t", leaseId: "l", holder: "h", epoch: 0 } },
-      { op: "lease", lease: { ...goodLease, claim: 5 } },
-      { op: "lease", lease: { ...goodLease, retainUntilMs: -1 } },
+      { op: "lease", lease: { ...TINY_LEASE, claim: 5 } },
+      { op: "lease", lease: { ...TINY_LEASE, retainUntilMs: -1 } },
       { op: "decide", record: { ...record("n", "d", 1), retainUntilMs: "later" } },
       { op: "renew", taskId: "t", leaseId: "l", expiresAtMs: Infinity },
       { op: "get", needId: "x".repeat(300) },
@@ -250,14 +252,7 @@ Deno.test("syncPage() pages a large replica by cursor without losing or repeatin
     { length: AP_SYNC_PAGE + 5 },
     (_, index) => record(`need-${index}`, "d", 1),
   );
-  const leases = [{
-    taskId: "t",
-    leaseId: "l",
-    holder: "h",
-    grantedAtMs: 0,
-    expiresAtMs: 1,
-    epoch: 0,
-  }];
+  const leases = [TINY_LEASE];
   const snapshot = { epoch: 2, fences: [], decisions, leases };
   const first = syncPage(snapshot, null);
   assert.equal(first.decisions.length, AP_SYNC_PAGE);

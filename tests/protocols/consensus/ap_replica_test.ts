@@ -23,11 +23,9 @@ function sorted(replica: ApReplica) {
   };
 }
 
-/** Fills a replica: a fence for the need's bucket, a decision, a lease, an epoch advance. */
-async function fill(replica: ApReplica, needId: string): Promise<void> {
-  const fence = await replica.acquireFence(bucketOf(needId), "did:a");
-  await replica.tryDecide(record(needId, 3, "did:a", fence.token));
-  const lease = {
+/** The lease of a need's first task. */
+function firstLease(needId: string) {
+  return {
     taskId: `${needId}~t1`,
     leaseId: "l1",
     holder: "did:w",
@@ -35,6 +33,13 @@ async function fill(replica: ApReplica, needId: string): Promise<void> {
     expiresAtMs: 60_001,
     epoch: 0,
   };
+}
+
+/** Fills a replica: a fence for the need's bucket, a decision, a lease, an epoch advance. */
+async function fill(replica: ApReplica, needId: string): Promise<void> {
+  const fence = await replica.acquireFence(bucketOf(needId), "did:a");
+  await replica.tryDecide(record(needId, 3, "did:a", fence.token));
+  const lease = firstLease(needId);
   await replica.tryLease(lease);
   await replica.tryLease({ ...lease, taskId: `${needId}~t2`, leaseId: "l2" });
   await replica.releaseLease(`${needId}~t2`, "l2");
@@ -143,15 +148,7 @@ Deno.test("a replica does not take back from a peer, or a merge, what it forgot"
   const peer = new ApReplica("peer");
   const fence = await peer.acquireFence(bucket, "did:a");
   await peer.tryDecide({ ...record(needId, 3, "did:a", fence.token), retainUntilMs: 5_000 });
-  const lease = {
-    taskId: `${needId}~t1`,
-    leaseId: "l1",
-    holder: "did:w",
-    grantedAtMs: 1,
-    expiresAtMs: 60_001,
-    epoch: 0,
-    retainUntilMs: 5_000,
-  };
+  const lease = { ...firstLease(needId), retainUntilMs: 5_000 };
   await peer.tryLease(lease);
   const self = new ApReplica("self", new MemoryStore());
   await self.absorb(peer.snapshot());

@@ -224,7 +224,11 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
         retainUntilMs: 9_000,
       };
       assert.equal((await log.tryLease(lease)).status, "granted");
-      assert.equal(await log.forget(bucket, 8_999), 0, "nothing is due before its time (by number, not text)");
+      assert.equal(
+        await log.forget(bucket, 8_999),
+        0,
+        "nothing is due before its time (by number, not text)",
+      );
       assert.equal(await log.forget((bucket + 1) % DECIDE_BUCKETS, 10 ** 12), 0, "other buckets");
       assert.deepEqual(await log.getDecide(early.needId), early);
       assert.equal(await log.forget(bucket, 9_000, 1), 1, "at most the limit");
