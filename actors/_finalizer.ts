@@ -6,22 +6,17 @@
  * finalized record). The result committee its DECIDE seated is kept too: a
  * restarted decider re-announcing the decision seats the same committee
  * rather than drawing a new one from its current ledger (nodes holding
- * different copies would otherwise accept different attesters).
+ * different copies would otherwise accept different attesters). Both are
+ * kept as long as the decide log keeps the NEED's decision (its deadline plus
+ * `decideRetentionMs`), then the store lets them go.
  *
  * @module
  */
 
 import type { Store, StoreKey } from "../runtime/store/store.ts";
-import { retainedSets } from "../runtime/store/retention.ts";
 import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { ThreadState } from "../protocols/lifecycle/state.ts";
 import { retainUntilMs, type SwarmParams } from "../protocols/params.ts";
-
-/**
- * The retention index of the kept records (`retention.ts`): they are kept
- * until their NEED's decide-log records may go, then swept with them.
- */
-export const KEPT_RECORDS_INDEX: StoreKey = ["decider", "retain"];
 
 /** Where a finalized record is kept. */
 export function finalizedKey(taskId: string): StoreKey {
@@ -57,7 +52,7 @@ export function finalizeRecord(
   return keptOrFresh(store, finalizedKey(taskId), fresh, keptUntil(thread, params));
 }
 
-/** When the kept records of `thread` may be forgotten. */
+/** When the kept records of `thread` may go. */
 function keptUntil(thread: ThreadState, params: SwarmParams): number {
   return retainUntilMs(thread.need.deadlineMs, params.decideRetentionMs);
 }
@@ -69,8 +64,8 @@ async function keptOrFresh(
   fresh: FinalizePayload,
   untilMs: number,
 ): Promise<FinalizePayload | undefined> {
-  // Nothing removes a kept record before its NEED is long over, so a failed write is followed
-  // by a read that finds one.
+  // Nothing removes a kept record before its NEED is long over, so a failed write is followed by
+  // a read that finds one.
   for (let attempt = 0; attempt < KEEP_ATTEMPTS; attempt++) {
     if (await keepIfAbsent(store, key, fresh, untilMs)) return fresh;
     const kept = await store.get<FinalizePayload>(key);
@@ -81,7 +76,7 @@ async function keptOrFresh(
 
 const KEEP_ATTEMPTS = 3;
 
-/** Writes `value` at `key` until `untilMs` unless the key holds something; true when it wrote. */
+/** Writes `value` at `key`, to expire at `untilMs`, unless the key holds something; true when it wrote. */
 async function keepIfAbsent(
   store: Store,
   key: StoreKey,
@@ -90,7 +85,7 @@ async function keepIfAbsent(
 ): Promise<boolean> {
   const result = await store.commit({
     checks: [{ key, version: null }],
-    sets: retainedSets(KEPT_RECORDS_INDEX, key, value, untilMs),
+    sets: [{ key, value, expireAtMs: untilMs }],
   });
   return result.ok;
 }
@@ -109,12 +104,8 @@ export async function keepCommittee(
 ): Promise<void> {
   const committee = thread.resultCommittee;
   if (thread.decision?.decider !== decider || committee === undefined) return;
-  await keepIfAbsent(
-    store,
-    committeeKey(thread.needId),
-    [...committee],
-    keptUntil(thread, params),
-  );
+  const key = committeeKey(thread.needId);
+  await keepIfAbsent(store, key, [...committee], keptUntil(thread, params));
 }
 
 /** The result committee kept for the decision of `needId`, if any. */

@@ -5,9 +5,8 @@
  * (INVALIDATE, see `_arbiter.ts`), finalizes verified results once their
  * challenge window has passed and no challenge is pending, expires NEEDs
  * whose deadline passed (INVALIDATE of the NEED, so every node refunds the
- * escrow on the same message), as the lease monitor, releases leases
- * that expired without a commit, and sweeps away the records of NEEDs long
- * past their deadline (`_retention_sweep.ts`).
+ * escrow on the same message), and, as the lease monitor, releases leases
+ * that expired without a commit.
  *
  * A decision the log could not take (unreachable from a minority side, a
  * stale epoch after a RECONCILE) is retried with backoff while the NEED is
@@ -50,13 +49,6 @@ import {
   stopWatching,
   watchUnclaimed,
 } from "./_claim_relay.ts";
-import {
-  type RetentionSweepConfig,
-  type RetentionSweepMessage,
-  scheduleSweep,
-  sweep,
-  SWEEP_EVERY_MS_DEFAULT,
-} from "./_retention_sweep.ts";
 import type { CoreMessage, RoleEvent } from "./swarm_messages.ts";
 
 /** Settings of a shard decider. */
@@ -74,8 +66,6 @@ export interface DeciderConfig {
   readonly cas?: ContentStore;
   /** How often NEED deadlines are checked. Default 1,000 ms. */
   readonly expiryCheckMs?: number;
-  /** Pause between retention sweeps (`_retention_sweep.ts`). Default 60,000 ms. */
-  readonly retentionSweepMs?: number;
 }
 
 /** Messages of a shard decider. */
@@ -83,7 +73,6 @@ export type DeciderMessage =
   | RoleEvent
   | LeaseMonitorMessage
   | ClaimRelayMessage
-  | RetentionSweepMessage
   | {
     readonly type: "fenced";
     readonly buckets: readonly number[];
@@ -143,8 +132,6 @@ export interface DeciderStats {
   failures: number;
   /** CLAIMs published for workers that left them in their leases (`_claim_relay.ts`). */
   claimsRelayed?: number;
-  /** Records forgotten by the retention sweeps (`_retention_sweep.ts`). */
-  forgotten?: number;
 }
 
 /** Attempts at one decision before the decider leaves it (with backoff, about two minutes). */
@@ -185,7 +172,6 @@ class Decider implements Behavior<DeciderMessage> {
   readonly #pending: Extract<RoleEvent, { type: "effect" }>[] = [];
   readonly #arbiter: Arbiter;
   readonly #relay: ClaimRelayConfig;
-  readonly #sweep: RetentionSweepConfig;
   readonly #params: SwarmParams;
   /** NEEDs whose expiry this decider announced (INVALIDATE of the NEED). */
   readonly #expiring = new Set<string>();
@@ -204,11 +190,6 @@ class Decider implements Behavior<DeciderMessage> {
       unclaimedCheckMs: params.leaseTtlMinMs,
       relayed: () => stats.claimsRelayed = (stats.claimsRelayed ?? 0) + 1,
     };
-    this.#sweep = {
-      decideLog: config.decideLog,
-      sweepEveryMs: config.retentionSweepMs ?? SWEEP_EVERY_MS_DEFAULT,
-      forgotten: (count) => stats.forgotten = (stats.forgotten ?? 0) + count,
-    };
   }
 
   preStart(ctx: ActorContext<DeciderMessage>): void {
@@ -216,7 +197,6 @@ class Decider implements Behavior<DeciderMessage> {
     this.#config.core.tell({ type: "watch", role: ctx.self as ActorRef<RoleEvent> });
     this.#fence(ctx, this.#config.buckets);
     ctx.schedule(this.#config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, { key: "expiry" });
-    scheduleSweep(ctx, this.#sweep);
   }
 
   receive(ctx: ActorContext<DeciderMessage>, message: DeciderMessage): void {
@@ -318,9 +298,6 @@ class Decider implements Behavior<DeciderMessage> {
       case "check-unclaimed":
       case "unclaimed-read":
         return checkUnclaimed(ctx, this.#relay, this.#threads, message);
-      case "sweep-due":
-      case "swept":
-        return sweep(ctx, this.#sweep, message);
     }
   }
 

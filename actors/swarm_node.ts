@@ -62,8 +62,6 @@ export interface SwarmNodeConfig {
   readonly signatureVerifier?: SignatureVerifier;
   readonly leaseTtlMs?: number;
   readonly heartbeatIntervalMs?: number;
-  /** The decider's pause between retention sweeps (`_retention_sweep.ts`); default 60 s. */
-  readonly retentionSweepMs?: number;
   /** Most of the requester's NEEDs open in the swarm at once (`RequesterConfig.openMax`). */
   readonly requesterOpenMax?: number;
   /** Initial bootstrap mode; default true. */
@@ -252,7 +250,6 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
                 buckets: assignment?.() ?? roles.deciderBuckets ?? [],
                 params: config.params,
                 cas: config.cas,
-                retentionSweepMs: config.retentionSweepMs,
               },
               config.deciderStats,
             ),

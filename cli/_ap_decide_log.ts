@@ -202,15 +202,6 @@ export class ApDecideLog implements DecideLog {
     return (await this.#route(bucketOf(taskId), call, release))[0];
   }
 
-  /**
-   * Forgets in this node's replica alone: every replica holds every bucket,
-   * and every node's decider sweeps all of them (`actors/_retention_sweep.ts`).
-   * A replica does not take a forgotten record back from a peer's snapshot.
-   */
-  forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
-    return this.replica.forget(bucket, cutoffMs, limit);
-  }
-
   /** Stops pushes and calls to peers (a stopping node must not wait on them), then the replica. */
   close(): Promise<void> {
     this.#closed = true;

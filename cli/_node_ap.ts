@@ -86,7 +86,8 @@ export async function openNodeAp(options: {
     connected,
   };
   const store = await DenoKvStore.open(`${options.dataDir}/decide-ap.kv`);
-  const replica = await ApReplica.open(nodeId, store);
+  // Records past their retention go, on this host's clock (as the store's expiries do).
+  const replica = await ApReplica.open(nodeId, store, () => Date.now());
   const log = new ApDecideLog(replica, network, {
     homeOf: (bucket) => coordinator.homeOf(bucket),
     isMember: (node) => node !== undefined,

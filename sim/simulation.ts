@@ -39,7 +39,8 @@ export class SimulationError extends SwarmError {}
 /** One simulated node: survives crashes with its store, loses its memory. */
 export class SimNode implements EventOwner {
   readonly id: string;
-  readonly store = new MemoryStore();
+  /** The node's disk; its expiries run on the node's own clock, as a real store's do. */
+  readonly store = new MemoryStore({ nowMs: () => Number(this.clock.nowNs() / 1_000_000n) });
   readonly clock: SimClock;
   readonly random: SeededRandom;
   incarnation = 0;

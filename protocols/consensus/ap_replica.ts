@@ -19,6 +19,10 @@
  * simulator's histories need); each write goes through to the store, in
  * call order, before the call resolves.
  *
+ * Given a clock, a replica forgets decisions and leases once their retention
+ * time has passed (checked at most once a minute, as calls come), persists
+ * them to expire then too, and takes no such record back from a peer.
+ *
  * @module
  */
 
@@ -26,7 +30,6 @@ import {
   bucketOf,
   checkBucket,
   checkDecideRecord,
-  checkForget,
   checkLeaseRecord,
   type DecideLog,
   type DecideOutcome,
@@ -82,6 +85,8 @@ const PREFIX = "ap";
 const LOAD_LIMIT = 10_000_000;
 /** Entries per store commit (Deno KV bounds the mutations of one atomic batch). */
 const COMMIT_ENTRIES_MAX = 500;
+/** Most time between two purges of records past their retention. */
+const PURGE_EVERY_MS = 60_000;
 
 /** A decide log that forks and merges, in memory or over a store. */
 export class ApReplica implements DecideLog {
@@ -91,23 +96,24 @@ export class ApReplica implements DecideLog {
   readonly #fences = new Map<number, FenceToken>();
   readonly #decisions = new Map<string, DecideRecord>();
   readonly #leases = new Map<string, LeaseRecord>();
-  /**
-   * Per bucket, the latest cutoff this replica forgot up to: a record due by
-   * then that a peer still holds is not taken back from its snapshot.
-   */
-  readonly #forgotUntil = new Map<number, number>();
   readonly #store: Store | undefined;
+  readonly #nowMs: (() => number) | undefined;
+  #nextPurgeMs = -Infinity;
   #writes: Promise<void> = Promise.resolve();
 
-  /** A replica in memory, or over `store` (use {@linkcode ApReplica.open} to load one). */
-  constructor(name: string, store?: Store) {
+  /**
+   * A replica in memory, or over `store` (use {@linkcode ApReplica.open} to
+   * load one); with `nowMs`, records are forgotten after their retention time.
+   */
+  constructor(name: string, store?: Store, nowMs?: () => number) {
     this.name = name;
     this.#store = store;
+    this.#nowMs = nowMs;
   }
 
   /** Opens the replica persisted in `store` (empty when the store is). */
-  static async open(name: string, store: Store): Promise<ApReplica> {
-    const replica = new ApReplica(name, store);
+  static async open(name: string, store: Store, nowMs?: () => number): Promise<ApReplica> {
+    const replica = new ApReplica(name, store, nowMs);
     const list = <T>(kind: string) => store.list<T>([PREFIX, kind], { limit: LOAD_LIMIT });
     replica.#epoch = (await store.get<number>([PREFIX, "epoch"]))?.value ?? 0;
     for (const entry of await list<FenceToken>("fence")) {
@@ -139,12 +145,20 @@ export class ApReplica implements DecideLog {
 
   /** Every decision this replica holds, synchronously. */
   decisionsNow(): DecideRecord[] {
-    return [...this.#decisions.values()];
+    this.#purge();
+    return [...this.#decisions.values()].filter((record) => !this.#expired(record));
+  }
+
+  /** How many leases this replica holds, synchronously. */
+  get leaseCount(): number {
+    this.#purge();
+    return [...this.#leases.values()].filter((lease) => !this.#expired(lease)).length;
   }
 
   async tryDecide(record: DecideRecord): Promise<DecideOutcome> {
     checkDecideRecord(record);
-    const existing = this.#decisions.get(record.needId);
+    this.#purge();
+    const existing = this.#live(this.#decisions, record.needId);
     if (existing !== undefined) return settledOutcome(record, existing);
     if (record.epoch !== this.#epoch) throw new StaleEpochError(record.epoch, this.#epoch);
     const bucket = bucketOf(record.needId);
@@ -157,7 +171,7 @@ export class ApReplica implements DecideLog {
   }
 
   getDecide(needId: string): Promise<DecideRecord | undefined> {
-    return Promise.resolve(this.#decisions.get(needId));
+    return Promise.resolve(this.#live(this.#decisions, needId));
   }
 
   currentEpoch(): Promise<number> {
@@ -191,7 +205,8 @@ export class ApReplica implements DecideLog {
 
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
     checkLeaseRecord(lease);
-    const existing = this.#leases.get(lease.taskId);
+    this.#purge();
+    const existing = this.#live(this.#leases, lease.taskId);
     if (existing !== undefined) return leaseOutcome(lease, existing);
     if (lease.epoch !== this.#epoch) throw new StaleEpochError(lease.epoch, this.#epoch);
     this.#leases.set(lease.taskId, { ...lease });
@@ -201,11 +216,11 @@ export class ApReplica implements DecideLog {
   }
 
   getLease(taskId: string): Promise<LeaseRecord | undefined> {
-    return Promise.resolve(this.#leases.get(taskId));
+    return Promise.resolve(this.#live(this.#leases, taskId));
   }
 
   async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
-    const lease = this.#leases.get(taskId);
+    const lease = this.#live(this.#leases, taskId);
     if (lease === undefined || lease.leaseId !== leaseId) return false;
     const renewed = { ...lease, expiresAtMs };
     this.#leases.set(taskId, renewed);
@@ -215,48 +230,11 @@ export class ApReplica implements DecideLog {
   }
 
   async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
-    if (this.#leases.get(taskId)?.leaseId !== leaseId) return false;
+    if (this.#live(this.#leases, taskId)?.leaseId !== leaseId) return false;
     this.#leases.delete(taskId);
     const written = this.#persist([[["lease", taskId], undefined]]);
     if (written !== undefined) await written;
     return true;
-  }
-
-  /**
-   * Forgets the due decisions and leases of `bucket` (the contract of
-   * {@linkcode DecideLog.forget}). It walks every record the replica holds:
-   * a replica is the memory of one node, and a sweep runs once a minute.
-   */
-  async forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
-    const bound = checkForget(bucket, cutoffMs, limit);
-    const due = (record: { retainUntilMs?: number }) =>
-      record.retainUntilMs !== undefined && record.retainUntilMs <= cutoffMs;
-    const writes: [StoreKey, unknown][] = [];
-    for (const [needId, record] of this.#decisions) {
-      if (writes.length >= bound) break;
-      if (!due(record) || bucketOf(needId) !== bucket) continue;
-      this.#decisions.delete(needId);
-      writes.push([["decide", needId], undefined]);
-    }
-    for (const [taskId, lease] of this.#leases) {
-      if (writes.length >= bound) break;
-      if (!due(lease) || bucketOf(taskId) !== bucket) continue;
-      this.#leases.delete(taskId);
-      writes.push([["lease", taskId], undefined]);
-    }
-    if (writes.length < bound) {
-      this.#forgotUntil.set(bucket, Math.max(this.#forgotUntil.get(bucket) ?? cutoffMs, cutoffMs));
-    }
-    const written = this.#persist(writes);
-    if (written !== undefined) await written;
-    return writes.length;
-  }
-
-  /** Whether this replica forgot `record`'s time already (a peer's copy is not taken back). */
-  #forgotten(bucket: number, record: { retainUntilMs?: number }): boolean {
-    const until = this.#forgotUntil.get(bucket);
-    return until !== undefined && record.retainUntilMs !== undefined &&
-      record.retainUntilMs <= until;
   }
 
   /** Waits for pending writes; the store itself belongs to the caller. */
@@ -266,11 +244,13 @@ export class ApReplica implements DecideLog {
 
   /** Everything this replica holds (what a peer absorbs). */
   snapshot(): ReplicaSnapshot {
+    this.#purge();
+    const current = (record: DecideRecord | LeaseRecord) => !this.#expired(record);
     return {
       epoch: this.#epoch,
       fences: [...this.#fences.values()],
-      decisions: [...this.#decisions.values()],
-      leases: [...this.#leases.values()],
+      decisions: [...this.#decisions.values()].filter(current),
+      leases: [...this.#leases.values()].filter(current),
     };
   }
 
@@ -281,9 +261,11 @@ export class ApReplica implements DecideLog {
    * order ends in the same state.
    */
   async absorb(snapshot: ReplicaSnapshot): Promise<ReplicaAbsorb> {
+    this.#purge();
+    const current = (record: DecideRecord | LeaseRecord) => !this.#expired(record);
     const decisions = mergeOnHeal([
-      [...this.#decisions.values()],
-      snapshot.decisions.filter((record) => !this.#forgotten(bucketOf(record.needId), record)),
+      [...this.#decisions.values()].filter(current),
+      snapshot.decisions.filter(current),
     ]);
     const writes: [StoreKey, unknown][] = [];
     let adopted = 0;
@@ -306,9 +288,8 @@ export class ApReplica implements DecideLog {
       fencesRaised.push(token.bucket);
     }
     const leaseConflicts: LeaseConflict[] = [];
-    for (const lease of snapshot.leases) {
-      if (this.#forgotten(bucketOf(lease.taskId), lease)) continue;
-      const known = this.#leases.get(lease.taskId);
+    for (const lease of snapshot.leases.filter(current)) {
+      const known = this.#live(this.#leases, lease.taskId);
       const kept = known === undefined ? lease : laterGrant(known, lease);
       if (known !== undefined && known.leaseId !== lease.leaseId) {
         leaseConflicts.push({ kept, dropped: kept === known ? lease : known });
@@ -324,30 +305,22 @@ export class ApReplica implements DecideLog {
 
   /** A copy in memory that evolves independently from now on (one side of a partition). */
   fork(name: string): ApReplica {
-    const copy = new ApReplica(name);
+    const copy = new ApReplica(name, undefined, this.#nowMs);
     copy.#epoch = this.#epoch;
     for (const [bucket, token] of this.#fences) copy.#fences.set(bucket, token);
     for (const [needId, record] of this.#decisions) copy.#decisions.set(needId, record);
     for (const [taskId, lease] of this.#leases) copy.#leases.set(taskId, lease);
-    for (const [bucket, until] of this.#forgotUntil) copy.#forgotUntil.set(bucket, until);
     return copy;
   }
 
   /** Merges replicas into a new one in memory named `name` (see the module documentation). */
   static merge(name: string, replicas: readonly ApReplica[]): ReplicaMerge {
-    const merged = new ApReplica(name);
-    for (const replica of replicas) {
-      for (const [bucket, until] of replica.#forgotUntil) {
-        merged.#forgotUntil.set(bucket, Math.max(merged.#forgotUntil.get(bucket) ?? until, until));
-      }
-    }
-    const decisions = mergeOnHeal(
-      replicas.map((replica) =>
-        [...replica.#decisions.values()].filter((record) =>
-          !merged.#forgotten(bucketOf(record.needId), record)
-        )
-      ),
+    const merged = new ApReplica(
+      name,
+      undefined,
+      replicas.length > 0 ? replicas[0].#nowMs : undefined,
     );
+    const decisions = mergeOnHeal(replicas.map((replica) => replica.decisionsNow()));
     for (const [needId, record] of decisions.winners) merged.#decisions.set(needId, record);
     const leaseConflicts: LeaseConflict[] = [];
     for (const replica of replicas) {
@@ -356,7 +329,7 @@ export class ApReplica implements DecideLog {
         if (higherFence(token, merged.#fences.get(bucket))) merged.#fences.set(bucket, token);
       }
       for (const [taskId, lease] of replica.#leases) {
-        if (merged.#forgotten(bucketOf(taskId), lease)) continue;
+        if (replica.#expired(lease)) continue;
         const known = merged.#leases.get(taskId);
         if (known === undefined) merged.#leases.set(taskId, lease);
         else if (known.leaseId !== lease.leaseId) {
@@ -369,6 +342,41 @@ export class ApReplica implements DecideLog {
     return { replica: merged, decisions, leaseConflicts };
   }
 
+  /** Whether `record`'s retention time has passed (never without a clock). */
+  #expired(record: { readonly retainUntilMs?: number }): boolean {
+    return this.#nowMs !== undefined && record.retainUntilMs !== undefined &&
+      record.retainUntilMs <= this.#nowMs();
+  }
+
+  /** The record at `key` of `records`, unless its retention time has passed (then it goes). */
+  #live<T extends { readonly retainUntilMs?: number }>(
+    records: Map<string, T>,
+    key: string,
+  ): T | undefined {
+    const record = records.get(key);
+    if (record === undefined || !this.#expired(record)) return record;
+    records.delete(key);
+    return undefined;
+  }
+
+  /**
+   * Forgets every decision and lease whose retention time has passed, at
+   * most once a minute of the clock (reads skip them in the meantime). The
+   * store forgets its copies by itself.
+   */
+  #purge(): void {
+    if (this.#nowMs === undefined) return;
+    const nowMs = this.#nowMs();
+    if (nowMs < this.#nextPurgeMs) return;
+    this.#nextPurgeMs = nowMs + PURGE_EVERY_MS;
+    for (const [needId, record] of this.#decisions) {
+      if (this.#expired(record)) this.#decisions.delete(needId);
+    }
+    for (const [taskId, lease] of this.#leases) {
+      if (this.#expired(lease)) this.#leases.delete(taskId);
+    }
+  }
+
   /** Writes entries (undefined deletes) to the store, after the writes before them. */
   #persist(entries: readonly [StoreKey, unknown][]): Promise<void> | undefined {
     const store = this.#store;
@@ -378,7 +386,11 @@ export class ApReplica implements DecideLog {
       for (let first = 0; first < entries.length; first += COMMIT_ENTRIES_MAX) {
         const batch = entries.slice(first, first + COMMIT_ENTRIES_MAX);
         const sets = batch.filter(([, value]) => value !== undefined)
-          .map(([key, value]) => ({ key: [PREFIX, ...key], value }));
+          .map(([key, value]) => ({
+            key: [PREFIX, ...key],
+            value,
+            expireAtMs: (value as { retainUntilMs?: number }).retainUntilMs,
+          }));
         const deletes = batch.filter(([, value]) => value === undefined)
           .map(([key]) => [PREFIX, ...key]);
         const result = await store.commit({ sets, deletes });

@@ -38,8 +38,9 @@ export interface DecideRecord {
   /** Decider's clock in ms (informational). */
   readonly decidedAtMs: number;
   /**
-   * When the log may forget the record ({@linkcode DecideLog.forget}): the
-   * NEED's deadline plus the retention margin. Absent: kept for good.
+   * When the log may forget the record: the NEED's deadline plus the
+   * retention margin (`decideRetentionMs`); each backend deletes it some time
+   * after. Absent: kept for good.
    */
   readonly retainUntilMs?: number;
 }
@@ -110,22 +111,9 @@ export interface DecideLog {
   renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean>;
   /** Removes the task's lease if it is still `leaseId`; false otherwise. */
   releaseLease(taskId: string, leaseId: string): Promise<boolean>;
-  /**
-   * Forgets the decisions and leases of `bucket` whose `retainUntilMs` is at
-   * or before `cutoffMs`, at most `limit` of them (default
-   * {@linkcode FORGET_LIMIT_DEFAULT}), oldest first; resolves to how many it
-   * forgot (`limit` means more may be due; a backend with a retention index
-   * also counts the entries of leases released before). Forgetting is
-   * idempotent: two deciders sweeping one bucket forget each record once
-   * between them.
-   */
-  forget(bucket: number, cutoffMs: number, limit?: number): Promise<number>;
   /** Releases the backend. */
   close(): Promise<void>;
 }
-
-/** Records one {@linkcode DecideLog.forget} call forgets at most, unless told otherwise. */
-export const FORGET_LIMIT_DEFAULT = 256;
 
 /** Raised when a write carries an epoch other than the current one. */
 export class StaleEpochError extends SwarmError {
@@ -257,24 +245,6 @@ function checkRetention(what: string, retainUntilMs: number | undefined): void {
     );
   }
 }
-
-/** Validates the arguments of {@linkcode DecideLog.forget}; returns the limit to use. */
-export function checkForget(bucket: number, cutoffMs: number, limit?: number): number {
-  checkBucket(bucket);
-  if (!Number.isFinite(cutoffMs)) {
-    throw new DecideRecordError(`Forget cutoff must be a finite time, got ${cutoffMs}`);
-  }
-  const bound = limit ?? FORGET_LIMIT_DEFAULT;
-  if (!Number.isInteger(bound) || bound < 1 || bound > FORGET_LIMIT_MAX) {
-    throw new DecideRecordError(
-      `Forget limit must be an integer in [1, ${FORGET_LIMIT_MAX}], got ${bound}`,
-    );
-  }
-  return bound;
-}
-
-/** Largest limit of one {@linkcode DecideLog.forget} call (one atomic batch deletes twice as many keys). */
-export const FORGET_LIMIT_MAX = 400;
 
 /** Validates a bucket number. */
 export function checkBucket(bucket: number): number {

@@ -1,6 +1,7 @@
 /**
  * The embedded default store: Deno KV (SQLite underneath), one database file
- * per node under its data directory.
+ * per node under its data directory. Keys written with an expiry are deleted
+ * by Deno KV itself some time after it (within about a minute).
  *
  * @module
  */
@@ -121,7 +122,13 @@ export class DenoKvStore implements Store {
     for (const check of batch.checks ?? []) {
       atomic.check({ key: check.key as Deno.KvKey, versionstamp: check.version });
     }
-    for (const { key, value } of batch.sets ?? []) atomic.set(key as Deno.KvKey, value);
+    for (const { key, value, expireAtMs } of batch.sets ?? []) {
+      // Expiry is Deno KV's own (`expireIn`), on this host's clock: the key goes some time after.
+      const expiry = expireAtMs === undefined
+        ? undefined
+        : { expireIn: Math.max(1, Math.ceil(expireAtMs - Date.now())) };
+      atomic.set(key as Deno.KvKey, value, expiry);
+    }
     for (const key of batch.deletes ?? []) atomic.delete(key as Deno.KvKey);
     const result = await atomic.commit();
     return result.ok ? { ok: true, version: result.versionstamp } : { ok: false };

@@ -2,7 +2,9 @@
  * The distributed decide log on etcd (Raft): one transaction per decision
  * that compares the epoch key's value, the bucket's fence key and the
  * decision key's create revision, so a minority partition cannot decide and
- * a deposed decider cannot write.
+ * a deposed decider cannot write. A record with a retention time is put on
+ * an etcd lease that runs out no sooner, so etcd deletes it then; records
+ * due in the same slot of time share one lease.
  *
  * @module
  */
@@ -12,7 +14,6 @@ import {
   bucketOf,
   checkBucket,
   checkDecideRecord,
-  checkForget,
   checkLeaseRecord,
   DECIDE_ATTEMPTS_MAX,
   DecideContentionError,
@@ -35,24 +36,18 @@ export interface EtcdDecideLogOptions {
   readonly prefix?: string;
   /** Per-call timeout. Default 5,000 ms. */
   readonly callTimeoutMs?: number;
+  /** Records due within one slot of this length share one etcd lease. Default 60,000 ms. */
+  readonly expirySlotMs?: number;
 }
+
+/** A record is never put on a lease that runs out sooner than this from now. */
+const EXPIRY_MIN_MS = 5_000;
 
 /** Raised when etcd cannot be reached or answers unexpectedly. */
 export class EtcdError extends SwarmError {
   constructor(message: string, cause?: unknown) {
     super("E_ETCD", message, { cause });
   }
-}
-
-/**
- * Records forgotten per transaction (two deletes each): etcd refuses
- * transactions of more than `--max-txn-ops` operations, 128 by default.
- */
-const FORGET_PAIRS_PER_TXN = 64;
-
-/** A time as fixed-width text, so the retention index sorts by time. */
-function timeText(ms: number): string {
-  return String(ms).padStart(16, "0");
 }
 
 interface KeyValue {
@@ -65,11 +60,15 @@ export class EtcdDecideLog implements DecideLog {
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #callTimeoutMs: number;
+  readonly #slotMs: number;
+  /** The etcd lease of each slot in use, by the slot's end (ms). */
+  readonly #slotLeases = new Map<number, Promise<string>>();
 
-  private constructor(client: Etcd3, prefix: string, callTimeoutMs: number) {
+  private constructor(client: Etcd3, prefix: string, callTimeoutMs: number, slotMs: number) {
     this.#client = client;
     this.#prefix = prefix;
     this.#callTimeoutMs = callTimeoutMs;
+    this.#slotMs = slotMs;
   }
 
   /**
@@ -92,6 +91,7 @@ export class EtcdDecideLog implements DecideLog {
       new Etcd3(clientOptions),
       options.prefix ?? "/can-swarm",
       options.callTimeoutMs ?? 5_000,
+      options.expirySlotMs ?? 60_000,
     );
     try {
       await log.#call(() =>
@@ -118,19 +118,6 @@ export class EtcdDecideLog implements DecideLog {
     return `${this.#prefix}/lease/${taskId}`;
   }
 
-  /** The retention index of a bucket: entries `<time>/<record key>` whose value is the record key. */
-  #retainIndex(bucket: number): string {
-    return `${this.#prefix}/retain/${bucket.toString(16).padStart(2, "0")}/`;
-  }
-
-  /** The put of a record at `key`, with its retention entry when it has a retention time. */
-  #retainedPuts(bucket: number, key: string, record: unknown, untilMs: number | undefined) {
-    const put = this.#client.put(key).value(JSON.stringify(record));
-    if (untilMs === undefined) return [put];
-    const entry = `${this.#retainIndex(bucket)}${timeText(untilMs)}/${key}`;
-    return [put, this.#client.put(entry).value(key)];
-  }
-
   #decideKey(needId: string): string {
     return `${this.#prefix}/decide/${bucketOf(needId).toString(16).padStart(2, "0")}/${needId}`;
   }
@@ -144,12 +131,13 @@ export class EtcdDecideLog implements DecideLog {
       this.#decideKey(record.needId),
     ];
     const kv = this.#client;
+    const expiry = await this.#leaseUntil(record.retainUntilMs);
     for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
       const response = await this.#call(() =>
         kv.if(epochKey, "Value", "==", String(record.epoch))
           .and(fenceKey, "Value", "==", String(record.fence))
           .and(decideKey, "Create", "==", 0)
-          .then(...this.#retainedPuts(bucket, decideKey, record, record.retainUntilMs))
+          .then(this.#put(decideKey, record, expiry))
           .else(kv.get(epochKey), kv.get(fenceKey), kv.get(decideKey))
           .commit()
       );
@@ -223,9 +211,10 @@ export class EtcdDecideLog implements DecideLog {
     checkLeaseRecord(lease);
     const kv = this.#client;
     const key = this.#leaseKey(lease.taskId);
+    const expiry = await this.#leaseUntil(lease.retainUntilMs);
     const response = await this.#call(() =>
       kv.if(this.#epochKey, "Value", "==", String(lease.epoch)).and(key, "Create", "==", 0)
-        .then(...this.#retainedPuts(bucketOf(lease.taskId), key, lease, lease.retainUntilMs))
+        .then(this.#put(key, lease, expiry))
         .else(kv.get(this.#epochKey), kv.get(key))
         .commit()
     );
@@ -252,7 +241,9 @@ export class EtcdDecideLog implements DecideLog {
       const key = this.#leaseKey(taskId);
       const renewed = JSON.stringify({ ...current.lease, expiresAtMs });
       const response = await this.#call(() =>
-        kv.if(key, "Mod", "==", current.modRevision).then(kv.put(key).value(renewed)).commit()
+        // On the etcd lease it was put on, if any: a plain put would take it off.
+        kv.if(key, "Mod", "==", current.modRevision).then(kv.put(key).value(renewed).ignoreLease())
+          .commit()
       );
       if (response.succeeded) return true;
     }
@@ -270,34 +261,34 @@ export class EtcdDecideLog implements DecideLog {
     return response.succeeded;
   }
 
-  async forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
-    const bound = checkForget(bucket, cutoffMs, limit);
-    const index = this.#retainIndex(bucket);
-    const end = `${index}${timeText(Math.floor(cutoffMs) + 1)}`;
-    const due = Object.entries(
-      await this.#call(() =>
-        this.#client.getAll().inRange({ start: index, end }).sort("Key", "Ascend").limit(bound)
-          .strings()
-      ),
-    );
-    const kv = this.#client;
-    let forgotten = 0;
-    for (let first = 0; first < due.length; first += FORGET_PAIRS_PER_TXN) {
-      const batch = due.slice(first, first + FORGET_PAIRS_PER_TXN);
-      // Only while the batch's first entry is still there: a second sweeper of the bucket that
-      // got here first has forgotten the batch already.
-      const response = await this.#call(() =>
-        kv.if(batch[0][0], "Create", ">", 0)
-          .then(
-            ...batch.flatMap((
-              [entry, record],
-            ) => [kv.delete().key(record), kv.delete().key(entry)]),
-          )
-          .commit()
-      );
-      if (response.succeeded) forgotten += batch.length;
+  /** A put of `record` at `key`, on the etcd lease `expiry` when there is one. */
+  #put(key: string, record: unknown, expiry: string | undefined) {
+    const put = this.#client.put(key).value(JSON.stringify(record));
+    return expiry === undefined ? put : put.lease(expiry);
+  }
+
+  /**
+   * The etcd lease for a record kept until `untilMs`: the lease of its slot
+   * of time, which runs to the slot's end (granted at the first record due
+   * in it). Undefined for a record kept for good.
+   */
+  #leaseUntil(untilMs: number | undefined): Promise<string> | undefined {
+    if (untilMs === undefined) return undefined;
+    const nowMs = Date.now();
+    const slotEnd = Math.ceil(Math.max(untilMs, nowMs + EXPIRY_MIN_MS) / this.#slotMs) *
+      this.#slotMs;
+    let lease = this.#slotLeases.get(slotEnd);
+    if (lease === undefined) {
+      for (const end of this.#slotLeases.keys()) {
+        if (end < nowMs + EXPIRY_MIN_MS) this.#slotLeases.delete(end); // runs out too soon
+      }
+      const ttlSeconds = Math.ceil((slotEnd - nowMs) / 1000) + 1;
+      lease = this.#call(() => this.#client.lease(ttlSeconds, { autoKeepAlive: false }).grant());
+      this.#slotLeases.set(slotEnd, lease);
+      // A failed grant fails its write; the next write asks again.
+      lease.catch(() => this.#slotLeases.delete(slotEnd));
     }
-    return forgotten;
+    return lease;
   }
 
   close(): Promise<void> {

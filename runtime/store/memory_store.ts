@@ -4,7 +4,10 @@
  * This is the simulator's disk: a simulated node crash throws away the node's
  * actors but keeps this object, exactly like a process crash keeps its files.
  * Production nodes use {@linkcode DenoKvStore}; this class exists because a
- * real database cannot be paused, crashed and replayed on virtual time.
+ * real database cannot be paused, crashed and replayed on virtual time. Keys
+ * written with an expiry read as absent from that time on the clock it is
+ * given (the node's virtual clock in simulation); without one they never
+ * expire.
  *
  * @module
  */
@@ -74,17 +77,29 @@ interface Slot {
   key: StoreKey;
   value: unknown;
   version: string;
+  expireAtMs?: number;
+}
+
+/** Options of a {@linkcode MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** The clock expiries are read on, ms; without it keys never expire. */
+  readonly nowMs?: () => number;
 }
 
 /** A {@linkcode Store} kept in memory; values are cloned on write and read, as a disk would. */
 export class MemoryStore implements Store {
   readonly #slots = new Map<string, Slot>();
+  readonly #nowMs: (() => number) | undefined;
   #versionCounter = 0n;
   #closed = false;
 
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#nowMs = options.nowMs;
+  }
+
   get<T>(key: StoreKey): Promise<StoreEntry<T> | undefined> {
     this.#checkOpen();
-    const slot = this.#slots.get(keyId(checkStoreKey(key)));
+    const slot = this.#live(keyId(checkStoreKey(key)));
     if (slot === undefined) return Promise.resolve(undefined);
     return Promise.resolve({
       key: slot.key,
@@ -107,8 +122,12 @@ export class MemoryStore implements Store {
   list<T>(prefix: StoreKey, options?: StoreListOptions): Promise<StoreEntry<T>[]> {
     this.#checkOpen();
     const limit = listLimit(options);
-    const matches = [...this.#slots.values()]
-      .filter((slot) => slot.key.length > prefix.length && hasPrefix(slot.key, prefix))
+    const matches = [...this.#slots.entries()]
+      .filter(([id, slot]) =>
+        slot.key.length > prefix.length && hasPrefix(slot.key, prefix) &&
+        this.#live(id) !== undefined
+      )
+      .map(([, slot]) => slot)
       .sort((left, right) => compareStoreKeys(left.key, right.key));
     if (options?.reverse) matches.reverse();
     return Promise.resolve(
@@ -123,11 +142,13 @@ export class MemoryStore implements Store {
   commit(batch: StoreCommit): Promise<StoreCommitResult> {
     this.#checkOpen();
     for (const check of batch.checks ?? []) {
-      const current = this.#slots.get(keyId(checkStoreKey(check.key)))?.version ?? null;
+      const current = this.#live(keyId(checkStoreKey(check.key)))?.version ?? null;
       if (current !== check.version) return Promise.resolve({ ok: false });
     }
     const version = this.#nextVersion();
-    for (const { key, value } of batch.sets ?? []) this.#write(checkStoreKey(key), value, version);
+    for (const { key, value, expireAtMs } of batch.sets ?? []) {
+      this.#write(checkStoreKey(key), value, version, expireAtMs);
+    }
     for (const key of batch.deletes ?? []) this.#slots.delete(keyId(checkStoreKey(key)));
     return Promise.resolve({ ok: true, version });
   }
@@ -142,9 +163,24 @@ export class MemoryStore implements Store {
     this.#closed = false;
   }
 
-  #write(key: StoreKey, value: unknown, version: string): string {
-    this.#slots.set(keyId(key), { key: [...key], value: structuredClone(value), version });
+  #write(key: StoreKey, value: unknown, version: string, expireAtMs?: number): string {
+    const slot: Slot = { key: [...key], value: structuredClone(value), version };
+    if (expireAtMs !== undefined) slot.expireAtMs = expireAtMs;
+    this.#slots.set(keyId(key), slot);
     return version;
+  }
+
+  /** The slot at `id` unless it has expired (then it is deleted). */
+  #live(id: string): Slot | undefined {
+    const slot = this.#slots.get(id);
+    if (
+      slot?.expireAtMs === undefined || this.#nowMs === undefined ||
+      this.#nowMs() < slot.expireAtMs
+    ) {
+      return slot;
+    }
+    this.#slots.delete(id);
+    return undefined;
   }
 
   #nextVersion(): string {

@@ -38,10 +38,22 @@ export interface StoreCheck {
   readonly version: string | null;
 }
 
+/** One write of a {@linkcode StoreCommit}. */
+export interface StoreSet {
+  readonly key: StoreKey;
+  readonly value: unknown;
+  /**
+   * The store may delete the key any time after this time (ms on the
+   * clock the store was given; Deno KV's `expireIn`). It reads as present
+   * until the store does. Absent: kept until deleted.
+   */
+  readonly expireAtMs?: number;
+}
+
 /** An atomic batch: every check holds, then every set and delete applies, or nothing does. */
 export interface StoreCommit {
   readonly checks?: readonly StoreCheck[];
-  readonly sets?: readonly { readonly key: StoreKey; readonly value: unknown }[];
+  readonly sets?: readonly StoreSet[];
   readonly deletes?: readonly StoreKey[];
 }
 

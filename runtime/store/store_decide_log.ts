@@ -1,17 +1,17 @@
 /**
  * The decide log over a {@linkcode Store}: Deno KV's atomic check-and-set on
- * a real node (the embedded default), the simulated disk in simulation.
+ * a real node (the embedded default), the simulated disk in simulation. A
+ * record with a retention time is written to expire then, and the store
+ * deletes it some time after (Deno KV's `expireIn`).
  *
  * @module
  */
 
 import type { Store, StoreEntry, StoreKey } from "./store.ts";
-import { forgetDue, retainedSets } from "./retention.ts";
 import {
   bucketOf,
   checkBucket,
   checkDecideRecord,
-  checkForget,
   checkLeaseRecord,
   DECIDE_ATTEMPTS_MAX,
   DecideContentionError,
@@ -30,16 +30,6 @@ const EPOCH_KEY: StoreKey = ["swarm", "epoch"];
 const fenceKey = (bucket: number): StoreKey => ["swarm", "fence", bucket];
 const decideKey = (needId: string): StoreKey => ["swarm", "decide", bucketOf(needId), needId];
 const leaseKey = (taskId: string): StoreKey => ["swarm", "lease", taskId];
-/** Where the retention index of a bucket's decisions and leases lives (`retention.ts`). */
-const retainIndex = (bucket: number): StoreKey => ["swarm", "retain", bucket];
-/** A lease and its retention entry, in the bucket of its task id. */
-const leaseSets = (lease: LeaseRecord) =>
-  retainedSets(
-    retainIndex(bucketOf(lease.taskId)),
-    leaseKey(lease.taskId),
-    lease,
-    lease.retainUntilMs,
-  );
 const EPOCH_ID = "epoch";
 const fenceId = (bucket: number) => `fence:${bucket}`;
 
@@ -78,7 +68,7 @@ export class StoreDecideLog implements DecideLog {
           key,
           version: null,
         }],
-        sets: retainedSets(retainIndex(bucket), key, record, record.retainUntilMs),
+        sets: [{ key, value: record, expireAtMs: record.retainUntilMs }],
       });
       if (fast.ok) return { status: "decided", record };
     }
@@ -97,7 +87,7 @@ export class StoreDecideLog implements DecideLog {
           key,
           version: null,
         }],
-        sets: retainedSets(retainIndex(bucket), key, record, record.retainUntilMs),
+        sets: [{ key, value: record, expireAtMs: record.retainUntilMs }],
       });
       if (result.ok) return { status: "decided", record };
     }
@@ -159,7 +149,7 @@ export class StoreDecideLog implements DecideLog {
           key: leaseKey(lease.taskId),
           version: null,
         }],
-        sets: leaseSets(lease),
+        sets: [{ key: leaseKey(lease.taskId), value: lease, expireAtMs: lease.retainUntilMs }],
       });
       if (fast.ok) return { status: "granted", lease };
     }
@@ -174,7 +164,7 @@ export class StoreDecideLog implements DecideLog {
       if (lease.epoch !== currentEpoch) throw new StaleEpochError(lease.epoch, currentEpoch);
       const result = await this.#store.commit({
         checks: [versionCheck(EPOCH_KEY, epoch), { key: leaseKey(lease.taskId), version: null }],
-        sets: leaseSets(lease),
+        sets: [{ key: leaseKey(lease.taskId), value: lease, expireAtMs: lease.retainUntilMs }],
       });
       if (result.ok) return { status: "granted", lease };
     }
@@ -193,7 +183,11 @@ export class StoreDecideLog implements DecideLog {
       if (entry === undefined || entry.value.leaseId !== leaseId) return false;
       const result = await this.#store.commit({
         checks: [versionCheck(leaseKey(taskId), entry)],
-        sets: [{ key: leaseKey(taskId), value: { ...entry.value, expiresAtMs } }],
+        sets: [{
+          key: leaseKey(taskId),
+          value: { ...entry.value, expiresAtMs },
+          expireAtMs: entry.value.retainUntilMs,
+        }],
       });
       if (result.ok) return true;
     }
@@ -208,19 +202,6 @@ export class StoreDecideLog implements DecideLog {
       deletes: [leaseKey(taskId)],
     });
     return result.ok;
-  }
-
-  forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
-    try {
-      return forgetDue(
-        this.#store,
-        retainIndex(bucket),
-        cutoffMs,
-        checkForget(bucket, cutoffMs, limit),
-      );
-    } catch (error) {
-      return Promise.reject(error);
-    }
   }
 
   async close(): Promise<void> {

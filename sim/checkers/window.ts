@@ -92,8 +92,6 @@ export function renderEvent(history: History, event: HistoryEvent): string {
         ? `bucket ${event.bucket} token ${event.token}`
         : op === "epoch"
         ? `${event.from} -> ${event.to}`
-        : op === "forget"
-        ? `bucket ${event.bucket} up to ${event.cutoffMs}: ${event.forgotten}`
         : `${event.taskId} ${event.leaseId}`;
       return `${time}  ${node.padEnd(10)} decide-log ${op} ${detail} → ${outcome} [${replica}]`;
     }

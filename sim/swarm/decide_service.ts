@@ -50,6 +50,14 @@ interface Backend {
   fenceNow(bucket: number): number;
 }
 
+/** The CP backend, which can also count what its store holds. */
+interface CpBackend extends Backend {
+  held(): Promise<{ decisions: number; leases: number }>;
+}
+
+/** Records counted by {@linkcode DecideService.held}, at most. */
+const HELD_COUNT_MAX = 10_000_000;
+
 /** Options of {@linkcode DecideService}. */
 export interface DecideServiceOptions {
   readonly mode: DecideMode;
@@ -57,13 +65,19 @@ export interface DecideServiceOptions {
   /** Whether `node` can currently reach the CP service. */
   readonly reachable: (node: string) => boolean;
   readonly mutations?: ProtocolMutations;
+  /**
+   * The service's own clock, ms (a real etcd or Deno KV expires records on
+   * its host's): records past their retention are forgotten on it. Without
+   * it nothing is forgotten.
+   */
+  readonly nowMs?: () => number;
 }
 
 /** The simulated decide service (see the module documentation). */
 export class DecideService {
   readonly mode: DecideMode;
   readonly #options: DecideServiceOptions;
-  readonly #cp: Backend | undefined;
+  readonly #cp: CpBackend | undefined;
   readonly #replicaOf = new Map<string, ApReplica>();
   #apRoot: ApReplica;
   #forks = 0;
@@ -71,8 +85,8 @@ export class DecideService {
   constructor(options: DecideServiceOptions) {
     this.mode = options.mode;
     this.#options = options;
-    this.#apRoot = new ApReplica("ap-0");
-    this.#cp = options.mode === "cp" ? cpBackend() : undefined;
+    this.#apRoot = new ApReplica("ap-0", undefined, options.nowMs);
+    this.#cp = options.mode === "cp" ? cpBackend(options.nowMs) : undefined;
   }
 
   /** The handle node `node` uses. */
@@ -115,6 +129,21 @@ export class DecideService {
     return merge;
   }
 
+  /**
+   * What the service still holds: its decisions and leases (in AP mode, the
+   * most any replica holds). Records past their retention are not counted.
+   */
+  async held(): Promise<{ decisions: number; leases: number }> {
+    if (this.#cp !== undefined) return await this.#cp.held();
+    let decisions = 0;
+    let leases = 0;
+    for (const replica of this.#distinctReplicas()) {
+      decisions = Math.max(decisions, replica.decisionsNow().length);
+      leases = Math.max(leases, replica.leaseCount);
+    }
+    return { decisions, leases };
+  }
+
   #distinctReplicas(): ApReplica[] {
     const replicas = new Set<ApReplica>([this.#apRoot, ...this.#replicaOf.values()]);
     if (this.#replicaOf.size > 0 && ![...this.#replicaOf.values()].includes(this.#apRoot)) {
@@ -132,8 +161,9 @@ export class DecideService {
 }
 
 /** The CP backend: the embedded decide log, with its epoch and fences tracked for histories. */
-function cpBackend(): Backend {
-  const log = new StoreDecideLog(new MemoryStore());
+function cpBackend(nowMs: (() => number) | undefined): CpBackend {
+  const store = new MemoryStore({ nowMs });
+  const log = new StoreDecideLog(store);
   let epoch = 0;
   const fences = new Map<number, number>();
   const tracked: DecideLog = {
@@ -151,10 +181,17 @@ function cpBackend(): Backend {
     getLease: (taskId) => log.getLease(taskId),
     renewLease: (taskId, leaseId, expiresAtMs) => log.renewLease(taskId, leaseId, expiresAtMs),
     releaseLease: (taskId, leaseId) => log.releaseLease(taskId, leaseId),
-    forget: (bucket, cutoffMs, limit) => log.forget(bucket, cutoffMs, limit),
     close: () => log.close(),
   };
-  return { name: "cp", log: tracked, epochNow: () => epoch, fenceNow: (b) => fences.get(b) ?? 0 };
+  const count = async (kind: string) =>
+    (await store.list(["swarm", kind], { limit: HELD_COUNT_MAX })).length;
+  return {
+    name: "cp",
+    log: tracked,
+    epochNow: () => epoch,
+    fenceNow: (b) => fences.get(b) ?? 0,
+    held: async () => ({ decisions: await count("decide"), leases: await count("lease") }),
+  };
 }
 
 /** One node's handle on the service: every call is recorded; mutations bend the rules. */
@@ -258,17 +295,6 @@ class RecordingDecideLog implements DecideLog {
     );
   }
 
-  async forget(bucket: number, cutoffMs: number, limit?: number): Promise<number> {
-    let forgotten = 0;
-    return await this.#call(
-      () => ({ op: "forget", bucket, cutoffMs, forgotten }),
-      async (backend) => {
-        forgotten = await backend.log.forget(bucket, cutoffMs, limit);
-        return [forgotten, "ok"];
-      },
-    );
-  }
-
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -309,9 +335,8 @@ class RecordingDecideLog implements DecideLog {
     outcome: LogOutcome,
     before: LogDetail,
   ): void {
-    // Fence and forget calls learn their token or count only once served; everything else is
-    // described up front.
-    const detail = after.op === "fence" || after.op === "forget" ? after : before;
+    // Fence calls learn their token only once served; everything else is described up front.
+    const detail = after.op === "fence" ? after : before;
     this.options.history.push(
       { type: "log", node: this.node, replica, outcome, logEpoch, ...detail } as NewHistoryEvent,
     );

@@ -34,6 +34,7 @@ import {
 } from "../../actors/swarm_node.ts";
 import { linkOptions } from "../network.ts";
 import { SeededRandom } from "../seeded_random.ts";
+import { SIM_EPOCH_NS } from "../sim_env.ts";
 import { Simulation } from "../simulation.ts";
 import { castNodes, type NodePlan, playsTarget, spammerId } from "./cast.ts";
 import { DecideService } from "./decide_service.ts";
@@ -117,6 +118,7 @@ export class SwarmHarness implements NemesisHost {
       history: this.history,
       reachable: (node) => this.#reachesMajority(node),
       mutations: scenario.mutations,
+      nowMs: () => Number((SIM_EPOCH_NS + this.simulation.scheduler.nowNs) / 1_000_000n),
     });
   }
 

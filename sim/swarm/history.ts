@@ -79,13 +79,6 @@ export type LogDetail =
   | { readonly op: "epoch"; readonly from: number; readonly to: number }
   | { readonly op: "lease"; readonly lease: LeaseRecord }
   | {
-    readonly op: "forget";
-    readonly bucket: number;
-    readonly cutoffMs: number;
-    /** Records the call forgot. */
-    readonly forgotten: number;
-  }
-  | {
     readonly op: "renew" | "release";
     readonly taskId: string;
     readonly leaseId: string;

@@ -231,7 +231,7 @@ export const SWARM_PRESETS: Readonly<Record<string, SwarmScenario>> = {
   }),
   retention: scenario({
     name: "retention",
-    description: "NEEDs end within the run, and deciders forget their decide-log records " +
+    description: "NEEDs end within the run, and the decide log forgets their records " +
       "10 s past each deadline, across a decider crash and clock skew",
     load: { ...LOAD_DEFAULT, deadlineMs: 45_000 },
     params: { leaseTtlMinMs: 10_000, needExpiryGraceMs: 5_000, decideRetentionMs: 10_000 },
@@ -245,7 +245,7 @@ export const SWARM_PRESETS: Readonly<Record<string, SwarmScenario>> = {
         driftPpm: 200,
         target: "decider",
       },
-      // Keeps the run going past two sweeps (one a minute) after the last deadline.
+      // Keeps the run going well past the last NEED's deadline and margin.
       { kind: "heal", atMs: 100_000 },
     ],
   }),

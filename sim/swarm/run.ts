@@ -69,6 +69,8 @@ export interface SwarmRunResult {
   readonly plans: readonly NodePlan[];
   /** The full history (not serialised). */
   readonly history: History;
+  /** What the decide service still held at the end (records past their retention are gone). */
+  readonly decideLog: { readonly decisions: number; readonly leases: number };
 }
 
 /**
@@ -169,6 +171,7 @@ async function execute(
       spammer: { ...harness.spammerStats },
       plans,
       history,
+      decideLog: await harness.service.held(),
     },
   };
 }

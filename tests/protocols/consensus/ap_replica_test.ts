@@ -141,36 +141,3 @@ Deno.test("ApReplica.absorb() keeps the later of two leases on one task, as a co
   assert.equal(result.leaseConflicts[0].dropped.leaseId, "early");
   assert.equal((await left.getLease("t"))?.leaseId, "late");
 });
-
-Deno.test("a replica does not take back from a peer, or a merge, what it forgot", async () => {
-  const needId = "need-retained";
-  const bucket = bucketOf(needId);
-  const peer = new ApReplica("peer");
-  const fence = await peer.acquireFence(bucket, "did:a");
-  await peer.tryDecide({ ...record(needId, 3, "did:a", fence.token), retainUntilMs: 5_000 });
-  const lease = { ...firstLease(needId), retainUntilMs: 5_000 };
-  await peer.tryLease(lease);
-  const self = new ApReplica("self", new MemoryStore());
-  await self.absorb(peer.snapshot());
-  assert.equal((await self.getDecide(needId))?.needId, needId);
-  await self.forget(bucket, 5_000);
-  await self.forget(bucketOf(lease.taskId), 5_000);
-  assert.equal(await self.getDecide(needId), undefined);
-  assert.equal(await self.getLease(lease.taskId), undefined);
-  const again = await self.absorb(peer.snapshot());
-  assert.equal(again.adopted, 0);
-  assert.equal(await self.getDecide(needId), undefined, "the peer's copy is not taken back");
-  assert.equal(await self.getLease(lease.taskId), undefined);
-  const merged = ApReplica.merge("merged", [self.fork("side"), peer]).replica;
-  assert.equal(await merged.getDecide(needId), undefined, "nor by a merge with the forgetful side");
-  // A later record of the same bucket is still taken.
-  await peer.tryDecide(record(sameBucketNeed(bucket), 3, "did:a", fence.token));
-  assert.equal((await self.absorb(peer.snapshot())).adopted, 1);
-});
-
-/** A need id in `bucket`. */
-function sameBucketNeed(bucket: number): string {
-  for (let index = 0;; index++) {
-    if (bucketOf(`need-later-${index}`) === bucket) return `need-later-${index}`;
-  }
-}

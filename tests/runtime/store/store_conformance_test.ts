@@ -186,3 +186,20 @@ Deno.test("Deno KV: data survives closing and reopening the database file", asyn
     await Deno.remove(directory, { recursive: true });
   }
 });
+
+Deno.test("the memory store reads a key past its expiry as absent, on the clock it is given", async () => {
+  let nowMs = 0;
+  const store = new MemoryStore({ nowMs: () => nowMs });
+  await store.commit({
+    sets: [{ key: ["e", 1], value: "due", expireAtMs: 100 }, { key: ["e", 2], value: "kept" }],
+  });
+  nowMs = 99;
+  assert.equal((await store.get(["e", 1]))?.value, "due");
+  nowMs = 100;
+  assert.equal(await store.get(["e", 1]), undefined);
+  assert.deepEqual((await store.list(["e"])).map((entry) => entry.value), ["kept"]);
+  assert.equal((await store.commit({ checks: [{ key: ["e", 1], version: null }] })).ok, true);
+  const timeless = new MemoryStore();
+  await timeless.commit({ sets: [{ key: ["e"], value: 1, expireAtMs: -1 }] });
+  assert.equal((await timeless.get(["e"]))?.value, 1, "without a clock nothing expires");
+});

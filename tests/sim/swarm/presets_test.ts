@@ -54,20 +54,16 @@ Deno.test("short chaos: every fault family, knobs drawn from the seed, holds eve
   }
 });
 
-Deno.test("retention: every NEED's decision is forgotten once past its deadline and margin, and every property holds", async () => {
+Deno.test("retention: the decide service forgets every NEED's records past its deadline and margin, and every property holds", async () => {
   const recipe = { scenario: "retention", seed: 5, knobs: "preset" as const };
-  const result = await runSwarmSimulation({ scenario: scenarioOf(recipe), seed: recipe.seed });
+  const scenario = scenarioOf(recipe);
+  const result = await runSwarmSimulation({ scenario, seed: recipe.seed });
   assert.deepEqual(failures(result), [], "P1 above all: a forgotten NEED is never decided again");
   assert.ok(result.needs.posted > 0 && result.needs.final === result.needs.posted);
-  const log = result.history.ofType("log");
-  const decided = new Set(
-    log.filter((event) => event.op === "decide" && event.outcome === "decided")
-      .map((event) => event.op === "decide" ? event.record.needId : ""),
-  );
-  const forgotten = log.reduce(
-    (sum, event) => sum + (event.op === "forget" && event.outcome === "ok" ? event.forgotten : 0),
-    0,
-  );
-  assert.ok(decided.size > 0);
-  assert.ok(forgotten >= decided.size, `${forgotten} records forgotten, ${decided.size} decided`);
+  assert.deepEqual(result.decideLog, { decisions: 0, leases: 0 });
+  // The same run with a margin longer than the run keeps them all.
+  const params = { ...scenario.params, decideRetentionMs: 10 * 60_000 };
+  const kept = await runSwarmSimulation({ scenario: { ...scenario, params }, seed: recipe.seed });
+  assert.equal(kept.decideLog.decisions, kept.needs.final);
+  assert.ok(kept.decideLog.leases >= kept.needs.final, "a lease per task at least");
 });
