@@ -178,6 +178,8 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #roles: { readonly ref: ActorRef<RoleEvent>; readonly effects?: ReadonlySet<string> }[] =
     [];
   readonly #rejected = new Map<string, number>();
+  /** This node's own emits refused before signing, or before publishing, by code. */
+  readonly #declined = new Map<string, number>();
   readonly #replay = new ReplayCache();
   readonly #steps = new OrderedSteps<Pending>();
   readonly #repair: SyncRepair;
@@ -648,10 +650,11 @@ class NodeCore implements Behavior<CoreInput> {
   }
 
   #refuse(request: EmitRequest, error: unknown): void {
-    this.#count(errorCode(error));
+    const code = errorCode(error);
+    this.#declined.set(code, (this.#declined.get(code) ?? 0) + 1);
     request.replyTo?.tell({
       type: "refused",
-      code: errorCode(error),
+      code,
       message: errorMessage(error),
       kind: request.kind,
     });
@@ -668,6 +671,7 @@ class NodeCore implements Behavior<CoreInput> {
       emitted: this.#emitted,
       accepted: this.#accepted,
       rejected: Object.fromEntries(this.#rejected),
+      declined: Object.fromEntries(this.#declined),
       parked: this.#book.parked,
       threads: this.#book.size,
       finalNeeds: this.#finalNeeds,

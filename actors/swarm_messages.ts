@@ -86,7 +86,14 @@ export interface CoreStats {
   readonly epoch: number;
   readonly emitted: number;
   readonly accepted: number;
+  /** Envelopes from peers (and sync replies) refused, by code. */
   readonly rejected: Readonly<Record<string, number>>;
+  /**
+   * This node's own emits refused, by code: a role asked for an envelope
+   * the thread no longer allows (the second bidder for a task already
+   * claimed, a vote after its window), so nothing was sent.
+   */
+  readonly declined: Readonly<Record<string, number>>;
   readonly parked: number;
   readonly threads: number;
   readonly finalNeeds: number;

@@ -134,7 +134,12 @@ async function summarise(
   const sum = (pick: (health: Record<string, unknown>) => number) =>
     healths.reduce((total, health) => total + (health === undefined ? 0 : pick(health)), 0);
   const stats = (health: Record<string, unknown>) =>
-    health.stats as { emitted: number; accepted: number; rejected: Record<string, number> };
+    health.stats as {
+      emitted: number;
+      accepted: number;
+      rejected: Record<string, number>;
+      declined: Record<string, number>;
+    };
   const decider = (health: Record<string, unknown>) =>
     health.decider as { decided: number; conflicts: number };
   const verifier = (health: Record<string, unknown>) =>

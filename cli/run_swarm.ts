@@ -115,7 +115,10 @@ export interface SwarmRunSummary {
   readonly digestDivergences: number;
   readonly envelopesSigned: number;
   readonly envelopesAccepted: number;
+  /** Peers' envelopes refused, by code, over all nodes. */
   readonly rejected: Readonly<Record<string, number>>;
+  /** Own emits refused before they were sent (a losing bid, a late vote), by code. */
+  readonly declined: Readonly<Record<string, number>>;
   /** The credit economy after the run, as every node's ledger reports it. */
   readonly ledger?: LedgerRunSummary;
   /**
@@ -283,6 +286,7 @@ export interface RunTotals {
     readonly emitted: number;
     readonly accepted: number;
     readonly rejected: Readonly<Record<string, number>>;
+    readonly declined?: Readonly<Record<string, number>>;
   }[];
   readonly decides: number;
   readonly conflicts: number;
@@ -300,12 +304,8 @@ export function runSummary(totals: RunTotals): SwarmRunSummary {
     latencies.length === 0
       ? 0
       : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * fraction))];
-  const rejected: Record<string, number> = {};
-  for (const each of counters) {
-    for (const [code, count] of Object.entries(each.rejected)) {
-      rejected[code] = (rejected[code] ?? 0) + count;
-    }
-  }
+  const rejected = sumCodes(counters.map((each) => each.rejected));
+  const declined = sumCodes(counters.map((each) => each.declined ?? {}));
   const finalised = latencies.length;
   const expired = outcomes.filter((outcome) => outcome.status === "expired").length;
   return {
@@ -325,8 +325,24 @@ export function runSummary(totals: RunTotals): SwarmRunSummary {
     envelopesSigned: counters.reduce((sum, each) => sum + each.emitted, 0),
     envelopesAccepted: counters.reduce((sum, each) => sum + each.accepted, 0),
     rejected,
+    declined,
     ledger: totals.ledger,
   };
+}
+
+/** Counts by code, added up. */
+function sumCodes(each: readonly Readonly<Record<string, number>>[]): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const counts of each) {
+    for (const [code, count] of Object.entries(counts)) total[code] = (total[code] ?? 0) + count;
+  }
+  return total;
+}
+
+/** Counts by code as `CODE n, ...`, most first. */
+function renderCodes(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts).sort((left, right) => right[1] - left[1])
+    .map(([code, count]) => `${code} ${count}`).join(", ") || "none";
 }
 
 /** Node 0's ledger totals and how many nodes agree with it (waiting up to 2 s for stragglers). */
@@ -355,8 +371,6 @@ async function ledgerSummary(swarm: LocalSwarm, nodes: number) {
 
 /** The summary as a table, ending with `finalised: X/M`. */
 export function renderSummary(summary: SwarmRunSummary): string {
-  const rejected = Object.entries(summary.rejected).sort((left, right) => right[1] - left[1])
-    .map(([code, count]) => `${code} ${count}`).join(", ") || "none";
   const rows: [string, string][] = [
     ["nodes", String(summary.nodes)],
     ["needs posted", String(summary.needs)],
@@ -369,7 +383,8 @@ export function renderSummary(summary: SwarmRunSummary): string {
       "envelopes",
       `${summary.envelopesSigned} signed · ${summary.envelopesAccepted} accepted (all nodes)`,
     ],
-    ["refused (counted)", rejected],
+    ["refused from peers", renderCodes(summary.rejected)],
+    ["own emits declined", renderCodes(summary.declined)],
   ];
   const ledger = summary.ledger;
   if (ledger !== undefined) {

@@ -139,7 +139,7 @@ Deno.test("simulated swarm (seed 5): every node ends with the same ledger, and t
   // The frivolous challenger may open 5 challenges a minute: the 6th is refused at home.
   const rulings = first.stats[0].economics?.rulings ?? {};
   assert.deepEqual(rulings, { "REJECTED:E_PROOF_NOT_SHOWN": 5 }, "each frivolous challenge lost");
-  assert.equal(first.stats[3].rejected.E_CHALLENGE_RATE, 1);
+  assert.equal(first.stats[3].declined.E_CHALLENGE_RATE, 1);
   assert.equal(first.summaries[0].burned, 5 * 10, "10 % of each 100-credit bond burned");
   for (const each of first.stats) assert.deepEqual(each.economics?.ledgerErrors, {});
   const second = await run(5);
