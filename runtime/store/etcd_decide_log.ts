@@ -133,13 +133,15 @@ export class EtcdDecideLog implements DecideLog {
     const kv = this.#client;
     const expiry = await this.#leaseUntil(record.retainUntilMs);
     for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
-      const response = await this.#call(() =>
-        kv.if(epochKey, "Value", "==", String(record.epoch))
-          .and(fenceKey, "Value", "==", String(record.fence))
-          .and(decideKey, "Create", "==", 0)
-          .then(this.#put(decideKey, record, expiry))
-          .else(kv.get(epochKey), kv.get(fenceKey), kv.get(decideKey))
-          .commit()
+      const response = await this.#retained(
+        expiry,
+        () =>
+          kv.if(epochKey, "Value", "==", String(record.epoch))
+            .and(fenceKey, "Value", "==", String(record.fence))
+            .and(decideKey, "Create", "==", 0)
+            .then(this.#put(decideKey, record, expiry))
+            .else(kv.get(epochKey), kv.get(fenceKey), kv.get(decideKey))
+            .commit(),
       );
       if (response.succeeded) return { status: "decided", record };
       const [epoch, fence, existing] = response.responses.map((op) =>
@@ -212,11 +214,13 @@ export class EtcdDecideLog implements DecideLog {
     const kv = this.#client;
     const key = this.#leaseKey(lease.taskId);
     const expiry = await this.#leaseUntil(lease.retainUntilMs);
-    const response = await this.#call(() =>
-      kv.if(this.#epochKey, "Value", "==", String(lease.epoch)).and(key, "Create", "==", 0)
-        .then(this.#put(key, lease, expiry))
-        .else(kv.get(this.#epochKey), kv.get(key))
-        .commit()
+    const response = await this.#retained(
+      expiry,
+      () =>
+        kv.if(this.#epochKey, "Value", "==", String(lease.epoch)).and(key, "Create", "==", 0)
+          .then(this.#put(key, lease, expiry))
+          .else(kv.get(this.#epochKey), kv.get(key))
+          .commit(),
     );
     if (response.succeeded) return { status: "granted", lease };
     const [epoch, existing] = response.responses.map((op) =>
@@ -259,6 +263,20 @@ export class EtcdDecideLog implements DecideLog {
       kv.if(key, "Mod", "==", current.modRevision).then(kv.delete().key(key)).commit()
     );
     return response.succeeded;
+  }
+
+  /**
+   * Runs a write that puts records on the etcd lease `expiry`. When it
+   * fails, the leases cached for the slots are dropped: etcd may no longer
+   * hold the one it named (revoked by hand), and the next write asks again.
+   */
+  async #retained<T>(expiry: string | undefined, write: () => Promise<T>): Promise<T> {
+    try {
+      return await this.#call(write);
+    } catch (error) {
+      if (expiry !== undefined) this.#slotLeases.clear();
+      throw error;
+    }
   }
 
   /** A put of `record` at `key`, on the etcd lease `expiry` when there is one. */

@@ -8,6 +8,7 @@ import { DenoKvStore } from "../../../runtime/store/deno_kv_store.ts";
 import { MemoryStore } from "../../../runtime/store/memory_store.ts";
 import { ApReplica } from "../../../protocols/consensus/ap_replica.ts";
 import { startEtcd } from "../../../tools/etcd_server.ts";
+import { Etcd3 } from "etcd3";
 import { decideRecord } from "./_decide_record.ts";
 
 /** A decision on `needId`, fenced in `log`, kept until `retainUntilMs` (for good when undefined). */
@@ -110,6 +111,28 @@ Deno.test("on a real etcd, records go when the lease of their slot runs out", as
     }
     await assertForgotten(log, kept);
   } finally {
+    await log.close();
+    await etcd.stop();
+  }
+});
+
+Deno.test("on etcd, a write whose slot lease was revoked behind the log's back fails once, then gets a new lease", async () => {
+  const etcd = await startEtcd(1);
+  const log = await EtcdDecideLog.connect({ endpoints: etcd.endpoints });
+  const admin = new Etcd3({ hosts: etcd.endpoints });
+  try {
+    const dueMs = Date.now() + 3_600_000;
+    assert.equal((await log.tryDecide(await decision(log, "need-a", dueMs))).status, "decided");
+    const { leases } = await admin.leaseClient.leaseLeases();
+    assert.equal(leases.length, 1, "one lease for the slot");
+    for (const { ID } of leases) await admin.leaseClient.leaseRevoke({ ID });
+    assert.equal(await log.getDecide("need-a"), undefined, "revoking a lease deletes its keys");
+    const next = await decision(log, "need-b", dueMs);
+    await assert.rejects(log.tryDecide(next), (error: Error) => error.name === "EtcdError");
+    assert.equal((await log.tryDecide(next)).status, "decided");
+    assert.equal((await admin.leaseClient.leaseLeases()).leases.length, 1, "a new lease");
+  } finally {
+    admin.close();
     await log.close();
     await etcd.stop();
   }
