@@ -8,6 +8,7 @@
 
 import {
   checkStoreKey,
+  checkStoreSet,
   listLimit,
   type Store,
   type StoreCommit,
@@ -99,7 +100,7 @@ export class DenoKvStore implements Store {
   async commit(batch: StoreCommit): Promise<StoreCommitResult> {
     this.#checkOpen();
     for (const { key } of batch.checks ?? []) checkStoreKey(key);
-    for (const { key } of batch.sets ?? []) checkStoreKey(key);
+    for (const set of batch.sets ?? []) checkStoreSet(set);
     for (const key of batch.deletes ?? []) checkStoreKey(key);
     return await this.#write(batch);
   }

@@ -14,6 +14,7 @@
 
 import {
   checkStoreKey,
+  checkStoreSet,
   listLimit,
   type Store,
   type StoreCommit,
@@ -141,15 +142,16 @@ export class MemoryStore implements Store {
 
   commit(batch: StoreCommit): Promise<StoreCommitResult> {
     this.#checkOpen();
+    // Everything is checked before anything is written: a bad part fails the whole batch.
+    const sets = (batch.sets ?? []).map(checkStoreSet);
+    const deletes = (batch.deletes ?? []).map(checkStoreKey);
     for (const check of batch.checks ?? []) {
       const current = this.#live(keyId(checkStoreKey(check.key)))?.version ?? null;
       if (current !== check.version) return Promise.resolve({ ok: false });
     }
     const version = this.#nextVersion();
-    for (const { key, value, expireAtMs } of batch.sets ?? []) {
-      this.#write(checkStoreKey(key), value, version, expireAtMs);
-    }
-    for (const key of batch.deletes ?? []) this.#slots.delete(keyId(checkStoreKey(key)));
+    for (const { key, value, expireAtMs } of sets) this.#write(key, value, version, expireAtMs);
+    for (const key of deletes) this.#slots.delete(keyId(key));
     return Promise.resolve({ ok: true, version });
   }
 

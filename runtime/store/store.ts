@@ -102,6 +102,18 @@ export function checkStoreKey(key: StoreKey): StoreKey {
   return key;
 }
 
+/** Validates a set of a commit and returns it; throws {@linkcode StoreError} `E_STORE_KEY` or `E_STORE_EXPIRY`. */
+export function checkStoreSet(set: StoreSet): StoreSet {
+  checkStoreKey(set.key);
+  if (set.expireAtMs !== undefined && !Number.isFinite(set.expireAtMs)) {
+    throw new StoreError(
+      "E_STORE_EXPIRY",
+      `Store expiry must be a finite time in ms, got ${String(set.expireAtMs)}`,
+    );
+  }
+  return set;
+}
+
 /** A key as a string (for maps and sets of keys); two different keys never share one. */
 export function storeKeyId(key: StoreKey): string {
   let id = "";

@@ -116,6 +116,16 @@ for (const [name, open] of Object.entries(backends)) {
       async () => await store.list(["a"], { limit: 0 }),
       (error: StoreError) => error.code === "E_STORE_LIMIT",
     );
+    for (const expireAtMs of [Number.NaN, Infinity]) {
+      await assert.rejects(
+        async () =>
+          await store.commit({
+            sets: [{ key: ["ok"], value: 1 }, { key: ["late"], value: 2, expireAtMs }],
+          }),
+        (error: StoreError) => error.code === "E_STORE_EXPIRY",
+      );
+    }
+    assert.equal(await store.get(["ok"]), undefined, "a batch with a bad part writes nothing");
   });
 
   test("a closed store refuses calls with E_STORE_CLOSED", async (store) => {
