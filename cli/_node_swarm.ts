@@ -20,7 +20,7 @@ import {
   publicKeyFromDidKey,
   type SignatureVerifier,
 } from "../protocols/identity/mod.ts";
-import { swarmParams } from "../protocols/params.ts";
+import { SWARM_PARAMS_DEFAULT, swarmParams } from "../protocols/params.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import type { VerifierStats } from "../actors/verifier.ts";
 import {
@@ -109,6 +109,14 @@ export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
     value: "DIDS",
     description: "swarm: DIDs whose signed policy capsules this node installs (comma-separated)",
   },
+  "decide-retention-ms": {
+    type: "string",
+    value: "MS",
+    description:
+      "swarm: how long past a NEED's deadline the decide log keeps its decision and leases " +
+      "(more than the clock skew between nodes)",
+    default: String(SWARM_PARAMS_DEFAULT.decideRetentionMs),
+  },
   "open-max": {
     type: "string",
     value: "N",
@@ -117,6 +125,9 @@ export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
     default: "256",
   },
 };
+
+/** The longest `--decide-retention-ms`: 30 days. */
+const RETENTION_MS_MAX = 30 * 24 * 60 * 60 * 1000;
 
 /** The protocol workload's settings, read from the flags. */
 export interface SwarmSettings {
@@ -133,6 +144,8 @@ export interface SwarmSettings {
   /** Whether `--buckets` was given (else the members file's, or all). */
   readonly bucketsGiven: boolean;
   readonly challengeWindowMs: number;
+  /** How long past a NEED's deadline its decide-log records are kept (`decideRetentionMs`). */
+  readonly decideRetentionMs: number;
   /** Run the Cedar policy gates. */
   readonly policy: boolean;
   /** DIDs whose capsules the node installs. */
@@ -156,6 +169,13 @@ export function swarmSettings(flags: ParsedFlags): SwarmSettings {
     buckets: usage(() => parseBuckets(string("buckets", "all"))),
     bucketsGiven: typeof flags.buckets === "string",
     challengeWindowMs: integerFlag(flags, "challenge-window-ms", 2_000, 0, 3_600_000),
+    decideRetentionMs: integerFlag(
+      flags,
+      "decide-retention-ms",
+      SWARM_PARAMS_DEFAULT.decideRetentionMs,
+      SWARM_PARAMS_DEFAULT.needExpiryGraceMs,
+      RETENTION_MS_MAX,
+    ),
     policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
     capsuleAuthors: usage(() => parseDids(string("capsule-authors", ""))),
     openMax: integerFlag(flags, "open-max", 256, 1, 1_000_000),
@@ -282,7 +302,10 @@ export async function startNodeSwarm(
       participants: members.map((member) => ({ did: member.did })),
       decideLog,
       cas,
-      params: swarmParams({ challengeWindowMs: settings.challengeWindowMs }),
+      params: swarmParams({
+        challengeWindowMs: settings.challengeWindowMs,
+        decideRetentionMs: settings.decideRetentionMs,
+      }),
       policyHash: policy?.capsuleHash ?? POLICY_NONE,
       policy: policy?.gates(),
       capsules: policy === undefined

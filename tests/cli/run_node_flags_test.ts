@@ -30,6 +30,7 @@ Deno.test("run node refuses an unknown transport, bad multiaddrs and bad switche
     [["--workload", "dance"], /--workload must be one of swarm, chatter, none/],
     [["--open-max", "0"], /--open-max must be an integer/],
     [["--open-max", "many"], /--open-max must be an integer/],
+    [["--decide-retention-ms", "1000"], /--decide-retention-ms must be an integer between 30000/],
   ];
   for (const [flags, message] of cases) {
     const [code, error] = await exitCodeAndError(["run", "node", ...flags]);
@@ -59,4 +60,9 @@ Deno.test("run node plays the roles the members file lists, and refuses a --role
   } finally {
     await Deno.remove(directory, { recursive: true });
   }
+});
+
+Deno.test("run node keeps decide-log records for --decide-retention-ms, an hour by default", () => {
+  assert.equal(swarmSettings({}).decideRetentionMs, 3_600_000);
+  assert.equal(swarmSettings({ "decide-retention-ms": "120000" }).decideRetentionMs, 120_000);
 });
