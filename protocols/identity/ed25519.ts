@@ -212,9 +212,9 @@ export function base64UrlToBytes(text: string): Uint8Array {
 
 /** Encodes bytes as unpadded base64url (RFC 4648 §5). */
 export function bytesToBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  // Encoded natively, without a copy (a string built byte by byte made a CLAIM's kilobyte into
+  // a thousand intermediate strings).
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
 }
 
 function describeBytes(value: unknown): string {

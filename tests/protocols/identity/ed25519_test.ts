@@ -1,5 +1,6 @@
-// Proves the Ed25519 layer matches RFC 8032, derives keys from seeds deterministically and bounds its key cache.
+// Proves the Ed25519 layer matches RFC 8032, derives keys from seeds deterministically, bounds its key cache, and encodes base64url exactly as RFC 4648 §5 says.
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   base64UrlToBytes,
   bytesToBase64Url,
@@ -24,6 +25,19 @@ Deno.test("a seed gives the RFC 8032 public key and signature", async () => {
   assert.deepEqual(identity.publicKey, RFC_PUBLIC);
   assert.deepEqual(await identity.sign(new Uint8Array(0)), RFC_SIGNATURE);
   assert.ok(await new SignatureVerifier().verify(identity.did, RFC_SIGNATURE, new Uint8Array(0)));
+});
+
+Deno.test("base64url encodes any bytes (views into larger buffers too) as RFC 4648 §5 without padding, and decodes back (property)", () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2_000 }), fc.nat(8), (bytes, cut) => {
+    const view = bytes.subarray(Math.min(cut, bytes.length));
+    const text = bytesToBase64Url(view);
+    assert.match(text, /^[A-Za-z0-9_-]*$/);
+    assert.equal(
+      text,
+      btoa(String.fromCharCode(...view)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
+    );
+    assert.deepEqual(base64UrlToBytes(text), view);
+  }));
 });
 
 Deno.test("the RFC 8037 JWK of the same key round-trips through base64url", () => {
