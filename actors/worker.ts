@@ -183,6 +183,8 @@ class Worker implements Behavior<WorkerMessage> {
   readonly #claimChecks: number;
   /** Tasks whose first CLAIM the `loseFirstClaims` test hook dropped. */
   readonly #lostClaims = new Set<string>();
+  /** The latest expiry each job's HEARTBEATs announced. */
+  readonly #announced = new WeakMap<Job, number>();
   #backlogHead = 0;
   #epoch = 0;
 
@@ -590,8 +592,15 @@ class Worker implements Behavior<WorkerMessage> {
     this.#announceLease(job, message.expiresAtMs);
   }
 
-  /** Announces by HEARTBEAT that the decide log holds `job`'s lease until `expiresAtMs`. */
+  /**
+   * Announces by HEARTBEAT that the decide log holds `job`'s lease until
+   * `expiresAtMs`, unless a later expiry was announced already: a periodic
+   * renewal can finish after the one made before COMMIT, and peers refuse a
+   * HEARTBEAT that moves the expiry back (`E_LEASE_TTL`).
+   */
   #announceLease(job: Job, expiresAtMs: number): void {
+    if (expiresAtMs <= (this.#announced.get(job) ?? -Infinity)) return;
+    this.#announced.set(job, expiresAtMs);
     this.#config.core.tell({
       type: "emit",
       kind: "HEARTBEAT",

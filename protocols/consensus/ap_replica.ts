@@ -8,7 +8,8 @@
  * highest (epoch, lamport, decider) wins (`mergeOnHeal`) and the others are
  * orphaned; the epoch and every bucket's fence token take their highest
  * value; of two leases granted on one task on different sides, the later
- * grant survives (a conflict the merge reports).
+ * grant survives (a conflict the merge reports), and of one lease renewed on
+ * both sides, the later expiry.
  *
  * The simulator keeps replicas in memory and merges whole sides
  * ({@linkcode ApReplica.fork}, {@linkcode ApReplica.merge}). A `run node
@@ -222,6 +223,7 @@ export class ApReplica implements DecideLog {
   async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
     const lease = this.#live(this.#leases, taskId);
     if (lease === undefined || lease.leaseId !== leaseId) return false;
+    if (lease.expiresAtMs >= expiresAtMs) return true;
     const renewed = { ...lease, expiresAtMs };
     this.#leases.set(taskId, renewed);
     const written = this.#persist([[["lease", taskId], renewed]]);
@@ -331,11 +333,10 @@ export class ApReplica implements DecideLog {
       for (const [taskId, lease] of replica.#leases) {
         if (replica.#expired(lease)) continue;
         const known = merged.#leases.get(taskId);
-        if (known === undefined) merged.#leases.set(taskId, lease);
-        else if (known.leaseId !== lease.leaseId) {
-          const later = laterGrant(known, lease);
-          merged.#leases.set(taskId, later);
-          leaseConflicts.push({ kept: later, dropped: later === known ? lease : known });
+        const kept = known === undefined ? lease : laterGrant(known, lease);
+        merged.#leases.set(taskId, kept);
+        if (known !== undefined && known.leaseId !== lease.leaseId) {
+          leaseConflicts.push({ kept, dropped: kept === known ? lease : known });
         }
       }
     }
@@ -413,7 +414,9 @@ function higherFence(token: FenceToken, known: FenceToken | undefined): boolean 
   return token.holder > known.holder;
 }
 
+/** Of two leases on one task: the later grant, or of one lease the later renewal. */
 function laterGrant(left: LeaseRecord, right: LeaseRecord): LeaseRecord {
+  if (left.leaseId === right.leaseId) return left.expiresAtMs >= right.expiresAtMs ? left : right;
   if (left.grantedAtMs !== right.grantedAtMs) {
     return left.grantedAtMs > right.grantedAtMs ? left : right;
   }

@@ -107,7 +107,12 @@ export interface DecideLog {
   tryLease(lease: LeaseRecord): Promise<LeaseOutcome>;
   /** The live lease of a task, if any. */
   getLease(taskId: string): Promise<LeaseRecord | undefined>;
-  /** Moves the expiry of the task's lease if it is still `leaseId`; false otherwise. */
+  /**
+   * Moves the expiry of the task's lease forward if it is still `leaseId`;
+   * false otherwise. A renewal never shortens a lease: one to an earlier time
+   * than the lease has (a heartbeat that finished after a later renewal)
+   * leaves the later expiry and still answers true.
+   */
   renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean>;
   /** Removes the task's lease if it is still `leaseId`; false otherwise. */
   releaseLease(taskId: string, leaseId: string): Promise<boolean>;

@@ -241,6 +241,7 @@ export class EtcdDecideLog implements DecideLog {
     for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
       const current = await this.#currentLease(taskId);
       if (current === undefined || current.lease.leaseId !== leaseId) return false;
+      if (current.lease.expiresAtMs >= expiresAtMs) return true;
       const kv = this.#client;
       const key = this.#leaseKey(taskId);
       const renewed = JSON.stringify({ ...current.lease, expiresAtMs });

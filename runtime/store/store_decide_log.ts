@@ -181,6 +181,7 @@ export class StoreDecideLog implements DecideLog {
     for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
       const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
       if (entry === undefined || entry.value.leaseId !== leaseId) return false;
+      if (entry.value.expiresAtMs >= expiresAtMs) return true;
       const result = await this.#store.commit({
         checks: [versionCheck(leaseKey(taskId), entry)],
         sets: [{

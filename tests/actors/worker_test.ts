@@ -1,4 +1,4 @@
-// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), and frees its own lease whose grant went unanswered.
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), never announces an expiry earlier than one it announced (a periodic renewal finishing late, on the real clock), and frees its own lease whose grant went unanswered.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
@@ -10,6 +10,9 @@ import type { CoreMessage, EmitRequest } from "../../actors/swarm_messages.ts";
 import { base64UrlToBytes } from "../../protocols/identity/ed25519.ts";
 import { SWARM_PARAMS_DEFAULT } from "../../protocols/params.ts";
 import { simNode } from "../_sim_node.ts";
+import { RealEnv } from "../../runtime/real_env.ts";
+import { ActorSystem } from "../../runtime/system.ts";
+import { silentLogSink } from "../../runtime/log.ts";
 
 const DID = "did:key:z6MkWorkerUnderTest";
 const SPEC = { op: "reverse", input: "hello swarm", rounds: 1 } as const;
@@ -34,20 +37,29 @@ function threadWith(status: "DECIDED" | "CLAIMED", leaseId?: string): ThreadStat
   } as unknown as ThreadState;
 }
 
+/** How a rig's stand-in core treats a worker's emits. */
+interface RigOptions {
+  /** A CLAIM is answered (`"answered"`), or never answered and applied (true) or lost (false). */
+  readonly lands: boolean | "answered";
+  readonly decideLog: StoreDecideLog;
+  readonly cas?: MemoryContentStore;
+  readonly heartbeatIntervalMs?: number;
+  /** Delays the core's answer to a COMMIT by this many ms (a busy core signing it). */
+  readonly commitAnswerMs?: number;
+}
+
 /**
- * Runs a worker against a core that never answers a CLAIM (its ask times
- * out) and, when `lands`, applies it: the thread then shows it.
+ * Spawns a worker on `system` beside a stand-in core, and hands it one
+ * ready task. The core holds and publishes the worker's CLAIM, records every
+ * emit, and applies the CLAIM to the thread it serves as `lands` says.
  */
-async function slowClaim(
-  lands: boolean | "answered",
-  decideLog = new StoreDecideLog(new MemoryStore()),
-) {
-  const node = await simNode();
+function workerRig(system: ActorSystem, options: RigOptions) {
+  const { lands } = options;
   const emitted: { kind: string; payload: { leaseId: string } }[] = [];
   const held = new Map<string, EmitRequest>();
   const dropped: string[] = [];
   let thread = threadWith("DECIDED");
-  const core = node.system.spawn<CoreMessage>(() => ({
+  const core = system.spawn<CoreMessage>(() => ({
     receive: (_ctx, received) => {
       if (received.type === "thread") return void received.replyTo.tell(thread);
       if (received.type === "drop-held") return void dropped.push(received.key);
@@ -76,29 +88,44 @@ async function slowClaim(
         if (lands) thread = threadWith("CLAIMED", (message.payload as { leaseId: string }).leaseId);
         return;
       }
-      void message.replyTo?.tell({
-        type: "emitted",
-        id: "x",
-        kind: message.kind,
-        thread: "need-1",
-      });
+      const answer = () =>
+        message.replyTo?.tell({ type: "emitted", id: "x", kind: message.kind, thread: "need-1" });
+      if (message.kind === "COMMIT" && options.commitAnswerMs !== undefined) {
+        return void setTimeout(answer, options.commitAnswerMs);
+      }
+      answer();
     },
   }), { name: "core" });
-  const role = node.system.spawn(() =>
+  const role = system.spawn(() =>
     worker({
       core,
       did: DID,
-      decideLog,
-      cas: new MemoryContentStore(),
+      decideLog: options.decideLog,
+      cas: options.cas ?? new MemoryContentStore(),
       leaseTtlMs: 60_000,
-      heartbeatIntervalMs: 10_000,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
     }), { name: "worker" });
+  const start = () =>
+    (role as ActorRef<unknown>).tell({
+      type: "effect",
+      effect: { type: "task-ready", needId: "need-1", taskId: "task-1" },
+      thread,
+    });
+  return { start, emitted, held, dropped };
+}
+
+/**
+ * Runs a worker against a core that never answers a CLAIM (its ask times
+ * out) and, when `lands`, applies it: the thread then shows it.
+ */
+async function slowClaim(
+  lands: boolean | "answered",
+  decideLog = new StoreDecideLog(new MemoryStore()),
+) {
+  const node = await simNode();
+  const { start, emitted, held, dropped } = workerRig(node.system, { lands, decideLog });
   await node.advance(1);
-  (role as ActorRef<unknown>).tell({
-    type: "effect",
-    effect: { type: "task-ready", needId: "need-1", taskId: "task-1" },
-    thread,
-  });
+  start();
   const kinds = async (ms: number) => {
     await node.advance(ms);
     return emitted.map((message) => message.kind);
@@ -180,6 +207,73 @@ Deno.test("a lease that has run a while is renewed, and the renewal announced, b
   assert.equal(decideLog.renewals, 1);
   const announced = (emitted[1].payload as unknown as { expiresAtMs: number }).expiresAtMs;
   assert.equal(announced, decideLog.renewedToMs, "the HEARTBEAT names the renewed expiry");
+});
+
+/** A content store that takes `ms` to store anything (a slow disk). */
+class SlowContentStore extends MemoryContentStore {
+  constructor(readonly ms: number) {
+    super();
+  }
+  override async put(bytes: Uint8Array, codec?: number) {
+    await new Promise((resolve) => setTimeout(resolve, this.ms));
+    return await super.put(bytes, codec);
+  }
+}
+
+/** An aged-lease log whose first renewal (the first periodic heartbeat's) takes `ms`. */
+class SlowFirstRenewalLog extends AgedLeaseLog {
+  /** What the worker had emitted when the slow renewal finished. */
+  emittedAtSlowFinish: string[] | undefined;
+  #first = true;
+  constructor(readonly ms: number, readonly emitted: () => string[]) {
+    super();
+  }
+  override async renewLease(taskId: string, leaseId: string, expiresAtMs: number) {
+    if (!this.#first) return await super.renewLease(taskId, leaseId, expiresAtMs);
+    this.#first = false;
+    await new Promise((resolve) => setTimeout(resolve, this.ms));
+    const renewed = await super.renewLease(taskId, leaseId, expiresAtMs);
+    this.emittedAtSlowFinish = this.emitted();
+    return renewed;
+  }
+}
+
+Deno.test("a periodic renewal that finishes after the one made before COMMIT is not announced (real clock)", async () => {
+  const env = await RealEnv.open({ nodeId: "n0" });
+  const system = ActorSystem.create(env, { log: silentLogSink });
+  try {
+    const kinds = () => emitted.map((message) => message.kind);
+    const decideLog = new SlowFirstRenewalLog(300, kinds);
+    // Heartbeats every 50 ms while the artifact takes 150 ms to store; the first heartbeat's
+    // renewal finishes at about 350 ms, after the renewal before COMMIT (about 150 ms) and before
+    // the core answers the COMMIT (about 750 ms), so the job is still live when it lands.
+    const { start, emitted } = workerRig(system, {
+      lands: "answered",
+      decideLog,
+      cas: new SlowContentStore(150),
+      heartbeatIntervalMs: 50,
+      commitAnswerMs: 600,
+    });
+    start();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.ok(
+      decideLog.emittedAtSlowFinish?.includes("COMMIT"),
+      `the slow renewal finished after the COMMIT went out (${decideLog.emittedAtSlowFinish})`,
+    );
+    const announced = emitted.filter((message) => message.kind === "HEARTBEAT").map((message) =>
+      (message.payload as unknown as { expiresAtMs: number }).expiresAtMs
+    );
+    assert.ok(announced.length >= 2, `heartbeats announced: ${announced}`);
+    for (let index = 1; index < announced.length; index++) {
+      assert.ok(
+        announced[index] > announced[index - 1],
+        `no HEARTBEAT moves the lease back (peers refuse it with E_LEASE_TTL): ${announced}`,
+      );
+    }
+  } finally {
+    await system.terminate();
+    await env.close();
+  }
 });
 
 /** A decide log whose first lease grant is taken but its answer lost (the call times out). */

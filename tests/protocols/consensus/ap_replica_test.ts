@@ -130,6 +130,25 @@ Deno.test("ApReplica.absorb() ends in the same state whichever side absorbs firs
   );
 });
 
+Deno.test("of one lease renewed on both sides, absorb() and merge() keep the later expiry, no conflict", async () => {
+  const lease = { ...firstLease("n"), expiresAtMs: 100 };
+  for (const [further, behind] of [[0, 1], [1, 0]]) {
+    const sides = [new ApReplica("a"), new ApReplica("b")];
+    for (const side of sides) await side.tryLease(lease);
+    await sides[further].renewLease(lease.taskId, lease.leaseId, 500);
+    await sides[behind].renewLease(lease.taskId, lease.leaseId, 300);
+    const merged = ApReplica.merge("ab", sides);
+    assert.deepEqual(merged.leaseConflicts, []);
+    assert.equal((await merged.replica.getLease(lease.taskId))?.expiresAtMs, 500);
+    for (const [into, from] of [[further, behind], [behind, further]]) {
+      const copy = sides[into].fork("copy");
+      const absorbed = await copy.absorb(sides[from].snapshot());
+      assert.deepEqual(absorbed.leaseConflicts, []);
+      assert.equal((await copy.getLease(lease.taskId))?.expiresAtMs, 500);
+    }
+  }
+});
+
 Deno.test("ApReplica.absorb() keeps the later of two leases on one task, as a conflict", async () => {
   const left = new ApReplica("left");
   const right = new ApReplica("right");

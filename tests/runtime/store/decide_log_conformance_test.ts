@@ -1,4 +1,4 @@
-// Proves every decide log backend (Deno KV, simulated store, the simulator's AP replica, real etcd) decides once per need, idempotently, fenced by epoch and token.
+// Proves every decide log backend (Deno KV, simulated store, the simulator's AP replica, real etcd) decides once per need, idempotently, fenced by epoch and token, and renews a lease only forward.
 import assert from "node:assert/strict";
 import {
   bucketOf,
@@ -154,6 +154,17 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
         ),
         [true, true, true],
         "renewals racing each other (a heartbeat, a confirmation) all hold the lease",
+      );
+      assert.equal(
+        (await log.getLease(taskId))?.expiresAtMs,
+        99_500,
+        "whatever order they land in, the latest expiry stays",
+      );
+      assert.equal(await log.renewLease(taskId, winner?.leaseId as string, 70_000), true);
+      assert.equal(
+        (await log.getLease(taskId))?.expiresAtMs,
+        99_500,
+        "a renewal that finishes after a later one does not shorten the lease",
       );
       assert.equal(await log.releaseLease(taskId, "lease-nobody"), false);
       assert.equal(await log.releaseLease(taskId, winner?.leaseId as string), true);
