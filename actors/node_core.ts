@@ -243,7 +243,6 @@ class NodeCore implements Behavior<CoreInput> {
   receive(ctx: ActorContext<CoreInput>, message: CoreInput): void {
     switch (message.type) {
       case "envelope":
-        if (ctx.sender !== undefined && sameAddress(ctx.sender, ctx.self)) return;
         return this.#ingress(ctx, message.bytes, false);
       case "emit":
         return this.#emit(ctx, message);
@@ -455,7 +454,10 @@ class NodeCore implements Behavior<CoreInput> {
     }
     this.#emitted++;
     this.#gates.record(message, envelope);
-    ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes });
+    // Not to this core itself: it applies its own envelope below.
+    ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes }, {
+      echo: false,
+    });
     this.#audit(ctx, envelope, "out");
     this.#apply(ctx, message, envelope.bytes, confirmed);
     request.replyTo?.tell({

@@ -44,8 +44,13 @@ export interface CellHost {
   subscribe(topic: string, cell: Cell<never>): void;
   /** Removes `cell` from the local subscribers of `topic`. */
   unsubscribe(topic: string, cell: Cell<never>): void;
-  /** Publishes to local subscribers and to other nodes. */
-  publish(topic: string, message: unknown, sender: ActorRef<never> | undefined): void;
+  /** Publishes to local subscribers (but `sender` when `echo` is false) and to other nodes. */
+  publish(
+    topic: string,
+    message: unknown,
+    sender: ActorRef<never> | undefined,
+    echo?: boolean,
+  ): void;
   /** Asks `target`, calling `onResult` exactly once with the reply or a timeout error. */
   askInternal<Q, R>(
     target: ActorRef<Q>,

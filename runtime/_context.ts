@@ -11,6 +11,7 @@ import type {
   ActorRef,
   AskOptions,
   BehaviorFactory,
+  PublishOptions,
   ScheduleOptions,
   SpawnOptions,
 } from "./actor.ts";
@@ -152,8 +153,8 @@ export class CellContext<M> implements ActorContext<M> {
     this.#cell.host.unsubscribe(topic, this.#cell.erased);
   }
 
-  publish(topic: string, message: unknown): void {
-    this.#cell.host.publish(topic, message, this.#cell.ref as ActorRef<never>);
+  publish(topic: string, message: unknown, options?: PublishOptions): void {
+    this.#cell.host.publish(topic, message, this.#cell.ref as ActorRef<never>, options?.echo);
   }
 
   buggify(name: string): boolean {

@@ -69,6 +69,16 @@ export interface AskOptions {
   timeoutMs?: number;
 }
 
+/** Options of {@linkcode ActorContext.publish}. */
+export interface PublishOptions {
+  /**
+   * Whether the publishing actor receives its own message when it subscribes
+   * to the topic. Default true; false skips only that actor (other local
+   * subscribers and other nodes still get it).
+   */
+  echo?: boolean;
+}
+
 /** Options of {@linkcode ActorContext.schedule}. */
 export interface ScheduleOptions {
   /** A key: scheduling again with the same key replaces the pending timer. */
@@ -140,7 +150,7 @@ export interface ActorContext<M> {
   /** Stops receiving messages of `topic`. */
   unsubscribe(topic: string): void;
   /** Publishes `message` to every subscriber of `topic`, on this node and others. */
-  publish(topic: string, message: unknown): void;
+  publish(topic: string, message: unknown, options?: PublishOptions): void;
   /** True when the rare fault path `name` should be taken (simulation only). */
   buggify(name: string): boolean;
 }

@@ -13,6 +13,7 @@ export type {
   AskOptions,
   Behavior,
   BehaviorFactory,
+  PublishOptions,
   ScheduleOptions,
   Signal,
   SpawnOptions,

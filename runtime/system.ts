@@ -249,9 +249,16 @@ export class ActorSystem implements CellHost, RemoteSender, FrameHandler {
     this.env.transport.unsubscribe(topic);
   }
 
-  publish(topic: string, message: unknown, sender: ActorRef<never> | undefined): void {
+  publish(
+    topic: string,
+    message: unknown,
+    sender: ActorRef<never> | undefined,
+    echo = true,
+  ): void {
     const payload = toWire(message);
-    for (const cell of this.#topics.get(topic) ?? []) cell.tell(message as never, sender);
+    for (const cell of this.#topics.get(topic) ?? []) {
+      if (echo || cell.ref !== sender) cell.tell(message as never, sender);
+    }
     this.env.transport.send({ kind: "topic", topic, from: sender?.address, payload });
   }
 

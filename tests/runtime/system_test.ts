@@ -1,4 +1,4 @@
-// Proves the actor system spawns, names, finds, asks and routes across nodes, and survives bad frames and bad arguments.
+// Proves the actor system spawns, names, finds, asks and routes across nodes (publishing with or without echo to the publisher), and survives bad frames and bad arguments.
 import assert from "node:assert/strict";
 import type { ActorRef, Behavior } from "../../runtime/actor.ts";
 import { ActorContextError } from "../../runtime/_context.ts";
@@ -208,6 +208,29 @@ Deno.test("publish() reaches subscribers on this node and on others, and stops a
     "c:bye",
     "c:hi",
   ]);
+  for (const node of nodes) await node.close();
+});
+
+Deno.test("publish() with echo off skips only the publisher: its neighbours and other nodes still hear it", async () => {
+  const hub = new InProcHub();
+  const nodes = [await realNode("a", hub), await realNode("b", hub)];
+  const heard: string[] = [];
+  const listener = (name: string, node: (typeof nodes)[number]) =>
+    node.system.spawn<Topic>(() => ({
+      preStart: (ctx) => ctx.subscribe("news"),
+      receive(ctx, message) {
+        if (message.type === "say") {
+          ctx.publish("news", { type: "heard", text: message.text }, { echo: false });
+        } else if (message.type === "heard") heard.push(`${ctx.nodeId}/${name}:${message.text}`);
+      },
+    }), { name });
+  const speaker = listener("speaker", nodes[0]);
+  listener("neighbour", nodes[0]);
+  listener("remote", nodes[1]);
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  speaker.tell({ type: "say", text: "hi" });
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.deepEqual(heard.sort(), ["a/neighbour:hi", "b/remote:hi"]);
   for (const node of nodes) await node.close();
 });
 
