@@ -157,12 +157,19 @@ function available(host: NemesisHost, busy: Map<string, number>): string[] {
   });
 }
 
+/**
+ * A node playing `target` that is up and unpaused: one under no other node
+ * fault when there is one, else one under another (a skewed node can still
+ * be killed), so a fault whose only candidates are busy still acts.
+ */
 function pick(
   host: NemesisHost,
   target: NodeTarget,
   busy: Map<string, number>,
 ): string | undefined {
-  const candidates = available(host, busy).filter((node) => host.plays(node, target));
+  const playing = available(host, new Map()).filter((node) => host.plays(node, target));
+  const free = playing.filter((node) => !busy.has(node));
+  const candidates = free.length > 0 ? free : playing;
   return candidates.length === 0 ? undefined : candidates[host.random.int(candidates.length)];
 }
 

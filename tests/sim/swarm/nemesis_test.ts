@@ -1,4 +1,4 @@
-// Proves every nemesis acts on the simulated swarm while it lasts and is undone when it ends, partitions split nodes as their shape says, and a fault that finds nothing to act on fails the run instead of passing silently.
+// Proves every nemesis acts on the simulated swarm while it lasts and is undone when it ends, partitions split nodes as their shape says, and a node fault whose only candidate is under another fault still acts on it, and a fault that finds nothing to act on fails the run instead of passing silently.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SeededRandom } from "../../../sim/seeded_random.ts";
@@ -129,6 +129,36 @@ Deno.test("the whole run with every fault holds every property", async () => {
   const failed = result.checks.filter((check) => check.status === "fail");
   assert.deepEqual(failed.map((check) => `${check.id}: ${check.violations[0].message}`), []);
   assert.equal(result.checks.find((check) => check.id === "N")?.checked, 9);
+});
+
+Deno.test("a node fault whose only candidate is under another fault still acts on it", async () => {
+  const base = everyFault();
+  const scenario = {
+    ...base,
+    roles: { ...base.roles, requesters: 1 },
+    nemeses: [
+      {
+        kind: "clock-skew" as const,
+        atMs: 2_000,
+        durationMs: 4_000,
+        offsetMs: 700,
+        driftPpm: 0,
+        target: "requester" as const,
+      },
+      {
+        kind: "kill-restart" as const,
+        atMs: 3_000,
+        durationMs: 1_000,
+        target: "requester" as const,
+      },
+    ],
+  };
+  const result = await runSwarmSimulation({ scenario: withDuration(scenario), seed: 3 });
+  const failed = result.checks.filter((check) => check.status === "fail");
+  assert.deepEqual(failed.map((check) => `${check.id}: ${check.violations[0].message}`), []);
+  const starts = result.history.ofType("nemesis").filter((event) => event.phase === "start");
+  assert.equal(starts.length, 2);
+  assert.deepEqual(starts[1].nodes, starts[0].nodes, "the skewed requester is the one killed");
 });
 
 Deno.test("a fault with nothing to act on is a violation, not a silent no-op", async () => {
