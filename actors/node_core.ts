@@ -159,7 +159,12 @@ type Pending =
     /** Book version when the request was checked; the check is repeated only if it moved. */
     readonly checkedAt: number;
   }
-  | { readonly kind: "ingress"; readonly verified: Settled<VerifyResult> };
+  | {
+    readonly kind: "ingress";
+    readonly verified: Settled<VerifyResult>;
+    /** Replayed from a peer's archive (a sync reply), not received live. */
+    readonly fromSync: boolean;
+  };
 
 /** Internal message: a signature or verification finished. */
 interface StepDone {
@@ -369,7 +374,11 @@ class NodeCore implements Behavior<CoreInput> {
     const step = this.#steps.push();
     ctx.pipeToSelf(
       verifying,
-      (verified) => ({ type: "step-done", step, pending: { kind: "ingress", verified } }),
+      (verified) => ({
+        type: "step-done",
+        step,
+        pending: { kind: "ingress", verified, fromSync },
+      }),
     );
   }
 
@@ -394,7 +403,8 @@ class NodeCore implements Behavior<CoreInput> {
     if (!isLifecycleVerb(envelope.kind)) return this.#count("E_KIND_UNSUPPORTED");
     let message: LifecycleMessage;
     try {
-      message = toMessage(envelope, envelope.kind, parsePayload(envelope.kind, envelope.payload));
+      const payload = parsePayload(envelope.kind, envelope.payload);
+      message = toMessage(envelope, envelope.kind, payload, pending.fromSync);
     } catch (error) {
       return this.#count(errorCode(error));
     }
@@ -693,12 +703,14 @@ function draftMessage(request: EmitRequest, sender: string, payload: unknown): L
   };
 }
 
+/** The reducer's view of an envelope; one `replayed` from a peer's archive carries when it was made. */
 function toMessage(
   envelope: SignedEnvelope,
   kind: LifecycleVerb,
   payload?: unknown,
+  replayed = false,
 ): LifecycleMessage {
-  return {
+  const message = {
     id: envelope.id,
     kind,
     thread: envelope.thread,
@@ -706,6 +718,7 @@ function toMessage(
     lamport: envelope.lamport,
     payload: (payload ?? envelope.payload) as never,
   };
+  return replayed ? { ...message, replayedMadeAtMs: Number(envelope.ts / 1_000_000n) } : message;
 }
 
 function sameAddress(left: ActorRef<never>, right: ActorRef<never>): boolean {

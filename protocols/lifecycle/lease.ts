@@ -98,7 +98,7 @@ export function onHeartbeat(
   // A HEARTBEAT that overtook its CLAIM waits for it: the COMMIT behind it is judged by its expiry.
   requireKnownLease(task, beat.leaseId);
   const lease = requireHolder(task, beat.leaseId, message.sender);
-  if (view.nowMs > lease.expiresAtMs && view.mutations?.leaseCheckOff !== true) {
+  if (leaseLapsed(lease, message, view)) {
     throw new ProtocolError(
       "E_LEASE_EXPIRED",
       `Lease ${beat.leaseId} expired at ${lease.expiresAtMs}`,
@@ -190,6 +190,18 @@ export function requireKnownLease(task: TaskState, leaseId: string): void {
     "E_UNKNOWN_LEASE",
     `Lease ${leaseId} on ${task.taskId} is unknown (its CLAIM has not arrived)`,
   );
+}
+
+/**
+ * Whether `lease` has run out for `message`: on this node's clock, or for a
+ * message replayed from a peer's archive, at the time it was made if that was
+ * earlier. The `leaseCheckOff` mutation turns the check off.
+ */
+export function leaseLapsed(lease: Lease, message: LifecycleMessage, view: LifecycleView): boolean {
+  if (view.mutations?.leaseCheckOff === true) return false;
+  const madeAtMs = message.replayedMadeAtMs;
+  const atMs = madeAtMs === undefined ? view.nowMs : Math.min(view.nowMs, madeAtMs);
+  return atMs > lease.expiresAtMs;
 }
 
 /** The live lease when `sender` holds `leaseId`. */

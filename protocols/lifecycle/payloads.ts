@@ -229,6 +229,14 @@ export interface LifecycleMessage<V extends LifecycleVerb = LifecycleVerb> {
   readonly sender: string;
   readonly lamport: number;
   readonly payload: PayloadOf[V];
+  /**
+   * Set only on a message replayed from a peer's archive (a sync reply), not
+   * received live: when its sender made it (the envelope's signing time, ms).
+   * Lease checks judge such a message as of then (`leaseLapsed`): this node
+   * was not there when it happened, and a restarted node would otherwise
+   * refuse every COMMIT whose lease ran out while it was away.
+   */
+  readonly replayedMadeAtMs?: number;
 }
 
 /** Payload type by verb. */

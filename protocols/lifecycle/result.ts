@@ -14,7 +14,7 @@ import { committeeSize } from "../committee.ts";
 import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
-import { requireHolder, requireKnownLease, requireTask } from "./lease.ts";
+import { leaseLapsed, requireHolder, requireKnownLease, requireTask } from "./lease.ts";
 import {
   type CommitState,
   type Effect,
@@ -43,7 +43,7 @@ export function onCommit(
     );
   }
   const lease = requireHolder(task, commit.leaseId, message.sender);
-  if (view.nowMs > lease.expiresAtMs && view.mutations?.leaseCheckOff !== true) {
+  if (leaseLapsed(lease, message, view)) {
     throw new ProtocolError(
       "E_LEASE_EXPIRED",
       `COMMIT under lease ${lease.leaseId} that expired at ${lease.expiresAtMs}`,

@@ -1,7 +1,9 @@
 /**
  * P5, lease lifetimes. (a) The decide service never holds two leases on one
  * task at once. (b) No node accepts a COMMIT after the lease it was made
- * under expired on that node's clock. (c) A task is claimed again only after
+ * under expired on that node's clock; a COMMIT replayed from a peer's archive
+ * (a node catching up) is judged at the time it was made instead, and only
+ * once some node accepted it live. (c) A task is claimed again only after
  * it was reopened: a second CLAIM while the first lease's work still stands
  * (claimed or committed, not released, yielded or rejected) puts two
  * workers on one task, whatever each node saw first. A reopen is a
@@ -55,9 +57,14 @@ function checkLogLeases(events: readonly LogEvent[], findings: Findings): void {
   }
 }
 
-/** (b) Each node accepts a COMMIT only while the lease, as that node knows it, is live. */
+/**
+ * (b) Each node accepts a live COMMIT only while the lease, as that node
+ * knows it, is live; a replayed one only if it was made while the lease was
+ * live and another node accepted it live first.
+ */
 function checkCommits(context: CheckContext, findings: Findings): void {
   const expiry = new Map<string, { expiresAtMs: number; seq: number }>();
+  const acceptedLive = new Set<string>();
   for (const event of context.history.ofType("accepted")) {
     const { message } = event;
     const key = (leaseId: string) => `${event.node}\u0000${leaseId}`;
@@ -73,10 +80,21 @@ function checkCommits(context: CheckContext, findings: Findings): void {
     } else if (message.kind === "COMMIT") {
       const commit = (message as LifecycleMessage<"COMMIT">).payload;
       const lease = expiry.get(key(commit.leaseId));
+      const madeAtMs = message.replayedMadeAtMs;
       findings.checked++;
-      if (lease === undefined || event.nodeMs <= lease.expiresAtMs) continue;
+      if (madeAtMs === undefined) acceptedLive.add(message.id);
+      else if (!acceptedLive.has(message.id)) {
+        findings.add({
+          message: `${event.node} accepted a replayed COMMIT for ${commit.taskId} ` +
+            `that no node had accepted live`,
+          needId: commit.needId,
+          evidence: [event.seq],
+        });
+      }
+      const atMs = madeAtMs === undefined ? event.nodeMs : Math.min(event.nodeMs, madeAtMs);
+      if (lease === undefined || atMs <= lease.expiresAtMs) continue;
       findings.add({
-        message: `${event.node} accepted a COMMIT for ${commit.taskId} at ${event.nodeMs} ms ` +
+        message: `${event.node} accepted a COMMIT for ${commit.taskId} at ${atMs} ms ` +
           `under lease ${commit.leaseId}, which expired at ${lease.expiresAtMs} ms on its clock`,
         needId: commit.needId,
         evidence: [lease.seq, event.seq],

@@ -74,6 +74,8 @@ export class Driver {
   thread: ThreadState | undefined = undefined;
   effects: Effect[] = [];
   nowMs = 1_000;
+  /** When set, messages are applied as replayed from a peer's archive, made at this time. */
+  replayedMadeAtMs: number | undefined;
   constructor(readonly overrides: Partial<ReduceView> = {}) {}
 
   apply<V extends LifecycleVerb>(
@@ -82,9 +84,12 @@ export class Driver {
     sender: string,
     id?: string,
   ): Effect[] {
+    const built = message(kind, payload, sender, id);
     const transition = reduce(
       this.thread,
-      message(kind, payload, sender, id),
+      this.replayedMadeAtMs === undefined
+        ? built
+        : { ...built, replayedMadeAtMs: this.replayedMadeAtMs },
       view({ nowMs: this.nowMs, ...this.overrides }),
     );
     this.thread = transition.thread;

@@ -1,4 +1,4 @@
-// Proves the lifecycle takes a NEED to FINAL through every verb, and refuses each bad message with its own code.
+// Proves the lifecycle takes a NEED to FINAL through every verb, refuses each bad message with its own code, and judges a replayed COMMIT or HEARTBEAT by its lease as of when it was made.
 import assert from "node:assert/strict";
 import { isParkable, ProtocolError } from "../../../protocols/lifecycle/errors.ts";
 import { expireIfDue } from "../../../protocols/lifecycle/reducer.ts";
@@ -307,6 +307,37 @@ Deno.test("heartbeats wait for their CLAIM and extend a live lease; YIELD and an
     "did:worker-2",
   );
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT");
+});
+
+Deno.test("a COMMIT or HEARTBEAT replayed from a peer's archive is judged by its lease as of when it was made", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  driver.decide();
+  driver.claim(); // lease-1 runs to 61,000 ms
+  const heartbeat = () =>
+    driver.apply(
+      "HEARTBEAT",
+      { needId: NEED_ID, taskId: TASK_ID, leaseId: "lease-1", expiresAtMs: 80_000 },
+      "did:worker",
+    );
+  driver.nowMs = 200_000; // a node catching up long after the lease ran out
+  rejects("E_LEASE_EXPIRED", heartbeat);
+  driver.replayedMadeAtMs = 61_001;
+  rejects("E_LEASE_EXPIRED", heartbeat); // made after the lease ran out
+  driver.replayedMadeAtMs = 50_000;
+  heartbeat();
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.lease?.expiresAtMs, 80_000);
+  driver.replayedMadeAtMs = undefined;
+  rejects("E_LEASE_EXPIRED", () => driver.commit()); // received live: judged now
+  driver.replayedMadeAtMs = 80_001;
+  rejects("E_LEASE_EXPIRED", () => driver.commit()); // made after the renewed lease ran out
+  driver.replayedMadeAtMs = 79_000;
+  assert.deepEqual(driver.commit().map((effect) => effect.type), [
+    "lease-ended",
+    "commit-received",
+  ]);
 });
 
 Deno.test("a COMMIT without an artifact or from a non-holder is refused", () => {

@@ -60,6 +60,7 @@ class Recorder {
     payload: PayloadOf[V],
     sender: number,
     id?: string,
+    replayedMadeAtMs?: number,
   ) {
     const message: LifecycleMessage<V> = {
       id: id ?? `env-${this.#id++}`,
@@ -68,6 +69,7 @@ class Recorder {
       sender: VERIFIERS[sender],
       lamport: this.#id,
       payload,
+      ...(replayedMadeAtMs === undefined ? {} : { replayedMadeAtMs }),
     };
     return this.push({ type: "accepted", node: `node-${node}`, nodeMs: this.nowMs, message });
   }
@@ -184,7 +186,14 @@ function claim(recorder: Recorder, node: number, leaseId: string, sender = node)
   }, sender);
 }
 
-function commit(recorder: Recorder, node: number, leaseId: string, sender = node, id?: string) {
+function commit(
+  recorder: Recorder,
+  node: number,
+  leaseId: string,
+  sender = node,
+  id?: string,
+  replayedMadeAtMs?: number,
+) {
   return recorder.accept(
     node,
     "COMMIT",
@@ -199,10 +208,11 @@ function commit(recorder: Recorder, node: number, leaseId: string, sender = node
     },
     sender,
     id,
+    replayedMadeAtMs,
   );
 }
 
-Deno.test("P5 flags overlapping leases, a commit after expiry, and a second claim without a reopen", async () => {
+Deno.test("P5 flags overlapping leases, a commit after expiry (a replayed one judged when made), and a second claim without a reopen", async () => {
   const overlap = new Recorder();
   const lease = (leaseId: string, outcome: "granted" | "forced") =>
     overlap.push({
@@ -227,6 +237,29 @@ Deno.test("P5 flags overlapping leases, a commit after expiry, and a second clai
   late.at(61_000);
   commit(late, 2, "a", 1);
   assert.match((await verdict(P5_LEASES, late)).violations[0].message, /expired at 60000 ms/);
+
+  // A node catching up replays a COMMIT made in time that another node accepted live: fine.
+  const caughtUp = new Recorder();
+  claim(caughtUp, 1, "a");
+  caughtUp.at(50_000);
+  commit(caughtUp, 1, "a", 1, "commit-a");
+  caughtUp.at(200_000);
+  claim(caughtUp, 2, "a", 1);
+  commit(caughtUp, 2, "a", 1, "commit-a", 50_000);
+  assert.equal((await verdict(P5_LEASES, caughtUp)).status, "pass");
+  // Replayed, but made after the lease ran out, or accepted live nowhere: violations.
+  const replayedLate = new Recorder();
+  claim(replayedLate, 1, "a");
+  replayedLate.at(200_000);
+  claim(replayedLate, 2, "a", 1);
+  commit(replayedLate, 2, "a", 1, "commit-b", 60_001);
+  assert.deepEqual(
+    (await verdict(P5_LEASES, replayedLate)).violations.map((violation) => violation.message),
+    [
+      "node-2 accepted a replayed COMMIT for t1 that no node had accepted live",
+      "node-2 accepted a COMMIT for t1 at 60001 ms under lease a, which expired at 60000 ms on its clock",
+    ],
+  );
 
   const reclaim = new Recorder();
   claim(reclaim, 1, "a");
