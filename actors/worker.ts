@@ -409,15 +409,7 @@ class Worker implements Behavior<WorkerMessage> {
     if (outcome.ok && !job.reopened) {
       const held = outcome.value.status === "held" ? outcome.value.existing : undefined;
       if (held === undefined || !this.#unsure.has(held.leaseId)) return;
-      const candidate: Candidate = {
-        needId: job.needId,
-        deadlineMs: job.deadlineMs,
-        taskId: job.taskId,
-        spec: job.spec,
-        attempt: job.attempt + 1,
-        reopened: false,
-        orphan: held.leaseId,
-      };
+      const candidate = { ...retryOf(job, false), orphan: held.leaseId };
       return void ctx.schedule(0, { type: "rebid", candidate });
     }
     if (!outcome.ok && errorCode(outcome.error) === "E_STALE_EPOCH") {
@@ -427,15 +419,19 @@ class Worker implements Behavior<WorkerMessage> {
       }));
     }
     const delayMs = REBID_BASE_MS * 2 ** job.attempt * (0.5 + ctx.random());
-    const candidate: Candidate = {
-      needId: job.needId,
-      deadlineMs: job.deadlineMs,
-      taskId: job.taskId,
-      spec: job.spec,
-      attempt: job.attempt + 1,
-      reopened: job.reopened,
-    };
-    ctx.schedule(delayMs, { type: "rebid", candidate });
+    ctx.schedule(delayMs, { type: "rebid", candidate: retryOf(job, job.reopened) });
+  }
+
+  /**
+   * Ends a job whose lease is gone without a COMMIT, and looks at its task
+   * again: the task-ready of its reopening may have come while the job still
+   * held the task (and was passed over), and nothing else would bring it back.
+   */
+  #abandon(ctx: ActorContext<WorkerMessage>, job: Job, lease: "release" | "none"): void {
+    this.#finish(ctx, job, lease);
+    if (job.attempt + 1 < BID_ATTEMPTS_MAX) {
+      ctx.schedule(0, { type: "rebid", candidate: retryOf(job, true) });
+    }
   }
 
   #work(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
@@ -535,7 +531,7 @@ class Worker implements Behavior<WorkerMessage> {
     if (!message.held.ok || message.held.value.status === "lost") {
       // Lost (released as expired) or unreachable: committing now could overlap another lease.
       ctx.log.warn("lease not confirmed; result abandoned", { taskId: job.taskId });
-      return this.#finish(ctx, job, message.held.ok ? "none" : "release");
+      return this.#abandon(ctx, job, message.held.ok ? "none" : "release");
     }
     // Peers judge the COMMIT by the expiry they know when they get to it, which may be much
     // later under load: a renewal is announced first, or they would refuse it as expired.
@@ -587,7 +583,7 @@ class Worker implements Behavior<WorkerMessage> {
     }
     if (!message.held.value) {
       ctx.log.warn("lease lost; task abandoned", { taskId: job.taskId });
-      return this.#finish(ctx, job, "none");
+      return this.#abandon(ctx, job, "none");
     }
     this.#announceLease(job, message.expiresAtMs);
   }
@@ -658,4 +654,16 @@ async function confirmLease(
   const expiresAtMs = nowMs + ttlMs;
   const renewed = await decideLog.renewLease(job.taskId, job.leaseId, expiresAtMs);
   return renewed ? { status: "renewed", expiresAtMs } : { status: "lost" };
+}
+
+/** A new bid for `job`'s task, one attempt further. */
+function retryOf(job: Job, reopened: boolean): Candidate {
+  return {
+    needId: job.needId,
+    deadlineMs: job.deadlineMs,
+    taskId: job.taskId,
+    spec: job.spec,
+    attempt: job.attempt + 1,
+    reopened,
+  };
 }

@@ -1,4 +1,4 @@
-// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), never announces an expiry earlier than one it announced (a periodic renewal finishing late, on the real clock), and frees its own lease whose grant went unanswered.
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), never announces an expiry earlier than one it announced (a periodic renewal finishing late, on the real clock), bids anew when its lease was freed before its COMMIT, and frees its own lease whose grant went unanswered.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
@@ -207,6 +207,32 @@ Deno.test("a lease that has run a while is renewed, and the renewal announced, b
   assert.equal(decideLog.renewals, 1);
   const announced = (emitted[1].payload as unknown as { expiresAtMs: number }).expiresAtMs;
   assert.equal(announced, decideLog.renewedToMs, "the HEARTBEAT names the renewed expiry");
+});
+
+/** A decide log whose lease monitor frees the first lease just before the worker confirms it. */
+class FreedBeforeConfirmLog extends StoreDecideLog {
+  #freed = false;
+  constructor() {
+    super(new MemoryStore());
+  }
+  override async getLease(taskId: string) {
+    const lease = await super.getLease(taskId);
+    if (this.#freed || lease === undefined) return lease;
+    this.#freed = true;
+    await this.releaseLease(taskId, lease.leaseId);
+    return await super.getLease(taskId);
+  }
+}
+
+Deno.test("a worker whose lease was freed before its COMMIT looks at the task again and bids anew", async () => {
+  // The task-ready of the reopening may reach the worker while it still holds the job (a stall);
+  // it is passed over then, so the worker must look again once it gives the job up.
+  const { kinds, emitted, decideLog } = await slowClaim("answered", new FreedBeforeConfirmLog());
+  assert.deepEqual(await kinds(5_000), ["CLAIM", "CLAIM", "COMMIT"]);
+  const [first, second, commit] = emitted.map((message) => message.payload.leaseId);
+  assert.notEqual(first, second, "a new lease");
+  assert.equal(commit, second, "committed under the new lease");
+  assert.equal((await decideLog.getLease("task-1"))?.leaseId, second);
 });
 
 /** A content store that takes `ms` to store anything (a slow disk). */

@@ -39,6 +39,9 @@ const CHAOS_REGRESSIONS = [
   // A node whose core restarted refused every COMMIT it replayed from a peer once the 10 s lease
   // had run out, so it expired NEEDs the others finalised: a refund against a payout ($).
   { scenario: "retention", seed: 1029, overrides: { buggify: true, nemeses: [0, 1] } },
+  // The only honest worker stalled past its lease; the task reopened meanwhile and its task-ready
+  // was passed over (the worker still held the job), so after two wrong results nobody bid (L).
+  { scenario: "byzantine", seed: 1037, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
