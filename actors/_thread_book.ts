@@ -13,7 +13,12 @@ import { bucketOf } from "../runtime/store/decide_log.ts";
 import { committeeFor } from "../protocols/committee.ts";
 import type { Economy } from "../protocols/economics/mod.ts";
 import { isParkable, ProtocolError } from "../protocols/lifecycle/errors.ts";
-import type { LifecycleMessage, LifecycleVerb } from "../protocols/lifecycle/payloads.ts";
+import type {
+  LeaseDrop,
+  LifecycleMessage,
+  LifecycleVerb,
+} from "../protocols/lifecycle/payloads.ts";
+import { dropLease } from "../protocols/lifecycle/lease_drop.ts";
 import { expireIfDue, reduce, type ReduceView } from "../protocols/lifecycle/reducer.ts";
 import type { ProtocolMutations } from "../protocols/lifecycle/mutations.ts";
 import { type Effect, resultCommitteeOf, type ThreadState } from "../protocols/lifecycle/state.ts";
@@ -223,6 +228,33 @@ export class ThreadBook {
     const outcomes: Outcome[] = [];
     this.#applyOne(message, bytes, nowMs, outcomes, confirmed);
     return outcomes;
+  }
+
+  /**
+   * Sets aside the work of a lease an AP merge dropped (RECONCILE, confirmed
+   * against the decide log), then retries what was parked on its thread (the
+   * kept lease's CLAIM waits there, refused as busy). Nothing happens to a
+   * thread or task this node does not hold. Throws `E_LEASE_CONFLICT` when
+   * the work cannot be set aside (`lease_drop.ts`).
+   */
+  dropLease(drop: LeaseDrop, nowMs: number): {
+    readonly thread?: ThreadState;
+    readonly effects: readonly Effect[];
+    readonly outcomes: readonly Outcome[];
+  } {
+    const before = this.#threads.get(drop.needId);
+    if (before === undefined || !before.tasks.has(drop.taskId)) {
+      return { effects: [], outcomes: [] };
+    }
+    const transition = dropLease(before, drop);
+    if (transition.thread !== before) {
+      this.#threads.set(drop.needId, transition.thread);
+      this.#progressAtMs.delete(drop.needId);
+      this.#progressAtMs.set(drop.needId, nowMs);
+      this.#version++;
+    }
+    const outcomes = this.retry(drop.needId, nowMs);
+    return { thread: transition.thread, effects: transition.effects, outcomes };
   }
 
   /** Retries everything parked on a thread (its window may have opened). */

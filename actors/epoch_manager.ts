@@ -11,13 +11,19 @@ import type { ActorRef, Behavior } from "../runtime/actor.ts";
 import type { Settled } from "../runtime/env.ts";
 import { errorMessage } from "../runtime/errors.ts";
 import type { DecideLog } from "../runtime/store/decide_log.ts";
+import { type LeaseDrop, PAYLOAD_LIST_MAX } from "../protocols/lifecycle/payloads.ts";
 import type { CoreMessage } from "./swarm_messages.ts";
+
+/** Most orphaned NEEDs, and most lease drops, one RECONCILE names. */
+const PART = PAYLOAD_LIST_MAX;
 
 /** Messages of the epoch manager. */
 export type EpochManagerMessage =
   | {
     readonly type: "reconcile";
     readonly orphaned?: readonly string[];
+    /** Tasks leased on both sides of a partition, as the merge resolved them (AP mode). */
+    readonly leases?: readonly LeaseDrop[];
     readonly replyTo?: ActorRef<Settled<number>>;
   }
   | {
@@ -25,6 +31,7 @@ export type EpochManagerMessage =
     readonly from: number;
     readonly result: Settled<number>;
     readonly orphaned: readonly string[];
+    readonly leases: readonly LeaseDrop[];
     readonly replyTo?: ActorRef<Settled<number>>;
   };
 
@@ -49,6 +56,7 @@ export function epochManager(config: EpochManagerConfig): Behavior<EpochManagerM
           from: result.ok ? result.value.from : -1,
           result: result.ok ? { ok: true, value: result.value.to } : result,
           orphaned: message.orphaned ?? [],
+          leases: message.leases ?? [],
           replyTo: message.replyTo,
         }));
         return;
@@ -60,12 +68,23 @@ export function epochManager(config: EpochManagerConfig): Behavior<EpochManagerM
       }
       const toEpoch = message.result.value;
       config.core.tell({ type: "set-epoch", epoch: toEpoch });
-      config.core.tell({
-        type: "emit",
-        kind: "RECONCILE",
-        thread: config.thread ?? "swarm-epochs",
-        payload: { fromEpoch: message.from, toEpoch, orphaned: [...message.orphaned] },
-      });
+      // Payload lists are bounded: long ones go out in several RECONCILEs of the same epochs.
+      const { orphaned, leases } = message;
+      const parts = Math.max(1, Math.ceil(Math.max(orphaned.length, leases.length) / PART));
+      for (let part = 0; part < parts; part++) {
+        const drops = leases.slice(part * PART, (part + 1) * PART);
+        config.core.tell({
+          type: "emit",
+          kind: "RECONCILE",
+          thread: config.thread ?? "swarm-epochs",
+          payload: {
+            fromEpoch: message.from,
+            toEpoch,
+            orphaned: orphaned.slice(part * PART, (part + 1) * PART),
+            ...(drops.length > 0 ? { leases: drops } : {}),
+          },
+        });
+      }
     },
   };
 }

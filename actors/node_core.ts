@@ -46,6 +46,7 @@ import { CoreGates, type NodePolicy } from "./_core_gates.ts";
 import { SyncRepair } from "./_sync_repair.ts";
 import { type ConfirmationSink, DecideConfirmations } from "./_decide_confirmation.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
+import { LeaseDropChecks, type LeaseDropSink } from "./_lease_drops.ts";
 import { type Outcome, ThreadBook } from "./_thread_book.ts";
 import type {
   AcceptedHook,
@@ -192,6 +193,7 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #audited = new Set<string>();
   readonly #auditedOldest = new EvictionCursor(this.#audited);
   readonly #confirmations: DecideConfirmations;
+  readonly #leaseDrops: LeaseDropChecks;
   readonly #gates: CoreGates;
   /** Envelopes signed for an emit with `hold`, and the later ones of their threads behind them. */
   readonly #held = new HeldEmits<
@@ -223,6 +225,7 @@ class NodeCore implements Behavior<CoreInput> {
       mutations: config.mutations,
     });
     this.#confirmations = new DecideConfirmations(config.decideLog, 10_000);
+    this.#leaseDrops = new LeaseDropChecks(config.decideLog);
     this.#gates = new CoreGates(config.policy, config.policyHash, this.#book);
     this.#repair = new SyncRepair(config);
   }
@@ -295,6 +298,10 @@ class NodeCore implements Behavior<CoreInput> {
         return this.#confirmations.checked(ctx, message, this.#sinkFor(ctx));
       case "decide-recheck":
         return this.#confirmations.check(ctx, message.id);
+      case "lease-drop-check":
+        return this.#leaseDrops.check(ctx, message);
+      case "lease-drop-checked":
+        return this.#leaseDrops.checked(ctx, message, this.#dropSinkFor(ctx));
       case "stats":
         message.replyTo.tell(this.#stats());
         return;
@@ -621,12 +628,40 @@ class NodeCore implements Behavior<CoreInput> {
    * RECONCILE marks a partition heal: the epoch moves on, and this node asks
    * its peers for every thread they hold, catching up on what the other side
    * did (in AP mode, the winning decisions of orphaned NEEDs among them).
+   * In AP mode it may also name tasks leased on both sides: once this
+   * node's decide log holds the kept lease, the dropped one's work is set
+   * aside (`_lease_drops.ts`), and the kept lease's CLAIM and COMMIT, which
+   * the sync brings, are accepted.
    */
   #reconcile(ctx: ActorContext<CoreInput>, message: LifecycleMessage<"RECONCILE">): void {
-    const { toEpoch } = message.payload;
+    const { toEpoch, leases } = message.payload;
     if (toEpoch < this.#book.epoch) return this.#count("E_STALE_EPOCH");
     this.#setEpoch(toEpoch);
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self as ActorRef<CoreMessage> });
+    if (leases === undefined || leases.length === 0) return;
+    // Only an AP log forks, so only there can two leases of one task both have been granted.
+    if (this.#config.decideMode !== "ap") return this.#count("E_RECONCILE_UNCONFIRMED");
+    this.#leaseDrops.start(ctx, leases, this.#dropSinkFor(ctx));
+  }
+
+  /** Where confirmed lease drops go: the book sets their work aside, the roles hear of it. */
+  #dropSinkFor(ctx: ActorContext<CoreInput>): LeaseDropSink {
+    return {
+      confirmed: (drop) => {
+        let dropped;
+        try {
+          dropped = this.#book.dropLease(drop, ctx.nowMs());
+        } catch (error) {
+          return this.#count(errorCode(error));
+        }
+        const thread = dropped.thread;
+        if (thread !== undefined) {
+          for (const effect of dropped.effects) this.#dispatch(ctx, effect, thread);
+        }
+        this.#settle(ctx, dropped.outcomes);
+      },
+      count: (code) => this.#count(code),
+    };
   }
 
   #setEpoch(epoch: number): void {

@@ -11,6 +11,7 @@
 
 import type { ActorRef } from "../runtime/actor.ts";
 import type { ConfirmationMessage } from "./_decide_confirmation.ts";
+import type { LeaseDropMessage } from "./_lease_drops.ts";
 import type {
   LifecycleMessage,
   LifecycleVerb,
@@ -153,7 +154,9 @@ export type CoreMessage =
   }
   | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] }
   /** Internal: the decide log's answers about DECIDEs under confirmation. */
-  | ConfirmationMessage;
+  | ConfirmationMessage
+  /** Internal: the decide log's answers about lease drops a RECONCILE named. */
+  | LeaseDropMessage;
 
 /** A hook that sees every message the core accepted (history for checkers, metrics). */
 export type AcceptedHook = (message: LifecycleMessage, nodeDid: string) => void;

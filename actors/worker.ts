@@ -352,6 +352,7 @@ class Worker implements Behavior<WorkerMessage> {
     }
     const lease = this.#config.decideLog.tryLease({
       taskId: job.taskId,
+      needId: job.needId,
       leaseId: job.leaseId,
       holder: this.#config.did,
       grantedAtMs: job.grantedAtMs,

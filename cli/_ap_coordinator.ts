@@ -18,9 +18,10 @@
  *   up (a stale fence while a merge raced its re-fence, a restart), and
  *   takes back borrowed buckets no longer homed here;
  * - reconciles: when a merge reports NEEDs decided differently on two
- *   sides, the member with the smallest node id among those it reaches
- *   advances the epoch with RECONCILE naming the orphaned NEEDs (each NEED
- *   once), so every node re-reads the winning decisions.
+ *   sides, or tasks leased on both, the member with the smallest node id
+ *   among those it reaches advances the epoch with RECONCILE naming the
+ *   orphaned NEEDs and the dropped leases (each once), so every node
+ *   re-reads the winning decisions and sets the dropped leases' work aside.
  *
  * A peer that says hello (it joined, restarted, or a partition healed) is
  * synced with first (its replica merged into this one); the caller then
@@ -37,6 +38,8 @@ import type { DeciderMessage } from "../actors/decider.ts";
 import type { EpochManagerMessage } from "../actors/epoch_manager.ts";
 import type { ApDecideLog } from "./_ap_decide_log.ts";
 import { bucketHomes } from "./_ap_lending.ts";
+import type { LeaseDrop } from "../protocols/lifecycle/payloads.ts";
+import { leaseDropsOf } from "../protocols/lifecycle/lease_drop.ts";
 
 /** Options of {@linkcode ApCoordinator}. */
 export interface ApCoordinatorOptions {
@@ -75,9 +78,10 @@ export interface ApCoordinatorStats {
   refenced: number;
   /** Buckets given back to the decider, or taken from it, by the checks. */
   restored: number;
-  /** RECONCILEs this node started, and the NEEDs they named. */
+  /** RECONCILEs this node started, and the NEEDs and dropped leases they named. */
   reconciles: number;
   reconciledNeeds: number;
+  reconciledLeases: number;
   /** Peers synced with, and syncs that failed. */
   peerSyncs: number;
   peerSyncFailures: number;
@@ -98,6 +102,7 @@ export class ApCoordinator {
     restored: 0,
     reconciles: 0,
     reconciledNeeds: 0,
+    reconciledLeases: 0,
     peerSyncs: 0,
     peerSyncFailures: 0,
   };
@@ -108,6 +113,9 @@ export class ApCoordinator {
   readonly #refencedAt = new Map<number, number>();
   readonly #reconciled = new Set<string>();
   readonly #orphans = new Set<string>();
+  /** Dropped leases the merges reported, by dropped lease id, and those announced. */
+  readonly #drops = new Map<string, LeaseDrop>();
+  readonly #reconciledDrops = new Set<string>();
   #homes: string[];
   #log: ApDecideLog | undefined;
   #decider: ActorRef<DeciderMessage> | undefined;
@@ -161,6 +169,7 @@ export class ApCoordinator {
   /** Sees every merge into this node's replica (wired as the log's `onAbsorb`). */
   onAbsorb(result: ReplicaAbsorb): void {
     for (const branch of result.decisions.orphaned) this.#orphans.add(branch.record.needId);
+    for (const drop of leaseDropsOf(result.leaseConflicts)) this.#drops.set(drop.dropped, drop);
     if (result.fencesRaised.length > 0) this.#refence();
   }
 
@@ -281,18 +290,26 @@ export class ApCoordinator {
     this.stats.refenced += own.length + lent.length;
   }
 
-  /** The reconciler (smallest reachable member) announces orphaned NEEDs not announced yet. */
+  /**
+   * The reconciler (smallest reachable member) announces orphaned NEEDs and
+   * dropped leases not announced yet.
+   */
   #reconcile(reachable: (node: string) => boolean): void {
     const fresh = [...this.#orphans].filter((needId) => !this.#reconciled.has(needId));
-    if (fresh.length === 0 || this.#epochManager === undefined) return;
+    const drops = [...this.#drops.values()].filter((drop) =>
+      !this.#reconciledDrops.has(drop.dropped)
+    );
+    if (fresh.length + drops.length === 0 || this.#epochManager === undefined) return;
     const present = this.#options.members.filter((node) =>
       node === this.#options.self || reachable(node)
     ).sort();
     if (present[0] !== this.#options.self) return;
     for (const needId of fresh) this.#reconciled.add(needId);
+    for (const drop of drops) this.#reconciledDrops.add(drop.dropped);
     this.stats.reconciles++;
     this.stats.reconciledNeeds += fresh.length;
-    this.#epochManager.tell({ type: "reconcile", orphaned: fresh.sort() });
+    this.stats.reconciledLeases += drops.length;
+    this.#epochManager.tell({ type: "reconcile", orphaned: fresh.sort(), leases: drops });
   }
 
   #now(): number {

@@ -39,7 +39,8 @@ export type Field =
   | "proofType"
   | "challengeVerdict"
   | "slashes"
-  | "invalidateTarget";
+  | "invalidateTarget"
+  | "leaseDrops";
 
 const isString = (value: unknown) =>
   typeof value === "string" && value.length > 0 && value.length <= PAYLOAD_STRING_MAX;
@@ -80,6 +81,12 @@ function isSlash(value: unknown): boolean {
   return Object.keys(value).length === 2 && isString(value.account) && isInteger(value.amount);
 }
 
+function isLeaseDrop(value: unknown): boolean {
+  if (!isRecord(value)) return false;
+  return Object.keys(value).length === 4 && isString(value.needId) && isString(value.taskId) &&
+    isString(value.kept) && isString(value.dropped) && value.kept !== value.dropped;
+}
+
 const oneOf = (values: readonly string[]) => (value: unknown) =>
   typeof value === "string" && values.includes(value) ||
   values.map((each) => JSON.stringify(each)).join(" or ");
@@ -104,6 +111,9 @@ export const FIELD_CHECKS: Record<Field, (value: unknown) => true | string> = {
   slashes: (value) =>
     isList(value, isSlash) || `a list of at most ${PAYLOAD_LIST_MAX} {account, amount} slashes`,
   invalidateTarget: oneOf(["CHALLENGE", "NEED"]),
+  leaseDrops: (value) =>
+    isList(value, isLeaseDrop) ||
+    `a list of at most ${PAYLOAD_LIST_MAX} {needId, taskId, kept, dropped} lease drops`,
 };
 
 /** `E_PAYLOAD` naming the field, what it should be, and (safely) what it was. */

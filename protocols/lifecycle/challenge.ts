@@ -27,6 +27,7 @@ import {
 } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
 import { requireTask } from "./lease.ts";
+import { requireCommit } from "./lease_drop.ts";
 import {
   type ChallengeState,
   type CommitState,
@@ -48,10 +49,7 @@ export function onChallenge(
   const challenge = message.payload;
   const current = requireThread(thread, challenge.needId);
   const task = requireTask(current, challenge.taskId);
-  const commit = task.commits.get(challenge.commitId);
-  if (commit === undefined) {
-    throw new ProtocolError("E_UNKNOWN_COMMIT", `Commit ${challenge.commitId} is unknown`);
-  }
+  const commit = requireCommit(task, challenge.commitId);
   const challenges = current.challenges ?? new Map<string, ChallengeState>();
   if (challenge.withdraws !== undefined) return withdraw(current, message, challenges);
   if (message.sender === commit.worker) {
@@ -329,10 +327,7 @@ function checkLocalWindow(
 
 /** The votes a ruling cites must be votes this node has seen (else it waits for them). */
 function checkVotesSeen(ruling: InvalidateChallengePayload, task: TaskState): void {
-  const commit = task.commits.get(ruling.commitId);
-  if (commit === undefined) {
-    throw new ProtocolError("E_UNKNOWN_COMMIT", `Commit ${ruling.commitId} is unknown`);
-  }
+  const commit = requireCommit(task, ruling.commitId);
   const unseen = [
     ...ruling.attesters.filter((did) => !commit.tally.approvals.includes(did)),
     ...ruling.dissenters.filter((did) => !commit.tally.rejections.includes(did)),

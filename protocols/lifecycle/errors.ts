@@ -38,6 +38,7 @@ export type ProtocolErrorCode =
   | "E_WORKER_REJECTED"
   | "E_OWN_RESULT"
   | "E_LEASE_EXPIRED"
+  | "E_LEASE_CONFLICT"
   | "E_NO_ARTIFACT"
   | "E_UNKNOWN_COMMIT"
   | "E_BAD_STATE"

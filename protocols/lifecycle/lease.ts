@@ -12,6 +12,7 @@ import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
 import { refuseOrphaned } from "./supersede.ts";
+import { refuseDroppedLease } from "./lease_drop.ts";
 import {
   type Effect,
   type Lease,
@@ -32,6 +33,7 @@ export function onClaim(
   const claim = message.payload;
   const current = requireThread(thread, claim.needId);
   const task = requireTask(current, claim.taskId);
+  refuseDroppedLease(task, claim.leaseId);
   const leaseChecks = view.mutations?.leaseCheckOff !== true;
   if (leaseChecks && task.status !== "DECIDED" && task.status !== "DRAFT") {
     // Leases come from the decide log one at a time: a CLAIM for a busy task was granted after
@@ -186,6 +188,7 @@ export function requireTask(thread: ThreadState, taskId: string): TaskState {
 export function requireKnownLease(task: TaskState, leaseId: string): void {
   if (task.lease?.leaseId === leaseId || task.status === "FINAL") return;
   for (const commit of task.commits.values()) if (commit.leaseId === leaseId) return;
+  refuseDroppedLease(task, leaseId);
   throw new ProtocolError(
     "E_UNKNOWN_LEASE",
     `Lease ${leaseId} on ${task.taskId} is unknown (its CLAIM has not arrived)`,

@@ -212,11 +212,29 @@ export interface UpdatePlanPayload {
   readonly patch: readonly PatchOp[];
 }
 
-/** RECONCILE: a partition healed; the epoch moves on. */
+/**
+ * One task leased on both sides of a partition (AP mode): the merge of the
+ * decide log kept one lease and dropped the other.
+ */
+export interface LeaseDrop {
+  readonly needId: string;
+  readonly taskId: string;
+  /** The lease the merged log holds. */
+  readonly kept: string;
+  /** The lease it dropped: its work is set aside on every node that holds it. */
+  readonly dropped: string;
+}
+
+/**
+ * RECONCILE: a partition healed; the epoch moves on. `orphaned` names the
+ * NEEDs decided differently on two sides; `leases`, the tasks leased on
+ * both (AP mode).
+ */
 export interface ReconcilePayload {
   readonly fromEpoch: number;
   readonly toEpoch: number;
   readonly orphaned: readonly string[];
+  readonly leases?: readonly LeaseDrop[];
 }
 
 /** A message the lifecycle accepts: an opened envelope's essentials. */
@@ -350,6 +368,7 @@ const OPTIONAL: { readonly [V in LifecycleVerb]?: Schema } = {
   NEED: { bountyClass: "bountyClass", committee: "strings" },
   DECIDE: { committee: "strings" },
   CHALLENGE: { withdraws: "string" },
+  RECONCILE: { leases: "leaseDrops" },
 };
 
 /** INVALIDATE of a challenge carries the resolution on top of the common fields. */

@@ -15,6 +15,7 @@ import { ProtocolError } from "./errors.ts";
 import type { LifecycleMessage } from "./payloads.ts";
 import { requireThread } from "./plan.ts";
 import { leaseLapsed, requireHolder, requireKnownLease, requireTask } from "./lease.ts";
+import { requireCommit } from "./lease_drop.ts";
 import {
   type CommitState,
   type Effect,
@@ -92,10 +93,7 @@ export function onAttest(
   const attest = message.payload;
   const current = requireThread(thread, attest.needId);
   const task = requireTask(current, attest.taskId);
-  const commit = task.commits.get(attest.commitId);
-  if (commit === undefined) {
-    throw new ProtocolError("E_UNKNOWN_COMMIT", `Commit ${attest.commitId} is unknown`);
-  }
+  const commit = requireCommit(task, attest.commitId);
   if (task.status === "FINAL") {
     throw new ProtocolError(
       "E_OUT_OF_WINDOW",
@@ -227,10 +225,7 @@ export function onFinalize(
   if (task.status === "FINAL" && task.verifiedCommit === finalize.commitId) {
     return { thread: current, effects: [] };
   }
-  const commit = task.commits.get(finalize.commitId);
-  if (commit === undefined) {
-    throw new ProtocolError("E_UNKNOWN_COMMIT", `Commit ${finalize.commitId} is unknown`);
-  }
+  const commit = requireCommit(task, finalize.commitId);
   if (task.status !== "VERIFIED" || task.verifiedCommit !== finalize.commitId) {
     const code = task.status === "COMMITTED" ? "E_AWAITING_VOTES" : "E_BAD_STATE";
     throw new ProtocolError(

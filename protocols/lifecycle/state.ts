@@ -77,6 +77,16 @@ export interface TaskState {
   readonly upholds?: number;
   /** The attesters the FINALIZE named (who the verify bounty pays). */
   readonly finalAttesters?: readonly string[];
+  /** AP mode: leases a merge dropped for another after a partition (`lease_drop.ts`). */
+  readonly droppedLeases?: readonly DroppedLease[];
+}
+
+/** A lease an AP merge dropped, and the commits made under it. */
+export interface DroppedLease {
+  readonly leaseId: string;
+  /** The lease the merge kept instead. */
+  readonly keptLeaseId: string;
+  readonly commitIds: readonly string[];
 }
 
 /** A challenge against a commit, and how it was resolved. */

@@ -55,6 +55,12 @@ export interface FenceToken {
 /** A worker's lease on a task, granted by compare-and-set so two can never be live at once (P5). */
 export interface LeaseRecord {
   readonly taskId: string;
+  /**
+   * The NEED of the task: after an AP merge drops one of two leases granted
+   * on different sides, RECONCILE names the thread it must be dropped from.
+   * Records written before it existed have none.
+   */
+  readonly needId?: string;
   readonly leaseId: string;
   readonly holder: string;
   readonly grantedAtMs: number;
@@ -220,6 +226,9 @@ export function checkLeaseRecord(lease: LeaseRecord): LeaseRecord {
         `Lease ${key} must be a non-empty string, got ${String(lease[key])}`,
       );
     }
+  }
+  if (lease.needId !== undefined && (typeof lease.needId !== "string" || lease.needId === "")) {
+    throw new DecideRecordError(`Lease needId must be a non-empty string when given`);
   }
   if (!Number.isSafeInteger(lease.epoch) || lease.epoch < 0) {
     throw new DecideRecordError(`Lease epoch must be an integer >= 0, got ${String(lease.epoch)}`);

@@ -8,7 +8,10 @@
  * (claimed or committed, not released, yielded or rejected) puts two
  * workers on one task, whatever each node saw first. A reopen is a
  * `task-ready` that left the task in DRAFT on some node (a fresh decision's
- * `task-ready`, DECIDED, replayed to a restarted node, is not one).
+ * `task-ready`, DECIDED, replayed to a restarted node, is not one). In AP
+ * mode two sides of a partition may each lease a task: such a pair passes
+ * only when the merge after the heal reported it and dropped one of the two
+ * (the RECONCILE that follows sets the dropped lease's work aside).
  *
  * @module
  */
@@ -108,6 +111,12 @@ function checkReclaims(context: CheckContext, findings: Findings): void {
   const lastClaim = new Map<string, AcceptedEvent>();
   const reopenedAfter = new Map<string, number>();
   const made = new Set<string>();
+  const merged = new Set<string>();
+  for (const merge of context.history.ofType("merge")) {
+    for (const drop of merge.leases) {
+      merged.add(`${drop.kept}\u0000${drop.dropped}`).add(`${drop.dropped}\u0000${drop.kept}`);
+    }
+  }
   for (const event of context.history.events) {
     if (isReopen(event)) {
       reopenedAfter.set((event as { effect: { taskId: string } }).effect.taskId, event.seq);
@@ -127,6 +136,7 @@ function checkReclaims(context: CheckContext, findings: Findings): void {
     const previousLease = (previous.message as LifecycleMessage<"CLAIM">).payload.leaseId;
     if (previousLease === claim.leaseId) continue;
     if ((reopenedAfter.get(claim.taskId) ?? -1) > previous.seq) continue;
+    if (merged.has(`${previousLease}\u0000${claim.leaseId}`)) continue;
     findings.add({
       message: `Task ${claim.taskId} was claimed by ${event.node} (lease ${claim.leaseId}) ` +
         `while ${previous.node}'s lease ${previousLease} still stood: no release, yield ` +

@@ -102,7 +102,7 @@ export function renderEvent(history: History, event: HistoryEvent): string {
     case "merge":
       return `${time}  ${
         "ap-merge".padEnd(10)
-      } ${event.winners.length} winners, ${event.orphaned.length} orphaned`;
+      } ${event.winners.length} winners, ${event.orphaned.length} orphaned, ${event.leases.length} leases dropped`;
     case "ledger":
       return `${time}  ${
         event.node.padEnd(10)

@@ -18,6 +18,8 @@ import type { ActorSystem } from "../../runtime/system.ts";
 import { SignedAuditLog } from "../../protocols/audit/mod.ts";
 import { type Identity, simulationIdentity } from "../../protocols/identity/mod.ts";
 import { type SwarmParams, swarmParams } from "../../protocols/params.ts";
+import type { LeaseDrop } from "../../protocols/lifecycle/payloads.ts";
+import { leaseDropsOf } from "../../protocols/lifecycle/lease_drop.ts";
 import type { RequesterMessage } from "../../actors/requester.ts";
 import type { CoreMessage } from "../../actors/swarm_messages.ts";
 import type {
@@ -161,12 +163,14 @@ export class SwarmHarness implements NemesisHost {
           record: branch.record,
           orphanedByEpoch: branch.orphaned_by_epoch,
         })),
+        leases: leaseDropsOf(merge.leaseConflicts),
       });
       this.#returnBuckets();
     }
     const orphaned = merge?.decisions.orphaned.map((branch) => branch.record.needId) ?? [];
+    const leases = merge === undefined ? [] : leaseDropsOf(merge.leaseConflicts);
     const node = this.#someUpNode();
-    if (node !== undefined) this.#reconcile(node, [...new Set(orphaned)]);
+    if (node !== undefined) this.#reconcile(node, [...new Set(orphaned)], leases);
   }
 
   failover(from: string, to: string): void {
@@ -399,8 +403,8 @@ export class SwarmHarness implements NemesisHost {
     }
   }
 
-  #reconcile(node: string, orphaned: readonly string[]): void {
-    this.runtimes.get(node)?.refs?.epochManager.tell({ type: "reconcile", orphaned });
+  #reconcile(node: string, orphaned: readonly string[], leases: readonly LeaseDrop[] = []): void {
+    this.runtimes.get(node)?.refs?.epochManager.tell({ type: "reconcile", orphaned, leases });
   }
 
   #someUpNode(): string | undefined {

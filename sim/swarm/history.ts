@@ -8,7 +8,7 @@
  */
 
 import type { DecideRecord, LeaseRecord } from "../../runtime/store/decide_log.ts";
-import type { LifecycleMessage } from "../../protocols/lifecycle/payloads.ts";
+import type { LeaseDrop, LifecycleMessage } from "../../protocols/lifecycle/payloads.ts";
 import type { Effect, NeedPhase, TaskStatus } from "../../protocols/lifecycle/state.ts";
 
 /** Fields every event has. */
@@ -102,6 +102,8 @@ export interface MergeEvent extends EventBase {
   readonly type: "merge";
   readonly winners: readonly DecideRecord[];
   readonly orphaned: readonly { readonly record: DecideRecord; readonly orphanedByEpoch: number }[];
+  /** Tasks leased on two sides: the lease the merge dropped, and the one it kept. */
+  readonly leases: readonly LeaseDrop[];
 }
 
 /** A node's ledger summary (credits), as its core reported it. */

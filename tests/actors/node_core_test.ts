@@ -47,7 +47,7 @@ async function cast(): Promise<Cast> {
 type Fixture = Awaited<ReturnType<typeof fixture>>;
 
 /** A core on a simulated node, fed envelopes as a peer would send them. */
-async function fixture(options: { policy?: LoadedPolicy } = {}) {
+async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap" } = {}) {
   const people = await cast();
   const node = await simNode();
   const verifiers = people.verifiers.map((identity) => identity.did);
@@ -61,6 +61,7 @@ async function fixture(options: { policy?: LoadedPolicy } = {}) {
       policyHash: options.policy?.capsuleHash ?? POLICY,
       policy: options.policy?.gates(),
       bootstrap: false,
+      decideMode: options.decideMode,
     }), { name: "core" });
   await node.advance(1);
   let lamport = 0;
@@ -516,4 +517,116 @@ Deno.test("an emit with hold is signed but takes effect only when published; a d
   const never = await ask<EmitResult>(publish("p6"));
   assert.equal(never.type === "refused" && never.code, "E_HELD_UNKNOWN");
   assert.equal((await thread())?.proposals.has("p7"), true, "p7 did not wait behind p6");
+});
+
+/** Runs `f`'s thread to DECIDED on p1 (the log holds the decision, three members approved). */
+async function decideP1(f: Fixture): Promise<void> {
+  const { people, send, decideLog, verifiers } = f;
+  await f.openNeed();
+  await f.proposeP1();
+  const planCommittee = committeeFor("plan", NEED, new Set(verifiers), PARAMS, false);
+  const members = people.verifiers.filter((identity) => planCommittee.includes(identity.did))
+    .slice(0, 3);
+  for (const member of members) {
+    await send("ATTEST_PLAN", { needId: NEED, proposalId: "p1", verdict: "approve" }, member);
+  }
+  const record = {
+    needId: NEED,
+    proposalId: "p1",
+    epoch: 0,
+    lamport: 50,
+    kPlan: 3,
+    decider: people.decider.did,
+    fence: 1,
+    decidedAtMs: 0,
+  };
+  await decideLog.acquireFence(bucketOf(NEED), people.decider.did);
+  await decideLog.tryDecide(record);
+  const approvers = members.map((member) => member.did);
+  await send("DECIDE", { ...record, approvers }, people.decider, { epoch: 0, fence: 1 });
+}
+
+Deno.test("AP: a RECONCILE's lease drop takes effect once the decide log holds the kept lease; a forged one never", async () => {
+  const f = await fixture({ decideMode: "ap" });
+  const { people, send, node, decideLog, stats, thread } = f;
+  await decideP1(f);
+  const nowMs = () => Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  const claim = (leaseId: string) => ({
+    needId: NEED,
+    taskId: "t1",
+    leaseId,
+    leaseTtlMs: 60_000,
+    grantedAtMs: nowMs(),
+    cost: 1,
+    etaMs: 10,
+    heartbeatIntervalMs: 20_000,
+  });
+  const lease = (leaseId: string, holder: Identity) => ({
+    taskId: "t1",
+    needId: NEED,
+    leaseId,
+    holder: holder.did,
+    grantedAtMs: nowMs(),
+    expiresAtMs: nowMs() + 60_000,
+    epoch: 0,
+  });
+  // This side leased t1 to worker A, which committed; the other side's CLAIM waits as busy.
+  await decideLog.tryLease(lease("lease-a", people.workerA));
+  await send("CLAIM", claim("lease-a"), people.workerA);
+  const commitId = await send("COMMIT", {
+    needId: NEED,
+    taskId: "t1",
+    leaseId: "lease-a",
+    artifacts: ["bafkreiartifact"],
+    outputDigest: "d",
+    verifyBounty: 1,
+    telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+  }, people.workerA);
+  await send("CLAIM", claim("lease-b"), people.workerB);
+  const reconcile = (kept: string) => ({
+    fromEpoch: 0,
+    toEpoch: 0,
+    orphaned: [],
+    leases: [{ needId: NEED, taskId: "t1", kept, dropped: "lease-a" }],
+  });
+  await send("RECONCILE", reconcile("lease-b"), people.decider);
+  await node.advance(2_000);
+  assert.equal((await thread())?.tasks.get("t1")?.status, "COMMITTED", "the log holds lease-a");
+
+  // The merge reaches this node's log: it now holds the other side's lease.
+  await decideLog.releaseLease("t1", "lease-a");
+  await decideLog.tryLease(lease("lease-b", people.workerB));
+  await node.advance(1_000);
+  const task = (await thread())?.tasks.get("t1");
+  assert.equal(task?.status, "CLAIMED");
+  assert.equal(task?.lease?.leaseId, "lease-b", "the parked CLAIM of the kept lease was taken");
+  assert.equal(task?.commits.size, 0, "the dropped lease's commit is set aside");
+  await send("ATTEST", {
+    needId: NEED,
+    taskId: "t1",
+    commitId,
+    verdict: "pass",
+    evalDigest: "e",
+  }, people.verifiers[0]);
+  assert.equal((await stats()).rejected.E_ORPHANED, 1, "an ATTEST of the dropped commit");
+
+  // A RECONCILE whose kept lease the log never held changes nothing, and is counted.
+  await send("RECONCILE", reconcile("lease-forged"), people.decider);
+  await node.advance(31_000);
+  assert.equal((await stats()).rejected.E_RECONCILE_UNCONFIRMED, 1);
+  assert.equal((await thread())?.tasks.get("t1")?.lease?.leaseId, "lease-b");
+});
+
+Deno.test("CP: a RECONCILE naming lease drops moves the epoch but drops nothing", async () => {
+  const f = await fixture();
+  await decideP1(f);
+  await f.send("RECONCILE", {
+    fromEpoch: 0,
+    toEpoch: 1,
+    orphaned: [],
+    leases: [{ needId: NEED, taskId: "t1", kept: "lease-b", dropped: "lease-a" }],
+  }, f.people.decider);
+  const stats = await f.stats();
+  assert.equal(stats.epoch, 1);
+  assert.equal(stats.rejected.E_RECONCILE_UNCONFIRMED, 1);
 });

@@ -132,7 +132,38 @@ Deno.test("orphaned NEEDs are reconciled once, by the smallest reachable member"
   await push(record("did:3", 5));
   node.at(100);
   node.at(200);
-  assert.deepEqual(node.epochs, [{ type: "reconcile", orphaned: ["need-x"] }]);
+  assert.deepEqual(node.epochs, [{ type: "reconcile", orphaned: ["need-x"], leases: [] }]);
   assert.equal(node.coordinator.stats.reconciledNeeds, 1);
+  await node.log.close();
+});
+
+Deno.test("a task leased on both sides is reconciled once: the later grant kept, the other dropped", async () => {
+  const node = setup(() => ["node-1", "node-3"]);
+  const lease = (leaseId: string, grantedAtMs: number) => ({
+    taskId: "task-x",
+    needId: "need-x",
+    leaseId,
+    holder: `did:${leaseId}`,
+    grantedAtMs,
+    expiresAtMs: grantedAtMs + 60_000,
+    epoch: 0,
+  });
+  await node.log.replica.tryLease(lease("lease-here", 1_000));
+  const push = () =>
+    node.log.servePush(
+      { epoch: 0, fences: [], decisions: [], leases: [lease("lease-there", 2_000)] } as WireValue,
+      "node-3",
+    );
+  await push();
+  node.at(100);
+  await push();
+  node.at(200);
+  assert.deepEqual(node.epochs, [{
+    type: "reconcile",
+    orphaned: [],
+    leases: [{ needId: "need-x", taskId: "task-x", kept: "lease-there", dropped: "lease-here" }],
+  }]);
+  assert.equal(node.coordinator.stats.reconciledLeases, 1);
+  assert.equal((await node.log.replica.getLease("task-x"))?.leaseId, "lease-there");
   await node.log.close();
 });

@@ -281,6 +281,26 @@ Deno.test("P5 flags overlapping leases, a commit after expiry (a replayed one ju
   });
   claim(reopened, 2, "b");
   assert.equal((await verdict(P5_LEASES, reopened)).status, "pass");
+
+  // AP: two sides of a partition each leased t1; the merge after the heal dropped one.
+  const split = (leases: { kept: string; dropped: string }[]) => {
+    const recorder = new Recorder();
+    claim(recorder, 1, "a");
+    claim(recorder, 2, "b");
+    recorder.push({
+      type: "merge",
+      winners: [],
+      orphaned: [],
+      leases: leases.map((drop) => ({ needId: NEED, taskId: "t1", ...drop })),
+    });
+    return recorder;
+  };
+  assert.equal((await verdict(P5_LEASES, split([{ kept: "b", dropped: "a" }]))).status, "pass");
+  assert.match(
+    (await verdict(P5_LEASES, split([{ kept: "c", dropped: "a" }]))).violations[0].message,
+    /still stood/,
+    "a merge that dropped another pair does not excuse this one",
+  );
 });
 
 Deno.test("P6 flags a DECIDE under quorum, from outside the committee, or citing a vote never sent", async () => {

@@ -42,6 +42,9 @@ const CHAOS_REGRESSIONS = [
   // The only honest worker stalled past its lease; the task reopened meanwhile and its task-ready
   // was passed over (the worker still held the job), so after two wrong results nobody bid (L).
   { scenario: "byzantine", seed: 1037, overrides: { buggify: true } },
+  // A DECIDE reached both halves as a partition split them; each leased the task to its own
+  // worker, which committed; after the heal no node took the other side's lease (P5, L).
+  { scenario: "partition-ap", seed: 1009, overrides: { buggify: true, nemeses: [0] } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
