@@ -5,8 +5,8 @@ import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
 import type { Settled } from "../../runtime/env.ts";
 import {
   type LeaseDrop,
-  PAYLOAD_LIST_MAX,
   parsePayload,
+  PAYLOAD_LIST_MAX,
   type PayloadOf,
 } from "../../protocols/lifecycle/payloads.ts";
 import { epochManager, type EpochManagerMessage } from "../../actors/epoch_manager.ts";

@@ -1,5 +1,7 @@
 // Test fixture: builds lifecycle messages and drives threads through the reducer.
+import assert from "node:assert/strict";
 import { swarmParams } from "../../../protocols/params.ts";
+import { ProtocolError } from "../../../protocols/lifecycle/errors.ts";
 import type {
   LifecycleMessage,
   LifecycleVerb,
@@ -214,4 +216,17 @@ export class Driver {
     this.commit();
     this.attest(VERIFIERS.slice(0, 3));
   }
+}
+
+/** Runs `action` and returns the {@linkcode ProtocolError} it threw, which must carry `code`. */
+export function rejects(code: string, action: () => unknown): ProtocolError {
+  let caught: unknown;
+  try {
+    action();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ProtocolError, `expected ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
 }

@@ -1,23 +1,12 @@
 // Proves the lifecycle's CHALLENGE and INVALIDATE: typed refusals of bad challenges, pinned committees, an upheld ruling reopening the task for a larger committee, and NEED expiry on the decider's word.
 import assert from "node:assert/strict";
 import { cidForBytes } from "../../../runtime/store/content_store.ts";
-import { isParkable, ProtocolError } from "../../../protocols/lifecycle/errors.ts";
+import { isParkable } from "../../../protocols/lifecycle/errors.ts";
 import type { PayloadOf } from "../../../protocols/lifecycle/payloads.ts";
 import type { ReduceView } from "../../../protocols/lifecycle/reducer.ts";
-import { Driver, NEED_ID, TASK_ID, VERIFIERS } from "./_fixture.ts";
+import { Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
 
 const EVIDENCE = cidForBytes(new TextEncoder().encode("proof")).toString();
-
-function rejects(code: string, action: () => unknown): ProtocolError {
-  try {
-    action();
-  } catch (error) {
-    assert.ok(error instanceof ProtocolError, String(error));
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 function challenge(overrides: Partial<PayloadOf["CHALLENGE"]> = {}): PayloadOf["CHALLENGE"] {
   return {

@@ -2,23 +2,12 @@
 import assert from "node:assert/strict";
 import { cidForBytes } from "../../../runtime/store/content_store.ts";
 import type { LeaseRecord } from "../../../runtime/store/decide_log.ts";
-import { isParkable, ProtocolError } from "../../../protocols/lifecycle/errors.ts";
+import { isParkable } from "../../../protocols/lifecycle/errors.ts";
 import { dropLease, leaseDropsOf } from "../../../protocols/lifecycle/lease_drop.ts";
 import { parsePayload } from "../../../protocols/lifecycle/payloads.ts";
-import { Driver, NEED_ID, TASK_ID, VERIFIERS } from "./_fixture.ts";
+import { Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
 
 const DROP = { needId: NEED_ID, taskId: TASK_ID, kept: "lease-kept", dropped: "lease-1" };
-
-function rejects(code: string, action: () => unknown): ProtocolError {
-  try {
-    action();
-  } catch (error) {
-    assert.ok(error instanceof ProtocolError, String(error));
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 /** A decided thread whose task lease-1 claimed (and, with `commit`, committed commit-1 under). */
 function leased(commit: boolean): Driver {
@@ -80,7 +69,9 @@ Deno.test("messages under a dropped lease are refused as orphaned, for good", ()
   for (const refusal of refusals) assert.equal(isParkable(refusal), false, refusal.message);
   // An unknown commit still waits for its COMMIT.
   assert.equal(
-    isParkable(rejects("E_UNKNOWN_COMMIT", () => driver.attest(VERIFIERS.slice(1, 2), "pass", "x"))),
+    isParkable(
+      rejects("E_UNKNOWN_COMMIT", () => driver.attest(VERIFIERS.slice(1, 2), "pass", "x")),
+    ),
     true,
   );
 });
@@ -114,15 +105,20 @@ Deno.test("a task FINAL under the dropped lease, or a commit a challenge stands 
 
   const challenged = leased(true);
   challenged.attest(VERIFIERS.slice(0, 3));
-  challenged.apply("CHALLENGE", {
-    needId: NEED_ID,
-    taskId: TASK_ID,
-    commitId: "commit-1",
-    proofType: "OUTPUT_MISMATCH",
-    evidence: cidForBytes(new TextEncoder().encode("proof")).toString(),
-    evidenceBytes: 5,
-    bond: 100,
-  }, "did:challenger", "ch-1");
+  challenged.apply(
+    "CHALLENGE",
+    {
+      needId: NEED_ID,
+      taskId: TASK_ID,
+      commitId: "commit-1",
+      proofType: "OUTPUT_MISMATCH",
+      evidence: cidForBytes(new TextEncoder().encode("proof")).toString(),
+      evidenceBytes: 5,
+      bond: 100,
+    },
+    "did:challenger",
+    "ch-1",
+  );
   rejects("E_LEASE_CONFLICT", () => drop(challenged));
   rejects("E_UNKNOWN_TASK", () => drop(challenged, { ...DROP, taskId: "nope" }));
 });

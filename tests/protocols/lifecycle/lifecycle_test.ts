@@ -1,20 +1,8 @@
 // Proves the lifecycle takes a NEED to FINAL through every verb, refuses each bad message with its own code, and judges a replayed COMMIT or HEARTBEAT by its lease as of when it was made.
 import assert from "node:assert/strict";
-import { isParkable, ProtocolError } from "../../../protocols/lifecycle/errors.ts";
+import { isParkable } from "../../../protocols/lifecycle/errors.ts";
 import { expireIfDue } from "../../../protocols/lifecycle/reducer.ts";
-import { Driver, NEED_ID, TASK_ID, VERIFIERS } from "./_fixture.ts";
-
-function rejects(code: string, action: () => unknown): ProtocolError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof ProtocolError, `expected ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
+import { Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
 
 Deno.test("a NEED becomes FINAL through PROPOSE, ATTEST_PLAN, DECIDE, CLAIM, COMMIT, ATTEST and FINALIZE", () => {
   const driver = new Driver();

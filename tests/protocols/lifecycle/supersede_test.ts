@@ -1,18 +1,7 @@
 // Proves the AP-mode rules and the causal-order fixes of the lifecycle: a higher DECIDE supersedes a lower one (unless final), late proposals are kept for it, and lease messages that arrive early wait instead of being lost.
 import assert from "node:assert/strict";
-import { isParkable, ProtocolError } from "../../../protocols/lifecycle/errors.ts";
-import { Driver, NEED_ID, TASK_ID, VERIFIERS } from "./_fixture.ts";
-
-function rejects(code: string, action: () => unknown): ProtocolError {
-  try {
-    action();
-  } catch (error) {
-    assert.ok(error instanceof ProtocolError, String(error));
-    assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail(`expected ${code}`);
-}
+import { isParkable } from "../../../protocols/lifecycle/errors.ts";
+import { Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
 
 /** A thread decided for p1 by decider A, with p2 also proposed and approved (the other side's). */
 function split(mode: "cp" | "ap"): Driver {
