@@ -137,21 +137,28 @@ export function scaleLoad(
 /** The scenario with `nodes` nodes, role counts scaled to fit. */
 /**
  * Deciders a schedule needs so that no fault aimed at a decider finds none
- * free: a failover needs a second decider to take the buckets over, and a
- * fault aimed at a decider needs one more than the node faults overlapping
- * it could occupy (any node may be a decider; mixed seed 9 drew a single
- * decider, skewed its clock, and then had no decider to pause).
+ * free: a fault aimed at a decider needs one more than the node faults
+ * overlapping it could occupy (any node may be a decider; mixed seed 9 drew
+ * a single decider, skewed its clock, and then had no decider to pause), and
+ * a failover two more (the decider it pauses and the one taking the
+ * buckets; failover seed 1104 drew two deciders and a second failover while
+ * the first one's decider was still paused).
  */
 export function decidersNeeded(nemeses: readonly NemesisSpec[]): number {
-  let needed = nemeses.some((nemesis) => nemesis.kind === "failover") ? 2 : 1;
-  const timed = nemeses.filter((nemesis) => "target" in nemesis);
-  for (const fault of timed) {
-    if (!("target" in fault) || fault.target !== "decider") continue;
-    const overlapping = timed.filter((other) =>
-      other !== fault && "durationMs" in other && other.atMs < fault.atMs + fault.durationMs &&
-      fault.atMs < other.atMs + other.durationMs
+  const occupying = nemeses.filter((nemesis) => "target" in nemesis || nemesis.kind === "failover");
+  let needed = 1;
+  for (const fault of occupying) {
+    const aimed = fault.kind === "failover"
+      ? 2
+      : "target" in fault && fault.target === "decider"
+      ? 1
+      : 0;
+    if (aimed === 0) continue;
+    const overlapping = occupying.filter((other) =>
+      other !== fault && "durationMs" in other && "durationMs" in fault &&
+      other.atMs < fault.atMs + fault.durationMs && fault.atMs < other.atMs + other.durationMs
     );
-    needed = Math.max(needed, overlapping.length + 1);
+    needed = Math.max(needed, overlapping.length + aimed);
   }
   return needed;
 }

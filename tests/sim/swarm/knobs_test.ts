@@ -146,7 +146,15 @@ Deno.test("a fault aimed at a decider always finds one free: deciders cover the 
   assert.equal(decidersNeeded([kill]), 1);
   assert.equal(decidersNeeded([kill, pause]), 1, "a fault that is over by then takes nobody");
   assert.equal(decidersNeeded([kill, pause, skew]), 2, "the skewed node may be the only decider");
-  assert.equal(decidersNeeded([{ kind: "failover", atMs: 0, durationMs: 10 }]), 2);
+  const failover = { kind: "failover", atMs: 4_000, durationMs: 3_000 } as const;
+  assert.equal(decidersNeeded([failover]), 2);
+  assert.equal(
+    decidersNeeded([failover, { ...failover, atMs: 6_000 }]),
+    3,
+    "a failover while another one's decider is still paused needs a third decider",
+  );
+  assert.equal(decidersNeeded([failover, { ...failover, atMs: 8_000 }]), 2);
+  assert.equal(decidersNeeded([failover, { ...pause, atMs: 5_000 }]), 3);
   fc.assert(
     fc.property(fc.integer(), fc.constantFrom(...Object.keys(SWARM_PRESETS)), (seed, preset) => {
       const drawn = randomizeScenario(SWARM_PRESETS[preset], seed);

@@ -45,6 +45,8 @@ const CHAOS_REGRESSIONS = [
   // A DECIDE reached both halves as a partition split them; each leased the task to its own
   // worker, which committed; after the heal no node took the other side's lease (P5, L).
   { scenario: "partition-ap", seed: 1009, overrides: { buggify: true, nemeses: [0] } },
+  // Two deciders drawn, and a second failover while the first one's decider was paused (N).
+  { scenario: "failover", seed: 1104, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
