@@ -47,6 +47,8 @@ const CHAOS_REGRESSIONS = [
   { scenario: "partition-ap", seed: 1009, overrides: { buggify: true, nemeses: [0] } },
   // Two deciders drawn, and a second failover while the first one's decider was paused (N).
   { scenario: "failover", seed: 1104, overrides: { buggify: true } },
+  // BUGGIFY stalled three workers in a row on one task, each a 60 s lease lost (L).
+  { scenario: "byzantine", seed: 1101, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
