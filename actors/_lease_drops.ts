@@ -15,6 +15,12 @@ import type { Settled } from "../runtime/env.ts";
 import type { DecideLog, LeaseRecord } from "../runtime/store/decide_log.ts";
 import type { LeaseDrop } from "../protocols/lifecycle/payloads.ts";
 
+/** The RECONCILE that named a drop: kept with the thread once the drop is applied. */
+export interface DropSource {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
 /** Checks of one drop before it is given up as unconfirmed. */
 export const LEASE_DROP_CHECKS_MAX = 30;
 /** Pause between two checks of a drop the log does not bear out yet. */
@@ -24,10 +30,16 @@ export const LEASE_DROPS_PENDING_MAX = 4_096;
 
 /** Messages the checks send to their actor (the node core). */
 export type LeaseDropMessage =
-  | { readonly type: "lease-drop-check"; readonly drop: LeaseDrop; readonly attempts: number }
+  | {
+    readonly type: "lease-drop-check";
+    readonly drop: LeaseDrop;
+    readonly source: DropSource;
+    readonly attempts: number;
+  }
   | {
     readonly type: "lease-drop-checked";
     readonly drop: LeaseDrop;
+    readonly source: DropSource;
     readonly attempts: number;
     readonly logged: Settled<LeaseRecord | undefined>;
   };
@@ -35,7 +47,7 @@ export type LeaseDropMessage =
 /** What the core does with a judged drop. */
 export interface LeaseDropSink {
   /** The log holds the kept lease: set the dropped one aside. */
-  confirmed(drop: LeaseDrop): void;
+  confirmed(drop: LeaseDrop, source: DropSource): void;
   /** Counts a refusal by its code. */
   count(code: string): void;
 }
@@ -53,6 +65,7 @@ export class LeaseDropChecks {
   start(
     ctx: ActorContext<LeaseDropMessage>,
     drops: readonly LeaseDrop[],
+    source: DropSource,
     sink: LeaseDropSink,
   ): void {
     for (const drop of drops) {
@@ -61,18 +74,19 @@ export class LeaseDropChecks {
         continue;
       }
       this.#pending++;
-      this.check(ctx, { type: "lease-drop-check", drop, attempts: 0 });
+      this.check(ctx, { type: "lease-drop-check", drop, source, attempts: 0 });
     }
   }
 
   /** Reads the task's lease; the answer comes back as `lease-drop-checked`. */
   check(
     ctx: ActorContext<LeaseDropMessage>,
-    { drop, attempts }: Extract<LeaseDropMessage, { type: "lease-drop-check" }>,
+    { drop, source, attempts }: Extract<LeaseDropMessage, { type: "lease-drop-check" }>,
   ): void {
     ctx.pipeToSelf(this.#log.getLease(drop.taskId), (logged) => ({
       type: "lease-drop-checked",
       drop,
+      source,
       attempts: attempts + 1,
       logged,
     }));
@@ -81,15 +95,15 @@ export class LeaseDropChecks {
   /** Judges the log's answer: confirm, ask again later, or give up (`E_RECONCILE_UNCONFIRMED`). */
   checked(
     ctx: ActorContext<LeaseDropMessage>,
-    { drop, attempts, logged }: Extract<LeaseDropMessage, { type: "lease-drop-checked" }>,
+    { drop, source, attempts, logged }: Extract<LeaseDropMessage, { type: "lease-drop-checked" }>,
     sink: LeaseDropSink,
   ): void {
     if (logged.ok && logged.value?.leaseId === drop.kept) {
       this.#pending--;
-      return sink.confirmed(drop);
+      return sink.confirmed(drop, source);
     }
     if (attempts < LEASE_DROP_CHECKS_MAX) {
-      ctx.schedule(LEASE_DROP_RECHECK_MS, { type: "lease-drop-check", drop, attempts });
+      ctx.schedule(LEASE_DROP_RECHECK_MS, { type: "lease-drop-check", drop, source, attempts });
       return;
     }
     this.#pending--;

@@ -236,8 +236,12 @@ export class ThreadBook {
    * kept lease's CLAIM waits there, refused as busy). Nothing happens to a
    * thread or task this node does not hold. Throws `E_LEASE_CONFLICT` when
    * the work cannot be set aside (`lease_drop.ts`).
+   *
+   * The RECONCILE (`source`) joins the thread's archive, so a peer that
+   * rebuilds the thread from this node (a restart) replays the drop after
+   * the dropped lease's envelopes; its id counts as settled here.
    */
-  dropLease(drop: LeaseDrop, nowMs: number): {
+  dropLease(drop: LeaseDrop, nowMs: number, source: { id: string; bytes: Uint8Array }): {
     readonly thread?: ThreadState;
     readonly effects: readonly Effect[];
     readonly outcomes: readonly Outcome[];
@@ -252,7 +256,11 @@ export class ThreadBook {
       this.#progressAtMs.delete(drop.needId);
       this.#progressAtMs.set(drop.needId, nowMs);
       this.#version++;
+      if (!this.#archive.has(drop.needId, source.id)) {
+        if (!this.#archive.add(drop.needId, source.id, source.bytes)) this.#archiveOverflows++;
+      }
     }
+    this.#settled(source.id);
     const outcomes = this.retry(drop.needId, nowMs);
     return { thread: transition.thread, effects: transition.effects, outcomes };
   }

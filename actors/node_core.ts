@@ -547,7 +547,7 @@ class NodeCore implements Behavior<CoreInput> {
     confirmed = false,
   ): void {
     if (message.kind === "RECONCILE") {
-      return this.#reconcile(ctx, message as LifecycleMessage<"RECONCILE">);
+      return this.#reconcile(ctx, message as LifecycleMessage<"RECONCILE">, bytes);
     }
     this.#settle(ctx, this.#book.apply(message, bytes, ctx.nowMs(), confirmed));
   }
@@ -633,24 +633,36 @@ class NodeCore implements Behavior<CoreInput> {
    * aside (`_lease_drops.ts`), and the kept lease's CLAIM and COMMIT, which
    * the sync brings, are accepted.
    */
-  #reconcile(ctx: ActorContext<CoreInput>, message: LifecycleMessage<"RECONCILE">): void {
+  #reconcile(
+    ctx: ActorContext<CoreInput>,
+    message: LifecycleMessage<"RECONCILE">,
+    bytes: Uint8Array,
+  ): void {
     const { toEpoch, leases } = message.payload;
-    if (toEpoch < this.#book.epoch) return this.#count("E_STALE_EPOCH");
-    this.#setEpoch(toEpoch);
-    ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self as ActorRef<CoreMessage> });
+    // One replayed from a thread's archive (it named a lease drop) is there for its drops.
+    const replayed = message.replayedMadeAtMs !== undefined;
+    if (toEpoch >= this.#book.epoch) {
+      this.#setEpoch(toEpoch);
+      if (!replayed) {
+        ctx.publish(SYNC_TOPIC, {
+          type: "sync-request",
+          replyTo: ctx.self as ActorRef<CoreMessage>,
+        });
+      }
+    } else if (!replayed || leases === undefined) return this.#count("E_STALE_EPOCH");
     if (leases === undefined || leases.length === 0) return;
     // Only an AP log forks, so only there can two leases of one task both have been granted.
     if (this.#config.decideMode !== "ap") return this.#count("E_RECONCILE_UNCONFIRMED");
-    this.#leaseDrops.start(ctx, leases, this.#dropSinkFor(ctx));
+    this.#leaseDrops.start(ctx, leases, { id: message.id, bytes }, this.#dropSinkFor(ctx));
   }
 
   /** Where confirmed lease drops go: the book sets their work aside, the roles hear of it. */
   #dropSinkFor(ctx: ActorContext<CoreInput>): LeaseDropSink {
     return {
-      confirmed: (drop) => {
+      confirmed: (drop, source) => {
         let dropped;
         try {
-          dropped = this.#book.dropLease(drop, ctx.nowMs());
+          dropped = this.#book.dropLease(drop, ctx.nowMs(), source);
         } catch (error) {
           return this.#count(errorCode(error));
         }

@@ -65,14 +65,15 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
     }), { name: "core" });
   await node.advance(1);
   let lamport = 0;
-  const send = async <V extends LifecycleVerb>(
+  /** A peer's envelope on the thread, signed but not sent. */
+  const sign = <V extends LifecycleVerb>(
     kind: V,
     payload: PayloadOf[V],
     from: Identity,
     overrides: { policy?: string; epoch?: number; fence?: number } = {},
     capsule = options.policy?.capsuleHash ?? POLICY,
-  ) => {
-    const envelope = await signEnvelope({
+  ) =>
+    signEnvelope({
       v: 1,
       kind,
       thread: NEED,
@@ -85,6 +86,14 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
       ...(overrides.epoch === undefined ? {} : { epoch: overrides.epoch }),
       ...(overrides.fence === undefined ? {} : { fence: overrides.fence }),
     }, from);
+  const send = async <V extends LifecycleVerb>(
+    kind: V,
+    payload: PayloadOf[V],
+    from: Identity,
+    overrides: { policy?: string; epoch?: number; fence?: number } = {},
+    capsule = options.policy?.capsuleHash ?? POLICY,
+  ) => {
+    const envelope = await sign(kind, payload, from, overrides, capsule);
     core.tell({ type: "envelope", bytes: envelope.bytes });
     await node.advance(1);
     return envelope.id;
@@ -137,6 +146,7 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
     people,
     node,
     core,
+    sign,
     send,
     sendBytes,
     ask,
@@ -615,6 +625,73 @@ Deno.test("AP: a RECONCILE's lease drop takes effect once the decide log holds t
   await node.advance(31_000);
   assert.equal((await stats()).rejected.E_RECONCILE_UNCONFIRMED, 1);
   assert.equal((await thread())?.tasks.get("t1")?.lease?.leaseId, "lease-b");
+});
+
+Deno.test("AP: a node rebuilding a thread from a peer's archive replays the lease drop after the dropped lease's work", async () => {
+  const f = await fixture({ decideMode: "ap" });
+  const { people, sign, core, node, decideLog, stats, thread } = f;
+  await decideP1(f);
+  const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  await decideLog.tryLease({
+    taskId: "t1",
+    needId: NEED,
+    leaseId: "lease-b",
+    holder: people.workerB.did,
+    grantedAtMs: nowMs,
+    expiresAtMs: nowMs + 60_000,
+    epoch: 0,
+  });
+  const claim = (leaseId: string, worker: Identity) =>
+    sign("CLAIM", {
+      needId: NEED,
+      taskId: "t1",
+      leaseId,
+      leaseTtlMs: 60_000,
+      grantedAtMs: nowMs,
+      cost: 1,
+      etaMs: 10,
+      heartbeatIntervalMs: 20_000,
+    }, worker);
+  const commit = sign("COMMIT", {
+    needId: NEED,
+    taskId: "t1",
+    leaseId: "lease-a",
+    artifacts: ["bafkreiartifact"],
+    outputDigest: "d",
+    verifyBounty: 1,
+    telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+  }, people.workerA);
+  const reconcile = await sign("RECONCILE", {
+    fromEpoch: 0,
+    toEpoch: 0,
+    orphaned: [],
+    leases: [{ needId: NEED, taskId: "t1", kept: "lease-b", dropped: "lease-a" }],
+  }, people.decider);
+  // The peer's archive, in the order it accepted them: the dropped lease's work, the drop, the kept lease.
+  const archive = [await claim("lease-a", people.workerA), await commit, reconcile];
+  archive.push(await claim("lease-b", people.workerB));
+  core.tell({ type: "sync-reply", envelopes: archive.map((envelope) => envelope.bytes) });
+  await node.advance(10);
+  const task = (await thread())?.tasks.get("t1");
+  assert.equal(task?.lease?.leaseId, "lease-b");
+  assert.equal(task?.commits.size, 0);
+  assert.deepEqual(task?.droppedLeases?.map((each) => each.leaseId), ["lease-a"]);
+
+  // This node now hands the drop on with the thread, and takes a repeat of it as known.
+  const replies: Uint8Array[] = [];
+  const asker = node.system.spawn<CoreMessage>(() => ({
+    receive: (_ctx, message) => {
+      if (message.type === "sync-reply") replies.push(...message.envelopes);
+    },
+  }), { name: "asker" });
+  core.tell({ type: "sync-request", threads: [NEED], replyTo: asker });
+  await node.advance(10);
+  assert.ok(replies.some((bytes) => envelopeId(bytes) === reconcile.id));
+  const before = await stats();
+  core.tell({ type: "sync-reply", envelopes: [reconcile.bytes] });
+  await node.advance(10);
+  assert.deepEqual((await stats()).rejected, before.rejected);
+  assert.equal((await stats()).epoch, 0);
 });
 
 Deno.test("CP: a RECONCILE naming lease drops moves the epoch but drops nothing", async () => {
