@@ -191,17 +191,7 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
   await send("ATTEST_PLAN", { needId: NEED, proposalId: "p1", verdict: "approve" }, outsider);
   assert.equal((await rejected()).E_NOT_COMMITTEE_MEMBER, 1, "a vote from outside the committee");
 
-  const decide = (approvers: string[]) => ({
-    needId: NEED,
-    proposalId: "p1",
-    epoch: 0,
-    lamport: 50,
-    kPlan: 3,
-    decider: people.decider.did,
-    fence: 1,
-    decidedAtMs: 0,
-    approvers,
-  });
+  const decide = (approvers: string[]) => ({ ...p1Decision(people), approvers });
   // A node accepts only the decision the decide log holds: the decider writes it first.
   await decideLog.acquireFence(bucketOf(NEED), people.decider.did);
   const { approvers: _, ...record } = decide([]);
@@ -231,16 +221,8 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
   }, people.planner);
   assert.equal((await rejected()).E_OUT_OF_WINDOW, 1, "a proposal after the decision");
 
-  const claim = (leaseId: string) => ({
-    needId: NEED,
-    taskId: "t1",
-    leaseId,
-    leaseTtlMs: 60_000,
-    grantedAtMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n),
-    cost: 1,
-    etaMs: 10,
-    heartbeatIntervalMs: 20_000,
-  });
+  const claim = (leaseId: string) =>
+    claimT1(leaseId, Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n));
   await send("CLAIM", claim("lease-a"), people.workerA);
   const parkedBefore = (await stats()).parked;
   await send("CLAIM", claim("lease-b"), people.workerB);
@@ -250,15 +232,7 @@ Deno.test("bad envelopes are each refused with their code at ingress, and the th
     "a CLAIM on a claimed task waits: its reopen may not have arrived yet",
   );
 
-  const commit = (artifacts: string[]) => ({
-    needId: NEED,
-    taskId: "t1",
-    leaseId: "lease-a",
-    artifacts,
-    outputDigest: "d",
-    verifyBounty: 1,
-    telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
-  });
+  const commit = (artifacts: string[]) => commitT1("lease-a", artifacts);
   await send("COMMIT", commit([]), people.workerA);
   assert.equal((await rejected()).E_NO_ARTIFACT, 1, "a COMMIT without an artifact");
   const commitId = await send("COMMIT", commit(["bafkreiartifact"]), people.workerA);
@@ -529,6 +503,56 @@ Deno.test("an emit with hold is signed but takes effect only when published; a d
   assert.equal((await thread())?.proposals.has("p7"), true, "p7 did not wait behind p6");
 });
 
+/** The decider's decision of p1 (epoch 0, fence 1), as the decide log holds it. */
+function p1Decision(people: Cast) {
+  return {
+    needId: NEED,
+    proposalId: "p1",
+    epoch: 0,
+    lamport: 50,
+    kPlan: 3,
+    decider: people.decider.did,
+    fence: 1,
+    decidedAtMs: 0,
+  };
+}
+
+/** Worker payloads on task t1: a CLAIM of `leaseId` granted at `grantedAtMs`, a COMMIT under it. */
+function claimT1(leaseId: string, grantedAtMs: number): PayloadOf["CLAIM"] {
+  return {
+    needId: NEED,
+    taskId: "t1",
+    leaseId,
+    leaseTtlMs: 60_000,
+    grantedAtMs,
+    cost: 1,
+    etaMs: 10,
+    heartbeatIntervalMs: 20_000,
+  };
+}
+
+function commitT1(leaseId: string, artifacts = ["bafkreiartifact"]): PayloadOf["COMMIT"] {
+  return {
+    needId: NEED,
+    taskId: "t1",
+    leaseId,
+    artifacts,
+    outputDigest: "d",
+    verifyBounty: 1,
+    telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
+  };
+}
+
+/** A RECONCILE (epoch 0) that drops lease-a of t1 for `kept`. */
+function dropLeaseA(kept: string): PayloadOf["RECONCILE"] {
+  return {
+    fromEpoch: 0,
+    toEpoch: 0,
+    orphaned: [],
+    leases: [{ needId: NEED, taskId: "t1", kept, dropped: "lease-a" }],
+  };
+}
+
 /** Runs `f`'s thread to DECIDED on p1 (the log holds the decision, three members approved). */
 async function decideP1(f: Fixture): Promise<void> {
   const { people, send, decideLog, verifiers } = f;
@@ -540,16 +564,7 @@ async function decideP1(f: Fixture): Promise<void> {
   for (const member of members) {
     await send("ATTEST_PLAN", { needId: NEED, proposalId: "p1", verdict: "approve" }, member);
   }
-  const record = {
-    needId: NEED,
-    proposalId: "p1",
-    epoch: 0,
-    lamport: 50,
-    kPlan: 3,
-    decider: people.decider.did,
-    fence: 1,
-    decidedAtMs: 0,
-  };
+  const record = p1Decision(people);
   await decideLog.acquireFence(bucketOf(NEED), people.decider.did);
   await decideLog.tryDecide(record);
   const approvers = members.map((member) => member.did);
@@ -561,16 +576,7 @@ Deno.test("AP: a RECONCILE's lease drop takes effect once the decide log holds t
   const { people, send, node, decideLog, stats, thread } = f;
   await decideP1(f);
   const nowMs = () => Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
-  const claim = (leaseId: string) => ({
-    needId: NEED,
-    taskId: "t1",
-    leaseId,
-    leaseTtlMs: 60_000,
-    grantedAtMs: nowMs(),
-    cost: 1,
-    etaMs: 10,
-    heartbeatIntervalMs: 20_000,
-  });
+  const claim = (leaseId: string) => claimT1(leaseId, nowMs());
   const lease = (leaseId: string, holder: Identity) => ({
     taskId: "t1",
     needId: NEED,
@@ -583,23 +589,9 @@ Deno.test("AP: a RECONCILE's lease drop takes effect once the decide log holds t
   // This side leased t1 to worker A, which committed; the other side's CLAIM waits as busy.
   await decideLog.tryLease(lease("lease-a", people.workerA));
   await send("CLAIM", claim("lease-a"), people.workerA);
-  const commitId = await send("COMMIT", {
-    needId: NEED,
-    taskId: "t1",
-    leaseId: "lease-a",
-    artifacts: ["bafkreiartifact"],
-    outputDigest: "d",
-    verifyBounty: 1,
-    telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
-  }, people.workerA);
+  const commitId = await send("COMMIT", commitT1("lease-a"), people.workerA);
   await send("CLAIM", claim("lease-b"), people.workerB);
-  const reconcile = (kept: string) => ({
-    fromEpoch: 0,
-    toEpoch: 0,
-    orphaned: [],
-    leases: [{ needId: NEED, taskId: "t1", kept, dropped: "lease-a" }],
-  });
-  await send("RECONCILE", reconcile("lease-b"), people.decider);
+  await send("RECONCILE", dropLeaseA("lease-b"), people.decider);
   await node.advance(2_000);
   assert.equal((await thread())?.tasks.get("t1")?.status, "COMMITTED", "the log holds lease-a");
 
@@ -621,7 +613,7 @@ Deno.test("AP: a RECONCILE's lease drop takes effect once the decide log holds t
   assert.equal((await stats()).rejected.E_ORPHANED, 1, "an ATTEST of the dropped commit");
 
   // A RECONCILE whose kept lease the log never held changes nothing, and is counted.
-  await send("RECONCILE", reconcile("lease-forged"), people.decider);
+  await send("RECONCILE", dropLeaseA("lease-forged"), people.decider);
   await node.advance(31_000);
   assert.equal((await stats()).rejected.E_RECONCILE_UNCONFIRMED, 1);
   assert.equal((await thread())?.tasks.get("t1")?.lease?.leaseId, "lease-b");
@@ -642,31 +634,9 @@ Deno.test("AP: a node rebuilding a thread from a peer's archive replays the leas
     epoch: 0,
   });
   const claim = (leaseId: string, worker: Identity) =>
-    sign("CLAIM", {
-      needId: NEED,
-      taskId: "t1",
-      leaseId,
-      leaseTtlMs: 60_000,
-      grantedAtMs: nowMs,
-      cost: 1,
-      etaMs: 10,
-      heartbeatIntervalMs: 20_000,
-    }, worker);
-  const commit = sign("COMMIT", {
-    needId: NEED,
-    taskId: "t1",
-    leaseId: "lease-a",
-    artifacts: ["bafkreiartifact"],
-    outputDigest: "d",
-    verifyBounty: 1,
-    telemetry: { costUnits: 1, timeMs: 1, memoryBytes: 1 },
-  }, people.workerA);
-  const reconcile = await sign("RECONCILE", {
-    fromEpoch: 0,
-    toEpoch: 0,
-    orphaned: [],
-    leases: [{ needId: NEED, taskId: "t1", kept: "lease-b", dropped: "lease-a" }],
-  }, people.decider);
+    sign("CLAIM", claimT1(leaseId, nowMs), worker);
+  const commit = sign("COMMIT", commitT1("lease-a"), people.workerA);
+  const reconcile = await sign("RECONCILE", dropLeaseA("lease-b"), people.decider);
   // The peer's archive, in the order it accepted them: the dropped lease's work, the drop, the kept lease.
   const archive = [await claim("lease-a", people.workerA), await commit, reconcile];
   archive.push(await claim("lease-b", people.workerB));
@@ -697,12 +667,7 @@ Deno.test("AP: a node rebuilding a thread from a peer's archive replays the leas
 Deno.test("CP: a RECONCILE naming lease drops moves the epoch but drops nothing", async () => {
   const f = await fixture();
   await decideP1(f);
-  await f.send("RECONCILE", {
-    fromEpoch: 0,
-    toEpoch: 1,
-    orphaned: [],
-    leases: [{ needId: NEED, taskId: "t1", kept: "lease-b", dropped: "lease-a" }],
-  }, f.people.decider);
+  await f.send("RECONCILE", { ...dropLeaseA("lease-b"), toEpoch: 1 }, f.people.decider);
   const stats = await f.stats();
   assert.equal(stats.epoch, 1);
   assert.equal(stats.rejected.E_RECONCILE_UNCONFIRMED, 1);
