@@ -155,6 +155,7 @@ export class SwarmHarness implements NemesisHost {
 
   onHeal(): void {
     const merge = this.service.onHeal();
+    const leases = merge === undefined ? [] : leaseDropsOf(merge.leaseConflicts);
     if (merge !== undefined) {
       this.history.push({
         type: "merge",
@@ -163,12 +164,11 @@ export class SwarmHarness implements NemesisHost {
           record: branch.record,
           orphanedByEpoch: branch.orphaned_by_epoch,
         })),
-        leases: leaseDropsOf(merge.leaseConflicts),
+        leases,
       });
       this.#returnBuckets();
     }
     const orphaned = merge?.decisions.orphaned.map((branch) => branch.record.needId) ?? [];
-    const leases = merge === undefined ? [] : leaseDropsOf(merge.leaseConflicts);
     const node = this.#someUpNode();
     if (node !== undefined) this.#reconcile(node, [...new Set(orphaned)], leases);
   }

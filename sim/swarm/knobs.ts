@@ -134,7 +134,6 @@ export function scaleLoad(
   });
 }
 
-/** The scenario with `nodes` nodes, role counts scaled to fit. */
 /**
  * Deciders a schedule needs so that no fault aimed at a decider finds none
  * free: a fault aimed at a decider needs one more than the node faults
@@ -163,6 +162,7 @@ export function decidersNeeded(nemeses: readonly NemesisSpec[]): number {
   return needed;
 }
 
+/** The scenario with `nodes` nodes, role counts scaled to fit. */
 function resize(base: SwarmScenario, nodes: number): SwarmScenario {
   const fit = (count: number) =>
     Math.max(1, Math.min(nodes, Math.round(count * nodes / base.nodes)));
