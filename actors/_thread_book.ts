@@ -251,16 +251,15 @@ export class ThreadBook {
       return { effects: [], outcomes: [] };
     }
     const transition = dropLease(before, drop);
-    if (transition.thread !== before) {
-      this.#threads.set(drop.needId, transition.thread);
-      this.#progressAtMs.delete(drop.needId);
-      this.#progressAtMs.set(drop.needId, nowMs);
-      this.#version++;
-      if (!this.#archive.has(drop.needId, source.id)) {
-        if (!this.#archive.add(drop.needId, source.id, source.bytes)) this.#archiveOverflows++;
-      }
-    }
     this.#settled(source.id);
+    if (transition.thread === before) return { thread: before, effects: [], outcomes: [] };
+    this.#threads.set(drop.needId, transition.thread);
+    this.#progressAtMs.delete(drop.needId);
+    this.#progressAtMs.set(drop.needId, nowMs);
+    this.#version++;
+    if (!this.#archive.has(drop.needId, source.id)) {
+      if (!this.#archive.add(drop.needId, source.id, source.bytes)) this.#archiveOverflows++;
+    }
     const outcomes = this.retry(drop.needId, nowMs);
     return { thread: transition.thread, effects: transition.effects, outcomes };
   }

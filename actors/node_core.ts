@@ -641,15 +641,12 @@ class NodeCore implements Behavior<CoreInput> {
     const { toEpoch, leases } = message.payload;
     // One replayed from a thread's archive (it named a lease drop) is there for its drops.
     const replayed = message.replayedMadeAtMs !== undefined;
-    if (toEpoch >= this.#book.epoch) {
-      this.#setEpoch(toEpoch);
-      if (!replayed) {
-        ctx.publish(SYNC_TOPIC, {
-          type: "sync-request",
-          replyTo: ctx.self as ActorRef<CoreMessage>,
-        });
-      }
-    } else if (!replayed || leases === undefined) return this.#count("E_STALE_EPOCH");
+    const stale = toEpoch < this.#book.epoch;
+    if (stale && !replayed) return this.#count("E_STALE_EPOCH");
+    this.#setEpoch(toEpoch);
+    if (!replayed) {
+      ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self as ActorRef<CoreMessage> });
+    }
     if (leases === undefined || leases.length === 0) return;
     // Only an AP log forks, so only there can two leases of one task both have been granted.
     if (this.#config.decideMode !== "ap") return this.#count("E_RECONCILE_UNCONFIRMED");

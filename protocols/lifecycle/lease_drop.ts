@@ -40,15 +40,15 @@ export function dropLease(thread: ThreadState, drop: LeaseDrop): Transition {
   if (task.droppedLeases?.some((each) => each.leaseId === drop.dropped)) {
     return { thread, effects: [] };
   }
-  const dropped = [...task.commits.values()].filter((commit) => commit.leaseId === drop.dropped);
-  const droppedIds = new Set(dropped.map((commit) => commit.commitId));
+  const droppedIds = new Set<string>();
+  const commits = new Map<string, CommitState>();
+  for (const [commitId, commit] of task.commits) {
+    if (commit.leaseId === drop.dropped) droppedIds.add(commitId);
+    else commits.set(commitId, commit);
+  }
   refuseUndroppable(thread, task, drop, droppedIds);
   const live = task.lease?.leaseId === drop.dropped;
   const verifiedDropped = task.verifiedCommit !== undefined && droppedIds.has(task.verifiedCommit);
-  const commits = new Map<string, CommitState>();
-  for (const [commitId, commit] of task.commits) {
-    if (!droppedIds.has(commitId)) commits.set(commitId, commit);
-  }
   const next: TaskState = {
     ...task,
     status: live ? "DRAFT" : task.status,
