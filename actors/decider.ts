@@ -121,6 +121,8 @@ export type DeciderMessage =
     readonly taskId: string;
     /** The record to announce; "deposed" when a newer fence holds the bucket. */
     readonly payload: Settled<FinalizePayload | "deposed" | undefined>;
+    /** This decider's fence of the bucket when it checked. */
+    readonly fence: number | undefined;
   }
   | ProofFetched
   | { readonly type: "expiry-check" };
@@ -167,6 +169,8 @@ class Decider implements Behavior<DeciderMessage> {
   /** Owned buckets held only on loan (AP partition): decided here, finalized by their owner. */
   readonly #borrowed = new Set<number>();
   readonly #fences = new Map<number, number>();
+  /** Fence acquisitions in flight, by bucket: the log may show this decider's next token already. */
+  readonly #fencing = new Map<number, number>();
   readonly #threads = new Map<string, ThreadState>();
   readonly #quorums = new Map<string, PendingDecision>();
   readonly #pending: Extract<RoleEvent, { type: "effect" }>[] = [];
@@ -304,14 +308,25 @@ class Decider implements Behavior<DeciderMessage> {
   /** Acquires fence tokens for `buckets`, retrying while the decide log is out of reach. */
   #fence(ctx: ActorContext<DeciderMessage>, buckets: readonly number[]): void {
     const log = this.#config.decideLog;
+    for (const bucket of buckets) this.#fencing.set(bucket, (this.#fencing.get(bucket) ?? 0) + 1);
     const tokens = Promise.all(buckets.map((bucket) => log.acquireFence(bucket, this.#config.did)));
     ctx.pipeToSelf(tokens, (result) => ({ type: "fenced", buckets, tokens: result }));
   }
 
   #fenced(ctx: ActorContext<DeciderMessage>, message: Extract<DeciderMessage, { type: "fenced" }>) {
+    for (const bucket of message.buckets) {
+      const left = (this.#fencing.get(bucket) ?? 1) - 1;
+      if (left > 0) this.#fencing.set(bucket, left);
+      else this.#fencing.delete(bucket);
+    }
     if (message.tokens.ok) {
       for (const token of message.tokens.value) {
-        if (this.#owned.has(token.bucket)) this.#fences.set(token.bucket, token.token);
+        // Two takes of a bucket can answer out of order: its newest token is the one it holds
+        // (an older one would make it think itself deposed, and give the bucket up).
+        const held = this.#fences.get(token.bucket) ?? 0;
+        if (this.#owned.has(token.bucket) && token.token > held) {
+          this.#fences.set(token.bucket, token.token);
+        }
       }
     } else {
       ctx.log.warn("fencing failed; retrying", { code: errorCode(message.tokens.error) });
@@ -362,6 +377,15 @@ class Decider implements Behavior<DeciderMessage> {
    * finalizing one task with different attesters would pay different
    * verifiers on different nodes).
    */
+  /**
+   * Whether a fence newer than `checked` may be this decider's own: a take of
+   * the bucket is in flight, or answered since the check. Only otherwise does
+   * a newer fence in the log mean another decider holds the bucket.
+   */
+  #refencing(bucket: number, checked: number | undefined): boolean {
+    return this.#fencing.has(bucket) || this.#fences.get(bucket) !== checked;
+  }
+
   #relinquish(bucket: number): void {
     this.#owned.delete(bucket);
     this.#fences.delete(bucket);
@@ -504,7 +528,7 @@ class Decider implements Behavior<DeciderMessage> {
     if (pending === undefined) return;
     if (
       code === "E_STALE_FENCE" &&
-      (error as StaleFenceError).given === this.#fences.get(bucketOf(needId))
+      !this.#refencing(bucketOf(needId), (error as StaleFenceError).given)
     ) {
       // Another decider holds this bucket now: leave its needs to it.
       this.#relinquish(bucketOf(needId));
@@ -589,7 +613,7 @@ class Decider implements Behavior<DeciderMessage> {
       );
     ctx.pipeToSelf(
       payload,
-      (result) => ({ type: "finalize-ready", needId, taskId, payload: result }),
+      (result) => ({ type: "finalize-ready", needId, taskId, payload: result, fence }),
     );
   }
 
@@ -599,16 +623,20 @@ class Decider implements Behavior<DeciderMessage> {
     message: Extract<DeciderMessage, { type: "finalize-ready" }>,
   ): void {
     const { needId, taskId, payload } = message;
-    if (!this.#owned.has(bucketOf(needId))) return;
-    if (!payload.ok) {
-      // The decide log is out of reach (or our fence is not back yet): try again later.
+    const bucket = bucketOf(needId);
+    if (!this.#owned.has(bucket)) return;
+    if (payload.ok && payload.value === "deposed" && !this.#refencing(bucket, message.fence)) {
+      return this.#relinquish(bucket);
+    }
+    if (!payload.ok || payload.value === "deposed") {
+      // The decide log is out of reach, our fence is not back yet, or our own newer fence is on
+      // its way: try again later.
       return void ctx.schedule(RETRY_MAX_MS * (0.5 + ctx.random()), {
         type: "finalize",
         needId,
         taskId,
       });
     }
-    if (payload.value === "deposed") return this.#relinquish(bucketOf(needId));
     if (payload.value === undefined) return;
     this.#config.core.tell({
       type: "emit",

@@ -49,6 +49,9 @@ const CHAOS_REGRESSIONS = [
   { scenario: "failover", seed: 1104, overrides: { buggify: true } },
   // BUGGIFY stalled three workers in a row on one task, each a 60 s lease lost (L).
   { scenario: "byzantine", seed: 1101, overrides: { buggify: true } },
+  // A decider resumed from a pause took its buckets again and, before its new fence came back,
+  // read that newer fence in the log at a finalization: it gave its own bucket up (L).
+  { scenario: "mixed", seed: 1401, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
