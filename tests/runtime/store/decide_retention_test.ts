@@ -74,7 +74,9 @@ Deno.test("on the simulator's store, records go at their retention time on its c
 });
 
 Deno.test("on Deno KV, every record with a retention time is written to expire then", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".kv" });
+  // A directory, so SQLite's -shm and -wal files beside the database go with it.
+  const directory = await Deno.makeTempDir({ prefix: "decide-retention-" });
+  const path = `${directory}/store.kv`;
   const dueMs = Date.now() + 3_600_000;
   const log = new StoreDecideLog(await DenoKvStore.open(path), true);
   try {
@@ -95,7 +97,7 @@ Deno.test("on Deno KV, every record with a retention time is written to expire t
     }
   } finally {
     db.close();
-    await Deno.remove(path);
+    await Deno.remove(directory, { recursive: true });
   }
 });
 
