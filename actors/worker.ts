@@ -70,6 +70,8 @@ interface Candidate {
   readonly attempt: number;
   /** The task was reopened (DRAFT): its previous lease may still be on its way out. */
   readonly reopened: boolean;
+  /** The newest lease this worker's node had seen on the task: the CLAIM follows it. */
+  readonly after: string | undefined;
   /**
    * This worker's own lease that held the task when this bid was refused: a
    * grant whose answer never came (an orphan), freed before bidding again.
@@ -259,7 +261,8 @@ class Worker implements Behavior<WorkerMessage> {
           ? message.thread.value?.tasks.get(message.candidate.taskId)
           : undefined;
         if (task?.status !== "DECIDED" && task?.status !== "DRAFT") return;
-        const { orphan, ...candidate } = message.candidate;
+        const { orphan, ...stale } = message.candidate;
+        const candidate = { ...stale, after: task.leaseIds?.at(-1) };
         if (orphan === undefined) return this.#enqueue(ctx, candidate);
         const freed = this.#config.decideLog.releaseLease(candidate.taskId, orphan);
         return ctx.pipeToSelf(freed, (result) => ({
@@ -296,6 +299,7 @@ class Worker implements Behavior<WorkerMessage> {
       spec: task.spec,
       attempt: 0,
       reopened: task.status === "DRAFT",
+      after: task.leaseIds?.at(-1),
     });
   }
 
@@ -331,6 +335,7 @@ class Worker implements Behavior<WorkerMessage> {
         cost: 1,
         etaMs: 1_000,
         heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+        ...(job.after === undefined ? {} : { after: job.after }),
       },
     }), (result) => ({ type: "signed", job, result }));
   }
@@ -666,5 +671,6 @@ function retryOf(job: Job, reopened: boolean): Candidate {
     spec: job.spec,
     attempt: job.attempt + 1,
     reopened,
+    after: job.after, // read again from the thread before the bid (`rechecked`)
   };
 }

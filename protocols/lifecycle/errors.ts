@@ -87,6 +87,8 @@ export const PARKABLE_CODES: ReadonlySet<ProtocolErrorCode> = new Set([
   // A lease message whose CLAIM, or the reopen before it, has not arrived yet.
   "E_TASK_BUSY",
   "E_UNKNOWN_LEASE",
+  // A CLAIM of a task whose required tasks' FINALIZEs have not arrived yet (the worker saw them).
+  "E_TASK_NOT_READY",
   // Credit the sender had when it sent may still be on its way to this node.
   "E_INSUFFICIENT_FUNDS",
   "E_UNKNOWN_CHALLENGE",

@@ -16,6 +16,7 @@ import { refuseDroppedLease } from "./lease_drop.ts";
 import {
   type Effect,
   type Lease,
+  LEASE_HISTORY_MAX,
   type LifecycleView,
   requirementsMet,
   type TaskState,
@@ -34,6 +35,14 @@ export function onClaim(
   const current = requireThread(thread, claim.needId);
   const task = requireTask(current, claim.taskId);
   refuseDroppedLease(task, claim.leaseId);
+  const seen = task.leaseIds ?? [];
+  if (seen.includes(claim.leaseId)) {
+    // A repeat of a CLAIM taken already: applied again after its lease ended, it would revive it.
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `Lease ${claim.leaseId} on ${claim.taskId} was claimed already`,
+    );
+  }
   const leaseChecks = view.mutations?.leaseCheckOff !== true;
   if (leaseChecks && task.status !== "DECIDED" && task.status !== "DRAFT") {
     // Leases come from the decide log one at a time: a CLAIM for a busy task was granted after
@@ -41,6 +50,13 @@ export function onClaim(
     throw new ProtocolError(
       task.status === "FINAL" ? "E_TASK_CLAIMED" : "E_TASK_BUSY",
       `Task ${claim.taskId} is ${task.status}, not open for claims`,
+    );
+  }
+  // Leases are granted one after another: this one waits for the lease it follows.
+  if (claim.after !== undefined && !seen.includes(claim.after)) {
+    throw new ProtocolError(
+      "E_UNKNOWN_LEASE",
+      `CLAIM of ${claim.taskId} follows lease ${claim.after}, not seen yet`,
     );
   }
   if (rejectedWorker(task, message.sender)) {
@@ -75,8 +91,9 @@ export function onClaim(
     expiresAtMs: claim.grantedAtMs + claim.leaseTtlMs,
     heartbeatIntervalMs: claim.heartbeatIntervalMs,
   };
+  const leaseIds = [...seen.slice(1 - LEASE_HISTORY_MAX), claim.leaseId];
   return {
-    thread: withTask(current, { ...task, status: "CLAIMED", lease }),
+    thread: withTask(current, { ...task, status: "CLAIMED", lease, leaseIds }),
     effects: [{
       type: "lease-granted",
       needId: claim.needId,
@@ -182,13 +199,14 @@ export function requireTask(thread: ThreadState, taskId: string): TaskState {
 
 /**
  * `E_UNKNOWN_LEASE` (parkable) for a lease this node has not seen claimed:
- * neither the live lease nor one a commit was made under. Its CLAIM may still
- * be on its way (peers' messages are not causally ordered).
+ * neither the live lease, nor one a commit was made under, nor an ended one.
+ * Its CLAIM may still be on its way (peers' messages are not causally ordered).
  */
 export function requireKnownLease(task: TaskState, leaseId: string): void {
   if (task.lease?.leaseId === leaseId || task.status === "FINAL") return;
   for (const commit of task.commits.values()) if (commit.leaseId === leaseId) return;
   refuseDroppedLease(task, leaseId);
+  if (task.leaseIds?.includes(leaseId)) return;
   throw new ProtocolError(
     "E_UNKNOWN_LEASE",
     `Lease ${leaseId} on ${task.taskId} is unknown (its CLAIM has not arrived)`,

@@ -94,6 +94,13 @@ export interface ClaimPayload {
   readonly cost: number;
   readonly etaMs: number;
   readonly heartbeatIntervalMs: number;
+  /**
+   * The lease this one follows on the task: the newest the worker's node had
+   * seen (ended) when it bid; absent for the task's first lease. A node
+   * applies the CLAIM only once it has seen that lease, so every node takes
+   * a task's leases in the order the decide log granted them.
+   */
+  readonly after?: string;
 }
 
 /** HEARTBEAT: the holder extends its lease. */
@@ -367,6 +374,7 @@ const SCHEMAS: { readonly [V in LifecycleVerb]: Schema } = {
 const OPTIONAL: { readonly [V in LifecycleVerb]?: Schema } = {
   NEED: { bountyClass: "bountyClass", committee: "strings" },
   DECIDE: { committee: "strings" },
+  CLAIM: { after: "string" },
   CHALLENGE: { withdraws: "string" },
   RECONCILE: { leases: "leaseDrops" },
 };

@@ -79,7 +79,12 @@ export interface TaskState {
   readonly finalAttesters?: readonly string[];
   /** AP mode: leases a merge dropped for another after a partition (`lease_drop.ts`). */
   readonly droppedLeases?: readonly DroppedLease[];
+  /** Ids of the leases this node has seen on the task, oldest first (the newest {@linkcode LEASE_HISTORY_MAX}). */
+  readonly leaseIds?: readonly string[];
 }
+
+/** Lease ids a task remembers (a CLAIM names the newest it follows). */
+export const LEASE_HISTORY_MAX = 64;
 
 /** A lease an AP merge dropped, and the commits made under it. */
 export interface DroppedLease {

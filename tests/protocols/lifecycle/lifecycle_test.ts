@@ -231,7 +231,8 @@ Deno.test("tasks with requirements become ready only when those are final", () =
     "taskId" in effect && effect.taskId
   );
   assert.deepEqual(ready, [TASK_ID]);
-  rejects("E_TASK_NOT_READY", () => driver.claim("did:w2", "lease-9", "p1:t2"));
+  const early = rejects("E_TASK_NOT_READY", () => driver.claim("did:w2", "lease-9", "p1:t2"));
+  assert.ok(isParkable(early), "the FINALIZE the worker saw may still be on its way here");
   driver.claim();
   driver.commit();
   driver.attest(VERIFIERS.slice(0, 3));
@@ -239,6 +240,42 @@ Deno.test("tasks with requirements become ready only when those are final", () =
   const effects = driver.finalize();
   assert.deepEqual(effects.map((effect) => effect.type), ["task-final", "task-ready"]);
   assert.equal(driver.thread?.phase, "DECIDED");
+});
+
+Deno.test("a task's leases are taken in the order they were granted: a CLAIM waits for the lease it follows, and a repeated one never revives its lease", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  driver.decide();
+  const claim = (worker: string, leaseId: string, after?: string) =>
+    driver.apply("CLAIM", {
+      needId: NEED_ID,
+      taskId: TASK_ID,
+      leaseId,
+      leaseTtlMs: 60_000,
+      grantedAtMs: driver.nowMs,
+      cost: 5,
+      etaMs: 100,
+      heartbeatIntervalMs: 20_000,
+      ...(after === undefined ? {} : { after }),
+    }, worker);
+  const yieldLease = (worker: string, leaseId: string) =>
+    driver.apply("YIELD", { needId: NEED_ID, taskId: TASK_ID, leaseId, reason: "busy" }, worker);
+  // Lease 2 came to this node before lease 1, which it follows: it waits (parkable).
+  const early = rejects("E_UNKNOWN_LEASE", () => claim("did:worker-2", "lease-2", "lease-1"));
+  assert.ok(isParkable(early));
+  claim("did:worker-1", "lease-1");
+  rejects("E_TASK_BUSY", () => claim("did:worker-2", "lease-2", "lease-1"));
+  yieldLease("did:worker-1", "lease-1");
+  const repeat = rejects("E_OUT_OF_WINDOW", () => claim("did:worker-1", "lease-1"));
+  assert.equal(isParkable(repeat), false, "an ended lease is never taken again");
+  claim("did:worker-2", "lease-2", "lease-1");
+  assert.deepEqual(driver.thread?.tasks.get(TASK_ID)?.leaseIds, ["lease-1", "lease-2"]);
+  yieldLease("did:worker-2", "lease-2");
+  // A late message of an ended lease is known to be late: refused for good, not parked.
+  const late = rejects("E_BAD_STATE", () => yieldLease("did:worker-1", "lease-1"));
+  assert.equal(isParkable(late), false);
 });
 
 Deno.test("heartbeats wait for their CLAIM and extend a live lease; YIELD and an expired-lease RELEASE return the task to DRAFT", () => {

@@ -237,6 +237,10 @@ function interpret(world: World, { verb, picks, flag }: Step): Applied | undefin
         cost: 5,
         etaMs: 100,
         heartbeatIntervalMs: 20_000,
+        // The newest lease seen (as a worker sends it), or any.
+        ...(task?.leaseIds === undefined && !flag
+          ? {}
+          : { after: flag ? pick.of(LEASES) : task?.leaseIds?.at(-1) ?? "lease-1" }),
       }, pick.of(WORKERS));
     case "HEARTBEAT":
       return send("HEARTBEAT", {
@@ -396,6 +400,19 @@ function checkTransition(
     const dropped = new Set(task.droppedLeases?.map((each) => each.leaseId));
     if (task.status === "CLAIMED") {
       assert.ok(task.lease !== undefined, "a CLAIMED task has a lease");
+    }
+    const history = task.leaseIds ?? [];
+    assert.equal(new Set(history).size, history.length, "a lease is claimed once");
+    const live = task.lease?.leaseId;
+    if (live !== undefined && live !== earlier?.lease?.leaseId) {
+      // A new live lease: never one that ran before, and after the one its CLAIM names.
+      assert.ok(!earlier?.leaseIds?.includes(live), `lease ${live} came back`);
+      const claim = "message" in applied
+        ? applied.message.payload as PayloadOf["CLAIM"]
+        : undefined;
+      if (claim?.after !== undefined) {
+        assert.ok(earlier?.leaseIds?.includes(claim.after), `lease ${claim.after} was not seen`);
+      }
     }
     assert.ok(!dropped.has(task.lease?.leaseId ?? ""), "a dropped lease is never live");
     if (task.status === "VERIFIED" || task.status === "FINAL") {
