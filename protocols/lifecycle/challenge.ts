@@ -51,6 +51,10 @@ export function onChallenge(
   const task = requireTask(current, challenge.taskId);
   const commit = requireCommit(task, challenge.commitId);
   const challenges = current.challenges ?? new Map<string, ChallengeState>();
+  if (challenges.has(message.id)) {
+    // A repeat: taken again, it would escrow its bond twice and reopen a ruled challenge.
+    throw new ProtocolError("E_OUT_OF_WINDOW", `CHALLENGE ${message.id} was taken already`);
+  }
   if (challenge.withdraws !== undefined) return withdraw(current, message, challenges);
   if (message.sender === commit.worker) {
     throw new ProtocolError(
@@ -325,9 +329,16 @@ function checkLocalWindow(
   }
 }
 
-/** The votes a ruling cites must be votes this node has seen (else it waits for them). */
+/**
+ * The votes a ruling cites must be votes this node has seen (else it waits
+ * for them), while votes on the commit are still taken.
+ */
 function checkVotesSeen(ruling: InvalidateChallengePayload, task: TaskState): void {
   const commit = requireCommit(task, ruling.commitId);
+  // Once no vote on the commit is taken (the task FINAL, the commit invalidated), a vote the
+  // ruling cites may have come here after that and been refused as late: it would wait for good.
+  // The decider's lists stand then, as every node settles the ruling by them.
+  if (task.status === "FINAL" || commit.invalidated === true) return;
   const unseen = [
     ...ruling.attesters.filter((did) => !commit.tally.approvals.includes(did)),
     ...ruling.dissenters.filter((did) => !commit.tally.rejections.includes(did)),

@@ -63,6 +63,7 @@ export function onCommit(
     verifyBounty: commit.verifyBounty,
     tally: EMPTY_TALLY,
     committedAtMs: view.nowMs,
+    ...(task.upholds === undefined ? {} : { round: task.upholds }),
   };
   const commits = new Map(task.commits).set(message.id, state);
   return {
@@ -104,6 +105,14 @@ export function onAttest(
     throw new ProtocolError(
       "E_OUT_OF_WINDOW",
       `ATTEST for ${attest.commitId}, which a challenge invalidated`,
+    );
+  }
+  if ((commit.round ?? 0) !== (task.upholds ?? 0)) {
+    // Made before an upheld challenge reopened the task for a new committee: it can no longer
+    // count, and its committee was the one before, so its votes are late, not from outsiders.
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `ATTEST for ${attest.commitId}, made before ${attest.taskId} went to a new committee`,
     );
   }
   const pinned = resultCommitteeOf(current, task);

@@ -53,6 +53,8 @@ export interface CommitState {
   readonly invalidated?: boolean;
   /** Set when its failing attestations rejected it and reopened the task. */
   readonly rejected?: boolean;
+  /** Upheld challenges on the task when it was made, when there were any (its committee's round). */
+  readonly round?: number;
 }
 
 /** One task of a decided plan. */

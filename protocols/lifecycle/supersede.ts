@@ -76,7 +76,14 @@ export function supersede(current: ThreadState, decided: ThreadState): Transitio
   }
   effects.push(superseded);
   const orphaned = [...(current.orphaned ?? []), { ...branch, taskIds: [...current.tasks.keys()] }];
-  return { thread: { ...decided, orphaned }, effects };
+  // A winner's task named like one of the loser's keeps the leases seen on it: a repeated CLAIM of
+  // the orphaned branch must not start a lease on it again.
+  const tasks = new Map(decided.tasks);
+  for (const [taskId, task] of decided.tasks) {
+    const leaseIds = current.tasks.get(taskId)?.leaseIds;
+    if (leaseIds !== undefined) tasks.set(taskId, { ...task, leaseIds });
+  }
+  return { thread: { ...decided, tasks, orphaned }, effects };
 }
 
 /** Refuses messages about tasks of an orphaned decision (`E_ORPHANED`, final). */

@@ -11,11 +11,19 @@ import type {
   LifecycleVerb,
   PayloadOf,
 } from "../../protocols/lifecycle/payloads.ts";
-import type { ThreadState } from "../../protocols/lifecycle/state.ts";
+import {
+  resultCommitteeOf,
+  type TaskState,
+  type ThreadState,
+} from "../../protocols/lifecycle/state.ts";
+import { challengeBond } from "../../protocols/economics/bonds.ts";
+import { cidForBytes } from "../../runtime/store/content_store.ts";
 import { swarmParams } from "../../protocols/params.ts";
 import { message, needPayload, VERIFIERS } from "../protocols/lifecycle/_fixture.ts";
 
 const NOW_MS = 1_000;
+const PARAMS = swarmParams({ bidWindowMs: 10_000, challengeWindowMs: 0 });
+const EVIDENCE = cidForBytes(new TextEncoder().encode("proof")).toString();
 const BYTES = new Uint8Array([0]);
 const WORKERS = ["did:worker-a", "did:worker-b", "did:worker-c"];
 /** What a message may earn the first time it comes, late (a vote after its quorum was decided). */
@@ -23,7 +31,7 @@ const LATE = new Set(["E_OUT_OF_WINDOW"]);
 
 function book(): ThreadBook {
   return new ThreadBook({
-    params: swarmParams({ bidWindowMs: 10_000, challengeWindowMs: 0 }),
+    params: PARAMS,
     verifiers: VERIFIERS,
     bootstrap: false,
     parkingCapacity: 4_096,
@@ -111,6 +119,19 @@ class HonestRun {
     }, "did:decider");
   }
 
+  /** The decider rules on an open challenge of a verified task. */
+  rule(needId: string, challengeId: string): boolean {
+    const thread = this.thread(needId);
+    const challenge = thread.challenges!.get(challengeId)!;
+    const task = thread.tasks.get(challenge.taskId)!;
+    this.send(
+      "INVALIDATE",
+      ruling(needId, task, challengeId, this.choose.chance(2)),
+      "did:decider",
+    );
+    return true;
+  }
+
   /** Takes one ready task of a decided NEED one step further; false when none can move. */
   advance(needId: string): boolean {
     const thread = this.thread(needId);
@@ -125,7 +146,9 @@ class HonestRun {
     switch (task.status) {
       case "DECIDED":
       case "DRAFT": {
-        const worker = this.choose.of(WORKERS.filter((each) => !rejected.has(each)));
+        const eligible = WORKERS.filter((each) => !rejected.has(each));
+        if (eligible.length === 0) return false; // every worker's result was turned down
+        const worker = this.choose.of(eligible);
         this.send("CLAIM", {
           needId,
           taskId,
@@ -157,10 +180,12 @@ class HonestRun {
       case "COMMITTED": {
         const commitId = [...task.commits.keys()].at(-1)!;
         const commit = task.commits.get(commitId)!;
-        // Some results are wrong: every voter fails them until the task reopens.
+        // Some votes fail the result; enough of them reject it and reopen the task.
         const fails = WORKERS.indexOf(commit.worker) === this.choose.of([0, 1, 2, 3, 4, 5]);
+        const pinned = resultCommitteeOf(thread, task);
         const voter = VERIFIERS.find((did) =>
-          this.node.onCommittee("result", taskId, did) && did !== commit.worker &&
+          (pinned?.includes(did) ?? this.node.onCommittee("result", taskId, did)) &&
+          did !== commit.worker &&
           !commit.tally.approvals.includes(did) && !commit.tally.rejections.includes(did)
         )!;
         this.send("ATTEST", {
@@ -174,6 +199,22 @@ class HonestRun {
       }
       case "VERIFIED": {
         const commitId = task.verifiedCommit!;
+        const open = [...thread.challenges?.values() ?? []].find((each) =>
+          each.commitId === commitId && each.verdict === undefined
+        );
+        if (open !== undefined) return this.rule(needId, open.challengeId);
+        if (this.choose.chance(4)) {
+          this.send("CHALLENGE", {
+            needId,
+            taskId,
+            commitId,
+            proofType: "OUTPUT_MISMATCH",
+            evidence: EVIDENCE,
+            evidenceBytes: 5,
+            bond: challengeBond("OUTPUT_MISMATCH", "SIMPLE", PARAMS.economics),
+          }, "did:challenger");
+          return true;
+        }
         this.send("FINALIZE", {
           needId,
           taskId,
@@ -187,6 +228,34 @@ class HonestRun {
         return false;
     }
   }
+}
+
+/** The decider's ruling on an open challenge: upheld (the task reopens for a new committee) or rejected. */
+function ruling(
+  needId: string,
+  task: TaskState,
+  challengeId: string,
+  upheld: boolean,
+): PayloadOf["INVALIDATE"] {
+  const commit = task.commits.get(task.verifiedCommit!)!;
+  const attesters = [...commit.tally.approvals];
+  const committee = VERIFIERS.filter((did) => !attesters.includes(did));
+  return {
+    target: "CHALLENGE",
+    needId,
+    taskId: task.taskId,
+    commitId: commit.commitId,
+    challengeId,
+    verdict: upheld ? "UPHELD" : "REJECTED",
+    code: upheld ? "OK" : "E_PROOF_NOT_SHOWN",
+    severity: 0,
+    kResult: upheld ? Math.min(task.kResult + 1, committee.length) : task.kResult,
+    committee: upheld ? committee : [],
+    attesters,
+    dissenters: [...commit.tally.rejections],
+    slashes: upheld ? attesters.map((account) => ({ account, amount: 10 })) : [],
+    reward: 0,
+  };
 }
 
 /** What must agree between two nodes: per NEED, its phase, decision, and every task's state. */
@@ -203,7 +272,12 @@ function summary(node: ThreadBook, needIds: readonly string[]) {
         verified: task.verifiedCommit,
         lease: task.lease?.leaseId,
         commits: [...task.commits.keys()].sort(),
+        kResult: task.kResult,
       })).sort((a, b) => a.taskId.localeCompare(b.taskId)),
+      rulings: [...thread?.challenges?.values() ?? []].map((each) =>
+        `${each.challengeId} ${each.verdict}`
+      )
+        .sort(),
     };
   });
 }

@@ -226,3 +226,68 @@ Deno.test("INVALIDATE of a NEED expires it only after its deadline, only from it
       ),
   );
 });
+
+Deno.test("a repeated CHALLENGE is refused for good: it would escrow its bond again and reopen its ruling", () => {
+  const driver = challenged();
+  const repeat = () => driver.apply("CHALLENGE", challenge(), "did:challenger", "ch-1");
+  assert.equal(isParkable(rejects("E_OUT_OF_WINDOW", repeat)), false);
+  driver.apply(
+    "INVALIDATE",
+    ruling({
+      verdict: "REJECTED",
+      code: "E_PROOF_NOT_SHOWN",
+      slashes: [],
+      committee: [],
+      kResult: 3,
+    }),
+    "did:decider",
+  );
+  rejects("E_OUT_OF_WINDOW", repeat);
+  assert.equal(driver.thread?.challenges?.get("ch-1")?.verdict, "REJECTED");
+});
+
+Deno.test("once the task is FINAL, a ruling citing votes this node refused as late still applies", () => {
+  const driver = challenged();
+  driver.nowMs = 1_500;
+  driver.finalize();
+  // v4's failing vote came after the FINALIZE here, so it was refused; the decider had it.
+  rejects("E_OUT_OF_WINDOW", () => driver.attest(["did:v4"], "fail"));
+  const effects = driver.apply(
+    "INVALIDATE",
+    ruling({
+      verdict: "REJECTED",
+      code: "E_PROOF_NOT_SHOWN",
+      slashes: [],
+      committee: [],
+      kResult: 3,
+      dissenters: ["did:v4"],
+    }),
+    "did:decider",
+  );
+  assert.deepEqual(effects.map((effect) => effect.type), ["challenge-resolved"]);
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "FINAL");
+});
+
+Deno.test("votes on a commit made before an upheld ruling reopened the task are late, not an outsider's", () => {
+  const driver = new Driver();
+  driver.need();
+  driver.propose();
+  driver.vote("p1", VERIFIERS.slice(0, 3));
+  driver.decide();
+  driver.claim();
+  driver.commit();
+  driver.attest(VERIFIERS.slice(0, 3), "fail"); // commit-1 rejected, the task reopened
+  driver.claim("did:worker-2", "lease-2");
+  driver.commit("did:worker-2", "lease-2", "commit-2");
+  driver.attest(VERIFIERS.slice(0, 3), "pass", "commit-2");
+  driver.apply("CHALLENGE", challenge({ commitId: "commit-2" }), "did:challenger", "ch-1");
+  driver.apply("INVALIDATE", ruling({ commitId: "commit-2" }), "did:decider");
+  assert.deepEqual(driver.thread?.tasks.get(TASK_ID)?.committee, VERIFIERS.slice(4, 10));
+  // v4 sat on commit-1's committee, not on the new one; its vote on commit-1 arrives now.
+  const late = rejects("E_OUT_OF_WINDOW", () => driver.attest(["did:v4"], "pass", "commit-1"));
+  assert.equal(isParkable(late), false);
+  driver.claim("did:worker-3", "lease-3");
+  driver.commit("did:worker-3", "lease-3", "commit-3");
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.commits.get("commit-3")?.round, 1);
+  driver.attest(["did:v5"], "pass", "commit-3");
+});

@@ -50,7 +50,8 @@ const CODE = /^E_[A-Z_]+$/;
 /** One step of a run: fixed choices that the interpreter resolves against the thread as it stands. */
 interface Step {
   /** NEXT: what an honest node would send next for the thread as it stands. */
-  readonly verb: LifecycleVerb | "TICK" | "DROP" | "NEXT";
+  /** REPEAT: a message accepted before, delivered again (gossip and sync bring copies). */
+  readonly verb: LifecycleVerb | "TICK" | "DROP" | "NEXT" | "REPEAT";
   /** Picks among the candidates of each field (modulo their number). */
   readonly picks: readonly number[];
   /** Take the hostile variant of the step's key field (another sender, lease, commit, bond…). */
@@ -86,6 +87,8 @@ const step: fc.Arbitrary<Step> = fc.record({
     "TICK",
     "TICK",
     "DROP",
+    "REPEAT",
+    "REPEAT",
     ...Array.from({ length: 24 }, () => "NEXT" as const),
   ),
   picks: fc.array(fc.nat(40), { minLength: 8, maxLength: 8 }),
@@ -108,7 +111,7 @@ class Picker {
 
 /** What a run applies: a message with the view it was judged under, or a lease drop. */
 type Applied =
-  | { readonly message: LifecycleMessage; readonly view: ReduceView }
+  | { readonly message: LifecycleMessage; readonly view: ReduceView; readonly repeat?: boolean }
   | { readonly drop: LeaseDrop };
 
 interface World {
@@ -116,6 +119,8 @@ interface World {
   thread: ThreadState | undefined;
   nowMs: number;
   sequence: number;
+  /** Messages accepted so far. */
+  readonly sent: LifecycleMessage[];
 }
 
 function taskOf(world: World, id: string): TaskState | undefined {
@@ -335,6 +340,10 @@ function interpret(world: World, { verb, picks, flag }: Step): Applied | undefin
         reward: 0,
       }, sender);
     }
+    case "REPEAT": {
+      if (world.sent.length === 0) return undefined;
+      return { message: pick.of(world.sent), view, repeat: true };
+    }
     case "DROP": {
       if (world.mode !== "ap") return undefined;
       const kept = pick.of(LEASES);
@@ -455,7 +464,7 @@ function checkTransition(
 
 /** Runs the steps; returns what was accepted and the effects, for the replay check. */
 function run(mode: "cp" | "ap", steps: readonly Step[]) {
-  const world: World = { mode, thread: undefined, nowMs: 1_000, sequence: 0 };
+  const world: World = { mode, thread: undefined, nowMs: 1_000, sequence: 0, sent: [] };
   // Most runs open the NEED first; the rest show that nothing before it is taken.
   const opening: Step = { verb: "NEED", picks: [0], flag: false };
   const accepted: Applied[] = [];
@@ -477,6 +486,13 @@ function run(mode: "cp" | "ap", steps: readonly Step[]) {
     }
     assert.deepEqual(before, snapshot, "a transition does not change the state it started from");
     checkTransition(before, transition.thread, applied, world.nowMs);
+    if ("repeat" in applied && applied.repeat === true) {
+      assert.deepEqual(
+        transition.thread,
+        before,
+        `a repeated ${applied.message.kind} changes nothing`,
+      );
+    } else if ("message" in applied) world.sent.push(applied.message);
     for (const effect of transition.effects) {
       if (effect.type !== "task-final" && effect.type !== "need-final") continue;
       const key = effect.type === "task-final" ? effect.taskId : "need";
