@@ -1,8 +1,9 @@
 // Property test of the thread book's convergence: gossip delivers a swarm's messages in any order and some
 // twice, so a node that receives an honest run's messages shuffled and duplicated must end where a node that
-// received them in order ends (same phases, decisions, task states, results and leases), with nothing left
-// parked and only the refusals a late or repeated message earns. The runs are random: one or two NEEDs, one- or
-// two-task plans, rival proposals, rejecting votes, yielded leases and rejected results.
+// received them in order ends (same phases, decisions, task states, results, leases, rulings, and the same
+// ledger to the micro-credit), with nothing left parked and only the refusals a late or repeated message earns.
+// The runs are random: one or two NEEDs, one- or two-task plans, rival proposals, rejecting votes, yielded
+// leases, rejected results, and challenges upheld or rejected.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Outcome, ThreadBook } from "../../actors/_thread_book.ts";
@@ -19,6 +20,8 @@ import {
 import { challengeBond } from "../../protocols/economics/bonds.ts";
 import { cidForBytes } from "../../runtime/store/content_store.ts";
 import { swarmParams } from "../../protocols/params.ts";
+import { Economy } from "../../protocols/economics/economy.ts";
+import { ParticipantRegistry } from "../../protocols/economics/registry.ts";
 import { message, needPayload, VERIFIERS } from "../protocols/lifecycle/_fixture.ts";
 
 const NOW_MS = 1_000;
@@ -29,15 +32,34 @@ const WORKERS = ["did:worker-a", "did:worker-b", "did:worker-c"];
 /** What a message may earn the first time it comes, late (a vote after its quorum was decided). */
 const LATE = new Set(["E_OUT_OF_WINDOW"]);
 
-function book(): ThreadBook {
-  return new ThreadBook({
+const PEOPLE = [
+  ...VERIFIERS,
+  ...WORKERS,
+  "did:requester",
+  "did:planner-p1",
+  "did:planner-p2",
+  "did:decider",
+  "did:challenger",
+];
+
+/** A node's thread book with its economy (every participant funded and staked at genesis). */
+async function node(): Promise<{ readonly book: ThreadBook; readonly economy: Economy }> {
+  const economy = new Economy({
+    params: PARAMS,
+    registry: ParticipantRegistry.from(PEOPLE.map((did) => ({ did })), PARAMS.economics),
+    verifiers: VERIFIERS,
+  });
+  await economy.open(undefined); // genesis, in memory
+  const book = new ThreadBook({
     params: PARAMS,
     verifiers: VERIFIERS,
     bootstrap: false,
     parkingCapacity: 4_096,
     parkedTtlMs: 60_000,
     finishedRetentionMs: 60_000,
+    economy,
   });
+  return { book, economy };
 }
 
 /** Draws choices from the run's random numbers, in order. */
@@ -59,7 +81,10 @@ class HonestRun {
   constructor(readonly node: ThreadBook, readonly choose: Choices) {}
 
   send<V extends LifecycleVerb>(kind: V, payload: PayloadOf[V], sender: string): LifecycleMessage {
-    const sent = message(kind, payload, sender);
+    // The economy fills in what it decides: committees, a ruling's consequences.
+    const needId = (payload as { needId: string }).needId;
+    const stamped = this.node.stamp(kind, needId, payload, NOW_MS) as PayloadOf[V];
+    const sent = message(kind, stamped, sender);
     const outcomes = this.node.apply(sent, BYTES, NOW_MS, kind === "DECIDE");
     assert.equal(outcomes[0].status, "accepted", `${kind}: ${JSON.stringify(outcomes[0])}`);
     this.messages.push(sent);
@@ -95,7 +120,10 @@ class HonestRun {
         shardDependencies: [],
       }, `did:planner-${proposal}`);
     }
-    const members = VERIFIERS.filter((did) => this.node.onCommittee("plan", needId, did));
+    const pinned = this.thread(needId).need.committee;
+    const members = VERIFIERS.filter((did) =>
+      pinned?.includes(did) ?? this.node.onCommittee("plan", needId, did)
+    );
     for (const voter of members) {
       const thread = this.thread(needId);
       if (thread.quorumProposal !== undefined) break;
@@ -123,10 +151,20 @@ class HonestRun {
   rule(needId: string, challengeId: string): boolean {
     const thread = this.thread(needId);
     const challenge = thread.challenges!.get(challengeId)!;
-    const task = thread.tasks.get(challenge.taskId)!;
+    const upheld = this.choose.chance(2);
+    // The decider's node stamps the rest: the votes it saw, slashes, reward, the new committee.
     this.send(
       "INVALIDATE",
-      ruling(needId, task, challengeId, this.choose.chance(2)),
+      {
+        target: "CHALLENGE",
+        needId,
+        taskId: challenge.taskId,
+        commitId: challenge.commitId,
+        challengeId,
+        verdict: upheld ? "UPHELD" : "REJECTED",
+        code: upheld ? "OK" : "E_PROOF_NOT_SHOWN",
+        severity: 0,
+      } as PayloadOf["INVALIDATE"],
       "did:decider",
     );
     return true;
@@ -230,34 +268,6 @@ class HonestRun {
   }
 }
 
-/** The decider's ruling on an open challenge: upheld (the task reopens for a new committee) or rejected. */
-function ruling(
-  needId: string,
-  task: TaskState,
-  challengeId: string,
-  upheld: boolean,
-): PayloadOf["INVALIDATE"] {
-  const commit = task.commits.get(task.verifiedCommit!)!;
-  const attesters = [...commit.tally.approvals];
-  const committee = VERIFIERS.filter((did) => !attesters.includes(did));
-  return {
-    target: "CHALLENGE",
-    needId,
-    taskId: task.taskId,
-    commitId: commit.commitId,
-    challengeId,
-    verdict: upheld ? "UPHELD" : "REJECTED",
-    code: upheld ? "OK" : "E_PROOF_NOT_SHOWN",
-    severity: 0,
-    kResult: upheld ? Math.min(task.kResult + 1, committee.length) : task.kResult,
-    committee: upheld ? committee : [],
-    attesters,
-    dissenters: [...commit.tally.rejections],
-    slashes: upheld ? attesters.map((account) => ({ account, amount: 10 })) : [],
-    reward: 0,
-  };
-}
-
 /** What must agree between two nodes: per NEED, its phase, decision, and every task's state. */
 function summary(node: ThreadBook, needIds: readonly string[]) {
   return needIds.map((needId) => {
@@ -282,17 +292,22 @@ function summary(node: ThreadBook, needIds: readonly string[]) {
   });
 }
 
-Deno.test("a node fed an honest run's messages shuffled and repeated ends where the in-order node ends", () => {
+/** Every participant's account, to the micro-credit. */
+function accounts(economy: Economy) {
+  return PEOPLE.map((did) => ({ did, ...economy.ledger.account(did) }));
+}
+
+Deno.test("a node fed an honest run's messages shuffled and repeated ends where the in-order node ends", async () => {
   let finals = 0;
-  fc.assert(
-    fc.property(
+  await fc.assert(
+    fc.asyncProperty(
       fc.array(fc.nat(1_000), { minLength: 40, maxLength: 40 }),
       fc.integer({ min: 1, max: 2 }),
       fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 12 }),
       fc.infiniteStream(fc.nat()),
-      (numbers, needCount, repeats, order) => {
-        const inOrder = book();
-        const run = new HonestRun(inOrder, new Choices(numbers));
+      async (numbers, needCount, repeats, order) => {
+        const inOrder = await node();
+        const run = new HonestRun(inOrder.book, new Choices(numbers));
         const needIds = Array.from({ length: needCount }, (_, index) => `need-${index}`);
         for (const needId of needIds) run.decide(needId);
         // The NEEDs' tasks move in an interleaving the choices pick.
@@ -314,10 +329,10 @@ Deno.test("a node fed an honest run's messages shuffled and repeated ends where 
             run.messages[which % run.messages.length],
           );
         }
-        const shuffled = book();
+        const shuffled = await node();
         const outcomes: Outcome[] = [];
         for (const each of delivery) {
-          outcomes.push(...shuffled.apply(each, BYTES, NOW_MS, each.kind === "DECIDE"));
+          outcomes.push(...shuffled.book.apply(each, BYTES, NOW_MS, each.kind === "DECIDE"));
         }
         // Each message is taken once (a repeat may then be refused for anything), or refused as late.
         const taken = new Set<string>();
@@ -335,9 +350,11 @@ Deno.test("a node fed an honest run's messages shuffled and repeated ends where 
         for (const sent of run.messages) {
           assert.ok(taken.has(sent.id) || late.has(sent.id), `${sent.kind} ${sent.id} was lost`);
         }
-        assert.equal(shuffled.parked, 0, "nothing is left waiting");
-        assert.deepEqual(summary(shuffled, needIds), summary(inOrder, needIds));
-        finals += needIds.filter((needId) => inOrder.thread(needId)?.phase === "FINAL").length;
+        assert.equal(shuffled.book.parked, 0, "nothing is left waiting");
+        assert.deepEqual(summary(shuffled.book, needIds), summary(inOrder.book, needIds));
+        shuffled.economy.ledger.audit();
+        assert.deepEqual(accounts(shuffled.economy), accounts(inOrder.economy), "the same ledger");
+        finals += needIds.filter((needId) => inOrder.book.thread(needId)?.phase === "FINAL").length;
       },
     ),
     { numRuns: 1000 },
