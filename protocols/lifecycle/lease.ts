@@ -52,8 +52,11 @@ export function onClaim(
       `Task ${claim.taskId} is ${task.status}, not open for claims`,
     );
   }
-  // Leases are granted one after another: this one waits for the lease it follows.
-  if (claim.after !== undefined && !seen.includes(claim.after)) {
+  // Leases are granted one after another: this one waits for the lease it follows (seen here, or
+  // one an AP merge dropped, which a node on the kept side may never have seen claimed).
+  const follows = claim.after === undefined || seen.includes(claim.after) ||
+    task.droppedLeases?.some((each) => each.leaseId === claim.after) === true;
+  if (!follows) {
     throw new ProtocolError(
       "E_UNKNOWN_LEASE",
       `CLAIM of ${claim.taskId} follows lease ${claim.after}, not seen yet`,

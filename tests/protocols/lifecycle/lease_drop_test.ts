@@ -94,6 +94,30 @@ Deno.test("on the kept side the drop is only remembered", () => {
   rejects("E_ORPHANED", () => driver.claim("did:worker-b", "lease-other"));
 });
 
+Deno.test("a CLAIM following a lease the merge dropped is taken where that lease was never seen", () => {
+  // This node held lease-1 (kept); the other side had lease-other, dropped, then ended there.
+  const driver = leased(false);
+  drop(driver, { ...DROP, kept: "lease-1", dropped: "lease-other" });
+  driver.apply(
+    "YIELD",
+    { needId: NEED_ID, taskId: TASK_ID, leaseId: "lease-1", reason: "x" },
+    "did:worker-a",
+  );
+  // A worker on the other side saw lease-other last: its next lease names it.
+  driver.apply("CLAIM", {
+    needId: NEED_ID,
+    taskId: TASK_ID,
+    leaseId: "lease-next",
+    leaseTtlMs: 60_000,
+    grantedAtMs: driver.nowMs,
+    cost: 5,
+    etaMs: 100,
+    heartbeatIntervalMs: 20_000,
+    after: "lease-other",
+  }, "did:worker-b");
+  assert.equal(driver.thread!.tasks.get(TASK_ID)!.lease?.leaseId, "lease-next");
+});
+
 Deno.test("a task FINAL under the dropped lease, or a commit a challenge stands against, refuses the drop", () => {
   const final = leased(true);
   final.attest(VERIFIERS.slice(0, 3));
