@@ -119,6 +119,13 @@ export function onHeartbeat(
   const task = requireTask(current, beat.taskId);
   // A HEARTBEAT that overtook its CLAIM waits for it: the COMMIT behind it is judged by its expiry.
   requireKnownLease(task, beat.leaseId);
+  if (task.lease?.leaseId !== beat.leaseId) {
+    // Known and no longer live: its COMMIT, YIELD or release came here first.
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `HEARTBEAT for lease ${beat.leaseId}, which has ended`,
+    );
+  }
   const lease = requireHolder(task, beat.leaseId, message.sender);
   if (leaseLapsed(lease, message, view)) {
     throw new ProtocolError(
@@ -126,10 +133,14 @@ export function onHeartbeat(
       `Lease ${beat.leaseId} expired at ${lease.expiresAtMs}`,
     );
   }
-  if (
-    beat.expiresAtMs < lease.expiresAtMs ||
-    beat.expiresAtMs > view.nowMs + view.params.leaseTtlMaxMs
-  ) {
+  if (beat.expiresAtMs < lease.expiresAtMs) {
+    // Overtaken by a later HEARTBEAT of the same lease: it has nothing left to extend.
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `HEARTBEAT to ${beat.expiresAtMs} for lease ${beat.leaseId}, which runs to ${lease.expiresAtMs}`,
+    );
+  }
+  if (beat.expiresAtMs > view.nowMs + view.params.leaseTtlMaxMs) {
     throw new ProtocolError(
       "E_LEASE_TTL",
       `HEARTBEAT may only extend lease ${beat.leaseId} within the ttl bound`,

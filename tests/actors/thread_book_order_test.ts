@@ -203,8 +203,12 @@ class HonestRun {
       case "CLAIMED": {
         const lease = task.lease!;
         const ends = { needId, taskId, leaseId: lease.leaseId };
-        if (this.choose.chance(5)) this.send("YIELD", { ...ends, reason: "busy" }, lease.holder);
-        else {
+        if (this.choose.chance(4)) {
+          const expiresAtMs = lease.expiresAtMs + 1_000;
+          this.send("HEARTBEAT", { ...ends, expiresAtMs }, lease.holder);
+        } else if (this.choose.chance(5)) {
+          this.send("YIELD", { ...ends, reason: "busy" }, lease.holder);
+        } else {
           this.send("COMMIT", {
             ...ends,
             artifacts: ["bafy-artifact"],

@@ -293,7 +293,7 @@ Deno.test("a periodic renewal that finishes after the one made before COMMIT is 
     for (let index = 1; index < announced.length; index++) {
       assert.ok(
         announced[index] > announced[index - 1],
-        `no HEARTBEAT moves the lease back (peers refuse it with E_LEASE_TTL): ${announced}`,
+        `no HEARTBEAT moves the lease back (peers refuse it as late): ${announced}`,
       );
     }
   } finally {

@@ -296,6 +296,11 @@ Deno.test("heartbeats wait for their CLAIM and extend a live lease; YIELD and an
   rejects("E_NOT_LEASE_HOLDER", () => heartbeat(70_000, "did:x"));
   heartbeat(90_000, "did:worker");
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.lease?.expiresAtMs, 90_000);
+  // An earlier HEARTBEAT that a later one overtook is late: it extends nothing.
+  assert.equal(
+    isParkable(rejects("E_OUT_OF_WINDOW", () => heartbeat(80_000, "did:worker"))),
+    false,
+  );
   rejects(
     "E_NOT_LEASE_HOLDER",
     () =>
@@ -332,6 +337,8 @@ Deno.test("heartbeats wait for their CLAIM and extend a live lease; YIELD and an
     "did:worker-2",
   );
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT");
+  // A HEARTBEAT of a lease that has ended here is late, not the work of a stranger.
+  rejects("E_OUT_OF_WINDOW", () => heartbeat(95_000, "did:worker"));
 });
 
 Deno.test("a COMMIT or HEARTBEAT replayed from a peer's archive is judged by its lease as of when it was made", () => {

@@ -420,7 +420,9 @@ function checkTransition(
         ? applied.message.payload as PayloadOf["CLAIM"]
         : undefined;
       if (claim?.after !== undefined) {
-        assert.ok(earlier?.leaseIds?.includes(claim.after), `lease ${claim.after} was not seen`);
+        const followed = earlier?.leaseIds?.includes(claim.after) === true ||
+          earlier?.droppedLeases?.some((each) => each.leaseId === claim.after) === true;
+        assert.ok(followed, `lease ${claim.after} was not seen`);
       }
     }
     assert.ok(!dropped.has(task.lease?.leaseId ?? ""), "a dropped lease is never live");
