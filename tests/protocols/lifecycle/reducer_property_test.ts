@@ -1,9 +1,10 @@
-// Property test of the lifecycle reducer under hostile peers: random runs of every verb (and AP lease drops),
-// their fields chosen against the thread as it stands (so runs reach votes, leases, results and challenges),
-// from members and outsiders, on a moving clock. Every refusal must be a typed ProtocolError leaving the state
-// untouched, and the safety properties must hold after every accepted message: FINAL sticks, a FINAL result
-// carries its quorum, a commit comes from the live lease's holder in time, a decision cites seen approvals, and
-// replaying the accepted messages rebuilds the same thread.
+// Property test of the lifecycle reducer and the economy under hostile peers: random runs of every verb (and
+// AP lease drops), their fields chosen against the thread as it stands (so runs reach votes, leases, results
+// and challenges), from members and outsiders, repeated, on a moving clock. Every refusal must be a typed
+// ProtocolError leaving the state untouched, and after every accepted message: FINAL sticks, a FINAL result
+// carries its quorum, a commit comes from the live lease's holder in time, a decision cites seen approvals, no
+// lease comes back, a repeat changes nothing, the ledger keeps its supply invariant and mints nothing; and
+// replaying the accepted messages rebuilds the same thread, effects and ledger.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { cidForBytes } from "../../../runtime/store/content_store.ts";
@@ -23,6 +24,8 @@ import {
   type ThreadState,
 } from "../../../protocols/lifecycle/state.ts";
 import { challengeBond } from "../../../protocols/economics/bonds.ts";
+import { Economy } from "../../../protocols/economics/economy.ts";
+import { ParticipantRegistry } from "../../../protocols/economics/registry.ts";
 import { PROOF_TYPES } from "../../../protocols/economics/params.ts";
 import { CHALLENGE_VERDICTS } from "../../../protocols/lifecycle/payloads.ts";
 import { swarmParams } from "../../../protocols/params.ts";
@@ -378,12 +381,33 @@ function honestVerb(thread: ThreadState | undefined, nowMs: number): Step["verb"
 }
 
 /** Applies one message or drop to a thread. */
-function apply(thread: ThreadState | undefined, applied: Applied) {
+/**
+ * Applies one message or drop to a thread, with the economy's checks as the
+ * node's thread book runs them; the ledger moves only once it is taken.
+ */
+function apply(thread: ThreadState | undefined, applied: Applied, economy: Economy) {
   if ("drop" in applied) {
     if (thread === undefined) throw new ProtocolError("E_UNKNOWN_NEED", "no thread");
     return dropLease(thread, applied.drop);
   }
-  return reduce(thread, applied.message, applied.view);
+  const transition = reduce(thread, applied.message, applied.view);
+  economy.admit(applied.message, thread, transition, applied.view);
+  return {
+    ...transition,
+    settle: () => economy.apply(applied.message, thread, transition, applied.view),
+  };
+}
+
+/** An economy in which every sender is funded and staked at genesis. */
+async function economy(): Promise<Economy> {
+  const people = [...new Set([...SENDERS, "did:challenger", "did:monitor"])];
+  const opened = new Economy({
+    params: PARAMS,
+    registry: ParticipantRegistry.from(people.map((did) => ({ did })), PARAMS.economics),
+    verifiers: [...ACTIVE],
+  });
+  await opened.open(undefined);
+  return opened;
 }
 
 /** The safety properties of one accepted transition from `before` to `after`. */
@@ -465,7 +489,9 @@ function checkTransition(
 }
 
 /** Runs the steps; returns what was accepted and the effects, for the replay check. */
-function run(mode: "cp" | "ap", steps: readonly Step[]) {
+async function run(mode: "cp" | "ap", steps: readonly Step[]) {
+  const ledger = await economy();
+  const supply = ledger.ledger.supply;
   const world: World = { mode, thread: undefined, nowMs: 1_000, sequence: 0, sent: [] };
   // Most runs open the NEED first; the rest show that nothing before it is taken.
   const opening: Step = { verb: "NEED", picks: [0], flag: false };
@@ -479,7 +505,7 @@ function run(mode: "cp" | "ap", steps: readonly Step[]) {
     const snapshot = structuredClone(before);
     let transition;
     try {
-      transition = apply(before, applied);
+      transition = apply(before, applied, ledger);
     } catch (error) {
       assert.ok(error instanceof ProtocolError, `an untyped refusal: ${String(error)}`);
       assert.match(error.code, CODE);
@@ -488,6 +514,9 @@ function run(mode: "cp" | "ap", steps: readonly Step[]) {
     }
     assert.deepEqual(before, snapshot, "a transition does not change the state it started from");
     checkTransition(before, transition.thread, applied, world.nowMs);
+    if ("settle" in transition) transition.settle();
+    ledger.ledger.audit(); // supply = Σ(balance + locked + unbonding) + burned, escrows consistent
+    assert.equal(ledger.ledger.supply, supply, "no message mints credit");
     if ("repeat" in applied && applied.repeat === true) {
       assert.deepEqual(
         transition.thread,
@@ -505,28 +534,35 @@ function run(mode: "cp" | "ap", steps: readonly Step[]) {
     accepted.push(applied);
     effects.push(...transition.effects);
   }
-  return { thread: world.thread, accepted, effects };
+  return { thread: world.thread, accepted, effects, ledger };
 }
 
-Deno.test("the reducer under hostile runs: typed refusals, pure transitions, safety after every message, replayable", () => {
+Deno.test("the reducer under hostile runs: typed refusals, pure transitions, safety after every message, replayable", async () => {
   const reached = new Set<string>();
-  fc.assert(
-    fc.property(
+  const genesisOperations = (await economy()).stats().operations;
+  await fc.assert(
+    fc.asyncProperty(
       fc.constantFrom<"cp" | "ap">("cp", "ap"),
       fc.array(step, { minLength: 30, maxLength: 150, size: "max" }),
-      (mode, steps) => {
-        const { thread, accepted, effects } = run(mode, steps);
+      async (mode, steps) => {
+        const { thread, accepted, effects, ledger } = await run(mode, steps);
         let replayed: ThreadState | undefined;
         const again: Effect[] = [];
+        const replayLedger = await economy();
         for (const applied of accepted) {
-          const transition = apply(replayed, applied);
+          const transition = apply(replayed, applied, replayLedger);
+          if ("settle" in transition) transition.settle();
           replayed = transition.thread;
           again.push(...transition.effects);
         }
         assert.deepEqual(replayed, thread, "replaying the accepted messages rebuilds the thread");
         assert.deepEqual(again, effects, "and the same effects");
+        assert.deepEqual(replayLedger.stats(), ledger.stats(), "and the same ledger");
         for (const effect of effects) reached.add(effect.type);
         for (const task of thread?.tasks.values() ?? []) reached.add(task.status);
+        const { operations, rulings } = ledger.stats();
+        if (operations > genesisOperations) reached.add("ledger-moved");
+        if (Object.keys(rulings).length > 0) reached.add("ruling-settled");
       },
     ),
     { numRuns: 600 },
@@ -540,6 +576,8 @@ Deno.test("the reducer under hostile runs: typed refusals, pure transitions, saf
     "result-quorum",
     "VERIFIED",
     "DRAFT",
+    "ledger-moved",
+    "ruling-settled",
   ];
   for (const wanted of states) {
     assert.ok(reached.has(wanted), `no run reached ${wanted}: ${[...reached].join(", ")}`);
