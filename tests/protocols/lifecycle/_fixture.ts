@@ -206,14 +206,19 @@ export class Driver {
     }, "did:finalizer");
   }
 
-  /** Runs NEED → … → VERIFIED. */
-  toVerified(): void {
+  /** Runs NEED → … → COMMITTED (commit-1 under lease-1). */
+  toCommitted(): void {
     this.need();
     this.propose();
     this.vote("p1", VERIFIERS.slice(0, 3));
     this.decide();
     this.claim();
     this.commit();
+  }
+
+  /** Runs NEED → … → VERIFIED. */
+  toVerified(): void {
+    this.toCommitted();
     this.attest(VERIFIERS.slice(0, 3));
   }
 }

@@ -41,6 +41,18 @@ function ruling(overrides: Partial<PayloadOf["INVALIDATE"]> = {}): PayloadOf["IN
   } as PayloadOf["INVALIDATE"];
 }
 
+/** A REJECTED ruling of ch-1: the result stands, nobody is slashed. */
+function rejected(overrides: Partial<PayloadOf["INVALIDATE"]> = {}): PayloadOf["INVALIDATE"] {
+  return ruling({
+    verdict: "REJECTED",
+    code: "E_PROOF_NOT_SHOWN",
+    slashes: [],
+    committee: [],
+    kResult: 3,
+    ...overrides,
+  });
+}
+
 /** A verified thread (K_result 3, attesters v1..v3) with challenge ch-1 open. */
 function challenged(overrides: Partial<ReduceView> = {}): Driver {
   const driver = new Driver(overrides);
@@ -172,13 +184,7 @@ Deno.test("a rejected ruling leaves the result standing; it finalizes as usual",
   const driver = challenged();
   driver.apply(
     "INVALIDATE",
-    ruling({
-      verdict: "REJECTED",
-      code: "E_PROOF_NOT_SHOWN",
-      slashes: [],
-      committee: [],
-      kResult: 3,
-    }),
+    rejected(),
     "did:decider",
   );
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "VERIFIED");
@@ -233,13 +239,7 @@ Deno.test("a repeated CHALLENGE is refused for good: it would escrow its bond ag
   assert.equal(isParkable(rejects("E_OUT_OF_WINDOW", repeat)), false);
   driver.apply(
     "INVALIDATE",
-    ruling({
-      verdict: "REJECTED",
-      code: "E_PROOF_NOT_SHOWN",
-      slashes: [],
-      committee: [],
-      kResult: 3,
-    }),
+    rejected(),
     "did:decider",
   );
   rejects("E_OUT_OF_WINDOW", repeat);
@@ -254,14 +254,7 @@ Deno.test("once the task is FINAL, a ruling citing votes this node refused as la
   rejects("E_OUT_OF_WINDOW", () => driver.attest(["did:v4"], "fail"));
   const effects = driver.apply(
     "INVALIDATE",
-    ruling({
-      verdict: "REJECTED",
-      code: "E_PROOF_NOT_SHOWN",
-      slashes: [],
-      committee: [],
-      kResult: 3,
-      dissenters: ["did:v4"],
-    }),
+    rejected({ dissenters: ["did:v4"] }),
     "did:decider",
   );
   assert.deepEqual(effects.map((effect) => effect.type), ["challenge-resolved"]);
@@ -270,12 +263,7 @@ Deno.test("once the task is FINAL, a ruling citing votes this node refused as la
 
 Deno.test("votes on a commit made before an upheld ruling reopened the task are late, not an outsider's", () => {
   const driver = new Driver();
-  driver.need();
-  driver.propose();
-  driver.vote("p1", VERIFIERS.slice(0, 3));
-  driver.decide();
-  driver.claim();
-  driver.commit();
+  driver.toCommitted();
   driver.attest(VERIFIERS.slice(0, 3), "fail"); // commit-1 rejected, the task reopened
   driver.claim("did:worker-2", "lease-2");
   driver.commit("did:worker-2", "lease-2", "commit-2");

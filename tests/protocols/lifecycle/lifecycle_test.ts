@@ -415,12 +415,7 @@ Deno.test("FINALIZE with too few or unseen attesters is refused", () => {
 
 Deno.test("K_result failing attestations reject the commit and reopen the task", () => {
   const driver = new Driver();
-  driver.need();
-  driver.propose();
-  driver.vote("p1", VERIFIERS.slice(0, 3));
-  driver.decide();
-  driver.claim();
-  driver.commit();
+  driver.toCommitted();
   const effects = driver.attest(VERIFIERS.slice(0, 3), "fail");
   assert.deepEqual(effects.map((effect) => effect.type), [
     "attested",
