@@ -32,6 +32,7 @@ import {
   type ChallengeState,
   type CommitState,
   type Effect,
+  happenedAtMs,
   type LifecycleView,
   requirementsMet,
   type TaskState,
@@ -90,7 +91,7 @@ export function onChallenge(
     evidence: challenge.evidence,
     evidenceBytes: challenge.evidenceBytes,
     bond,
-    openedAtMs: view.nowMs,
+    openedAtMs: happenedAtMs(message, view), // a replayed challenge was opened when it was made
     withdrawRequested: false,
     verdict: undefined,
     code: undefined,

@@ -15,6 +15,7 @@ import { refuseOrphaned } from "./supersede.ts";
 import { refuseDroppedLease } from "./lease_drop.ts";
 import {
   type Effect,
+  happenedAtMs,
   type Lease,
   LEASE_HISTORY_MAX,
   type LifecycleView,
@@ -234,9 +235,7 @@ export function requireKnownLease(task: TaskState, leaseId: string): void {
  */
 export function leaseLapsed(lease: Lease, message: LifecycleMessage, view: LifecycleView): boolean {
   if (view.mutations?.leaseCheckOff === true) return false;
-  const madeAtMs = message.replayedMadeAtMs;
-  const atMs = madeAtMs === undefined ? view.nowMs : Math.min(view.nowMs, madeAtMs);
-  return atMs > lease.expiresAtMs;
+  return happenedAtMs(message, view) > lease.expiresAtMs;
 }
 
 /** The live lease when `sender` holds `leaseId`. */

@@ -19,6 +19,7 @@ import { requireCommit } from "./lease_drop.ts";
 import {
   type CommitState,
   type Effect,
+  happenedAtMs,
   type LifecycleView,
   resultCommitteeOf,
   type TaskState,
@@ -158,7 +159,9 @@ export function onAttest(
   // must not reopen (or verify) the task under the commit that replaced it.
   const latest = [...task.commits.keys()].at(-1) === commit.commitId;
   if (vote.completedQuorum && task.status === "COMMITTED" && latest) {
-    const finalizeAfterMs = view.nowMs + view.params.challengeWindowMs;
+    // The window runs from when the quorum's last vote was made: a node rebuilding the thread from
+    // a peer's archive must not open it again (and hold its FINALIZE back, or admit late challenges).
+    const finalizeAfterMs = happenedAtMs(message, view) + view.params.challengeWindowMs;
     return {
       thread: withTask(current, {
         ...updated,

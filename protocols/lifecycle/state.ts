@@ -85,6 +85,20 @@ export interface TaskState {
   readonly leaseIds?: readonly string[];
 }
 
+/**
+ * When `message` happened as this node counts it: now, or for a message
+ * replayed from a peer's archive, when its sender made it if that was
+ * earlier. A node rebuilding a thread was not there when it happened: by its
+ * own clock every lease would have lapsed and every window would open anew.
+ */
+export function happenedAtMs(
+  message: { readonly replayedMadeAtMs?: number },
+  view: LifecycleView,
+): number {
+  const madeAtMs = message.replayedMadeAtMs;
+  return madeAtMs === undefined ? view.nowMs : Math.min(view.nowMs, madeAtMs);
+}
+
 /** Lease ids a task remembers (a CLAIM names the newest it follows). */
 export const LEASE_HISTORY_MAX = 64;
 

@@ -1,5 +1,6 @@
 // Proves the lifecycle takes a NEED to FINAL through every verb, refuses each bad message with its own code, and judges a replayed COMMIT or HEARTBEAT by its lease as of when it was made.
 import assert from "node:assert/strict";
+import { cidForBytes } from "../../../runtime/store/content_store.ts";
 import { isParkable } from "../../../protocols/lifecycle/errors.ts";
 import { expireIfDue } from "../../../protocols/lifecycle/reducer.ts";
 import { Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
@@ -370,6 +371,35 @@ Deno.test("a COMMIT or HEARTBEAT replayed from a peer's archive is judged by its
     "lease-ended",
     "commit-received",
   ]);
+});
+
+Deno.test("a thread rebuilt from a peer's archive keeps its challenge window where it was", () => {
+  const driver = new Driver();
+  driver.toCommitted();
+  driver.nowMs = 200_000; // a node catching up long after
+  driver.replayedMadeAtMs = 1_000;
+  driver.attest(VERIFIERS.slice(0, 3));
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.finalizeAfterMs, 1_500, "made at 1,000 + 500");
+  // A challenge made after that window is opened when it was made, so the decider sees it late.
+  driver.replayedMadeAtMs = 1_600;
+  driver.apply(
+    "CHALLENGE",
+    {
+      needId: NEED_ID,
+      taskId: TASK_ID,
+      commitId: "commit-1",
+      proofType: "OUTPUT_MISMATCH",
+      evidence: cidForBytes(new TextEncoder().encode("proof")).toString(),
+      evidenceBytes: 5,
+      bond: 100,
+    },
+    "did:challenger",
+    "ch-1",
+  );
+  assert.equal(driver.thread?.challenges?.get("ch-1")?.openedAtMs, 1_600);
+  // The replayed FINALIZE is taken at once, not held back for a window reopened by this clock.
+  driver.replayedMadeAtMs = 1_500;
+  assert.deepEqual(driver.finalize().map((effect) => effect.type), ["task-final", "need-final"]);
 });
 
 Deno.test("a COMMIT without an artifact or from a non-holder is refused", () => {

@@ -52,6 +52,10 @@ const CHAOS_REGRESSIONS = [
   // A decider resumed from a pause took its buckets again and, before its new fence came back,
   // read that newer fence in the log at a finalization: it gave its own bucket up (L).
   { scenario: "mixed", seed: 1401, overrides: { buggify: true } },
+  // A decider restarted and rebuilt a FINAL thread from a peer's archive: by its own clock the
+  // challenge window opened again, the replayed FINALIZE waited, and it upheld a challenge made
+  // after the window, slashing the attesters of a result already paid out (P3).
+  { scenario: "byzantine", seed: 3002, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
