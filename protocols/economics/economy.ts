@@ -187,8 +187,16 @@ export class Economy {
     const thread = transition.thread;
     if (message.kind === "NEED" && before === undefined) {
       if (thread.need.committee !== undefined) this.#checkCaps(thread.need.committee, "NEED");
-      const opId = `escrow:need:${thread.needId}`;
-      if (!this.ledger.has(opId)) {
+      const escrow = this.ledger.escrow(needEscrowId(thread.needId));
+      if (escrow !== undefined && escrow.status !== "held") {
+        // This node paid it out or refunded it, then forgot the thread: a NEED replayed now (a
+        // replay attack on a core that restarted, or a stale copy) must not run and pay again.
+        throw new ProtocolError(
+          "E_NEED_CLOSED",
+          `NEED ${thread.needId} was settled already (its escrow was ${escrow.status})`,
+        );
+      }
+      if (escrow === undefined) {
         this.#requireFunds(thread.requester, needEscrowAmount(thread, view.params.economics), view);
       }
     } else if (message.kind === "DECIDE" && before?.decision === undefined) {

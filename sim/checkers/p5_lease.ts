@@ -11,7 +11,9 @@
  * `task-ready`, DECIDED, replayed to a restarted node, is not one). In AP
  * mode two sides of a partition may each lease a task: such a pair passes
  * only when the merge after the heal reported it and dropped one of the two
- * (the RECONCILE that follows sets the dropped lease's work aside).
+ * (the RECONCILE that follows sets the dropped lease's work aside). (d) In CP
+ * mode no lease is granted on a task some node already holds FINAL: its work
+ * would be done again (a finished NEED replayed to a node that forgot it).
  *
  * @module
  */
@@ -25,15 +27,35 @@ export const P5_LEASES: Checker = {
   id: "P5",
   name: "lease lifetimes",
   description:
-    "No two live leases on a task; no commit under an expired lease; no second claim before a reopen.",
+    "No two live leases on a task; no commit under an expired lease; no second claim before a reopen; no lease on a final task.",
   check(context: CheckContext): CheckResult {
     const findings = new Findings(this);
     checkLogLeases(context.history.ofType("log"), findings);
     checkCommits(context, findings);
     checkReclaims(context, findings);
+    checkLeasesAfterFinal(context.history.events, findings);
     return findings.result("no task was leased");
   },
 };
+
+/** (d) The CP log grants no lease on a task after some node saw it FINAL. */
+function checkLeasesAfterFinal(events: readonly HistoryEvent[], findings: Findings): void {
+  const finalAt = new Map<string, number>();
+  for (const event of events) {
+    if (event.type === "effect" && event.effect.type === "task-final") {
+      if (!finalAt.has(event.effect.taskId)) finalAt.set(event.effect.taskId, event.seq);
+    }
+    if (event.type !== "log" || event.op !== "lease" || event.outcome !== "granted") continue;
+    if (event.replica !== "cp") continue;
+    const final = finalAt.get(event.lease.taskId);
+    if (final === undefined) continue;
+    findings.add({
+      message: `Task ${event.lease.taskId} was leased to ${event.node} (${event.lease.leaseId}) ` +
+        `after it was final: its work was done again`,
+      evidence: [final, event.seq],
+    });
+  }
+}
 
 /** (a) The service's lease table never holds two leases on a task. */
 function checkLogLeases(events: readonly LogEvent[], findings: Findings): void {

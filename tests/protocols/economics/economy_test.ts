@@ -250,6 +250,21 @@ Deno.test("FINALIZE of the last task pays the worker the bounty and the FINALIZE
   assert.equal(ledger.size, operations, "a repeated FINALIZE moves no credit");
 });
 
+Deno.test("a NEED replayed after its thread was forgotten, its escrow already paid out, is refused as closed", async () => {
+  const node = await opened();
+  node.verified();
+  node.finalize();
+  const balances = PEOPLE.map((did) => node.balance(did));
+  // The node forgot the finished thread (retention); a captured copy of the NEED comes back.
+  node.thread = undefined;
+  const replay = refused(
+    "E_NEED_CLOSED",
+    () => node.send("NEED", needPayload({ deadlineMs: 100_000 }), "did:requester"),
+  );
+  assert.equal(isParkable(replay), false, "settled for good: it must not run and pay again");
+  assert.deepEqual(PEOPLE.map((did) => node.balance(did)), balances);
+});
+
 Deno.test("a settled NEED's operations are forgotten by the sweep after its deadline and grace, when it can no longer be accepted", async () => {
   const node = await opened();
   const genesis = node.economy.stats().operationsRemembered;

@@ -303,6 +303,41 @@ Deno.test("P5 flags overlapping leases, a commit after expiry (a replayed one ju
   );
 });
 
+Deno.test("P5 flags a lease the CP log granted on a task some node already held FINAL", async () => {
+  const run = (replica: string) => {
+    const recorder = new Recorder();
+    recorder.push({
+      type: "effect",
+      node: "node-1",
+      nodeMs: 0,
+      effect: { type: "task-final", needId: NEED, taskId: "t1", commitId: "c1" },
+      phase: "FINAL",
+      decision: undefined,
+      taskStatus: "FINAL",
+    });
+    recorder.push({
+      type: "log",
+      node: "node-2",
+      replica,
+      outcome: "granted",
+      logEpoch: 0,
+      op: "lease",
+      lease: {
+        taskId: "t1",
+        leaseId: "again",
+        holder: "w",
+        grantedAtMs: 0,
+        expiresAtMs: 1,
+        epoch: 0,
+      },
+    });
+    return recorder;
+  };
+  assert.match((await verdict(P5_LEASES, run("cp"))).violations[0].message, /after it was final/);
+  // An AP side that did not know may lease it; the merge sorts that out (c).
+  assert.equal((await verdict(P5_LEASES, run("side-a"))).violations.length, 0);
+});
+
 Deno.test("P6 flags a DECIDE under quorum, from outside the committee, or citing a vote never sent", async () => {
   const params = swarmParams({});
   const members = committeeFor("plan", NEED, new Set(VERIFIERS), params, false);

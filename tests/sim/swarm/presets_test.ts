@@ -56,6 +56,9 @@ const CHAOS_REGRESSIONS = [
   // challenge window opened again, the replayed FINALIZE waited, and it upheld a challenge made
   // after the window, slashing the attesters of a result already paid out (P3).
   { scenario: "byzantine", seed: 3002, overrides: { buggify: true } },
+  // A spammer replayed a finished NEED to nodes whose cores had restarted (their replay caches
+  // empty) after they forgot the thread: they ran it again, leased and slashed (P5 d, ledgers).
+  { scenario: "mixed", seed: 3017, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
