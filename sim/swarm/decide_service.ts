@@ -109,14 +109,24 @@ export class DecideService {
     };
   }
 
-  /** AP: each connected side writes its own fork from now on. CP: nothing changes. */
-  onPartition(sides: readonly (readonly string[])[]): void {
-    if (this.#cp !== undefined) return;
-    const merged = this.#mergeDistinct();
+  /**
+   * AP: each connected side writes its own fork from now on. A partition over
+   * a partition first merges the sides before, as a heal would, and returns
+   * that merge: its conflicts must be reconciled like a heal's. CP: nothing
+   * changes.
+   */
+  onPartition(sides: readonly (readonly string[])[]): ReplicaMerge | undefined {
+    if (this.#cp !== undefined) return undefined;
+    const replicas = this.#distinctReplicas();
+    const merge = replicas.length > 1
+      ? ApReplica.merge(`ap-${++this.#forks}`, replicas)
+      : undefined;
+    const merged = merge?.replica ?? replicas[0];
     for (const side of sides) {
       const fork = merged.fork(`ap-${++this.#forks}`);
       for (const node of side) this.#replicaOf.set(node, fork);
     }
+    return merge;
   }
 
   /** AP: merges every side's replica into one and returns the merge; CP: undefined. */
@@ -151,12 +161,6 @@ export class DecideService {
       replicas.delete(this.#apRoot);
     }
     return [...replicas];
-  }
-
-  #mergeDistinct(): ApReplica {
-    const replicas = this.#distinctReplicas();
-    if (replicas.length === 1) return replicas[0];
-    return ApReplica.merge(`ap-${++this.#forks}`, replicas).replica;
   }
 }
 

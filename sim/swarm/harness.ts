@@ -19,6 +19,7 @@ import { SignedAuditLog } from "../../protocols/audit/mod.ts";
 import { type Identity, simulationIdentity } from "../../protocols/identity/mod.ts";
 import { type SwarmParams, swarmParams } from "../../protocols/params.ts";
 import type { LeaseDrop } from "../../protocols/lifecycle/payloads.ts";
+import type { ReplicaMerge } from "../../protocols/consensus/ap_replica.ts";
 import { leaseDropsOf } from "../../protocols/lifecycle/lease_drop.ts";
 import type { RequesterMessage } from "../../actors/requester.ts";
 import type { CoreMessage } from "../../actors/swarm_messages.ts";
@@ -149,12 +150,22 @@ export class SwarmHarness implements NemesisHost {
   }
 
   onPartition(sides: readonly (readonly string[])[]): void {
-    this.service.onPartition(sides);
+    // Over a partition still in force (AP), the sides before merged first: settled as a heal.
+    const merge = this.service.onPartition(sides);
+    if (merge !== undefined) this.#settle(merge);
     if (this.service.mode === "ap") this.#lendBuckets(sides);
   }
 
   onHeal(): void {
-    const merge = this.service.onHeal();
+    this.#settle(this.service.onHeal());
+  }
+
+  /**
+   * After the service merged its sides (AP; CP: undefined): the merge goes in
+   * the history, lent buckets go home, and a node announces the RECONCILE
+   * (epoch advance, orphaned NEEDs, lease drops).
+   */
+  #settle(merge: ReplicaMerge | undefined): void {
     const leases = merge === undefined ? [] : leaseDropsOf(merge.leaseConflicts);
     if (merge !== undefined) {
       this.history.push({

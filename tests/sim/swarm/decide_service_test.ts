@@ -117,3 +117,24 @@ Deno.test("AP: two sides' leases on one task merge to the later grant and report
   assert.equal((await merged.replica.getLease("t1"))?.leaseId, "late");
   assert.deepEqual(merged.leaseConflicts.map((each) => each.dropped.leaseId), ["early"]);
 });
+
+Deno.test("AP: a partition over a partition merges the sides before and returns that merge, conflicts and all", async () => {
+  const history = new History(() => 0n);
+  const service = new DecideService({ mode: "ap", history, reachable: () => true });
+  assert.equal(service.onPartition([["node-0", "node-1"], ["node-2", "node-3"]]), undefined);
+  const lease = (leaseId: string, grantedAtMs: number) => ({
+    taskId: "t1",
+    leaseId,
+    holder: `did:${leaseId}`,
+    grantedAtMs,
+    expiresAtMs: grantedAtMs + 60_000,
+    epoch: 0,
+  });
+  await service.forNode("node-0").tryLease(lease("early", 1_000));
+  await service.forNode("node-2").tryLease(lease("late", 2_000));
+  // A second partition before the first heals: its sides fork the merge of the first two.
+  const merge = service.onPartition([["node-0", "node-2"], ["node-1", "node-3"]]);
+  assert.deepEqual(merge?.leaseConflicts.map((each) => each.dropped.leaseId), ["early"]);
+  assert.equal((await service.forNode("node-1").getLease("t1"))?.leaseId, "late");
+  assert.equal(service.onHeal()?.leaseConflicts.length, 0, "reported once, not again at the heal");
+});

@@ -59,6 +59,9 @@ const CHAOS_REGRESSIONS = [
   // A spammer replayed a finished NEED to nodes whose cores had restarted (their replay caches
   // empty) after they forgot the thread: they ran it again, leased and slashed (P5 d, ledgers).
   { scenario: "mixed", seed: 3017, overrides: { buggify: true } },
+  // A second partition began before the first healed: the decide service merged the first one's
+  // sides silently, so a task leased on both was never reconciled and its NEED never ended (P5, L).
+  { scenario: "partition-ap", seed: 3106, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
