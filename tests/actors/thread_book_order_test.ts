@@ -12,11 +12,7 @@ import type {
   LifecycleVerb,
   PayloadOf,
 } from "../../protocols/lifecycle/payloads.ts";
-import {
-  resultCommitteeOf,
-  type TaskState,
-  type ThreadState,
-} from "../../protocols/lifecycle/state.ts";
+import { resultCommitteeOf, type ThreadState } from "../../protocols/lifecycle/state.ts";
 import { challengeBond } from "../../protocols/economics/bonds.ts";
 import { cidForBytes } from "../../runtime/store/content_store.ts";
 import { swarmParams } from "../../protocols/params.ts";
