@@ -14,15 +14,13 @@ import type {
 } from "../../protocols/lifecycle/payloads.ts";
 import { resultCommitteeOf, type ThreadState } from "../../protocols/lifecycle/state.ts";
 import { challengeBond } from "../../protocols/economics/bonds.ts";
-import { cidForBytes } from "../../runtime/store/content_store.ts";
 import { swarmParams } from "../../protocols/params.ts";
 import { Economy } from "../../protocols/economics/economy.ts";
 import { ParticipantRegistry } from "../../protocols/economics/registry.ts";
-import { message, needPayload, VERIFIERS } from "../protocols/lifecycle/_fixture.ts";
+import { EVIDENCE, message, needPayload, VERIFIERS } from "../protocols/lifecycle/_fixture.ts";
 
 const NOW_MS = 1_000;
 const PARAMS = swarmParams({ bidWindowMs: 10_000, challengeWindowMs: 0 });
-const EVIDENCE = cidForBytes(new TextEncoder().encode("proof")).toString();
 const BYTES = new Uint8Array([0]);
 const WORKERS = ["did:worker-a", "did:worker-b", "did:worker-c"];
 /** What a message may earn the first time it comes, late (a vote after its quorum was decided). */

@@ -1,5 +1,6 @@
 // Test fixture: builds lifecycle messages and drives threads through the reducer.
 import assert from "node:assert/strict";
+import { cidForBytes } from "../../../runtime/store/content_store.ts";
 import { swarmParams } from "../../../protocols/params.ts";
 import { ProtocolError } from "../../../protocols/lifecycle/errors.ts";
 import type {
@@ -55,6 +56,25 @@ export function needPayload(overrides: Partial<PayloadOf["NEED"]> = {}): Payload
     bounty: 10,
     deadlineMs: 1_000_000,
     task: { op: "sha256", input: "hello", rounds: 1 },
+    ...overrides,
+  };
+}
+
+/** A challenge's evidence: a CID (the reducer checks its form, not its content). */
+export const EVIDENCE = cidForBytes(new TextEncoder().encode("proof")).toString();
+
+/** A CHALLENGE of commit-1 of `TASK_ID` (OUTPUT_MISMATCH, the SIMPLE bond of 100). */
+export function challengePayload(
+  overrides: Partial<PayloadOf["CHALLENGE"]> = {},
+): PayloadOf["CHALLENGE"] {
+  return {
+    needId: NEED_ID,
+    taskId: TASK_ID,
+    commitId: "commit-1",
+    proofType: "OUTPUT_MISMATCH",
+    evidence: EVIDENCE,
+    evidenceBytes: 5,
+    bond: 100,
     ...overrides,
   };
 }

@@ -1,25 +1,11 @@
 // Proves the lifecycle's CHALLENGE and INVALIDATE: typed refusals of bad challenges, pinned committees, an upheld ruling reopening the task for a larger committee, and NEED expiry on the decider's word.
 import assert from "node:assert/strict";
-import { cidForBytes } from "../../../runtime/store/content_store.ts";
 import { isParkable } from "../../../protocols/lifecycle/errors.ts";
 import type { PayloadOf } from "../../../protocols/lifecycle/payloads.ts";
 import type { ReduceView } from "../../../protocols/lifecycle/reducer.ts";
-import { Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
+import { challengePayload, Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
 
-const EVIDENCE = cidForBytes(new TextEncoder().encode("proof")).toString();
-
-function challenge(overrides: Partial<PayloadOf["CHALLENGE"]> = {}): PayloadOf["CHALLENGE"] {
-  return {
-    needId: NEED_ID,
-    taskId: TASK_ID,
-    commitId: "commit-1",
-    proofType: "OUTPUT_MISMATCH",
-    evidence: EVIDENCE,
-    evidenceBytes: 5,
-    bond: 100,
-    ...overrides,
-  };
-}
+const challenge = challengePayload;
 
 function ruling(overrides: Partial<PayloadOf["INVALIDATE"]> = {}): PayloadOf["INVALIDATE"] {
   return {

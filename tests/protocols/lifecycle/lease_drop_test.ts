@@ -1,11 +1,10 @@
 // Proves dropping a lease after an AP merge: the dropped lease's live lease and commits are set aside, the kept lease's CLAIM and COMMIT are then accepted, messages under the dropped lease are refused for good, and work that cannot be undone (FINAL, challenged) refuses the drop; and the drops a RECONCILE names for a merge's conflicts.
 import assert from "node:assert/strict";
-import { cidForBytes } from "../../../runtime/store/content_store.ts";
 import type { LeaseRecord } from "../../../runtime/store/decide_log.ts";
 import { isParkable } from "../../../protocols/lifecycle/errors.ts";
 import { dropLease, leaseDropsOf } from "../../../protocols/lifecycle/lease_drop.ts";
 import { parsePayload } from "../../../protocols/lifecycle/payloads.ts";
-import { Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
+import { challengePayload, Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
 
 const DROP = { needId: NEED_ID, taskId: TASK_ID, kept: "lease-kept", dropped: "lease-1" };
 
@@ -129,20 +128,7 @@ Deno.test("a task FINAL under the dropped lease, or a commit a challenge stands 
 
   const challenged = leased(true);
   challenged.attest(VERIFIERS.slice(0, 3));
-  challenged.apply(
-    "CHALLENGE",
-    {
-      needId: NEED_ID,
-      taskId: TASK_ID,
-      commitId: "commit-1",
-      proofType: "OUTPUT_MISMATCH",
-      evidence: cidForBytes(new TextEncoder().encode("proof")).toString(),
-      evidenceBytes: 5,
-      bond: 100,
-    },
-    "did:challenger",
-    "ch-1",
-  );
+  challenged.apply("CHALLENGE", challengePayload(), "did:challenger", "ch-1");
   rejects("E_LEASE_CONFLICT", () => drop(challenged));
   rejects("E_UNKNOWN_TASK", () => drop(challenged, { ...DROP, taskId: "nope" }));
 });

@@ -1,9 +1,8 @@
 // Proves the lifecycle takes a NEED to FINAL through every verb, refuses each bad message with its own code, and judges a replayed COMMIT or HEARTBEAT by its lease as of when it was made.
 import assert from "node:assert/strict";
-import { cidForBytes } from "../../../runtime/store/content_store.ts";
 import { isParkable } from "../../../protocols/lifecycle/errors.ts";
 import { expireIfDue } from "../../../protocols/lifecycle/reducer.ts";
-import { Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
+import { challengePayload, Driver, NEED_ID, rejects, TASK_ID, VERIFIERS } from "./_fixture.ts";
 
 Deno.test("a NEED becomes FINAL through PROPOSE, ATTEST_PLAN, DECIDE, CLAIM, COMMIT, ATTEST and FINALIZE", () => {
   const driver = new Driver();
@@ -382,20 +381,7 @@ Deno.test("a thread rebuilt from a peer's archive keeps its challenge window whe
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.finalizeAfterMs, 1_500, "made at 1,000 + 500");
   // A challenge made after that window is opened when it was made, so the decider sees it late.
   driver.replayedMadeAtMs = 1_600;
-  driver.apply(
-    "CHALLENGE",
-    {
-      needId: NEED_ID,
-      taskId: TASK_ID,
-      commitId: "commit-1",
-      proofType: "OUTPUT_MISMATCH",
-      evidence: cidForBytes(new TextEncoder().encode("proof")).toString(),
-      evidenceBytes: 5,
-      bond: 100,
-    },
-    "did:challenger",
-    "ch-1",
-  );
+  driver.apply("CHALLENGE", challengePayload(), "did:challenger", "ch-1");
   assert.equal(driver.thread?.challenges?.get("ch-1")?.openedAtMs, 1_600);
   // The replayed FINALIZE is taken at once, not held back for a window reopened by this clock.
   driver.replayedMadeAtMs = 1_500;

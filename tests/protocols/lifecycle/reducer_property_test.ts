@@ -7,7 +7,6 @@
 // replaying the accepted messages rebuilds the same thread, effects and ledger.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { cidForBytes } from "../../../runtime/store/content_store.ts";
 import { ProtocolError } from "../../../protocols/lifecycle/errors.ts";
 import { dropLease } from "../../../protocols/lifecycle/lease_drop.ts";
 import type {
@@ -29,7 +28,7 @@ import { ParticipantRegistry } from "../../../protocols/economics/registry.ts";
 import { PROOF_TYPES } from "../../../protocols/economics/params.ts";
 import { CHALLENGE_VERDICTS } from "../../../protocols/lifecycle/payloads.ts";
 import { swarmParams } from "../../../protocols/params.ts";
-import { NEED_ID, needPayload, VERIFIERS } from "./_fixture.ts";
+import { EVIDENCE, NEED_ID, needPayload, VERIFIERS } from "./_fixture.ts";
 
 const PARAMS = swarmParams({ challengeWindowMs: 500, bidWindowMs: 10_000 });
 /** Five verifiers and one worker that also verifies (its own results are refused). */
@@ -47,7 +46,6 @@ const SENDERS = [
 ];
 const TASKS = ["t1", "t2", "t9"];
 const LEASES = ["lease-1", "lease-2", "lease-3"];
-const EVIDENCE = cidForBytes(new TextEncoder().encode("proof")).toString();
 const CODE = /^E_[A-Z_]+$/;
 
 /** One step of a run: fixed choices that the interpreter resolves against the thread as it stands. */

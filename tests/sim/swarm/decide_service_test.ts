@@ -100,17 +100,21 @@ Deno.test("AP: merging replicas picks the same winner and fences in any order (p
   );
 });
 
-Deno.test("AP: two sides' leases on one task merge to the later grant and report the conflict", async () => {
-  const root = new ApReplica("root");
-  const [left, right] = [root.fork("l"), root.fork("r")];
-  const lease = (leaseId: string, grantedAtMs: number) => ({
+/** A lease on t1 granted at `grantedAtMs` (the later grant wins a merge). */
+function lease(leaseId: string, grantedAtMs: number) {
+  return {
     taskId: "t1",
     leaseId,
     holder: `did:${leaseId}`,
     grantedAtMs,
     expiresAtMs: grantedAtMs + 60_000,
     epoch: 0,
-  });
+  };
+}
+
+Deno.test("AP: two sides' leases on one task merge to the later grant and report the conflict", async () => {
+  const root = new ApReplica("root");
+  const [left, right] = [root.fork("l"), root.fork("r")];
   await left.tryLease(lease("early", 1_000));
   await right.tryLease(lease("late", 2_000));
   const merged = ApReplica.merge("m", [left, right]);
@@ -122,14 +126,6 @@ Deno.test("AP: a partition over a partition merges the sides before and returns 
   const history = new History(() => 0n);
   const service = new DecideService({ mode: "ap", history, reachable: () => true });
   assert.equal(service.onPartition([["node-0", "node-1"], ["node-2", "node-3"]]), undefined);
-  const lease = (leaseId: string, grantedAtMs: number) => ({
-    taskId: "t1",
-    leaseId,
-    holder: `did:${leaseId}`,
-    grantedAtMs,
-    expiresAtMs: grantedAtMs + 60_000,
-    epoch: 0,
-  });
   await service.forNode("node-0").tryLease(lease("early", 1_000));
   await service.forNode("node-2").tryLease(lease("late", 2_000));
   // A second partition before the first heals: its sides fork the merge of the first two.
