@@ -80,9 +80,16 @@ export function randomizeScenario(base: SwarmScenario, seed: number): SwarmScena
     buggify: base.buggify || random.float() < 0.5,
     nemeses: scaled.nemeses.map((nemesis) => jitter(nemesis, scaled.load.loadMs, random)),
   });
-  // Enough deciders that no fault aimed at one finds none free (the schedule as jittered).
-  const deciders = Math.min(nodes, Math.max(drawn.roles.deciders, decidersNeeded(drawn.nemeses)));
-  return { ...drawn, roles: { ...drawn.roles, deciders } };
+  // Enough deciders and requesters that no fault aimed at one finds none free (the schedule as
+  // jittered).
+  const enough = (role: "decider" | "requester", drawnCount: number) =>
+    Math.min(nodes, Math.max(drawnCount, nodesNeededFor(role, drawn.nemeses)));
+  const roles = {
+    ...drawn.roles,
+    deciders: enough("decider", drawn.roles.deciders),
+    requesters: enough("requester", drawn.roles.requesters),
+  };
+  return { ...drawn, roles };
 }
 
 /** Applies explicit overrides (then re-derives the duration unless one is given). */
@@ -135,21 +142,26 @@ export function scaleLoad(
 }
 
 /**
- * Deciders a schedule needs so that no fault aimed at a decider finds none
- * free: a fault aimed at a decider needs one more than the node faults
- * overlapping it could occupy (any node may be a decider; mixed seed 9 drew
- * a single decider, skewed its clock, and then had no decider to pause), and
- * a failover two more (the decider it pauses and the one taking the
- * buckets; failover seed 1104 drew two deciders and a second failover while
- * the first one's decider was still paused).
+ * Nodes of a role (deciders, requesters) a schedule needs so that no fault
+ * aimed at that role finds none free: a fault aimed at it needs one more than
+ * the node faults overlapping it could occupy (any node may play the role;
+ * mixed seed 9 drew a single decider, skewed its clock, and then had no
+ * decider to pause; crashes seed 3325 had its requesters skewed and paused
+ * when a kill came for one), and a failover two more deciders (the one it
+ * pauses and the one taking the buckets; failover seed 1104 drew two
+ * deciders and a second failover while the first one's decider was still
+ * paused).
  */
-export function decidersNeeded(nemeses: readonly NemesisSpec[]): number {
+export function nodesNeededFor(
+  role: "decider" | "requester",
+  nemeses: readonly NemesisSpec[],
+): number {
   const occupying = nemeses.filter((nemesis) => "target" in nemesis || nemesis.kind === "failover");
   let needed = 1;
   for (const fault of occupying) {
     const aimed = fault.kind === "failover"
-      ? 2
-      : "target" in fault && fault.target === "decider"
+      ? role === "decider" ? 2 : 0
+      : "target" in fault && fault.target === role
       ? 1
       : 0;
     if (aimed === 0) continue;

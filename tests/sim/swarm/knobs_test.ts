@@ -4,7 +4,7 @@ import fc from "fast-check";
 import {
   castNodes,
   checkSwarmScenario,
-  decidersNeeded,
+  nodesNeededFor,
   overrideScenario,
   randomizeScenario,
   scaleLoad,
@@ -132,7 +132,7 @@ Deno.test("a bad scenario or nemesis is refused with a typed error naming the va
   }
 });
 
-Deno.test("a fault aimed at a decider always finds one free: deciders cover the faults overlapping it", () => {
+Deno.test("a fault aimed at a decider or a requester always finds one free: they cover the faults overlapping it", () => {
   const pause = { kind: "pause", atMs: 9_000, durationMs: 1_500, target: "decider" } as const;
   const skew = {
     kind: "clock-skew",
@@ -143,22 +143,41 @@ Deno.test("a fault aimed at a decider always finds one free: deciders cover the 
     target: "worker",
   } as const;
   const kill = { kind: "kill-restart", atMs: 1_000, durationMs: 1_000, target: "any" } as const;
-  assert.equal(decidersNeeded([kill]), 1);
-  assert.equal(decidersNeeded([kill, pause]), 1, "a fault that is over by then takes nobody");
-  assert.equal(decidersNeeded([kill, pause, skew]), 2, "the skewed node may be the only decider");
-  const failover = { kind: "failover", atMs: 4_000, durationMs: 3_000 } as const;
-  assert.equal(decidersNeeded([failover]), 2);
+  assert.equal(nodesNeededFor("decider", [kill]), 1);
   assert.equal(
-    decidersNeeded([failover, { ...failover, atMs: 6_000 }]),
+    nodesNeededFor("decider", [kill, pause]),
+    1,
+    "a fault that is over by then takes nobody",
+  );
+  assert.equal(
+    nodesNeededFor("decider", [kill, pause, skew]),
+    2,
+    "the skewed node may be the only decider",
+  );
+  const failover = { kind: "failover", atMs: 4_000, durationMs: 3_000 } as const;
+  assert.equal(nodesNeededFor("decider", [failover]), 2);
+  assert.equal(
+    nodesNeededFor("decider", [failover, { ...failover, atMs: 6_000 }]),
     3,
     "a failover while another one's decider is still paused needs a third decider",
   );
-  assert.equal(decidersNeeded([failover, { ...failover, atMs: 8_000 }]), 2);
-  assert.equal(decidersNeeded([failover, { ...pause, atMs: 5_000 }]), 3);
+  assert.equal(nodesNeededFor("decider", [failover, { ...failover, atMs: 8_000 }]), 2);
+  assert.equal(nodesNeededFor("decider", [failover, { ...pause, atMs: 5_000 }]), 3);
+  // Crashes seed 3325: a requester skewed, another paused, then a kill aimed at a requester.
+  const killRequester = { ...kill, atMs: 9_000, target: "requester" } as const;
+  assert.equal(nodesNeededFor("requester", [killRequester, skew, { ...pause, atMs: 9_200 }]), 3);
+  assert.equal(nodesNeededFor("requester", [failover]), 1, "a failover takes no requester");
   fc.assert(
     fc.property(fc.integer(), fc.constantFrom(...Object.keys(SWARM_PRESETS)), (seed, preset) => {
       const drawn = randomizeScenario(SWARM_PRESETS[preset], seed);
-      assert.ok(drawn.roles.deciders >= Math.min(drawn.nodes, decidersNeeded(drawn.nemeses)));
+      for (
+        const [role, count] of [["decider", drawn.roles.deciders], [
+          "requester",
+          drawn.roles.requesters,
+        ]] as const
+      ) {
+        assert.ok(count >= Math.min(drawn.nodes, nodesNeededFor(role, drawn.nemeses)), role);
+      }
     }),
   );
 });

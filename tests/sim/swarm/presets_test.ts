@@ -62,6 +62,9 @@ const CHAOS_REGRESSIONS = [
   // A second partition began before the first healed: the decide service merged the first one's
   // sides silently, so a task leased on both was never reconciled and its NEED never ended (P5, L).
   { scenario: "partition-ap", seed: 3106, overrides: { buggify: true } },
+  // Random knobs drew two requesters; one was clock-skewed and one paused when a kill came for a
+  // requester, so the kill did nothing (N).
+  { scenario: "crashes", seed: 3325, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
