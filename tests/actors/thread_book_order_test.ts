@@ -15,9 +15,14 @@ import type {
 import { resultCommitteeOf, type ThreadState } from "../../protocols/lifecycle/state.ts";
 import { challengeBond } from "../../protocols/economics/bonds.ts";
 import { swarmParams } from "../../protocols/params.ts";
-import { Economy } from "../../protocols/economics/economy.ts";
-import { ParticipantRegistry } from "../../protocols/economics/registry.ts";
-import { EVIDENCE, message, needPayload, VERIFIERS } from "../protocols/lifecycle/_fixture.ts";
+import type { Economy } from "../../protocols/economics/economy.ts";
+import {
+  EVIDENCE,
+  genesisEconomy,
+  message,
+  needPayload,
+  VERIFIERS,
+} from "../protocols/lifecycle/_fixture.ts";
 
 const NOW_MS = 1_000;
 const PARAMS = swarmParams({ bidWindowMs: 10_000, challengeWindowMs: 0 });
@@ -38,12 +43,7 @@ const PEOPLE = [
 
 /** A node's thread book with its economy (every participant funded and staked at genesis). */
 async function node(): Promise<{ readonly book: ThreadBook; readonly economy: Economy }> {
-  const economy = new Economy({
-    params: PARAMS,
-    registry: ParticipantRegistry.from(PEOPLE.map((did) => ({ did })), PARAMS.economics),
-    verifiers: VERIFIERS,
-  });
-  await economy.open(undefined); // genesis, in memory
+  const economy = await genesisEconomy(PARAMS, PEOPLE, VERIFIERS);
   const book = new ThreadBook({
     params: PARAMS,
     verifiers: VERIFIERS,

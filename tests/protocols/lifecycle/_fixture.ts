@@ -1,7 +1,9 @@
 // Test fixture: builds lifecycle messages and drives threads through the reducer.
 import assert from "node:assert/strict";
 import { cidForBytes } from "../../../runtime/store/content_store.ts";
-import { swarmParams } from "../../../protocols/params.ts";
+import { type SwarmParams, swarmParams } from "../../../protocols/params.ts";
+import { Economy } from "../../../protocols/economics/economy.ts";
+import { ParticipantRegistry } from "../../../protocols/economics/registry.ts";
 import { ProtocolError } from "../../../protocols/lifecycle/errors.ts";
 import type {
   LifecycleMessage,
@@ -58,6 +60,21 @@ export function needPayload(overrides: Partial<PayloadOf["NEED"]> = {}): Payload
     task: { op: "sha256", input: "hello", rounds: 1 },
     ...overrides,
   };
+}
+
+/** An economy in memory in which each of `people` is funded and staked at genesis. */
+export async function genesisEconomy(
+  params: SwarmParams,
+  people: readonly string[],
+  verifiers: readonly string[],
+): Promise<Economy> {
+  const economy = new Economy({
+    params,
+    registry: ParticipantRegistry.from(people.map((did) => ({ did })), params.economics),
+    verifiers,
+  });
+  await economy.open(undefined);
+  return economy;
 }
 
 /** A challenge's evidence: a CID (the reducer checks its form, not its content). */

@@ -23,12 +23,11 @@ import {
   type ThreadState,
 } from "../../../protocols/lifecycle/state.ts";
 import { challengeBond } from "../../../protocols/economics/bonds.ts";
-import { Economy } from "../../../protocols/economics/economy.ts";
-import { ParticipantRegistry } from "../../../protocols/economics/registry.ts";
+import type { Economy } from "../../../protocols/economics/economy.ts";
 import { PROOF_TYPES } from "../../../protocols/economics/params.ts";
 import { CHALLENGE_VERDICTS } from "../../../protocols/lifecycle/payloads.ts";
 import { swarmParams } from "../../../protocols/params.ts";
-import { EVIDENCE, NEED_ID, needPayload, VERIFIERS } from "./_fixture.ts";
+import { EVIDENCE, genesisEconomy, NEED_ID, needPayload, VERIFIERS } from "./_fixture.ts";
 
 const PARAMS = swarmParams({ challengeWindowMs: 500, bidWindowMs: 10_000 });
 /** Five verifiers and one worker that also verifies (its own results are refused). */
@@ -397,15 +396,9 @@ function apply(thread: ThreadState | undefined, applied: Applied, economy: Econo
 }
 
 /** An economy in which every sender is funded and staked at genesis. */
-async function economy(): Promise<Economy> {
+function economy(): Promise<Economy> {
   const people = [...new Set([...SENDERS, "did:challenger", "did:monitor"])];
-  const opened = new Economy({
-    params: PARAMS,
-    registry: ParticipantRegistry.from(people.map((did) => ({ did })), PARAMS.economics),
-    verifiers: [...ACTIVE],
-  });
-  await opened.open(undefined);
-  return opened;
+  return genesisEconomy(PARAMS, people, [...ACTIVE]);
 }
 
 /** The safety properties of one accepted transition from `before` to `after`. */
