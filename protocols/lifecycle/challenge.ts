@@ -8,7 +8,9 @@
  * the challenger's own node refuses it then (`origin: "local"`) and the
  * decider rules on it for everyone else. The decider settles each challenge
  * with one INVALIDATE: UPHELD invalidates the commit and reopens the task
- * for a larger committee; any other verdict invalidates the challenge.
+ * for a larger committee; any other verdict invalidates the challenge. An
+ * UPHELD ruling against a result already FINAL (and paid) is refused: the
+ * result stands, and the unruled bond is refunded later.
  *
  * INVALIDATE of a NEED expires it once its deadline has passed, so every
  * node refunds the escrow on the same message rather than on its own clock.
@@ -151,7 +153,19 @@ export function onInvalidate(
       `INVALIDATE of ${ruling.challengeId} names another task or commit than the challenge`,
     );
   }
-  checkVotesSeen(ruling, requireTask(thread, ruling.taskId));
+  const task = requireTask(thread, ruling.taskId);
+  if (
+    ruling.verdict === "UPHELD" && task.status === "FINAL" &&
+    task.verifiedCommit === ruling.commitId
+  ) {
+    // The result is final and paid: it stands. Left unruled here, the bond goes back to the
+    // challenger when unruled challenges are refunded (`Economy.sweep`).
+    throw new ProtocolError(
+      "E_OUT_OF_WINDOW",
+      `INVALIDATE upholds ${ruling.challengeId} against ${ruling.commitId}, the final result of ${ruling.taskId}`,
+    );
+  }
+  checkVotesSeen(ruling, task);
   const resolved: ChallengeState = { ...challenge, verdict: ruling.verdict, code: ruling.code };
   const next: ThreadState = {
     ...thread,

@@ -317,6 +317,23 @@ Deno.test("an upheld challenge refunds the bond, pays the reward, slashes the at
   assert.equal(ledger.escrow(`need:${NEED_ID}`)?.status, "held", "the bounty stays for the redo");
 });
 
+Deno.test("an upheld ruling against a result already final and paid is refused; the bond goes back unruled", async () => {
+  const node = await opened();
+  node.verified();
+  node.challenge();
+  node.finalize(); // a decider that forgot the open challenge finalized anyway
+  const ledger = node.economy.ledger;
+  const paid = VERIFIERS.slice(0, 3).map((did) => ledger.account(did));
+  const error = refused("E_OUT_OF_WINDOW", () => node.rule("UPHELD"));
+  assert.equal(isParkable(error), false);
+  assert.deepEqual(VERIFIERS.slice(0, 3).map((did) => ledger.account(did)), paid, "nobody slashed");
+  assert.equal(node.thread?.tasks.get(TASK_ID)?.commits.get("commit-1")?.invalidated, undefined);
+  assert.equal(ledger.escrow("bond:ch-1")?.status, "held");
+  node.economy.sweep(node.nowMs + PARAMS.economics.challengeRefundAfterMs);
+  assert.equal(node.balance("did:challenger"), GENESIS - STAKE, "refunded whole");
+  assert.equal(ledger.account("did:challenger").escrowed, 0);
+});
+
 Deno.test("a rejected bond goes to the defenders; a withdrawn one costs the fee; a refused one is returned whole", async () => {
   const rejected = await opened();
   rejected.verified();

@@ -418,6 +418,8 @@ function checkTransition(
     const now = after.tasks.get(task.taskId);
     assert.equal(now?.status, "FINAL", `${task.taskId} stays FINAL`);
     assert.equal(now?.verifiedCommit, task.verifiedCommit, `${task.taskId} keeps its result`);
+    const result = now?.commits.get(task.verifiedCommit ?? "");
+    assert.notEqual(result?.invalidated, true, `${task.taskId}'s final result is not invalidated`);
   }
   for (const task of after.tasks.values()) {
     const earlier = before?.tasks.get(task.taskId);
