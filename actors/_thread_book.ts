@@ -92,6 +92,8 @@ export class ThreadBook {
   /** When each open thread last accepted a message, oldest first. */
   readonly #progressAtMs = new Map<string, number>();
   readonly #archive = new ThreadArchive();
+  /** Per thread: the one sender of every envelope accepted on it, or null once a second spoke. */
+  readonly #soleSender = new Map<string, string | null>();
   /** Ids of settled envelopes (insertion order: oldest first), bounded. */
   readonly #settledIds = new Set<string>();
   readonly #settledIdsOldest = new EvictionCursor(this.#settledIds);
@@ -332,6 +334,15 @@ export class ThreadBook {
     return archived.concat(this.#parking.ids(thread).slice(0, limit - archived.length));
   }
 
+  /**
+   * The one sender of every envelope this node accepted on `thread`, if
+   * only one spoke: for this node's own thread, no peer has answered it yet
+   * (maybe none ever heard of it).
+   */
+  soleSender(thread: string): string | undefined {
+    return this.#soleSender.get(thread) ?? undefined;
+  }
+
   /** Notes that a NEED ended, so its thread is forgotten after the retention. */
   finished(needId: string, nowMs: number): void {
     this.#finishedAtMs.set(needId, nowMs);
@@ -347,7 +358,7 @@ export class ThreadBook {
     const expiredParked = this.#parking.expire(nowMs - this.#config.parkedTtlMs);
     const expiredNeeds: ThreadState[] = [];
     const economy = this.#config.economy;
-    economy?.sweep(nowMs);
+    economy?.sweep(nowMs, (needId) => this.#threads.has(needId));
     const expiryMs = nowMs - this.#config.params.needExpiryGraceMs;
     for (const [needId, thread] of this.#threads) {
       const expired = expireIfDue(thread, expiryMs);
@@ -363,6 +374,7 @@ export class ThreadBook {
       this.#threads.delete(needId);
       this.#progressAtMs.delete(needId);
       this.#archive.forget(needId);
+      this.#soleSender.delete(needId);
     }
     return { expiredParked, expiredNeeds };
   }
@@ -406,6 +418,9 @@ export class ThreadBook {
     this.#config.economy?.apply(message, before, transition, view);
     this.#version++;
     if (!this.#archive.add(message.thread, message.id, bytes)) this.#archiveOverflows++;
+    const sole = this.#soleSender.get(message.thread);
+    if (sole === undefined) this.#soleSender.set(message.thread, message.sender);
+    else if (sole !== null && sole !== message.sender) this.#soleSender.set(message.thread, null);
     this.#settled(message.id);
     if (message.kind === "DECIDE") this.#noteFence(message as LifecycleMessage<"DECIDE">);
     outcomes.push({

@@ -135,6 +135,8 @@ export const SYNC_HAVE_MAX = 1_024;
 /** Longest envelope id a sync request may list (ids are about 60 characters). */
 export const SYNC_HAVE_ID_MAX = 128;
 
+/** Most of its own open NEEDs a restarted node rebuilds from its audit log. */
+const RECOVERED_NEEDS_MAX = 1_024;
 /** Envelope ids remembered as audited, so a re-delivery (a sync) is not logged twice. */
 const AUDITED_IDS_MAX = 65_536;
 
@@ -238,9 +240,31 @@ class NodeCore implements Behavior<CoreInput> {
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
     this.#book.epoch = await this.#config.decideLog.currentEpoch();
     await this.#economy?.open(ctx.store);
+    await this.#recoverOwnNeeds(ctx);
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
     // Catch up on whatever is still open: this node may be restarting after a crash.
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
+  }
+
+  /**
+   * After a restart, rebuilds from the audit log the NEEDs this node posted
+   * that are still open (its ledger holds their escrows): one no peer heard
+   * of before the restart exists nowhere else. Once idle, such a thread is
+   * asked for as unheard, and peers ask this node for it. Threads peers hold
+   * come back by sync instead. Without an economy or an audit log there is
+   * no record of them.
+   */
+  async #recoverOwnNeeds(ctx: ActorContext<CoreInput>): Promise<void> {
+    const audit = this.#config.audit;
+    if (audit?.envelopes === undefined || this.#economy === undefined) return;
+    const did = this.#config.identity.did;
+    for (const needId of this.#economy.openNeedsOf(did, ctx.nowMs(), RECOVERED_NEEDS_MAX)) {
+      try {
+        for (const bytes of await audit.envelopes(needId)) this.#ingress(ctx, bytes, true);
+      } catch (error) {
+        this.#count(errorCode(error));
+      }
+    }
   }
 
   /** Writes out the ledger entries still queued, so a clean stop loses none. */
@@ -268,7 +292,7 @@ class NodeCore implements Behavior<CoreInput> {
         return;
       case "sync-request":
         if (sameAddress(message.replyTo, ctx.self)) return;
-        return this.#answerSync(message);
+        return this.#answerSync(ctx, message);
       case "sync-reply":
         if (!Array.isArray(message.envelopes)) return this.#count("E_SYNC_REPLY");
         for (const bytes of message.envelopes.slice(0, SYNC_CHUNK_MAX)) {
@@ -599,13 +623,28 @@ class NodeCore implements Behavior<CoreInput> {
    * thread gets that one from each node that has it, not the whole thread
    * (and nothing from a node that has nothing more).
    */
-  #answerSync(request: Extract<CoreMessage, { type: "sync-request" }>): void {
+  #answerSync(
+    ctx: ActorContext<CoreInput>,
+    request: Extract<CoreMessage, { type: "sync-request" }>,
+  ): void {
     const threads = (request.threads ?? this.#book.threadIds()).slice(0, SYNC_THREADS_MAX);
     const have = Array.isArray(request.have)
       ? new Set(request.have.slice(0, SYNC_HAVE_MAX))
       : undefined;
     for (const envelopes of this.#book.archived(threads, SYNC_CHUNK_MAX, have)) {
       request.replyTo.tell({ type: "sync-reply", envelopes });
+    }
+    if (request.unheard !== true || request.threads === undefined) return;
+    // The asker alone spoke on these threads: one this node never heard of, it asks the asker for.
+    for (const thread of threads) {
+      if (this.#book.thread(thread) !== undefined) continue;
+      if (!this.#repair.shouldRequest(thread, ctx.nowMs())) continue;
+      request.replyTo.tell({
+        type: "sync-request",
+        threads: [thread],
+        have: this.#book.held(thread, SYNC_HAVE_MAX),
+        replyTo: ctx.self as ActorRef<CoreMessage>,
+      });
     }
   }
 
@@ -614,12 +653,17 @@ class NodeCore implements Behavior<CoreInput> {
     if (this.#repair.shouldRequest(thread, ctx.nowMs())) this.#publishRequest(ctx, thread);
   }
 
-  /** Asks every peer for what it holds of `thread` beyond what this node holds. */
+  /**
+   * Asks every peer for what it holds of `thread` beyond what this node
+   * holds, saying so when no peer has spoken on it yet.
+   */
   #publishRequest(ctx: ActorContext<CoreInput>, thread: string): void {
+    const unheard = this.#book.soleSender(thread) === this.#config.identity.did;
     ctx.publish(SYNC_TOPIC, {
       type: "sync-request",
       threads: [thread],
       have: this.#book.held(thread, SYNC_HAVE_MAX),
+      ...(unheard ? { unheard } : {}),
       replyTo: ctx.self,
     });
   }

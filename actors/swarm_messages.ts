@@ -150,6 +150,11 @@ export type CoreMessage =
     readonly threads?: readonly string[];
     /** Ids of envelopes of those threads the asker holds already: the answer leaves them out. */
     readonly have?: readonly string[];
+    /**
+     * The asker has heard no peer on these threads, only itself: a peer that
+     * never heard of one asks the asker for it (its NEED may have reached nobody).
+     */
+    readonly unheard?: boolean;
     readonly replyTo: ActorRef<CoreMessage>;
   }
   | { readonly type: "sync-reply"; readonly envelopes: readonly Uint8Array[] }

@@ -183,7 +183,10 @@ function checkSyncRequest(payload: WireValue): IngressDecision {
   ) {
     return reject("E_SYNC_REQUEST", 'A sync request must be {type:"sync-request", replyTo}');
   }
-  const { threads, have } = payload;
+  const { threads, have, unheard } = payload;
+  if (unheard !== undefined && typeof unheard !== "boolean") {
+    return reject("E_SYNC_REQUEST", "Sync request unheard must be a boolean");
+  }
   if (
     threads !== undefined &&
     (!Array.isArray(threads) || threads.length > SYNC_THREADS_MAX ||

@@ -43,6 +43,12 @@ export interface AuditLog {
     envelope: SignedEnvelope,
     direction: AuditDirection,
   ): Promise<AuditRecord | undefined>;
+  /**
+   * The envelopes logged for `thread` (each once, in log order), after the
+   * appends already asked for: what a restarted node rebuilds a thread from.
+   * Like an append, it opens (creating) the thread's log.
+   */
+  envelopes?(thread: string): Promise<Uint8Array[]>;
   /** Makes every record written so far durable. */
   sync(): Promise<void>;
   /** Waits for pending appends and closes every log. */
@@ -182,6 +188,34 @@ export class SignedAuditLog implements AuditLog {
       // A burst can leave more logs open than the bound: an idle one is closed now.
       if (state.pending === 0) void this.#closeIdle();
     }
+  }
+
+  async envelopes(thread: string): Promise<Uint8Array[]> {
+    if (this.#closed) throw new AuditError(AUDIT_ERROR_CODES.corrupt, "Audit log is closed");
+    let state = await this.#thread(thread);
+    while (state.closed) state = await this.#thread(thread);
+    // Read in turn with the appends, so no frame is half-written while the log is read.
+    const read = state.tail.then(async () => {
+      const opened = await this.#directory.open(auditLogName(thread));
+      await opened.log.close();
+      return opened.frames;
+    });
+    state.tail = read.catch(() => {});
+    const seen = new Set<string>();
+    const envelopes: Uint8Array[] = [];
+    for (const frame of await read) {
+      let bytes;
+      try {
+        bytes = decodeAuditRecord(frame).env;
+      } catch {
+        continue; // a damaged record: replay reports it; the envelopes around it still count
+      }
+      const id = envelopeId(bytes);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      envelopes.push(bytes);
+    }
+    return envelopes;
   }
 
   async sync(): Promise<void> {

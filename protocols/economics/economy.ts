@@ -257,6 +257,18 @@ export class Economy {
     }
   }
 
+  /** The NEEDs `payer` escrowed that are still open before their deadline, at most `limit`. */
+  openNeedsOf(payer: string, nowMs: number, limit: number): string[] {
+    const needs: string[] = [];
+    for (const escrow of this.ledger.openEscrows()) {
+      if (needs.length >= limit) break;
+      if (escrow.kind === "bounty" && escrow.payer === payer && escrow.holdUntilMs > nowMs) {
+        needs.push(escrow.needId);
+      }
+    }
+    return needs;
+  }
+
   /** Refunds a NEED this node expired on its own (its decider never did). */
   expiredLocally(needId: string, nowMs: number): void {
     for (const op of refundNeed(needId, nowMs, this.ledger)) {
@@ -266,10 +278,15 @@ export class Economy {
 
   /**
    * Returns finished unbonding to balances, refunds bonds no decider ever
-   * ruled on, lets the ledger forget the NEEDs past their scope, and
+   * ruled on, expires NEEDs escrowed here whose thread the node no longer
+   * holds (`holds`), lets the ledger forget the NEEDs past their scope, and
    * compacts the journal when that is due.
+   *
+   * A NEED escrowed here can lose its thread when the node restarts before
+   * any peer heard of it: nobody can finish or expire it then, so it is
+   * refunded after its deadline and grace, as an open thread would be.
    */
-  sweep(nowMs: number): void {
+  sweep(nowMs: number, holds: (needId: string) => boolean = () => true): void {
     for (const account of this.ledger.accountIds()) {
       const due = this.ledger.account(account).unbondingQueue.filter((entry) =>
         entry.releaseAtMs <= nowMs
@@ -279,7 +296,13 @@ export class Economy {
       this.#fold({ type: "WITHDRAW", opId: `withdraw:${account}:${latest}`, atMs: nowMs, account });
     }
     const staleBefore = nowMs - this.#config.params.economics.challengeRefundAfterMs;
-    const stale = [...this.ledger.openEscrows()].filter((escrow) =>
+    const lapsedBefore = nowMs - this.#config.params.needExpiryGraceMs;
+    const open = [...this.ledger.openEscrows()];
+    for (const escrow of open) {
+      if (escrow.kind !== "bounty" || escrow.holdUntilMs > lapsedBefore) continue;
+      if (!holds(escrow.needId)) this.expiredLocally(escrow.needId, nowMs);
+    }
+    const stale = open.filter((escrow) =>
       escrow.kind === "bond" && escrow.openedAtMs <= staleBefore
     );
     for (const escrow of stale) {

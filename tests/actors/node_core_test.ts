@@ -108,10 +108,11 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
     return await reply;
   };
   const stats = () => ask<CoreStats>((replyTo) => ({ type: "stats", replyTo }));
-  /** The requester's NEED, due in ten minutes. */
+  /** The requester's NEED (or `from`'s), due in ten minutes. */
   const openNeed = (
     overrides: Partial<PayloadOf["NEED"]> = {},
     options: Parameters<typeof send>[3] = {},
+    from = people.requester,
   ) =>
     send(
       "NEED",
@@ -126,7 +127,7 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
         task: { op: "reverse", input: "abc", rounds: 1 },
         ...overrides,
       },
-      people.requester,
+      from,
       options,
     );
   /** The planner's proposal p1: one task t1. */
@@ -324,6 +325,7 @@ Deno.test("with policy gates, ingress drops a peer's envelope the policy denies,
  */
 async function openWithSyncListener(
   { node, openNeed }: Pick<Fixture, "node" | "openNeed">,
+  from?: Identity,
 ): Promise<{ asked: () => number; heard: readonly SyncRequest[]; startMs: number }> {
   const heard: SyncRequest[] = [];
   node.simulation.addNode("peer", (system) => {
@@ -334,7 +336,7 @@ async function openWithSyncListener(
   });
   await node.advance(10);
   const startMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
-  await openNeed();
+  await openNeed({}, {}, from);
   return {
     asked: () => heard.filter((request) => request.threads?.includes(NEED)).length,
     heard,
@@ -346,6 +348,7 @@ async function openWithSyncListener(
 interface SyncRequest {
   readonly threads?: string[];
   readonly have?: string[];
+  readonly unheard?: boolean;
 }
 
 Deno.test("a message parked for one that never came makes the core ask its peers for the thread", async () => {
@@ -407,6 +410,64 @@ Deno.test("a sync answer leaves out what the asker holds, and the core's own req
   await node.advance(startMs + 7_000 - nowMs);
   const request = heard.find((each) => each.threads?.includes(NEED));
   assert.deepEqual(request?.have?.toSorted(), [needId, proposeId].toSorted());
+});
+
+Deno.test("a thread only this node spoke on is asked for as unheard, until a peer answers on it", async () => {
+  const setup = await fixture();
+  const { node, people, proposeP1 } = setup;
+  // This node posted the NEED; no peer has said anything on it (maybe none heard of it).
+  const { heard, startMs } = await openWithSyncListener(setup, nodeIdentity(people));
+  const at = async (seconds: number) => {
+    const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+    await node.advance(startMs + seconds * 1_000 - nowMs);
+    return heard.filter((request) => request.threads?.includes(NEED));
+  };
+  assert.deepEqual((await at(7)).map((request) => request.unheard), [true]);
+  await proposeP1(); // a peer's planner answered
+  assert.deepEqual((await at(14)).map((request) => request.unheard), [true, undefined]);
+});
+
+Deno.test("a peer asked for an unheard thread it never heard of asks the asker for it, and so learns the NEED", async () => {
+  const setup = await fixture();
+  const { node, core, sign, people, thread } = setup;
+  const other = "need-other";
+  const sent: CoreMessage[] = [];
+  const asker = node.system.spawn<CoreMessage>(() => ({
+    receive: (_ctx, message) => void sent.push(message),
+  }), { name: "asker" });
+  const request = (threads: string[], unheard?: boolean) => {
+    core.tell({ type: "sync-request", threads, replyTo: asker, ...(unheard ? { unheard } : {}) });
+    return node.advance(1);
+  };
+  await request([NEED]);
+  assert.equal(sent.length, 0, "a plain request for an unknown thread gets nothing");
+  await request([NEED, other], true);
+  assert.deepEqual(
+    sent.map((message) => message.type === "sync-request" && message.threads),
+    [[NEED], [other]],
+    "an unheard one is asked back, thread by thread",
+  );
+  assert.ok(sent.every((message) => message.type === "sync-request" && message.replyTo === core));
+  await request([NEED], true);
+  assert.equal(sent.length, 2, "at most once per interval");
+  // The asker answers with its NEED: this node now holds the thread.
+  const need = await sign("NEED", {
+    needId: NEED,
+    epoch: 0,
+    requires: [],
+    produces: ["digest"],
+    budget: 10,
+    bounty: 5,
+    deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
+    task: { op: "reverse", input: "abc", rounds: 1 },
+  }, people.requester);
+  core.tell({ type: "sync-reply", envelopes: [need.bytes] });
+  await node.advance(1);
+  assert.equal((await thread())?.phase, "OPEN");
+  sent.length = 0;
+  await node.advance(2_500);
+  await request([NEED], true);
+  assert.deepEqual(sent.map((message) => message.type), ["sync-reply"], "known now: answered");
 });
 
 Deno.test("a role that names the effects it acts on is sent only those; one that names none gets all", async () => {

@@ -113,6 +113,10 @@ Deno.test("swarm ingress lets only sync requests and replies reach the core dire
     "accept",
   );
   assert.equal(
+    await decide(topicFrame(SYNC_TOPIC, { type: "sync-request", replyTo, unheard: true })),
+    "accept",
+  );
+  assert.equal(
     await decide(direct(CORE, { type: "sync-reply", envelopes: [signed.bytes] })),
     "accept",
   );
@@ -123,6 +127,7 @@ Deno.test("swarm ingress lets only sync requests and replies reach the core dire
     [direct(CORE, { type: "sync-request", replyTo, threads: [1, 2] }), "E_SYNC_REQUEST"],
     [direct(CORE, { type: "sync-request", replyTo, have: "id" }), "E_SYNC_REQUEST"],
     [direct(CORE, { type: "sync-request", replyTo, have: [7] }), "E_SYNC_REQUEST"],
+    [direct(CORE, { type: "sync-request", replyTo, unheard: "yes" }), "E_SYNC_REQUEST"],
     [direct(CORE, { type: "sync-request", replyTo, have: ["x".repeat(129)] }), "E_SYNC_REQUEST"],
     [
       direct(CORE, { type: "sync-request", replyTo, have: Array(1_025).fill("id") }),

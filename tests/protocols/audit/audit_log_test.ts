@@ -181,6 +181,29 @@ Deno.test("the file-backed audit log survives a process restart", async () => {
   }
 });
 
+Deno.test("a restarted node reads a thread's envelopes back, each once, after the appends asked for, from files too", async () => {
+  const root = await Deno.makeTempDir({ prefix: "audit-" });
+  try {
+    const batch = await envelopes("t-read", 3);
+    const first = new SignedAuditLog(await FileFrameLogDirectory.open(root), node);
+    await first.append(batch[0], "out");
+    await first.append(batch[1], "in");
+    await first.append(batch[0], "in"); // its own envelope came back from a peer
+    await first.close();
+    const second = new SignedAuditLog(await FileFrameLogDirectory.open(root), node, { verifier });
+    const appended = second.append(batch[2], "in"); // not awaited: the read comes after it
+    const read = await second.envelopes("t-read");
+    await appended;
+    assert.deepEqual(read, batch.map((envelope) => envelope.bytes));
+    await second.append((await envelopes("t-read", 1, 9))[0], "out");
+    assert.equal((await second.envelopes("t-read")).length, 4, "and it goes on logging");
+    assert.deepEqual(await second.envelopes("t-none"), [], "a thread never logged has none");
+    await second.close();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("with openThreadsMax 2, idle logs are closed and reopened transparently", async () => {
   const directory = new MemoryFrameLogDirectory();
   const audit = new SignedAuditLog(directory, node, { openThreadsMax: 2 });

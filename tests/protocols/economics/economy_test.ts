@@ -291,6 +291,31 @@ Deno.test("a settled NEED's operations are forgotten by the sweep after its dead
   assert.equal(ledger.account("did:requester").escrowed, 0);
 });
 
+Deno.test("a NEED escrowed here whose thread the node lost (a restart before any peer heard of it) is refunded after its deadline and grace", async () => {
+  const node = await opened();
+  node.send("NEED", needPayload({ deadlineMs: 100_000 }), "did:requester");
+  const ledger = node.economy.ledger;
+  assert.deepEqual(node.economy.openNeedsOf("did:requester", 99_999, 10), [NEED_ID]);
+  assert.deepEqual(node.economy.openNeedsOf("did:requester", 100_000, 10), [], "past its deadline");
+  assert.deepEqual(node.economy.openNeedsOf("did:worker", 1_000, 10), []);
+  const lapsed = 100_000 + PARAMS.needExpiryGraceMs;
+  node.economy.sweep(lapsed - 1, () => false);
+  assert.equal(ledger.escrow(`need:${NEED_ID}`)?.status, "held", "not before the grace ends");
+  node.economy.sweep(lapsed, () => false);
+  assert.equal(node.balance("did:requester"), GENESIS - STAKE, "refunded whole");
+  assert.equal(ledger.account("did:requester").escrowed, 0);
+  ledger.audit();
+  const held = await opened();
+  held.send("NEED", needPayload({ deadlineMs: 100_000 }), "did:requester");
+  held.economy.sweep(lapsed - 1, () => false);
+  held.economy.sweep(lapsed, () => true);
+  assert.equal(
+    held.economy.ledger.escrow(`need:${NEED_ID}`)?.status,
+    "held",
+    "its thread expires it",
+  );
+});
+
 Deno.test("an upheld challenge refunds the bond, pays the reward, slashes the attesters 50 % and reseats a larger committee", async () => {
   const node = await opened();
   node.verified();

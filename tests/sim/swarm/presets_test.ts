@@ -75,6 +75,20 @@ for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
   });
 }
 
+Deno.test("a NEED only its isolated node knew, which restarted before the heal, still finishes everywhere (mixed seed 3316, audit on)", async () => {
+  // The node posted two NEEDs while cut off and was killed before the heal, losing its threads.
+  // It rebuilds them from its audit log (its ledger still escrows them), and its peers, asked for
+  // threads only it had spoken on, ask it for them. Before, both waited for their deadline there.
+  const recipe = { scenario: "mixed", seed: 3316, knobs: "random" as const };
+  const scenario = { ...scenarioOf({ ...recipe, overrides: { buggify: true } }), audit: true };
+  const result = await runSwarmSimulation({ scenario, seed: recipe.seed });
+  assert.deepEqual(failures(result), []);
+  assert.equal(result.needs.final, result.needs.posted, JSON.stringify(result.needs));
+  const digests = new Map<string, string>();
+  for (const event of result.history.ofType("ledger")) digests.set(event.node, event.digest);
+  assert.equal(new Set(digests.values()).size, 1, "every node ends with the same ledger");
+});
+
 Deno.test("another seed gives another trace", async () => {
   const run = (seed: number) =>
     runSwarmSimulation({
