@@ -191,6 +191,8 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #replay = new ReplayCache();
   readonly #steps = new OrderedSteps<Pending>();
   readonly #repair: SyncRepair;
+  /** Envelopes of this node's own open NEEDs read back at a restart, for the first sweep. */
+  #recovered: Uint8Array[] = [];
   /** Ids of envelopes already in the audit log (insertion order: oldest first). */
   readonly #audited = new Set<string>();
   readonly #auditedOldest = new EvictionCursor(this.#audited);
@@ -240,31 +242,34 @@ class NodeCore implements Behavior<CoreInput> {
     this.#signer = new EnvelopeSigner(this.#config.identity, this.#clock);
     this.#book.epoch = await this.#config.decideLog.currentEpoch();
     await this.#economy?.open(ctx.store);
-    await this.#recoverOwnNeeds(ctx);
+    this.#recovered = await this.#ownOpenNeeds(ctx);
     ctx.schedule(this.#config.sweepIntervalMs ?? 1_000, { type: "sweep" }, { key: "sweep" });
     // Catch up on whatever is still open: this node may be restarting after a crash.
     ctx.publish(SYNC_TOPIC, { type: "sync-request", replyTo: ctx.self });
   }
 
   /**
-   * After a restart, rebuilds from the audit log the NEEDs this node posted
-   * that are still open (its ledger holds their escrows): one no peer heard
-   * of before the restart exists nowhere else. Once idle, such a thread is
-   * asked for as unheard, and peers ask this node for it. Threads peers hold
-   * come back by sync instead. Without an economy or an audit log there is
-   * no record of them.
+   * After a restart: the audit log's envelopes of the NEEDs this node posted
+   * that are still open (its ledger holds their escrows). A NEED no peer
+   * heard of before the restart exists nowhere else. The first sweep applies
+   * them, once the node's roles watch again; by then whatever peers sent
+   * back of them is in, and they add only what peers lacked. Once idle, such
+   * a thread is asked for as unheard, and peers ask this node for it.
+   * Without an economy or an audit log there is no record of them.
    */
-  async #recoverOwnNeeds(ctx: ActorContext<CoreInput>): Promise<void> {
+  async #ownOpenNeeds(ctx: ActorContext<CoreInput>): Promise<Uint8Array[]> {
     const audit = this.#config.audit;
-    if (audit?.envelopes === undefined || this.#economy === undefined) return;
+    if (audit?.envelopes === undefined || this.#economy === undefined) return [];
+    const envelopes: Uint8Array[] = [];
     const did = this.#config.identity.did;
     for (const needId of this.#economy.openNeedsOf(did, ctx.nowMs(), RECOVERED_NEEDS_MAX)) {
       try {
-        for (const bytes of await audit.envelopes(needId)) this.#ingress(ctx, bytes, true);
+        envelopes.push(...await audit.envelopes(needId));
       } catch (error) {
         this.#count(errorCode(error));
       }
     }
+    return envelopes;
   }
 
   /** Writes out the ledger entries still queued, so a clean stop loses none. */
@@ -724,6 +729,7 @@ class NodeCore implements Behavior<CoreInput> {
   }
 
   #sweep(ctx: ActorContext<CoreInput>): void {
+    for (const bytes of this.#recovered.splice(0)) this.#ingress(ctx, bytes, true);
     const nowMs = ctx.nowMs();
     const { expiredParked, expiredNeeds } = this.#book.sweep(nowMs);
     for (const parked of expiredParked) this.#count(parked.code);

@@ -65,6 +65,9 @@ const CHAOS_REGRESSIONS = [
   // Random knobs drew two requesters; one was clock-skewed and one paused when a kill came for a
   // requester, so the kill did nothing (N).
   { scenario: "crashes", seed: 3325, overrides: { buggify: true } },
+  // A first version of the restart recovery from the audit log applied a decider's own NEED
+  // before its roles watched again: the decider never heard of the plan's quorum (L).
+  { scenario: "crashes", seed: 3604, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
