@@ -3,17 +3,25 @@
  * node reported during the run, total supply = held (balances, stakes,
  * escrows, unbonding) + burned, and the ledger's own full recount agreed;
  * and at the end every node still up that applied the same operations
- * holds the same ledger (equal digests). Skipped when the run has no
- * economy.
+ * holds the same ledger (equal digests). Nodes never away for long hold the
+ * same ledger whatever they applied: every NEED reaches them while peers
+ * still hold its thread (a node away longer than a finished thread's 60 s
+ * retention may never hear of one, so it is left out; so is a node killed
+ * in a run without audit logs, which may lose a NEED of its own that nobody
+ * else heard of). Skipped when the run has no economy.
  *
  * @module
  */
 
-import type { LedgerEvent } from "../swarm/history.ts";
+import type { History, LedgerEvent } from "../swarm/history.ts";
 import { type CheckContext, type Checker, type CheckResult, Findings } from "./checker.ts";
 
 /** Amounts that differ by less than this are equal (summaries are in credits). */
 const LEDGER_TOLERANCE = 1e-6;
+/** Nodes never away (killed, paused, cut off) longer than this must end with equal ledgers. */
+export const STEADY_OUTAGE_MAX_MS = 30_000;
+/** Faults that take a node away from its peers. */
+const OUTAGES: ReadonlySet<string> = new Set(["kill-restart", "pause", "partition"]);
 
 /** The ledger checker. */
 export const LEDGER_INVARIANT: Checker = {
@@ -39,6 +47,7 @@ export const LEDGER_INVARIANT: Checker = {
       });
     }
     checkAgreement(context, last, findings);
+    checkSteadyAgreement(context, last, findings);
     return findings.result("the run has no economy");
   },
 };
@@ -65,4 +74,56 @@ function checkAgreement(
       evidence: group.map((event) => event.seq),
     });
   }
+}
+
+/** Nodes up at the end that were never away for long must hold equal ledgers. */
+function checkSteadyAgreement(
+  context: CheckContext,
+  last: ReadonlyMap<string, LedgerEvent>,
+  findings: Findings,
+): void {
+  const away = longestOutageMs(context.history, context.endNs, context.scenario.audit);
+  const steady = [...last.values()].filter((event) =>
+    context.upNodes.has(event.node) && (away.get(event.node) ?? 0) <= STEADY_OUTAGE_MAX_MS
+  );
+  const digests = new Set(steady.map((event) => event.digest));
+  if (digests.size <= 1) return;
+  findings.add({
+    message: `${steady.length} nodes never away for over ${STEADY_OUTAGE_MAX_MS} ms hold ` +
+      `${digests.size} different ledgers at the end (` +
+      steady.map((event) => `${event.node}: ${event.operations} operations`).join(", ") + ")",
+    evidence: steady.map((event) => event.seq),
+  });
+}
+
+/**
+ * Each node's longest fault that took it away from its peers, ms (open ones
+ * run to `endNs`); without audit logs a kill counts as forever.
+ */
+function longestOutageMs(history: History, endNs: bigint, audit: boolean): Map<string, number> {
+  const started = new Map<number, { readonly atNs: bigint; readonly nodes: readonly string[] }>();
+  const longest = new Map<string, number>();
+  const close = (
+    from: { readonly atNs: bigint; readonly nodes: readonly string[] },
+    toNs: bigint,
+  ) => {
+    const ms = Number(toNs - from.atNs) / 1e6;
+    for (const node of from.nodes) longest.set(node, Math.max(longest.get(node) ?? 0, ms));
+  };
+  for (const event of history.ofType("nemesis")) {
+    if (!OUTAGES.has(event.kind)) continue;
+    if (event.kind === "kill-restart" && !audit) {
+      for (const node of event.nodes) longest.set(node, Infinity);
+      continue;
+    }
+    if (event.phase === "start") {
+      started.set(event.nemesis, { atNs: event.timeNs, nodes: event.nodes });
+    }
+    if (event.phase !== "end") continue;
+    const from = started.get(event.nemesis);
+    if (from !== undefined) close(from, event.timeNs);
+    started.delete(event.nemesis);
+  }
+  for (const from of started.values()) close(from, endNs);
+  return longest;
 }

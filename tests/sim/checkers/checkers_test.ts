@@ -25,6 +25,7 @@ import {
   P6_QUORUM,
   violationWindow,
 } from "../../../sim/checkers/mod.ts";
+import { STEADY_OUTAGE_MAX_MS } from "../../../sim/checkers/ledger.ts";
 import {
   castNodes,
   History,
@@ -552,6 +553,45 @@ Deno.test("the ledger flags credit created from nothing and nodes disagreeing; s
   // AP is held to the same: nodes that applied the same operations must hold the same ledger.
   const ap = { ...SWARM_PRESETS["partition-ap"], mode: "ap" as const };
   assert.equal((await verdict(LEDGER_INVARIANT, split, ap)).status, "fail");
+});
+
+Deno.test("the ledger flags nodes never away for long that end apart, whatever operations they applied", async () => {
+  const run = (outageMs?: number, scenario = SWARM_PRESETS.steady) => {
+    const recorder = new Recorder();
+    if (outageMs !== undefined) {
+      const kill = {
+        type: "nemesis",
+        nemesis: 0,
+        kind: "kill-restart",
+        nodes: ["node-1"],
+      } as const;
+      recorder.at(1_000).push({ ...kill, phase: "start", detail: "killed node-1" });
+      recorder.at(1_000 + outageMs).push({ ...kill, phase: "end", detail: "restarted node-1" });
+    }
+    for (const [node, digest, operations] of [["node-0", "a", 7], ["node-1", "b", 5]] as const) {
+      recorder.at(150_000).push({
+        type: "ledger",
+        node,
+        supply: 100,
+        held: 90,
+        burned: 10,
+        invariant: "ok",
+        digest,
+        operations,
+      });
+    }
+    return verdict(LEDGER_INVARIANT, recorder, scenario);
+  };
+  const apart = await run();
+  assert.equal(apart.status, "fail");
+  assert.match(apart.violations[0].message, /never away .* hold 2 different ledgers/);
+  assert.equal((await run(STEADY_OUTAGE_MAX_MS)).status, "fail", "a short kill excuses nothing");
+  // Away longer, node-1 may never hear of a NEED that ended meanwhile: only equal counts compare.
+  assert.equal((await run(STEADY_OUTAGE_MAX_MS + 1)).status, "pass");
+  // Without audit logs, a killed node may lose a NEED of its own that nobody else heard of.
+  const unaudited = { ...SWARM_PRESETS.steady, audit: false };
+  assert.equal((await run(1_000, unaudited)).status, "pass");
+  assert.equal((await run(undefined, unaudited)).status, "fail");
 });
 
 Deno.test("N flags a scheduled nemesis that never fired or did nothing", async () => {
