@@ -28,7 +28,7 @@ export const LEDGER_INVARIANT: Checker = {
   id: "$",
   name: "ledger invariant",
   description:
-    "Supply = held + burned in every ledger snapshot, and nodes that applied the same operations hold the same ledger.",
+    "Supply = held + burned in every ledger snapshot; nodes that applied the same operations, and nodes never away for long, hold the same ledger.",
   check(context: CheckContext): CheckResult {
     const findings = new Findings(this);
     const snapshots = context.history.ofType("ledger");
