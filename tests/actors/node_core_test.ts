@@ -108,28 +108,24 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
     return await reply;
   };
   const stats = () => ask<CoreStats>((replyTo) => ({ type: "stats", replyTo }));
+  /** NEED's payload, due in ten minutes. */
+  const needPayload = (overrides: Partial<PayloadOf["NEED"]> = {}): PayloadOf["NEED"] => ({
+    needId: NEED,
+    epoch: 0,
+    requires: [],
+    produces: ["digest"],
+    budget: 10,
+    bounty: 5,
+    deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
+    task: { op: "reverse", input: "abc", rounds: 1 },
+    ...overrides,
+  });
   /** The requester's NEED (or `from`'s), due in ten minutes. */
   const openNeed = (
     overrides: Partial<PayloadOf["NEED"]> = {},
     options: Parameters<typeof send>[3] = {},
     from = people.requester,
-  ) =>
-    send(
-      "NEED",
-      {
-        needId: NEED,
-        epoch: 0,
-        requires: [],
-        produces: ["digest"],
-        budget: 10,
-        bounty: 5,
-        deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
-        task: { op: "reverse", input: "abc", rounds: 1 },
-        ...overrides,
-      },
-      from,
-      options,
-    );
+  ) => send("NEED", needPayload(overrides), from, options);
   /** The planner's proposal p1: one task t1. */
   const proposeP1 = () =>
     send("PROPOSE", {
@@ -153,6 +149,7 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
     ask,
     stats,
     thread,
+    needPayload,
     openNeed,
     proposeP1,
     verifiers,
@@ -429,7 +426,7 @@ Deno.test("a thread only this node spoke on is asked for as unheard, until a pee
 
 Deno.test("a peer asked for an unheard thread it never heard of asks the asker for it, and so learns the NEED", async () => {
   const setup = await fixture();
-  const { node, core, sign, people, thread } = setup;
+  const { node, core, sign, people, thread, needPayload } = setup;
   const other = "need-other";
   const sent: CoreMessage[] = [];
   const asker = node.system.spawn<CoreMessage>(() => ({
@@ -451,16 +448,7 @@ Deno.test("a peer asked for an unheard thread it never heard of asks the asker f
   await request([NEED], true);
   assert.equal(sent.length, 2, "at most once per interval");
   // The asker answers with its NEED: this node now holds the thread.
-  const need = await sign("NEED", {
-    needId: NEED,
-    epoch: 0,
-    requires: [],
-    produces: ["digest"],
-    budget: 10,
-    bounty: 5,
-    deadlineMs: Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n) + 600_000,
-    task: { op: "reverse", input: "abc", rounds: 1 },
-  }, people.requester);
+  const need = await sign("NEED", needPayload(), people.requester);
   core.tell({ type: "sync-reply", envelopes: [need.bytes] });
   await node.advance(1);
   assert.equal((await thread())?.phase, "OPEN");
