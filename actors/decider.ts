@@ -336,17 +336,28 @@ class Decider implements Behavior<DeciderMessage> {
     if (!this.#ready) {
       this.#ready = true;
       for (const event of this.#pending.splice(0)) this.#onEffect(ctx, event);
+      // Threads the core took before this decider watched it (after a restart, say) sent it no
+      // effects: adopt those of its buckets as a new owner would.
+      ctx.ask<CoreMessage, readonly ThreadState[]>(
+        this.#config.core,
+        (replyTo) => ({ type: "open-threads", replyTo }),
+        (threads) => ({ type: "adopt", buckets: [...this.#owned], threads }),
+      );
     }
     for (const needId of this.#quorums.keys()) this.#attempt(ctx, needId);
   }
 
-  /** Takes over the open threads of buckets this decider just took: their quorums, leases, results. */
+  /**
+   * Takes over the open threads of `buckets` that this decider holds no copy
+   * of (none came with an effect): their quorums, leases, results.
+   */
   #adopt(ctx: ActorContext<DeciderMessage>, message: Extract<DeciderMessage, { type: "adopt" }>) {
     if (!message.threads.ok) return;
     const buckets = new Set(message.buckets);
     for (const thread of message.threads.value) {
       const needId = thread.needId;
       if (!buckets.has(bucketOf(needId)) || !this.#owned.has(bucketOf(needId))) continue;
+      if (this.#threads.has(needId)) continue; // its effects reached this decider
       this.#threads.set(needId, thread);
       if (thread.phase === "OPEN" && thread.quorumProposal !== undefined) {
         const pending = { proposalId: thread.quorumProposal, kPlan: thread.kPlan, lamport: 1 };
