@@ -13,7 +13,8 @@
  * @module
  */
 
-import type { History, LedgerEvent } from "../swarm/history.ts";
+import { nsToMs } from "../../runtime/env.ts";
+import { type History, type LedgerEvent, nemesisSpans } from "../swarm/history.ts";
 import { type CheckContext, type Checker, type CheckResult, Findings } from "./checker.ts";
 
 /** Amounts that differ by less than this are equal (summaries are in credits). */
@@ -97,33 +98,17 @@ function checkSteadyAgreement(
 }
 
 /**
- * Each node's longest fault that took it away from its peers, ms (open ones
- * run to `endNs`); without audit logs a kill counts as forever.
+ * Each node's longest fault that took it away from its peers, ms (one still
+ * on runs to `endNs`); without audit logs a kill counts as forever.
  */
 function longestOutageMs(history: History, endNs: bigint, audit: boolean): Map<string, number> {
-  const started = new Map<number, { readonly atNs: bigint; readonly nodes: readonly string[] }>();
   const longest = new Map<string, number>();
-  const close = (
-    from: { readonly atNs: bigint; readonly nodes: readonly string[] },
-    toNs: bigint,
-  ) => {
-    const ms = Number(toNs - from.atNs) / 1e6;
-    for (const node of from.nodes) longest.set(node, Math.max(longest.get(node) ?? 0, ms));
-  };
-  for (const event of history.ofType("nemesis")) {
-    if (!OUTAGES.has(event.kind)) continue;
-    if (event.kind === "kill-restart" && !audit) {
-      for (const node of event.nodes) longest.set(node, Infinity);
-      continue;
-    }
-    if (event.phase === "start") {
-      started.set(event.nemesis, { atNs: event.timeNs, nodes: event.nodes });
-    }
-    if (event.phase !== "end") continue;
-    const from = started.get(event.nemesis);
-    if (from !== undefined) close(from, event.timeNs);
-    started.delete(event.nemesis);
+  for (const { start, endNs: spanEndNs } of nemesisSpans(history.ofType("nemesis"))) {
+    if (!OUTAGES.has(start.kind)) continue;
+    const ms = start.kind === "kill-restart" && !audit
+      ? Infinity
+      : nsToMs((spanEndNs ?? endNs) - start.timeNs);
+    for (const node of start.nodes) longest.set(node, Math.max(longest.get(node) ?? 0, ms));
   }
-  for (const from of started.values()) close(from, endNs);
   return longest;
 }

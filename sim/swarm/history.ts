@@ -207,3 +207,27 @@ export function needOf(event: HistoryEvent): string | undefined {
       return undefined;
   }
 }
+
+/** A nemesis from its start to its end; `endNs` is undefined while it is still on. */
+export interface NemesisSpan {
+  readonly start: NemesisEvent;
+  readonly endNs: bigint | undefined;
+}
+
+/** The spans of the nemeses in `events` (in history order), in the order they started. */
+export function nemesisSpans(events: readonly NemesisEvent[]): NemesisSpan[] {
+  const spans: { start: NemesisEvent; endNs: bigint | undefined }[] = [];
+  const open = new Map<number, { start: NemesisEvent; endNs: bigint | undefined }>();
+  for (const event of events) {
+    if (event.phase === "start") {
+      const span = { start: event, endNs: undefined };
+      spans.push(span);
+      open.set(event.nemesis, span);
+    } else if (event.phase === "end") {
+      const span = open.get(event.nemesis);
+      if (span !== undefined) span.endNs = event.timeNs;
+      open.delete(event.nemesis);
+    }
+  }
+  return spans;
+}

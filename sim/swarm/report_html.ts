@@ -12,7 +12,7 @@
 import { nsToMs } from "../../runtime/env.ts";
 import { renderEvent, violationWindow } from "../checkers/mod.ts";
 import { describeRoles } from "./cast.ts";
-import type { HistoryEvent, NemesisEvent } from "./history.ts";
+import { type HistoryEvent, type NemesisEvent, nemesisSpans } from "./history.ts";
 import { percentile, replayCommand, type RunRecipe } from "./report_text.ts";
 import type { SwarmRunResult } from "./run.ts";
 
@@ -118,7 +118,6 @@ function nemesisBands(
   endMs: number,
 ): string[] {
   const parts: string[] = [];
-  const open = new Map<number, NemesisEvent>();
   const close = (start: NemesisEvent, endAt: number) => {
     const from = x(nsToMs(start.timeNs));
     const width = Math.max(2, x(endAt) - from);
@@ -139,16 +138,11 @@ function nemesisBands(
       );
     }
   };
-  for (const event of faults) {
-    if (event.phase === "start") open.set(event.nemesis, event);
-    if (event.phase === "end") {
-      const start = open.get(event.nemesis);
-      if (start !== undefined) close(start, nsToMs(event.timeNs));
-      open.delete(event.nemesis);
-    }
-  }
-  for (const start of open.values()) {
-    close(start, Math.min(endMs, nsToMs(start.timeNs) + endMs / 200));
+  for (const { start, endNs } of nemesisSpans(faults)) {
+    close(
+      start,
+      endNs === undefined ? Math.min(endMs, nsToMs(start.timeNs) + endMs / 200) : nsToMs(endNs),
+    );
   }
   return parts;
 }
