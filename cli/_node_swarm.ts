@@ -46,6 +46,16 @@ import {
 /** Where the node core lives in a node's actor tree (peers address sync replies to it). */
 export const SWARM_CORE_PATH = "/user/node/core";
 
+/**
+ * Thread logs a node's audit log keeps open. A node sees every NEED of the
+ * swarm in flight (hundreds at once), and a log closed under the bound is
+ * reopened at its thread's next envelope. Deno raises the soft descriptor
+ * limit to the hard one when it starts (4,096 or more on current Linux), and
+ * `run node` is one node per process; in-process swarms keep the audit log's
+ * smaller default per node.
+ */
+export const NODE_AUDIT_OPEN_LOGS = 1_024;
+
 /** Flags of the protocol workload of `run node`. */
 export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
   http: {
@@ -277,6 +287,7 @@ export async function startNodeSwarm(
   const audit = new SignedAuditLog(
     await FileFrameLogDirectory.open(`${options.dataDir}/audit`),
     identity,
+    { openThreadsMax: NODE_AUDIT_OPEN_LOGS },
   );
   const cas = options.cas ?? await FileContentStore.open(`${options.dataDir}/cas`);
   const policy = settings.policy ? await loadBasePolicy() : undefined;

@@ -68,34 +68,34 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
 
   async open(name: string): Promise<OpenedFrameLog> {
     const path = this.pathOf(name);
-    const existing = await readIfPresent(path);
-    let frames: Uint8Array[] = [];
-    let recovered: OpenedFrameLog["recovered"];
-    if (existing !== undefined) {
-      const scan = scanFrames(existing, { maxFrameBytes: this.#maxFrameBytes });
-      if (scan.stop?.kind === "corrupt") {
-        throw new FrameLogError(FRAME_LOG_ERROR_CODES.corrupt, `${path}: ${scan.stop.message}`);
-      }
-      frames = scan.frames.map((frame) => frame.slice());
-      if (scan.stop !== undefined) {
-        recovered = scan.stop;
-        await Deno.truncate(path, scan.validBytes);
-      }
-    }
-    const file = await Deno.open(path, { append: true, create: true });
-    let size: number;
+    // One handle reads and appends: a new log (the common case) costs no failed read.
+    const file = await Deno.open(path, { read: true, append: true, create: true });
     try {
-      size = (await file.stat()).size;
+      let size = (await file.stat()).size;
+      let frames: Uint8Array[] = [];
+      let recovered: OpenedFrameLog["recovered"];
+      if (size > 0) {
+        const scan = scanFrames(await readAll(file, size), { maxFrameBytes: this.#maxFrameBytes });
+        if (scan.stop?.kind === "corrupt") {
+          throw new FrameLogError(FRAME_LOG_ERROR_CODES.corrupt, `${path}: ${scan.stop.message}`);
+        }
+        frames = scan.frames.map((frame) => frame.slice());
+        if (scan.stop !== undefined) {
+          recovered = scan.stop;
+          await file.truncate(scan.validBytes);
+          size = scan.validBytes;
+        }
+      }
       if (size === 0) {
         await writeAll(file, FRAME_FILE_MAGIC);
         size = FRAME_FILE_MAGIC.length;
       }
+      const log = new FileFrameLog(name, file, size, this.#syncEachAppend, this.#maxFrameBytes);
+      return recovered === undefined ? { log, frames } : { log, frames, recovered };
     } catch (error) {
       file.close();
       throw error;
     }
-    const log = new FileFrameLog(name, file, size, this.#syncEachAppend, this.#maxFrameBytes);
-    return recovered === undefined ? { log, frames } : { log, frames, recovered };
   }
 
   async reopen(name: string, size: number): Promise<FrameLog | undefined> {
@@ -198,13 +198,16 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
 
-async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+/** The first `size` bytes of `file`, read from its start. */
+async function readAll(file: Deno.FsFile, size: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let read = 0;
+  while (read < size) {
+    const count = await file.read(bytes.subarray(read));
+    if (count === null) return bytes.subarray(0, read);
+    read += count;
   }
+  return bytes;
 }
 
 /**

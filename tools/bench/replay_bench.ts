@@ -6,7 +6,8 @@
  * the signature checks alone (the same signatures verified with the swarm's Ed25519 at
  * the same concurrency), so the ratio shows replay's own overhead. Goal
  * (DESIGN.md §8): < 2 s for 10,000 events. Also reports audit append
- * throughput against bare signing.
+ * throughput against bare signing, on one thread and on as many threads at
+ * once as a node of a busy swarm holds (more than its logs kept open).
  *
  * Run: `deno task bench:replay [--events N] [--rounds N]`. Prints JSON.
  *
@@ -28,9 +29,12 @@ import {
 import { type Identity, SignatureVerifier } from "../../protocols/identity/identity.ts";
 import { FileFrameLogDirectory, readFrameFile } from "../../runtime/store/file_frame_log.ts";
 import { FIXTURE_POLICY, writeAuditThread } from "./_audit_thread.ts";
+import { NODE_AUDIT_OPEN_LOGS } from "../../cli/_node_swarm.ts";
 import { concurrentOpsPerSecond, integerOption, opsPerSecond, ratio } from "./_rate.ts";
 
 const BATCH = 256;
+/** Threads appended to at once in the many-threads case. */
+const MANY_THREADS = 800;
 
 /** Runs the benchmark in a temporary directory it removes afterwards. */
 export async function runReplayBench(events: number, rounds: number) {
@@ -72,6 +76,9 @@ export async function runReplayBench(events: number, rounds: number) {
       auditAppendsPerSecond: appends.appendsPerSecond,
       bareSignsPerSecond: appends.bareSignsPerSecond,
       appendVersusBareSign: ratio(appends.bareSignsPerSecond, appends.appendsPerSecond),
+      auditAppendsManyThreadsPerSecond: appends.manyThreadsPerSecond,
+      manyThreads: { threads: MANY_THREADS, openLogs: NODE_AUDIT_OPEN_LOGS },
+      manyThreadsVersusBareSign: ratio(appends.bareSignsPerSecond, appends.manyThreadsPerSecond),
       goal: {
         replaySecondsBelow: 2,
         events: 10_000,
@@ -97,7 +104,9 @@ async function timedReplay(path: string, verifier: SignatureVerifier) {
 /**
  * Appends/s of already signed envelopes to a fresh file-backed audit log
  * (sign the record, chain it, write it), next to bare signs/s of the same
- * bytes.
+ * bytes; and appends/s when the same envelopes go to {@linkcode MANY_THREADS}
+ * threads at once, a round of appends to every thread at a time, with the
+ * open-log bound of `run node`.
  */
 async function appendThroughput(root: string, node: Identity, envelopes: SignedEnvelope[]) {
   const audit = new SignedAuditLog(await FileFrameLogDirectory.open(`${root}/append`), node);
@@ -105,11 +114,29 @@ async function appendThroughput(root: string, node: Identity, envelopes: SignedE
   for (const envelope of envelopes) await audit.append(envelope, "in");
   const appendsPerSecond = Math.round(envelopes.length / ((performance.now() - started) / 1000));
   await audit.close();
+  const many = new SignedAuditLog(await FileFrameLogDirectory.open(`${root}/many`), node, {
+    openThreadsMax: NODE_AUDIT_OPEN_LOGS,
+  });
+  const rounds = Math.max(1, Math.floor(envelopes.length / MANY_THREADS) * 4);
+  const manyStarted = performance.now();
+  for (let round = 0; round < rounds; round++) {
+    const envelope = envelopes[round % envelopes.length];
+    await Promise.all(
+      Array.from(
+        { length: MANY_THREADS },
+        (_, thread) => many.append({ ...envelope, thread: `thread-${thread}` }, "in"),
+      ),
+    );
+  }
+  const manyThreadsPerSecond = Math.round(
+    (rounds * MANY_THREADS) / ((performance.now() - manyStarted) / 1000),
+  );
+  await many.close();
   const bareSignsPerSecond = await opsPerSecond(
     envelopes.length,
     (index) => node.sign(envelopes[index % envelopes.length].bytes),
   );
-  return { appendsPerSecond, bareSignsPerSecond };
+  return { appendsPerSecond, manyThreadsPerSecond, bareSignsPerSecond };
 }
 
 /** Seconds to verify every record and envelope signature of the log, bare Ed25519 (the swarm's primitive). */
