@@ -19,6 +19,7 @@ import type { CedarRuntime } from "../policies/cedar_runtime.ts";
 import { type ParticipantEntry, ParticipantRegistry } from "../protocols/economics/mod.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { bootstrapMonitor } from "./bootstrap_monitor.ts";
+import { type RetentionConfig, retentionSweeper } from "./retention_sweeper.ts";
 import { capsuleDistributor, type CapsuleDistributorMessage } from "./capsule_distributor.ts";
 import { challenger, type ChallengerStats } from "./challenger.ts";
 import { decider, type DeciderMessage, type DeciderStats } from "./decider.ts";
@@ -107,6 +108,8 @@ export interface SwarmNodeConfig {
   };
   /** Test hooks for byzantine behaviour. */
   readonly byzantine?: ByzantineHooks;
+  /** Remove the node's old files (audit logs, artifacts) with a retention sweeper. */
+  readonly retention?: RetentionConfig;
 }
 
 /** Test hooks that make a node misbehave on purpose. */
@@ -277,6 +280,10 @@ export function swarmNode(config: SwarmNodeConfig): Behavior<SwarmNodeMessage> {
       const epochs = ctx.spawn(() => epochManager({ core, decideLog: config.decideLog }), {
         name: "epoch-manager",
       });
+      const { retention } = config;
+      if (retention !== undefined) {
+        ctx.spawn(() => retentionSweeper(retention), { name: "retention" });
+      }
       const front = roles.requester
         ? ctx.spawn(
           () => requester({ core, prefix: config.nodeId, openMax: config.requesterOpenMax }),

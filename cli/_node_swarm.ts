@@ -23,6 +23,7 @@ import {
 import { SWARM_PARAMS_DEFAULT, swarmParams } from "../protocols/params.ts";
 import type { DeciderStats } from "../actors/decider.ts";
 import type { VerifierStats } from "../actors/verifier.ts";
+import type { RetentionStats, RetentionTarget } from "../actors/retention_sweeper.ts";
 import {
   SWARM_NODE_SUPERVISION,
   swarmNode,
@@ -55,6 +56,13 @@ export const SWARM_CORE_PATH = "/user/node/core";
  * smaller default per node.
  */
 export const NODE_AUDIT_OPEN_LOGS = 1_024;
+
+/** Default `--data-retention-ms`: 7 days. */
+export const DATA_RETENTION_MS_DEFAULT = 7 * 24 * 60 * 60 * 1000;
+/** The shortest `--data-retention-ms` but 0: an artifact must outlive the checks and fetches of its result. */
+const DATA_RETENTION_MS_MIN = 60 * 60 * 1000;
+/** The longest `--data-retention-ms`: 10 years. */
+const DATA_RETENTION_MS_MAX = 3_650 * 24 * 60 * 60 * 1000;
 
 /** Flags of the protocol workload of `run node`. */
 export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -127,6 +135,14 @@ export const SWARM_FLAGS: Readonly<Record<string, FlagSpec>> = {
       "(more than the clock skew between nodes)",
     default: String(SWARM_PARAMS_DEFAULT.decideRetentionMs),
   },
+  "data-retention-ms": {
+    type: "string",
+    value: "MS",
+    description:
+      "swarm: how long audit logs and artifacts are kept after their last write, at least 1 h " +
+      "(0 keeps them for good)",
+    default: String(DATA_RETENTION_MS_DEFAULT),
+  },
   "open-max": {
     type: "string",
     value: "N",
@@ -156,6 +172,8 @@ export interface SwarmSettings {
   readonly challengeWindowMs: number;
   /** How long past a NEED's deadline its decide-log records are kept (`decideRetentionMs`). */
   readonly decideRetentionMs: number;
+  /** How long audit logs and artifacts are kept after their last write; 0 keeps them. */
+  readonly dataRetentionMs: number;
   /** Run the Cedar policy gates. */
   readonly policy: boolean;
   /** DIDs whose capsules the node installs. */
@@ -186,6 +204,7 @@ export function swarmSettings(flags: ParsedFlags): SwarmSettings {
       SWARM_PARAMS_DEFAULT.needExpiryGraceMs,
       RETENTION_MS_MAX,
     ),
+    dataRetentionMs: dataRetentionFlag(flags),
     policy: choiceFlag(flags, "policy", ["on", "off"] as const, "on") === "on",
     capsuleAuthors: usage(() => parseDids(string("capsule-authors", ""))),
     openMax: integerFlag(flags, "open-max", 256, 1, 1_000_000),
@@ -229,6 +248,23 @@ function parseDids(text: string): string[] {
   return dids;
 }
 
+/** `--data-retention-ms`: 0, or a time within bounds. */
+function dataRetentionFlag(flags: ParsedFlags): number {
+  const value = integerFlag(
+    flags,
+    "data-retention-ms",
+    DATA_RETENTION_MS_DEFAULT,
+    0,
+    DATA_RETENTION_MS_MAX,
+  );
+  if (value !== 0 && value < DATA_RETENTION_MS_MIN) {
+    throw new UsageError(
+      `--data-retention-ms must be 0 (keep for good) or at least ${DATA_RETENTION_MS_MIN}, got ${value}`,
+    );
+  }
+  return value;
+}
+
 /** Runs a flag parser, turning its error into a usage error (exit code 2). */
 function usage<T>(parse: () => T): T {
   try {
@@ -264,6 +300,8 @@ export interface NodeSwarm {
   readonly did: string;
   readonly deciderStats: DeciderStats;
   readonly verifierStats: VerifierStats;
+  /** Undefined when the node keeps its files for good (`--data-retention-ms 0`). */
+  readonly retentionStats: RetentionStats | undefined;
   close(): Promise<void>;
 }
 
@@ -289,10 +327,16 @@ export async function startNodeSwarm(
     identity,
     { openThreadsMax: NODE_AUDIT_OPEN_LOGS },
   );
-  const cas = options.cas ?? await FileContentStore.open(`${options.dataDir}/cas`);
+  const ownCas = options.cas === undefined
+    ? await FileContentStore.open(`${options.dataDir}/cas`)
+    : undefined;
+  const cas = options.cas ?? ownCas as ContentStore;
+  const retentionTargets: RetentionTarget[] = [{ name: "audit", store: audit }];
+  if (ownCas !== undefined) retentionTargets.push({ name: "cas", store: ownCas });
   const policy = settings.policy ? await loadBasePolicy() : undefined;
   const deciderStats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 };
   const verifierStats: VerifierStats = { attested: 0, compared: 0, divergences: 0 };
+  const retentionStats: RetentionStats = { examined: 0, removed: 0, passes: 0, failures: 0 };
   const plays = (role: SwarmRole) => settings.roles.includes(role);
   const parent = system.spawn<SwarmNodeMessage>(() =>
     swarmNode({
@@ -329,6 +373,11 @@ export async function startNodeSwarm(
       artifactRecheckMs: options.artifactRecheckMs,
       decideMode: settings.consensus === "ap" ? "ap" : "cp",
       requesterOpenMax: settings.openMax,
+      retention: settings.dataRetentionMs === 0 ? undefined : {
+        retentionMs: settings.dataRetentionMs,
+        targets: retentionTargets,
+        stats: retentionStats,
+      },
     }), { name: "node", supervision: SWARM_NODE_SUPERVISION });
   const refs = await system.ask<SwarmNodeMessage, SwarmNodeRefs>(
     parent,
@@ -342,6 +391,7 @@ export async function startNodeSwarm(
     did: identity.did,
     deciderStats,
     verifierStats,
+    retentionStats: settings.dataRetentionMs === 0 ? undefined : retentionStats,
     close: async () => {
       await audit.close();
       await decideLog.close();

@@ -125,6 +125,7 @@ export async function startSwarmWorkload(
       buckets: (ap?.buckets ?? settings.buckets).length,
       decider: swarm.deciderStats,
       verifier: swarm.verifierStats,
+      retention: swarm.retentionStats,
       signaturesVerifiedOnce: options.verifier.hits,
       blocks: fetching?.stats,
       syncRequests: resync?.requests,

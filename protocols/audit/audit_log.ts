@@ -10,6 +10,8 @@
  * (beyond it `append` fails with `E_AUDIT_BACKLOG`), and at most
  * `openThreadsMax` logs stay open (the least recently used idle one is
  * closed; a busy log is never closed, so the bound is soft under load).
+ * Retention ({@linkcode SignedAuditLog.prune}) removes thread logs nobody
+ * has written for a while, never an open one.
  *
  * @module
  */
@@ -29,6 +31,7 @@ import {
   signAuditRecord,
 } from "./record.ts";
 import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
+import { type Prunable, type PruneResult, Removals } from "../../runtime/store/stale_files.ts";
 
 /** What ingress and egress paths call: one method per logged envelope. */
 export interface AuditLog {
@@ -119,11 +122,15 @@ export function auditLogName(thread: string): string {
 }
 
 /** The audit log of one node over a frame log directory. */
-export class SignedAuditLog implements AuditLog {
+export class SignedAuditLog implements AuditLog, Prunable {
   readonly #directory: FrameLogDirectory;
   readonly #identity: Identity;
   readonly #options: SignedAuditLogOptions;
   readonly #threads = new Map<string, Promise<ThreadLog>>();
+  /** Log names of `#threads`: retention never removes these. */
+  readonly #heldNames = new Set<string>();
+  /** Retention's removals by log name: opening a log waits for its removal. */
+  readonly #removals = new Removals();
   /** The logs of `#threads` that have opened, by their promise: read without awaiting. */
   readonly #opened = new WeakMap<Promise<ThreadLog>, ThreadLog>();
   #closingIdle = false;
@@ -230,12 +237,36 @@ export class SignedAuditLog implements AuditLog {
     this.#resting.clear();
     const states = await Promise.allSettled(this.#threads.values());
     this.#threads.clear();
+    this.#heldNames.clear();
     for (const result of states) {
       if (result.status !== "fulfilled") continue;
       await result.value.tail;
       result.value.closed = true;
       await result.value.log.close();
     }
+  }
+
+  /**
+   * Retention: looks at up to `budget` more thread logs (a walk that resumes
+   * where the last call stopped) and removes those last written before
+   * `beforeMs`, except the logs open now. A thread that speaks again later
+   * starts a new log. Removes nothing where the directory keeps no write
+   * times (memory).
+   */
+  async prune(beforeMs: number, budget: number): Promise<PruneResult> {
+    const directory = this.#directory;
+    if (this.#closed || directory.staleNames === undefined || directory.remove === undefined) {
+      return { examined: 0, removed: 0, passDone: true };
+    }
+    const { staleNames, remove } = directory;
+    return await this.#removals.step(
+      async () => {
+        const step = await staleNames.call(directory, beforeMs, budget);
+        return { ...step, keys: step.names };
+      },
+      (name) => this.#closed || this.#heldNames.has(name),
+      (name) => remove.call(directory, name),
+    );
   }
 
   /** Counters for metrics. */
@@ -267,7 +298,7 @@ export class SignedAuditLog implements AuditLog {
     } catch (error) {
       // The file may hold part of this frame: forget the handle so the next
       // append reopens the log, which truncates the torn tail.
-      if (this.#threads.get(state.thread) !== undefined) this.#threads.delete(state.thread);
+      if (this.#threads.get(state.thread) !== undefined) this.#drop(state.thread);
       state.closed = true;
       await state.log.close().catch(() => {});
       throw error;
@@ -280,6 +311,8 @@ export class SignedAuditLog implements AuditLog {
   }
 
   #thread(thread: string): Promise<ThreadLog> {
+    // Written now, whatever a retention step under way saw of the log.
+    this.#removals.touch(auditLogName(thread));
     const existing = this.#threads.get(thread);
     if (existing !== undefined) {
       this.#threads.delete(thread);
@@ -288,15 +321,26 @@ export class SignedAuditLog implements AuditLog {
     }
     const opening = this.#open(thread);
     this.#threads.set(thread, opening);
+    this.#heldNames.add(auditLogName(thread));
     opening.then(
       (state) => this.#opened.set(opening, state),
-      () => this.#threads.delete(thread),
+      () => this.#drop(thread),
     );
     void this.#closeIdle();
     return opening;
   }
 
+  /** Forgets an open log; a retention step under way leaves it (it may have written it). */
+  #drop(thread: string): void {
+    const name = auditLogName(thread);
+    this.#threads.delete(thread);
+    this.#heldNames.delete(name);
+    this.#removals.touch(name);
+  }
+
   async #open(thread: string): Promise<ThreadLog> {
+    // Retention may be removing this log (it was idle for long): open it after that.
+    await this.#removals.of(auditLogName(thread));
     const resting = this.#resting.get(thread);
     if (resting !== undefined) {
       this.#resting.delete(thread);
@@ -391,7 +435,7 @@ export class SignedAuditLog implements AuditLog {
         if (this.#threads.size <= limit) return;
         const state = this.#opened.get(opening);
         if (state === undefined || state.pending > 0) continue;
-        this.#threads.delete(thread);
+        this.#drop(thread);
         state.closed = true;
         await state.log.close();
         this.#rest(state);

@@ -5,6 +5,10 @@
  * leaves a partial block under a CID; reads re-hash the bytes and refuse a
  * block that does not match its name.
  *
+ * Retention ({@linkcode FileContentStore.prune}) removes blocks nobody has
+ * put for a while, and temporary files a crash left; putting a block that
+ * is already there counts as writing it again.
+ *
  * @module
  */
 
@@ -18,6 +22,13 @@ import {
   type ContentStore,
   RAW_CODEC,
 } from "./content_store.ts";
+import {
+  type Prunable,
+  type PruneResult,
+  Removals,
+  removeFile,
+  StaleFiles,
+} from "./stale_files.ts";
 
 /** Options of {@linkcode FileContentStore.open}. */
 export interface FileContentStoreOptions {
@@ -28,13 +39,19 @@ export interface FileContentStoreOptions {
 }
 
 /** Blocks as files under a directory. */
-export class FileContentStore implements ContentStore {
+export class FileContentStore implements ContentStore, Prunable {
   readonly #root: string;
   readonly #blockMaxBytes: number;
+  readonly #stale: StaleFiles;
+  /** Puts in flight by block path: retention leaves these blocks. */
+  readonly #putting = new Map<string, number>();
+  /** Retention's removals by path: a put waits for its block's. */
+  readonly #removals = new Removals();
 
   private constructor(root: string, blockMaxBytes: number) {
     this.#root = root;
     this.#blockMaxBytes = blockMaxBytes;
+    this.#stale = new StaleFiles(root, 1);
   }
 
   /**
@@ -64,7 +81,45 @@ export class FileContentStore implements ContentStore {
     checkBlockSize(bytes.length, this.#blockMaxBytes);
     const cid = cidForBytes(bytes, codec);
     const path = this.#pathOf(cid);
-    if (await exists(path)) return cid;
+    this.#putting.set(path, (this.#putting.get(path) ?? 0) + 1);
+    this.#removals.touch(path);
+    try {
+      await this.#removals.of(path);
+      await this.#write(path, bytes);
+    } finally {
+      this.#removals.touch(path);
+      const left = (this.#putting.get(path) ?? 1) - 1;
+      if (left > 0) this.#putting.set(path, left);
+      else this.#putting.delete(path);
+    }
+    return cid;
+  }
+
+  /**
+   * Retention: looks at up to `budget` more files (a walk over the store that
+   * resumes where the last call stopped) and removes the blocks and
+   * temporary files last written before `beforeMs`, except blocks being put.
+   */
+  prune(beforeMs: number, budget: number): Promise<PruneResult> {
+    return this.#removals.step(
+      async () => {
+        const step = await this.#stale.step(beforeMs, budget);
+        return { ...step, keys: step.stale.map((file) => file.path) };
+      },
+      (path) => this.#putting.has(path),
+      removeFile,
+    );
+  }
+
+  /** Writes a block at `path`, or marks the one there written now. */
+  async #write(path: string, bytes: Uint8Array): Promise<void> {
+    if (await exists(path)) {
+      const now = new Date();
+      return await Deno.utime(path, now, now).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        return this.#write(path, bytes);
+      });
+    }
     const directory = path.slice(0, path.lastIndexOf("/"));
     await Deno.mkdir(directory, { recursive: true });
     const temporary = `${directory}/.tmp-${crypto.randomUUID()}`;
@@ -75,7 +130,6 @@ export class FileContentStore implements ContentStore {
       await Deno.remove(temporary).catch(() => {});
       throw error;
     }
-    return cid;
   }
 
   async get(cid: CID): Promise<Uint8Array | undefined> {

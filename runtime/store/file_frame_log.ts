@@ -16,9 +16,12 @@ import {
   type FrameLog,
   type FrameLogDirectory,
   FrameLogError,
+  isFrameLogName,
   type OpenedFrameLog,
   scanFrames,
+  type StaleNames,
 } from "./frame_log.ts";
+import { removeFile, StaleFiles } from "./stale_files.ts";
 
 /** Options of {@linkcode FileFrameLogDirectory.open}. */
 export interface FileFrameLogOptions {
@@ -36,9 +39,11 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
   readonly #extension: string;
   readonly #syncEachAppend: boolean;
   readonly #maxFrameBytes: number;
+  readonly #stale: StaleFiles;
 
   private constructor(directory: string, options: FileFrameLogOptions) {
     this.#directory = directory;
+    this.#stale = new StaleFiles(directory, 0);
     this.#extension = options.extension ?? ".log";
     this.#syncEachAppend = options.syncEachAppend ?? false;
     this.#maxFrameBytes = options.maxFrameBytes ?? FRAME_MAX_BYTES_DEFAULT;
@@ -126,6 +131,19 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
       }
     }
     return names.sort();
+  }
+
+  async staleNames(beforeMs: number, budget: number): Promise<StaleNames> {
+    const step = await this.#stale.step(beforeMs, budget);
+    const names = step.stale
+      .filter((file) => file.name.endsWith(this.#extension))
+      .map((file) => file.name.slice(0, file.name.length - this.#extension.length))
+      .filter(isFrameLogName); // anything else in the directory is not this store's to remove
+    return { names, examined: step.examined, passDone: step.passDone };
+  }
+
+  async remove(name: string): Promise<boolean> {
+    return await removeFile(this.pathOf(name));
   }
 }
 

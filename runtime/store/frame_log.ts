@@ -205,13 +205,35 @@ export interface FrameLogDirectory {
   reopen(name: string, size: number): Promise<FrameLog | undefined>;
   /** Names of the logs present, sorted. */
   names(): Promise<string[]>;
+  /**
+   * Looks at up to `budget` more entries of a walk that resumes where the
+   * last call stopped, and returns the names of the logs among them last
+   * written before `beforeMs`. Absent where logs keep no write time (memory).
+   */
+  staleNames?(beforeMs: number, budget: number): Promise<StaleNames>;
+  /** Deletes log `name`, which nothing may hold open; false when it was absent. */
+  remove?(name: string): Promise<boolean>;
+}
+
+/** Logs one step of a retention walk found stale, and how far it got. */
+export interface StaleNames {
+  readonly names: string[];
+  /** Entries looked at. */
+  readonly examined: number;
+  /** The walk reached the end of the directory (the next call starts over). */
+  readonly passDone: boolean;
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,127}$/;
 
+/** True when `name` is a valid log name (see {@linkcode checkFrameLogName}). */
+export function isFrameLogName(name: string): boolean {
+  return typeof name === "string" && NAME_PATTERN.test(name);
+}
+
 /** Validates a log name (a safe file name: letters, digits, `._~-`, ≤ 128, no leading dot). */
 export function checkFrameLogName(name: string): string {
-  if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+  if (!isFrameLogName(name)) {
     throw new FrameLogError(
       FRAME_LOG_ERROR_CODES.name,
       `Frame log name must be 1-128 letters, digits or ._~- without a leading dot, got '${

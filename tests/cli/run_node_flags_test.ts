@@ -31,6 +31,11 @@ Deno.test("run node refuses an unknown transport, bad multiaddrs and bad switche
     [["--open-max", "0"], /--open-max must be an integer/],
     [["--open-max", "many"], /--open-max must be an integer/],
     [["--decide-retention-ms", "1000"], /--decide-retention-ms must be an integer between 30000/],
+    [
+      ["--data-retention-ms", "60000"],
+      /--data-retention-ms must be 0 \(keep for good\) or at least 3600000/,
+    ],
+    [["--data-retention-ms", "a week"], /--data-retention-ms must be an integer between 0/],
   ];
   for (const [flags, message] of cases) {
     const [code, error] = await exitCodeAndError(["run", "node", ...flags]);
@@ -60,6 +65,12 @@ Deno.test("run node plays the roles the members file lists, and refuses a --role
   } finally {
     await Deno.remove(directory, { recursive: true });
   }
+});
+
+Deno.test("run node keeps audit logs and artifacts for --data-retention-ms, a week by default, or for good with 0", () => {
+  assert.equal(swarmSettings({}).dataRetentionMs, 7 * 24 * 3_600_000);
+  assert.equal(swarmSettings({ "data-retention-ms": "0" }).dataRetentionMs, 0);
+  assert.equal(swarmSettings({ "data-retention-ms": "3600000" }).dataRetentionMs, 3_600_000);
 });
 
 Deno.test("run node keeps decide-log records for --decide-retention-ms, an hour by default", () => {
