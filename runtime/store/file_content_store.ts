@@ -47,6 +47,8 @@ export class FileContentStore implements ContentStore, Prunable {
   readonly #putting = new Map<string, number>();
   /** Retention's removals by path: a put waits for its block's. */
   readonly #removals = new Removals();
+  /** Fan-out directories known to exist: a put makes one only the first time. */
+  readonly #directories = new Set<string>();
 
   private constructor(root: string, blockMaxBytes: number) {
     this.#root = root;
@@ -121,14 +123,21 @@ export class FileContentStore implements ContentStore, Prunable {
       });
     }
     const directory = path.slice(0, path.lastIndexOf("/"));
-    await Deno.mkdir(directory, { recursive: true });
+    if (!this.#directories.has(directory)) {
+      await Deno.mkdir(directory, { recursive: true });
+      this.#directories.add(directory);
+    }
     const temporary = `${directory}/.tmp-${crypto.randomUUID()}`;
     try {
       await Deno.writeFile(temporary, bytes, { mode: 0o644 });
       await Deno.rename(temporary, path);
     } catch (error) {
       await Deno.remove(temporary).catch(() => {});
-      throw error;
+      if (!(error instanceof Deno.errors.NotFound) || !this.#directories.delete(directory)) {
+        throw error;
+      }
+      // The directory went (an operator emptied the store): make it again, once.
+      await this.#write(path, bytes);
     }
   }
 

@@ -81,3 +81,21 @@ Deno.test("the file content store passes the conformance checks and writes atomi
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("the file content store puts a block again after its directory was emptied under it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "cas-" });
+  try {
+    const store = await FileContentStore.open(root);
+    const bytes = new TextEncoder().encode("a block");
+    const cid = await store.put(bytes);
+    // An operator empties the store while the node runs.
+    for await (const entry of Deno.readDir(root)) {
+      await Deno.remove(`${root}/${entry.name}`, { recursive: true });
+    }
+    assert.equal(await store.has(cid), false);
+    assert.equal((await store.put(bytes)).toString(), cid.toString());
+    assert.deepEqual(await store.get(cid), bytes);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
