@@ -92,6 +92,8 @@ const LOOK_MS = 2_000;
 
 /** Finished NEEDs remembered for listing. */
 const RECENT_MAX = 1_000;
+/** NEEDs in flight listed at most (the oldest). */
+const IN_FLIGHT_LISTED_MAX = 1_000;
 
 interface Waiting {
   readonly postedAtMs: number;
@@ -145,12 +147,14 @@ export function requester(config: RequesterConfig): Behavior<RequesterMessage> {
         return admit(ctx);
       }
       if (message.type === "list") {
-        const inFlight = [...waiting].map(([needId, entry]): NeedStatus => ({
-          needId,
-          status: "in-flight",
-          postedAtMs: entry.postedAtMs,
-        }));
-        message.replyTo.tell([...inFlight, ...recent].slice(0, RECENT_MAX));
+        // Each part has its own bound: however many are in flight, every recent end is listed
+        // (a poller learns how NEEDs ended from it).
+        const inFlight: NeedStatus[] = [];
+        for (const [needId, entry] of waiting) {
+          if (inFlight.length === IN_FLIGHT_LISTED_MAX) break;
+          inFlight.push({ needId, status: "in-flight", postedAtMs: entry.postedAtMs });
+        }
+        message.replyTo.tell([...inFlight, ...recent]);
         return;
       }
       if (message.type === "posted") {

@@ -3,7 +3,7 @@
  * watch it become FINAL:
  *
  *   GET  /health        node id, DID, epoch and core counters
- *   GET  /needs         NEEDs this node posted: in flight and recently ended
+ *   GET  /needs         NEEDs this node posted: the oldest 1,000 in flight, the last 1,000 ended
  *   GET  /needs/{id}    a thread as this node sees it (phase, tasks, decision)
  *   POST /needs         {"op","input","rounds"?,"bounty"?,"budget"?,"deadlineInMs"?,"bountyClass"?} → 202 {"needId"}
  *   GET  /ledger                  supply, burned, accounts, held escrows, state digest, invariant

@@ -1,7 +1,12 @@
-// Proves a requester whose NEED the core answers too late (a busy core) keeps it in flight while the core knows the thread and reports it final, refuses it with E_NO_ANSWER only when the core never learns of it, and lets at most openMax NEEDs out at once, the rest in order as earlier ones end.
+// Proves a requester whose NEED the core answers too late (a busy core) keeps it in flight while the core knows the thread and reports it final, refuses it with E_NO_ANSWER only when the core never learns of it, lets at most openMax NEEDs out at once, the rest in order as earlier ones end, and lists every recent end however many are in flight.
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
-import { type NeedOutcome, requester, type RequesterMessage } from "../../actors/requester.ts";
+import {
+  type NeedOutcome,
+  type NeedStatus,
+  requester,
+  type RequesterMessage,
+} from "../../actors/requester.ts";
 import type { CoreMessage } from "../../actors/swarm_messages.ts";
 import type { ThreadState } from "../../protocols/lifecycle/state.ts";
 import { simNode, type SimNodeFixture } from "../_sim_node.ts";
@@ -93,7 +98,7 @@ async function admission(openMax: number) {
       effect: { type: "need-final", needId },
       thread: {},
     });
-  return { node, emitted, outcomes, post, end };
+  return { node, emitted, outcomes, post, end, role };
 }
 
 Deno.test("beyond openMax NEEDs wait in line and go out, in order, as earlier ones end", async () => {
@@ -131,3 +136,23 @@ Deno.test("a NEED whose deadline passes while it waits ends expired without goin
 function order(needId: string): number {
   return parseInt(needId.split("-")[2], 36);
 }
+
+Deno.test("the list of a requester with more NEEDs in flight than it lists still shows every recent end", async () => {
+  const { node, emitted, post, end, role } = await admission(2_000);
+  for (let index = 0; index < 1_500; index++) post(120_000);
+  await node.advance(10);
+  assert.equal(emitted.length, 1_500);
+  end(emitted[1_499]);
+  end(emitted[0]);
+  await node.advance(10);
+  const { ref: lister, items: lists } = collector<NeedStatus[]>(node, "lister");
+  role.tell({ type: "list", replyTo: lister });
+  await node.advance(1);
+  const [listed] = lists;
+  const ended = listed.filter((status) => status.status !== "in-flight");
+  assert.deepEqual(
+    ended.map((status) => status.needId).sort(),
+    [emitted[0], emitted[1_499]].sort(),
+  );
+  assert.equal(listed.length - ended.length, 1_000, "the oldest 1,000 of 1,498 in flight");
+});
