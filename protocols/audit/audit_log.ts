@@ -31,7 +31,8 @@ import {
   signAuditRecord,
 } from "./record.ts";
 import { EvictionCursor } from "../../runtime/eviction_cursor.ts";
-import { type Prunable, type PruneResult, Removals } from "../../runtime/store/stale_files.ts";
+import type { Prunable, PruneResult } from "../../runtime/store/stale_files.ts";
+import { Removals } from "../../runtime/store/removals.ts";
 
 /** What ingress and egress paths call: one method per logged envelope. */
 export interface AuditLog {

@@ -22,13 +22,8 @@ import {
   type ContentStore,
   RAW_CODEC,
 } from "./content_store.ts";
-import {
-  type Prunable,
-  type PruneResult,
-  Removals,
-  removeFile,
-  StaleFiles,
-} from "./stale_files.ts";
+import { type Prunable, type PruneResult, StaleFiles } from "./stale_files.ts";
+import { Removals, removeFile } from "./removals.ts";
 
 /** Options of {@linkcode FileContentStore.open}. */
 export interface FileContentStoreOptions {

@@ -21,7 +21,8 @@ import {
   scanFrames,
   type StaleNames,
 } from "./frame_log.ts";
-import { removeFile, StaleFiles } from "./stale_files.ts";
+import { StaleFiles } from "./stale_files.ts";
+import { removeFile } from "./removals.ts";
 
 /** Options of {@linkcode FileFrameLogDirectory.open}. */
 export interface FileFrameLogOptions {
