@@ -20,7 +20,7 @@ import type { CommitGate } from "../policies/commit_gate.ts";
 import type { IngressGate } from "../policies/ingress_gate.ts";
 import type { PreflightGate } from "../policies/preflight_gate.ts";
 import type { ThreadBudgetLedger } from "../policies/thread_budgets.ts";
-import { envelopeView } from "./_policy_view.ts";
+import { envelopeView, payloadFacts } from "./_policy_view.ts";
 import type { ThreadBook } from "./_thread_book.ts";
 
 /** The policy gates a node runs. */
@@ -33,7 +33,7 @@ export interface NodePolicy {
   readonly capsules: CapsuleRegistry;
   readonly preflight: PreflightGate;
   readonly ingress: IngressGate;
-  /** The thread budgets the ingress gate keeps; this node's own envelopes are counted in it too. */
+  /** The thread budgets the gates read; every envelope a thread takes is counted in it. */
   readonly budgets: ThreadBudgetLedger;
   /** Used by the node's verifier. */
   readonly commit: CommitGate;
@@ -100,15 +100,13 @@ export class CoreGates {
       : { delivered: false, code: verdict.code, reasons: verdict.reasons };
   }
 
-  /** Counts one of this node's own published envelopes against its thread's budgets. */
-  record(message: LifecycleMessage, envelope: SignedEnvelope): void {
-    this.#policy?.budgets.record(
-      envelopeView(message, {
-        payloadBytes: envelope.payloadSize,
-        epoch: envelope.epoch,
-        capsule: envelope.policy,
-      }),
-    );
+  /** Counts a message its thread took (this node's own or a peer's) against the thread's budgets. */
+  record(message: LifecycleMessage): void {
+    this.#policy?.budgets.record({
+      kind: message.kind,
+      thread: message.thread,
+      payload: payloadFacts(message),
+    });
   }
 
   /** What only this node knows about a message, for the policy rules; `own`: a local message. */

@@ -24,7 +24,8 @@ export function envelopeView(
   };
 }
 
-function payloadFacts(message: LifecycleMessage): PayloadFacts {
+/** The payload fields of `message` the policy rules read. */
+export function payloadFacts(message: LifecycleMessage): PayloadFacts {
   switch (message.kind) {
     case "NEED":
       return { budget: (message.payload as PayloadOf["NEED"]).budget };

@@ -499,7 +499,6 @@ class NodeCore implements Behavior<CoreInput> {
       }
     }
     this.#emitted++;
-    this.#gates.record(message, envelope);
     // Not to this core itself: it applies its own envelope below.
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes }, {
       echo: false,
@@ -601,6 +600,7 @@ class NodeCore implements Behavior<CoreInput> {
         continue;
       }
       this.#accepted++;
+      this.#gates.record(outcome.message);
       this.#config.onAccepted?.(outcome.message, this.#config.identity.did);
       for (const effect of outcome.effects) this.#dispatch(ctx, effect, outcome.thread);
     }

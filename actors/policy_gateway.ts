@@ -82,7 +82,8 @@ export interface PolicyInboxConfig {
 
 /**
  * The inbox: every message heard on `topics` goes through the ingress gate;
- * only admitted ones reach `deliverTo`. The gate counts and logs the rest.
+ * only admitted ones reach `deliverTo`, and count against their thread's
+ * budgets in the gate's ledger. The gate counts and logs the rest.
  */
 export function policyInbox(config: PolicyInboxConfig): Behavior<unknown> {
   return {
@@ -102,7 +103,10 @@ export function policyInbox(config: PolicyInboxConfig): Behavior<unknown> {
         ctx.log.warn("policy: no node facts for envelope", { error: errorMessage(error) });
       }
       const verdict = config.gate.admit(view as EnvelopeView, facts);
-      if (verdict.delivered) config.deliverTo.tell(gated as GatedMessage);
+      if (!verdict.delivered) return;
+      // Delivered is taken here: it counts against its thread's budgets.
+      config.gate.record(view as EnvelopeView);
+      config.deliverTo.tell(gated as GatedMessage);
     },
   };
 }

@@ -78,7 +78,9 @@ export class IngressGate {
 
   /**
    * Decides whether to deliver `view`. With a ledger, the thread usage in
-   * `facts` is taken from the ledger, and a delivered envelope is counted in it.
+   * `facts` is taken from the ledger. Counting is the caller's: it records
+   * an envelope once its thread takes it, so an envelope delivered but then
+   * refused, or delivered again, is not counted twice.
    */
   admit(view: EnvelopeView, facts: NodeFacts = {}): IngressVerdict {
     let verdict: IngressVerdict;
@@ -89,11 +91,19 @@ export class IngressGate {
     }
     if (verdict.delivered) {
       this.counters.delivered++;
-      this.#ledger?.record(view);
     } else {
       this.#drop(view, verdict);
     }
     return verdict;
+  }
+
+  /**
+   * Counts an envelope its thread took in the gate's ledger (without one,
+   * nothing). Call it once per envelope, when it is taken: a node core when
+   * its thread book accepts it, an inbox when it delivers it.
+   */
+  record(view: EnvelopeView): void {
+    this.#ledger?.record(view);
   }
 
   #evaluate(view: EnvelopeView, facts: NodeFacts): IngressVerdict {

@@ -1,8 +1,8 @@
 /**
  * Per-thread usage counters that feed the budget rules: how many envelopes
  * and retries a thread has had, how much cost its CLAIMs took, and its cost
- * budget once its NEED was seen. A node keeps one ledger for its ingress
- * gate; a sender may keep one for its preflight gate.
+ * budget once its NEED was seen. A node keeps one ledger, which its ingress
+ * and preflight gates read, and counts in it every envelope its threads take.
  *
  * The ledger is bounded: past `threadsMax` threads, the least recently used
  * thread is forgotten (counted in `evictions`) and starts from zero if it
@@ -50,10 +50,12 @@ export class ThreadBudgetLedger {
   }
 
   /**
-   * Counts an admitted envelope: one message, a retry when `attempt > 0`,
-   * the cost of a CLAIM, and the budget a NEED sets.
+   * Counts an envelope its thread took: one message, a retry when
+   * `attempt > 0`, the cost of a CLAIM, and the budget a NEED sets. Each
+   * envelope is counted once, when the thread takes it: one refused, or
+   * brought again by a sync, uses none of the budget.
    */
-  record(view: EnvelopeView): void {
+  record(view: Pick<EnvelopeView, "thread" | "kind" | "attempt" | "payload">): void {
     const usage = this.#touch(view.thread);
     usage.messages++;
     if ((view.attempt ?? 0) > 0) usage.retries++;

@@ -316,6 +316,28 @@ Deno.test("with policy gates, ingress drops a peer's envelope the policy denies,
   assert.equal((await stats()).rejected.E_POLICY_MISMATCH, 1, "an envelope under another capsule");
 });
 
+Deno.test("with policy gates, a peer's envelope the thread refuses, synced again and again, uses none of the thread's budget", async () => {
+  const policy = await loadBasePolicy();
+  const f = await fixture({ policy });
+  const { people, node, core, sign, stats, thread } = f;
+  await f.openNeed({ budget: 10 });
+  // A CLAIM this node cannot take (it missed the plan): it waits, is dropped after the parking
+  // time, and every sync reply of a peer brings it again.
+  const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  const early = await sign("CLAIM", { ...claimT1("lease-a", nowMs), cost: 4 }, people.workerA);
+  for (let reply = 0; reply < 4; reply++) {
+    core.tell({ type: "sync-reply", envelopes: [early.bytes] });
+    await node.advance(35_000);
+  }
+  // Counted each time it came (cost 4 of 10), the third would have been denied as over budget.
+  assert.deepEqual(
+    (await stats()).rejected,
+    { E_UNKNOWN_TASK: 4 },
+    "parked, then dropped, each time",
+  );
+  assert.equal((await thread())?.phase, "OPEN");
+});
+
 /**
  * Adds a peer that records the sync requests it hears, then opens NEED on
  * the core; returns how often NEED was asked for, and when it was opened.

@@ -55,12 +55,18 @@ Deno.test("preflight caches per (policy, kind, shape): equal requests hit, chang
   assert.equal(gate.check(view("HEARTBEAT")).cached, false);
 });
 
-Deno.test("ingress delivers an allowed envelope and counts it in the thread ledger", () => {
+Deno.test("ingress judges by the thread ledger's usage and leaves the counting to its caller", () => {
   const ledger = new ThreadBudgetLedger();
   const gate = new IngressGate(source, { ledger });
-  const verdict = gate.admit(view("CLAIM", { capsule: CAPSULE, payload: { cost: 7 } }));
-  assert.equal(verdict.delivered, true);
-  assert.deepEqual(ledger.usage("thread-1"), { messages: 1, retries: 0, cost: 7 });
+  const claim = view("CLAIM", { capsule: CAPSULE, payload: { cost: 7 } });
+  assert.equal(gate.admit(claim).delivered, true);
+  assert.deepEqual(ledger.usage("thread-1"), { messages: 0, retries: 0, cost: 0 }, "not counted");
+  // What the caller counts (the envelopes its threads took) is what the budget rules see.
+  ledger.record(view("NEED", { payload: { budget: 10 } }));
+  ledger.record(claim);
+  assert.deepEqual(ledger.usage("thread-1"), { messages: 2, retries: 0, cost: 7, costMax: 10 });
+  const verdict = gate.admit(claim);
+  assert.deepEqual(verdict.delivered ? [] : verdict.reasons, ["thread-cost-budget"]);
 });
 
 Deno.test("ingress drops, counts and logs a denied envelope with its reasons", () => {
@@ -106,11 +112,15 @@ Deno.test("ingress never throws for malformed views from peers", () => {
   assert.equal(gate.counters.malformed, 4);
 });
 
-Deno.test("ingress enforces the thread message budget from its own ledger", async () => {
+Deno.test("ingress enforces the thread message budget from its own ledger, as its caller counts", async () => {
   const tight = fixedPolicy(await baseEngine({ threadMessagesMax: 3 }), CAPSULE);
   const gate = new IngressGate(tight, { ledger: new ThreadBudgetLedger() });
   const heartbeat = view("HEARTBEAT", { capsule: CAPSULE });
-  const delivered = Array.from({ length: 5 }, () => gate.admit(heartbeat).delivered);
+  const delivered = Array.from({ length: 5 }, () => {
+    const taken = gate.admit(heartbeat).delivered;
+    if (taken) gate.record(heartbeat); // as its caller does with what its thread takes
+    return taken;
+  });
   assert.deepEqual(delivered, [true, true, true, false, false]);
   // The sender's claim about usage does not count; the ledger does.
   const lying = gate.admit(heartbeat, { usage: { messages: 0, retries: 0, cost: 0 } });
