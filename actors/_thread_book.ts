@@ -65,13 +65,10 @@ export interface ThreadBookConfig {
  */
 const SETTLED_IDS_MAX = 65_536;
 /**
- * Refusals that can never turn into acceptance once a message is judged by
- * when it was made (a replay from a peer's archive): a message after its
- * window closed (a task FINAL, a commit invalidated, a NEED decided). Sync
- * replies from nodes that accepted such a message in time would otherwise
- * bring it back, to be verified and refused again, on every repair of its
- * thread. A live message refused so is not settled: it is judged by when it
- * came, and this node may have taken it late (busy); replayed, it may fit.
+ * Refusals that can never turn into acceptance: a message after its window
+ * closed (a task FINAL, a commit invalidated, a NEED decided). Sync replies
+ * from nodes that accepted such a message in time would otherwise bring it
+ * back, to be verified and refused again, on every repair of its thread.
  */
 const FINAL_REFUSALS: ReadonlySet<string> = new Set(["E_OUT_OF_WINDOW"]);
 
@@ -409,11 +406,7 @@ export class ThreadBook {
         outcomes.push({ status: "parked", message, error, dropped });
       } else {
         const code = error instanceof ProtocolError ? error.code : "E_UNKNOWN";
-        // Past its window when it was made, it never fits. A live one is judged by when it came:
-        // replayed later, it is judged by when it was made, and may be taken then.
-        if (FINAL_REFUSALS.has(code) && message.replayedMadeAtMs !== undefined) {
-          this.#settled(message.id);
-        }
+        if (FINAL_REFUSALS.has(code)) this.#settled(message.id);
         outcomes.push({ status: "rejected", message, code });
       }
       return;

@@ -6,16 +6,12 @@
  * (so a wrong output is caught, OUTPUT_MISMATCH), and — with policy on —
  * the commit gate finds the claimed telemetry not understated against what
  * the verifier measured; the gate's evaluation digest goes into the ATTEST.
- * A verifier leaves a commit of its own to the rest of its committee when
- * they can make the quorum, and checks it after all if they have not after
- * `ownResultFallbackMs`.
  *
  * @module
  */
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
 import type { ContentStore } from "../runtime/store/content_store.ts";
-import type { Settled } from "../runtime/env.ts";
 import { CID } from "multiformats/cid";
 import type { CommitGate } from "../policies/commit_gate.ts";
 import { committeeFor } from "../protocols/committee.ts";
@@ -52,12 +48,6 @@ export interface VerifierConfig {
    * reach for a moment; failing the commit then would be a wrong verdict.
    */
   readonly artifactRecheckMs?: readonly number[];
-  /**
-   * How long a verifier leaves its own commit to the rest of its committee
-   * before it checks and attests it after all (default 30 s): the others
-   * may be down or behind, and without its vote the quorum never forms.
-   */
-  readonly ownResultFallbackMs?: number;
   /** Test hook: approve everything without checking (a byzantine verifier). */
   readonly approveEverything?: boolean;
   /** Test hook: attest the right verdict with a forged evaluation digest. */
@@ -99,26 +89,7 @@ interface Recheck {
   readonly attempt: number;
 }
 
-/** Look again at a commit of its own this verifier left to the others. */
-interface OwnFallback {
-  readonly type: "own-fallback";
-  readonly needId: string;
-  readonly taskId: string;
-  readonly commitId: string;
-}
-
-/** The thread of such a commit, as the core holds it now. */
-interface OwnThread {
-  readonly type: "own-thread";
-  readonly taskId: string;
-  readonly commitId: string;
-  readonly thread: Settled<ThreadState | undefined>;
-}
-
-type VerifierMessage = RoleEvent | Checked | Recheck | OwnFallback | OwnThread;
-
-/** Default {@linkcode VerifierConfig.ownResultFallbackMs}. */
-const OWN_RESULT_FALLBACK_MS = 30_000;
+type VerifierMessage = RoleEvent | Checked | Recheck;
 
 /**
  * Makes a verifier behaviour. `stats` is filled in as it goes (pass a shared
@@ -169,8 +140,6 @@ class Verifier implements Behavior<VerifierMessage> {
       return this.#onChecked(ctx, message);
     }
     if (message.type === "recheck") return this.#recheck(ctx, message);
-    if (message.type === "own-fallback") return this.#ownFallback(ctx, message);
-    if (message.type === "own-thread") return this.#ownThread(ctx, message);
     if (message.type === "core-ready" || message.type === "bootstrap") {
       this.#bootstrap = message.bootstrap;
       return;
@@ -195,35 +164,10 @@ class Verifier implements Behavior<VerifierMessage> {
     const others = committee.filter((member) => member !== commit.worker).length;
     const own = commit.worker === this.#config.did && !this.#config.approveEverything &&
       others >= task.kResult;
-    if (!committee.includes(this.#config.did)) return;
-    if (own) {
-      const { needId, taskId, commitId } = effect;
-      const fallbackMs = this.#config.ownResultFallbackMs ?? OWN_RESULT_FALLBACK_MS;
-      return void ctx.schedule(fallbackMs, { type: "own-fallback", needId, taskId, commitId });
+    if (committee.includes(this.#config.did) && !own) {
+      this.#digestsOf(effect.needId, effect.commitId);
+      this.#checkCommit(ctx, thread, task, commit);
     }
-    this.#digestsOf(effect.needId, effect.commitId);
-    this.#checkCommit(ctx, thread, task, commit);
-  }
-
-  #ownFallback(ctx: ActorContext<VerifierMessage>, message: OwnFallback): void {
-    const { needId, taskId, commitId } = message;
-    ctx.ask<CoreMessage, ThreadState | undefined>(
-      this.#config.core,
-      (replyTo) => ({ type: "thread", needId, replyTo }),
-      (thread) => ({ type: "own-thread", taskId, commitId, thread }),
-    );
-  }
-
-  /** Checks its own commit after all when it still waits for its result quorum. */
-  #ownThread(ctx: ActorContext<VerifierMessage>, message: OwnThread): void {
-    if (!message.thread.ok || message.thread.value === undefined) return;
-    const thread = message.thread.value;
-    const task = thread.tasks.get(message.taskId);
-    const commit = task?.commits.get(message.commitId);
-    if (task === undefined || commit === undefined || task.status !== "COMMITTED") return;
-    if (commit.rejected === true || commit.invalidated === true) return;
-    this.#digestsOf(thread.needId, commit.commitId);
-    this.#checkCommit(ctx, thread, task, commit);
   }
 
   /** The digest record of a commit this verifier checks (made on first use). */

@@ -16,7 +16,6 @@ import { sameDecision } from "../../runtime/store/decide_log.ts";
 import type { LifecycleMessage, PatchOp } from "./payloads.ts";
 import {
   type Effect,
-  happenedAtMs,
   type LifecycleView,
   planCommitteeOf,
   type ProposalState,
@@ -94,10 +93,7 @@ export function onPropose(
 ): Transition {
   const proposal = message.payload;
   const open = requireThread(thread, proposal.needId);
-  // A replayed proposal is judged by when it was made: a node that took it late, busy or cut
-  // off, must still take the proposal its peers decided, or that DECIDE never applies here.
-  const late = open.phase !== "OPEN" ||
-    happenedAtMs(message, view) > open.openedAtMs + view.params.bidWindowMs;
+  const late = open.phase !== "OPEN" || view.nowMs > open.openedAtMs + view.params.bidWindowMs;
   // AP mode keeps late proposals (unvoted): a superseding decision from the other side may name one.
   if (late && view.decideMode !== "ap") {
     throw new ProtocolError(

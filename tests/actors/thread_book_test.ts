@@ -1,4 +1,4 @@
-// Proves the thread book remembers as settled the envelopes it accepted and those it refused for good (made after their window closed), so sync replies repeating them are skipped before verifying, but not envelopes it parked, nor a live envelope it took too late, which a sync reply brings again and it accepts as made in time.
+// Proves the thread book remembers as settled the envelopes it accepted and those it refused for good (after their window closed), so sync replies repeating them are skipped before verifying, but not envelopes it parked.
 import assert from "node:assert/strict";
 import { ThreadBook } from "../../actors/_thread_book.ts";
 import { swarmParams } from "../../protocols/params.ts";
@@ -40,29 +40,15 @@ Deno.test("accepted envelopes and envelopes refused after their window are settl
   assert.equal(threads.apply(opened, BYTES, 1_000)[0].status, "accepted");
   assert.ok(threads.settledLately(opened.id));
 
-  const late = { ...propose(NEED_ID), replayedMadeAtMs: 15_000 };
+  const late = propose(NEED_ID);
   const [refused] = threads.apply(late, BYTES, 20_000);
   assert.deepEqual([refused.status, refused.status === "rejected" && refused.code], [
     "rejected",
     "E_OUT_OF_WINDOW",
   ]);
-  assert.ok(threads.settledLately(late.id), "made past its window, it can never be accepted");
+  assert.ok(threads.settledLately(late.id), "a message past its window can never be accepted");
 
   const early = propose("need-unknown");
   assert.equal(threads.apply(early, BYTES, 20_000)[0].status, "parked");
   assert.equal(threads.settledLately(early.id), false, "a parked message may still be accepted");
-});
-
-Deno.test("a live envelope taken after its window is not settled: replayed, it is judged by when it was made", () => {
-  const threads = book();
-  assert.equal(threads.apply(need(NEED_ID), BYTES, 1_000)[0].status, "accepted");
-  // Made in time, but this node was busy and took it only after the bid window.
-  const slow = propose(NEED_ID);
-  const [refused] = threads.apply(slow, BYTES, 20_000);
-  assert.equal(refused.status === "rejected" && refused.code, "E_OUT_OF_WINDOW");
-  assert.equal(threads.settledLately(slow.id), false);
-  // A peer that took it in time replays it from its archive: it fits, and is accepted.
-  const replayed = { ...slow, replayedMadeAtMs: 5_000 };
-  assert.equal(threads.apply(replayed, BYTES, 21_000)[0].status, "accepted");
-  assert.ok(threads.thread(NEED_ID)?.proposals.has(`${NEED_ID}~p1`));
 });

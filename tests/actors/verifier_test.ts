@@ -1,4 +1,4 @@
-// Proves a verifier whose artifact reads come over a network checks again a commit whose artifact was out of reach (and passes it once it arrives), while without rechecks, or for an artifact that differs, it fails the commit at once; and that it leaves its own commit to the rest of its committee, checking it after all only when they have not made the quorum in time.
+// Proves a verifier whose artifact reads come over a network checks again a commit whose artifact was out of reach (and passes it once it arrives), while without rechecks, or for an artifact that differs, it fails the commit at once.
 import assert from "node:assert/strict";
 import type { CID } from "multiformats/cid";
 import type { ActorRef } from "../../runtime/actor.ts";
@@ -118,66 +118,4 @@ Deno.test("without rechecks, or for an artifact that differs, the verdict is fai
   const differs = await judge({ outages: 0, recheckMs: [1_000], wrongBytes: true });
   assert.deepEqual(await differs.verdicts(10), ["fail"], "other bytes are not rechecked");
   assert.equal(differs.cas.reads, 1);
-});
-
-/** A verifier that made `commit-1` itself, on a committee with one other member. */
-async function ownCommit(verifiedMeanwhile: boolean) {
-  const node = await simNode();
-  const emitted: { kind: string; payload: { verdict: string } }[] = [];
-  const cas = new MemoryContentStore();
-  const output = runWork(SPEC).output;
-  const cid = await cas.put(new TextEncoder().encode(output));
-  const base = threadWith(cid.toString(), sha256Hex(output));
-  const task = base.tasks.get("task-1") as TaskState;
-  const commit = { ...task.commits.get("commit-1") as CommitState, worker: DID };
-  const committed = {
-    ...base,
-    resultCommittee: [DID, "did:key:z6MkOtherMember"],
-    tasks: new Map([["task-1", { ...task, commits: new Map([["commit-1", commit]]) }]]),
-  } as ThreadState;
-  const verified = {
-    ...committed,
-    tasks: new Map([["task-1", { ...task, status: "VERIFIED", verifiedCommit: "commit-1" }]]),
-  } as ThreadState;
-  const core = node.system.spawn<CoreMessage>(() => ({
-    receive: (_ctx, message) => {
-      if (message.type === "emit") emitted.push(message as never);
-      if (message.type === "thread") {
-        message.replyTo.tell(verifiedMeanwhile ? verified : committed);
-      }
-    },
-  }), { name: "core" });
-  const role = node.system.spawn(() =>
-    verifier({
-      core,
-      did: DID,
-      verifiers: new Set([DID, "did:key:z6MkOtherMember"]),
-      params: swarmParams(),
-      cas,
-      capsule: () => "capsule",
-      ownResultFallbackMs: 10_000,
-    }), { name: "verifier" });
-  await node.advance(1);
-  (role as ActorRef<unknown>).tell({
-    type: "effect",
-    effect: { type: "commit-received", needId: "need-1", taskId: "task-1", commitId: "commit-1" },
-    thread: committed,
-  });
-  return async (ms: number) => {
-    await node.advance(ms);
-    return emitted.filter((message) => message.kind === "ATTEST").map((message) =>
-      message.payload.verdict
-    );
-  };
-}
-
-Deno.test("a verifier leaves its own commit to its committee, and attests it after all when they do not", async () => {
-  const verdicts = await ownCommit(false);
-  assert.deepEqual(await verdicts(9_000), [], "left to the other member at first");
-  assert.deepEqual(await verdicts(2_000), ["pass"], "checked after all: no quorum came");
-});
-
-Deno.test("a verifier does not attest its own commit once the others made the quorum", async () => {
-  const verdicts = await ownCommit(true);
-  assert.deepEqual(await verdicts(20_000), []);
 });
