@@ -72,6 +72,16 @@ const SETTLED_IDS_MAX = 65_536;
  */
 const FINAL_REFUSALS: ReadonlySet<string> = new Set(["E_OUT_OF_WINDOW"]);
 
+/**
+ * Whether a message refused as late may still be taken when a peer replays
+ * it: a live PROPOSE this node took after its own bid window (it was busy)
+ * may be the proposal the swarm decided, and a replay is judged by when it
+ * was made. Late votes and results never count again, so they stay settled.
+ */
+function mayStillFit(message: LifecycleMessage): boolean {
+  return message.kind === "PROPOSE" && message.replayedMadeAtMs === undefined;
+}
+
 /** A window that never opens. */
 const CLOSED = { opensMs: 0, closesMs: 0 } as const;
 /** The end of time, as the policy counts it (2^48 − 1). */
@@ -406,7 +416,7 @@ export class ThreadBook {
         outcomes.push({ status: "parked", message, error, dropped });
       } else {
         const code = error instanceof ProtocolError ? error.code : "E_UNKNOWN";
-        if (FINAL_REFUSALS.has(code)) this.#settled(message.id);
+        if (FINAL_REFUSALS.has(code) && !mayStillFit(message)) this.#settled(message.id);
         outcomes.push({ status: "rejected", message, code });
       }
       return;

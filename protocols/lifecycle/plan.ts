@@ -16,6 +16,7 @@ import { sameDecision } from "../../runtime/store/decide_log.ts";
 import type { LifecycleMessage, PatchOp } from "./payloads.ts";
 import {
   type Effect,
+  happenedAtMs,
   type LifecycleView,
   planCommitteeOf,
   type ProposalState,
@@ -93,7 +94,10 @@ export function onPropose(
 ): Transition {
   const proposal = message.payload;
   const open = requireThread(thread, proposal.needId);
-  const late = open.phase !== "OPEN" || view.nowMs > open.openedAtMs + view.params.bidWindowMs;
+  // A replayed proposal is judged by when it was made, as a replayed lease or challenge is: a node
+  // that took it late (busy, cut off) must still take the proposal its peers decided.
+  const late = open.phase !== "OPEN" ||
+    happenedAtMs(message, view) > open.openedAtMs + view.params.bidWindowMs;
   // AP mode keeps late proposals (unvoted): a superseding decision from the other side may name one.
   if (late && view.decideMode !== "ap") {
     throw new ProtocolError(

@@ -1,4 +1,4 @@
-// Proves the thread book remembers as settled the envelopes it accepted and those it refused for good (after their window closed), so sync replies repeating them are skipped before verifying, but not envelopes it parked.
+// Proves the thread book remembers as settled the envelopes it accepted and those it refused for good (after their window closed), so sync replies repeating them are skipped before verifying, but not envelopes it parked, nor a live PROPOSE it took too late, which a sync reply brings again and it accepts as made in time.
 import assert from "node:assert/strict";
 import { ThreadBook } from "../../actors/_thread_book.ts";
 import { swarmParams } from "../../protocols/params.ts";
@@ -40,7 +40,8 @@ Deno.test("accepted envelopes and envelopes refused after their window are settl
   assert.equal(threads.apply(opened, BYTES, 1_000)[0].status, "accepted");
   assert.ok(threads.settledLately(opened.id));
 
-  const late = propose(NEED_ID);
+  // Replayed from a peer's archive, made after the window: it never fits.
+  const late = { ...propose(NEED_ID), replayedMadeAtMs: 15_000 };
   const [refused] = threads.apply(late, BYTES, 20_000);
   assert.deepEqual([refused.status, refused.status === "rejected" && refused.code], [
     "rejected",
@@ -51,4 +52,18 @@ Deno.test("accepted envelopes and envelopes refused after their window are settl
   const early = propose("need-unknown");
   assert.equal(threads.apply(early, BYTES, 20_000)[0].status, "parked");
   assert.equal(threads.settledLately(early.id), false, "a parked message may still be accepted");
+});
+
+Deno.test("a live PROPOSE taken after its window is not settled: replayed, it is judged by when it was made", () => {
+  const threads = book();
+  assert.equal(threads.apply(need(NEED_ID), BYTES, 1_000)[0].status, "accepted");
+  // Made in time, but this node was busy and took it only after the bid window.
+  const slow = propose(NEED_ID);
+  const [refused] = threads.apply(slow, BYTES, 20_000);
+  assert.equal(refused.status === "rejected" && refused.code, "E_OUT_OF_WINDOW");
+  assert.equal(threads.settledLately(slow.id), false, "the swarm may have decided it");
+  // A peer that took it in time replays it from its archive: it fits, and is accepted.
+  const replayed = { ...slow, replayedMadeAtMs: 5_000 };
+  assert.equal(threads.apply(replayed, BYTES, 21_000)[0].status, "accepted");
+  assert.ok(threads.thread(NEED_ID)?.proposals.has(`${NEED_ID}~p1`));
 });
