@@ -260,11 +260,10 @@ export class SignedAuditLog implements AuditLog, Prunable {
       return { examined: 0, removed: 0, passDone: true };
     }
     const { staleNames, remove } = directory;
+    // An append makes its log held until it is dropped, and dropping it touches it: a log
+    // written while the step runs is never removed, whatever the walk saw of it.
     return await this.#removals.step(
-      async () => {
-        const step = await staleNames.call(directory, beforeMs, budget);
-        return { ...step, keys: step.names };
-      },
+      () => staleNames.call(directory, beforeMs, budget),
       (name) => this.#closed || this.#heldNames.has(name),
       (name) => remove.call(directory, name),
     );
@@ -312,8 +311,6 @@ export class SignedAuditLog implements AuditLog, Prunable {
   }
 
   #thread(thread: string): Promise<ThreadLog> {
-    // Written now, whatever a retention step under way saw of the log.
-    this.#removals.touch(auditLogName(thread));
     const existing = this.#threads.get(thread);
     if (existing !== undefined) {
       this.#threads.delete(thread);

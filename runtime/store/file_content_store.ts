@@ -78,8 +78,8 @@ export class FileContentStore implements ContentStore, Prunable {
     checkBlockSize(bytes.length, this.#blockMaxBytes);
     const cid = cidForBytes(bytes, codec);
     const path = this.#pathOf(cid);
+    // Held while it is put, touched when it is let go: retention never takes a block put meanwhile.
     this.#putting.set(path, (this.#putting.get(path) ?? 0) + 1);
-    this.#removals.touch(path);
     try {
       await this.#removals.of(path);
       await this.#write(path, bytes);

@@ -19,10 +19,9 @@ import {
   isFrameLogName,
   type OpenedFrameLog,
   scanFrames,
-  type StaleNames,
 } from "./frame_log.ts";
 import { StaleFiles } from "./stale_files.ts";
-import { removeFile } from "./removals.ts";
+import { removeFile, type StaleKeys } from "./removals.ts";
 
 /** Options of {@linkcode FileFrameLogDirectory.open}. */
 export interface FileFrameLogOptions {
@@ -134,13 +133,13 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
     return names.sort();
   }
 
-  async staleNames(beforeMs: number, budget: number): Promise<StaleNames> {
+  async staleNames(beforeMs: number, budget: number): Promise<StaleKeys> {
     const step = await this.#stale.step(beforeMs, budget);
-    const names = step.stale
+    const keys = step.stale
       .filter((file) => file.name.endsWith(this.#extension))
       .map((file) => file.name.slice(0, file.name.length - this.#extension.length))
       .filter(isFrameLogName); // anything else in the directory is not this store's to remove
-    return { names, examined: step.examined, passDone: step.passDone };
+    return { keys, examined: step.examined, passDone: step.passDone };
   }
 
   async remove(name: string): Promise<boolean> {

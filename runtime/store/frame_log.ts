@@ -15,6 +15,7 @@
  * @module
  */
 
+import type { StaleKeys } from "./removals.ts";
 import { SwarmError } from "../errors.ts";
 import { crc32 } from "./_crc32.ts";
 
@@ -207,21 +208,12 @@ export interface FrameLogDirectory {
   names(): Promise<string[]>;
   /**
    * Looks at up to `budget` more entries of a walk that resumes where the
-   * last call stopped, and returns the names of the logs among them last
+   * last call stopped, and returns the names (`keys`) of the logs among them last
    * written before `beforeMs`. Absent where logs keep no write time (memory).
    */
-  staleNames?(beforeMs: number, budget: number): Promise<StaleNames>;
+  staleNames?(beforeMs: number, budget: number): Promise<StaleKeys>;
   /** Deletes log `name`, which nothing may hold open; false when it was absent. */
   remove?(name: string): Promise<boolean>;
-}
-
-/** Logs one step of a retention walk found stale, and how far it got. */
-export interface StaleNames {
-  readonly names: string[];
-  /** Entries looked at. */
-  readonly examined: number;
-  /** The walk reached the end of the directory (the next call starts over). */
-  readonly passDone: boolean;
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,127}$/;

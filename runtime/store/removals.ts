@@ -19,8 +19,8 @@ export interface StaleKeys {
  * Retention's removals for one store, by key (a path, a log name), kept
  * safe against the store's own writes. A key the store held (open, being
  * written) at any time during a step is left alone, even if the walk saw it
- * old: the step's `held` check sees it held then, or the store touched it
- * ({@linkcode Removals.touch}) when it took it up or let it go. Whatever
+ * old: the step's `held` check sees it still held, or the store touched it
+ * ({@linkcode Removals.touch}) when it let it go. Whatever
  * opens or writes a key while its removal is under way waits for it
  * ({@linkcode Removals.of}). Steps run one after another.
  */
@@ -30,7 +30,7 @@ export class Removals {
   #touched: Set<string> | undefined;
   #steps: Promise<unknown> = Promise.resolve();
 
-  /** Marks `key` taken up or let go by the store now: the step under way leaves it. */
+  /** Marks `key` let go by the store now (no longer held): the step under way leaves it. */
   touch(key: string): void {
     this.#touched?.add(key);
   }
