@@ -519,7 +519,7 @@ class Decider implements Behavior<DeciderMessage> {
       return;
     }
     this.#stats.decided++;
-    if (outcome.value.status === "decided" && ctx.buggify("decider.spurious-retry")) {
+    if (outcome.value.status === "decided" && ctx.buggify("decider.spurious-retry", needId)) {
       // Rare path: the write is retried as if its answer had been lost (it must be idempotent).
       const record = outcome.value.record;
       this.#quorums.set(needId, { ...record, attempt: 0 });
@@ -561,7 +561,7 @@ class Decider implements Behavior<DeciderMessage> {
     attempt: number,
     fresh?: ThreadState,
   ): void {
-    if (attempt === 0 && ctx.buggify("decider.late-publish")) {
+    if (attempt === 0 && ctx.buggify("decider.late-publish", record.needId)) {
       // Rare path: the decision is written but announced late (a slow network, a GC pause).
       return void ctx.schedule(1_000 + ctx.random() * 2_000, {
         type: "retry-publish",

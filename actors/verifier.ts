@@ -133,7 +133,9 @@ class Verifier implements Behavior<VerifierMessage> {
 
   receive(ctx: ActorContext<VerifierMessage>, message: VerifierMessage): void {
     if (message.type === "checked") {
-      if (message.slowed !== true && ctx.buggify("verifier.slow-check")) {
+      if (
+        message.slowed !== true && ctx.buggify("verifier.slow-check", message.thread.need.needId)
+      ) {
         // Rare path: a re-run takes seconds; the result quorum must wait or do without it.
         return void ctx.schedule(ctx.random() * 5_000, { ...message, slowed: true });
       }

@@ -227,12 +227,12 @@ class Worker implements Behavior<WorkerMessage> {
       case "claim-checked":
         return this.#claimChecked(ctx, message);
       case "stored":
-        if (message.slowed !== true && ctx.buggify("worker.slow-work")) {
+        if (message.slowed !== true && ctx.buggify("worker.slow-work", message.job.needId)) {
           // Rare path: the work takes long (the heartbeats keep the lease alive meanwhile).
           const delayMs = ctx.random() * 0.5 * this.#config.leaseTtlMs;
           return void ctx.schedule(delayMs, { ...message, slowed: true });
         }
-        if (message.slowed !== true && ctx.buggify("worker.stall")) {
+        if (message.slowed !== true && ctx.buggify("worker.stall", message.job.needId)) {
           // Rare path: the worker stalls past its lease (no heartbeats): the lease monitor must
           // release the task, and this worker must find its lease gone and not commit.
           ctx.cancelSchedule(`heartbeat:${message.job.taskId}`);
@@ -564,7 +564,7 @@ class Worker implements Behavior<WorkerMessage> {
   #heartbeat(ctx: ActorContext<WorkerMessage>, taskId: string): void {
     const job = this.#jobs.get(taskId);
     if (job === undefined) return;
-    if (ctx.buggify("worker.skip-heartbeat")) {
+    if (ctx.buggify("worker.skip-heartbeat", job.needId)) {
       // Rare path: a heartbeat goes missing (a GC pause, a slow disk).
       return void ctx.schedule(this.#config.heartbeatIntervalMs, { type: "heartbeat", taskId }, {
         key: `heartbeat:${taskId}`,

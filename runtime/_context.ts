@@ -157,8 +157,8 @@ export class CellContext<M> implements ActorContext<M> {
     this.#cell.host.publish(topic, message, this.#cell.ref as ActorRef<never>, options?.echo);
   }
 
-  buggify(name: string): boolean {
-    return this.#cell.host.env.faults.buggify(name);
+  buggify(name: string, subject?: string): boolean {
+    return this.#cell.host.env.faults.buggify(name, subject);
   }
 
   /** Maps an outside result to a message for this actor; a throwing mapper fails the actor. */

@@ -151,6 +151,9 @@ export interface ActorContext<M> {
   unsubscribe(topic: string): void;
   /** Publishes `message` to every subscriber of `topic`, on this node and others. */
   publish(topic: string, message: unknown, options?: PublishOptions): void;
-  /** True when the rare fault path `name` should be taken (simulation only). */
-  buggify(name: string): boolean;
+  /**
+   * True when the rare fault path `name` should be taken (simulation only);
+   * `subject` names the NEED it delays, when there is one.
+   */
+  buggify(name: string, subject?: string): boolean;
 }

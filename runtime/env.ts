@@ -80,8 +80,12 @@ export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** Fault injection points (FoundationDB's BUGGIFY); always false outside simulation. */
 export interface Faults {
-  /** True when the rare path named `name` should be taken now. */
-  buggify(name: string): boolean;
+  /**
+   * True when the rare path named `name` should be taken now. `subject`
+   * names the work the fault delays (a NEED id), so the simulator's checkers
+   * can tell which NEEDs a fault hit.
+   */
+  buggify(name: string, subject?: string): boolean;
 }
 
 /**

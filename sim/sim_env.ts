@@ -45,6 +45,13 @@ export class SimClock implements Clock {
   }
 }
 
+/** A fault point that fired: which, on which node, and the NEED it delays (if it said). */
+export interface FaultFire {
+  readonly name: string;
+  readonly node: string | undefined;
+  readonly subject: string | undefined;
+}
+
 /** Fault injection points (BUGGIFY), active only when enabled for the run. */
 export class SimFaults implements Faults {
   readonly #random: Random;
@@ -57,6 +64,8 @@ export class SimFaults implements Faults {
   activationRate = 0.25;
   /** Chance that an active fault point fires each time it is reached. */
   fireRate = 0.05;
+  /** Told of every fault point that fires (the swarm harness records them in its history). */
+  onFire: ((fire: FaultFire) => void) | undefined;
 
   constructor(scheduler: SimScheduler, seed: number, enabled: boolean) {
     this.#scheduler = scheduler;
@@ -64,7 +73,12 @@ export class SimFaults implements Faults {
     this.enabled = enabled;
   }
 
-  buggify(name: string): boolean {
+  /** The fault points as one node reaches them: each firing names that node. */
+  forNode(node: string): Faults {
+    return { buggify: (name, subject) => this.buggify(name, subject, node) };
+  }
+
+  buggify(name: string, subject?: string, node?: string): boolean {
     if (!this.enabled) return false;
     let active = this.#active.get(name);
     if (active === undefined) {
@@ -74,6 +88,7 @@ export class SimFaults implements Faults {
     if (!active || this.#random.float() >= this.fireRate) return false;
     this.fired.set(name, (this.fired.get(name) ?? 0) + 1);
     this.#scheduler.trace.note("buggify", name);
+    this.onFire?.({ name, node, subject });
     return true;
   }
 }

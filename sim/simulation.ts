@@ -185,7 +185,7 @@ export class Simulation {
       owner: node,
       clock: node.clock,
       random: node.random,
-      faults: this.faults,
+      faults: this.faults.forNode(node.id),
       store: node.store,
       transport,
     });

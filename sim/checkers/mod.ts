@@ -1,7 +1,7 @@
 /**
  * The property checkers of swarm simulations (DESIGN.md §7): P1 single
  * decision, P2 replay, P3 challenge safety, P4 fencing, P5 leases, P6
- * quorum validity, the ledger invariant, liveness after the final heal,
+ * quorum validity, the ledger invariant, liveness after the last fault,
  * agreement on final results, and "every nemesis fired". P7 and P8 join
  * through {@linkcode CheckerRegistry.register} when checkpoints and shards
  * exist.

@@ -58,7 +58,9 @@ function trim(events: HistoryEvent[], evidence: ReadonlySet<number>): HistoryEve
   const keep = new Set<number>(evidence);
   for (const event of events) {
     if (keep.size >= WINDOW_LINES_MAX) break;
-    if (event.type === "nemesis" || event.type === "log") keep.add(event.seq);
+    if (event.type === "nemesis" || event.type === "fault" || event.type === "log") {
+      keep.add(event.seq);
+    }
   }
   for (const event of events) {
     if (keep.size >= WINDOW_LINES_MAX) break;
@@ -99,6 +101,8 @@ export function renderEvent(history: History, event: HistoryEvent): string {
       return `${time}  ${
         "nemesis".padEnd(10)
       } #${event.nemesis} ${event.kind} ${event.phase}: ${event.detail}`;
+    case "fault":
+      return `${time}  ${(event.node ?? "").padEnd(10)} BUGGIFY ${event.name}`;
     case "merge":
       return `${time}  ${
         "ap-merge".padEnd(10)

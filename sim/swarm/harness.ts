@@ -111,6 +111,8 @@ export class SwarmHarness implements NemesisHost {
     this.baseLink = linkOptions(scenario.link);
     this.simulation = new Simulation({ seed, link: scenario.link, buggify: scenario.buggify });
     this.history = new History(() => this.simulation.scheduler.nowNs);
+    this.simulation.faults.onFire = ({ name, node, subject }) =>
+      void this.history.push({ type: "fault", name, node, needId: subject });
     this.random = SeededRandom.derive(seed, "nemesis");
     this.#harnessRandom = SeededRandom.derive(seed, "harness");
     this.params = swarmParams(scenario.params);

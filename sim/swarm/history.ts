@@ -97,6 +97,14 @@ export interface NemesisEvent extends EventBase {
   readonly nodes: readonly string[];
 }
 
+/** A BUGGIFY fault point fired on a node; `needId` is the NEED it delays, when it named one. */
+export interface FaultEvent extends EventBase {
+  readonly type: "fault";
+  readonly name: string;
+  readonly node: string | undefined;
+  readonly needId: string | undefined;
+}
+
 /** The AP decide service merged its replicas after a heal. */
 export interface MergeEvent extends EventBase {
   readonly type: "merge";
@@ -127,6 +135,7 @@ export type HistoryEvent =
   | EffectEvent
   | LogEvent
   | NemesisEvent
+  | FaultEvent
   | MergeEvent
   | LedgerEvent;
 
@@ -203,6 +212,8 @@ export function needOf(event: HistoryEvent): string | undefined {
     case "log":
       if (event.op === "decide") return event.record.needId;
       return undefined;
+    case "fault":
+      return event.needId;
     default:
       return undefined;
   }

@@ -25,14 +25,14 @@ const LOAD_START_MS = 500;
 /** Default length of the load phase. */
 export const LOAD_MS_DEFAULT = 20_000;
 /**
- * The liveness bound a scenario can promise: a worker that died holding a
- * lease costs a lease TTL (plus the monitor's grace) before the task is
- * claimed again; its successor's work (up to half a TTL more when BUGGIFY
- * slows work down) and the challenge window follow; 20 s of slack covers
- * the rest. With BUGGIFY the successor may stall past its lease too (the
- * `worker.stall` rare path fires per claim, mixed seed 8 drew it twice in a
- * row, byzantine seeds 1047 and 1101 three times, where wrong outputs made
- * more claims), so three lost leases are allowed for.
+ * The liveness bound a scenario can promise after the last fault that hit a
+ * NEED: a worker that died holding a lease costs a lease TTL (plus the
+ * monitor's grace) before the task is claimed again; its successor's work
+ * (up to half a TTL more when BUGGIFY slows work down) and the challenge
+ * window follow; 20 s of slack covers the rest. With BUGGIFY, three lost
+ * leases are allowed for: the bound counts from the last fault point that
+ * named the NEED (a stalled worker's lease is lost after it), but a core
+ * crash names no NEED and may take the leases of the next holders too.
  */
 export function livenessBound(scenario: Pick<SwarmScenario, "params" | "buggify">): number {
   const leaseTtlMs = scenario.params.leaseTtlMinMs ?? SWARM_PARAMS_DEFAULT.leaseTtlMinMs;

@@ -106,6 +106,20 @@ Deno.test("buggify is off unless the run enables it", () => {
   assert.deepEqual(Object.fromEntries(on.faults.fired), { x: 1 });
 });
 
+Deno.test("a fault point that fires tells which node reached it and the NEED it named", () => {
+  const simulation = new Simulation({ seed: 7, buggify: true });
+  simulation.faults.activationRate = 1;
+  simulation.faults.fireRate = 1;
+  const fires: unknown[] = [];
+  simulation.faults.onFire = (fire) => fires.push(fire);
+  assert.equal(simulation.faults.forNode("n1").buggify("worker.stall", "need-1"), true);
+  assert.equal(simulation.faults.buggify("core.crash"), true);
+  assert.deepEqual(fires, [
+    { name: "worker.stall", node: "n1", subject: "need-1" },
+    { name: "core.crash", node: undefined, subject: undefined },
+  ]);
+});
+
 Deno.test("the same seed replays node crashes and restarts to the same trace hash", async () => {
   const run = async () => {
     const { simulation } = statusSwarm(5);

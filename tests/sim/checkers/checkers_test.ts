@@ -23,6 +23,7 @@ import {
   P4_FENCING,
   P5_LEASES,
   P6_QUORUM,
+  renderEvent,
   violationWindow,
 } from "../../../sim/checkers/mod.ts";
 import { STEADY_OUTAGE_MAX_MS } from "../../../sim/checkers/ledger.ts";
@@ -418,6 +419,54 @@ Deno.test("liveness flags a NEED that never ended, judging only NEEDs that left 
   assert.equal((await verdict(LIVENESS, stuck)).status, "pass");
 });
 
+Deno.test("liveness counts its bound from the last BUGGIFY fault point that hit the NEED", async () => {
+  // steady: the load ends at 20.5 s; the bound is 91 s, so a NEED is due at 111.5 s, or 91 s
+  // after a later fault point that named it. A fault on another NEED moves nothing.
+  const boundMs = SWARM_PRESETS.steady.livenessBoundMs;
+  const run = (faults: { atMs: number; needId: string }[], finalMs: number) => {
+    const recorder = new Recorder();
+    for (const node of [1, 2]) {
+      recorder.accept(
+        node,
+        "NEED",
+        {
+          needId: NEED,
+          epoch: 0,
+          requires: [],
+          produces: [],
+          budget: 10,
+          bounty: 5,
+          deadlineMs: 1e9,
+          task: { op: "reverse", input: "x", rounds: 1 },
+        },
+        1,
+        "need-env",
+      );
+    }
+    for (const { atMs, needId } of faults) {
+      recorder.at(atMs).push({ type: "fault", name: "worker.stall", node: "node-3", needId });
+    }
+    recorder.at(finalMs).push({
+      type: "effect",
+      node: "node-2",
+      nodeMs: finalMs,
+      effect: { type: "need-final", needId: NEED },
+      phase: "FINAL",
+      decision: undefined,
+    });
+    return verdict(LIVENESS, recorder);
+  };
+  const healMs = 20_500;
+  const late = healMs + boundMs + 5_000;
+  assert.equal((await run([], healMs + boundMs)).status, "pass");
+  const stuck = await run([{ atMs: 30_000, needId: "another-need" }], late);
+  assert.match(stuck.violations[0].message, /terminal only at/);
+  assert.equal((await run([{ atMs: 30_000, needId: NEED }], late)).status, "pass");
+  const still = await run([{ atMs: 30_000, needId: NEED }], 30_000 + boundMs + 1);
+  assert.equal(still.violations.length, 1, "the bound runs from the fault, not from its end");
+  assert.equal(still.violations[0].evidence.length, 2, "the fault is evidence");
+});
+
 Deno.test("agreement flags a task finalized for two commits", async () => {
   const recorder = new Recorder();
   const finalize = (node: number, commitId: string) =>
@@ -657,6 +706,13 @@ Deno.test("a violation's window holds the involved NEED's events between its evi
     proposalId: "p",
     verdict: "approve",
   }, 2);
+  const stall = recorder.at(25).push({
+    type: "fault",
+    name: "worker.stall",
+    node: "node-2",
+    needId: NEED,
+  });
+  recorder.at(26).push({ type: "fault", name: "worker.stall", node: "node-4", needId: "other" });
   const last = claim(recorder.at(30), 2, "b");
   claim(recorder.at(40), 3, "c");
   const window = violationWindow(recorder.history, {
@@ -665,7 +721,11 @@ Deno.test("a violation's window holds the involved NEED's events between its evi
     evidence: [first, last],
   });
   const seqs = window.map((event) => event.seq);
-  assert.ok(seqs.includes(first) && seqs.includes(middle) && seqs.includes(last));
+  assert.ok([first, middle, stall, last].every((seq) => seqs.includes(seq)));
   assert.ok(window.some((event) => event.type === "nemesis"), "the fault active in the window");
-  assert.equal(window.length, 4, "nothing of other NEEDs, nothing after the evidence");
+  assert.equal(window.length, 5, "nothing of other NEEDs, nothing after the evidence");
+  assert.match(
+    renderEvent(recorder.history, recorder.history.events[stall]),
+    /node-2 +BUGGIFY worker\.stall/,
+  );
 });

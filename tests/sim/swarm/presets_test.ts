@@ -68,6 +68,9 @@ const CHAOS_REGRESSIONS = [
   // A first version of the restart recovery from the audit log applied a decider's own NEED
   // before its roles watched again: the decider never heard of the plan's quorum (L).
   { scenario: "crashes", seed: 3604, overrides: { buggify: true } },
+  // BUGGIFY stalled four workers in a row on one task, a lost lease each: L counted its bound
+  // from the end of the load, not from the last fault point that hit the NEED (L).
+  { scenario: "byzantine", seed: 4600, overrides: { buggify: true, needsPerSecond: 15 } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
