@@ -14,7 +14,7 @@ import { PAYLOAD_MAX_BYTES_DEFAULT } from "../protocols/envelope/codec.ts";
 import type { VerifyContext } from "../protocols/envelope/verify.ts";
 import { SignatureVerifier } from "../protocols/identity/identity.ts";
 import { FileContentStore } from "../runtime/store/file_content_store.ts";
-import { readFrameFile } from "../runtime/store/file_frame_log.ts";
+import { readFrameFile, shardOf } from "../runtime/store/file_frame_log.ts";
 import { FrameLogError } from "../runtime/store/frame_log.ts";
 import { errorMessage } from "../runtime/errors.ts";
 import { choiceFlag, type CommandSpec, integerFlag, type ParsedFlags, UsageError } from "./args.ts";
@@ -26,7 +26,8 @@ export const REPLAY_SPEC: CommandSpec = {
     "Verify recorded audit logs (signatures, hash chain, envelopes, order) and summarise them.",
   positionals: {
     name: "LOG",
-    description: "An audit log file (<data-dir>/audit/<thread>.log), or a directory of them",
+    description:
+      "An audit log (<data-dir>/audit/<thread>.log, wherever the fan-out put it), or a directory of them",
     min: 1,
     max: 1000,
   },
@@ -123,28 +124,52 @@ async function openCas(directory: string): Promise<FileContentStore> {
   }
 }
 
-/** Files to replay: each file argument, and the `*.log` files of each directory argument. */
+/**
+ * Files to replay: each file argument, and the `*.log` files of each
+ * directory argument and of its subdirectories (a node's `audit/` fans its
+ * logs out into 256 of them). `<audit>/<thread>.log` names the log of that
+ * thread wherever the fan-out put it.
+ */
 async function expandLogPaths(arguments_: string[]): Promise<string[]> {
   const paths: string[] = [];
   for (const argument of arguments_) {
-    const info = await Deno.stat(argument).catch((error) => {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new UsageError(`No such audit log or directory: '${argument}'`);
-      }
-      throw error;
-    });
+    const { path, info } = await findLog(argument);
     if (!info.isDirectory) {
-      paths.push(argument);
+      paths.push(path);
       continue;
     }
     const inside: string[] = [];
-    for await (const entry of Deno.readDir(argument)) {
-      if (entry.isFile && entry.name.endsWith(".log")) inside.push(`${argument}/${entry.name}`);
+    for await (const entry of Deno.readDir(path)) {
+      if (entry.isFile && entry.name.endsWith(".log")) inside.push(`${path}/${entry.name}`);
+      if (!entry.isDirectory) continue;
+      for await (const nested of Deno.readDir(`${path}/${entry.name}`)) {
+        if (nested.isFile && nested.name.endsWith(".log")) {
+          inside.push(`${path}/${entry.name}/${nested.name}`);
+        }
+      }
     }
     if (inside.length === 0) throw new UsageError(`Directory '${argument}' holds no .log files`);
     paths.push(...inside.sort());
   }
   return paths;
+}
+
+/** The file or directory `argument` names, or the fanned-out log `<dir>/<thread>.log` stands for. */
+async function findLog(argument: string): Promise<{ path: string; info: Deno.FileInfo }> {
+  const slash = argument.lastIndexOf("/");
+  const file = argument.slice(slash + 1);
+  const candidates = [argument];
+  if (file.endsWith(".log")) {
+    candidates.push(`${argument.slice(0, slash + 1)}${shardOf(file.slice(0, -4))}/${file}`);
+  }
+  for (const path of candidates) {
+    try {
+      return { path, info: await Deno.stat(path) };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  throw new UsageError(`No such audit log or directory: '${argument}'`);
 }
 
 async function replayFile(

@@ -1,8 +1,11 @@
 /**
- * Frame logs as files in a directory: `<directory>/<name><extension>`.
- * Opening reads the file, truncates a torn tail (reporting it), and keeps an
- * append handle; each append is one `write` of whole frames, optionally
- * followed by `fdatasync`.
+ * Frame logs as files in a directory fanned out by name:
+ * `<directory>/<xx>/<name><extension>`, where `xx` is one of 256 hex pairs
+ * drawn from a hash of the name, so a node keeping a log per thread for days
+ * does not pile millions of files into one directory. Opening reads the
+ * file, truncates a torn tail (reporting it), and keeps an append handle;
+ * each append is one `write` of whole frames, optionally followed by
+ * `fdatasync`.
  *
  * @module
  */
@@ -40,17 +43,21 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
   readonly #syncEachAppend: boolean;
   readonly #maxFrameBytes: number;
   readonly #stale: StaleFiles;
+  /** Fan-out directories known to exist. */
+  readonly #shards = new Set<string>();
 
   private constructor(directory: string, options: FileFrameLogOptions) {
     this.#directory = directory;
-    this.#stale = new StaleFiles(directory, 0);
+    this.#stale = new StaleFiles(directory, 1);
     this.#extension = options.extension ?? ".log";
     this.#syncEachAppend = options.syncEachAppend ?? false;
     this.#maxFrameBytes = options.maxFrameBytes ?? FRAME_MAX_BYTES_DEFAULT;
   }
 
   /**
-   * Opens (creating) the directory.
+   * Opens (creating) the directory. Logs an earlier version kept in the
+   * directory itself (`<directory>/<name><extension>`) move to their fan-out
+   * directories first.
    *
    * @example
    * ```ts
@@ -63,18 +70,19 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
     options?: FileFrameLogOptions,
   ): Promise<FileFrameLogDirectory> {
     await Deno.mkdir(directory, { recursive: true });
-    return new FileFrameLogDirectory(directory, options ?? {});
+    const logs = new FileFrameLogDirectory(directory, options ?? {});
+    await logs.#fanOutFlatLogs();
+    return logs;
   }
 
   /** The file that holds log `name`. */
   pathOf(name: string): string {
-    return `${this.#directory}/${checkFrameLogName(name)}${this.#extension}`;
+    return `${this.#directory}/${shardOf(checkFrameLogName(name))}/${name}${this.#extension}`;
   }
 
   async open(name: string): Promise<OpenedFrameLog> {
     const path = this.pathOf(name);
-    // One handle reads and appends: a new log (the common case) costs no failed read.
-    const file = await Deno.open(path, { read: true, append: true, create: true });
+    const file = await this.#openForAppend(path);
     try {
       let size = (await file.stat()).size;
       let frames: Uint8Array[] = [];
@@ -125,9 +133,11 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
 
   async names(): Promise<string[]> {
     const names: string[] = [];
-    for await (const entry of Deno.readDir(this.#directory)) {
-      if (entry.isFile && entry.name.endsWith(this.#extension)) {
-        names.push(entry.name.slice(0, entry.name.length - this.#extension.length));
+    for await (const shard of Deno.readDir(this.#directory)) {
+      if (!shard.isDirectory || !SHARD_NAME.test(shard.name)) continue;
+      for await (const entry of Deno.readDir(`${this.#directory}/${shard.name}`)) {
+        const name = this.#logName(entry);
+        if (name !== undefined) names.push(name);
       }
     }
     return names.sort();
@@ -145,6 +155,78 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
   async remove(name: string): Promise<boolean> {
     return await removeFile(this.pathOf(name));
   }
+
+  /**
+   * Opens a log file for reading and appending, creating it (and its fan-out
+   * directory, made again if an operator emptied the store under a running
+   * node). One handle reads and appends: a new log (the common case) costs no
+   * failed read.
+   */
+  async #openForAppend(path: string): Promise<Deno.FsFile> {
+    const shard = path.slice(0, path.lastIndexOf("/"));
+    if (!this.#shards.has(shard)) {
+      await Deno.mkdir(shard, { recursive: true });
+      this.#shards.add(shard);
+    }
+    try {
+      return await Deno.open(path, { read: true, append: true, create: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound) || !this.#shards.delete(shard)) throw error;
+      return await this.#openForAppend(path);
+    }
+  }
+
+  /** The log name of a directory entry, if it is one of this store's logs. */
+  #logName(entry: Deno.DirEntry): string | undefined {
+    if (!entry.isFile || !entry.name.endsWith(this.#extension)) return undefined;
+    const name = entry.name.slice(0, entry.name.length - this.#extension.length);
+    return isFrameLogName(name) ? name : undefined;
+  }
+
+  /** Moves logs kept in the directory itself (before the fan-out) to their fan-out directories. */
+  async #fanOutFlatLogs(): Promise<void> {
+    const flat: string[] = [];
+    for await (const entry of Deno.readDir(this.#directory)) {
+      const name = this.#logName(entry);
+      if (name !== undefined) flat.push(name);
+    }
+    for (const name of flat) {
+      const path = this.pathOf(name);
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+      if (await exists(path)) {
+        throw new FrameLogError(
+          FRAME_LOG_ERROR_CODES.name,
+          `Log '${name}' is both in ${this.#directory} and in ${path}: keep one and open again`,
+        );
+      }
+      await Deno.rename(`${this.#directory}/${name}${this.#extension}`, path);
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/** A fan-out directory's name: two lowercase hex digits. */
+const SHARD_NAME = /^[0-9a-f]{2}$/;
+
+/**
+ * The fan-out directory of log `name` (two hex digits: the low byte of the
+ * name's FNV-1a hash), so a tool can find `<directory>/<shard>/<name>.log`.
+ */
+export function shardOf(name: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < name.length; index++) {
+    hash = Math.imul(hash ^ name.charCodeAt(index), 0x01000193) >>> 0;
+  }
+  return (hash & 0xff).toString(16).padStart(2, "0");
 }
 
 class FileFrameLog implements FrameLog {

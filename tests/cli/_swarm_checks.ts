@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { decodeAuditRecord } from "../../protocols/audit/record.ts";
 import { decodeEnvelope } from "../../protocols/envelope/mod.ts";
-import { readFrameFile } from "../../runtime/store/file_frame_log.ts";
+import { FileFrameLogDirectory, readFrameFile } from "../../runtime/store/file_frame_log.ts";
 import type { ProcessSwarm } from "../../cli/_process_swarm.ts";
 import type { NeedStatus } from "../../actors/requester.ts";
 
@@ -23,9 +23,9 @@ export async function readAuditLogs(
 ): Promise<AuditedEnvelope[]> {
   const audited: AuditedEnvelope[] = [];
   for (const node of nodes) {
-    const directory = `${dataRoot}/${node}/audit`;
-    for await (const entry of Deno.readDir(directory)) {
-      const { frames } = await readFrameFile(`${directory}/${entry.name}`);
+    const directory = await FileFrameLogDirectory.open(`${dataRoot}/${node}/audit`);
+    for (const name of await directory.names()) {
+      const { frames } = await readFrameFile(directory.pathOf(name));
       for (const bytes of frames) {
         const record = decodeAuditRecord(bytes);
         const envelope = decodeEnvelope(record.env);

@@ -1,6 +1,7 @@
 // Proves the CLI: help everywhere, exit code 2 with a clear message on bad input, reproducible sim output, and working run commands.
 import assert from "node:assert/strict";
 import { runCli } from "./_cli.ts";
+import { FileFrameLogDirectory } from "../../runtime/store/file_frame_log.ts";
 
 const cli = (...args: string[]) =>
   runCli(["--allow-read", "--allow-write", "--allow-env", "--allow-net"], args);
@@ -142,7 +143,7 @@ Deno.test("run swarm takes every NEED to FINAL and says so on its last line", as
     const json = JSON.parse((await cli(...args, "--data-dir", directory, "--json")).stdout);
     assert.equal(json.finalised, 20);
     assert.equal(json.decides, 20);
-    const audit = [...Deno.readDirSync(`${directory}/node-0/audit`)];
+    const audit = await (await FileFrameLogDirectory.open(`${directory}/node-0/audit`)).names();
     assert.ok(audit.length > 0, "nodes keep audit logs in their data directory");
   } finally {
     await Deno.remove(directory, { recursive: true });

@@ -69,6 +69,11 @@ Deno.test("replay takes a directory, checks options, and refuses bad command lin
   await withLogs(async (root, path) => {
     const all = await replay("--policy", "sha256:" + "ab".repeat(32), `${root}/audit`);
     assert.equal(all.code, 0, all.stdout + all.stderr);
+    assert.match(all.stdout, new RegExp(`${path}: ok`), "the logs in the fan-out directories");
+    // The log's name in the audit directory finds it wherever the fan-out put it.
+    const byName = await replay(`${root}/audit/${auditLogName("need-7")}.log`);
+    assert.equal(byName.code, 0, byName.stdout + byName.stderr);
+    assert.match(byName.stdout, new RegExp(`${path}: ok`));
     const wrongPolicy = await replay("--policy", "sha256:nope", path);
     assert.equal(wrongPolicy.code, 1);
     assert.match(wrongPolicy.stdout, /E_AUDIT_ENVELOPE[\s\S]*E_POLICY_MISMATCH/);

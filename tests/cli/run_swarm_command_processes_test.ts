@@ -1,6 +1,7 @@
 // Proves `run swarm --processes 3` starts three `run node` processes on libp2p with a private etcd, takes every NEED to FINAL, prints the summary and stops everything; bad flag mixes exit 2.
 import assert from "node:assert/strict";
 import { runCli } from "./_cli.ts";
+import { FileFrameLogDirectory } from "../../runtime/store/file_frame_log.ts";
 
 Deno.test("run swarm --processes 3 takes every NEED to FINAL across processes and ends with its summary", async () => {
   const directory = await Deno.makeTempDir({ prefix: "can-swarm-cli-procs-" });
@@ -14,7 +15,7 @@ Deno.test("run swarm --processes 3 takes every NEED to FINAL across processes an
     assert.match(result.stdout, /attests \/ digest divergences\s+[1-9]\d* \/ 0/);
     assert.match(result.stdout, /finalised: 12\/12\n?$/);
     for (const node of ["node-0", "node-1", "node-2"]) {
-      const audit = [...Deno.readDirSync(`${directory}/${node}/audit`)];
+      const audit = await (await FileFrameLogDirectory.open(`${directory}/${node}/audit`)).names();
       assert.ok(audit.length > 0, `${node} kept audit logs in its data directory`);
     }
   } finally {

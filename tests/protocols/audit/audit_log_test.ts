@@ -166,10 +166,11 @@ Deno.test("the file-backed audit log survives a process restart", async () => {
     for (const envelope of batch.slice(0, 2)) await first.append(envelope, "out");
     await first.sync();
     await first.close();
-    const second = new SignedAuditLog(await FileFrameLogDirectory.open(root), node, { verifier });
+    const directory = await FileFrameLogDirectory.open(root);
+    const second = new SignedAuditLog(directory, node, { verifier });
     for (const envelope of batch.slice(2)) await second.append(envelope, "in");
     await second.close();
-    const frames = scanFrames(await Deno.readFile(`${root}/t-file.log`)).frames.map(
+    const frames = scanFrames(await Deno.readFile(directory.pathOf("t-file"))).frames.map(
       decodeAuditRecord,
     );
     assert.deepEqual(frames.map((r) => [r.seq, r.dir]), [[0, "out"], [1, "out"], [2, "in"], [

@@ -8,7 +8,11 @@ import {
   type FrameLogDirectory,
   scanFrames,
 } from "../../../runtime/store/frame_log.ts";
-import { FileFrameLogDirectory, readFrameFile } from "../../../runtime/store/file_frame_log.ts";
+import {
+  FileFrameLogDirectory,
+  readFrameFile,
+  shardOf,
+} from "../../../runtime/store/file_frame_log.ts";
 import { MemoryFrameLogDirectory } from "../../../runtime/store/memory_frame_log.ts";
 
 const payloads = [new Uint8Array([1, 2, 3]), new Uint8Array(300).fill(7), new Uint8Array([9])];
@@ -161,6 +165,64 @@ Deno.test("file frame logs recover a torn tail, refuse corruption and keep appen
     );
     const scan = await readFrameFile(directory.pathOf("thread-1"));
     assert.equal(scan.stop?.kind, "corrupt", "readFrameFile() reports without repairing");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("file frame logs fan out by name, and logs kept flat by an earlier version move in", async () => {
+  const root = await Deno.makeTempDir({ prefix: "frames-" });
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  try {
+    const names = Array.from({ length: 40 }, (_, index) => `thread-${index}`);
+    assert.ok(new Set(names.map(shardOf)).size > 20, "names spread over the fan-out");
+    const directory = await FileFrameLogDirectory.open(root);
+    for (const name of names.slice(0, 30)) {
+      const { log } = await directory.open(name);
+      await log.append([bytes(name)]);
+      await log.close();
+      assert.equal(directory.pathOf(name), `${root}/${shardOf(name)}/${name}.log`);
+      assert.ok((await Deno.stat(directory.pathOf(name))).isFile);
+    }
+    assert.deepEqual(await directory.names(), names.slice(0, 30).sort());
+
+    // Logs of an earlier version sit in the directory itself: opening it moves them in.
+    for (const name of names.slice(30)) {
+      const { log } = await directory.open(name);
+      await log.append([bytes(name)]);
+      await log.close();
+      await Deno.rename(directory.pathOf(name), `${root}/${name}.log`);
+    }
+    const reopened = await FileFrameLogDirectory.open(root);
+    assert.deepEqual(await reopened.names(), [...names].sort());
+    for (const name of names.slice(30)) {
+      const { frames, log } = await reopened.open(name);
+      assert.deepEqual(frames, [bytes(name)], `${name} kept its frames`);
+      await log.close();
+    }
+    assert.deepEqual(
+      [...Deno.readDirSync(root)].filter((entry) => entry.isFile),
+      [],
+      "no log left in the directory itself",
+    );
+
+    // The same log in both places is refused, not overwritten.
+    await Deno.copyFile(reopened.pathOf("thread-0"), `${root}/thread-0.log`);
+    await assert.rejects(
+      FileFrameLogDirectory.open(root),
+      (error: Error & { code?: string }) =>
+        error.code === FRAME_LOG_ERROR_CODES.name && /both in/.test(error.message),
+    );
+    await Deno.remove(`${root}/thread-0.log`);
+
+    // An operator empties the store under a running node: the next log makes its directory again.
+    for (const entry of [...Deno.readDirSync(root)]) {
+      await Deno.remove(`${root}/${entry.name}`, { recursive: true });
+    }
+    const { log } = await reopened.open("thread-1");
+    await log.append([bytes("again")]);
+    await log.close();
+    assert.deepEqual(await reopened.names(), ["thread-1"]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
