@@ -16,9 +16,13 @@
 
 import type { Stream } from "@libp2p/interface";
 import { lengthPrefixed } from "./length_prefix.ts";
+import { closeWithin } from "./_stream_close.ts";
 
 /** Longest wait for a full stream to drain before it is given up for a fresh one. */
 export const DRAIN_TIMEOUT_MS = 30_000;
+
+/** Longest wait for a graceful close of the stream when the channel closes (then it is aborted). */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /** Bounds of an outbound queue. */
 export interface OutboundLimits {
@@ -78,9 +82,7 @@ export class OutboundChannel {
     this.#dropQueue();
     const stream = this.#stream;
     this.#stream = undefined;
-    if (stream !== undefined) {
-      await stream.close().catch(() => stream.abort(new Error("closing")));
-    }
+    if (stream !== undefined) await closeWithin(stream, CLOSE_TIMEOUT_MS, "closing");
   }
 
   #pump(): void {

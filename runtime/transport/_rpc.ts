@@ -15,6 +15,7 @@ import type { WireValue } from "../wire.ts";
 import { FrameError } from "./frame_check.ts";
 import { decodeWire, encodeWire } from "./frame_codec.ts";
 import { lengthPrefixed, LengthPrefixedDecoder } from "./length_prefix.ts";
+import { closeWithin } from "./_stream_close.ts";
 
 /** The request/response protocol id. */
 export const RPC_PROTOCOL = "/can-swarm/rpc/1.0.0";
@@ -87,7 +88,7 @@ export async function callRpc(
       `Request ${request.method} failed at the peer: ${String(detail?.message)}`,
     );
   } finally {
-    await stream.close().catch(() => stream.abort(new Error("rpc done")));
+    await closeWithin(stream, options.timeoutMs, "rpc done");
   }
 }
 
@@ -119,9 +120,10 @@ export async function serveRpc(
   }
   try {
     stream.send(lengthPrefixed(encodeWire(reply)));
-    await stream.close();
   } catch {
     stream.abort(new Error("rpc reply failed"));
+    return invalid;
   }
+  await closeWithin(stream, options.timeoutMs, "rpc reply not taken");
   return invalid;
 }
