@@ -17,6 +17,7 @@
  */
 
 import { CID } from "multiformats/cid";
+import { ConcurrencyLimit } from "../runtime/concurrency_limit.ts";
 import { SwarmError } from "../runtime/errors.ts";
 import { WireRef } from "../runtime/wire.ts";
 import { checkBlock, checkContentCid, type ContentStore } from "../runtime/store/content_store.ts";
@@ -62,17 +63,21 @@ export function serveBlocks(transport: Libp2pTransport, local: ContentStore): vo
  * order, two at a time, and takes the first answer that hashes to the CID;
  * goes round `attempts` times, backing off, since a block may be asked for
  * before its holder is known or while it is busy. Asking everyone at once
- * would multiply the streams every holder serves by the swarm's size.
+ * would multiply the streams every holder serves by the swarm's size. At
+ * most `asksMax` asks are out at once (the rest wait their turn): a burst of
+ * commits to verify would otherwise open more streams than a peer serves
+ * (256 each), and every ask past that fails at once.
  */
 export function networkBlockFetcher(
   transport: Libp2pTransport,
-  options: { attempts?: number; timeoutMs?: number; fanOut?: number } = {},
+  options: { attempts?: number; timeoutMs?: number; fanOut?: number; asksMax?: number } = {},
 ): BlockFetcher {
   const attempts = options.attempts ?? 4;
   const timeoutMs = options.timeoutMs ?? 3_000;
   const fanOut = options.fanOut ?? 2;
+  const asks = new ConcurrencyLimit(options.asksMax ?? 64);
   const ask = (node: string, cid: CID) =>
-    transport.request(node, BLOCK_METHOD, cid.toString(), { timeoutMs }).then(
+    asks.run(() => transport.request(node, BLOCK_METHOD, cid.toString(), { timeoutMs })).then(
       (reply) => validBlock(cid, reply),
       () => undefined,
     );
