@@ -180,10 +180,12 @@ export function onAttest(
   }
   // Rejected once the approvals can no longer reach the quorum (with a committee of
   // quorum plus a spare, two rejections settle it): a byzantine approver among the
-  // voters must not leave the commit hanging between the two outcomes.
+  // voters must not leave the commit hanging between the two outcomes. Only then: with
+  // K = 1 and two voters, one rejection and one approval would otherwise each settle it,
+  // and nodes that heard them in different orders would part ways for good (some
+  // VERIFIED and then FINAL, some with the task reopened, refusing the FINALIZE).
   const hopeless = vote.tally.rejections.length > Math.max(0, voters.count - task.kResult);
-  const rejected = !pass && (vote.tally.rejections.length >= task.kResult || hopeless) &&
-    task.status === "COMMITTED" && latest;
+  const rejected = !pass && hopeless && task.status === "COMMITTED" && latest;
   if (rejected) {
     const marked = new Map(commits).set(commit.commitId, {
       ...commit,

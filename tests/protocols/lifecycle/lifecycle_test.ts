@@ -429,16 +429,14 @@ Deno.test("FINALIZE with too few or unseen attesters is refused", () => {
   rejects("E_UNKNOWN_COMMIT", () => driver.finalize(VERIFIERS.slice(0, 3), "commit-x"));
 });
 
-Deno.test("K_result failing attestations reject the commit and reopen the task", () => {
+Deno.test("failing attestations reject the commit once approvals can no longer reach K_result", () => {
+  // Ten voters, K_result = 3: seven rejections still leave room for three approvals.
   const driver = new Driver();
   driver.toCommitted();
-  const effects = driver.attest(VERIFIERS.slice(0, 3), "fail");
-  assert.deepEqual(effects.map((effect) => effect.type), [
-    "attested",
-    "attested",
-    "attested",
-    "task-ready",
-  ]);
+  driver.attest(VERIFIERS.slice(0, 7), "fail");
+  assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "COMMITTED");
+  const effects = driver.attest(VERIFIERS.slice(7, 8), "fail");
+  assert.deepEqual(effects.map((effect) => effect.type), ["attested", "task-ready"]);
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT");
   rejects("E_WORKER_REJECTED", () => driver.claim("did:worker", "lease-3"));
   driver.claim("did:worker-2", "lease-2");
@@ -452,4 +450,25 @@ Deno.test("expireIfDue() expires open NEEDs after their deadline and leaves fina
   assert.equal(expireIfDue(thread, 4_999), undefined);
   assert.equal(expireIfDue(thread, 5_000)?.phase, "EXPIRED");
   assert.equal(expireIfDue({ ...thread, phase: "FINAL" }, 9_000), undefined);
+});
+
+Deno.test("a result's outcome does not hang on the order its votes arrive (K = 1, two voters)", () => {
+  // Bootstrap: K_result = 1, and the DECIDE pins a committee of two that leaves the worker out.
+  // One fails the result (its artifact out of reach), one passes it. Before, a node that heard
+  // the fail first reopened the task and refused the FINALIZE the others went on to.
+  const outcome = (order: [string, "pass" | "fail"][]) => {
+    const driver = new Driver({ bootstrap: true });
+    driver.need();
+    driver.propose();
+    driver.vote("p1", VERIFIERS.slice(0, 1));
+    driver.decide("p1", VERIFIERS.slice(0, 1), { kPlan: 1, committee: ["did:v1", "did:v2"] });
+    driver.claim();
+    driver.commit();
+    for (const [voter, verdict] of order) driver.attest([voter], verdict);
+    return driver.thread?.tasks.get(TASK_ID)?.status;
+  };
+  assert.equal(outcome([["did:v1", "fail"], ["did:v2", "pass"]]), "VERIFIED");
+  assert.equal(outcome([["did:v2", "pass"], ["did:v1", "fail"]]), "VERIFIED");
+  assert.equal(outcome([["did:v1", "fail"]]), "COMMITTED", "one fail waits for the other vote");
+  assert.equal(outcome([["did:v1", "fail"], ["did:v2", "fail"]]), "DRAFT");
 });

@@ -146,12 +146,12 @@ Deno.test("a late rejection of an earlier commit does not reopen the task under 
   driver.decide();
   driver.claim("did:worker-a", "lease-a");
   driver.commit("did:worker-a", "lease-a", "commit-a");
-  driver.attest(VERIFIERS.slice(0, 3), "fail", "commit-a");
+  driver.attest(VERIFIERS.slice(0, 8), "fail", "commit-a");
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.status, "DRAFT", "rejected and reopened");
   driver.claim("did:worker-b", "lease-b");
   driver.commit("did:worker-b", "lease-b", "commit-b");
   assert.deepEqual(
-    driver.attest(["did:v4"], "fail", "commit-a").map((effect) => effect.type),
+    driver.attest(["did:v9"], "fail", "commit-a").map((effect) => effect.type),
     ["attested"],
     "a late fail for commit-a is counted, and moves nothing",
   );
