@@ -24,6 +24,7 @@ import {
 } from "./content_store.ts";
 import { type Prunable, type PruneResult, StaleFiles } from "./stale_files.ts";
 import { Removals, removeFile } from "./removals.ts";
+import { fileExists } from "./_file_exists.ts";
 
 /** Options of {@linkcode FileContentStore.open}. */
 export interface FileContentStoreOptions {
@@ -110,7 +111,7 @@ export class FileContentStore implements ContentStore, Prunable {
 
   /** Writes a block at `path`, or marks the one there written now. */
   async #write(path: string, bytes: Uint8Array): Promise<void> {
-    if (await exists(path)) {
+    if (await fileExists(path)) {
       const now = new Date();
       return await Deno.utime(path, now, now).catch((error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -151,7 +152,7 @@ export class FileContentStore implements ContentStore, Prunable {
   }
 
   async has(cid: CID): Promise<boolean> {
-    return await exists(this.#pathOf(checkContentCid(cid)));
+    return await fileExists(this.#pathOf(checkContentCid(cid)));
   }
 
   /** The file of `cid` (for operators and corruption tests). */
@@ -162,15 +163,5 @@ export class FileContentStore implements ContentStore, Prunable {
   #pathOf(cid: CID): string {
     const name = cid.toString();
     return `${this.#root}/${name.slice(-2)}/${name}`;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }

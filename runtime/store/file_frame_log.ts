@@ -24,6 +24,7 @@ import {
   scanFrames,
 } from "./frame_log.ts";
 import { StaleFiles } from "./stale_files.ts";
+import { fileExists } from "./_file_exists.ts";
 import { removeFile, type StaleKeys } from "./removals.ts";
 
 /** Options of {@linkcode FileFrameLogDirectory.open}. */
@@ -193,7 +194,7 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
     for (const name of flat) {
       const path = this.pathOf(name);
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      if (await exists(path)) {
+      if (await fileExists(path)) {
         throw new FrameLogError(
           FRAME_LOG_ERROR_CODES.name,
           `Log '${name}' is both in ${this.#directory} and in ${path}: keep one and open again`,
@@ -201,16 +202,6 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
       }
       await Deno.rename(`${this.#directory}/${name}${this.#extension}`, path);
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }
 

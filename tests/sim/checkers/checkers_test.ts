@@ -381,24 +381,26 @@ Deno.test("P6 flags a DECIDE under quorum, from outside the committee, or citing
   assert.match((await verdict(P6_QUORUM, silent)).violations[0].message, /never voted for it/);
 });
 
+/** Node `node` accepts the NEED posted by verifier 1. */
+const need = (recorder: Recorder, node: number) =>
+  recorder.accept(
+    node,
+    "NEED",
+    {
+      needId: NEED,
+      epoch: 0,
+      requires: [],
+      produces: [],
+      budget: 10,
+      bounty: 5,
+      deadlineMs: 1e9,
+      task: { op: "reverse", input: "x", rounds: 1 },
+    },
+    1,
+    "need-env",
+  );
+
 Deno.test("liveness flags a NEED that never ended, judging only NEEDs that left their node", async () => {
-  const need = (recorder: Recorder, node: number) =>
-    recorder.accept(
-      node,
-      "NEED",
-      {
-        needId: NEED,
-        epoch: 0,
-        requires: [],
-        produces: [],
-        budget: 10,
-        bounty: 5,
-        deadlineMs: 1e9,
-        task: { op: "reverse", input: "x", rounds: 1 },
-      },
-      1,
-      "need-env",
-    );
   const lonely = new Recorder();
   need(lonely, 1);
   assert.equal((await verdict(LIVENESS, lonely)).status, "skipped", "lost with its requester");
@@ -425,24 +427,7 @@ Deno.test("liveness counts its bound from the last BUGGIFY fault point that hit 
   const boundMs = SWARM_PRESETS.steady.livenessBoundMs;
   const run = (faults: { atMs: number; needId: string }[], finalMs: number) => {
     const recorder = new Recorder();
-    for (const node of [1, 2]) {
-      recorder.accept(
-        node,
-        "NEED",
-        {
-          needId: NEED,
-          epoch: 0,
-          requires: [],
-          produces: [],
-          budget: 10,
-          bounty: 5,
-          deadlineMs: 1e9,
-          task: { op: "reverse", input: "x", rounds: 1 },
-        },
-        1,
-        "need-env",
-      );
-    }
+    for (const node of [1, 2]) need(recorder, node);
     for (const { atMs, needId } of faults) {
       recorder.at(atMs).push({ type: "fault", name: "worker.stall", node: "node-3", needId });
     }
