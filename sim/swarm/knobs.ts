@@ -16,7 +16,7 @@ import { SeededRandom } from "../seeded_random.ts";
 import type { NemesisSpec } from "./nemesis_spec.ts";
 import { PARTITION_SHAPES } from "./nemesis_spec.ts";
 import { withDuration } from "./presets.ts";
-import type { DecideMode, SwarmScenario } from "./scenario.ts";
+import type { DecideMode, RoleCounts, SwarmScenario } from "./scenario.ts";
 
 /** Explicit changes to a scenario (command-line flags, shrinking). */
 export interface ScenarioOverrides {
@@ -80,16 +80,38 @@ export function randomizeScenario(base: SwarmScenario, seed: number): SwarmScena
     buggify: base.buggify || random.float() < 0.5,
     nemeses: scaled.nemeses.map((nemesis) => jitter(nemesis, scaled.load.loadMs, random)),
   });
-  // Enough deciders and requesters that no fault aimed at one finds none free (the schedule as
-  // jittered).
-  const enough = (role: "decider" | "requester", drawnCount: number) =>
-    Math.min(nodes, Math.max(drawnCount, nodesNeededFor(role, drawn.nemeses)));
-  const roles = {
-    ...drawn.roles,
-    deciders: enough("decider", drawn.roles.deciders),
-    requesters: enough("requester", drawn.roles.requesters),
+  return withRoomForFaults(drawn); // the schedule as jittered
+}
+
+/**
+ * Roles that the scenario's faults and byzantine agents leave room for:
+ * enough deciders and requesters that no fault aimed at one finds none
+ * free, at least one honest worker and one honest verifier (byzantine counts
+ * shrink to fit a small swarm: with every worker committing wrong outputs
+ * no NEED can end), and no more frivolous challengers than challengers.
+ */
+function withRoomForFaults(scenario: SwarmScenario): SwarmScenario {
+  const { nodes, roles, byzantine } = scenario;
+  const wrongOutput = Math.min(byzantine.wrongOutput, nodes - 1);
+  const approveEverything = Math.min(byzantine.approveEverything, nodes - 1);
+  const enough = (count: number, needed: number) => Math.min(nodes, Math.max(count, needed));
+  const fitted: RoleCounts = {
+    ...roles,
+    workers: enough(roles.workers, wrongOutput + 1),
+    verifiers: enough(roles.verifiers, approveEverything + 1),
+    deciders: enough(roles.deciders, nodesNeededFor("decider", scenario.nemeses)),
+    requesters: enough(roles.requesters, nodesNeededFor("requester", scenario.nemeses)),
   };
-  return { ...drawn, roles };
+  return {
+    ...scenario,
+    roles: fitted,
+    byzantine: {
+      ...byzantine,
+      wrongOutput,
+      approveEverything,
+      frivolousChallengers: Math.min(byzantine.frivolousChallengers, fitted.challengers),
+    },
+  };
 }
 
 /** Applies explicit overrides (then re-derives the duration unless one is given). */
@@ -179,7 +201,7 @@ function resize(base: SwarmScenario, nodes: number): SwarmScenario {
   const fit = (count: number) =>
     Math.max(1, Math.min(nodes, Math.round(count * nodes / base.nodes)));
   const roles = base.roles;
-  return {
+  return withRoomForFaults({
     ...base,
     nodes,
     organisations: Math.min(base.organisations, nodes),
@@ -191,7 +213,7 @@ function resize(base: SwarmScenario, nodes: number): SwarmScenario {
       requesters: fit(roles.requesters),
       challengers: Math.min(nodes, roles.challengers),
     },
-  };
+  });
 }
 
 /** Moves a fault within ±15 % of the load, stretches it by 0.5–1.5, redraws a partition shape. */

@@ -181,3 +181,24 @@ Deno.test("a fault aimed at a decider or a requester always finds one free: they
     }),
   );
 });
+
+Deno.test("a swarm shrunk by --nodes keeps an honest worker and verifier, and the deciders its faults need", () => {
+  for (const nodes of [1, 2, 3, 5]) {
+    for (const preset of ["byzantine", "failover", "mixed"]) {
+      for (const seed of [4900, 4901, 4902]) {
+        const scenario = overrideScenario(randomizeScenario(SWARM_PRESETS[preset], seed), {
+          nodes,
+        });
+        const { roles, byzantine } = checkSwarmScenario(scenario);
+        const where = `${preset} seed ${seed}, ${nodes} nodes`;
+        assert.ok(roles.workers > byzantine.wrongOutput, `${where}: an honest worker`);
+        assert.ok(roles.verifiers > byzantine.approveEverything, `${where}: an honest verifier`);
+        assert.ok(byzantine.frivolousChallengers <= roles.challengers, where);
+        assert.ok(
+          roles.deciders >= Math.min(nodes, nodesNeededFor("decider", scenario.nemeses)),
+          `${where}: deciders for the faults`,
+        );
+      }
+    }
+  }
+});
