@@ -460,8 +460,8 @@ export class Libp2pTransport implements Transport {
 
   /**
    * Opens a stream: direct dial first, then through a relay. A peer this
-   * node is connected to is not tried through relays: the stream failed on
-   * a live connection (the peer's stream limit, a busy peer), which a relay
+   * node holds an open direct connection to is not tried through relays:
+   * the stream failed on a live connection (the peer's stream limit, a busy peer), which a relay
    * cannot mend, and under load every such failure would open streams on
    * every other peer too.
    */
@@ -475,7 +475,10 @@ export class Libp2pTransport implements Transport {
       );
     } catch (direct) {
       if (this.#refuses(peer) || this.#options.relayClient === false) throw direct;
-      if (this.node.getConnections(target).length > 0) throw direct;
+      const live = this.node.getConnections(target).some((connection) =>
+        connection.direct && connection.status === "open"
+      );
+      if (live) throw direct;
       for (const relay of this.#relays(peer)) {
         const address = multiaddr(`/p2p/${relay}/p2p-circuit/p2p/${peer}`);
         try {
