@@ -191,7 +191,7 @@ function invalidateCommit(
 ): Transition {
   const task = requireTask(thread, ruling.taskId);
   const commit = task.commits.get(ruling.commitId) as CommitState;
-  checkSlashes(ruling, task, commit);
+  checkSlashes(ruling, task, commit, view.activeVerifiers);
   const committee = checkCommittee(ruling.committee, view, `INVALIDATE of ${ruling.challengeId}`);
   if (ruling.kResult < 1 || ruling.kResult > committee.length) {
     throw new ProtocolError(
@@ -370,6 +370,7 @@ function checkSlashes(
   ruling: InvalidateChallengePayload,
   task: TaskState,
   commit: CommitState,
+  activeVerifiers: ReadonlySet<string>,
 ): void {
   const liable = new Set([...ruling.attesters, commit.worker]);
   const accounts = ruling.slashes.map((slash) => slash.account);
@@ -383,11 +384,16 @@ function checkSlashes(
       `INVALIDATE slashes ${outsider}, who neither attested nor made commit ${commit.commitId} of ${task.taskId}`,
     );
   }
+  // A slashed attester sits again only when no other verifier is left to seat (the stamper's
+  // fallback, rather than nobody): refused, the challenge would never be ruled on.
   const seated = ruling.committee.find((member) => accounts.includes(member));
-  if (seated !== undefined) {
+  const spare = [...activeVerifiers].find((did) =>
+    !accounts.includes(did) && did !== commit.worker && !ruling.committee.includes(did)
+  );
+  if (seated !== undefined && spare !== undefined) {
     throw new ProtocolError(
       "E_COMMITTEE_INVALID",
-      `INVALIDATE seats slashed attester ${seated} on the new committee`,
+      `INVALIDATE seats slashed attester ${seated} on the new committee while ${spare} is free`,
     );
   }
 }

@@ -267,3 +267,15 @@ Deno.test("votes on a commit made before an upheld ruling reopened the task are 
   assert.equal(driver.thread?.tasks.get(TASK_ID)?.commits.get("commit-3")?.round, 1);
   driver.attest(["did:v5"], "pass", "commit-3");
 });
+
+Deno.test("an upheld ruling seats a slashed attester only when no other verifier is left to seat", () => {
+  // v1–v3 attested the invalid result and are slashed; v4–v10 are free. The stamper seats slashed
+  // attesters only when too few others remain (rather than nobody): refused then, the challenge
+  // would never be ruled on and the NEED would hang (byzantine seed 4900 on 5 nodes).
+  const rule = (committee: string[]) =>
+    challenged().apply("INVALIDATE", ruling({ committee }), "did:decider");
+  const error = rejects("E_COMMITTEE_INVALID", () => rule([...VERIFIERS.slice(5), "did:v1"]));
+  assert.match(error.message, /seats slashed attester did:v1 .* while did:v4 is free/);
+  const effects = rule([...VERIFIERS.slice(3), "did:v1"]);
+  assert.deepEqual(effects.map((effect) => effect.type), ["challenge-resolved", "task-ready"]);
+});
