@@ -137,7 +137,7 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
     for await (const shard of Deno.readDir(this.#directory)) {
       if (!shard.isDirectory || !SHARD_NAME.test(shard.name)) continue;
       for await (const entry of Deno.readDir(`${this.#directory}/${shard.name}`)) {
-        const name = this.#logName(entry);
+        const name = entry.isFile ? this.#logName(entry.name) : undefined;
         if (name !== undefined) names.push(name);
       }
     }
@@ -146,10 +146,8 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
 
   async staleNames(beforeMs: number, budget: number): Promise<StaleKeys> {
     const step = await this.#stale.step(beforeMs, budget);
-    const keys = step.stale
-      .filter((file) => file.name.endsWith(this.#extension))
-      .map((file) => file.name.slice(0, file.name.length - this.#extension.length))
-      .filter(isFrameLogName); // anything else in the directory is not this store's to remove
+    // Anything else in the directory is not this store's to remove.
+    const keys = step.stale.flatMap((file) => this.#logName(file.name) ?? []);
     return { keys, examined: step.examined, passDone: step.passDone };
   }
 
@@ -177,10 +175,10 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
     }
   }
 
-  /** The log name of a directory entry, if it is one of this store's logs. */
-  #logName(entry: Deno.DirEntry): string | undefined {
-    if (!entry.isFile || !entry.name.endsWith(this.#extension)) return undefined;
-    const name = entry.name.slice(0, entry.name.length - this.#extension.length);
+  /** The log name of a file name, if it is one of this store's logs. */
+  #logName(fileName: string): string | undefined {
+    if (!fileName.endsWith(this.#extension)) return undefined;
+    const name = fileName.slice(0, fileName.length - this.#extension.length);
     return isFrameLogName(name) ? name : undefined;
   }
 
@@ -188,7 +186,7 @@ export class FileFrameLogDirectory implements FrameLogDirectory {
   async #fanOutFlatLogs(): Promise<void> {
     const flat: string[] = [];
     for await (const entry of Deno.readDir(this.#directory)) {
-      const name = this.#logName(entry);
+      const name = entry.isFile ? this.#logName(entry.name) : undefined;
       if (name !== undefined) flat.push(name);
     }
     for (const name of flat) {

@@ -53,8 +53,7 @@ export const LIVENESS: Checker = {
       judged.add(event.message.thread); // the first post counts, not a restarted node's replay
       const needId = event.message.thread;
       const fault = lastFault.get(needId);
-      const fromNs = [event.timeNs, fault?.timeNs ?? 0n].reduce((a, b) => a > b ? a : b, healNs);
-      const dueNs = fromNs + boundNs;
+      const dueNs = latest(healNs, event.timeNs, fault?.timeNs ?? 0n) + boundNs;
       if (dueNs > context.endNs) continue; // cannot be judged in this run
       findings.checked++;
       const doneNs = terminal.get(needId);
@@ -72,3 +71,7 @@ export const LIVENESS: Checker = {
     return findings.result("no NEED could be judged within the run");
   },
 };
+
+function latest(...times: bigint[]): bigint {
+  return times.reduce((max, time) => time > max ? time : max);
+}

@@ -116,7 +116,9 @@ function withRoomForFaults(scenario: SwarmScenario): SwarmScenario {
 
 /** Applies explicit overrides (then re-derives the duration unless one is given). */
 export function overrideScenario(base: SwarmScenario, overrides: ScenarioOverrides): SwarmScenario {
-  let scenario = overrides.nodes === undefined ? base : resize(base, overrides.nodes);
+  let scenario = overrides.nodes === undefined
+    ? base
+    : withRoomForFaults(resize(base, overrides.nodes));
   if (overrides.needsPerSecond !== undefined || overrides.loadMs !== undefined) {
     scenario = scaleLoad(scenario, overrides);
   }
@@ -201,7 +203,7 @@ function resize(base: SwarmScenario, nodes: number): SwarmScenario {
   const fit = (count: number) =>
     Math.max(1, Math.min(nodes, Math.round(count * nodes / base.nodes)));
   const roles = base.roles;
-  return withRoomForFaults({
+  return {
     ...base,
     nodes,
     organisations: Math.min(base.organisations, nodes),
@@ -213,7 +215,7 @@ function resize(base: SwarmScenario, nodes: number): SwarmScenario {
       requesters: fit(roles.requesters),
       challengers: Math.min(nodes, roles.challengers),
     },
-  });
+  };
 }
 
 /** Moves a fault within ±15 % of the load, stretches it by 0.5–1.5, redraws a partition shape. */
