@@ -5,12 +5,15 @@
  * commit's artifacts from the content store off the actor's turn, rules with
  * `protocols/economics/judge.ts`, and asks the core to emit the INVALIDATE.
  * While a challenge on a verified commit is unruled, the decider holds its
- * FINALIZE back.
+ * FINALIZE back, so a ruling the core refuses for a passing reason (the
+ * thread not yet as the stamp needs it) is asked for again with backoff;
+ * only a refusal that no retry can change ends it (see `SETTLED`).
  *
  * @module
  */
 
 import type { ActorContext, ActorRef } from "../runtime/actor.ts";
+import { errorCode } from "../runtime/errors.ts";
 import type { Settled } from "../runtime/env.ts";
 import type { ContentStore } from "../runtime/store/content_store.ts";
 import {
@@ -23,14 +26,55 @@ import {
 import type { ChallengeState, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { CID } from "multiformats/cid";
-import type { CoreMessage } from "./swarm_messages.ts";
+import type { CoreMessage, EmitResult } from "./swarm_messages.ts";
 
-/** The arbiter's message: a proof came back from the content store. */
-export interface ProofFetched {
-  readonly type: "proof-fetched";
-  readonly needId: string;
-  readonly challengeId: string;
-  readonly fetched: Settled<FetchedProof>;
+/** The arbiter's messages, handled by its decider with {@linkcode Arbiter.receive}. */
+export type ArbiterMessage =
+  /** A proof came back from the content store. */
+  | {
+    readonly type: "proof-fetched";
+    readonly needId: string;
+    readonly challengeId: string;
+    readonly fetched: Settled<FetchedProof>;
+  }
+  /** The core's answer to a ruling (or the ask's timeout). */
+  | {
+    readonly type: "ruling-answered";
+    readonly needId: string;
+    readonly challengeId: string;
+    readonly attempt: number;
+    readonly answer: Settled<EmitResult>;
+  }
+  /** Time to ask for a refused ruling again. */
+  | {
+    readonly type: "rule-again";
+    readonly needId: string;
+    readonly challengeId: string;
+    readonly attempt: number;
+  };
+
+/**
+ * Refusals of a ruling that no retry changes: another ruling came first,
+ * the result it would overturn is final and paid (the challenge stays
+ * unruled and its bond is refunded), the NEED is gone, or this decider is
+ * not the one that decided the NEED.
+ */
+const SETTLED: ReadonlySet<string> = new Set([
+  "E_CHALLENGE_RESOLVED",
+  "E_OUT_OF_WINDOW",
+  "E_UNKNOWN_NEED",
+  "E_NOT_DECIDER",
+]);
+
+/** Attempts at one ruling; with the backoff below, about four minutes in all. */
+const RULE_ATTEMPTS_MAX = 10;
+const RULE_RETRY_BASE_MS = 1_000;
+const RULE_RETRY_MAX_MS = 30_000;
+
+/** Counters of an arbiter, part of its decider's stats. */
+export interface ArbiterStats {
+  /** Rulings the core refused (each attempt), by code; an ask that went unanswered by its code (`E_ASK_TIMEOUT`). */
+  rulingsRefused?: Record<string, number>;
 }
 
 /** Rules on challenges for one decider. */
@@ -39,58 +83,100 @@ export class Arbiter {
   readonly #cas: ContentStore | undefined;
   readonly #params: SwarmParams;
   readonly #limiter: RateLimiter;
+  readonly #stats: ArbiterStats;
   /** Challenges being ruled on (fetch in flight), by id. */
   readonly #inFlight = new Set<string>();
-  /** Challenges ruled on by this decider (INVALIDATE asked for), bounded. */
+  /** Challenges ruled on by this decider (INVALIDATE asked for, or settled), bounded. */
   readonly #ruled = new Set<string>();
+  /** Rulings asked of the core and not answered yet, by challenge id. */
+  readonly #asked = new Map<string, Judgement>();
+  /** Rulings the core refused, kept to be asked for again, by challenge id. */
+  readonly #refused = new Map<string, Judgement>();
 
-  constructor(core: ActorRef<CoreMessage>, params: SwarmParams, cas: ContentStore | undefined) {
+  constructor(
+    core: ActorRef<CoreMessage>,
+    params: SwarmParams,
+    cas: ContentStore | undefined,
+    stats: ArbiterStats,
+  ) {
     this.#core = core;
     this.#cas = cas;
     this.#params = params;
+    this.#stats = stats;
     this.#limiter = new RateLimiter({
       max: params.economics.challengeRateMax,
       windowMs: params.economics.challengeRateWindowMs,
     });
   }
 
-  /** A challenge was opened: refuse it now, or fetch its proof. */
-  opened<M>(
-    ctx: ActorContext<M>,
-    thread: ThreadState,
-    challengeId: string,
-    adapt: (message: ProofFetched) => M,
-  ): void {
+  /**
+   * A challenge was opened, or found unruled in a thread the decider took
+   * over (after a restart or a failover): refuse it now, or fetch its proof.
+   */
+  opened<M>(ctx: ActorContext<M | ArbiterMessage>, thread: ThreadState, challengeId: string): void {
     const challenge = thread.challenges?.get(challengeId);
     if (challenge === undefined || challenge.verdict !== undefined) return;
+    if (this.#inFlight.has(challengeId) || this.#ruled.has(challengeId)) return;
     const task = thread.tasks.get(challenge.taskId);
     const commit = task?.commits.get(challenge.commitId);
     if (task === undefined || commit === undefined) return;
     const withinRate = this.#limiter.admit(challenge.challenger, ctx.nowMs());
     const refusal = admissibility(challenge, task, commit, withinRate);
-    if (refusal !== undefined) return this.#rule(thread, challenge, refusal);
+    if (refusal !== undefined) return this.#rule(ctx, thread, challenge, refusal, 0);
     this.#inFlight.add(challengeId);
     const fetched = fetchProof(this.#cas, challenge.evidence, commit.artifacts);
+    const needId = thread.needId;
     ctx.pipeToSelf(
       fetched,
-      (result) =>
-        adapt({ type: "proof-fetched", needId: thread.needId, challengeId, fetched: result }),
+      (result) => ({ type: "proof-fetched", needId, challengeId, fetched: result }),
     );
   }
 
+  /** Handles one of the arbiter's messages; `thread` is the decider's copy of its NEED. */
+  receive<M>(
+    ctx: ActorContext<M | ArbiterMessage>,
+    thread: ThreadState | undefined,
+    message: ArbiterMessage,
+  ): void {
+    switch (message.type) {
+      case "proof-fetched":
+        return this.#fetched(ctx, thread, message);
+      case "ruling-answered":
+        return this.#answered(ctx, message);
+      case "rule-again": {
+        const judgement = this.#refused.get(message.challengeId);
+        this.#refused.delete(message.challengeId);
+        const challenge = thread?.challenges?.get(message.challengeId);
+        if (thread === undefined || challenge === undefined || judgement === undefined) return;
+        if (challenge.verdict !== undefined) return;
+        return this.#rule(ctx, thread, challenge, judgement, message.attempt);
+      }
+    }
+  }
+
   /** The proof is in: rule on the challenge as the thread stands now. */
-  fetched(thread: ThreadState | undefined, message: ProofFetched): void {
+  #fetched<M>(
+    ctx: ActorContext<M | ArbiterMessage>,
+    thread: ThreadState | undefined,
+    message: Extract<ArbiterMessage, { type: "proof-fetched" }>,
+  ): void {
     this.#inFlight.delete(message.challengeId);
     const challenge = thread?.challenges?.get(message.challengeId);
     if (thread === undefined || challenge === undefined || challenge.verdict !== undefined) return;
     if (challenge.withdrawRequested) {
-      return this.#rule(thread, challenge, { verdict: "WITHDRAWN", code: "OK", severity: 0 });
+      return this.#rule(
+        ctx,
+        thread,
+        challenge,
+        { verdict: "WITHDRAWN", code: "OK", severity: 0 },
+        0,
+      );
     }
     const task = thread.tasks.get(challenge.taskId);
     const commit = task?.commits.get(challenge.commitId);
     if (task === undefined || commit === undefined) return;
     const late = admissibility(challenge, task, commit, true);
-    if (late !== undefined) return this.#rule(thread, challenge, late);
+    if (late !== undefined) return this.#rule(ctx, thread, challenge, late, 0);
     const judgement: Judgement = !message.fetched.ok || this.#cas === undefined
       ? { verdict: "UNPROVEN", code: "E_PROOF_UNFETCHABLE", severity: 0 }
       : judgeChallenge(challenge, {
@@ -99,15 +185,18 @@ export class Arbiter {
         fetched: message.fetched.value,
         params: this.#params.economics,
       });
-    this.#rule(thread, challenge, judgement);
+    this.#rule(ctx, thread, challenge, judgement, 0);
   }
 
   /** The challenger asked to withdraw: settle it now unless its proof is being fetched. */
-  withdrawn(thread: ThreadState, challengeId: string): void {
+  withdrawn<M>(ctx: ActorContext<M | ArbiterMessage>, thread: ThreadState, challengeId: string) {
     const challenge = thread.challenges?.get(challengeId);
     if (challenge === undefined || challenge.verdict !== undefined) return;
-    if (this.#inFlight.has(challengeId)) return; // fetched() sees the request
-    this.#rule(thread, challenge, { verdict: "WITHDRAWN", code: "OK", severity: 0 });
+    if (this.#inFlight.has(challengeId)) return; // #fetched sees the request
+    const withdrawal: Judgement = { verdict: "WITHDRAWN", code: "OK", severity: 0 };
+    // A withdrawal replaces a refused ruling waiting for its retry.
+    if (this.#refused.has(challengeId)) return void this.#refused.set(challengeId, withdrawal);
+    this.#rule(ctx, thread, challenge, withdrawal, 0);
   }
 
   /** Whether a commit has a challenge not yet ruled on (its FINALIZE must wait). */
@@ -118,25 +207,66 @@ export class Arbiter {
     return false;
   }
 
-  #rule(thread: ThreadState, challenge: ChallengeState, judgement: Judgement): void {
-    if (this.#ruled.has(challenge.challengeId)) return;
+  #rule<M>(
+    ctx: ActorContext<M | ArbiterMessage>,
+    thread: ThreadState,
+    challenge: ChallengeState,
+    judgement: Judgement,
+    attempt: number,
+  ): void {
+    const { challengeId } = challenge;
+    if (this.#ruled.has(challengeId) || this.#refused.has(challengeId)) return;
     if (this.#ruled.size >= 100_000) this.#ruled.clear();
-    this.#ruled.add(challenge.challengeId);
-    this.#core.tell({
-      type: "emit",
-      kind: "INVALIDATE",
-      thread: thread.needId,
-      // The core stamps K_result, the committee, the votes, the slashes and the reward.
-      payload: {
-        target: "CHALLENGE",
-        needId: thread.needId,
-        taskId: challenge.taskId,
-        commitId: challenge.commitId,
-        challengeId: challenge.challengeId,
-        verdict: judgement.verdict,
-        code: judgement.code,
-        severity: judgement.severity,
-      } as never,
+    this.#ruled.add(challengeId);
+    const needId = thread.needId;
+    ctx.ask<CoreMessage, EmitResult>(
+      this.#core,
+      (replyTo) => ({
+        type: "emit",
+        kind: "INVALIDATE",
+        thread: needId,
+        // The core stamps K_result, the committee, the votes, the slashes and the reward.
+        payload: {
+          target: "CHALLENGE",
+          needId,
+          taskId: challenge.taskId,
+          commitId: challenge.commitId,
+          challengeId,
+          verdict: judgement.verdict,
+          code: judgement.code,
+          severity: judgement.severity,
+        } as never,
+        replyTo,
+      }),
+      (answer) => ({ type: "ruling-answered", needId, challengeId, attempt, answer }),
+    );
+    this.#asked.set(challengeId, judgement);
+  }
+
+  /** The core answered a ruling: done, settled otherwise, or asked for again later. */
+  #answered<M>(
+    ctx: ActorContext<M | ArbiterMessage>,
+    message: Extract<ArbiterMessage, { type: "ruling-answered" }>,
+  ): void {
+    const { needId, challengeId, attempt, answer } = message;
+    const judgement = this.#asked.get(challengeId);
+    this.#asked.delete(challengeId);
+    const result = answer.ok ? answer.value : undefined;
+    if (result !== undefined && result.type !== "refused") return;
+    const code = result?.code ?? errorCode(answer.ok ? undefined : answer.error);
+    const refused = this.#stats.rulingsRefused ??= {};
+    refused[code] = (refused[code] ?? 0) + 1;
+    if (SETTLED.has(code) || judgement === undefined) return;
+    ctx.log.warn("ruling refused", { needId, challengeId, code, attempt });
+    if (attempt + 1 >= RULE_ATTEMPTS_MAX) return; // the NEED expires at its deadline
+    this.#ruled.delete(challengeId);
+    this.#refused.set(challengeId, judgement);
+    const delayMs = Math.min(RULE_RETRY_MAX_MS, RULE_RETRY_BASE_MS * 2 ** attempt);
+    ctx.schedule(delayMs * (0.5 + ctx.random()), {
+      type: "rule-again",
+      needId,
+      challengeId,
+      attempt: attempt + 1,
     });
   }
 }

@@ -33,7 +33,7 @@ import type { ContentStore } from "../runtime/store/content_store.ts";
 import type { FinalizePayload } from "../protocols/lifecycle/payloads.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import { retainUntilMs, type SwarmParams, swarmParams } from "../protocols/params.ts";
-import { Arbiter, type ProofFetched } from "./_arbiter.ts";
+import { Arbiter, type ArbiterMessage, type ArbiterStats } from "./_arbiter.ts";
 import { finalizeRecord, keepCommittee, keptCommittee } from "./_finalizer.ts";
 import {
   checkLease,
@@ -124,11 +124,11 @@ export type DeciderMessage =
     /** This decider's fence of the bucket when it checked. */
     readonly fence: number | undefined;
   }
-  | ProofFetched
+  | ArbiterMessage
   | { readonly type: "expiry-check" };
 
-/** Counters of a decider. */
-export interface DeciderStats {
+/** Counters of a decider (its arbiter's among them). */
+export interface DeciderStats extends ArbiterStats {
   decided: number;
   conflicts: number;
   failures: number;
@@ -188,7 +188,7 @@ class Decider implements Behavior<DeciderMessage> {
     this.#owned = new Set(config.buckets);
     const params = config.params ?? swarmParams();
     this.#params = params;
-    this.#arbiter = new Arbiter(config.core, params, config.cas);
+    this.#arbiter = new Arbiter(config.core, params, config.cas, stats);
     this.#relay = {
       decideLog: config.decideLog,
       unclaimedCheckMs: params.leaseTtlMinMs,
@@ -285,7 +285,9 @@ class Decider implements Behavior<DeciderMessage> {
       case "finalize":
         return this.#finalize(ctx, message.needId, message.taskId);
       case "proof-fetched":
-        return this.#arbiter.fetched(this.#threads.get(message.needId), message);
+      case "ruling-answered":
+      case "rule-again":
+        return this.#arbiter.receive(ctx, this.#threads.get(message.needId), message);
       case "expiry-check":
         this.#expireDue(ctx.nowMs());
         ctx.schedule(this.#config.expiryCheckMs ?? 1_000, { type: "expiry-check" }, {
@@ -378,6 +380,13 @@ class Decider implements Behavior<DeciderMessage> {
           ctx.schedule(Math.max(0, task.finalizeAfterMs - ctx.nowMs()), finalize);
         }
       }
+      // A challenge its previous arbiter (this decider before a restart, or the bucket's old
+      // owner) never ruled on holds the FINALIZE back: rule on it here.
+      for (const challenge of thread.challenges?.values() ?? []) {
+        if (challenge.verdict === undefined) {
+          this.#arbiter.opened(ctx, thread, challenge.challengeId);
+        }
+      }
     }
   }
 
@@ -439,9 +448,9 @@ class Decider implements Behavior<DeciderMessage> {
         stopWatching(ctx, effect.taskId);
         return forgetFinal(ctx, this.#threads, effect);
       case "challenge-opened":
-        return this.#arbiter.opened(ctx, thread, effect.challengeId, (fetched) => fetched);
+        return this.#arbiter.opened(ctx, thread, effect.challengeId);
       case "challenge-withdrawn":
-        return this.#arbiter.withdrawn(thread, effect.challengeId);
+        return this.#arbiter.withdrawn(ctx, thread, effect.challengeId);
       case "challenge-resolved": {
         const task = thread.tasks.get(effect.taskId);
         if (task?.status === "VERIFIED" && ctx.nowMs() >= (task.finalizeAfterMs ?? Infinity)) {

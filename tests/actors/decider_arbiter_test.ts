@@ -1,0 +1,107 @@
+// Proves a decider rules on a challenge its core already held unruled (it restarted, or took the bucket over), asks again for a ruling its core refused for a passing reason, and stops at a refusal no retry changes.
+import assert from "node:assert/strict";
+import { decider, type DeciderMessage, type DeciderStats } from "../../actors/decider.ts";
+import type { CoreMessage } from "../../actors/swarm_messages.ts";
+import { bucketOf } from "../../runtime/store/decide_log.ts";
+import { MemoryStore } from "../../runtime/store/memory_store.ts";
+import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
+import type { ThreadState } from "../../protocols/lifecycle/state.ts";
+import { swarmParams } from "../../protocols/params.ts";
+import { Simulation } from "../../sim/simulation.ts";
+
+const NEED = "need-challenged";
+
+/**
+ * A decided NEED whose verified commit holds a challenge opened after its
+ * window closed: the arbiter refuses it at once (no proof to fetch).
+ */
+function challengedThread(nowMs: number): ThreadState {
+  const commit = { commitId: "c1", worker: "did:w", artifacts: [], invalidated: false };
+  const task = {
+    taskId: "t1",
+    status: "VERIFIED",
+    verifiedCommit: "c1",
+    finalizeAfterMs: nowMs - 2_000,
+    commits: new Map([["c1", commit]]),
+  };
+  const challenge = {
+    challengeId: "ch1",
+    taskId: "t1",
+    commitId: "c1",
+    challenger: "did:c",
+    openedAtMs: nowMs - 1_000,
+  };
+  return {
+    needId: NEED,
+    phase: "DECIDED",
+    need: { needId: NEED, deadlineMs: nowMs + 86_400_000 },
+    tasks: new Map([["t1", task]]),
+    challenges: new Map([["ch1", challenge]]),
+  } as unknown as ThreadState;
+}
+
+/**
+ * Runs a decider for NEED's bucket over a core that holds the challenged
+ * thread and answers the INVALIDATEs asked of it with `answers` in turn (the
+ * last one repeated); returns the rulings asked for and the decider's stats.
+ */
+async function rulings(answers: readonly string[], runMs: number) {
+  const simulation = new Simulation({ seed: 7 });
+  const asked: { challengeId: string; verdict: string; code: string }[] = [];
+  const stats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 };
+  simulation.addNode("n0", (system) => {
+    const core = system.spawn<CoreMessage>(() => ({
+      receive(ctx, message) {
+        if (message.type === "open-threads") message.replyTo.tell([challengedThread(ctx.nowMs())]);
+        if (message.type !== "emit" || message.kind !== "INVALIDATE") return;
+        const payload = message.payload as { challengeId: string; verdict: string; code: string };
+        asked.push({
+          challengeId: payload.challengeId,
+          verdict: payload.verdict,
+          code: payload.code,
+        });
+        const answer = answers[Math.min(asked.length, answers.length) - 1];
+        message.replyTo?.tell(
+          answer === "OK"
+            ? { type: "emitted", id: `inv-${asked.length}`, kind: "INVALIDATE", thread: NEED }
+            : { type: "refused", code: answer, message: "scripted", kind: "INVALIDATE" },
+        );
+      },
+    }));
+    system.spawn<DeciderMessage>(() =>
+      decider({
+        core,
+        did: "did:d",
+        decideLog: new StoreDecideLog(new MemoryStore()),
+        buckets: [bucketOf(NEED)],
+        params: swarmParams({}),
+      }, stats)
+    );
+  });
+  await simulation.run(runMs);
+  return { asked, stats };
+}
+
+Deno.test("a decider rules on a challenge its core held unruled before it started", async () => {
+  const { asked, stats } = await rulings(["OK"], 60_000);
+  assert.deepEqual(asked, [{ challengeId: "ch1", verdict: "REFUSED", code: "E_CHALLENGE_WINDOW" }]);
+  assert.equal(stats.rulingsRefused, undefined);
+});
+
+Deno.test("a ruling refused for a passing reason is asked for again until the core takes it", async () => {
+  const { asked, stats } = await rulings(
+    ["E_COMMITTEE_INVALID", "E_AWAITING_VOTES", "OK"],
+    120_000,
+  );
+  assert.equal(asked.length, 3);
+  assert.ok(asked.every((ruling) => ruling.challengeId === "ch1" && ruling.verdict === "REFUSED"));
+  assert.deepEqual(stats.rulingsRefused, { E_COMMITTEE_INVALID: 1, E_AWAITING_VOTES: 1 });
+});
+
+Deno.test("a ruling refused for good is not asked for again, and one always refused gives up", async () => {
+  const settled = await rulings(["E_CHALLENGE_RESOLVED"], 600_000);
+  assert.equal(settled.asked.length, 1);
+  assert.deepEqual(settled.stats.rulingsRefused, { E_CHALLENGE_RESOLVED: 1 });
+  const hopeless = await rulings(["E_COMMITTEE_INVALID"], 3_600_000);
+  assert.equal(hopeless.asked.length, 10, "bounded attempts");
+});
