@@ -64,6 +64,8 @@ export interface ThreadBookConfig {
  * sync replies that repeat them can be skipped before verifying.
  */
 const SETTLED_IDS_MAX = 65_536;
+/** Finished threads remembered after they are forgotten (their ids only), oldest dropped first. */
+const FORGOTTEN_THREADS_MAX = 65_536;
 /**
  * Refusals that can never turn into acceptance: a message after its window
  * closed (a task FINAL, a commit invalidated, a NEED decided). Sync replies
@@ -107,6 +109,13 @@ export class ThreadBook {
   /** Ids of settled envelopes (insertion order: oldest first), bounded. */
   readonly #settledIds = new Set<string>();
   readonly #settledIdsOldest = new EvictionCursor(this.#settledIds);
+  /**
+   * Finished threads forgotten after the retention (their audit logs still
+   * hold them), by id, with the time their NEED ends everywhere: its
+   * deadline plus the expiry grace.
+   */
+  readonly #forgotten = new Map<string, number>();
+  readonly #forgottenOldest = new EvictionCursor(this.#forgotten);
   #bootstrap: boolean;
   #archiveOverflows = 0;
   #version = 0;
@@ -324,6 +333,17 @@ export class ThreadBook {
   }
 
   /**
+   * Whether `needId` is a thread this node saw end and has forgotten since
+   * (the newest 65,536 of them), and which another node may still hold open
+   * at `nowMs` (before its deadline plus the expiry grace): its envelopes are
+   * in the audit log only.
+   */
+  forgotten(needId: string, nowMs: number): boolean {
+    const endsMs = this.#forgotten.get(needId);
+    return endsMs !== undefined && nowMs < endsMs && !this.#threads.has(needId);
+  }
+
+  /**
    * Archived envelopes of `threads` in chunks, leaving out the ids in `skip`
    * (those the asking peer holds already).
    */
@@ -381,7 +401,11 @@ export class ThreadBook {
     for (const [needId, finishedMs] of this.#finishedAtMs) {
       if (nowMs - finishedMs < this.#config.finishedRetentionMs) continue;
       this.#finishedAtMs.delete(needId);
+      const thread = this.#threads.get(needId);
       this.#threads.delete(needId);
+      const endsMs = (thread?.need.deadlineMs ?? 0) + this.#config.params.needExpiryGraceMs;
+      this.#forgotten.set(needId, endsMs);
+      if (this.#forgotten.size > FORGOTTEN_THREADS_MAX) this.#forgottenOldest.evict();
       this.#progressAtMs.delete(needId);
       this.#archive.forget(needId);
       this.#soleSender.delete(needId);

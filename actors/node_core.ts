@@ -23,6 +23,7 @@ import { errorCode, errorMessage } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
 import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
+  decodeEnvelope,
   envelopeId,
   EnvelopeSigner,
   LamportClock,
@@ -135,6 +136,12 @@ export const SYNC_HAVE_MAX = 1_024;
 /** Longest envelope id a sync request may list (ids are about 60 characters). */
 export const SYNC_HAVE_ID_MAX = 128;
 
+/** Most forgotten threads one sync request is answered for from the audit log. */
+const AUDIT_SYNC_THREADS_MAX = 16;
+/** Most sync answers read from the audit log at once; a request beyond gets the archive only. */
+const AUDIT_SYNC_READS_MAX = 4;
+/** Least time between two answers for one forgotten thread from the audit log. */
+const AUDIT_SYNC_INTERVAL_MS = 10_000;
 /** Most of its own open NEEDs a restarted node rebuilds from its audit log. */
 const RECOVERED_NEEDS_MAX = 1_024;
 /** Envelope ids remembered as audited, so a re-delivery (a sync) is not logged twice. */
@@ -176,7 +183,24 @@ interface StepDone {
   readonly pending: Pending;
 }
 
-type CoreInput = CoreMessage | StepDone;
+/** The verb of envelope bytes, or undefined when they do not decode. */
+function kindOf(bytes: Uint8Array): string | undefined {
+  try {
+    return decodeEnvelope(bytes).kind;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Internal message: the audit log's envelopes of forgotten threads a peer asked for. */
+interface AuditRead {
+  readonly type: "audit-read";
+  readonly replyTo: ActorRef<CoreMessage>;
+  /** What the peer lacks of them. */
+  readonly envelopes: Settled<Uint8Array[]>;
+}
+
+type CoreInput = CoreMessage | StepDone | AuditRead;
 
 class NodeCore implements Behavior<CoreInput> {
   readonly #config: NodeCoreConfig;
@@ -209,6 +233,10 @@ class NodeCore implements Behavior<CoreInput> {
   #emitted = 0;
   #accepted = 0;
   #finalNeeds = 0;
+  /** Sync answers being read from the audit log. */
+  #auditReads = 0;
+  /** When each forgotten thread was last answered for from the audit log. */
+  readonly #auditAnswered = new Map<string, number>();
 
   constructor(config: NodeCoreConfig) {
     this.#config = config;
@@ -298,6 +326,8 @@ class NodeCore implements Behavior<CoreInput> {
       case "sync-request":
         if (sameAddress(message.replyTo, ctx.self)) return;
         return this.#answerSync(ctx, message);
+      case "audit-read":
+        return this.#answerRead(message);
       case "sync-reply":
         if (!Array.isArray(message.envelopes)) return this.#count("E_SYNC_REPLY");
         for (const bytes of message.envelopes.slice(0, SYNC_CHUNK_MAX)) {
@@ -639,10 +669,13 @@ class NodeCore implements Behavior<CoreInput> {
     for (const envelopes of this.#book.archived(threads, SYNC_CHUNK_MAX, have)) {
       request.replyTo.tell({ type: "sync-reply", envelopes });
     }
-    if (request.unheard !== true || request.threads === undefined) return;
+    if (request.threads === undefined) return;
+    this.#answerFromAudit(ctx, request.replyTo, threads, have);
+    if (request.unheard !== true) return;
     // The asker alone spoke on these threads: one this node never heard of, it asks the asker for.
     for (const thread of threads) {
       if (this.#book.thread(thread) !== undefined) continue;
+      if (this.#book.forgotten(thread, ctx.nowMs())) continue;
       if (!this.#repair.shouldRequest(thread, ctx.nowMs())) continue;
       request.replyTo.tell({
         type: "sync-request",
@@ -650,6 +683,60 @@ class NodeCore implements Behavior<CoreInput> {
         have: this.#book.held(thread, SYNC_HAVE_MAX),
         replyTo: ctx.self as ActorRef<CoreMessage>,
       });
+    }
+  }
+
+  /**
+   * Answers, from the audit log, for the named threads this node saw end and
+   * has forgotten since (a minute after the end) while their NEEDs may still
+   * be open elsewhere: a peer that fell that far behind would otherwise never
+   * hear how they ended, and would hold them open until their deadline. Each
+   * thread is answered at most once per interval, so a peer that cannot use
+   * the answer (it refuses the NEED) and asks again costs little.
+   */
+  #answerFromAudit(
+    ctx: ActorContext<CoreInput>,
+    replyTo: ActorRef<CoreMessage>,
+    threads: readonly string[],
+    have: ReadonlySet<string> | undefined,
+  ): void {
+    const audit = this.#config.audit;
+    const envelopesOf = audit?.envelopes?.bind(audit);
+    if (envelopesOf === undefined || this.#auditReads >= AUDIT_SYNC_READS_MAX) return;
+    const nowMs = ctx.nowMs();
+    for (const [thread, atMs] of this.#auditAnswered) {
+      if (nowMs - atMs < AUDIT_SYNC_INTERVAL_MS) break; // in answer order: the rest are newer
+      this.#auditAnswered.delete(thread);
+    }
+    const forgotten = threads.filter((thread) =>
+      this.#book.forgotten(thread, nowMs) && !this.#auditAnswered.has(thread)
+    ).slice(0, AUDIT_SYNC_THREADS_MAX);
+    if (forgotten.length === 0) return;
+    for (const thread of forgotten) this.#auditAnswered.set(thread, nowMs);
+    this.#auditReads++;
+    const read = async () => {
+      const missing: Uint8Array[] = [];
+      for (const thread of forgotten) {
+        const envelopes = await envelopesOf(thread);
+        // Only for a peer that holds the NEED (its thread is open there): one holding stray
+        // envelopes of it (a spammer's replays) would rebuild a thread that is over.
+        const need = envelopes.find((bytes) => kindOf(bytes) === "NEED");
+        if (need === undefined || have?.has(envelopeId(need)) !== true) continue;
+        missing.push(...envelopes.filter((bytes) => !have.has(envelopeId(bytes))));
+      }
+      return missing;
+    };
+    ctx.pipeToSelf(read(), (envelopes) => ({ type: "audit-read", replyTo, envelopes }));
+  }
+
+  /** Sends a peer what the audit log holds of the threads it asked for, less what it has. */
+  #answerRead(read: AuditRead): void {
+    this.#auditReads--;
+    if (!read.envelopes.ok) return this.#count(errorCode(read.envelopes.error));
+    const missing = read.envelopes.value;
+    for (let start = 0; start < missing.length; start += SYNC_CHUNK_MAX) {
+      const envelopes = missing.slice(start, start + SYNC_CHUNK_MAX);
+      read.replyTo.tell({ type: "sync-reply", envelopes });
     }
   }
 

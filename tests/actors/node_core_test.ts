@@ -13,6 +13,8 @@ import { swarmParams } from "../../protocols/params.ts";
 import { nodeCore, SYNC_TOPIC } from "../../actors/node_core.ts";
 import type { CoreMessage, CoreStats } from "../../actors/swarm_messages.ts";
 import { simNode } from "../_sim_node.ts";
+import { SignedAuditLog } from "../../protocols/audit/mod.ts";
+import { FileFrameLogDirectory } from "../../runtime/store/file_frame_log.ts";
 import { loadBasePolicy, type LoadedPolicy } from "../../cli/_node_policy.ts";
 import type { EmitResult, RoleEvent } from "../../actors/swarm_messages.ts";
 
@@ -47,11 +49,23 @@ async function cast(): Promise<Cast> {
 type Fixture = Awaited<ReturnType<typeof fixture>>;
 
 /** A core on a simulated node, fed envelopes as a peer would send them. */
-async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap" } = {}) {
+async function fixture(
+  options: {
+    policy?: LoadedPolicy;
+    decideMode?: "cp" | "ap";
+    /** Keeps a signed audit log there. */
+    auditDir?: string;
+    finishedRetentionMs?: number;
+  } = {},
+) {
   const people = await cast();
   const node = await simNode();
   const verifiers = people.verifiers.map((identity) => identity.did);
   const decideLog = new StoreDecideLog(new MemoryStore());
+  const audit = options.auditDir === undefined ? undefined : new SignedAuditLog(
+    await FileFrameLogDirectory.open(options.auditDir),
+    nodeIdentity(people),
+  );
   const core = node.system.spawn<CoreMessage>(() =>
     nodeCore({
       identity: nodeIdentity(people),
@@ -62,6 +76,8 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
       policy: options.policy?.gates(),
       bootstrap: false,
       decideMode: options.decideMode,
+      audit,
+      finishedRetentionMs: options.finishedRetentionMs,
     }), { name: "core" });
   await node.advance(1);
   let lamport = 0;
@@ -154,6 +170,7 @@ async function fixture(options: { policy?: LoadedPolicy; decideMode?: "cp" | "ap
     proposeP1,
     verifiers,
     decideLog,
+    audit,
   };
 }
 
@@ -478,6 +495,59 @@ Deno.test("a peer asked for an unheard thread it never heard of asks the asker f
   await node.advance(2_500);
   await request([NEED], true);
   assert.deepEqual(sent.map((message) => message.type), ["sync-reply"], "known now: answered");
+});
+
+Deno.test("a thread this node saw end and has forgotten is answered for from its audit log while it may be open elsewhere", async () => {
+  const auditDir = await Deno.makeTempDir();
+  const setup = await fixture({ auditDir, finishedRetentionMs: 1_000 });
+  const { node, core, openNeed, proposeP1, send, people, thread } = setup;
+  try {
+    const nowMs = Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+    const needId = await openNeed({ deadlineMs: nowMs + 5_000 });
+    const proposeId = await proposeP1();
+    // Undecided at its deadline: expired (by anyone, as no decider holds it), then forgotten.
+    await node.advance(5_000);
+    const expiry = await send(
+      "INVALIDATE",
+      { target: "NEED", needId: NEED, code: "E_DEADLINE" },
+      people.decider,
+    );
+    await node.advance(3_000);
+    assert.equal(await thread(), undefined, "the thread was forgotten");
+    const sent: CoreMessage[] = [];
+    const asker = node.system.spawn<CoreMessage>(() => ({
+      receive: (_ctx, message) => void sent.push(message),
+    }), { name: "asker" });
+    // A peer that lagged holds the NEED and asks for the rest; it says it alone spoke on it.
+    const ask = async (open = true, have = [needId]) => {
+      sent.length = 0;
+      core.tell({
+        type: "sync-request",
+        threads: [NEED],
+        have,
+        unheard: true,
+        replyTo: asker,
+      });
+      await node.advance(10);
+      if (open) {
+        assert.ok(sent.every((message) => message.type === "sync-reply"), "nothing is asked back");
+      }
+      return sent.flatMap((message) =>
+        message.type === "sync-reply" ? message.envelopes.map((bytes) => envelopeId(bytes)) : []
+      );
+    };
+    assert.deepEqual(await ask(true, [proposeId]), [], "not for one holding stray envelopes only");
+    await node.advance(10_000);
+    assert.deepEqual(await ask(), [proposeId, expiry]);
+    assert.deepEqual(await ask(), [], "once per interval");
+    await node.advance(10_000);
+    assert.deepEqual(await ask(), [proposeId, expiry], "and again after it");
+    await node.advance(PARAMS.needExpiryGraceMs);
+    assert.deepEqual(await ask(false), [], "not once every node has ended it itself");
+  } finally {
+    await setup.audit?.close();
+    await Deno.remove(auditDir, { recursive: true });
+  }
 });
 
 Deno.test("a role that names the effects it acts on is sent only those; one that names none gets all", async () => {
