@@ -114,6 +114,16 @@ export async function createSwarmLibp2p(options: SwarmNodeOptions): Promise<Swar
     peerDiscovery: discovery(options),
     connectionGater: options.gater,
     connectionManager: { maxConnections: options.maxConnections ?? 64 },
+    // libp2p's connection monitor pings every connection each 10 s and, by default, aborts one
+    // whose ping fails. Under load a ping fails on a healthy connection: it times out (5 s) on a
+    // busy peer, or meets the ping protocol's stream limit, which this transport's own pings
+    // (`Libp2pTransport.#pingAll`, scored per peer) share. In a 5-process run of 10,000 NEEDs
+    // that aborted 143 healthy connections, losing the frames and artifact fetches on them:
+    // 169 verifiers voted a result down as unreadable, and three COMMITs reached their decider
+    // only after it had released the lease, so those NEEDs never ended. The monitor still
+    // measures round trips; a dead peer is found by its socket closing, or by the transport's
+    // scoring, which hangs up on a peer whose pings and requests keep failing.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     services: services as never,
   }) as SwarmLibp2p;
 }
