@@ -8,6 +8,12 @@
  * lease that the log no longer holds (its worker let it go while its CLAIM
  * was still on the way) is reopened too: nobody can commit under that lease.
  *
+ * Before it releases a lease, the monitor asks its peers for the thread and
+ * looks again a moment later: a COMMIT made in time under the lease may have
+ * reached every node but this one (gossip lost it), and a RELEASE that
+ * overtook it here would split the nodes — the rest holding the result, this
+ * one reopening the task for another worker — until the NEED's deadline.
+ *
  * @module
  */
 
@@ -25,6 +31,8 @@ export type LeaseMonitorMessage =
     readonly needId: string;
     readonly taskId: string;
     readonly leaseId: string;
+    /** The peers were asked for the thread since the lease expired: release it if still due. */
+    readonly synced?: boolean;
   }
   | {
     readonly type: "released";
@@ -51,6 +59,9 @@ export type LeaseMonitorMessage =
     readonly result: Settled<EmitResult>;
     readonly attempt: number;
   };
+
+/** How long after asking its peers for an expired lease's thread the monitor looks again. */
+export const SYNC_BEFORE_RELEASE_MS = 2_000;
 
 /** Tries at announcing a RELEASE the node refused (its clock says the lease is still live). */
 const ANNOUNCE_ATTEMPTS_MAX = 10;
@@ -141,6 +152,11 @@ export function checkLease<M>(
     return void config.decideLog.releaseLease(taskId, leaseId).catch((error) =>
       ctx.log.warn("lease cleanup failed", { taskId, code: errorCode(error) })
     );
+  }
+  if (message.synced !== true) {
+    config.core.tell({ type: "sync-thread", thread: needId });
+    const again = { type: "check-lease" as const, needId, taskId, leaseId, synced: true };
+    return void ctx.schedule(SYNC_BEFORE_RELEASE_MS, again, { key: checkKey(taskId, leaseId) });
   }
   const released = config.decideLog.releaseLease(taskId, leaseId);
   ctx.pipeToSelf(

@@ -328,6 +328,8 @@ class NodeCore implements Behavior<CoreInput> {
         return this.#answerSync(ctx, message);
       case "audit-read":
         return this.#answerRead(message);
+      case "sync-thread":
+        return this.#requestThread(ctx, message.thread);
       case "sync-reply":
         if (!Array.isArray(message.envelopes)) return this.#count("E_SYNC_REPLY");
         for (const bytes of message.envelopes.slice(0, SYNC_CHUNK_MAX)) {

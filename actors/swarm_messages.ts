@@ -116,6 +116,8 @@ export type CoreMessage =
   }
   /** Discards the envelope held, or about to be held, under `key`. */
   | { readonly type: "drop-held"; readonly key: string }
+  /** Asks the peers for what they hold of `thread` (at most once per sync interval). */
+  | { readonly type: "sync-thread"; readonly thread: string }
   | {
     readonly type: "watch";
     readonly role: ActorRef<RoleEvent>;

@@ -1,4 +1,4 @@
-// Proves the decider's lease monitor reopens a task left CLAIMED under an expired lease, whether the decide log still holds that lease or no longer does, leaves a lease its holder still renews alone, and drops the check of a task that became final.
+// Proves the decider's lease monitor reopens a task left CLAIMED under an expired lease, whether the decide log still holds that lease or no longer does, asks its peers for the thread first and keeps a lease whose COMMIT that brings, leaves a lease its holder still renews alone, and drops the check of a task that became final.
 import assert from "node:assert/strict";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
@@ -31,17 +31,28 @@ function claimedThread(expiresAtMs: number): ThreadState {
  * the RELEASEs it announced. With `finalAtMs`, the task becomes FINAL (its
  * result committed under the lease) then, and the monitor hears so.
  */
-async function monitor(decideLog: StoreDecideLog, watchMs: number, finalAtMs?: number) {
+async function monitor(
+  decideLog: StoreDecideLog,
+  watchMs: number,
+  finalAtMs?: number,
+  committedOnSync = false,
+) {
   const node = await simNode();
   const releases: string[] = [];
+  const synced: string[] = [];
+  const threads = new Map<string, ThreadState>([["need-1", claimedThread(10_000)]]);
   const core = node.system.spawn<CoreMessage>(() => ({
     receive: (_ctx, message) => {
+      if (message.type === "sync-thread") {
+        synced.push(message.thread);
+        // A peer had the COMMIT this node missed: the sync brings it.
+        if (committedOnSync) threads.set("need-1", committedThread());
+      }
       if (message.type !== "emit") return;
       releases.push((message.payload as { leaseId: string }).leaseId);
       message.replyTo?.tell({ type: "emitted", id: "x", kind: message.kind, thread: "need-1" });
     },
   }), { name: "core" });
-  const threads = new Map<string, ThreadState>([["need-1", claimedThread(10_000)]]);
   const config = { core, decideLog, leaseGraceMs: 1_000 };
   let checks = 0;
   node.system.spawn<LeaseMonitorMessage | FinalNotice | "start">(() => ({
@@ -80,7 +91,17 @@ async function monitor(decideLog: StoreDecideLog, watchMs: number, finalAtMs?: n
     });
   }
   await node.advance(watchMs - (finalAtMs ?? 0));
-  return { releases, checks };
+  return { releases, checks, synced };
+}
+
+/** The thread once the holder's COMMIT under LEASE is in. */
+function committedThread(): ThreadState {
+  const task = {
+    taskId: "task-1",
+    status: "COMMITTED",
+    commits: new Map([["commit-1", { leaseId: LEASE }]]),
+  } as unknown as TaskState;
+  return { needId: "need-1", tasks: new Map([[task.taskId, task]]) } as unknown as ThreadState;
 }
 
 /** What the test tells the monitor when the task became final. */
@@ -122,12 +143,25 @@ Deno.test("a task that became final drops its lease check: no timer waits out th
   const decideLog = new StoreDecideLog(new MemoryStore());
   await decideLog.tryLease(lease(LEASE));
   const watched = await monitor(decideLog, 15_000);
-  assert.equal(watched.checks, 1, "the check fires at expiry plus grace while the task is open");
+  assert.equal(watched.checks, 2, "at expiry plus grace, and again after asking the peers");
   // The lease ran out long ago on the simulated clock: its check is due after the 1 s grace.
   const finished = await monitor(new StoreDecideLog(new MemoryStore()), 15_000, 500);
   assert.deepEqual(
     finished,
-    { releases: [], checks: 0 },
+    { releases: [], checks: 0, synced: [] },
     "final before that: the check never comes",
   );
+});
+
+Deno.test("before releasing, the monitor asks its peers for the thread: a COMMIT that brings keeps the lease", async () => {
+  const decideLog = new StoreDecideLog(new MemoryStore());
+  await decideLog.tryLease(lease(LEASE));
+  const released = await monitor(decideLog, 15_000);
+  assert.deepEqual(released.synced, ["need-1"], "the peers were asked first");
+  assert.deepEqual(released.releases, [LEASE]);
+  const decideLog2 = new StoreDecideLog(new MemoryStore());
+  await decideLog2.tryLease(lease(LEASE));
+  const kept = await monitor(decideLog2, 15_000, undefined, true);
+  assert.deepEqual(kept, { releases: [], checks: 2, synced: ["need-1"] });
+  assert.equal((await decideLog2.getLease("task-1"))?.leaseId, LEASE, "kept in the log");
 });
