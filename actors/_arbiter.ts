@@ -73,7 +73,7 @@ const RULE_RETRY_MAX_MS = 30_000;
 
 /** Counters of an arbiter, part of its decider's stats. */
 export interface ArbiterStats {
-  /** Rulings the core refused (each attempt), by code; an ask that went unanswered by its code (`E_ASK_TIMEOUT`). */
+  /** Rulings the core refused (each attempt), by code; an unanswered ask counts as `E_ASK_TIMEOUT`. */
   rulingsRefused?: Record<string, number>;
 }
 

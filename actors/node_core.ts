@@ -733,7 +733,8 @@ class NodeCore implements Behavior<CoreInput> {
 
   /** Sends a peer what the audit log holds of the threads it asked for, less what it has. */
   #answerRead(read: AuditRead): void {
-    this.#auditReads--;
+    // A read begun before a restart of the core answers this incarnation, which counts none.
+    this.#auditReads = Math.max(0, this.#auditReads - 1);
     if (!read.envelopes.ok) return this.#count(errorCode(read.envelopes.error));
     const missing = read.envelopes.value;
     for (let start = 0; start < missing.length; start += SYNC_CHUNK_MAX) {
