@@ -111,7 +111,7 @@ export class Arbiter {
 
   /**
    * A challenge was opened, or found unruled in a thread the decider took
-   * over (after a restart or a failover): refuse it now, or fetch its proof.
+   * over (after a restart): refuse it now, or fetch its proof.
    */
   opened<M>(ctx: ActorContext<M | ArbiterMessage>, thread: ThreadState, challengeId: string): void {
     const challenge = thread.challenges?.get(challengeId);

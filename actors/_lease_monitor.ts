@@ -61,7 +61,7 @@ export type LeaseMonitorMessage =
   };
 
 /** How long after asking its peers for an expired lease's thread the monitor looks again. */
-export const SYNC_BEFORE_RELEASE_MS = 2_000;
+const SYNC_BEFORE_RELEASE_MS = 2_000;
 
 /** Tries at announcing a RELEASE the node refused (its clock says the lease is still live). */
 const ANNOUNCE_ATTEMPTS_MAX = 10;

@@ -380,8 +380,9 @@ class Decider implements Behavior<DeciderMessage> {
           ctx.schedule(Math.max(0, task.finalizeAfterMs - ctx.nowMs()), finalize);
         }
       }
-      // A challenge its previous arbiter (this decider before a restart, or the bucket's old
-      // owner) never ruled on holds the FINALIZE back: rule on it here.
+      // A challenge its previous arbiter (this decider before a restart) never ruled on holds the
+      // FINALIZE back: rule on it here. A new owner of the bucket is refused (only the NEED's
+      // decider may rule), which the arbiter takes as settled.
       for (const challenge of thread.challenges?.values() ?? []) {
         if (challenge.verdict === undefined) {
           this.#arbiter.opened(ctx, thread, challenge.challengeId);
