@@ -43,6 +43,8 @@ export type ArbiterMessage =
     readonly needId: string;
     readonly challengeId: string;
     readonly attempt: number;
+    /** The ruling asked for, to ask for again after a passing refusal. */
+    readonly judgement: Judgement;
     readonly answer: Settled<EmitResult>;
   }
   /** Time to ask for a refused ruling again. */
@@ -88,8 +90,6 @@ export class Arbiter {
   readonly #inFlight = new Set<string>();
   /** Challenges ruled on by this decider (INVALIDATE asked for, or settled), bounded. */
   readonly #ruled = new Set<string>();
-  /** Rulings asked of the core and not answered yet, by challenge id. */
-  readonly #asked = new Map<string, Judgement>();
   /** Rulings the core refused, kept to be asked for again, by challenge id. */
   readonly #refused = new Map<string, Judgement>();
 
@@ -238,9 +238,8 @@ export class Arbiter {
         } as never,
         replyTo,
       }),
-      (answer) => ({ type: "ruling-answered", needId, challengeId, attempt, answer }),
+      (answer) => ({ type: "ruling-answered", needId, challengeId, attempt, judgement, answer }),
     );
-    this.#asked.set(challengeId, judgement);
   }
 
   /** The core answered a ruling: done, settled otherwise, or asked for again later. */
@@ -248,15 +247,13 @@ export class Arbiter {
     ctx: ActorContext<M | ArbiterMessage>,
     message: Extract<ArbiterMessage, { type: "ruling-answered" }>,
   ): void {
-    const { needId, challengeId, attempt, answer } = message;
-    const judgement = this.#asked.get(challengeId);
-    this.#asked.delete(challengeId);
+    const { needId, challengeId, attempt, judgement, answer } = message;
     const result = answer.ok ? answer.value : undefined;
     if (result !== undefined && result.type !== "refused") return;
     const code = result?.code ?? errorCode(answer.ok ? undefined : answer.error);
     const refused = this.#stats.rulingsRefused ??= {};
     refused[code] = (refused[code] ?? 0) + 1;
-    if (SETTLED.has(code) || judgement === undefined) return;
+    if (SETTLED.has(code)) return;
     ctx.log.warn("ruling refused", { needId, challengeId, code, attempt });
     if (attempt + 1 >= RULE_ATTEMPTS_MAX) return; // the NEED expires at its deadline
     this.#ruled.delete(challengeId);
