@@ -14,13 +14,22 @@
  * overtook it here would split the nodes — the rest holding the result, this
  * one reopening the task for another worker — until the NEED's deadline.
  *
+ * A worker writes its signed COMMIT into its lease before publishing it
+ * (`DecideLog.markCommitted`), and the log refuses to release a lease that
+ * carries one, so the two are serialized there: a RELEASE that won goes out
+ * before any COMMIT under the lease exists, and a COMMIT that won keeps its
+ * lease. The monitor then waits for the COMMIT, asking its peers for the
+ * thread with growing pauses; only if none brings it (its worker died before
+ * publishing, or every node refused it as late) is the lease released by
+ * force, and the task reopened.
+ *
  * @module
  */
 
 import type { ActorContext, ActorRef } from "../runtime/actor.ts";
 import type { Settled } from "../runtime/env.ts";
 import { errorCode } from "../runtime/errors.ts";
-import type { DecideLog } from "../runtime/store/decide_log.ts";
+import type { DecideLog, LeaseRecord } from "../runtime/store/decide_log.ts";
 import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { CoreMessage, EmitResult } from "./swarm_messages.ts";
 
@@ -33,6 +42,8 @@ export type LeaseMonitorMessage =
     readonly leaseId: string;
     /** The peers were asked for the thread since the lease expired: release it if still due. */
     readonly synced?: boolean;
+    /** Waits so far for a COMMIT the lease carries (past the last, it is released by force). */
+    readonly commitWaits?: number;
   }
   | {
     readonly type: "released";
@@ -42,14 +53,16 @@ export type LeaseMonitorMessage =
     readonly ok: boolean;
     /** RELEASE announcements tried so far. */
     readonly attempt?: number;
+    readonly commitWaits?: number;
   }
   | {
     readonly type: "lease-read";
     readonly needId: string;
     readonly taskId: string;
     readonly leaseId: string;
-    /** Whether the decide log still holds this lease for the task. */
-    readonly held: Settled<boolean>;
+    /** The task's lease in the decide log (this one, another, or none). */
+    readonly lease: Settled<LeaseRecord | undefined>;
+    readonly commitWaits?: number;
   }
   | {
     readonly type: "release-announced";
@@ -62,6 +75,13 @@ export type LeaseMonitorMessage =
 
 /** How long after asking its peers for an expired lease's thread the monitor looks again. */
 const SYNC_BEFORE_RELEASE_MS = 2_000;
+
+/**
+ * Waits for a COMMIT an expired lease carries before it is released by
+ * force; the pauses double from {@linkcode SYNC_BEFORE_RELEASE_MS} (2 + 4 +
+ * 8 + 16 s).
+ */
+const COMMIT_WAITS_MAX = 4;
 
 /** Tries at announcing a RELEASE the node refused (its clock says the lease is still live). */
 const ANNOUNCE_ATTEMPTS_MAX = 10;
@@ -104,18 +124,31 @@ export function checkLease<M>(
   if (message.type === "released") {
     if (message.ok) announceRelease(ctx, config, needId, taskId, leaseId, message.attempt ?? 0);
     else {
-      // Not released: the log may not hold this lease at all any more, or a renewal raced.
-      const held = config.decideLog.getLease(taskId).then((lease) => lease?.leaseId === leaseId);
+      // Not released: the lease may carry a COMMIT, be gone already, or a renewal raced.
+      const lease = config.decideLog.getLease(taskId);
+      const { commitWaits } = message;
       ctx.pipeToSelf(
-        held,
-        (result) => ({ type: "lease-read", needId, taskId, leaseId, held: result }),
+        lease,
+        (lease) => ({ type: "lease-read", needId, taskId, leaseId, lease, commitWaits }),
       );
     }
     return;
   }
   if (message.type === "lease-read") {
-    if (message.held.ok && !message.held.value) {
+    const lease = message.lease.ok ? message.lease.value : undefined;
+    if (message.lease.ok && lease?.leaseId !== leaseId) {
       return announceRelease(ctx, config, needId, taskId, leaseId, 0);
+    }
+    if (lease?.commit !== undefined) {
+      // Its worker committed under it: ask the peers for the COMMIT, and look again.
+      const waits = message.commitWaits ?? 0;
+      config.core.tell({ type: "sync-thread", thread: needId });
+      const again = { type: "check-lease" as const, needId, taskId, leaseId, synced: true };
+      return void ctx.schedule(
+        SYNC_BEFORE_RELEASE_MS * 2 ** waits,
+        { ...again, commitWaits: waits + 1 },
+        { key: checkKey(taskId, leaseId) },
+      );
     }
     // Still held (its holder renewed it) or unreadable: look again after the grace.
     const again = { type: "check-lease" as const, needId, taskId, leaseId };
@@ -149,7 +182,7 @@ export function checkLease<M>(
     // forgotten because it ended) stays in the log for good: it keeps a worker acting on a
     // stale copy of the thread from executing the task again. Only a reopened task frees it.
     if (task?.status !== "DRAFT" && task?.status !== "DECIDED") return;
-    return void config.decideLog.releaseLease(taskId, leaseId).catch((error) =>
+    return void config.decideLog.releaseLease(taskId, leaseId, { force: true }).catch((error) =>
       ctx.log.warn("lease cleanup failed", { taskId, code: errorCode(error) })
     );
   }
@@ -158,11 +191,19 @@ export function checkLease<M>(
     const again = { type: "check-lease" as const, needId, taskId, leaseId, synced: true };
     return void ctx.schedule(SYNC_BEFORE_RELEASE_MS, again, { key: checkKey(taskId, leaseId) });
   }
-  const released = config.decideLog.releaseLease(taskId, leaseId);
-  ctx.pipeToSelf(
-    released,
-    (result) => ({ type: "released", needId, taskId, leaseId, ok: result.ok && result.value }),
-  );
+  // Past its last wait (half a minute of asking the peers), a lease whose COMMIT never came is
+  // released all the same: that COMMIT was never published, or every node refused it as late.
+  const { commitWaits } = message;
+  const force = (commitWaits ?? 0) >= COMMIT_WAITS_MAX;
+  const released = config.decideLog.releaseLease(taskId, leaseId, { force });
+  ctx.pipeToSelf(released, (result) => ({
+    type: "released",
+    needId,
+    taskId,
+    leaseId,
+    ok: result.ok && result.value,
+    commitWaits,
+  }));
 }
 
 /** Announces a released lease with RELEASE; a refusal (a clock behind) is retried. */
@@ -194,7 +235,7 @@ export function freeRejected<M>(
   if (task?.status !== "DRAFT") return;
   for (const commit of task.commits.values()) {
     ctx.cancelSchedule(checkKey(task.taskId, commit.leaseId));
-    config.decideLog.releaseLease(task.taskId, commit.leaseId).catch((error) =>
+    config.decideLog.releaseLease(task.taskId, commit.leaseId, { force: true }).catch((error) =>
       ctx.log.warn("lease cleanup failed", { taskId: task.taskId, code: errorCode(error) })
     );
   }

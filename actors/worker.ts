@@ -110,6 +110,22 @@ type WorkerMessage =
     readonly held: Settled<LeaseConfirmation>;
     readonly confirmAttempt?: number;
   }
+  | { readonly type: "commit-signed"; readonly job: Job; readonly result: Settled<EmitResult> }
+  | {
+    readonly type: "mark";
+    readonly job: Job;
+    readonly commit: string;
+    readonly attempt: number;
+  }
+  | {
+    readonly type: "commit-marked";
+    readonly job: Job;
+    /** The signed COMMIT, held by the core until the mark is written. */
+    readonly commit: string;
+    readonly marked: Settled<boolean>;
+    /** Marks tried so far (the decide log did not answer). */
+    readonly attempt: number;
+  }
   | { readonly type: "committed"; readonly job: Job; readonly result: Settled<EmitResult> }
   | { readonly type: "heartbeat"; readonly taskId: string }
   | {
@@ -242,6 +258,13 @@ class Worker implements Behavior<WorkerMessage> {
         return this.#confirm(ctx, message);
       case "confirmed":
         return this.#commit(ctx, message);
+      case "commit-signed":
+        return this.#markCommitted(ctx, message.job, message.result);
+      case "mark":
+        if (this.#jobs.get(message.job.taskId) !== message.job) return;
+        return this.#mark(ctx, message.job, message.commit, message.attempt);
+      case "commit-marked":
+        return this.#publishCommit(ctx, message);
       case "committed":
         // The lease stays in the decide log until it runs out: nobody may claim this task again
         // unless its result is rejected (then the lease monitor frees it).
@@ -547,6 +570,7 @@ class Worker implements Behavior<WorkerMessage> {
       type: "emit",
       kind: "COMMIT",
       thread: job.needId,
+      hold: commitHoldKey(job),
       replyTo,
       payload: {
         needId: job.needId,
@@ -557,7 +581,56 @@ class Worker implements Behavior<WorkerMessage> {
         verifyBounty: 1,
         telemetry: message.telemetry,
       },
-    }), (result) => ({ type: "committed", job, result }));
+    }), (result) => ({ type: "commit-signed", job, result }));
+  }
+
+  /**
+   * Writes the signed COMMIT (held by the core) into the lease: from then on
+   * the lease monitor cannot release the lease as expired, so no RELEASE can
+   * overtake the COMMIT on its way to the decider.
+   */
+  #markCommitted(ctx: ActorContext<WorkerMessage>, job: Job, result: Settled<EmitResult>): void {
+    if (this.#jobs.get(job.taskId) !== job) return;
+    const held = result.ok && result.value.type === "held" ? result.value : undefined;
+    if (held === undefined) {
+      // Refused (the lease ran out on this node's clock), or no answer from a busy core: the lease
+      // is left to run out, and the lease monitor reopens the task.
+      this.#config.core.tell({ type: "drop-held", key: commitHoldKey(job) });
+      return this.#finish(ctx, job, "keep");
+    }
+    this.#mark(ctx, job, bytesToBase64Url(held.bytes), 0);
+  }
+
+  #mark(ctx: ActorContext<WorkerMessage>, job: Job, commit: string, attempt: number): void {
+    const marked = this.#config.decideLog.markCommitted(job.taskId, job.leaseId, commit);
+    ctx.pipeToSelf(marked, (marked) => ({ type: "commit-marked", job, commit, marked, attempt }));
+  }
+
+  /** Publishes the COMMIT once its lease carries it; drops it when the lease is gone. */
+  #publishCommit(
+    ctx: ActorContext<WorkerMessage>,
+    message: Extract<WorkerMessage, { type: "commit-marked" }>,
+  ): void {
+    const { job, marked, attempt } = message;
+    if (this.#jobs.get(job.taskId) !== job) return;
+    if (!marked.ok && attempt + 1 < CONFIRM_ATTEMPTS_MAX) {
+      // The decide log did not answer: the mark may or may not be written (asking again is
+      // idempotent). The COMMIT waits, held; the heartbeats go on.
+      const again = { type: "mark", job, commit: message.commit, attempt: attempt + 1 } as const;
+      return void ctx.schedule(CONFIRM_RETRY_MS * 2 ** attempt, again);
+    }
+    if (!marked.ok || !marked.value) {
+      this.#config.core.tell({ type: "drop-held", key: commitHoldKey(job) });
+      ctx.log.warn("lease not marked committed; result abandoned", { taskId: job.taskId });
+      // Unmarked for want of an answer, the lease may carry the COMMIT all the same: it stays,
+      // and the lease monitor frees it once it finds no COMMIT came. A lost lease is not ours.
+      return this.#abandon(ctx, job, "none");
+    }
+    ctx.ask<CoreMessage, EmitResult>(
+      this.#config.core,
+      (replyTo) => ({ type: "publish-held", key: commitHoldKey(job), kind: "COMMIT", replyTo }),
+      (result) => ({ type: "committed", job, result }),
+    );
   }
 
   /** Renews the lease in the decide log first; only a renewed lease is announced by HEARTBEAT. */
@@ -660,6 +733,11 @@ async function confirmLease(
   const expiresAtMs = nowMs + ttlMs;
   const renewed = await decideLog.renewLease(job.taskId, job.leaseId, expiresAtMs);
   return renewed ? { status: "renewed", expiresAtMs } : { status: "lost" };
+}
+
+/** The key the core holds a job's signed COMMIT under until its lease carries it. */
+function commitHoldKey(job: Job): string {
+  return `${job.leaseId}:commit`;
 }
 
 /** A new bid for `job`'s task, one attempt further. */

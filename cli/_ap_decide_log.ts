@@ -35,6 +35,7 @@ import {
   type FenceToken,
   type LeaseOutcome,
   type LeaseRecord,
+  type ReleaseOptions,
 } from "../runtime/store/decide_log.ts";
 import {
   type ApReplica,
@@ -196,9 +197,16 @@ export class ApDecideLog implements DecideLog {
     return (await this.#route(bucketOf(taskId), call, renew))[0];
   }
 
-  async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
-    const call = { op: "release", taskId, leaseId } as const;
-    const release = () => this.replica.releaseLease(taskId, leaseId);
+  async markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean> {
+    const call = { op: "mark", taskId, leaseId, commit } as const;
+    const mark = () => this.replica.markCommitted(taskId, leaseId, commit);
+    return (await this.#route(bucketOf(taskId), call, mark))[0];
+  }
+
+  async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {
+    const force = options?.force === true;
+    const call = { op: "release", taskId, leaseId, ...(force ? { force } : {}) } as const;
+    const release = () => this.replica.releaseLease(taskId, leaseId, options);
     return (await this.#route(bucketOf(taskId), call, release))[0];
   }
 
@@ -311,8 +319,10 @@ export class ApDecideLog implements DecideLog {
         return replica.getLease(call.taskId).then((lease) => lease ?? null);
       case "renew":
         return replica.renewLease(call.taskId, call.leaseId, call.expiresAtMs);
+      case "mark":
+        return replica.markCommitted(call.taskId, call.leaseId, call.commit);
       case "release":
-        return replica.releaseLease(call.taskId, call.leaseId);
+        return replica.releaseLease(call.taskId, call.leaseId, { force: call.force === true });
     }
   }
 

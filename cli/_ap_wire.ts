@@ -31,6 +31,7 @@ import {
   type DecideRecord,
   DecideRecordError,
   type FenceToken,
+  LEASE_ENVELOPE_CHARS_MAX,
   type LeaseRecord,
   StaleEpochError,
   StaleFenceError,
@@ -66,7 +67,19 @@ export type ApCall =
     readonly leaseId: string;
     readonly expiresAtMs: number;
   }
-  | { readonly op: "release"; readonly taskId: string; readonly leaseId: string };
+  | {
+    readonly op: "mark";
+    readonly taskId: string;
+    readonly leaseId: string;
+    readonly commit: string;
+  }
+  | {
+    readonly op: "release";
+    readonly taskId: string;
+    readonly leaseId: string;
+    /** Release a lease that carries a COMMIT too. */
+    readonly force?: boolean;
+  };
 
 /** A page of a replica, as `ap-sync` answers. */
 export interface ApSyncPage extends ReplicaSnapshot {
@@ -103,6 +116,25 @@ function finite(fields: Fields, key: string, what: string): number {
   const value = fields[key];
   if (typeof value !== "number" || !Number.isFinite(value)) {
     throw new ApRequestError(`${what}.${key} must be a finite number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function flag(fields: Fields, key: string, what: string): boolean {
+  const value = fields[key];
+  if (typeof value !== "boolean") {
+    throw new ApRequestError(`${what}.${key} must be true or false, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A signed envelope a lease carries (base64), as long as a lease may hold. */
+function leaseEnvelope(fields: Fields, key: string, what: string): string {
+  const value = fields[key];
+  if (typeof value !== "string" || value.length === 0 || value.length > LEASE_ENVELOPE_CHARS_MAX) {
+    throw new ApRequestError(
+      `${what}.${key} must be a string of 1-${LEASE_ENVELOPE_CHARS_MAX} characters`,
+    );
   }
   return value;
 }
@@ -154,8 +186,9 @@ export function parseLease(value: unknown): LeaseRecord {
     grantedAtMs: finite(fields, "grantedAtMs", "lease"),
     expiresAtMs: finite(fields, "expiresAtMs", "lease"),
     epoch: integer(fields, "epoch", "lease"),
-    // Its length is bounded by the lease check.
-    ...optional(fields, "claim", () => fields.claim as string),
+    ...optional(fields, "needId", () => text(fields, "needId", "lease")),
+    ...optional(fields, "claim", () => leaseEnvelope(fields, "claim", "lease")),
+    ...optional(fields, "commit", () => leaseEnvelope(fields, "commit", "lease")),
     ...optional(fields, "retainUntilMs", () => integer(fields, "retainUntilMs", "lease")),
   };
   return checked(() => checkLeaseRecord(lease));
@@ -198,11 +231,19 @@ export function parseApCall(body: unknown): ApCall {
         leaseId: text(fields, "leaseId", "call"),
         expiresAtMs: finite(fields, "expiresAtMs", "call"),
       };
+    case "mark":
+      return {
+        op: "mark",
+        taskId: text(fields, "taskId", "call"),
+        leaseId: text(fields, "leaseId", "call"),
+        commit: leaseEnvelope(fields, "commit", "call"),
+      };
     case "release":
       return {
         op: "release",
         taskId: text(fields, "taskId", "call"),
         leaseId: text(fields, "leaseId", "call"),
+        ...optional(fields, "force", () => flag(fields, "force", "call")),
       };
     default:
       throw new ApRequestError(

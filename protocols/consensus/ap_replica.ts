@@ -38,8 +38,12 @@ import {
   type FenceToken,
   type LeaseOutcome,
   type LeaseRecord,
+  releasable,
+  type ReleaseOptions,
+  renewed,
   StaleEpochError,
   StaleFenceError,
+  withCommit,
 } from "../../runtime/store/decide_log.ts";
 import { leaseOutcome, settledOutcome } from "../../runtime/store/store_decide_log.ts";
 import type { Store, StoreKey } from "../../runtime/store/store.ts";
@@ -220,21 +224,37 @@ export class ApReplica implements DecideLog {
     return Promise.resolve(this.#live(this.#leases, taskId));
   }
 
-  async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
-    const lease = this.#live(this.#leases, taskId);
-    if (lease === undefined || lease.leaseId !== leaseId) return false;
-    if (lease.expiresAtMs >= expiresAtMs) return true;
-    const renewed = { ...lease, expiresAtMs };
-    this.#leases.set(taskId, renewed);
-    const written = this.#persist([[["lease", taskId], renewed]]);
+  renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => renewed(lease, leaseId, expiresAtMs));
+  }
+
+  markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => withCommit(lease, leaseId, commit));
+  }
+
+  async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {
+    if (!releasable(this.#live(this.#leases, taskId), leaseId, options)) return false;
+    this.#leases.delete(taskId);
+    const written = this.#persist([[["lease", taskId], undefined]]);
     if (written !== undefined) await written;
     return true;
   }
 
-  async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
-    if (this.#live(this.#leases, taskId)?.leaseId !== leaseId) return false;
-    this.#leases.delete(taskId);
-    const written = this.#persist([[["lease", taskId], undefined]]);
+  /**
+   * Sets the task's lease to what `change` makes of it: true once written,
+   * or when `change` returns the lease as it is; false when it returns
+   * undefined.
+   */
+  async #rewriteLease(
+    taskId: string,
+    change: (lease: LeaseRecord | undefined) => LeaseRecord | undefined,
+  ): Promise<boolean> {
+    const lease = this.#live(this.#leases, taskId);
+    const next = change(lease);
+    if (next === undefined) return false;
+    if (next === lease) return true;
+    this.#leases.set(taskId, next);
+    const written = this.#persist([[["lease", taskId], next]]);
     if (written !== undefined) await written;
     return true;
   }
@@ -414,9 +434,16 @@ function higherFence(token: FenceToken, known: FenceToken | undefined): boolean 
   return token.holder > known.holder;
 }
 
-/** Of two leases on one task: the later grant, or of one lease the later renewal. */
+/**
+ * Of two leases on one task: the later grant, or of one lease the later
+ * renewal, carrying the COMMIT either side wrote into it.
+ */
 function laterGrant(left: LeaseRecord, right: LeaseRecord): LeaseRecord {
-  if (left.leaseId === right.leaseId) return left.expiresAtMs >= right.expiresAtMs ? left : right;
+  if (left.leaseId === right.leaseId) {
+    const later = left.expiresAtMs >= right.expiresAtMs ? left : right;
+    const commit = left.commit ?? right.commit;
+    return later.commit !== undefined || commit === undefined ? later : { ...later, commit };
+  }
   if (left.grantedAtMs !== right.grantedAtMs) {
     return left.grantedAtMs > right.grantedAtMs ? left : right;
   }

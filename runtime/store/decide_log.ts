@@ -74,12 +74,64 @@ export interface LeaseRecord {
    * out and is released like any other instead of holding the task.
    */
   readonly claim?: string;
+  /**
+   * The holder's signed COMMIT under this lease (base64 of the envelope
+   * bytes), written by {@linkcode DecideLog.markCommitted} before it is
+   * published: a lease that carries one is no longer released as expired
+   * (only by force), so a RELEASE can never overtake a COMMIT made in time.
+   */
+  readonly commit?: string;
   /** When the log may forget the lease (its NEED's deadline plus the retention margin). */
   readonly retainUntilMs?: number;
 }
 
-/** Longest signed CLAIM a lease record may carry, base64 characters. */
-export const LEASE_CLAIM_CHARS_MAX = 16_384;
+/** Longest signed CLAIM or COMMIT a lease record may carry, base64 characters. */
+export const LEASE_ENVELOPE_CHARS_MAX = 16_384;
+
+/** How {@linkcode DecideLog.releaseLease} treats a lease that carries a COMMIT. */
+export interface ReleaseOptions {
+  /** Release it all the same. */
+  readonly force?: boolean;
+}
+
+/** Whether `releaseLease` may remove `lease`: it is `leaseId`, and uncommitted unless forced. */
+export function releasable(
+  lease: LeaseRecord | undefined,
+  leaseId: string,
+  options: ReleaseOptions | undefined,
+): boolean {
+  return lease?.leaseId === leaseId && (lease.commit === undefined || options?.force === true);
+}
+
+/**
+ * The lease renewed to `expiresAtMs`, or undefined when `renewLease` must
+ * answer false (the lease is gone or someone else's). A lease that runs to
+ * `expiresAtMs` or later already is returned as it is (never shortened).
+ */
+export function renewed(
+  lease: LeaseRecord | undefined,
+  leaseId: string,
+  expiresAtMs: number,
+): LeaseRecord | undefined {
+  if (lease === undefined || lease.leaseId !== leaseId) return undefined;
+  return lease.expiresAtMs >= expiresAtMs ? lease : { ...lease, expiresAtMs };
+}
+
+/**
+ * The lease with `commit` written into it, or undefined when
+ * `markCommitted` must answer false (the lease is gone, someone else's, or
+ * carries another COMMIT). A lease that carries this COMMIT already is
+ * returned as it is.
+ */
+export function withCommit(
+  lease: LeaseRecord | undefined,
+  leaseId: string,
+  commit: string,
+): LeaseRecord | undefined {
+  if (lease === undefined || lease.leaseId !== leaseId) return undefined;
+  if (lease.commit !== undefined) return lease.commit === commit ? lease : undefined;
+  return checkLeaseRecord({ ...lease, commit });
+}
 
 /** The outcome of {@linkcode DecideLog.tryLease}. */
 export type LeaseOutcome =
@@ -120,8 +172,19 @@ export interface DecideLog {
    * leaves the later expiry and still answers true.
    */
   renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean>;
-  /** Removes the task's lease if it is still `leaseId`; false otherwise. */
-  releaseLease(taskId: string, leaseId: string): Promise<boolean>;
+  /**
+   * Writes the holder's signed COMMIT into the task's lease if it is still
+   * `leaseId` (the same COMMIT again answers true: idempotent); false when
+   * the lease is gone or someone else's, or carries another COMMIT. The
+   * holder publishes its COMMIT only once this answered true.
+   */
+  markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean>;
+  /**
+   * Removes the task's lease if it is still `leaseId` and carries no COMMIT
+   * (with `force`, even then: its result was rejected, or never arrived);
+   * false otherwise.
+   */
+  releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean>;
   /** Releases the backend. */
   close(): Promise<void>;
 }
@@ -238,14 +301,17 @@ export function checkLeaseRecord(lease: LeaseRecord): LeaseRecord {
       `Lease must expire after it is granted, got ${lease.grantedAtMs} → ${lease.expiresAtMs}`,
     );
   }
-  if (
-    lease.claim !== undefined &&
-    (typeof lease.claim !== "string" || lease.claim.length === 0 ||
-      lease.claim.length > LEASE_CLAIM_CHARS_MAX)
-  ) {
-    throw new DecideRecordError(
-      `Lease claim must be a non-empty string of at most ${LEASE_CLAIM_CHARS_MAX} characters`,
-    );
+  for (const key of ["claim", "commit"] as const) {
+    const envelope = lease[key];
+    if (
+      envelope !== undefined &&
+      (typeof envelope !== "string" || envelope.length === 0 ||
+        envelope.length > LEASE_ENVELOPE_CHARS_MAX)
+    ) {
+      throw new DecideRecordError(
+        `Lease ${key} must be a non-empty string of at most ${LEASE_ENVELOPE_CHARS_MAX} characters`,
+      );
+    }
   }
   checkRetention("Lease", lease.retainUntilMs);
   return lease;

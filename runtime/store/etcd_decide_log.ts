@@ -23,7 +23,11 @@ import {
   type FenceToken,
   type LeaseOutcome,
   type LeaseRecord,
+  releasable,
+  type ReleaseOptions,
+  renewed,
   StaleEpochError,
+  withCommit,
 } from "./decide_log.ts";
 import { checkFencing, leaseOutcome, settledOutcome } from "./store_decide_log.ts";
 import { SwarmError } from "../errors.ts";
@@ -235,35 +239,52 @@ export class EtcdDecideLog implements DecideLog {
     return text === null ? undefined : JSON.parse(text);
   }
 
-  async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
-    // A write that lost to another renewal of the same lease (its holder's heartbeat) is retried:
-    // only a lease that is gone or someone else's is reported lost.
-    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
-      const current = await this.#currentLease(taskId);
-      if (current === undefined || current.lease.leaseId !== leaseId) return false;
-      if (current.lease.expiresAtMs >= expiresAtMs) return true;
-      const kv = this.#client;
-      const key = this.#leaseKey(taskId);
-      const renewed = JSON.stringify({ ...current.lease, expiresAtMs });
-      const response = await this.#call(() =>
-        // On the etcd lease it was put on, if any: a plain put would take it off.
-        kv.if(key, "Mod", "==", current.modRevision).then(kv.put(key).value(renewed).ignoreLease())
-          .commit()
-      );
-      if (response.succeeded) return true;
-    }
-    return false;
+  renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => renewed(lease, leaseId, expiresAtMs));
   }
 
-  async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
+  markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => withCommit(lease, leaseId, commit));
+  }
+
+  async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {
     const current = await this.#currentLease(taskId);
-    if (current === undefined || current.lease.leaseId !== leaseId) return false;
+    if (current === undefined || !releasable(current.lease, leaseId, options)) return false;
     const kv = this.#client;
     const key = this.#leaseKey(taskId);
     const response = await this.#call(() =>
       kv.if(key, "Mod", "==", current.modRevision).then(kv.delete().key(key)).commit()
     );
     return response.succeeded;
+  }
+
+  /**
+   * Rewrites the task's lease to what `change` makes of it, by
+   * compare-and-set on its revision: true once written, or when `change`
+   * returns the lease as it is; false when it returns undefined. A write
+   * that lost to another of the same lease (its holder's heartbeat) is
+   * retried.
+   */
+  async #rewriteLease(
+    taskId: string,
+    change: (lease: LeaseRecord | undefined) => LeaseRecord | undefined,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
+      const current = await this.#currentLease(taskId);
+      const next = change(current?.lease);
+      if (current === undefined || next === undefined) return false;
+      if (next === current.lease) return true;
+      const kv = this.#client;
+      const key = this.#leaseKey(taskId);
+      const response = await this.#call(() =>
+        // On the etcd lease it was put on, if any: a plain put would take it off.
+        kv.if(key, "Mod", "==", current.modRevision)
+          .then(kv.put(key).value(JSON.stringify(next)).ignoreLease())
+          .commit()
+      );
+      if (response.succeeded) return true;
+    }
+    return false;
   }
 
   /**

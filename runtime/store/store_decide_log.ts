@@ -21,9 +21,13 @@ import {
   type FenceToken,
   type LeaseOutcome,
   type LeaseRecord,
+  releasable,
+  type ReleaseOptions,
+  renewed,
   sameDecision,
   StaleEpochError,
   StaleFenceError,
+  withCommit,
 } from "./decide_log.ts";
 
 const EPOCH_KEY: StoreKey = ["swarm", "epoch"];
@@ -175,34 +179,46 @@ export class StoreDecideLog implements DecideLog {
     return (await this.#store.get<LeaseRecord>(leaseKey(taskId)))?.value;
   }
 
-  async renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
-    // A write that lost to another renewal of the same lease (its holder's heartbeat) is retried:
-    // only a lease that is gone or someone else's is reported lost.
-    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
-      const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
-      if (entry === undefined || entry.value.leaseId !== leaseId) return false;
-      if (entry.value.expiresAtMs >= expiresAtMs) return true;
-      const result = await this.#store.commit({
-        checks: [versionCheck(leaseKey(taskId), entry)],
-        sets: [{
-          key: leaseKey(taskId),
-          value: { ...entry.value, expiresAtMs },
-          expireAtMs: entry.value.retainUntilMs,
-        }],
-      });
-      if (result.ok) return true;
-    }
-    return false;
+  renewLease(taskId: string, leaseId: string, expiresAtMs: number): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => renewed(lease, leaseId, expiresAtMs));
   }
 
-  async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
+  markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => withCommit(lease, leaseId, commit));
+  }
+
+  async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {
     const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
-    if (entry === undefined || entry.value.leaseId !== leaseId) return false;
+    if (entry === undefined || !releasable(entry.value, leaseId, options)) return false;
     const result = await this.#store.commit({
       checks: [versionCheck(leaseKey(taskId), entry)],
       deletes: [leaseKey(taskId)],
     });
     return result.ok;
+  }
+
+  /**
+   * Rewrites the task's lease to what `change` makes of it, by
+   * compare-and-set: true once written, or when `change` returns the lease
+   * as it is; false when it returns undefined. A write that lost to another
+   * of the same lease (its holder's heartbeat) is retried.
+   */
+  async #rewriteLease(
+    taskId: string,
+    change: (lease: LeaseRecord | undefined) => LeaseRecord | undefined,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < DECIDE_ATTEMPTS_MAX; attempt++) {
+      const entry = await this.#store.get<LeaseRecord>(leaseKey(taskId));
+      const next = change(entry?.value);
+      if (entry === undefined || next === undefined) return false;
+      if (next === entry.value) return true;
+      const result = await this.#store.commit({
+        checks: [versionCheck(leaseKey(taskId), entry)],
+        sets: [{ key: leaseKey(taskId), value: next, expireAtMs: next.retainUntilMs }],
+      });
+      if (result.ok) return true;
+    }
+    return false;
   }
 
   async close(): Promise<void> {

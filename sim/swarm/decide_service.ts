@@ -25,6 +25,7 @@ import {
   type FenceToken,
   type LeaseOutcome,
   type LeaseRecord,
+  type ReleaseOptions,
   StaleEpochError,
   StaleFenceError,
 } from "../../runtime/store/decide_log.ts";
@@ -184,7 +185,8 @@ function cpBackend(nowMs: (() => number) | undefined): CpBackend {
     tryLease: (lease) => log.tryLease(lease),
     getLease: (taskId) => log.getLease(taskId),
     renewLease: (taskId, leaseId, expiresAtMs) => log.renewLease(taskId, leaseId, expiresAtMs),
-    releaseLease: (taskId, leaseId) => log.releaseLease(taskId, leaseId),
+    markCommitted: (taskId, leaseId, commit) => log.markCommitted(taskId, leaseId, commit),
+    releaseLease: (taskId, leaseId, options) => log.releaseLease(taskId, leaseId, options),
     close: () => log.close(),
   };
   const count = async (kind: string) =>
@@ -289,11 +291,21 @@ class RecordingDecideLog implements DecideLog {
     );
   }
 
-  async releaseLease(taskId: string, leaseId: string): Promise<boolean> {
+  async markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean> {
+    return await this.#call(
+      () => ({ op: "mark", taskId, leaseId }),
+      async (backend) => {
+        const ok = await backend.log.markCommitted(taskId, leaseId, commit);
+        return [ok, ok ? "ok" : "refused"];
+      },
+    );
+  }
+
+  async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {
     return await this.#call(
       () => ({ op: "release", taskId, leaseId }),
       async (backend) => {
-        const ok = await backend.log.releaseLease(taskId, leaseId);
+        const ok = await backend.log.releaseLease(taskId, leaseId, options);
         return [ok, ok ? "ok" : "refused"];
       },
     );

@@ -1,4 +1,4 @@
-// Proves the decider's lease monitor reopens a task left CLAIMED under an expired lease, whether the decide log still holds that lease or no longer does, asks its peers for the thread first and keeps a lease whose COMMIT that brings, leaves a lease its holder still renews alone, and drops the check of a task that became final.
+// Proves the decider's lease monitor reopens a task left CLAIMED under an expired lease, whether the decide log still holds that lease or no longer does, asks its peers for the thread first and keeps a lease whose COMMIT that brings, keeps a lease that carries a COMMIT while it asks for it again and releases it by force only after its waits, leaves a lease its holder still renews alone, and drops the check of a task that became final.
 import assert from "node:assert/strict";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
 import { StoreDecideLog } from "../../runtime/store/store_decide_log.ts";
@@ -29,13 +29,15 @@ function claimedThread(expiresAtMs: number): ThreadState {
 /**
  * Runs a lease monitor over `decideLog` for a lease expiring at 10 s; returns
  * the RELEASEs it announced. With `finalAtMs`, the task becomes FINAL (its
- * result committed under the lease) then, and the monitor hears so.
+ * result committed under the lease) then, and the monitor hears so. With
+ * `committedAtSync`, that sync of the thread (1 for the first) brings the
+ * holder's COMMIT.
  */
 async function monitor(
   decideLog: StoreDecideLog,
   watchMs: number,
   finalAtMs?: number,
-  committedOnSync = false,
+  committedAtSync?: number,
 ) {
   const node = await simNode();
   const releases: string[] = [];
@@ -46,7 +48,7 @@ async function monitor(
       if (message.type === "sync-thread") {
         synced.push(message.thread);
         // A peer had the COMMIT this node missed: the sync brings it.
-        if (committedOnSync) threads.set("need-1", committedThread());
+        if (synced.length === committedAtSync) threads.set("need-1", committedThread());
       }
       if (message.type !== "emit") return;
       releases.push((message.payload as { leaseId: string }).leaseId);
@@ -161,7 +163,29 @@ Deno.test("before releasing, the monitor asks its peers for the thread: a COMMIT
   assert.deepEqual(released.releases, [LEASE]);
   const decideLog2 = new StoreDecideLog(new MemoryStore());
   await decideLog2.tryLease(lease(LEASE));
-  const kept = await monitor(decideLog2, 15_000, undefined, true);
+  const kept = await monitor(decideLog2, 15_000, undefined, 1);
   assert.deepEqual(kept, { releases: [], checks: 2, synced: ["need-1"] });
   assert.equal((await decideLog2.getLease("task-1"))?.leaseId, LEASE, "kept in the log");
+});
+
+Deno.test("a lease that carries a COMMIT is kept while the monitor asks for the COMMIT, and released by force only after its waits", async () => {
+  const committed = { ...lease(LEASE), commit: "c2lnbmVkIENPTU1JVA" };
+  const decideLog = new StoreDecideLog(new MemoryStore());
+  await decideLog.tryLease(committed);
+  const arrived = await monitor(decideLog, 60_000, undefined, 3);
+  assert.deepEqual(
+    arrived,
+    { releases: [], checks: 4, synced: ["need-1", "need-1", "need-1"] },
+    "asked at the check (1 s: the lease ran out long ago), then at 3 and 5 s when the log refused to release it; the COMMIT came",
+  );
+  assert.deepEqual(await decideLog.getLease("task-1"), committed, "kept in the log");
+
+  const neverLog = new StoreDecideLog(new MemoryStore());
+  await neverLog.tryLease(committed);
+  const early = await monitor(neverLog, 32_000);
+  assert.deepEqual(early.releases, [], "still waiting at 32 s (2 + 4 + 8 + 16 s after 3 s)");
+  assert.equal(early.synced.length, 5);
+  const never = await monitor(neverLog, 34_000);
+  assert.deepEqual(never.releases, [LEASE], "no COMMIT came: released by force, and announced");
+  assert.equal(await neverLog.getLease("task-1"), undefined);
 });

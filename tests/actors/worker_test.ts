@@ -1,4 +1,4 @@
-// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), never announces an expiry earlier than one it announced (a periodic renewal finishing late, on the real clock), bids anew when its lease was freed before its COMMIT, and frees its own lease whose grant went unanswered.
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), never announces an expiry earlier than one it announced (a periodic renewal finishing late, on the real clock), bids anew when its lease was freed before its COMMIT, frees its own lease whose grant went unanswered, and writes its signed COMMIT into its lease before publishing it (dropping it when the lease is gone, asking again when the log does not answer).
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
@@ -359,4 +359,74 @@ Deno.test("a worker whose bid the log refuses drops the CLAIM it signed for it",
   const { kinds, dropped, held } = await slowClaim("answered", decideLog);
   assert.deepEqual(await kinds(5_000), [], "nothing published");
   assert.deepEqual(dropped, [...held.keys()], "the CLAIM held for the bid");
+});
+
+/** A decide log that notes what the worker had published when each COMMIT mark was asked for. */
+class MarkWatchLog extends StoreDecideLog {
+  publishedAtMarks: string[][] = [];
+  published: () => string[] = () => [];
+  /** Marks that fail before reaching the log (out of reach). */
+  failures = 0;
+  /** The lease monitor releases the lease just before the first mark lands. */
+  releaseFirst = false;
+  constructor() {
+    super(new MemoryStore());
+  }
+  override async markCommitted(taskId: string, leaseId: string, commit: string) {
+    this.publishedAtMarks.push(this.published());
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error("decide log unreachable");
+    }
+    if (this.releaseFirst) {
+      this.releaseFirst = false;
+      await this.releaseLease(taskId, leaseId);
+    }
+    return await super.markCommitted(taskId, leaseId, commit);
+  }
+}
+
+/** Runs a worker over a {@linkcode MarkWatchLog} set up by `setUp`. */
+async function watchedMarks(setUp: (log: MarkWatchLog) => void) {
+  const decideLog = new MarkWatchLog();
+  setUp(decideLog);
+  const run = await slowClaim("answered", decideLog);
+  decideLog.published = () => run.emitted.map((message) => message.kind);
+  return { ...run, decideLog };
+}
+
+Deno.test("a worker writes its signed COMMIT into its lease before it publishes it, and publishes that one", async () => {
+  const { kinds, decideLog, emitted, held } = await watchedMarks(() => {});
+  assert.deepEqual(await kinds(1_000), ["CLAIM", "COMMIT"]);
+  assert.deepEqual(decideLog.publishedAtMarks, [["CLAIM"]], "marked before the COMMIT went out");
+  const lease = await decideLog.getLease("task-1");
+  assert.ok(lease?.commit !== undefined, "the lease carries the COMMIT");
+  const carried = JSON.parse(new TextDecoder().decode(base64UrlToBytes(lease.commit)));
+  assert.deepEqual(emitted[1].payload, carried, "the published COMMIT is the one in the lease");
+  assert.deepEqual(carried, held.get(`${lease.leaseId}:commit`)?.payload);
+  assert.equal(await decideLog.releaseLease("task-1", lease.leaseId), false, "no release now");
+});
+
+Deno.test("a worker whose lease is released before its COMMIT mark drops the COMMIT and bids anew", async () => {
+  const { kinds, decideLog, emitted, dropped } = await watchedMarks((log) => {
+    log.releaseFirst = true;
+  });
+  assert.deepEqual(await kinds(5_000), ["CLAIM", "CLAIM", "COMMIT"]);
+  const [first, second, commit] = emitted.map((message) => message.payload.leaseId);
+  assert.deepEqual(
+    dropped,
+    [`${first}:commit`],
+    "the COMMIT under the released lease never went out",
+  );
+  assert.equal(commit, second, "committed under the new lease");
+  assert.equal((await decideLog.getLease("task-1"))?.commit !== undefined, true);
+});
+
+Deno.test("a worker whose COMMIT mark goes unanswered asks again, and publishes once it is written", async () => {
+  const { kinds, decideLog } = await watchedMarks((log) => {
+    log.failures = 2;
+  });
+  assert.deepEqual(await kinds(1_000), ["CLAIM"], "held while the log does not answer");
+  assert.deepEqual(await kinds(5_000), ["CLAIM", "COMMIT"]);
+  assert.equal(decideLog.publishedAtMarks.length, 3);
 });

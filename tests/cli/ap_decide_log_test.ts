@@ -118,20 +118,27 @@ Deno.test("leases are granted once, at the home of the task's bucket", async () 
   const mesh = new Mesh(allTo("node-a"));
   try {
     const lease = { taskId: "t1", holder: "w-b", grantedAtMs: 0, expiresAtMs: 10_000, epoch: 0 };
-    const carried = { claim: "c2lnbmVkIENMQUlN", retainUntilMs: 3_600_000 };
+    const carried = { needId: "need-t", claim: "c2lnbmVkIENMQUlN", retainUntilMs: 3_600_000 };
     const first = await mesh.log("node-b").tryLease({ ...lease, ...carried, leaseId: "lb" });
     const second = await mesh.log("node-c").tryLease({ ...lease, leaseId: "lc", holder: "w-c" });
     assert.equal(first.status, "granted");
     assert.deepEqual(
       await mesh.log("node-a").getLease("t1"),
       { ...lease, ...carried, leaseId: "lb" },
-      "the CLAIM and the retention time cross the wire with the lease",
+      "its NEED, the CLAIM and the retention time cross the wire with the lease",
     );
     assert.equal(second.status, "held");
     assert.equal(await mesh.log("node-c").renewLease("t1", "lc", 20_000), false);
     assert.equal(await mesh.log("node-b").renewLease("t1", "lb", 20_000), true);
     assert.equal((await mesh.log("node-c").getLease("t1"))?.expiresAtMs, 20_000);
-    assert.equal(await mesh.log("node-b").releaseLease("t1", "lb"), true);
+    assert.equal(await mesh.log("node-c").markCommitted("t1", "lc", "Y29tbWl0"), false);
+    assert.equal(await mesh.log("node-b").markCommitted("t1", "lb", "Y29tbWl0"), true);
+    assert.equal((await mesh.log("node-a").getLease("t1"))?.commit, "Y29tbWl0");
+    assert.equal(await mesh.log("node-c").releaseLease("t1", "lb"), false, "it carries a COMMIT");
+    assert.equal(await mesh.log("node-c").releaseLease("t1", "lb", { force: true }), true);
+    assert.equal(await mesh.log("node-a").getLease("t1"), undefined);
+    await mesh.log("node-b").tryLease({ ...lease, leaseId: "lb2" });
+    assert.equal(await mesh.log("node-b").releaseLease("t1", "lb2"), true);
     assert.equal(await mesh.log("node-a").getLease("t1"), undefined);
     await mesh.log("node-c").close();
     await assert.rejects(
@@ -207,6 +214,11 @@ Deno.test("malformed, foreign and misrouted requests get typed errors, are count
       { op: "lease", lease: { ...TINY_LEASE, retainUntilMs: -1 } },
       { op: "decide", record: { ...record("n", "d", 1), retainUntilMs: "later" } },
       { op: "renew", taskId: "t", leaseId: "l", expiresAtMs: Infinity },
+      { op: "lease", lease: { ...TINY_LEASE, commit: "" } },
+      { op: "lease", lease: { ...TINY_LEASE, needId: 5 } },
+      { op: "mark", taskId: "t", leaseId: "l" },
+      { op: "mark", taskId: "t", leaseId: "l", commit: "x".repeat(20_000) },
+      { op: "release", taskId: "t", leaseId: "l", force: "yes" },
       { op: "get", needId: "x".repeat(300) },
     ];
     for (const body of bad) {

@@ -1,4 +1,4 @@
-// Proves an AP replica persists every write through a Store (Deno KV and memory) and reopens intact, and absorbs a peer's snapshot by the merge rules: highest decision wins and is reported, fences and epoch take their maximum, ties and order do not change the result, and what it forgot stays forgotten.
+// Proves an AP replica persists every write through a Store (Deno KV and memory) and reopens intact, and absorbs a peer's snapshot by the merge rules: highest decision wins, one lease keeps its later expiry and any COMMIT marked into it and is reported, fences and epoch take their maximum, ties and order do not change the result, and what it forgot stays forgotten.
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ApReplica } from "../../../protocols/consensus/ap_replica.ts";
@@ -130,21 +130,24 @@ Deno.test("ApReplica.absorb() ends in the same state whichever side absorbs firs
   );
 });
 
-Deno.test("of one lease renewed on both sides, absorb() and merge() keep the later expiry, no conflict", async () => {
+Deno.test("of one lease renewed on both sides, absorb() and merge() keep the later expiry and the COMMIT either side marked, no conflict", async () => {
   const lease = { ...firstLease("n"), expiresAtMs: 100 };
   for (const [further, behind] of [[0, 1], [1, 0]]) {
     const sides = [new ApReplica("a"), new ApReplica("b")];
     for (const side of sides) await side.tryLease(lease);
     await sides[further].renewLease(lease.taskId, lease.leaseId, 500);
     await sides[behind].renewLease(lease.taskId, lease.leaseId, 300);
+    await sides[behind].markCommitted(lease.taskId, lease.leaseId, "Y29tbWl0");
     const merged = ApReplica.merge("ab", sides);
     assert.deepEqual(merged.leaseConflicts, []);
-    assert.equal((await merged.replica.getLease(lease.taskId))?.expiresAtMs, 500);
+    const kept = await merged.replica.getLease(lease.taskId);
+    assert.deepEqual([kept?.expiresAtMs, kept?.commit], [500, "Y29tbWl0"]);
     for (const [into, from] of [[further, behind], [behind, further]]) {
       const copy = sides[into].fork("copy");
       const absorbed = await copy.absorb(sides[from].snapshot());
       assert.deepEqual(absorbed.leaseConflicts, []);
-      assert.equal((await copy.getLease(lease.taskId))?.expiresAtMs, 500);
+      const copied = await copy.getLease(lease.taskId);
+      assert.deepEqual([copied?.expiresAtMs, copied?.commit], [500, "Y29tbWl0"]);
     }
   }
 });

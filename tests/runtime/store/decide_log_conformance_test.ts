@@ -1,4 +1,4 @@
-// Proves every decide log backend (Deno KV, simulated store, the simulator's AP replica, real etcd) decides once per need, idempotently, fenced by epoch and token, and renews a lease only forward.
+// Proves every decide log backend (Deno KV, simulated store, the simulator's AP replica, real etcd) decides once per need, idempotently, fenced by epoch and token, renews a lease only forward, and keeps a lease that carries a COMMIT from any release but a forced one.
 import assert from "node:assert/strict";
 import {
   bucketOf,
@@ -6,7 +6,7 @@ import {
   type DecideLog,
   type DecideRecord,
   DecideRecordError,
-  LEASE_CLAIM_CHARS_MAX,
+  LEASE_ENVELOPE_CHARS_MAX,
   StaleEpochError,
   StaleFenceError,
 } from "../../../runtime/store/decide_log.ts";
@@ -196,12 +196,57 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
       assert.deepEqual(await log.tryLease(lease), { status: "granted", lease });
       assert.equal(await log.renewLease(taskId, lease.leaseId, 90_000), true);
       assert.deepEqual(await log.getLease(taskId), { ...lease, expiresAtMs: 90_000 });
-      for (const bad of ["", 5, "x".repeat(LEASE_CLAIM_CHARS_MAX + 1)]) {
+      for (const bad of ["", 5, "x".repeat(LEASE_ENVELOPE_CHARS_MAX + 1)]) {
         await assert.rejects(
           log.tryLease({ ...lease, taskId: `${taskId}-bad`, claim: bad as string }),
           DecideRecordError,
         );
       }
+    },
+  );
+
+  await t.step(
+    "a COMMIT marked into a lease stays through renewals and keeps the lease from a release, unless forced",
+    async () => {
+      const taskId = `task-${crypto.randomUUID()}`;
+      const epoch = await log.currentEpoch();
+      const lease = {
+        taskId,
+        leaseId: "lease-marked",
+        holder: "w",
+        grantedAtMs: 1_000,
+        expiresAtMs: 61_000,
+        epoch,
+      };
+      await log.tryLease(lease);
+      assert.equal(await log.markCommitted(taskId, "lease-nobody", "Y29tbWl0"), false);
+      assert.equal(await log.markCommitted(`${taskId}-none`, lease.leaseId, "Y29tbWl0"), false);
+      assert.equal(await log.markCommitted(taskId, lease.leaseId, "Y29tbWl0"), true);
+      assert.equal(await log.markCommitted(taskId, lease.leaseId, "Y29tbWl0"), true, "idempotent");
+      assert.equal(
+        await log.markCommitted(taskId, lease.leaseId, "b3RoZXI"),
+        false,
+        "another COMMIT under the same lease",
+      );
+      assert.equal(await log.renewLease(taskId, lease.leaseId, 90_000), true);
+      assert.deepEqual(
+        await log.getLease(taskId),
+        { ...lease, expiresAtMs: 90_000, commit: "Y29tbWl0" },
+      );
+      assert.equal(await log.releaseLease(taskId, lease.leaseId), false, "a committed lease stays");
+      assert.equal(await log.releaseLease(taskId, "lease-nobody", { force: true }), false);
+      assert.equal(await log.releaseLease(taskId, lease.leaseId, { force: true }), true);
+      assert.equal(await log.getLease(taskId), undefined);
+      assert.equal(
+        await log.markCommitted(taskId, lease.leaseId, "Y29tbWl0"),
+        false,
+        "a released lease cannot be marked",
+      );
+      await log.tryLease({ ...lease, taskId: `${taskId}-2` });
+      await assert.rejects(
+        log.markCommitted(`${taskId}-2`, lease.leaseId, "x".repeat(LEASE_ENVELOPE_CHARS_MAX + 1)),
+        DecideRecordError,
+      );
     },
   );
 
