@@ -19,7 +19,7 @@
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
 import type { Settled } from "../runtime/env.ts";
-import { errorCode } from "../runtime/errors.ts";
+import { errorCode, errorMessage } from "../runtime/errors.ts";
 import {
   bucketOf,
   type DecideLog,
@@ -544,7 +544,7 @@ class Decider implements Behavior<DeciderMessage> {
   #failed(ctx: ActorContext<DeciderMessage>, needId: string, error: unknown): void {
     this.#stats.failures++;
     const code = errorCode(error);
-    ctx.log.warn("decide failed", { needId, code });
+    ctx.log.warn("decide failed", { needId, code, reason: errorMessage(error) });
     const pending = this.#quorums.get(needId);
     if (pending === undefined) return;
     if (
