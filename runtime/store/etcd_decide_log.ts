@@ -31,6 +31,7 @@ import {
 } from "./decide_log.ts";
 import { checkFencing, leaseOutcome, settledOutcome } from "./store_decide_log.ts";
 import { SwarmError } from "../errors.ts";
+import { type HostDeadline, hostDeadline } from "../host_deadline.ts";
 
 /** Options of {@linkcode EtcdDecideLog.connect}. */
 export interface EtcdDecideLogOptions {
@@ -347,13 +348,16 @@ export class EtcdDecideLog implements DecideLog {
       : { lease: JSON.parse(kv.value.toString()), modRevision: kv.mod_revision };
   }
 
-  /** Runs an etcd call with a deadline, wrapping failures in {@linkcode EtcdError}. */
+  /**
+   * Runs an etcd call with a deadline (forgiving this process's own delay:
+   * `host_deadline.ts`), wrapping failures in {@linkcode EtcdError}.
+   */
   async #call<T>(operation: () => Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: HostDeadline | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new EtcdError(`etcd did not answer within ${this.#callTimeoutMs} ms`)),
+      timer = hostDeadline(
         this.#callTimeoutMs,
+        () => reject(new EtcdError(`etcd did not answer within ${this.#callTimeoutMs} ms`)),
       );
     });
     try {
@@ -362,7 +366,7 @@ export class EtcdDecideLog implements DecideLog {
       if (error instanceof SwarmError) throw error;
       throw new EtcdError(`etcd call failed: ${(error as Error).message}`, error);
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
   }
 }

@@ -11,6 +11,7 @@
 
 import type { Stream } from "@libp2p/interface";
 import { SwarmError } from "../errors.ts";
+import { hostDeadline } from "../host_deadline.ts";
 import type { WireValue } from "../wire.ts";
 import { FrameError } from "./frame_check.ts";
 import { decodeWire, encodeWire } from "./frame_codec.ts";
@@ -43,7 +44,7 @@ export function readOne(stream: Stream, bytesMax: number, timeoutMs: number): Pr
   return new Promise((resolve, reject) => {
     const decoder = new LengthPrefixedDecoder(bytesMax);
     const finish = (error: Error | undefined, message?: Uint8Array) => {
-      clearTimeout(timer);
+      timer.clear();
       stream.removeEventListener("message", onMessage);
       stream.removeEventListener("close", onClose);
       if (error !== undefined) reject(error);
@@ -59,9 +60,10 @@ export function readOne(stream: Stream, bytesMax: number, timeoutMs: number): Pr
     };
     const onClose = () =>
       finish(new RpcError("E_RPC_CLOSED", "Stream closed before a complete message arrived"));
-    const timer = setTimeout(
-      () => finish(new RpcError("E_RPC_TIMEOUT", `No message within ${timeoutMs} ms`)),
+    // Forgiving this process's own delay: a busy node must not fail a reply it has not read yet.
+    const timer = hostDeadline(
       timeoutMs,
+      () => finish(new RpcError("E_RPC_TIMEOUT", `No message within ${timeoutMs} ms`)),
     );
     stream.addEventListener("message", onMessage);
     stream.addEventListener("close", onClose);

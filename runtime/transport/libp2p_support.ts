@@ -7,6 +7,7 @@
 
 import { TopicValidatorResult } from "@libp2p/gossipsub";
 import { SwarmError } from "../errors.ts";
+import { hostDeadline } from "../host_deadline.ts";
 import { FrameError } from "./frame_check.ts";
 import type { IngressValidator, IngressVerdict } from "./ingress.ts";
 import type { SwarmNodeOptions } from "./libp2p_node.ts";
@@ -79,19 +80,23 @@ export function verdictResult(verdict: IngressVerdict): TopicValidatorResult {
   return verdict === "reject" ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
 }
 
-/** Runs `body` with an abort signal that fires after `timeoutMs` (and never holds the loop after). */
+/**
+ * Runs `body` with an abort signal that fires after `timeoutMs`, or later by
+ * as long as this process held the timer up (`host_deadline.ts`); never
+ * holds the loop after.
+ */
 export async function withTimeout<T>(
   timeoutMs: number,
   body: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new FrameError("E_TIMEOUT", `Timed out after ${timeoutMs} ms`)),
+  const timer = hostDeadline(
     timeoutMs,
+    () => controller.abort(new FrameError("E_TIMEOUT", `Timed out after ${timeoutMs} ms`)),
   );
   try {
     return await body(controller.signal);
   } finally {
-    clearTimeout(timer);
+    timer.clear();
   }
 }

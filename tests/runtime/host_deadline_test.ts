@@ -1,0 +1,43 @@
+// Proves a host deadline expires on time in an idle process, but gives an answer that came while this process was too busy to read it the time it was held up, and stays cleared once cleared.
+import assert from "node:assert/strict";
+import { hostDeadline } from "../../runtime/host_deadline.ts";
+
+/** Keeps this process busy (no timer, no I/O runs) for `ms`. */
+function busyFor(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // other work
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("a host deadline expires on time when the process is idle", async () => {
+  const startedMs = performance.now();
+  let expiredAfterMs: number | undefined;
+  hostDeadline(100, () => expiredAfterMs = performance.now() - startedMs);
+  await pause(400);
+  assert.ok(
+    expiredAfterMs !== undefined && expiredAfterMs < 300,
+    `expired after ${expiredAfterMs}`,
+  );
+});
+
+Deno.test("a host deadline held up by a busy process lets a waiting answer settle first, then expires", async () => {
+  let expired = 0;
+  const answered = hostDeadline(100, () => expired++);
+  setTimeout(() => answered.clear(), 0); // the answer came at once, read behind the busy work
+  busyFor(300);
+  await pause(500);
+  assert.equal(expired, 0, "the answer settled the call");
+
+  const startedMs = performance.now();
+  let expiredAfterMs: number | undefined;
+  hostDeadline(100, () => expiredAfterMs = performance.now() - startedMs);
+  busyFor(300);
+  await pause(600);
+  assert.ok(
+    expiredAfterMs !== undefined && expiredAfterMs >= 380 && expiredAfterMs < 700,
+    `no answer: expired after ${expiredAfterMs} ms (300 busy, 200 late: at most one timeout more)`,
+  );
+});
