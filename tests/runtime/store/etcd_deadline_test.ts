@@ -32,7 +32,7 @@ Deno.test("an etcd call answered while the process was busy past its deadline su
         (error: { code?: string }) => error.code === "E_ETCD",
       );
       const tookMs = performance.now() - startedMs;
-      assert.ok(tookMs >= 1_000 && tookMs < 2_500, `failed after ${tookMs} ms`);
+      assert.ok(tookMs >= 1_000, `failed after ${tookMs} ms, before its timeout`);
     } finally {
       Deno.kill(member, "SIGCONT");
     }
