@@ -1,14 +1,7 @@
 // Proves a host deadline expires on time in an idle process, but gives an answer that came while this process was too busy to read it the time it was held up, and stays cleared once cleared.
 import assert from "node:assert/strict";
+import { busyFor } from "../_busy.ts";
 import { hostDeadline } from "../../runtime/host_deadline.ts";
-
-/** Keeps this process busy (no timer, no I/O runs) for `ms`. */
-function busyFor(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // other work
-  }
-}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,15 +1,8 @@
 // Proves an etcd decide log's call deadline fails a call etcd does not answer (a frozen member), but not one etcd answered while this process was too busy to read the answer in time.
 import assert from "node:assert/strict";
+import { busyFor } from "../../_busy.ts";
 import { EtcdDecideLog } from "../../../runtime/store/etcd_decide_log.ts";
 import { startEtcd } from "../../../tools/etcd_server.ts";
-
-/** Keeps this process busy (no timer, no I/O runs) for `ms`. */
-function busyFor(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    // a node busy with other work
-  }
-}
 
 Deno.test("an etcd call answered while the process was busy past its deadline succeeds; an unanswered one fails", async () => {
   const cluster = await startEtcd(1);
