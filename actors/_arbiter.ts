@@ -58,8 +58,8 @@ export type ArbiterMessage =
 /**
  * Refusals of a ruling that no retry changes: another ruling came first,
  * the result it would overturn is final and paid (the challenge stays
- * unruled and its bond is refunded), the NEED is gone, or this decider is
- * not the one that decided the NEED.
+ * unruled and its bond is refunded), the NEED is gone, or this decider may
+ * not rule on the NEED (it neither decided it nor holds its bucket's fence).
  */
 const SETTLED: ReadonlySet<string> = new Set([
   "E_CHALLENGE_RESOLVED",
@@ -86,6 +86,8 @@ export class Arbiter {
   readonly #params: SwarmParams;
   readonly #limiter: RateLimiter;
   readonly #stats: ArbiterStats;
+  /** The fence a ruling on a thread carries (see `Decider`); none for the NEED's own decider. */
+  readonly #fenceFor: (thread: ThreadState) => number | undefined;
   /** Challenges being ruled on (fetch in flight), by id. */
   readonly #inFlight = new Set<string>();
   /** Challenges ruled on by this decider (INVALIDATE asked for, or settled), bounded. */
@@ -98,7 +100,9 @@ export class Arbiter {
     params: SwarmParams,
     cas: ContentStore | undefined,
     stats: ArbiterStats,
+    fenceFor: (thread: ThreadState) => number | undefined,
   ) {
+    this.#fenceFor = fenceFor;
     this.#core = core;
     this.#cas = cas;
     this.#params = params;
@@ -236,6 +240,7 @@ export class Arbiter {
           code: judgement.code,
           severity: judgement.severity,
         } as never,
+        fence: this.#fenceFor(thread),
         replyTo,
       }),
       (answer) => ({ type: "ruling-answered", needId, challengeId, attempt, judgement, answer }),

@@ -7,12 +7,24 @@
  * after an epoch advance or a failover. While the log is out of reach (the
  * minority side of a CP partition), the check is retried.
  *
+ * An INVALIDATE that carries a fence (a ruling or an expiry by a bucket's
+ * new owner, after a failover) waits here too: it is applied as confirmed
+ * when the log names its sender as the holder of the bucket's newest fence,
+ * the one the envelope carries, and as unconfirmed otherwise (then only the
+ * NEED's own decider may have signed it).
+ *
  * @module
  */
 
 import type { ActorContext } from "../runtime/actor.ts";
 import type { Settled } from "../runtime/env.ts";
-import { type DecideLog, type DecideRecord, sameDecision } from "../runtime/store/decide_log.ts";
+import {
+  bucketOf,
+  type DecideLog,
+  type DecideRecord,
+  type FenceToken,
+  sameDecision,
+} from "../runtime/store/decide_log.ts";
 import type { LifecycleMessage } from "../protocols/lifecycle/payloads.ts";
 
 /** What the log says about a DECIDE. */
@@ -33,10 +45,28 @@ export function judgeDecide(
   return sameDecision(logged, message.payload) ? "confirmed" : "contradicted";
 }
 
-/** A DECIDE under confirmation. */
+/**
+ * Whether the decide log vouches for a ruling's sender: it names the sender
+ * as the holder of the bucket's newest fence, and that is the fence the
+ * INVALIDATE carries.
+ */
+export function judgeRuling(
+  logged: FenceToken | undefined,
+  message: LifecycleMessage<"INVALIDATE">,
+  fence: number,
+): boolean {
+  return logged !== undefined && logged.holder === message.sender && logged.token === fence;
+}
+
+/** A message the decide log is asked about. */
+export type Confirmable = LifecycleMessage<"DECIDE"> | LifecycleMessage<"INVALIDATE">;
+
+/** A message under confirmation. */
 export interface PendingDecide {
-  readonly message: LifecycleMessage<"DECIDE">;
+  readonly message: Confirmable;
   readonly bytes: Uint8Array;
+  /** The fence an INVALIDATE carries. */
+  readonly fence?: number;
   /** Checks made so far (for the retry bound). */
   attempts: number;
 }
@@ -51,19 +81,22 @@ export type ConfirmationMessage =
   | {
     readonly type: "decide-checked";
     readonly id: string;
-    readonly logged: Settled<DecideRecord | undefined>;
+    readonly logged: Settled<DecideRecord | FenceToken | undefined>;
   }
   | { readonly type: "decide-recheck"; readonly id: string };
 
-/** What the core does with a judged DECIDE. */
+/** What the core does with a judged message. */
 export interface ConfirmationSink {
-  /** The log holds the DECIDE: apply it. */
-  accept(message: LifecycleMessage<"DECIDE">, bytes: Uint8Array): void;
+  /**
+   * Apply the message: a DECIDE the log holds (always `confirmed`), or an
+   * INVALIDATE, `confirmed` when the log vouches for its sender's fence.
+   */
+  accept(message: Confirmable, bytes: Uint8Array, confirmed: boolean): void;
   /** Counts a refusal by its code. */
   count(code: string): void;
 }
 
-/** DECIDEs under confirmation, by envelope id; bounded (overflow refuses new ones). */
+/** Messages under confirmation, by envelope id; bounded (overflow refuses new ones). */
 export class DecideConfirmations {
   readonly #pending = new Map<string, PendingDecide>();
   readonly #capacity: number;
@@ -74,29 +107,36 @@ export class DecideConfirmations {
     this.#capacity = capacity;
   }
 
-  /** Whether the DECIDE `id` is being confirmed. */
+  /** Whether the message `id` is being confirmed. */
   has(id: string): boolean {
     return this.#pending.has(id);
   }
 
-  /** Starts confirming a DECIDE; refuses it (`E_DECIDE_BACKLOG`) when too many wait already. */
+  /**
+   * Starts confirming a DECIDE, or an INVALIDATE carrying `fence`; refuses
+   * it (`E_DECIDE_BACKLOG`) when too many wait already.
+   */
   start(
     ctx: ActorContext<ConfirmationMessage>,
-    message: LifecycleMessage<"DECIDE">,
+    message: Confirmable,
     bytes: Uint8Array,
     sink: ConfirmationSink,
+    fence?: number,
   ): void {
     if (this.#pending.size >= this.#capacity) return sink.count("E_DECIDE_BACKLOG");
-    this.#pending.set(message.id, { message, bytes, attempts: 0 });
+    this.#pending.set(message.id, { message, bytes, fence, attempts: 0 });
     this.check(ctx, message.id);
   }
 
-  /** Asks the decide log about the DECIDE `id`; the answer comes back as `decide-checked`. */
+  /** Asks the decide log about the message `id`; the answer comes back as `decide-checked`. */
   check(ctx: ActorContext<ConfirmationMessage>, id: string): void {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     pending.attempts++;
-    const logged = this.#log.getDecide(pending.message.payload.needId);
+    const { message } = pending;
+    const logged: Promise<DecideRecord | FenceToken | undefined> = message.kind === "DECIDE"
+      ? this.#log.getDecide(message.payload.needId)
+      : this.#log.fenceHolder(bucketOf(message.thread));
     ctx.pipeToSelf(logged, (result) => ({ type: "decide-checked", id, logged: result }));
   }
 
@@ -113,10 +153,16 @@ export class DecideConfirmations {
       return;
     }
     this.#pending.delete(answer.id);
+    const { message, bytes } = pending;
+    if (message.kind === "INVALIDATE") {
+      // Unconfirmed, it is still the NEED's own decider's to sign (the reducer judges that).
+      const logged = answer.logged.ok ? answer.logged.value as FenceToken | undefined : undefined;
+      return sink.accept(message, bytes, judgeRuling(logged, message, pending.fence ?? 0));
+    }
     if (!answer.logged.ok) return sink.count("E_DECIDE_UNCONFIRMED");
-    const verdict = judgeDecide(answer.logged.value, pending.message);
+    const verdict = judgeDecide(answer.logged.value as DecideRecord | undefined, message);
     if (verdict === "unwritten") return sink.count("E_DECIDE_UNWRITTEN");
     if (verdict === "contradicted") return sink.count("E_DECIDE_CONFLICT");
-    sink.accept(pending.message, pending.bytes);
+    sink.accept(message, bytes, true);
   }
 }

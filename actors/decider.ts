@@ -188,7 +188,13 @@ class Decider implements Behavior<DeciderMessage> {
     this.#owned = new Set(config.buckets);
     const params = config.params ?? swarmParams();
     this.#params = params;
-    this.#arbiter = new Arbiter(config.core, params, config.cas, stats);
+    this.#arbiter = new Arbiter(
+      config.core,
+      params,
+      config.cas,
+      stats,
+      (thread) => this.#rulingFence(thread),
+    );
     this.#relay = {
       decideLog: config.decideLog,
       unclaimedCheckMs: params.leaseTtlMinMs,
@@ -380,9 +386,8 @@ class Decider implements Behavior<DeciderMessage> {
           ctx.schedule(Math.max(0, task.finalizeAfterMs - ctx.nowMs()), finalize);
         }
       }
-      // A challenge its previous arbiter (this decider before a restart) never ruled on holds the
-      // FINALIZE back: rule on it here. A new owner of the bucket is refused (only the NEED's
-      // decider may rule), which the arbiter takes as settled.
+      // A challenge its previous arbiter (this decider before a restart, or the bucket's previous
+      // owner before a failover) never ruled on holds the FINALIZE back: rule on it here.
       for (const challenge of thread.challenges?.values() ?? []) {
         if (challenge.verdict === undefined) {
           this.#arbiter.opened(ctx, thread, challenge.challengeId);
@@ -595,6 +600,18 @@ class Decider implements Behavior<DeciderMessage> {
     );
   }
 
+  /**
+   * The fence a ruling on `thread` (an INVALIDATE) carries: none when this
+   * decider decided the NEED (or nobody did), else this decider's fence of
+   * the bucket, which peers confirm against the decide log before they take
+   * a ruling from a decider other than the NEED's (a failover).
+   */
+  #rulingFence(thread: ThreadState): number | undefined {
+    const decider = thread.decision?.decider;
+    if (decider === undefined || decider === this.#config.did) return undefined;
+    return this.#fences.get(bucketOf(thread.needId));
+  }
+
   /** Expires the NEEDs of this decider's buckets whose deadline has passed. */
   #expireDue(nowMs: number): void {
     for (const [needId, thread] of this.#threads) {
@@ -606,6 +623,7 @@ class Decider implements Behavior<DeciderMessage> {
         kind: "INVALIDATE",
         thread: needId,
         payload: { target: "NEED", needId, code: "E_DEADLINE" },
+        fence: this.#rulingFence(thread),
       });
     }
   }

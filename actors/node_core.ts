@@ -45,7 +45,11 @@ import type { Effect, ThreadState } from "../protocols/lifecycle/state.ts";
 import type { SwarmParams } from "../protocols/params.ts";
 import { CoreGates, type NodePolicy } from "./_core_gates.ts";
 import { SyncRepair } from "./_sync_repair.ts";
-import { type ConfirmationSink, DecideConfirmations } from "./_decide_confirmation.ts";
+import {
+  type Confirmable,
+  type ConfirmationSink,
+  DecideConfirmations,
+} from "./_decide_confirmation.ts";
 import { OrderedSteps, type Step } from "./_ordered_steps.ts";
 import { LeaseDropChecks, type LeaseDropSink } from "./_lease_drops.ts";
 import { type Outcome, ThreadBook } from "./_thread_book.ts";
@@ -403,8 +407,7 @@ class NodeCore implements Behavior<CoreInput> {
       const stamped = this.#book.stamp(request.kind, request.thread, request.payload, ctx.nowMs());
       const payload = parsePayload(request.kind, stamped);
       const draft = draftMessage(request, signer.did, payload);
-      // This node's decider emits a DECIDE only after writing it to the decide log.
-      const confirmed = request.kind === "DECIDE";
+      const confirmed = selfConfirmed(request);
       if (request.kind !== "RECONCILE") this.#book.dryRun(draft, ctx.nowMs(), confirmed);
       this.#gates.preflight(draft, request.epoch, ctx.nowMs());
       signing = signer.sign({
@@ -478,17 +481,30 @@ class NodeCore implements Behavior<CoreInput> {
     }
     if (!this.#admit(ctx, message, envelope)) return;
     this.#audit(ctx, envelope, "in");
-    if (message.kind !== "DECIDE") return this.#apply(ctx, message, envelope.bytes);
-    const decide = message as LifecycleMessage<"DECIDE">;
-    this.#confirmations.start(ctx, decide, envelope.bytes, this.#sinkFor(ctx));
+    if (
+      message.kind === "DECIDE" || (message.kind === "INVALIDATE" && envelope.fence !== undefined)
+    ) {
+      const checked = message as Confirmable;
+      return this.#confirmations.start(
+        ctx,
+        checked,
+        envelope.bytes,
+        this.#sinkFor(ctx),
+        envelope.fence,
+      );
+    }
+    this.#apply(ctx, message, envelope.bytes);
   }
 
-  /** Confirmed DECIDEs are applied; the log is at their epoch at least, so this node is too. */
+  /**
+   * Judged messages are applied: a confirmed DECIDE moves this node to its
+   * epoch at least (the log is there), an INVALIDATE carries the verdict.
+   */
   #sinkFor(ctx: ActorContext<CoreInput>): ConfirmationSink {
     return {
-      accept: (message, bytes) => {
-        this.#setEpoch(message.payload.epoch);
-        this.#apply(ctx, message, bytes, true);
+      accept: (message, bytes, confirmed) => {
+        if (message.kind === "DECIDE") this.#setEpoch(message.payload.epoch);
+        this.#apply(ctx, message, bytes, confirmed);
       },
       count: (code) => this.#count(code),
     };
@@ -522,7 +538,7 @@ class NodeCore implements Behavior<CoreInput> {
       return this.#held.wait(request.thread, envelope.lamport, pending);
     }
     const message = toMessage(envelope, request.kind);
-    const confirmed = request.kind === "DECIDE";
+    const confirmed = selfConfirmed(request);
     if (request.kind !== "RECONCILE" && pending.checkedAt !== this.#book.version) {
       try {
         this.#book.dryRun(message, ctx.nowMs(), confirmed);
@@ -907,4 +923,15 @@ function toMessage(
 
 function sameAddress(left: ActorRef<never>, right: ActorRef<never>): boolean {
   return left.address.node === right.address.node && left.address.path === right.address.path;
+}
+
+/**
+ * Whether this node's own message is applied as confirmed: its decider emits
+ * a DECIDE only after writing it to the decide log, and signs an INVALIDATE
+ * with a fence only for a bucket it holds that fence of (a ruling after a
+ * failover; peers confirm it against the log).
+ */
+function selfConfirmed(request: EmitRequest): boolean {
+  return request.kind === "DECIDE" ||
+    (request.kind === "INVALIDATE" && request.fence !== undefined);
 }

@@ -52,6 +52,7 @@ import {
   decodeApError,
   encodeApError,
   parseApCall,
+  parseFence,
   parseSnapshot,
   parseSyncPage,
   parseSyncRequest,
@@ -178,6 +179,14 @@ export class ApDecideLog implements DecideLog {
   async currentFence(bucket: number): Promise<number> {
     const call = { op: "current-fence", bucket } as const;
     return (await this.#route(bucket, call, () => this.replica.currentFence(bucket)))[0];
+  }
+
+  async fenceHolder(bucket: number): Promise<FenceToken | undefined> {
+    const call = { op: "fence-holder", bucket } as const;
+    const local = () => this.replica.fenceHolder(bucket);
+    const [token, remote] = await this.#route<FenceToken | undefined | null>(bucket, call, local);
+    if (token === undefined || token === null) return undefined;
+    return remote ? parseFence(token) : token;
   }
 
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
@@ -313,6 +322,8 @@ export class ApDecideLog implements DecideLog {
         return this.acquireFence(call.bucket, call.holder);
       case "current-fence":
         return replica.currentFence(call.bucket);
+      case "fence-holder":
+        return replica.fenceHolder(call.bucket).then((token) => token ?? null);
       case "lease":
         return replica.tryLease(call.lease);
       case "get-lease":

@@ -8,8 +8,8 @@
  * Methods (libp2p request/response, `runtime/transport/_rpc.ts`):
  *
  * - `ap-call` `{op, …}`: one decide-log call for a bucket this node is the
- *   home of (decide, get, fence, current-fence, lease, get-lease, renew,
- *   release). The reply is `{ok: true, value}` or `{ok: false, error}`,
+ *   home of (decide, get, fence, current-fence, fence-holder, lease,
+ *   get-lease, renew, mark, release). The reply is `{ok: true, value}` or `{ok: false, error}`,
  *   where a stale epoch or fence keeps its numbers, so the caller's decider
  *   sees the same typed error as with a local log.
  * - `ap-push` (a partial snapshot): records the home just wrote, replicated
@@ -59,6 +59,7 @@ export type ApCall =
   | { readonly op: "get"; readonly needId: string }
   | { readonly op: "fence"; readonly bucket: number; readonly holder: string }
   | { readonly op: "current-fence"; readonly bucket: number }
+  | { readonly op: "fence-holder"; readonly bucket: number }
   | { readonly op: "lease"; readonly lease: LeaseRecord }
   | { readonly op: "get-lease"; readonly taskId: string }
   | {
@@ -195,7 +196,8 @@ export function parseLease(value: unknown): LeaseRecord {
   return checked(() => checkLeaseRecord(lease));
 }
 
-function parseFence(value: unknown): FenceToken {
+/** Reads a fence token (a snapshot's, or a `fence-holder` answer). */
+export function parseFence(value: unknown): FenceToken {
   const fields = object(value, "fence");
   const bucket = checked(() => checkBucket(integer(fields, "bucket", "fence")));
   return {
@@ -221,6 +223,8 @@ export function parseApCall(body: unknown): ApCall {
       return { op: "fence", bucket: bucketField(fields), holder: text(fields, "holder", "call") };
     case "current-fence":
       return { op: "current-fence", bucket: bucketField(fields) };
+    case "fence-holder":
+      return { op: "fence-holder", bucket: bucketField(fields) };
     case "lease":
       return { op: "lease", lease: parseLease(fields.lease) };
     case "get-lease":
@@ -333,6 +337,7 @@ export function bucketOfCall(call: ApCall): number {
       return bucketOf(call.needId);
     case "fence":
     case "current-fence":
+    case "fence-holder":
       return call.bucket;
     case "lease":
       return bucketOf(call.lease.taskId);

@@ -208,6 +208,15 @@ export class ApReplica implements DecideLog {
     }
   }
 
+  fenceHolder(bucket: number): Promise<FenceToken | undefined> {
+    try {
+      const token = this.fenceOf(checkBucket(bucket));
+      return Promise.resolve(token === undefined ? undefined : { ...token });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
     checkLeaseRecord(lease);
     this.#purge();

@@ -109,11 +109,28 @@ export function onChallenge(
   };
 }
 
+/** The view a ruling is judged under: whether the node core confirmed its sender's fence. */
+type RulingView = LifecycleView & { readonly decisionConfirmed?: boolean };
+
+/**
+ * Whether the sender of an INVALIDATE may rule on a decided NEED: the
+ * decider that decided it, or (after a failover) a node the decide log
+ * names as the holder of the bucket's newest fence, which the node core
+ * confirmed before applying (`decisionConfirmed`).
+ */
+function mayRule(
+  thread: ThreadState,
+  message: LifecycleMessage<"INVALIDATE">,
+  view: RulingView,
+): boolean {
+  return message.sender === thread.decision?.decider || view.decisionConfirmed === true;
+}
+
 /** INVALIDATE: the decider's ruling on a challenge, or the expiry of a NEED. */
 export function onInvalidate(
   thread: ThreadState | undefined,
   message: LifecycleMessage<"INVALIDATE">,
-  view: LifecycleView,
+  view: RulingView,
 ): Transition {
   const ruling = message.payload;
   if (thread === undefined) {
@@ -128,7 +145,7 @@ export function onInvalidate(
       `INVALIDATE for ${ruling.needId} before its DECIDE`,
     );
   }
-  if (message.sender !== thread.decision.decider) {
+  if (!mayRule(thread, message, view)) {
     throw new ProtocolError(
       "E_NOT_DECIDER",
       `INVALIDATE for ${ruling.needId} signed by ${message.sender}, not its decider`,
@@ -225,13 +242,13 @@ function invalidateCommit(
 function expireNeed(
   thread: ThreadState,
   message: LifecycleMessage<"INVALIDATE">,
-  view: LifecycleView,
+  view: RulingView,
 ): Transition {
   if (thread.phase === "EXPIRED") return { thread, effects: [] };
   if (thread.phase === "FINAL") {
     throw new ProtocolError("E_BAD_STATE", `NEED ${thread.needId} is final; it cannot expire`);
   }
-  if (thread.decision !== undefined && message.sender !== thread.decision.decider) {
+  if (thread.decision !== undefined && !mayRule(thread, message, view)) {
     throw new ProtocolError(
       "E_NOT_DECIDER",
       `INVALIDATE of NEED ${thread.needId} signed by ${message.sender}, not its decider`,

@@ -23,7 +23,10 @@ export interface ReduceView extends LifecycleView {
    * The DECIDE being applied was confirmed against the decide log (it is the
    * record the log holds), so the log's own epoch and fence checks at write
    * time stand: a decision written before an epoch advance or a failover and
-   * delivered after it is still the decision.
+   * delivered after it is still the decision. For an INVALIDATE: the log
+   * names its sender as the holder of the bucket's newest fence (the one the
+   * envelope carries), so it may rule on the bucket's NEEDs although another
+   * decider decided them (a failover).
    */
   readonly decisionConfirmed?: boolean;
 }

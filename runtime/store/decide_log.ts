@@ -161,6 +161,11 @@ export interface DecideLog {
   acquireFence(bucket: number, holder: string): Promise<FenceToken>;
   /** The newest fence token issued for `bucket` (0 when none was): a holder of an older one is fenced out. */
   currentFence(bucket: number): Promise<number>;
+  /**
+   * The newest fence token of `bucket` with its holder (undefined when none
+   * was issued): who may rule on the bucket's NEEDs after a failover.
+   */
+  fenceHolder(bucket: number): Promise<FenceToken | undefined>;
   /** Grants `lease` unless the task has one (the same lease again is granted: idempotent). */
   tryLease(lease: LeaseRecord): Promise<LeaseOutcome>;
   /** The live lease of a task, if any. */

@@ -119,6 +119,11 @@ export class EtcdDecideLog implements DecideLog {
     return `${this.#prefix}/fence/${bucket.toString(16).padStart(2, "0")}`;
   }
 
+  /** The holder of the bucket's fence, as `{ token, holder }`: written with the fence. */
+  #fenceHolderKey(bucket: number): string {
+    return `${this.#prefix}/fence-holder/${bucket.toString(16).padStart(2, "0")}`;
+  }
+
   #leaseKey(taskId: string): string {
     return `${this.#prefix}/lease/${taskId}`;
   }
@@ -198,7 +203,10 @@ export class EtcdDecideLog implements DecideLog {
         ? kv.if(key, "Create", "==", 0)
         : kv.if(key, "Mod", "==", current.mod_revision);
       const response = await this.#call(() =>
-        guard.then(kv.put(key).value(String(token))).commit()
+        guard.then(
+          kv.put(key).value(String(token)),
+          kv.put(this.#fenceHolderKey(bucket)).value(JSON.stringify({ token, holder })),
+        ).commit()
       );
       if (response.succeeded) return { bucket, token, holder };
     }
@@ -212,6 +220,15 @@ export class EtcdDecideLog implements DecideLog {
       | KeyValue
       | undefined;
     return Number(found?.value.toString() ?? 0);
+  }
+
+  async fenceHolder(bucket: number): Promise<FenceToken | undefined> {
+    checkBucket(bucket);
+    const key = this.#fenceHolderKey(bucket);
+    const text = await this.#call(() => this.#client.get(key).string());
+    if (text === null) return undefined;
+    const { token, holder } = JSON.parse(text) as { token: number; holder: string };
+    return { bucket, token, holder };
   }
 
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {

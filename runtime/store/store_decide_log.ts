@@ -144,6 +144,12 @@ export class StoreDecideLog implements DecideLog {
     return (await this.#store.get<{ token: number }>(fenceKey(bucket)))?.value.token ?? 0;
   }
 
+  async fenceHolder(bucket: number): Promise<FenceToken | undefined> {
+    checkBucket(bucket);
+    const entry = await this.#store.get<{ token: number; holder: string }>(fenceKey(bucket));
+    return entry === undefined ? undefined : { bucket, ...entry.value };
+  }
+
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {
     checkLeaseRecord(lease);
     const knownEpoch = this.#known.get(EPOCH_ID) as StoreEntry<number> | null | undefined;

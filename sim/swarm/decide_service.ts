@@ -182,6 +182,7 @@ function cpBackend(nowMs: (() => number) | undefined): CpBackend {
       return token;
     },
     currentFence: (bucket) => log.currentFence(bucket),
+    fenceHolder: (bucket) => log.fenceHolder(bucket),
     tryLease: (lease) => log.tryLease(lease),
     getLease: (taskId) => log.getLease(taskId),
     renewLease: (taskId, leaseId, expiresAtMs) => log.renewLease(taskId, leaseId, expiresAtMs),
@@ -256,6 +257,10 @@ class RecordingDecideLog implements DecideLog {
 
   async currentFence(bucket: number): Promise<number> {
     return await this.service.backendFor(this.node).log.currentFence(bucket);
+  }
+
+  async fenceHolder(bucket: number): Promise<FenceToken | undefined> {
+    return await this.service.backendFor(this.node).log.fenceHolder(bucket);
   }
 
   async tryLease(lease: LeaseRecord): Promise<LeaseOutcome> {

@@ -15,7 +15,7 @@ const NEED = "need-challenged";
  * A decided NEED whose verified commit holds a challenge opened after its
  * window closed: the arbiter refuses it at once (no proof to fetch).
  */
-function challengedThread(nowMs: number): ThreadState {
+function challengedThread(nowMs: number, decidedBy?: string): ThreadState {
   const commit = { commitId: "c1", worker: "did:w", artifacts: [], invalidated: false };
   const task = {
     taskId: "t1",
@@ -37,6 +37,7 @@ function challengedThread(nowMs: number): ThreadState {
     need: { needId: NEED, deadlineMs: nowMs + 86_400_000 },
     tasks: new Map([["t1", task]]),
     challenges: new Map([["ch1", challenge]]),
+    ...(decidedBy === undefined ? {} : { decision: { decider: decidedBy, fence: 1 } }),
   } as unknown as ThreadState;
 }
 
@@ -44,21 +45,28 @@ function challengedThread(nowMs: number): ThreadState {
  * Runs a decider for NEED's bucket over a core that holds the challenged
  * thread and answers the INVALIDATEs asked of it with `answers` in turn (the
  * last one repeated); returns the rulings asked for and the decider's stats.
+ * With `decidedBy`, the NEED was decided by that decider, and this one
+ * took the bucket over from it (its fence is the log's second).
  */
-async function rulings(answers: readonly string[], runMs: number) {
+async function rulings(answers: readonly string[], runMs: number, decidedBy?: string) {
   const simulation = new Simulation({ seed: 7 });
-  const asked: { challengeId: string; verdict: string; code: string }[] = [];
+  const asked: { challengeId: string; verdict: string; code: string; fence?: number }[] = [];
+  const decideLog = new StoreDecideLog(new MemoryStore());
+  if (decidedBy !== undefined) await decideLog.acquireFence(bucketOf(NEED), decidedBy);
   const stats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 };
   simulation.addNode("n0", (system) => {
     const core = system.spawn<CoreMessage>(() => ({
       receive(ctx, message) {
-        if (message.type === "open-threads") message.replyTo.tell([challengedThread(ctx.nowMs())]);
+        if (message.type === "open-threads") {
+          message.replyTo.tell([challengedThread(ctx.nowMs(), decidedBy)]);
+        }
         if (message.type !== "emit" || message.kind !== "INVALIDATE") return;
         const payload = message.payload as { challengeId: string; verdict: string; code: string };
         asked.push({
           challengeId: payload.challengeId,
           verdict: payload.verdict,
           code: payload.code,
+          ...(message.fence === undefined ? {} : { fence: message.fence }),
         });
         const answer = answers[Math.min(asked.length, answers.length) - 1];
         message.replyTo?.tell(
@@ -72,7 +80,7 @@ async function rulings(answers: readonly string[], runMs: number) {
       decider({
         core,
         did: "did:d",
-        decideLog: new StoreDecideLog(new MemoryStore()),
+        decideLog,
         buckets: [bucketOf(NEED)],
         params: swarmParams({}),
       }, stats)
@@ -104,4 +112,16 @@ Deno.test("a ruling refused for good is not asked for again, and one always refu
   assert.deepEqual(settled.stats.rulingsRefused, { E_CHALLENGE_RESOLVED: 1 });
   const hopeless = await rulings(["E_COMMITTEE_INVALID"], 3_600_000);
   assert.equal(hopeless.asked.length, 10, "bounded attempts");
+});
+
+Deno.test("a decider that took a bucket over rules on its previous owner's NEED under its own fence", async () => {
+  const { asked } = await rulings(["OK"], 60_000, "did:previous-owner");
+  assert.deepEqual(asked, [{
+    challengeId: "ch1",
+    verdict: "REFUSED",
+    code: "E_CHALLENGE_WINDOW",
+    fence: 2,
+  }]);
+  const own = await rulings(["OK"], 60_000, "did:d");
+  assert.equal(own.asked[0].fence, undefined, "its own NEED's ruling needs no fence");
 });

@@ -813,3 +813,26 @@ Deno.test("CP: a RECONCILE naming lease drops moves the epoch but drops nothing"
   assert.equal(stats.epoch, 1);
   assert.equal(stats.rejected.E_RECONCILE_UNCONFIRMED, 1);
 });
+
+Deno.test("after a failover, the bucket's new owner expires a NEED another decider decided once the log names it as the fence holder; a forger or a stale fence is refused", async () => {
+  const f = await fixture();
+  const { people, send, node, decideLog, stats, thread } = f;
+  await decideP1(f);
+  const newOwner = await simulationIdentity(7, "new-owner");
+  // The decider of p1 (fence 1) lost the bucket: the new owner holds fence 2.
+  assert.equal((await decideLog.acquireFence(bucketOf(NEED), newOwner.did)).token, 2);
+  const deadlineMs = (await thread())?.need.deadlineMs as number;
+  const nowMs = () => Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  await node.advance(deadlineMs - nowMs() + 1);
+  const expire = async (from: Identity, fence: number) => {
+    await send("INVALIDATE", { target: "NEED", needId: NEED, code: "E_DEADLINE" }, from, {
+      fence,
+    });
+    await node.advance(10);
+    return (await thread())?.phase;
+  };
+  assert.equal(await expire(people.workerA, 2), "DECIDED", "a forger naming the current fence");
+  assert.equal(await expire(newOwner, 1), "DECIDED", "the new owner with a stale fence");
+  assert.equal((await stats()).rejected.E_NOT_DECIDER, 2);
+  assert.equal(await expire(newOwner, 2), "EXPIRED", "the holder of the newest fence");
+});

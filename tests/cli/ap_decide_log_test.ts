@@ -94,6 +94,8 @@ Deno.test("a decision written from any node lands at the bucket's home and reach
     const bucket = bucketOf("need-1");
     const fence = await mesh.log("node-b").acquireFence(bucket, "did:b");
     assert.equal(mesh.log("node-a").replica.fenceOf(bucket)?.holder, "did:b", "fenced at the home");
+    assert.deepEqual(await mesh.log("node-c").fenceHolder(bucket), fence, "read at the home");
+    assert.equal(await mesh.log("node-c").fenceHolder((bucket + 1) % 256), undefined);
     const outcome = await mesh.log("node-b").tryDecide(record("need-1", "did:b", fence.token));
     assert.equal(outcome.status, "decided");
     await pushed();
@@ -209,6 +211,7 @@ Deno.test("malformed, foreign and misrouted requests get typed errors, are count
       { op: "decide", record: { ...record("n", "d", 1), decidedAtMs: "soon" } },
       { op: "fence", bucket: 256, holder: "h" },
       { op: "fence", bucket: 1.5, holder: "h" },
+      { op: "fence-holder", bucket: -1 },
       { op: "lease", lease: { taskId: "t", leaseId: "l", holder: "h", epoch: 0 } },
       { op: "lease", lease: { ...TINY_LEASE, claim: 5 } },
       { op: "lease", lease: { ...TINY_LEASE, retainUntilMs: -1 } },

@@ -166,6 +166,30 @@ Deno.test("an upheld ruling invalidates the commit and reopens the task for a la
   );
 });
 
+Deno.test("after a failover, a ruling or an expiry by another decider takes effect only when the log vouched for its fence", () => {
+  rejects("E_NOT_DECIDER", () => challenged().apply("INVALIDATE", rejected(), "did:new-owner"));
+  const vouched = challenged({ decisionConfirmed: true });
+  assert.deepEqual(
+    vouched.apply("INVALIDATE", rejected(), "did:new-owner").map((effect) => effect.type),
+    ["challenge-resolved"],
+  );
+  assert.equal(vouched.thread?.challenges?.get("ch-1")?.verdict, "REJECTED");
+  const expire = (driver: Driver) =>
+    driver.apply(
+      "INVALIDATE",
+      { target: "NEED", needId: NEED_ID, code: "E_DEADLINE" },
+      "did:new-owner",
+    );
+  const unvouched = new Driver();
+  unvouched.toVerified();
+  unvouched.nowMs = 2_000_000;
+  rejects("E_NOT_DECIDER", () => expire(unvouched));
+  const expiring = new Driver({ decisionConfirmed: true });
+  expiring.toVerified();
+  expiring.nowMs = 2_000_000;
+  assert.deepEqual(expire(expiring).map((effect) => effect.type), ["need-expired"]);
+});
+
 Deno.test("a rejected ruling leaves the result standing; it finalizes as usual", () => {
   const driver = challenged();
   driver.apply(

@@ -118,6 +118,23 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
     );
   });
 
+  await t.step("the newest fence of a bucket is read back with its holder", async () => {
+    const bucket = 0xee;
+    if (await log.currentFence(bucket) === 0) {
+      assert.equal(await log.fenceHolder(bucket), undefined, "no fence issued yet");
+    }
+    const first = await log.acquireFence(bucket, "decider-a");
+    assert.deepEqual(await log.fenceHolder(bucket), first);
+    const second = await log.acquireFence(bucket, "decider-b");
+    assert.deepEqual(await log.fenceHolder(bucket), {
+      bucket,
+      token: first.token + 1,
+      holder: "decider-b",
+    });
+    assert.deepEqual(await log.fenceHolder(bucket), second);
+    await assert.rejects(log.fenceHolder(DECIDE_BUCKETS), DecideRecordError);
+  });
+
   await t.step(
     "only one of many concurrent claimers gets a task's lease; release lets the next one in",
     async () => {
