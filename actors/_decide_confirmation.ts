@@ -8,10 +8,11 @@
  * minority side of a CP partition), the check is retried.
  *
  * An INVALIDATE that carries a fence (a ruling or an expiry by a bucket's
- * new owner, after a failover) waits here too: it is applied as confirmed
- * when the log names its sender as the holder of the bucket's newest fence,
- * the one the envelope carries, and as unconfirmed otherwise (then only the
- * NEED's own decider may have signed it).
+ * new owner, after a failover) waits here too, this node's own included: it
+ * is confirmed when the log names its sender as the holder of the bucket's
+ * newest fence, the one the envelope carries. A peer's unconfirmed one is
+ * still applied, unconfirmed (then only the NEED's own decider may have
+ * signed it); this node's own is published only once confirmed.
  *
  * @module
  */
@@ -92,6 +93,8 @@ export interface ConfirmationSink {
    * INVALIDATE, `confirmed` when the log vouches for its sender's fence.
    */
   accept(message: Confirmable, bytes: Uint8Array, confirmed: boolean): void;
+  /** The log never answered about an INVALIDATE (every check failed). */
+  unanswered(message: LifecycleMessage<"INVALIDATE">, bytes: Uint8Array): void;
   /** Counts a refusal by its code. */
   count(code: string): void;
 }
@@ -114,7 +117,8 @@ export class DecideConfirmations {
 
   /**
    * Starts confirming a DECIDE, or an INVALIDATE carrying `fence`; refuses
-   * it (`E_DECIDE_BACKLOG`) when too many wait already.
+   * it (counted as `E_DECIDE_BACKLOG`, answering false) when too many wait
+   * already.
    */
   start(
     ctx: ActorContext<ConfirmationMessage>,
@@ -122,10 +126,14 @@ export class DecideConfirmations {
     bytes: Uint8Array,
     sink: ConfirmationSink,
     fence?: number,
-  ): void {
-    if (this.#pending.size >= this.#capacity) return sink.count("E_DECIDE_BACKLOG");
+  ): boolean {
+    if (this.#pending.size >= this.#capacity) {
+      sink.count("E_DECIDE_BACKLOG");
+      return false;
+    }
     this.#pending.set(message.id, { message, bytes, fence, attempts: 0 });
     this.check(ctx, message.id);
+    return true;
   }
 
   /** Asks the decide log about the message `id`; the answer comes back as `decide-checked`. */
@@ -155,8 +163,8 @@ export class DecideConfirmations {
     this.#pending.delete(answer.id);
     const { message, bytes } = pending;
     if (message.kind === "INVALIDATE") {
-      // Unconfirmed, it is still the NEED's own decider's to sign (the reducer judges that).
-      const logged = answer.logged.ok ? answer.logged.value as FenceToken | undefined : undefined;
+      if (!answer.logged.ok) return sink.unanswered(message, bytes);
+      const logged = answer.logged.value as FenceToken | undefined;
       return sink.accept(message, bytes, judgeRuling(logged, message, pending.fence ?? 0));
     }
     if (!answer.logged.ok) return sink.count("E_DECIDE_UNCONFIRMED");

@@ -601,14 +601,13 @@ class Decider implements Behavior<DeciderMessage> {
   }
 
   /**
-   * The fence a ruling on `thread` (an INVALIDATE) carries: none when this
-   * decider decided the NEED (or nobody did), else this decider's fence of
-   * the bucket, which peers confirm against the decide log before they take
-   * a ruling from a decider other than the NEED's (a failover).
+   * The fence a ruling on `thread` (an INVALIDATE) carries: this decider's
+   * fence of the bucket. Its own core publishes the ruling only once the
+   * decide log names it as that fence's holder (a paused decider that lost
+   * the bucket meanwhile must not rule), and peers check the same before
+   * they take a ruling from a decider other than the NEED's (a failover).
    */
   #rulingFence(thread: ThreadState): number | undefined {
-    const decider = thread.decision?.decider;
-    if (decider === undefined || decider === this.#config.did) return undefined;
     return this.#fences.get(bucketOf(thread.needId));
   }
 

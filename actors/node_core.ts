@@ -19,7 +19,7 @@
 
 import type { ActorContext, ActorRef, Behavior } from "../runtime/actor.ts";
 import type { Settled } from "../runtime/env.ts";
-import { errorCode, errorMessage } from "../runtime/errors.ts";
+import { errorCode, errorMessage, SwarmError } from "../runtime/errors.ts";
 import { bucketOf, type DecideLog } from "../runtime/store/decide_log.ts";
 import type { AuditLog } from "../protocols/audit/mod.ts";
 import {
@@ -225,6 +225,8 @@ class NodeCore implements Behavior<CoreInput> {
   readonly #audited = new Set<string>();
   readonly #auditedOldest = new EvictionCursor(this.#audited);
   readonly #confirmations: DecideConfirmations;
+  /** This node's rulings by fence, signed and waiting for the log to confirm the fence. */
+  readonly #ownRulings = new Map<string, { request: EmitRequest; envelope: SignedEnvelope }>();
   readonly #leaseDrops: LeaseDropChecks;
   readonly #gates: CoreGates;
   /** Envelopes signed for an emit with `hold`, and the later ones of their threads behind them. */
@@ -481,19 +483,22 @@ class NodeCore implements Behavior<CoreInput> {
     }
     if (!this.#admit(ctx, message, envelope)) return;
     this.#audit(ctx, envelope, "in");
-    if (
-      message.kind === "DECIDE" || (message.kind === "INVALIDATE" && envelope.fence !== undefined)
-    ) {
+    if (message.kind === "DECIDE" || this.#rulesByFence(message, envelope)) {
       const checked = message as Confirmable;
-      return this.#confirmations.start(
-        ctx,
-        checked,
-        envelope.bytes,
-        this.#sinkFor(ctx),
-        envelope.fence,
-      );
+      this.#confirmations.start(ctx, checked, envelope.bytes, this.#sinkFor(ctx), envelope.fence);
+      return;
     }
     this.#apply(ctx, message, envelope.bytes);
+  }
+
+  /**
+   * Whether a peer's INVALIDATE is checked against the decide log first: it
+   * carries a fence, and its sender is not the decider this node knows for
+   * the NEED (whose rulings stand without the check).
+   */
+  #rulesByFence(message: LifecycleMessage, envelope: SignedEnvelope): boolean {
+    if (message.kind !== "INVALIDATE" || envelope.fence === undefined) return false;
+    return this.#book.thread(message.thread)?.decision?.decider !== message.sender;
   }
 
   /**
@@ -503,8 +508,36 @@ class NodeCore implements Behavior<CoreInput> {
   #sinkFor(ctx: ActorContext<CoreInput>): ConfirmationSink {
     return {
       accept: (message, bytes, confirmed) => {
+        const own = this.#ownRulings.get(message.id);
+        if (own !== undefined) {
+          this.#ownRulings.delete(message.id);
+          if (confirmed) {
+            try {
+              this.#book.dryRun(message, ctx.nowMs(), true); // the thread may have moved meanwhile
+            } catch (error) {
+              return this.#refuse(own.request, error);
+            }
+            return this.#deliver(ctx, own.request, own.envelope, message, true);
+          }
+          return this.#refuse(
+            own.request,
+            new SwarmError(
+              "E_NOT_DECIDER",
+              `The decide log does not name this node as the holder of fence ${own.request.fence} of ${message.thread}'s bucket`,
+            ),
+          );
+        }
         if (message.kind === "DECIDE") this.#setEpoch(message.payload.epoch);
         this.#apply(ctx, message, bytes, confirmed);
+      },
+      unanswered: (message, bytes) => {
+        const own = this.#ownRulings.get(message.id);
+        if (own === undefined) return this.#apply(ctx, message, bytes, false);
+        this.#ownRulings.delete(message.id);
+        this.#refuse(
+          own.request,
+          new SwarmError("E_DECIDE_UNCONFIRMED", "The decide log did not answer about the fence"),
+        );
       },
       count: (code) => this.#count(code),
     };
@@ -546,6 +579,27 @@ class NodeCore implements Behavior<CoreInput> {
         return this.#refuse(request, error);
       }
     }
+    if (request.kind === "INVALIDATE" && request.fence !== undefined) {
+      // A ruling by fence goes out only once the log names this node as that fence's holder: a
+      // deposed decider that has not noticed yet must not apply a ruling its peers refuse.
+      const ruling = message as LifecycleMessage<"INVALIDATE">;
+      const sink = this.#sinkFor(ctx);
+      if (!this.#confirmations.start(ctx, ruling, envelope.bytes, sink, request.fence)) {
+        return this.#refuse(request, new SwarmError("E_DECIDE_BACKLOG", "Too many checks wait"));
+      }
+      return void this.#ownRulings.set(envelope.id, { request, envelope });
+    }
+    this.#deliver(ctx, request, envelope, message, confirmed);
+  }
+
+  /** Sends a checked local envelope to the peers and applies it here. */
+  #deliver(
+    ctx: ActorContext<CoreInput>,
+    request: EmitRequest,
+    envelope: SignedEnvelope,
+    message: LifecycleMessage,
+    confirmed: boolean,
+  ): void {
     this.#emitted++;
     // Not to this core itself: it applies its own envelope below.
     ctx.publish(shardTopic(request.thread), { type: "envelope", bytes: envelope.bytes }, {

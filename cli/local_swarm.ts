@@ -35,7 +35,7 @@ import type {
 import type { SwarmParams } from "../protocols/params.ts";
 import type { NeedOutcome, NeedStatus, RequesterMessage } from "../actors/requester.ts";
 import type { AcceptedHook, CoreMessage, CoreStats, EmitResult } from "../actors/swarm_messages.ts";
-import type { DeciderStats } from "../actors/decider.ts";
+import type { DeciderMessage, DeciderStats } from "../actors/decider.ts";
 import type { VerifierStats } from "../actors/verifier.ts";
 import type {
   CapsuleDistributorMessage,
@@ -323,6 +323,26 @@ export class LocalSwarm {
     await this.#stopNode(index);
     await this.#boot(index);
     await this.stats();
+  }
+
+  /**
+   * A failover: stops node `from` (its stores stay) and has node `to`'s
+   * decider take the buckets `from` owned, fencing `from` out of them.
+   * Resolves to those buckets.
+   */
+  async failover(from: number, to: number): Promise<readonly number[]> {
+    const node = this.#running(from);
+    const heir = this.#running(to).refs.decider;
+    if (node.refs.decider === undefined || heir === undefined) {
+      throw new RangeError(`A failover needs deciders on nodes ${from} and ${to}`);
+    }
+    const buckets = await node.system.ask<DeciderMessage, readonly number[]>(
+      node.refs.decider,
+      (replyTo) => ({ type: "owned", replyTo }),
+    );
+    await this.#stopNode(from);
+    heir.tell({ type: "take-buckets", buckets });
+    return buckets;
   }
 
   /** Stops every node and closes every store. */

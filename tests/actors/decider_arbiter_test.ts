@@ -1,4 +1,4 @@
-// Proves a decider rules on a challenge its core already held unruled (it restarted, or took the bucket over), asks again for a ruling its core refused for a passing reason, and stops at a refusal no retry changes.
+// Proves a decider rules on a challenge its core already held unruled (it restarted, or took the bucket over), under its own fence of the bucket, asks again for a ruling its core refused for a passing reason, and stops at a refusal no retry changes.
 import assert from "node:assert/strict";
 import { decider, type DeciderMessage, type DeciderStats } from "../../actors/decider.ts";
 import type { CoreMessage } from "../../actors/swarm_messages.ts";
@@ -92,7 +92,12 @@ async function rulings(answers: readonly string[], runMs: number, decidedBy?: st
 
 Deno.test("a decider rules on a challenge its core held unruled before it started", async () => {
   const { asked, stats } = await rulings(["OK"], 60_000);
-  assert.deepEqual(asked, [{ challengeId: "ch1", verdict: "REFUSED", code: "E_CHALLENGE_WINDOW" }]);
+  assert.deepEqual(asked, [{
+    challengeId: "ch1",
+    verdict: "REFUSED",
+    code: "E_CHALLENGE_WINDOW",
+    fence: 1,
+  }]);
   assert.equal(stats.rulingsRefused, undefined);
 });
 
@@ -114,7 +119,7 @@ Deno.test("a ruling refused for good is not asked for again, and one always refu
   assert.equal(hopeless.asked.length, 10, "bounded attempts");
 });
 
-Deno.test("a decider that took a bucket over rules on its previous owner's NEED under its own fence", async () => {
+Deno.test("a decider rules under its own fence, on a NEED it decided and on one its bucket's previous owner did", async () => {
   const { asked } = await rulings(["OK"], 60_000, "did:previous-owner");
   assert.deepEqual(asked, [{
     challengeId: "ch1",
@@ -123,5 +128,5 @@ Deno.test("a decider that took a bucket over rules on its previous owner's NEED 
     fence: 2,
   }]);
   const own = await rulings(["OK"], 60_000, "did:d");
-  assert.equal(own.asked[0].fence, undefined, "its own NEED's ruling needs no fence");
+  assert.equal(own.asked[0].fence, 2, "its own NEED's ruling carries its newest fence too");
 });

@@ -56,12 +56,14 @@ async function fixture(
     /** Keeps a signed audit log there. */
     auditDir?: string;
     finishedRetentionMs?: number;
+    /** The store under the decide log (a test closes it to put the log out of reach). */
+    logStore?: MemoryStore;
   } = {},
 ) {
   const people = await cast();
   const node = await simNode();
   const verifiers = people.verifiers.map((identity) => identity.did);
-  const decideLog = new StoreDecideLog(new MemoryStore());
+  const decideLog = new StoreDecideLog(options.logStore ?? new MemoryStore());
   const audit = options.auditDir === undefined ? undefined : new SignedAuditLog(
     await FileFrameLogDirectory.open(options.auditDir),
     nodeIdentity(people),
@@ -835,4 +837,79 @@ Deno.test("after a failover, the bucket's new owner expires a NEED another decid
   assert.equal(await expire(newOwner, 1), "DECIDED", "the new owner with a stale fence");
   assert.equal((await stats()).rejected.E_NOT_DECIDER, 2);
   assert.equal(await expire(newOwner, 2), "EXPIRED", "the holder of the newest fence");
+});
+
+Deno.test("a ruling this node signs under a fence goes out only while the log names it as that fence's holder", async () => {
+  const f = await fixture();
+  const { node, core, decideLog, stats, thread } = f;
+  await decideP1(f);
+  const self = nodeIdentity(f.people).did;
+  const bucket = bucketOf(NEED);
+  const deadlineMs = (await thread())?.need.deadlineMs as number;
+  const nowMs = () => Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  await node.advance(deadlineMs - nowMs() + 1);
+  const expire = async (fence: number) => {
+    const answer = node.system.ask<CoreMessage, EmitResult>(core, (replyTo) => ({
+      type: "emit",
+      kind: "INVALIDATE",
+      thread: NEED,
+      payload: { target: "NEED", needId: NEED, code: "E_DEADLINE" },
+      fence,
+      replyTo,
+    }));
+    await node.advance(10);
+    return await answer;
+  };
+  // This node took the bucket (fence 2) and lost it again (fence 3) before it ruled: deposed.
+  await decideLog.acquireFence(bucket, self);
+  await decideLog.acquireFence(bucket, "did:someone-else");
+  const emittedBefore = (await stats()).emitted;
+  const deposed = await expire(2);
+  assert.equal(deposed.type === "refused" && deposed.code, "E_NOT_DECIDER");
+  assert.equal((await thread())?.phase, "DECIDED", "not applied here");
+  assert.equal((await stats()).emitted, emittedBefore, "not sent to the peers");
+  const owner = await decideLog.acquireFence(bucket, self);
+  const ruled = await expire(owner.token);
+  assert.equal(ruled.type, "emitted", JSON.stringify(ruled));
+  assert.equal((await thread())?.phase, "EXPIRED");
+  assert.equal((await stats()).emitted, emittedBefore + 1);
+});
+
+Deno.test("a ruling under a fence waits while the decide log is out of reach: a peer's is taken once the log answers, this node's own is refused when it never does", async () => {
+  const expiry = { target: "NEED", needId: NEED, code: "E_DEADLINE" } as const;
+  /** A decided NEED past its deadline whose bucket's fence 2 is held by `holder`, with the log closed. */
+  const cutOff = async (holder: (people: Cast) => Identity) => {
+    const logStore = new MemoryStore();
+    const f = await fixture({ logStore });
+    await decideP1(f);
+    await f.decideLog.acquireFence(bucketOf(NEED), holder(f.people).did);
+    const deadlineMs = (await f.thread())?.need.deadlineMs as number;
+    const nowMs = () => Number(f.node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+    await f.node.advance(deadlineMs - nowMs() + 1);
+    await logStore.close();
+    return { ...f, logStore };
+  };
+
+  const peer = await cutOff((people) => people.planner);
+  await peer.send("INVALIDATE", expiry, peer.people.planner, { fence: 2 });
+  await peer.node.advance(10_000);
+  assert.equal((await peer.thread())?.phase, "DECIDED", "it waits for the log");
+  peer.logStore.reopen();
+  await peer.node.advance(1_500);
+  assert.equal((await peer.thread())?.phase, "EXPIRED", "the log named its sender");
+
+  const own = await cutOff(nodeIdentity);
+  const emittedBefore = (await own.stats()).emitted;
+  const answer = own.node.system.ask<CoreMessage, EmitResult>(own.core, (replyTo) => ({
+    type: "emit",
+    kind: "INVALIDATE",
+    thread: NEED,
+    payload: expiry,
+    fence: 2,
+    replyTo,
+  }), { timeoutMs: 600_000 });
+  await own.node.advance(130_000);
+  const refused = await answer;
+  assert.equal(refused.type === "refused" && refused.code, "E_DECIDE_UNCONFIRMED");
+  assert.equal((await own.stats()).emitted, emittedBefore, "never sent");
 });
