@@ -3,13 +3,15 @@
  * service's current epoch and its bucket's current fence token; every lease
  * it granted carried the current epoch; and every DECIDE a node accepted is
  * one the service actually wrote (a DECIDE that never went through the log,
- * like a zombie's or a forger's, must never be accepted).
+ * like a zombie's or a forger's, must never be accepted). A ruling
+ * (INVALIDATE) a node accepted from another node than the NEED's decider
+ * came from one that had taken the bucket's fence by then (a failover).
  *
  * @module
  */
 
-import { type DecideRecord, sameDecision } from "../../runtime/store/decide_log.ts";
-import type { LogEvent } from "../swarm/history.ts";
+import { bucketOf, type DecideRecord, sameDecision } from "../../runtime/store/decide_log.ts";
+import type { AcceptedEvent, LogEvent } from "../swarm/history.ts";
 import { type CheckContext, type Checker, type CheckResult, Findings } from "./checker.ts";
 
 type DecideCall = Extract<LogEvent, { op: "decide" }>;
@@ -23,8 +25,14 @@ export const P4_FENCING: Checker = {
   check(context: CheckContext): CheckResult {
     const findings = new Findings(this);
     const written = new Map<string, DecideCall[]>();
+    /** When each node first took each bucket's fence, by `node bucket`. */
+    const fencedAt = new Map<string, bigint>();
     for (const event of context.history.ofType("log")) {
       if (event.op === "decide") checkDecideWrite(event, findings, written);
+      if (event.op === "fence" && event.outcome === "ok") {
+        const key = `${event.node} ${event.bucket}`;
+        if (!fencedAt.has(key)) fencedAt.set(key, event.timeNs);
+      }
       if (event.op === "lease" && (event.outcome === "granted" || event.outcome === "forced")) {
         findings.checked++;
         if (event.lease.epoch !== event.logEpoch) {
@@ -36,9 +44,14 @@ export const P4_FENCING: Checker = {
         }
       }
     }
+    const deciders = new Map<string, string>();
     for (const event of context.history.ofType("accepted")) {
+      if (event.message.kind === "INVALIDATE") {
+        checkRuling(event, deciders.get(event.message.thread), context, findings, fencedAt);
+      }
       if (event.message.kind !== "DECIDE") continue;
       const record = event.message.payload as DecideRecord;
+      deciders.set(record.needId, record.decider);
       findings.checked++;
       const calls = written.get(record.needId) ?? [];
       if (calls.some((call) => sameDecision(call.record, record))) continue;
@@ -77,4 +90,26 @@ function checkDecideWrite(
       evidence: [event.seq],
     });
   }
+}
+
+/** A ruling from another node than the NEED's decider needs the bucket's fence taken before it. */
+function checkRuling(
+  event: AcceptedEvent,
+  decider: string | undefined,
+  context: CheckContext,
+  findings: Findings,
+  fencedAt: ReadonlyMap<string, bigint>,
+): void {
+  const { message } = event;
+  if (decider === undefined || message.sender === decider) return;
+  findings.checked++;
+  const sender = context.history.nodeOf(message.sender);
+  const taken = fencedAt.get(`${sender} ${bucketOf(message.thread)}`);
+  if (taken !== undefined && taken <= event.timeNs) return;
+  findings.add({
+    message: `${event.node} accepted a ruling on ${message.thread} from ${sender}, which ` +
+      `neither decided it nor had taken its bucket's fence`,
+    needId: message.thread,
+    evidence: [event.seq],
+  });
 }

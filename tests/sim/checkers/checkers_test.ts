@@ -1,7 +1,7 @@
 // Proves each property checker flags a crafted violation in a history (and passes the same history without it), that the registry is open and survives a crashing checker, and that failure windows show the involved NEED.
 import assert from "node:assert/strict";
 import { msToNs } from "../../../runtime/env.ts";
-import type { DecideRecord } from "../../../runtime/store/decide_log.ts";
+import { bucketOf, type DecideRecord } from "../../../runtime/store/decide_log.ts";
 import { committeeFor } from "../../../protocols/committee.ts";
 import type {
   LifecycleMessage,
@@ -173,6 +173,39 @@ Deno.test("P4 flags a write under a stale fence and a DECIDE accepted that was n
   decideWrite(forged, record());
   forged.accept(3, "DECIDE", { ...record({ decider: VERIFIERS[6], fence: 99 }), approvers: [] }, 6);
   assert.match((await verdict(P4_FENCING, forged)).violations[0].message, /never wrote/);
+});
+
+Deno.test("P4 flags a ruling accepted from a node that neither decided the NEED nor took its bucket's fence", async () => {
+  const ruled = (fencedBy?: number) => {
+    const recorder = new Recorder();
+    decideWrite(recorder, record());
+    recorder.accept(1, "DECIDE", { ...record(), approvers: [] }, 0);
+    if (fencedBy !== undefined) {
+      recorder.push({
+        type: "log",
+        node: `node-${fencedBy}`,
+        replica: "cp",
+        outcome: "ok",
+        logEpoch: 0,
+        op: "fence",
+        bucket: bucketOf(NEED),
+        token: 2,
+      });
+    }
+    const expiry = { target: "NEED", needId: NEED, code: "E_DEADLINE" } as const;
+    recorder.at(10).accept(1, "INVALIDATE", expiry, 0); // the NEED's decider
+    recorder.at(20).accept(1, "INVALIDATE", expiry, 4);
+    return recorder;
+  };
+  assert.equal((await verdict(P4_FENCING, ruled(4))).status, "pass", "node-4 took the fence");
+  for (const recorder of [ruled(), ruled(5)]) {
+    const result = await verdict(P4_FENCING, recorder);
+    assert.equal(result.violations.length, 1);
+    assert.match(
+      result.violations[0].message,
+      /from node-4, which neither decided it nor had taken/,
+    );
+  }
 });
 
 function claim(recorder: Recorder, node: number, leaseId: string, sender = node) {
