@@ -86,7 +86,7 @@ export class Arbiter {
   readonly #params: SwarmParams;
   readonly #limiter: RateLimiter;
   readonly #stats: ArbiterStats;
-  /** The fence a ruling on a thread carries (see `Decider`); none for the NEED's own decider. */
+  /** The fence a ruling on a thread carries: its decider's fence of the bucket (see `Decider`). */
   readonly #fenceFor: (thread: ThreadState) => number | undefined;
   /** Challenges being ruled on (fetch in flight), by id. */
   readonly #inFlight = new Set<string>();

@@ -7,12 +7,13 @@
  * after an epoch advance or a failover. While the log is out of reach (the
  * minority side of a CP partition), the check is retried.
  *
- * An INVALIDATE that carries a fence (a ruling or an expiry by a bucket's
- * new owner, after a failover) waits here too, this node's own included: it
- * is confirmed when the log names its sender as the holder of the bucket's
- * newest fence, the one the envelope carries. A peer's unconfirmed one is
- * still applied, unconfirmed (then only the NEED's own decider may have
- * signed it); this node's own is published only once confirmed.
+ * A ruling (INVALIDATE) under a fence waits here too: this node's own
+ * always, a peer's when its sender is not the NEED's decider this node knows
+ * (a bucket's new owner after a failover). It is confirmed when the log
+ * names its sender as the holder of the bucket's newest fence, the one the
+ * envelope carries. A peer's unconfirmed one is still applied, unconfirmed
+ * (then only the NEED's own decider may have signed it); this node's own is
+ * published only once confirmed.
  *
  * @module
  */

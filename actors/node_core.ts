@@ -980,10 +980,10 @@ function sameAddress(left: ActorRef<never>, right: ActorRef<never>): boolean {
 }
 
 /**
- * Whether this node's own message is applied as confirmed: its decider emits
- * a DECIDE only after writing it to the decide log, and signs an INVALIDATE
- * with a fence only for a bucket it holds that fence of (a ruling after a
- * failover; peers confirm it against the log).
+ * Whether this node's own message is checked against its thread as
+ * confirmed: its decider emits a DECIDE only after writing it to the decide
+ * log, and an INVALIDATE under a fence goes out only once the log confirms
+ * that fence (`#publish`).
  */
 function selfConfirmed(request: EmitRequest): boolean {
   return request.kind === "DECIDE" ||

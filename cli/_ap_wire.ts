@@ -9,9 +9,9 @@
  *
  * - `ap-call` `{op, …}`: one decide-log call for a bucket this node is the
  *   home of (decide, get, fence, current-fence, fence-holder, lease,
- *   get-lease, renew, mark, release). The reply is `{ok: true, value}` or `{ok: false, error}`,
- *   where a stale epoch or fence keeps its numbers, so the caller's decider
- *   sees the same typed error as with a local log.
+ *   get-lease, renew, mark, release). The reply is `{ok: true, value}` or
+ *   `{ok: false, error}`, where a stale epoch or fence keeps its numbers, so
+ *   the caller's decider sees the same typed error as with a local log.
  * - `ap-push` (a partial snapshot): records the home just wrote, replicated
  *   to every connected peer; the peer absorbs them.
  * - `ap-sync` `{after}`: one page of this node's replica (epoch, fences, and
