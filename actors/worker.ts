@@ -196,6 +196,12 @@ class Worker implements Behavior<WorkerMessage> {
   readonly #backlog: Candidate[] = [];
   /** Leases this worker asked for whose grant it never heard of (the call failed). */
   readonly #unsure = new Set<string>();
+  /**
+   * Jobs whose task was reopened while they were bidding for it: the
+   * task-ready of the reopening was passed over (one job per task), so a
+   * bid that then fails is made again, as for a reopened task.
+   */
+  readonly #reopenedMeanwhile = new WeakSet<Job>();
   readonly #unsureOldest = new EvictionCursor(this.#unsure);
   readonly #concurrency: number;
   readonly #claimChecks: number;
@@ -336,7 +342,11 @@ class Worker implements Behavior<WorkerMessage> {
 
   /** Bids: signs the CLAIM (held by the core under the lease id) that the lease will carry. */
   #start(ctx: ActorContext<WorkerMessage>, candidate: Candidate): void {
-    if (this.#jobs.has(candidate.taskId)) return;
+    const running = this.#jobs.get(candidate.taskId);
+    if (running !== undefined) {
+      if (candidate.reopened) this.#reopenedMeanwhile.add(running);
+      return;
+    }
     const job: Job = {
       ...candidate,
       leaseId: toHex(ctx.randomBytes(12)),
@@ -376,6 +386,7 @@ class Worker implements Behavior<WorkerMessage> {
       // Refused (the task is no longer open to this worker), or no answer from a busy core.
       this.#finish(ctx, job, "none");
       if (!result.ok) this.#rebidLater(ctx, job, result);
+      else if (this.#reopenedMeanwhile.has(job)) this.#rebidLater(ctx, job, undefined);
       return;
     }
     const lease = this.#config.decideLog.tryLease({
@@ -431,24 +442,30 @@ class Worker implements Behavior<WorkerMessage> {
    * exception is this worker's own lease whose grant timed out although the
    * log took it: no CLAIM was ever made under it, nothing else would free
    * it, and the task would stay unclaimed; it is freed and the task bid for
-   * again.
+   * again. A bid that the core refused (`outcome` undefined) is made again
+   * only when the task was reopened meanwhile.
    */
-  #rebidLater(ctx: ActorContext<WorkerMessage>, job: Job, outcome: Settled<LeaseOutcome>): void {
+  #rebidLater(
+    ctx: ActorContext<WorkerMessage>,
+    job: Job,
+    outcome: Settled<LeaseOutcome> | undefined,
+  ): void {
     if (job.attempt + 1 >= BID_ATTEMPTS_MAX) return;
-    if (outcome.ok && !job.reopened) {
+    const reopened = job.reopened || this.#reopenedMeanwhile.has(job);
+    if (outcome?.ok === true && !reopened) {
       const held = outcome.value.status === "held" ? outcome.value.existing : undefined;
       if (held === undefined || !this.#unsure.has(held.leaseId)) return;
       const candidate = { ...retryOf(job, false), orphan: held.leaseId };
       return void ctx.schedule(0, { type: "rebid", candidate });
     }
-    if (!outcome.ok && errorCode(outcome.error) === "E_STALE_EPOCH") {
+    if (outcome?.ok === false && errorCode(outcome.error) === "E_STALE_EPOCH") {
       ctx.pipeToSelf(this.#config.decideLog.currentEpoch(), (epoch) => ({
         type: "epoch-read",
         epoch,
       }));
     }
     const delayMs = REBID_BASE_MS * 2 ** job.attempt * (0.5 + ctx.random());
-    ctx.schedule(delayMs, { type: "rebid", candidate: retryOf(job, job.reopened) });
+    ctx.schedule(delayMs, { type: "rebid", candidate: retryOf(job, reopened) });
   }
 
   /**

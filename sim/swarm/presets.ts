@@ -191,7 +191,9 @@ export const SWARM_PRESETS: Readonly<Record<string, SwarmScenario>> = {
   }),
   failover: scenario({
     name: "failover",
-    description: "A paused decider loses its buckets and comes back as a zombie; epochs advance",
+    description: "A paused decider loses its buckets and comes back as a zombie; epochs advance; " +
+      "a wrong-output worker and a frivolous challenger keep the arbiters ruling",
+    byzantine: { approveEverything: 0, wrongOutput: 1, spammers: 0, frivolousChallengers: 1 },
     nemeses: [
       { kind: "failover", atMs: at(0.2), durationMs: 3_000 },
       { kind: "epoch-advance", atMs: at(0.5) },

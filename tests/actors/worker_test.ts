@@ -1,4 +1,4 @@
-// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), never announces an expiry earlier than one it announced (a periodic renewal finishing late, on the real clock), bids anew when its lease was freed before its COMMIT, frees its own lease whose grant went unanswered, and writes its signed COMMIT into its lease before publishing it (dropping it when the lease is gone, asking again when the log does not answer).
+// Proves a worker whose CLAIM the core answers too late (a busy core) keeps its lease and works once the thread shows the CLAIM, releases and bids again when the CLAIM never lands, asks again when the decide log does not answer its lease confirmation, renews before committing only a lease that has run a while (and announces the renewal), never announces an expiry earlier than one it announced (a periodic renewal finishing late, on the real clock), bids anew when its lease was freed before its COMMIT, frees its own lease whose grant went unanswered, bids again for a task reopened while its bid found the task held, and writes its signed COMMIT into its lease before publishing it (dropping it when the lease is gone, asking again when the log does not answer).
 import assert from "node:assert/strict";
 import type { ActorRef } from "../../runtime/actor.ts";
 import { MemoryContentStore } from "../../runtime/store/memory_content_store.ts";
@@ -19,7 +19,7 @@ const SPEC = { op: "reverse", input: "hello swarm", rounds: 1 } as const;
 const NEED_DEADLINE_MS = 5_000_000;
 
 /** A thread with one task in `status`, leased under `leaseId` when CLAIMED. */
-function threadWith(status: "DECIDED" | "CLAIMED", leaseId?: string): ThreadState {
+function threadWith(status: "DECIDED" | "DRAFT" | "CLAIMED", leaseId?: string): ThreadState {
   const task = {
     taskId: "task-1",
     spec: SPEC,
@@ -105,13 +105,17 @@ function workerRig(system: ActorSystem, options: RigOptions) {
       leaseTtlMs: 60_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 10_000,
     }), { name: "worker" });
-  const start = () =>
+  const ready = (shown: ThreadState) =>
     (role as ActorRef<unknown>).tell({
       type: "effect",
       effect: { type: "task-ready", needId: "need-1", taskId: "task-1" },
-      thread,
+      thread: shown,
     });
-  return { start, emitted, held, dropped };
+  /** The task becomes ready. */
+  const start = () => ready(thread);
+  /** The task is reopened (a rejected result, a released lease). */
+  const reopen = () => ready(threadWith("DRAFT"));
+  return { start, reopen, emitted, held, dropped };
 }
 
 /**
@@ -359,6 +363,29 @@ Deno.test("a worker whose bid the log refuses drops the CLAIM it signed for it",
   const { kinds, dropped, held } = await slowClaim("answered", decideLog);
   assert.deepEqual(await kinds(5_000), [], "nothing published");
   assert.deepEqual(dropped, [...held.keys()], "the CLAIM held for the bid");
+});
+
+Deno.test("a worker whose bid finds the task held, and that hears meanwhile of the task's reopening, bids again once the lease is freed", async () => {
+  const decideLog = new StoreDecideLog(new MemoryStore());
+  await decideLog.tryLease({
+    taskId: "task-1",
+    leaseId: "rejected-result",
+    holder: "did:key:z6MkAnotherWorker",
+    grantedAtMs: 0,
+    expiresAtMs: 60_000,
+    epoch: 0,
+  });
+  const node = await simNode();
+  const rig = workerRig(node.system, { lands: "answered", decideLog });
+  await node.advance(1);
+  rig.start();
+  rig.reopen(); // its result was rejected while this bid was on its way: passed over
+  await node.advance(100);
+  assert.equal(rig.emitted.length, 0, "the bid found the task held");
+  await decideLog.releaseLease("task-1", "rejected-result", { force: true }); // freed by its decider
+  await node.advance(10_000);
+  assert.deepEqual(rig.emitted.map((message) => message.kind), ["CLAIM", "COMMIT"]);
+  assert.equal((await decideLog.getLease("task-1"))?.leaseId, rig.emitted[0].payload.leaseId);
 });
 
 /** A decide log that notes what the worker had published when each COMMIT mark was asked for. */

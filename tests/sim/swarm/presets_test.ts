@@ -71,6 +71,10 @@ const CHAOS_REGRESSIONS = [
   // BUGGIFY stalled four workers in a row on one task, a lost lease each: L counted its bound
   // from the end of the load, not from the last fault point that hit the NEED (L).
   { scenario: "byzantine", seed: 4600, overrides: { buggify: true, needsPerSecond: 15 } },
+  // A worker's bid for a fresh task found it held by a wrong result's lease; the result's rejection
+  // reopened the task while the bid was on its way, and that task-ready was passed over (one job
+  // per task). The bid was not made again, and the task stayed unclaimed (L).
+  { scenario: "failover", seed: 9004, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
