@@ -119,8 +119,11 @@ export type DeciderMessage =
     readonly type: "finalize-ready";
     readonly needId: string;
     readonly taskId: string;
-    /** The record to announce; "deposed" when a newer fence holds the bucket. */
-    readonly payload: Settled<FinalizePayload | "deposed" | undefined>;
+    /**
+     * The record to announce; "deposed" when a newer fence holds the bucket,
+     * "unleased" when the log no longer holds the verified commit's lease.
+     */
+    readonly payload: Settled<FinalizePayload | "deposed" | "unleased" | undefined>;
     /** This decider's fence of the bucket when it checked. */
     readonly fence: number | undefined;
   }
@@ -641,14 +644,20 @@ class Decider implements Behavior<DeciderMessage> {
     if (this.#arbiter.blocks(thread, commitId)) return;
     if (thread.tasks.get(taskId)?.status !== "VERIFIED") return;
     const fence = this.#fences.get(bucket);
+    const leaseId = thread.tasks.get(taskId)?.commits.get(commitId)?.leaseId as string;
+    const log = this.#config.decideLog;
     // A FINALIZE is a decision too: only the holder of the bucket's newest fence makes one (a
-    // zombie decider that was paused while another took its buckets must not, P4).
-    const payload: Promise<FinalizePayload | "deposed" | undefined> = fence === undefined
+    // zombie decider that was paused while another took its buckets must not, P4), and only
+    // under the lease the log holds, marked final first: of two leases an AP merge finds on the
+    // task, it keeps the final one, and the other side's work is set aside.
+    const payload = fence === undefined
       ? Promise.reject(new Error(`No fence for bucket ${bucket} yet`))
-      : this.#config.decideLog.currentFence(bucket).then(
-        (current): Promise<FinalizePayload | "deposed" | undefined> | "deposed" | undefined =>
-          current === fence ? finalizeRecord(ctx.store, thread, taskId, this.#params) : "deposed",
-      );
+      : log.currentFence(bucket).then(async (current) => {
+        if (current !== fence) return "deposed" as const;
+        const record = await finalizeRecord(ctx.store, thread, taskId, this.#params);
+        if (record === undefined) return undefined;
+        return await log.markFinal(taskId, leaseId) ? record : "unleased" as const;
+      });
     ctx.pipeToSelf(
       payload,
       (result) => ({ type: "finalize-ready", needId, taskId, payload: result, fence }),
@@ -676,6 +685,10 @@ class Decider implements Behavior<DeciderMessage> {
       });
     }
     if (payload.value === undefined) return;
+    if (payload.value === "unleased") {
+      // An AP merge kept another side's lease: its RECONCILE sets this commit aside.
+      return void ctx.log.warn("not finalized: the log holds another lease", { needId, taskId });
+    }
     this.#config.core.tell({
       type: "emit",
       kind: "FINALIZE",

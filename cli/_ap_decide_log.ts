@@ -212,6 +212,12 @@ export class ApDecideLog implements DecideLog {
     return (await this.#route(bucketOf(taskId), call, mark))[0];
   }
 
+  async markFinal(taskId: string, leaseId: string): Promise<boolean> {
+    const call = { op: "final", taskId, leaseId } as const;
+    const mark = () => this.replica.markFinal(taskId, leaseId);
+    return (await this.#route(bucketOf(taskId), call, mark))[0];
+  }
+
   async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {
     const force = options?.force === true;
     const call = { op: "release", taskId, leaseId, ...(force ? { force } : {}) } as const;
@@ -332,6 +338,8 @@ export class ApDecideLog implements DecideLog {
         return replica.renewLease(call.taskId, call.leaseId, call.expiresAtMs);
       case "mark":
         return replica.markCommitted(call.taskId, call.leaseId, call.commit);
+      case "final":
+        return replica.markFinal(call.taskId, call.leaseId);
       case "release":
         return replica.releaseLease(call.taskId, call.leaseId, { force: call.force === true });
     }

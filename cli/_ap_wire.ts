@@ -9,7 +9,7 @@
  *
  * - `ap-call` `{op, …}`: one decide-log call for a bucket this node is the
  *   home of (decide, get, fence, current-fence, fence-holder, lease,
- *   get-lease, renew, mark, release). The reply is `{ok: true, value}` or
+ *   get-lease, renew, mark, final, release). The reply is `{ok: true, value}` or
  *   `{ok: false, error}`, where a stale epoch or fence keeps its numbers, so
  *   the caller's decider sees the same typed error as with a local log.
  * - `ap-push` (a partial snapshot): records the home just wrote, replicated
@@ -74,6 +74,7 @@ export type ApCall =
     readonly leaseId: string;
     readonly commit: string;
   }
+  | { readonly op: "final"; readonly taskId: string; readonly leaseId: string }
   | {
     readonly op: "release";
     readonly taskId: string;
@@ -191,6 +192,7 @@ export function parseLease(value: unknown): LeaseRecord {
     // Their type and length are checked with the lease.
     ...optional(fields, "claim", () => fields.claim as string),
     ...optional(fields, "commit", () => fields.commit as string),
+    ...optional(fields, "final", () => fields.final as true),
     ...optional(fields, "retainUntilMs", () => integer(fields, "retainUntilMs", "lease")),
   };
   return checked(() => checkLeaseRecord(lease));
@@ -242,6 +244,12 @@ export function parseApCall(body: unknown): ApCall {
         taskId: text(fields, "taskId", "call"),
         leaseId: text(fields, "leaseId", "call"),
         commit: leaseEnvelope(fields, "commit", "call"),
+      };
+    case "final":
+      return {
+        op: "final",
+        taskId: text(fields, "taskId", "call"),
+        leaseId: text(fields, "leaseId", "call"),
       };
     case "release":
       return {

@@ -44,6 +44,7 @@ import {
   StaleEpochError,
   StaleFenceError,
   withCommit,
+  withFinal,
 } from "../../runtime/store/decide_log.ts";
 import { leaseOutcome, settledOutcome } from "../../runtime/store/store_decide_log.ts";
 import type { Store, StoreKey } from "../../runtime/store/store.ts";
@@ -239,6 +240,10 @@ export class ApReplica implements DecideLog {
 
   markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean> {
     return this.#rewriteLease(taskId, (lease) => withCommit(lease, leaseId, commit));
+  }
+
+  markFinal(taskId: string, leaseId: string): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => withFinal(lease, leaseId));
   }
 
   async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {
@@ -444,15 +449,23 @@ function higherFence(token: FenceToken, known: FenceToken | undefined): boolean 
 }
 
 /**
- * Of two leases on one task: the later grant, or of one lease the later
- * renewal, carrying the COMMIT either side wrote into it.
+ * Of two leases on one task: the final one (its result was paid out on its
+ * side), else the later grant; of one lease the later renewal, carrying the
+ * COMMIT and the final mark either side wrote into it.
  */
 function laterGrant(left: LeaseRecord, right: LeaseRecord): LeaseRecord {
   if (left.leaseId === right.leaseId) {
     const later = left.expiresAtMs >= right.expiresAtMs ? left : right;
-    const commit = left.commit ?? right.commit;
-    return later.commit !== undefined || commit === undefined ? later : { ...later, commit };
+    const commit = later.commit ?? left.commit ?? right.commit;
+    const final = left.final ?? right.final;
+    if (later.commit === commit && later.final === final) return later;
+    return {
+      ...later,
+      ...(commit === undefined ? {} : { commit }),
+      ...(final === undefined ? {} : { final }),
+    };
   }
+  if ((left.final === true) !== (right.final === true)) return left.final === true ? left : right;
   if (left.grantedAtMs !== right.grantedAtMs) {
     return left.grantedAtMs > right.grantedAtMs ? left : right;
   }

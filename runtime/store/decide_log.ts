@@ -81,6 +81,13 @@ export interface LeaseRecord {
    * (only by force), so a RELEASE can never overtake a COMMIT made in time.
    */
   readonly commit?: string;
+  /**
+   * Set by {@linkcode DecideLog.markFinal} before the decider announces the
+   * result under this lease final: of two leases an AP merge finds on one
+   * task (one per side of a partition), it keeps the final one, so the side
+   * that paid the result out is the one that stands.
+   */
+  readonly final?: true;
   /** When the log may forget the lease (its NEED's deadline plus the retention margin). */
   readonly retainUntilMs?: number;
 }
@@ -131,6 +138,19 @@ export function withCommit(
   if (lease === undefined || lease.leaseId !== leaseId) return undefined;
   if (lease.commit !== undefined) return lease.commit === commit ? lease : undefined;
   return checkLeaseRecord({ ...lease, commit });
+}
+
+/**
+ * The lease marked final, or undefined when `markFinal` must answer false
+ * (the lease is gone or another). A lease marked final already is returned
+ * as it is.
+ */
+export function withFinal(
+  lease: LeaseRecord | undefined,
+  leaseId: string,
+): LeaseRecord | undefined {
+  if (lease === undefined || lease.leaseId !== leaseId) return undefined;
+  return lease.final === true ? lease : { ...lease, final: true };
 }
 
 /** The outcome of {@linkcode DecideLog.tryLease}. */
@@ -184,6 +204,13 @@ export interface DecideLog {
    * holder publishes its COMMIT only once this answered true.
    */
   markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean>;
+  /**
+   * Marks the task's lease final if it is still `leaseId` (again: true);
+   * false when the lease is gone or another. The decider announces a
+   * FINALIZE only once this answered true: a result is final only under the
+   * lease the log holds.
+   */
+  markFinal(taskId: string, leaseId: string): Promise<boolean>;
   /**
    * Removes the task's lease if it is still `leaseId` and carries no COMMIT
    * (with `force`, even then: its result was rejected, or never arrived);
@@ -317,6 +344,9 @@ export function checkLeaseRecord(lease: LeaseRecord): LeaseRecord {
         `Lease ${key} must be a non-empty string of at most ${LEASE_ENVELOPE_CHARS_MAX} characters`,
       );
     }
+  }
+  if (lease.final !== undefined && lease.final !== true) {
+    throw new DecideRecordError(`Lease final must be true when given, got ${String(lease.final)}`);
   }
   checkRetention("Lease", lease.retainUntilMs);
   return lease;

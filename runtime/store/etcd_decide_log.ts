@@ -28,6 +28,7 @@ import {
   renewed,
   StaleEpochError,
   withCommit,
+  withFinal,
 } from "./decide_log.ts";
 import { checkFencing, leaseOutcome, settledOutcome } from "./store_decide_log.ts";
 import { SwarmError } from "../errors.ts";
@@ -263,6 +264,10 @@ export class EtcdDecideLog implements DecideLog {
 
   markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean> {
     return this.#rewriteLease(taskId, (lease) => withCommit(lease, leaseId, commit));
+  }
+
+  markFinal(taskId: string, leaseId: string): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => withFinal(lease, leaseId));
   }
 
   async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {

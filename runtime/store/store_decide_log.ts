@@ -28,6 +28,7 @@ import {
   StaleEpochError,
   StaleFenceError,
   withCommit,
+  withFinal,
 } from "./decide_log.ts";
 
 const EPOCH_KEY: StoreKey = ["swarm", "epoch"];
@@ -191,6 +192,10 @@ export class StoreDecideLog implements DecideLog {
 
   markCommitted(taskId: string, leaseId: string, commit: string): Promise<boolean> {
     return this.#rewriteLease(taskId, (lease) => withCommit(lease, leaseId, commit));
+  }
+
+  markFinal(taskId: string, leaseId: string): Promise<boolean> {
+    return this.#rewriteLease(taskId, (lease) => withFinal(lease, leaseId));
   }
 
   async releaseLease(taskId: string, leaseId: string, options?: ReleaseOptions): Promise<boolean> {

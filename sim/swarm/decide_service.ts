@@ -187,6 +187,7 @@ function cpBackend(nowMs: (() => number) | undefined): CpBackend {
     getLease: (taskId) => log.getLease(taskId),
     renewLease: (taskId, leaseId, expiresAtMs) => log.renewLease(taskId, leaseId, expiresAtMs),
     markCommitted: (taskId, leaseId, commit) => log.markCommitted(taskId, leaseId, commit),
+    markFinal: (taskId, leaseId) => log.markFinal(taskId, leaseId),
     releaseLease: (taskId, leaseId, options) => log.releaseLease(taskId, leaseId, options),
     close: () => log.close(),
   };
@@ -301,6 +302,16 @@ class RecordingDecideLog implements DecideLog {
       () => ({ op: "mark", taskId, leaseId }),
       async (backend) => {
         const ok = await backend.log.markCommitted(taskId, leaseId, commit);
+        return [ok, ok ? "ok" : "refused"];
+      },
+    );
+  }
+
+  async markFinal(taskId: string, leaseId: string): Promise<boolean> {
+    return await this.#call(
+      () => ({ op: "final", taskId, leaseId }),
+      async (backend) => {
+        const ok = await backend.log.markFinal(taskId, leaseId);
         return [ok, ok ? "ok" : "refused"];
       },
     );

@@ -79,7 +79,7 @@ export type LogDetail =
   | { readonly op: "epoch"; readonly from: number; readonly to: number }
   | { readonly op: "lease"; readonly lease: LeaseRecord }
   | {
-    readonly op: "renew" | "mark" | "release";
+    readonly op: "renew" | "mark" | "final" | "release";
     readonly taskId: string;
     readonly leaseId: string;
     readonly expiresAtMs?: number;

@@ -1,4 +1,4 @@
-// Proves a decider answers which buckets it holds, as it takes (owned or borrowed) and drops them, fencing each bucket it takes in the decide log; and that it keeps the newest of its own fence tokens when two takes of a bucket answer out of order, so it still finalizes there.
+// Proves a decider answers which buckets it holds, as it takes (owned or borrowed) and drops them, fencing each bucket it takes in the decide log; and that it keeps the newest of its own fence tokens when two takes of a bucket answer out of order, so it still finalizes there, and finalizes only under the lease the log holds, marked final first.
 import assert from "node:assert/strict";
 import { decider, type DeciderMessage } from "../../actors/decider.ts";
 import type { CoreMessage } from "../../actors/swarm_messages.ts";
@@ -62,6 +62,7 @@ const NEED_ID = "need-fence";
 function verifiedThread(): ThreadState {
   const commit = {
     commitId: "commit-1",
+    leaseId: "lease-1",
     tally: { approvals: ["did:v1"], rejections: [], reached: true },
   };
   const task = {
@@ -83,7 +84,10 @@ function verifiedThread(): ThreadState {
  * A decider over `log` that holds no bucket at start, with a core that
  * records the kinds it is asked to emit; `finalize` tells it t1 is verified.
  */
-async function fenceRig(log: StoreDecideLog) {
+async function fenceRig(log: StoreDecideLog, leaseInLog = "lease-1") {
+  // The lease t1 was committed under: a FINALIZE goes out only once it is marked final.
+  const lease = { taskId: "t1", leaseId: leaseInLog, holder: "did:w", epoch: 0 };
+  await log.tryLease({ ...lease, grantedAtMs: 0, expiresAtMs: 60_000 });
   const env = await RealEnv.open({ nodeId: "n0" });
   const system = ActorSystem.create(env, { log: silentLogSink });
   const emitted: string[] = [];
@@ -151,6 +155,23 @@ Deno.test("a decider that finalizes while taking its own bucket again waits for 
     rig.shard.tell({ type: "take-buckets", buckets: [bucket] });
     rig.finalize();
     await waitFor(() => Promise.resolve(rig.emitted.includes("FINALIZE")), 10_000);
+    assert.deepEqual(await rig.owned(), [bucket]);
+  } finally {
+    await rig.stop();
+  }
+});
+
+Deno.test("a decider does not finalize a result whose lease the log no longer holds (an AP merge kept another)", async () => {
+  const log = new StoreDecideLog(new MemoryStore());
+  const rig = await fenceRig(log, "lease-of-the-other-side");
+  const bucket = bucketOf(NEED_ID);
+  try {
+    rig.shard.tell({ type: "take-buckets", buckets: [bucket] });
+    await waitFor(async () => (await log.currentFence(bucket)) === 1);
+    rig.finalize();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(rig.emitted, [], "no FINALIZE");
+    assert.equal((await log.getLease("t1"))?.final, undefined, "the other lease is not marked");
     assert.deepEqual(await rig.owned(), [bucket]);
   } finally {
     await rig.stop();

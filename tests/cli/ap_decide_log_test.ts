@@ -135,6 +135,9 @@ Deno.test("leases are granted once, at the home of the task's bucket", async () 
     assert.equal((await mesh.log("node-c").getLease("t1"))?.expiresAtMs, 20_000);
     assert.equal(await mesh.log("node-c").markCommitted("t1", "lc", "Y29tbWl0"), false);
     assert.equal(await mesh.log("node-b").markCommitted("t1", "lb", "Y29tbWl0"), true);
+    assert.equal(await mesh.log("node-c").markFinal("t1", "lc"), false, "not the lease held");
+    assert.equal(await mesh.log("node-c").markFinal("t1", "lb"), true, "the decider marks it");
+    assert.equal((await mesh.log("node-a").getLease("t1"))?.final, true, "at the home");
     assert.equal((await mesh.log("node-a").getLease("t1"))?.commit, "Y29tbWl0");
     assert.equal(await mesh.log("node-c").releaseLease("t1", "lb"), false, "it carries a COMMIT");
     assert.equal(await mesh.log("node-c").releaseLease("t1", "lb", { force: true }), true);
@@ -220,6 +223,8 @@ Deno.test("malformed, foreign and misrouted requests get typed errors, are count
       { op: "lease", lease: { ...TINY_LEASE, commit: "" } },
       { op: "lease", lease: { ...TINY_LEASE, needId: 5 } },
       { op: "mark", taskId: "t", leaseId: "l" },
+      { op: "final", taskId: "t" },
+      { op: "lease", lease: { ...TINY_LEASE, final: false } },
       { op: "mark", taskId: "t", leaseId: "l", commit: "x".repeat(20_000) },
       { op: "release", taskId: "t", leaseId: "l", force: "yes" },
       { op: "get", needId: "x".repeat(300) },

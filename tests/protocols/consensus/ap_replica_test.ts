@@ -130,7 +130,7 @@ Deno.test("ApReplica.absorb() ends in the same state whichever side absorbs firs
   );
 });
 
-Deno.test("of one lease renewed on both sides, absorb() and merge() keep the later expiry and the COMMIT either side marked, no conflict", async () => {
+Deno.test("of one lease renewed on both sides, absorb() and merge() keep the later expiry and the COMMIT and final mark either side wrote, no conflict", async () => {
   const lease = { ...firstLease("n"), expiresAtMs: 100 };
   for (const [further, behind] of [[0, 1], [1, 0]]) {
     const sides = [new ApReplica("a"), new ApReplica("b")];
@@ -138,16 +138,21 @@ Deno.test("of one lease renewed on both sides, absorb() and merge() keep the lat
     await sides[further].renewLease(lease.taskId, lease.leaseId, 500);
     await sides[behind].renewLease(lease.taskId, lease.leaseId, 300);
     await sides[behind].markCommitted(lease.taskId, lease.leaseId, "Y29tbWl0");
+    await sides[behind].markFinal(lease.taskId, lease.leaseId);
     const merged = ApReplica.merge("ab", sides);
     assert.deepEqual(merged.leaseConflicts, []);
     const kept = await merged.replica.getLease(lease.taskId);
-    assert.deepEqual([kept?.expiresAtMs, kept?.commit], [500, "Y29tbWl0"]);
+    assert.deepEqual([kept?.expiresAtMs, kept?.commit, kept?.final], [500, "Y29tbWl0", true]);
     for (const [into, from] of [[further, behind], [behind, further]]) {
       const copy = sides[into].fork("copy");
       const absorbed = await copy.absorb(sides[from].snapshot());
       assert.deepEqual(absorbed.leaseConflicts, []);
       const copied = await copy.getLease(lease.taskId);
-      assert.deepEqual([copied?.expiresAtMs, copied?.commit], [500, "Y29tbWl0"]);
+      assert.deepEqual([copied?.expiresAtMs, copied?.commit, copied?.final], [
+        500,
+        "Y29tbWl0",
+        true,
+      ]);
     }
   }
 });
@@ -162,4 +167,22 @@ Deno.test("ApReplica.absorb() keeps the later of two leases on one task, as a co
   assert.equal(result.leaseConflicts.length, 1);
   assert.equal(result.leaseConflicts[0].dropped.leaseId, "early");
   assert.equal((await left.getLease("t"))?.leaseId, "late");
+});
+
+Deno.test("of two leases on one task, absorb() and merge() keep the one marked final, though granted earlier", async () => {
+  const lease = { taskId: "t", holder: "w1", grantedAtMs: 10, expiresAtMs: 100, epoch: 0 };
+  const [left, right] = [new ApReplica("left"), new ApReplica("right")];
+  await left.tryLease({ ...lease, leaseId: "early-paid" });
+  await left.markFinal("t", "early-paid");
+  await right.tryLease({ ...lease, leaseId: "late", holder: "w2", grantedAtMs: 20 });
+  for (const [into, from] of [[left, right], [right, left]]) {
+    const copy = into.fork("copy");
+    const result = await copy.absorb(from.snapshot());
+    assert.equal(result.leaseConflicts.length, 1);
+    assert.equal(result.leaseConflicts[0].dropped.leaseId, "late");
+    assert.equal((await copy.getLease("t"))?.leaseId, "early-paid");
+  }
+  const merged = ApReplica.merge("both", [right, left]);
+  assert.equal((await merged.replica.getLease("t"))?.leaseId, "early-paid");
+  assert.equal(merged.leaseConflicts[0].dropped.leaseId, "late");
 });

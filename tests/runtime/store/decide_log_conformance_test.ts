@@ -267,6 +267,35 @@ async function conformance(t: Deno.TestContext, log: DecideLog): Promise<void> {
     },
   );
 
+  await t.step("a lease is marked final only while the log holds it, and stays so", async () => {
+    const taskId = `task-${crypto.randomUUID()}`;
+    const lease = {
+      taskId,
+      leaseId: "lease-final",
+      holder: "w",
+      grantedAtMs: 1_000,
+      expiresAtMs: 61_000,
+      epoch: await log.currentEpoch(),
+    };
+    await log.tryLease(lease);
+    assert.equal(await log.markFinal(taskId, "lease-nobody"), false, "another lease");
+    assert.equal(await log.markFinal(`${taskId}-none`, lease.leaseId), false, "no lease");
+    assert.equal(await log.markCommitted(taskId, lease.leaseId, "Y29tbWl0"), true);
+    assert.equal(await log.markFinal(taskId, lease.leaseId), true);
+    assert.equal(await log.markFinal(taskId, lease.leaseId), true, "idempotent");
+    assert.equal(await log.renewLease(taskId, lease.leaseId, 90_000), true);
+    assert.deepEqual(
+      await log.getLease(taskId),
+      { ...lease, expiresAtMs: 90_000, commit: "Y29tbWl0", final: true },
+    );
+    assert.equal(await log.releaseLease(taskId, lease.leaseId, { force: true }), true);
+    assert.equal(await log.markFinal(taskId, lease.leaseId), false, "a released lease");
+    await assert.rejects(
+      log.tryLease({ ...lease, taskId: `${taskId}-2`, final: "yes" as unknown as true }),
+      DecideRecordError,
+    );
+  });
+
   await t.step(
     "a retention time is kept with the record, and must be a whole time in ms",
     async () => {

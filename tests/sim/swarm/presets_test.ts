@@ -75,6 +75,11 @@ const CHAOS_REGRESSIONS = [
   // reopened the task while the bid was on its way, and that task-ready was passed over (one job
   // per task). The bid was not made again, and the task stayed unclaimed (L).
   { scenario: "failover", seed: 9004, overrides: { buggify: true } },
+  // Both sides of an isolate-one partition leased a task, and the majority finalized it; the merge
+  // kept the isolated node's later grant, so that node never took the others' FINALIZE and its
+  // ledger parted from theirs ($). A decider now marks the lease final before the FINALIZE, and a
+  // merge keeps the final lease.
+  { scenario: "partition-ap", seed: 9112, overrides: { buggify: true } },
 ];
 
 for (const { scenario, seed, overrides } of CHAOS_REGRESSIONS) {
