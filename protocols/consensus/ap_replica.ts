@@ -326,7 +326,7 @@ export class ApReplica implements DecideLog {
     const leaseConflicts: LeaseConflict[] = [];
     for (const lease of snapshot.leases.filter(current)) {
       const known = this.#live(this.#leases, lease.taskId);
-      const kept = known === undefined ? lease : laterGrant(known, lease);
+      const kept = known === undefined ? lease : keptLease(known, lease);
       if (known !== undefined && known.leaseId !== lease.leaseId) {
         leaseConflicts.push({ kept, dropped: kept === known ? lease : known });
       }
@@ -367,7 +367,7 @@ export class ApReplica implements DecideLog {
       for (const [taskId, lease] of replica.#leases) {
         if (replica.#expired(lease)) continue;
         const known = merged.#leases.get(taskId);
-        const kept = known === undefined ? lease : laterGrant(known, lease);
+        const kept = known === undefined ? lease : keptLease(known, lease);
         merged.#leases.set(taskId, kept);
         if (known !== undefined && known.leaseId !== lease.leaseId) {
           leaseConflicts.push({ kept, dropped: kept === known ? lease : known });
@@ -453,7 +453,7 @@ function higherFence(token: FenceToken, known: FenceToken | undefined): boolean 
  * side), else the later grant; of one lease the later renewal, carrying the
  * COMMIT and the final mark either side wrote into it.
  */
-function laterGrant(left: LeaseRecord, right: LeaseRecord): LeaseRecord {
+function keptLease(left: LeaseRecord, right: LeaseRecord): LeaseRecord {
   if (left.leaseId === right.leaseId) {
     const later = left.expiresAtMs >= right.expiresAtMs ? left : right;
     const commit = later.commit ?? left.commit ?? right.commit;
