@@ -350,31 +350,29 @@ Deno.test("the lease a worker takes carries the CLAIM it signed, and that CLAIM 
   );
 });
 
-Deno.test("a worker whose bid the log refuses drops the CLAIM it signed for it", async () => {
+/** A decide log in which another worker holds `leaseId` on task-1. */
+async function heldByAnother(leaseId: string): Promise<StoreDecideLog> {
   const decideLog = new StoreDecideLog(new MemoryStore());
   await decideLog.tryLease({
     taskId: "task-1",
-    leaseId: "another",
+    leaseId,
     holder: "did:key:z6MkAnotherWorker",
     grantedAtMs: 0,
     expiresAtMs: 60_000,
     epoch: 0,
   });
+  return decideLog;
+}
+
+Deno.test("a worker whose bid the log refuses drops the CLAIM it signed for it", async () => {
+  const decideLog = await heldByAnother("another");
   const { kinds, dropped, held } = await slowClaim("answered", decideLog);
   assert.deepEqual(await kinds(5_000), [], "nothing published");
   assert.deepEqual(dropped, [...held.keys()], "the CLAIM held for the bid");
 });
 
 Deno.test("a worker whose bid finds the task held, and that hears meanwhile of the task's reopening, bids again once the lease is freed", async () => {
-  const decideLog = new StoreDecideLog(new MemoryStore());
-  await decideLog.tryLease({
-    taskId: "task-1",
-    leaseId: "rejected-result",
-    holder: "did:key:z6MkAnotherWorker",
-    grantedAtMs: 0,
-    expiresAtMs: 60_000,
-    epoch: 0,
-  });
+  const decideLog = await heldByAnother("rejected-result");
   const node = await simNode();
   const rig = workerRig(node.system, { lands: "answered", decideLog });
   await node.advance(1);

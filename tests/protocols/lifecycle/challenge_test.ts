@@ -174,20 +174,15 @@ Deno.test("after a failover, a ruling or an expiry by another decider takes effe
     ["challenge-resolved"],
   );
   assert.equal(vouched.thread?.challenges?.get("ch-1")?.verdict, "REJECTED");
-  const expire = (driver: Driver) =>
-    driver.apply(
-      "INVALIDATE",
-      { target: "NEED", needId: NEED_ID, code: "E_DEADLINE" },
-      "did:new-owner",
-    );
-  const unvouched = new Driver();
-  unvouched.toVerified();
-  unvouched.nowMs = 2_000_000;
-  rejects("E_NOT_DECIDER", () => expire(unvouched));
+  // Unvouched, another node's expiry is refused (the test of INVALIDATE of a NEED below).
   const expiring = new Driver({ decisionConfirmed: true });
   expiring.toVerified();
   expiring.nowMs = 2_000_000;
-  assert.deepEqual(expire(expiring).map((effect) => effect.type), ["need-expired"]);
+  const expiry = { target: "NEED", needId: NEED_ID, code: "E_DEADLINE" } as const;
+  assert.deepEqual(
+    expiring.apply("INVALIDATE", expiry, "did:new-owner").map((effect) => effect.type),
+    ["need-expired"],
+  );
 });
 
 Deno.test("a rejected ruling leaves the result standing; it finalizes as usual", () => {
