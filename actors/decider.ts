@@ -675,9 +675,12 @@ class Decider implements Behavior<DeciderMessage> {
     if (payload.ok && payload.value === "deposed" && !this.#refencing(bucket, message.fence)) {
       return this.#relinquish(bucket);
     }
-    if (!payload.ok || payload.value === "deposed") {
-      // The decide log is out of reach, our fence is not back yet, or our own newer fence is on
-      // its way: try again later.
+    if (!payload.ok || payload.value === "deposed" || payload.value === "unleased") {
+      // The decide log is out of reach, our fence is not back yet, our own newer fence is on its
+      // way, or the log does not hold the commit's lease (yet: an AP replica that has not caught
+      // up with the lease granted while its bucket was lent; or no more: a merge kept another
+      // side's lease, and its RECONCILE sets this commit aside, which ends the retries): try
+      // again later.
       return void ctx.schedule(RETRY_MAX_MS * (0.5 + ctx.random()), {
         type: "finalize",
         needId,
@@ -685,10 +688,6 @@ class Decider implements Behavior<DeciderMessage> {
       });
     }
     if (payload.value === undefined) return;
-    if (payload.value === "unleased") {
-      // An AP merge kept another side's lease: its RECONCILE sets this commit aside.
-      return void ctx.log.warn("not finalized: the log holds another lease", { needId, taskId });
-    }
     this.#config.core.tell({
       type: "emit",
       kind: "FINALIZE",
