@@ -196,13 +196,13 @@ class Worker implements Behavior<WorkerMessage> {
   readonly #backlog: Candidate[] = [];
   /** Leases this worker asked for whose grant it never heard of (the call failed). */
   readonly #unsure = new Set<string>();
+  readonly #unsureOldest = new EvictionCursor(this.#unsure);
   /**
    * Jobs whose task was reopened while they were bidding for it: the
    * task-ready of the reopening was passed over (one job per task), so a
    * bid that then fails is made again, as for a reopened task.
    */
   readonly #reopenedMeanwhile = new WeakSet<Job>();
-  readonly #unsureOldest = new EvictionCursor(this.#unsure);
   readonly #concurrency: number;
   readonly #claimChecks: number;
   /** Tasks whose first CLAIM the `loseFirstClaims` test hook dropped. */
