@@ -816,20 +816,40 @@ Deno.test("CP: a RECONCILE naming lease drops moves the epoch but drops nothing"
   assert.equal(stats.rejected.E_RECONCILE_UNCONFIRMED, 1);
 });
 
+/** The expiry of NEED, as a decider signs it once the deadline has passed. */
+const EXPIRY = { target: "NEED", needId: NEED, code: "E_DEADLINE" } as const;
+
+/** Runs `f`'s thread to DECIDED on p1, then past the NEED's deadline. */
+async function decidedPastDeadline(f: Fixture): Promise<void> {
+  await decideP1(f);
+  const deadlineMs = (await f.thread())?.need.deadlineMs as number;
+  const nowMs = Number(f.node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
+  await f.node.advance(deadlineMs - nowMs + 1);
+}
+
+/** Has `f`'s core sign and publish the NEED's expiry under `fence`, as its decider would. */
+async function emitExpiry(f: Fixture, fence: number, waitMs: number): Promise<EmitResult> {
+  const answer = f.node.system.ask<CoreMessage, EmitResult>(f.core, (replyTo) => ({
+    type: "emit",
+    kind: "INVALIDATE",
+    thread: NEED,
+    payload: EXPIRY,
+    fence,
+    replyTo,
+  }), { timeoutMs: waitMs + 60_000 });
+  await f.node.advance(waitMs);
+  return await answer;
+}
+
 Deno.test("after a failover, the bucket's new owner expires a NEED another decider decided once the log names it as the fence holder; a forger or a stale fence is refused", async () => {
   const f = await fixture();
   const { people, send, node, decideLog, stats, thread } = f;
-  await decideP1(f);
+  await decidedPastDeadline(f);
   const newOwner = await simulationIdentity(7, "new-owner");
   // The decider of p1 (fence 1) lost the bucket: the new owner holds fence 2.
   assert.equal((await decideLog.acquireFence(bucketOf(NEED), newOwner.did)).token, 2);
-  const deadlineMs = (await thread())?.need.deadlineMs as number;
-  const nowMs = () => Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
-  await node.advance(deadlineMs - nowMs() + 1);
   const expire = async (from: Identity, fence: number) => {
-    await send("INVALIDATE", { target: "NEED", needId: NEED, code: "E_DEADLINE" }, from, {
-      fence,
-    });
+    await send("INVALIDATE", EXPIRY, from, { fence });
     await node.advance(10);
     return (await thread())?.phase;
   };
@@ -841,57 +861,38 @@ Deno.test("after a failover, the bucket's new owner expires a NEED another decid
 
 Deno.test("a ruling this node signs under a fence goes out only while the log names it as that fence's holder", async () => {
   const f = await fixture();
-  const { node, core, decideLog, stats, thread } = f;
-  await decideP1(f);
+  const { decideLog, stats, thread } = f;
+  await decidedPastDeadline(f);
   const self = nodeIdentity(f.people).did;
   const bucket = bucketOf(NEED);
-  const deadlineMs = (await thread())?.need.deadlineMs as number;
-  const nowMs = () => Number(node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
-  await node.advance(deadlineMs - nowMs() + 1);
-  const expire = async (fence: number) => {
-    const answer = node.system.ask<CoreMessage, EmitResult>(core, (replyTo) => ({
-      type: "emit",
-      kind: "INVALIDATE",
-      thread: NEED,
-      payload: { target: "NEED", needId: NEED, code: "E_DEADLINE" },
-      fence,
-      replyTo,
-    }));
-    await node.advance(10);
-    return await answer;
-  };
   // This node took the bucket (fence 2) and lost it again (fence 3) before it ruled: deposed.
   await decideLog.acquireFence(bucket, self);
   await decideLog.acquireFence(bucket, "did:someone-else");
   const emittedBefore = (await stats()).emitted;
-  const deposed = await expire(2);
+  const deposed = await emitExpiry(f, 2, 10);
   assert.equal(deposed.type === "refused" && deposed.code, "E_NOT_DECIDER");
   assert.equal((await thread())?.phase, "DECIDED", "not applied here");
   assert.equal((await stats()).emitted, emittedBefore, "not sent to the peers");
   const owner = await decideLog.acquireFence(bucket, self);
-  const ruled = await expire(owner.token);
+  const ruled = await emitExpiry(f, owner.token, 10);
   assert.equal(ruled.type, "emitted", JSON.stringify(ruled));
   assert.equal((await thread())?.phase, "EXPIRED");
   assert.equal((await stats()).emitted, emittedBefore + 1);
 });
 
 Deno.test("a ruling under a fence waits while the decide log is out of reach: a peer's is taken once the log answers, this node's own is refused when it never does", async () => {
-  const expiry = { target: "NEED", needId: NEED, code: "E_DEADLINE" } as const;
   /** A decided NEED past its deadline whose bucket's fence 2 is held by `holder`, with the log closed. */
   const cutOff = async (holder: (people: Cast) => Identity) => {
     const logStore = new MemoryStore();
     const f = await fixture({ logStore });
-    await decideP1(f);
+    await decidedPastDeadline(f);
     await f.decideLog.acquireFence(bucketOf(NEED), holder(f.people).did);
-    const deadlineMs = (await f.thread())?.need.deadlineMs as number;
-    const nowMs = () => Number(f.node.simulation.node("node-0").clock.nowNs() / 1_000_000n);
-    await f.node.advance(deadlineMs - nowMs() + 1);
     await logStore.close();
     return { ...f, logStore };
   };
 
   const peer = await cutOff((people) => people.planner);
-  await peer.send("INVALIDATE", expiry, peer.people.planner, { fence: 2 });
+  await peer.send("INVALIDATE", EXPIRY, peer.people.planner, { fence: 2 });
   await peer.node.advance(10_000);
   assert.equal((await peer.thread())?.phase, "DECIDED", "it waits for the log");
   peer.logStore.reopen();
@@ -900,16 +901,7 @@ Deno.test("a ruling under a fence waits while the decide log is out of reach: a 
 
   const own = await cutOff(nodeIdentity);
   const emittedBefore = (await own.stats()).emitted;
-  const answer = own.node.system.ask<CoreMessage, EmitResult>(own.core, (replyTo) => ({
-    type: "emit",
-    kind: "INVALIDATE",
-    thread: NEED,
-    payload: expiry,
-    fence: 2,
-    replyTo,
-  }), { timeoutMs: 600_000 });
-  await own.node.advance(130_000);
-  const refused = await answer;
+  const refused = await emitExpiry(own, 2, 130_000);
   assert.equal(refused.type === "refused" && refused.code, "E_DECIDE_UNCONFIRMED");
   assert.equal((await own.stats()).emitted, emittedBefore, "never sent");
 });
