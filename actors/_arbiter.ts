@@ -75,7 +75,11 @@ const RULE_RETRY_MAX_MS = 30_000;
 
 /** Counters of an arbiter, part of its decider's stats. */
 export interface ArbiterStats {
-  /** Rulings the core refused (each attempt), by code; an unanswered ask counts as `E_ASK_TIMEOUT`. */
+  /**
+   * Rulings the core refused (each attempt), by code; an unanswered ask
+   * counts as `E_ASK_TIMEOUT`, one held back until the bucket's fence is
+   * back as `E_UNFENCED`.
+   */
   rulingsRefused?: Record<string, number>;
 }
 
@@ -220,9 +224,14 @@ export class Arbiter {
   ): void {
     const { challengeId } = challenge;
     if (this.#ruled.has(challengeId) || this.#refused.has(challengeId)) return;
+    const needId = thread.needId;
+    const fence = this.#fenceFor(thread);
+    if (fence === undefined) {
+      // The bucket's fence is not back yet (its take is in flight): a ruling needs it.
+      return this.#refusedWith(ctx, needId, challengeId, judgement, attempt, "E_UNFENCED");
+    }
     if (this.#ruled.size >= 100_000) this.#ruled.clear();
     this.#ruled.add(challengeId);
-    const needId = thread.needId;
     ctx.ask<CoreMessage, EmitResult>(
       this.#core,
       (replyTo) => ({
@@ -240,7 +249,7 @@ export class Arbiter {
           code: judgement.code,
           severity: judgement.severity,
         } as never,
-        fence: this.#fenceFor(thread),
+        fence,
         replyTo,
       }),
       (answer) => ({ type: "ruling-answered", needId, challengeId, attempt, judgement, answer }),
@@ -256,6 +265,18 @@ export class Arbiter {
     const result = answer.ok ? answer.value : undefined;
     if (result !== undefined && result.type !== "refused") return;
     const code = result?.code ?? errorCode(answer.ok ? undefined : answer.error);
+    this.#refusedWith(ctx, needId, challengeId, judgement, attempt, code);
+  }
+
+  /** Counts a refused ruling, and asks for it again later unless no retry can change it. */
+  #refusedWith<M>(
+    ctx: ActorContext<M | ArbiterMessage>,
+    needId: string,
+    challengeId: string,
+    judgement: Judgement,
+    attempt: number,
+    code: string,
+  ): void {
     const refused = this.#stats.rulingsRefused ??= {};
     refused[code] = (refused[code] ?? 0) + 1;
     if (SETTLED.has(code)) return;

@@ -609,6 +609,7 @@ class Decider implements Behavior<DeciderMessage> {
    * decide log names it as that fence's holder (a paused decider that lost
    * the bucket meanwhile must not rule), and peers check the same before
    * they take a ruling from a decider other than the NEED's (a failover).
+   * Undefined until the bucket's fence is back: no ruling goes out before.
    */
   #rulingFence(thread: ThreadState): number | undefined {
     return this.#fences.get(bucketOf(thread.needId));
@@ -619,13 +620,15 @@ class Decider implements Behavior<DeciderMessage> {
     for (const [needId, thread] of this.#threads) {
       if (this.#expiring.has(needId) || nowMs < thread.need.deadlineMs) continue;
       if (thread.phase !== "OPEN" && thread.phase !== "DECIDED") continue;
+      const fence = this.#rulingFence(thread);
+      if (fence === undefined) continue; // the bucket's fence is not back yet: at a later check
       this.#expiring.add(needId);
       this.#config.core.tell({
         type: "emit",
         kind: "INVALIDATE",
         thread: needId,
         payload: { target: "NEED", needId, code: "E_DEADLINE" },
-        fence: this.#rulingFence(thread),
+        fence,
       });
     }
   }

@@ -1,6 +1,7 @@
-// Proves a decider rules on a challenge its core already held unruled (it restarted, or took the bucket over), under its own fence of the bucket, asks again for a ruling its core refused for a passing reason, and stops at a refusal no retry changes.
+// Proves a decider rules on a challenge its core already held unruled (it restarted, or took the bucket over), under its own fence of the bucket (held back until that fence is back), asks again for a ruling its core refused for a passing reason, and stops at a refusal no retry changes.
 import assert from "node:assert/strict";
 import { decider, type DeciderMessage, type DeciderStats } from "../../actors/decider.ts";
+import type { ActorRef } from "../../runtime/actor.ts";
 import type { CoreMessage } from "../../actors/swarm_messages.ts";
 import { bucketOf } from "../../runtime/store/decide_log.ts";
 import { MemoryStore } from "../../runtime/store/memory_store.ts";
@@ -129,4 +130,57 @@ Deno.test("a decider rules under its own fence, on a NEED it decided and on one 
   }]);
   const own = await rulings(["OK"], 60_000, "did:d");
   assert.equal(own.asked[0].fence, 2, "its own NEED's ruling carries its newest fence too");
+});
+
+/** A real log whose first fence take fails (out of reach), so a retry brings the fence back later. */
+class FirstFenceLostLog extends StoreDecideLog {
+  #lost = false;
+  constructor() {
+    super(new MemoryStore());
+  }
+  override acquireFence(bucket: number, holder: string) {
+    if (this.#lost) return super.acquireFence(bucket, holder);
+    this.#lost = true;
+    return Promise.reject(new Error("decide log unreachable"));
+  }
+}
+
+Deno.test("a decider taking a bucket holds a ruling on it back until the bucket's fence is back, then rules under it", async () => {
+  const simulation = new Simulation({ seed: 7 });
+  const asked: { atMs: number; fence?: number }[] = [];
+  const stats: DeciderStats = { decided: 0, conflicts: 0, failures: 0 };
+  const decideLog = new FirstFenceLostLog();
+  simulation.addNode("n0", (system) => {
+    const core = system.spawn<CoreMessage>(() => ({
+      receive(ctx, message) {
+        if (message.type === "open-threads") message.replyTo.tell([]);
+        if (message.type === "watch") {
+          // A bucket taken over (its fence in flight) whose challenge is opened meanwhile.
+          const decider = message.role as unknown as ActorRef<DeciderMessage>;
+          decider.tell({ type: "take-buckets", buckets: [bucketOf(NEED)] });
+          const thread = challengedThread(ctx.nowMs(), "did:previous-owner");
+          const effect = {
+            type: "challenge-opened",
+            needId: NEED,
+            taskId: "t1",
+            challengeId: "ch1",
+          };
+          decider.tell({ type: "effect", effect, thread } as DeciderMessage);
+        }
+        if (message.type !== "emit" || message.kind !== "INVALIDATE") return;
+        asked.push({
+          atMs: ctx.nowMs(),
+          ...(message.fence === undefined ? {} : { fence: message.fence }),
+        });
+        message.replyTo?.tell({ type: "emitted", id: "inv", kind: "INVALIDATE", thread: NEED });
+      },
+    }));
+    system.spawn<DeciderMessage>(() =>
+      decider({ core, did: "did:d", decideLog, buckets: [], params: swarmParams({}) }, stats)
+    );
+  });
+  await simulation.run(60_000);
+  assert.equal(asked.length, 1, JSON.stringify(asked));
+  assert.equal(asked[0].fence, 1, "under the fence the retried take brought back");
+  assert.ok((stats.rulingsRefused?.E_UNFENCED ?? 0) >= 1, "held back while unfenced");
 });
